@@ -1,0 +1,29 @@
+# shakedown: the two commands a newcomer needs are `make demo` and `make test`.
+CARGO ?= cargo
+
+.PHONY: demo test lint unit conformance bench build
+
+## Run the quickstart experiment against the embedded demo target.
+demo:
+	$(CARGO) run --quiet -- run experiments/quickstart.yaml
+
+## Everything CI checks: formatting, clippy, the test suite, Toxiproxy client conformance.
+test: lint unit conformance
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --all-targets -- -D warnings
+
+unit:
+	$(CARGO) test --all-targets
+
+conformance:
+	bash scripts/conformance.sh
+
+## Benchmarks: proxy overhead vs direct and nginx, load driver vs wrk. Prints ratios.
+bench:
+	bash scripts/bench-proxy.sh
+	bash scripts/bench-load.sh
+
+build:
+	$(CARGO) build --release

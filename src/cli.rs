@@ -1,0 +1,105 @@
+//! The command line: parsed arguments dispatched to each module's entry point.
+//!
+//! Each subcommand's arguments are defined by the module that owns the
+//! concept (`control::ServeArgs`, `load::LoadArgs`, …); this module only
+//! assembles them, starts the runtime and logging, and maps the outcome to a
+//! documented exit code (see [`crate::exit`]).
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::exit::Outcome;
+use crate::{control, demo, experiment, load};
+
+/// shakedown: fault-injecting proxy, load driver and experiment runner.
+#[derive(Debug, Parser)]
+#[command(name = "shakedown", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the Toxiproxy-compatible control API and the proxies it manages.
+    Serve(control::ServeArgs),
+    /// Apply load to an HTTP target and report honest latencies.
+    Load(load::LoadArgs),
+    /// Run one experiment file and report detection, recovery and lost writes.
+    Run(experiment::RunArgs),
+    /// Run a folder of experiments as a suite (JUnit XML, non-zero exit on failure).
+    Test(experiment::TestArgs),
+    /// Validate experiment files without running anything.
+    Validate(experiment::ValidateArgs),
+    /// Serve the embedded demo target (an HTTP key-value service).
+    DemoTarget(demo::DemoArgs),
+}
+
+/// Parse the process arguments, run the command, and return its exit code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() {
+                Outcome::Invalid
+            } else {
+                Outcome::Passed
+            };
+            let _ = e.print();
+            return code.into();
+        }
+    };
+    init_tracing();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("shakedown: cannot start the async runtime: {e}");
+            return Outcome::Aborted.into();
+        }
+    };
+    match runtime.block_on(run(cli.command)) {
+        Ok(outcome) => outcome.into(),
+        Err(error) => {
+            eprintln!("shakedown: {}", chain(&error));
+            Outcome::of_error(&error).into()
+        }
+    }
+}
+
+/// Run one parsed command.
+pub async fn run(command: Command) -> anyhow::Result<Outcome> {
+    match command {
+        Command::Serve(args) => control::serve_main(args).await,
+        Command::Load(args) => load::cli_main(args).await,
+        Command::Run(args) => experiment::run_main(args).await,
+        Command::Test(args) => experiment::test_main(args).await,
+        Command::Validate(args) => experiment::validate_main(args).await,
+        Command::DemoTarget(args) => demo::main(args).await,
+    }
+}
+
+/// An error and its causes on one line, as `outer: cause: root`; a
+/// multi-line root (such as a file's list of problems) keeps its lines.
+fn chain(error: &anyhow::Error) -> String {
+    error
+        .chain()
+        .map(|c| c.to_string())
+        .collect::<Vec<_>>()
+        .join(": ")
+}
+
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("shakedown=info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

@@ -1,0 +1,235 @@
+//! Reading configuration and experiment files into typed values.
+//!
+//! Every file shakedown reads goes through [`parse`]: YAML (through
+//! `serde-saphyr`) or JSON (through `serde_json`), chosen by the file's
+//! extension. A failure is a [`ConfigError`] naming the file and, for each
+//! problem, the line, column and field path, so a user can jump straight to
+//! it. Semantic validation after parsing (times out of order, a fault on an
+//! undeclared proxy) adds [`Problem`]s to the same error type so that all of
+//! a file's problems are reported at once.
+//!
+//! The YAML parser sits behind this one module so it can be swapped.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+
+/// Where in a file something was found. Lines and columns are 1-based.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Position {
+    /// 1-based line number (0 when unknown).
+    pub line: u64,
+    /// 1-based column number (0 when unknown).
+    pub column: u64,
+}
+
+impl Position {
+    /// The position of a YAML location as reported by the parser.
+    pub fn of(location: serde_saphyr::Location) -> Self {
+        Self {
+            line: location.line(),
+            column: location.column(),
+        }
+    }
+}
+
+/// One problem in a file: where, which field, what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// Position in the file, when known.
+    pub position: Position,
+    /// Field path such as `method[2].fault.attributes.rate` (empty when unknown).
+    pub field: String,
+    /// What is wrong, in words.
+    pub message: String,
+}
+
+/// A file that could not be read, parsed or validated.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct ConfigError {
+    /// The file (or a label such as `<request body>`).
+    pub file: PathBuf,
+    /// Every problem found, in file order.
+    pub problems: Vec<Problem>,
+    /// The parser's own rendering with a source snippet, when it gave one.
+    pub snippet: Option<String>,
+}
+
+impl ConfigError {
+    /// A single problem in `file`.
+    pub fn one(
+        file: impl Into<PathBuf>,
+        position: Position,
+        field: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            file: file.into(),
+            problems: vec![Problem {
+                position,
+                field: field.into(),
+                message: message.into(),
+            }],
+            snippet: None,
+        }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, problem) in self.problems.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{}", self.file.display())?;
+            if problem.position.line > 0 {
+                write!(f, ":{}:{}", problem.position.line, problem.position.column)?;
+            }
+            write!(f, ": ")?;
+            if !problem.field.is_empty() {
+                write!(f, "{}: ", problem.field)?;
+            }
+            write!(f, "{}", problem.message)?;
+        }
+        if let Some(snippet) = &self.snippet {
+            write!(f, "\n{snippet}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The format a file is parsed as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// YAML 1.2 (also accepts JSON, which is YAML).
+    Yaml,
+    /// Strict JSON.
+    Json,
+}
+
+impl Format {
+    /// The format implied by a file's extension: `.json` is JSON, anything else YAML.
+    pub fn of_path(path: &Path) -> Self {
+        match path.extension().and_then(|e| e.to_str()) {
+            Some(ext) if ext.eq_ignore_ascii_case("json") => Format::Json,
+            _ => Format::Yaml,
+        }
+    }
+}
+
+/// Read and parse a file, choosing the format by extension.
+pub fn read<T: DeserializeOwned>(path: &Path) -> Result<T, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        ConfigError::one(path, Position::default(), "", format!("cannot read: {e}"))
+    })?;
+    parse(path, &text, Format::of_path(path))
+}
+
+/// Parse `text` (labelled `file` in errors) as `format`.
+pub fn parse<T: DeserializeOwned>(
+    file: impl AsRef<Path>,
+    text: &str,
+    format: Format,
+) -> Result<T, ConfigError> {
+    let file = file.as_ref();
+    match format {
+        Format::Yaml => serde_saphyr::from_str(text).map_err(|e| yaml_error(file, &e)),
+        Format::Json => serde_json::from_str(text).map_err(|e| {
+            ConfigError::one(
+                file,
+                Position {
+                    line: e.line() as u64,
+                    column: e.column() as u64,
+                },
+                "",
+                strip_json_position(&e.to_string()),
+            )
+        }),
+    }
+}
+
+fn yaml_error(file: &Path, error: &serde_saphyr::Error) -> ConfigError {
+    let rendered = error.to_string();
+    // The parser renders "error: line L column C: message\n --> <input>:L:C\n snippet".
+    let mut lines = rendered.lines();
+    let head = lines.next().unwrap_or_default();
+    let message = head
+        .split_once(": ")
+        .map(|(_, rest)| rest)
+        .unwrap_or(head)
+        .trim_start_matches("error: ");
+    let message = match message.split_once(": ") {
+        Some((loc, rest)) if loc.starts_with("line ") => rest,
+        _ => message,
+    };
+    let snippet: String = lines
+        .skip_while(|l| l.trim_start().starts_with("-->"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    ConfigError {
+        file: file.to_path_buf(),
+        problems: vec![Problem {
+            position: error.location().map(Position::of).unwrap_or_default(),
+            field: String::new(),
+            message: message.to_string(),
+        }],
+        snippet: (!snippet.trim().is_empty()).then_some(snippet),
+    }
+}
+
+fn strip_json_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) => message[..i].to_string(),
+        None => message.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Doc {
+        name: String,
+        rate: u32,
+    }
+
+    #[test]
+    fn yaml_errors_name_file_line_and_column() {
+        let err = parse::<Doc>("exp.yaml", "name: a\nrate: -3\n", Format::Yaml).unwrap_err();
+        let shown = err.to_string();
+        assert!(shown.starts_with("exp.yaml:2:7: "), "{shown}");
+        assert_eq!(err.problems[0].position.line, 2);
+
+        let err =
+            parse::<Doc>("exp.yaml", "name: a\nrate: 3\nratee: 4\n", Format::Yaml).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("exp.yaml:3:1: unknown field `ratee`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn json_errors_name_file_line_and_column() {
+        let err = parse::<Doc>(
+            "c.json",
+            "{\"name\": \"a\",\n \"rate\": \"x\"}",
+            Format::Json,
+        )
+        .unwrap_err();
+        let shown = err.to_string();
+        assert!(shown.starts_with("c.json:2:"), "{shown}");
+        assert!(shown.contains("invalid type"), "{shown}");
+    }
+
+    #[test]
+    fn format_follows_extension() {
+        assert_eq!(Format::of_path(Path::new("a.JSON")), Format::Json);
+        assert_eq!(Format::of_path(Path::new("a.yml")), Format::Yaml);
+    }
+}

@@ -1,0 +1,26 @@
+//! The experiment runner.
+
+use crate::exit::Outcome;
+
+/// Arguments of `shakedown run`.
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {}
+/// Arguments of `shakedown test`.
+#[derive(Debug, clap::Args)]
+pub struct TestArgs {}
+/// Arguments of `shakedown validate`.
+#[derive(Debug, clap::Args)]
+pub struct ValidateArgs {}
+
+/// `shakedown run`.
+pub async fn run_main(_args: RunArgs) -> anyhow::Result<Outcome> {
+    anyhow::bail!("run: not built yet")
+}
+/// `shakedown test`.
+pub async fn test_main(_args: TestArgs) -> anyhow::Result<Outcome> {
+    anyhow::bail!("test: not built yet")
+}
+/// `shakedown validate`.
+pub async fn validate_main(_args: ValidateArgs) -> anyhow::Result<Outcome> {
+    anyhow::bail!("validate: not built yet")
+}

@@ -1,0 +1,31 @@
+//! shakedown: a chaos-engineering and fault-injection harness.
+//!
+//! The crate is laid out one module per concept; read it top to bottom:
+//!
+//! | module | owns |
+//! |---|---|
+//! | [`clock`] | the one monotonic clock shared by the proxy, the load driver and the runner |
+//! | [`config`] | reading YAML/JSON files into validated types, errors as `file:line:col: field: message` |
+//! | [`exit`] | the documented process exit codes and how errors map onto them |
+//! | [`fault`] | the fault vocabulary: toxics as plain data with pure, seeded decisions |
+//! | [`proxy`] | the fault-injecting TCP proxy: accept loop and per-direction pipes that apply faults |
+//! | [`control`] | the Toxiproxy-compatible control API and the proxy store behind it (`shakedown serve`) |
+//! | [`load`] | the load driver: open/closed models, schedules, scenarios, histograms, keyed-write check (`shakedown load`) |
+//! | [`experiment`] | the experiment runner: file format, probes, method, measurements, suites (`shakedown run`, `test`, `validate`) |
+//! | [`report`] | renderings of results: terminal summary, JSON journal, JUnit XML |
+//! | [`demo`] | the embedded demo target, a small HTTP key-value service with realistic failure modes (`shakedown demo-target`) |
+//! | [`cli`] | the command line: parsed arguments to the functions above |
+#![deny(unsafe_code)]
+#![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
+
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod control;
+pub mod demo;
+pub mod exit;
+pub mod experiment;
+pub mod fault;
+pub mod load;
+pub mod proxy;
+pub mod report;
