@@ -1,4 +1,19 @@
-//! The experiment runner.
+//! The experiment runner: declarative experiments that measure detection, recovery and lost writes.
+//!
+//! | module | owns |
+//! |---|---|
+//! | [`raw`], [`spec`], [`validate`] | the file format: as written, validated, and the checks between |
+//! | [`node`], [`vars`], [`quantity`], [`toxics`] | located YAML, `${…}` variables, units, the toxic vocabulary |
+//! | [`measure`] | pure functions from samples and fault windows to TTD, TTR and MTTR |
+
+pub mod measure;
+pub mod node;
+pub mod quantity;
+pub mod raw;
+pub mod spec;
+pub mod toxics;
+pub mod validate;
+pub mod vars;
 
 use crate::exit::Outcome;
 

@@ -1,0 +1,87 @@
+//! Units written in experiment files: percentages (`1%`), rates (`200/s`), durations (`250ms`).
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+/// A fraction 0..=1 written as a number (`0.5`) or a percentage (`50%`).
+pub fn fraction(value: &Value) -> Result<f64, String> {
+    let f = match value {
+        Value::Number(n) => n.as_f64().ok_or("not a number")?,
+        Value::String(s) => match s.trim().strip_suffix('%') {
+            Some(p) => {
+                p.trim()
+                    .parse::<f64>()
+                    .map_err(|_| format!("`{s}` is not a percentage such as `1%`"))?
+                    / 100.0
+            }
+            None => s
+                .trim()
+                .parse::<f64>()
+                .map_err(|_| format!("`{s}` is not a fraction (0.01) or a percentage (1%)"))?,
+        },
+        other => {
+            return Err(format!(
+                "expected a fraction or a percentage, found {other}"
+            ));
+        }
+    };
+    if (0.0..=1.0).contains(&f) {
+        Ok(f)
+    } else {
+        Err(format!("{value} is outside 0..1 (0%..100%)"))
+    }
+}
+
+/// A rate per second written as a number (`200`) or `200/s`.
+pub fn per_second(value: &Value) -> Result<f64, String> {
+    let f = match value {
+        Value::Number(n) => n.as_f64().ok_or("not a number")?,
+        Value::String(s) => {
+            let t = s.trim();
+            let t = t.strip_suffix("/s").unwrap_or(t);
+            t.trim()
+                .parse::<f64>()
+                .map_err(|_| format!("`{s}` is not a rate such as `200/s`"))?
+        }
+        other => return Err(format!("expected a rate such as `200/s`, found {other}")),
+    };
+    if f.is_finite() && f >= 0.0 {
+        Ok(f)
+    } else {
+        Err(format!("{value} must be a non-negative rate"))
+    }
+}
+
+/// A duration written as `250ms`, `2s`, `1m30s`.
+pub fn duration(value: &Value) -> Result<Duration, String> {
+    match value {
+        Value::String(s) => humantime::parse_duration(s.trim())
+            .map_err(|e| format!("`{s}` is not a duration such as `250ms` ({e})")),
+        other => Err(format!(
+            "expected a duration with a unit such as `250ms`, found {other}"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn fractions_rates_and_durations() {
+        assert_eq!(fraction(&json!("1%")).unwrap(), 0.01);
+        assert_eq!(fraction(&json!(0.5)).unwrap(), 0.5);
+        assert!(fraction(&json!("150%")).is_err());
+        assert!(fraction(&json!("lots")).is_err());
+        assert_eq!(per_second(&json!("200/s")).unwrap(), 200.0);
+        assert_eq!(per_second(&json!(12)).unwrap(), 12.0);
+        assert!(per_second(&json!("-1/s")).is_err());
+        assert_eq!(
+            duration(&json!("250ms")).unwrap(),
+            Duration::from_millis(250)
+        );
+        assert!(duration(&json!(250)).is_err());
+    }
+}

@@ -1,0 +1,272 @@
+//! The experiment file as written: serde types that reject unknown fields.
+//!
+//! Each section is deserialized on its own (see [`super::load`]) so that every
+//! problem in a file is reported at once; [`super::spec`] holds the validated form.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+/// Top-level keys of an experiment file, in the order they are documented.
+pub const SECTIONS: &[&str] = &[
+    "title",
+    "description",
+    "tags",
+    "seed",
+    "services",
+    "proxies",
+    "control",
+    "load",
+    "steady_state",
+    "guards",
+    "method",
+    "duration",
+    "expect",
+    "rollbacks",
+];
+
+/// A process the runner starts, waits for, and stops.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawService {
+    /// Unique name.
+    pub name: String,
+    /// Program and arguments; `shakedown` means this executable.
+    #[serde(deserialize_with = "argv")]
+    pub command: Vec<String>,
+    /// `http://…` polled until 2xx, or `tcp://host:port` until it connects.
+    #[serde(default)]
+    pub ready: Option<String>,
+    /// How long to wait for `ready`.
+    #[serde(default, with = "humantime_serde")]
+    pub ready_timeout: Option<Duration>,
+    /// Extra environment variables.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// Grace period between SIGTERM and SIGKILL when stopping.
+    #[serde(default, with = "humantime_serde")]
+    pub stop_timeout: Option<Duration>,
+}
+
+/// A proxy the runner creates through the control API.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawProxy {
+    /// Unique name; faults refer to it.
+    pub name: String,
+    /// Address the proxy listens on.
+    pub listen: String,
+    /// Address it forwards to.
+    pub upstream: String,
+}
+
+/// `steady_state:`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSteadyState {
+    /// Sampling interval.
+    #[serde(default, with = "humantime_serde")]
+    pub interval: Option<Duration>,
+    /// Consecutive passing samples that count as recovered.
+    #[serde(default)]
+    pub recovered_after: Option<u32>,
+    /// The probes (checked one by one).
+    #[serde(default)]
+    pub probes: Vec<Value>,
+}
+
+/// One probe (steady state or guard).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawProbe {
+    /// Unique name.
+    pub name: String,
+    /// An HTTP request.
+    #[serde(default)]
+    pub http: Option<RawHttp>,
+    /// A TCP connect to `host:port`.
+    #[serde(default)]
+    pub tcp: Option<String>,
+    /// A command (program and arguments).
+    #[serde(default, deserialize_with = "opt_argv")]
+    pub command: Option<Vec<String>>,
+    /// A load-driver metric: error_rate, rps, p50, p90, p95, p99.
+    #[serde(default)]
+    pub load: Option<String>,
+    /// The window a load metric is computed over.
+    #[serde(default, with = "humantime_serde")]
+    pub window: Option<Duration>,
+    /// Upper bound for a load metric (exclusive).
+    #[serde(default)]
+    pub below: Option<Value>,
+    /// Lower bound for a load metric (exclusive).
+    #[serde(default)]
+    pub above: Option<Value>,
+    /// What an HTTP or command probe's answer must look like.
+    #[serde(default)]
+    pub expect: Option<RawExpectAnswer>,
+    /// Time limit for one sample.
+    #[serde(default, with = "humantime_serde")]
+    pub timeout: Option<Duration>,
+    /// Guards only: how long the guard must fail before the run is aborted.
+    #[serde(default, rename = "for", with = "humantime_serde")]
+    pub for_: Option<Duration>,
+}
+
+/// The request of an HTTP probe.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHttp {
+    /// `http://host:port/path`.
+    pub url: String,
+    /// Method (default GET).
+    #[serde(default)]
+    pub method: Option<String>,
+    /// Request headers.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// Request body.
+    #[serde(default)]
+    pub body: Option<String>,
+}
+
+/// `expect:` of an HTTP or command probe.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawExpectAnswer {
+    /// HTTP status (one or a list).
+    #[serde(default)]
+    pub status: Option<Value>,
+    /// Regex the response body must match.
+    #[serde(default)]
+    pub body: Option<String>,
+    /// JSONPath → expected value.
+    #[serde(default)]
+    pub json: BTreeMap<String, Value>,
+    /// Exit code of a command (default 0).
+    #[serde(default)]
+    pub exit: Option<i32>,
+    /// Regex the command's stdout must match.
+    #[serde(default)]
+    pub stdout: Option<String>,
+}
+
+/// One step of `method:`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStep {
+    /// When, from the start of the method.
+    #[serde(with = "humantime_serde")]
+    pub at: Duration,
+    /// How long a fault stays in place.
+    #[serde(default, rename = "for", with = "humantime_serde")]
+    pub for_: Option<Duration>,
+    /// Optional label.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Whether detection and recovery are measured from this step.
+    #[serde(default)]
+    pub measure: Option<bool>,
+    /// A toxic to add to a proxy.
+    #[serde(default)]
+    pub fault: Option<RawFault>,
+    /// Something to do.
+    #[serde(default)]
+    pub action: Option<RawAction>,
+}
+
+/// A fault: a toxic of one proxy, in Toxiproxy's terms.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFault {
+    /// The proxy (declared under `proxies`).
+    pub proxy: String,
+    /// Toxic type: latency, bandwidth, slow_close, timeout, reset_peer, slicer, limit_data, …
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// `downstream` (default) or `upstream`.
+    #[serde(default)]
+    pub stream: Option<String>,
+    /// Probability the toxic applies to a connection, 0..1 or a percentage.
+    #[serde(default)]
+    pub toxicity: Option<Value>,
+    /// The toxic's attributes.
+    #[serde(default)]
+    pub attributes: serde_json::Map<String, Value>,
+}
+
+/// An action: exactly one of the fields below.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAction {
+    /// Run a command and wait for it.
+    #[serde(default, deserialize_with = "opt_argv")]
+    pub command: Option<Vec<String>>,
+    /// Send a signal to a service.
+    #[serde(default)]
+    pub kill: Option<String>,
+    /// Signal for `kill` (default KILL).
+    #[serde(default)]
+    pub signal: Option<String>,
+    /// Stop a service gracefully.
+    #[serde(default)]
+    pub stop: Option<String>,
+    /// Start a stopped service.
+    #[serde(default)]
+    pub start: Option<String>,
+    /// Stop (gracefully) and start a service.
+    #[serde(default)]
+    pub restart: Option<String>,
+    /// Time limit for a command.
+    #[serde(default, with = "humantime_serde")]
+    pub timeout: Option<Duration>,
+}
+
+/// `expect:`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawExpect {
+    /// Every measured step recovers within this time of its removal.
+    #[serde(default, with = "humantime_serde")]
+    pub recovered_within: Option<Duration>,
+    /// Every measured step is detected within this time of its injection.
+    #[serde(default, with = "humantime_serde")]
+    pub detected_within: Option<Duration>,
+    /// At most this many acknowledged writes lost.
+    #[serde(default)]
+    pub lost_writes: Option<u64>,
+}
+
+/// A rollback command.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRollback {
+    /// Program and arguments.
+    #[serde(deserialize_with = "argv")]
+    pub command: Vec<String>,
+    /// Time limit.
+    #[serde(default, with = "humantime_serde")]
+    pub timeout: Option<Duration>,
+}
+
+/// A command line: a list of strings; numbers and booleans are taken as written (`[kill, -9, …]`).
+fn argv<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    let items = Vec::<Value>::deserialize(d)?;
+    items
+        .into_iter()
+        .map(|v| match v {
+            Value::String(s) => Ok(s),
+            Value::Number(n) => Ok(n.to_string()),
+            Value::Bool(b) => Ok(b.to_string()),
+            other => Err(serde::de::Error::custom(format!(
+                "a command argument must be a string, found {other}"
+            ))),
+        })
+        .collect()
+}
+
+fn opt_argv<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
+    argv(d).map(Some)
+}

@@ -1,0 +1,479 @@
+//! From an experiment file to a validated [`Experiment`], reporting every problem at once.
+//!
+//! The file is read into a located tree ([`super::node`]), variables are expanded, each
+//! section and each list item is deserialized on its own (unknown fields and wrong types
+//! are problems, not the end of the check), and semantic checks follow (times in order,
+//! faults on declared proxies, known toxics). Every problem carries `file:line:col` and
+//! the field path.
+
+mod method;
+mod probes;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use super::node::{Locations, Node, NodeValue, join};
+use super::raw::{self, RawExpect, RawProxy, RawRollback, RawService, RawSteadyState};
+use super::spec::*;
+use super::vars::{self, LoadVars};
+use crate::config::{ConfigError, Position, Problem};
+
+/// What a file is loaded with.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// `--var key=value` pairs.
+    pub vars: BTreeMap<String, String>,
+    /// The value of `${run.dir}`.
+    pub run_dir: PathBuf,
+}
+
+/// Read, expand and validate an experiment file.
+pub fn load_file(path: &Path, options: &LoadOptions) -> Result<Experiment, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        ConfigError::one(path, Position::default(), "", format!("cannot read: {e}"))
+    })?;
+    parse_str(path, &text, options)
+}
+
+/// Validate experiment `text`, labelled `file` in errors.
+pub fn parse_str(
+    file: &Path,
+    text: &str,
+    options: &LoadOptions,
+) -> Result<Experiment, ConfigError> {
+    let mut root = super::node::parse(file, text)?;
+    let mut ctx = Ctx {
+        file: file.to_path_buf(),
+        locs: Locations::new(),
+        problems: Vec::new(),
+    };
+    if !matches!(root.value, NodeValue::Map(_)) {
+        ctx.at(
+            root.at,
+            "",
+            "an experiment file is a mapping (title:, method:, …)",
+        );
+        return Err(ctx.into_error());
+    }
+    let load_vars = LoadVars {
+        vars: options.vars.clone(),
+        run_dir: options.run_dir.display().to_string(),
+        services: service_names(&root),
+    };
+    let mut var_errors = Vec::new();
+    root.map_strings(
+        &mut |s, _| {
+            let out = vars::expand(s, |r| load_vars.resolve(r))?;
+            Ok::<_, vars::VarError>(if out == s { None } else { Some(retype(s, out)) })
+        },
+        &mut var_errors,
+    );
+    for (at, e) in var_errors {
+        ctx.at(at, "", e.to_string());
+    }
+    let json = root.to_json("", &mut ctx.locs);
+    let experiment = ctx.experiment(file, &json);
+    match experiment {
+        Some(e) if ctx.problems.is_empty() => Ok(e),
+        _ => Err(ctx.into_error()),
+    }
+}
+
+/// A string that was exactly one `${…}` becomes a number or boolean when its value reads as one.
+fn retype(original: &str, expanded: String) -> Value {
+    let single = original.starts_with("${")
+        && original.ends_with('}')
+        && original.matches("${").count() == 1;
+    if single {
+        if let Ok(Value::Number(n)) = serde_json::from_str::<Value>(&expanded) {
+            return Value::Number(n);
+        }
+        if let Ok(b) = expanded.parse::<bool>() {
+            return Value::Bool(b);
+        }
+    }
+    Value::String(expanded)
+}
+
+fn service_names(root: &Node) -> Vec<String> {
+    match root.get("services").map(|n| &n.value) {
+        Some(NodeValue::Seq(items)) => items
+            .iter()
+            .filter_map(|i| match i.get("name").map(|n| &n.value) {
+                Some(NodeValue::Scalar(Value::String(s))) => Some(s.clone()),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn names(list: Option<&Value>) -> BTreeSet<String> {
+    list.and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|item| item.get("name").and_then(Value::as_str).map(str::to_string))
+        .collect()
+}
+
+/// Problems found so far and where things are.
+pub(super) struct Ctx {
+    file: PathBuf,
+    locs: Locations,
+    problems: Vec<Problem>,
+}
+
+impl Ctx {
+    fn into_error(mut self) -> ConfigError {
+        self.problems
+            .sort_by_key(|p| (p.position.line, p.position.column));
+        self.problems.dedup();
+        ConfigError {
+            file: self.file,
+            problems: self.problems,
+            snippet: None,
+        }
+    }
+
+    /// A problem at a known position.
+    fn at(&mut self, position: Position, field: &str, message: impl Into<String>) {
+        self.problems.push(Problem {
+            position,
+            field: field.to_string(),
+            message: message.into(),
+        });
+    }
+
+    /// The position of `path`, or of its nearest located parent.
+    fn position(&self, path: &str) -> Position {
+        let mut p = path.to_string();
+        loop {
+            if let Some(at) = self.locs.get(&p) {
+                return *at;
+            }
+            match p.rfind(['.', '[']) {
+                Some(i) => p.truncate(i),
+                None => return self.locs.get("").copied().unwrap_or_default(),
+            }
+        }
+    }
+
+    /// A problem with the value at `path`.
+    pub(super) fn problem(&mut self, path: &str, message: impl Into<String>) {
+        let position = self.position(path);
+        self.at(position, path, message);
+    }
+
+    /// Deserialize `value` (found at `path`) as `T`; a failure becomes a problem.
+    pub(super) fn de<T: DeserializeOwned>(&mut self, path: &str, value: &Value) -> Option<T> {
+        match serde_path_to_error::deserialize::<_, T>(value.clone()) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                let inner = e.path().to_string();
+                let mut full = match inner.as_str() {
+                    "." => path.to_string(),
+                    i if i.starts_with('[') => format!("{path}{i}"),
+                    i => join(path, i),
+                };
+                let message = e.into_inner().to_string();
+                let mut position = self.position(&full);
+                if let Some(name) = message
+                    .strip_prefix("unknown field `")
+                    .and_then(|m| m.split('`').next())
+                {
+                    if !full.ends_with(name) {
+                        full = join(&full, name);
+                    }
+                    position = self
+                        .locs
+                        .get(&format!("{full}#key"))
+                        .copied()
+                        .unwrap_or(position);
+                }
+                self.at(position, &full, message);
+                None
+            }
+        }
+    }
+
+    /// Deserialize each item of the list at `path`.
+    pub(super) fn de_list<T: DeserializeOwned>(
+        &mut self,
+        path: &str,
+        value: Option<&Value>,
+    ) -> Vec<(String, T)> {
+        match value {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Array(items)) => items
+                .iter()
+                .enumerate()
+                .filter_map(|(i, v)| {
+                    let p = format!("{path}[{i}]");
+                    self.de::<T>(&p, v).map(|t| (p, t))
+                })
+                .collect(),
+            Some(_) => {
+                self.problem(path, "expected a list");
+                Vec::new()
+            }
+        }
+    }
+
+    fn experiment(&mut self, file: &Path, json: &Value) -> Option<Experiment> {
+        let Value::Object(top) = json else {
+            return None;
+        };
+        for key in top.keys() {
+            if !raw::SECTIONS.contains(&key.as_str()) {
+                let at = self
+                    .locs
+                    .get(&format!("{key}#key"))
+                    .copied()
+                    .unwrap_or_default();
+                self.at(
+                    at,
+                    key,
+                    format!(
+                        "unknown field `{key}`, expected one of {}",
+                        raw::SECTIONS.join(", ")
+                    ),
+                );
+            }
+        }
+        let title = match top.get("title") {
+            Some(v) => self.de::<String>("title", v).unwrap_or_default(),
+            None => {
+                self.problem("", "missing field `title`");
+                String::new()
+            }
+        };
+        if top.contains_key("title") && title.trim().is_empty() {
+            self.problem("title", "must not be empty");
+        }
+        let description = top
+            .get("description")
+            .and_then(|v| self.de::<Option<String>>("description", v))
+            .flatten();
+        let tags = top
+            .get("tags")
+            .and_then(|v| self.de::<Vec<String>>("tags", v))
+            .unwrap_or_default();
+        let seed = top
+            .get("seed")
+            .and_then(|v| self.de::<Option<u64>>("seed", v))
+            .flatten();
+        let services = self.services(top.get("services"));
+        let proxies = self.proxies(top.get("proxies"));
+        let control = self.control(top.get("control"));
+        let load = top.get("load").filter(|v| !v.is_null()).cloned();
+        let duration = match top.get("duration") {
+            Some(v) => self
+                .de::<humantime_serde::Serde<std::time::Duration>>("duration", v)
+                .map(|d| d.into_inner()),
+            None => {
+                self.problem(
+                    "",
+                    "missing field `duration` (how long the method runs, e.g. `30s`)",
+                );
+                None
+            }
+        };
+        let steady_state = self.steady_state(top.get("steady_state"), load.is_some());
+        let guards = probes::guards(self, top.get("guards"), load.is_some());
+        // Names as written, so a typo elsewhere in a proxy does not hide the faults' checks.
+        let proxy_names = names(top.get("proxies"));
+        let service_names = names(top.get("services"));
+        let method = method::steps(
+            self,
+            top.get("method"),
+            &proxy_names,
+            &service_names,
+            duration,
+        );
+        let expect = top
+            .get("expect")
+            .and_then(|v| self.de::<RawExpect>("expect", v))
+            .map(|e| Expect {
+                recovered_within: e.recovered_within,
+                detected_within: e.detected_within,
+                lost_writes: e.lost_writes,
+            })
+            .unwrap_or_default();
+        if expect.lost_writes.is_some() && load.is_none() {
+            self.problem(
+                "expect.lost_writes",
+                "needs a `load:` section with write scenarios to count writes",
+            );
+        }
+        let rollbacks = self
+            .de_list::<RawRollback>("rollbacks", top.get("rollbacks"))
+            .into_iter()
+            .filter_map(|(p, r)| self.command(&format!("{p}.command"), r.command, r.timeout))
+            .collect();
+        Some(Experiment {
+            file: file.to_path_buf(),
+            title,
+            description,
+            tags,
+            seed,
+            services,
+            proxies,
+            control,
+            load,
+            steady_state,
+            guards,
+            method,
+            duration: duration?,
+            expect,
+            rollbacks,
+        })
+    }
+
+    pub(super) fn command(
+        &mut self,
+        path: &str,
+        argv: Vec<String>,
+        timeout: Option<std::time::Duration>,
+    ) -> Option<CommandSpec> {
+        if argv.first().is_none_or(|p| p.trim().is_empty()) {
+            self.problem(path, "must name a program: [program, arg, …]");
+            return None;
+        }
+        Some(CommandSpec {
+            argv,
+            timeout: timeout.unwrap_or(DEFAULT_COMMAND_TIMEOUT),
+        })
+    }
+
+    fn services(&mut self, value: Option<&Value>) -> Vec<Service> {
+        let mut seen = BTreeSet::new();
+        let mut out = Vec::new();
+        for (path, s) in self.de_list::<RawService>("services", value) {
+            if !seen.insert(s.name.clone()) {
+                self.problem(
+                    &format!("{path}.name"),
+                    format!("service `{}` is declared twice", s.name),
+                );
+            }
+            let Some(cmd) = self.command(&format!("{path}.command"), s.command, None) else {
+                continue;
+            };
+            let ready = s.ready.and_then(|r| {
+                if r.starts_with("http://") {
+                    Some(Ready::Http(r))
+                } else if let Some(addr) = r.strip_prefix("tcp://") {
+                    Some(Ready::Tcp(addr.to_string()))
+                } else {
+                    self.problem(
+                        &format!("{path}.ready"),
+                        format!("`{r}` must be an http:// URL or tcp://host:port"),
+                    );
+                    None
+                }
+            });
+            out.push(Service {
+                name: s.name,
+                command: cmd.argv,
+                ready,
+                ready_timeout: s.ready_timeout.unwrap_or(DEFAULT_READY_TIMEOUT),
+                env: s.env,
+                stop_timeout: s.stop_timeout.unwrap_or(DEFAULT_STOP_TIMEOUT),
+            });
+        }
+        out
+    }
+
+    fn proxies(&mut self, value: Option<&Value>) -> Vec<Proxy> {
+        let mut seen = BTreeSet::new();
+        let mut out = Vec::new();
+        for (path, p) in self.de_list::<RawProxy>("proxies", value) {
+            if !seen.insert(p.name.clone()) {
+                self.problem(
+                    &format!("{path}.name"),
+                    format!("proxy `{}` is declared twice", p.name),
+                );
+            }
+            for (field, addr) in [("listen", &p.listen), ("upstream", &p.upstream)] {
+                if addr
+                    .rsplit_once(':')
+                    .is_none_or(|(_, port)| port.parse::<u16>().is_err())
+                {
+                    self.problem(
+                        &format!("{path}.{field}"),
+                        format!("`{addr}` must be host:port"),
+                    );
+                }
+            }
+            out.push(Proxy {
+                name: p.name,
+                listen: p.listen,
+                upstream: p.upstream,
+            });
+        }
+        out
+    }
+
+    fn control(&mut self, value: Option<&Value>) -> Control {
+        match value
+            .and_then(|v| self.de::<Option<String>>("control", v))
+            .flatten()
+        {
+            None => Control::Embedded,
+            Some(url) if url.starts_with("http://") => {
+                Control::External(url.trim_end_matches('/').to_string())
+            }
+            Some(url) => {
+                self.problem(
+                    "control",
+                    format!("`{url}` must be an http:// URL of a control API"),
+                );
+                Control::Embedded
+            }
+        }
+    }
+
+    fn steady_state(&mut self, value: Option<&Value>, has_load: bool) -> SteadyState {
+        let Some(value) = value.filter(|v| !v.is_null()) else {
+            return SteadyState {
+                interval: DEFAULT_INTERVAL,
+                recovered_after: DEFAULT_RECOVERED_AFTER,
+                probes: Vec::new(),
+            };
+        };
+        // A bad interval must not hide the probes' problems: fall back to the list as written.
+        let raw = self
+            .de::<RawSteadyState>("steady_state", value)
+            .unwrap_or_else(|| RawSteadyState {
+                interval: None,
+                recovered_after: None,
+                probes: value
+                    .get("probes")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default(),
+            });
+        let interval = raw.interval.unwrap_or(DEFAULT_INTERVAL);
+        if interval.is_zero() {
+            self.problem("steady_state.interval", "must be greater than zero");
+        }
+        let recovered_after = raw.recovered_after.unwrap_or(DEFAULT_RECOVERED_AFTER);
+        if recovered_after == 0 {
+            self.problem("steady_state.recovered_after", "must be at least 1");
+        }
+        let probes = probes::list(self, "steady_state.probes", &raw.probes, has_load, false)
+            .into_iter()
+            .map(|(probe, _)| probe)
+            .collect();
+        SteadyState {
+            interval,
+            recovered_after,
+            probes,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

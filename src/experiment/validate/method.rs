@@ -1,0 +1,231 @@
+//! Checks of the method: steps in time order, within the duration, faults on declared
+//! proxies with known toxics, actions on declared services.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::super::quantity;
+use super::super::raw::{RawAction, RawFault, RawStep};
+use super::super::spec::*;
+use super::super::toxics;
+use super::Ctx;
+
+/// Signals an action may send.
+pub const SIGNALS: &[&str] = &[
+    "KILL", "TERM", "INT", "HUP", "STOP", "CONT", "QUIT", "USR1", "USR2",
+];
+
+/// Validate `method:`.
+pub(super) fn steps(
+    ctx: &mut Ctx,
+    value: Option<&Value>,
+    proxies: &BTreeSet<String>,
+    services: &BTreeSet<String>,
+    duration: Option<Duration>,
+) -> Vec<Step> {
+    let mut out: Vec<Step> = Vec::new();
+    let mut previous: Option<Duration> = None;
+    for (p, raw) in ctx.de_list::<RawStep>("method", value) {
+        if let Some(prev) = previous.filter(|prev| raw.at < *prev) {
+            ctx.problem(
+                &format!("{p}.at"),
+                format!(
+                    "{} comes before the previous step's {}; list steps in time order",
+                    humantime::format_duration(raw.at),
+                    humantime::format_duration(prev)
+                ),
+            );
+        }
+        previous = Some(raw.at);
+        let end = raw.at
+            + if raw.fault.is_some() {
+                raw.for_.unwrap_or_default()
+            } else {
+                Duration::ZERO
+            };
+        if let Some(d) = duration.filter(|d| end > *d) {
+            let field = if raw.fault.is_some() { "for" } else { "at" };
+            ctx.problem(
+                &format!("{p}.{field}"),
+                format!(
+                    "the step ends at {}, after the experiment's duration {}",
+                    humantime::format_duration(end),
+                    humantime::format_duration(d)
+                ),
+            );
+        }
+        if let Some(step) = step(ctx, &p, raw, proxies, services) {
+            out.push(step);
+        }
+    }
+    out
+}
+
+fn step(
+    ctx: &mut Ctx,
+    p: &str,
+    raw: RawStep,
+    proxies: &BTreeSet<String>,
+    services: &BTreeSet<String>,
+) -> Option<Step> {
+    let kind = match (raw.fault, raw.action) {
+        (Some(fault), None) => {
+            let fault = self::fault(ctx, &format!("{p}.fault"), fault, proxies);
+            let Some(for_) = raw.for_ else {
+                ctx.problem(p, "a fault needs `for` (how long it stays in place)");
+                return None;
+            };
+            if for_.is_zero() {
+                ctx.problem(&format!("{p}.for"), "must be greater than zero");
+            }
+            StepKind::Fault {
+                fault: fault?,
+                for_,
+            }
+        }
+        (None, Some(action)) => {
+            if raw.for_.is_some() {
+                ctx.problem(
+                    &format!("{p}.for"),
+                    "an action is instantaneous; `for` applies to faults",
+                );
+            }
+            StepKind::Action(self::action(ctx, &format!("{p}.action"), action, services)?)
+        }
+        _ => {
+            ctx.problem(p, "a step has exactly one of `fault` or `action`");
+            return None;
+        }
+    };
+    let measure = raw
+        .measure
+        .unwrap_or(matches!(kind, StepKind::Fault { .. }));
+    let name = raw.name.unwrap_or_else(|| describe(&kind));
+    Some(Step {
+        at: raw.at,
+        name,
+        measure,
+        kind,
+    })
+}
+
+/// A short label for a step.
+pub fn describe(kind: &StepKind) -> String {
+    match kind {
+        StepKind::Fault { fault, .. } => format!("{} on {}", fault.kind, fault.proxy),
+        StepKind::Action(Action::Command(c)) => c.argv.join(" "),
+        StepKind::Action(Action::Kill { service, signal }) => format!("kill -{signal} {service}"),
+        StepKind::Action(Action::Stop(s)) => format!("stop {s}"),
+        StepKind::Action(Action::Start(s)) => format!("start {s}"),
+        StepKind::Action(Action::Restart(s)) => format!("restart {s}"),
+    }
+}
+
+fn fault(ctx: &mut Ctx, p: &str, raw: RawFault, proxies: &BTreeSet<String>) -> Option<Fault> {
+    let mut ok = true;
+    if !proxies.contains(&raw.proxy) {
+        ctx.problem(
+            &format!("{p}.proxy"),
+            format!("proxy `{}` is not declared under `proxies`", raw.proxy),
+        );
+        ok = false;
+    }
+    let stream = raw.stream.unwrap_or_else(|| "downstream".to_string());
+    if stream != "downstream" && stream != "upstream" {
+        ctx.problem(
+            &format!("{p}.stream"),
+            format!("`{stream}` must be downstream or upstream"),
+        );
+        ok = false;
+    }
+    let toxicity = match raw.toxicity.as_ref().map(quantity::fraction).transpose() {
+        Ok(t) => t.unwrap_or(1.0),
+        Err(e) => {
+            ctx.problem(&format!("{p}.toxicity"), e);
+            ok = false;
+            1.0
+        }
+    };
+    if let Err(e) = toxics::check(&raw.kind, &raw.attributes) {
+        let field = match &e {
+            toxics::ToxicError::UnknownType(_) => format!("{p}.type"),
+            toxics::ToxicError::Attribute { name, .. } => format!("{p}.attributes.{name}"),
+        };
+        ctx.problem(&field, e.to_string());
+        ok = false;
+    }
+    ok.then_some(Fault {
+        proxy: raw.proxy,
+        kind: raw.kind,
+        stream,
+        toxicity,
+        attributes: raw.attributes,
+    })
+}
+
+fn action(ctx: &mut Ctx, p: &str, raw: RawAction, services: &BTreeSet<String>) -> Option<Action> {
+    let chosen = [
+        raw.command.is_some(),
+        raw.kill.is_some(),
+        raw.stop.is_some(),
+        raw.start.is_some(),
+        raw.restart.is_some(),
+    ];
+    if chosen.iter().filter(|c| **c).count() != 1 {
+        ctx.problem(
+            p,
+            "an action has exactly one of `command`, `kill`, `stop`, `start` or `restart`",
+        );
+        return None;
+    }
+    if raw.signal.is_some() && raw.kill.is_none() {
+        ctx.problem(&format!("{p}.signal"), "`signal` goes with `kill`");
+    }
+    if raw.timeout.is_some() && raw.command.is_none() {
+        ctx.problem(&format!("{p}.timeout"), "`timeout` goes with `command`");
+    }
+    let mut service = |field: &str, name: String| {
+        if services.contains(&name) {
+            Some(name)
+        } else {
+            ctx.problem(
+                &format!("{p}.{field}"),
+                format!("service `{name}` is not declared under `services`"),
+            );
+            None
+        }
+    };
+    if let Some(name) = raw.kill {
+        let name = service("kill", name);
+        let signal = raw.signal.unwrap_or_else(|| "KILL".to_string());
+        let signal = signal.trim_start_matches("SIG").to_ascii_uppercase();
+        if !SIGNALS.contains(&signal.as_str()) {
+            ctx.problem(
+                &format!("{p}.signal"),
+                format!(
+                    "unknown signal `{signal}`, expected one of {}",
+                    SIGNALS.join(", ")
+                ),
+            );
+            return None;
+        }
+        return Some(Action::Kill {
+            service: name?,
+            signal,
+        });
+    }
+    if let Some(name) = raw.stop {
+        return service("stop", name).map(Action::Stop);
+    }
+    if let Some(name) = raw.start {
+        return service("start", name).map(Action::Start);
+    }
+    if let Some(name) = raw.restart {
+        return service("restart", name).map(Action::Restart);
+    }
+    let argv = raw.command.unwrap_or_default();
+    ctx.command(&format!("{p}.command"), argv, raw.timeout)
+        .map(Action::Command)
+}

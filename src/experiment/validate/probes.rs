@@ -1,0 +1,279 @@
+//! Checks of steady-state probes and guards.
+
+use std::collections::BTreeSet;
+
+use regex::Regex;
+use serde_json::Value;
+use serde_json_path::JsonPath;
+
+use super::super::quantity;
+use super::super::raw::{RawExpectAnswer, RawProbe};
+use super::super::spec::*;
+use super::Ctx;
+
+/// Validate the probes listed at `path`; each comes with its `for:` (guards only).
+pub(super) fn list(
+    ctx: &mut Ctx,
+    path: &str,
+    items: &[Value],
+    has_load: bool,
+    guard: bool,
+) -> Vec<(Probe, std::time::Duration)> {
+    let value = Value::Array(items.to_vec());
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::new();
+    for (p, raw) in ctx.de_list::<RawProbe>(path, Some(&value)) {
+        if !seen.insert(raw.name.clone()) {
+            ctx.problem(
+                &format!("{p}.name"),
+                format!("probe `{}` is declared twice", raw.name),
+            );
+        }
+        if raw.for_.is_some() && !guard {
+            ctx.problem(&format!("{p}.for"), "`for` is only meaningful in `guards`");
+        }
+        let for_ = raw.for_.unwrap_or_default();
+        if let Some(probe) = probe(ctx, &p, raw, has_load) {
+            out.push((probe, for_));
+        }
+    }
+    out
+}
+
+/// Validate `guards:`.
+pub(super) fn guards(ctx: &mut Ctx, value: Option<&Value>, has_load: bool) -> Vec<Guard> {
+    let items = match value {
+        None | Some(Value::Null) => return Vec::new(),
+        Some(Value::Array(items)) => items.clone(),
+        Some(_) => {
+            ctx.problem("guards", "expected a list of probes");
+            return Vec::new();
+        }
+    };
+    list(ctx, "guards", &items, has_load, true)
+        .into_iter()
+        .map(|(probe, for_)| Guard { probe, for_ })
+        .collect()
+}
+
+fn probe(ctx: &mut Ctx, p: &str, raw: RawProbe, has_load: bool) -> Option<Probe> {
+    let kinds = [
+        raw.http.is_some(),
+        raw.tcp.is_some(),
+        raw.command.is_some(),
+        raw.load.is_some(),
+    ];
+    if kinds.iter().filter(|k| **k).count() != 1 {
+        ctx.problem(
+            p,
+            "a probe has exactly one of `http`, `tcp`, `command` or `load`",
+        );
+        return None;
+    }
+    let timeout = raw.timeout.unwrap_or(DEFAULT_PROBE_TIMEOUT);
+    if timeout.is_zero() {
+        ctx.problem(&format!("{p}.timeout"), "must be greater than zero");
+    }
+    let is_load = raw.load.is_some();
+    if !is_load {
+        for (field, set) in [
+            ("window", raw.window.is_some()),
+            ("below", raw.below.is_some()),
+            ("above", raw.above.is_some()),
+        ] {
+            if set {
+                ctx.problem(
+                    &format!("{p}.{field}"),
+                    "only load probes take `window`, `below` and `above`",
+                );
+            }
+        }
+    }
+    let check = if let Some(http) = raw.http {
+        let expect = raw.expect.unwrap_or_else(empty_expect);
+        answer_fields(ctx, p, &expect, true);
+        if !http.url.starts_with("http://") {
+            ctx.problem(
+                &format!("{p}.http.url"),
+                format!("`{}` must be an http:// URL", http.url),
+            );
+        }
+        let method = match http
+            .method
+            .as_deref()
+            .unwrap_or("GET")
+            .parse::<http::Method>()
+        {
+            Ok(m) => m,
+            Err(_) => {
+                ctx.problem(&format!("{p}.http.method"), "not an HTTP method");
+                http::Method::GET
+            }
+        };
+        let status = statuses(ctx, &format!("{p}.expect.status"), expect.status.as_ref());
+        let body_regex = regex(ctx, &format!("{p}.expect.body"), expect.body.as_deref());
+        let mut json = Vec::new();
+        for (query, want) in expect.json {
+            match JsonPath::parse(&query) {
+                Ok(path) => json.push((query, path, want)),
+                Err(e) => ctx.problem(
+                    &format!("{p}.expect.json"),
+                    format!("`{query}` is not a JSONPath: {e}"),
+                ),
+            }
+        }
+        Check::Http(HttpCheck {
+            url: http.url,
+            method,
+            headers: http.headers,
+            body: http.body,
+            status,
+            body_regex,
+            json,
+        })
+    } else if let Some(addr) = raw.tcp {
+        if raw.expect.is_some() {
+            ctx.problem(
+                &format!("{p}.expect"),
+                "a tcp probe passes when it connects; it takes no `expect`",
+            );
+        }
+        if addr
+            .rsplit_once(':')
+            .is_none_or(|(_, port)| port.parse::<u16>().is_err())
+        {
+            ctx.problem(&format!("{p}.tcp"), format!("`{addr}` must be host:port"));
+        }
+        Check::Tcp(addr)
+    } else if let Some(argv) = raw.command {
+        let expect = raw.expect.unwrap_or_else(empty_expect);
+        answer_fields(ctx, p, &expect, false);
+        let cmd = ctx.command(&format!("{p}.command"), argv, None)?;
+        let stdout = regex(ctx, &format!("{p}.expect.stdout"), expect.stdout.as_deref());
+        Check::Command {
+            argv: cmd.argv,
+            exit: expect.exit.unwrap_or(0),
+            stdout,
+        }
+    } else {
+        let name = raw.load.unwrap_or_default();
+        if !has_load {
+            ctx.problem(&format!("{p}.load"), "a load probe needs a `load:` section");
+        }
+        if raw.expect.is_some() {
+            ctx.problem(
+                &format!("{p}.expect"),
+                "a load probe uses `below` or `above`, not `expect`",
+            );
+        }
+        let metric = match name.as_str() {
+            "error_rate" => LoadMetric::ErrorRate,
+            "rps" => LoadMetric::Rps,
+            "p50" => LoadMetric::Latency(50),
+            "p90" => LoadMetric::Latency(90),
+            "p95" => LoadMetric::Latency(95),
+            "p99" => LoadMetric::Latency(99),
+            other => {
+                ctx.problem(&format!("{p}.load"), format!("unknown metric `{other}`, expected one of error_rate, rps, p50, p90, p95, p99"));
+                return None;
+            }
+        };
+        let window = raw.window.unwrap_or(std::time::Duration::from_secs(2));
+        if window.is_zero() {
+            ctx.problem(&format!("{p}.window"), "must be greater than zero");
+        }
+        let (field, value, below) = match (&raw.below, &raw.above) {
+            (Some(v), None) => ("below", v, true),
+            (None, Some(v)) => ("above", v, false),
+            _ => {
+                ctx.problem(p, "a load probe has exactly one of `below` or `above`");
+                return None;
+            }
+        };
+        let parsed = match metric {
+            LoadMetric::ErrorRate => quantity::fraction(value),
+            LoadMetric::Rps => quantity::per_second(value),
+            LoadMetric::Latency(_) => quantity::duration(value).map(|d| d.as_secs_f64()),
+        };
+        let limit = match parsed {
+            Ok(v) => v,
+            Err(e) => {
+                ctx.problem(&format!("{p}.{field}"), e);
+                return None;
+            }
+        };
+        let bound = if below {
+            Bound::Below(limit)
+        } else {
+            Bound::Above(limit)
+        };
+        Check::Load {
+            metric,
+            window,
+            bound,
+        }
+    };
+    Some(Probe {
+        name: raw.name,
+        check,
+        timeout,
+    })
+}
+
+fn empty_expect() -> RawExpectAnswer {
+    RawExpectAnswer {
+        status: None,
+        body: None,
+        json: Default::default(),
+        exit: None,
+        stdout: None,
+    }
+}
+
+fn answer_fields(ctx: &mut Ctx, p: &str, e: &RawExpectAnswer, http: bool) {
+    let wrong: &[(&str, bool)] = if http {
+        &[("exit", e.exit.is_some()), ("stdout", e.stdout.is_some())]
+    } else {
+        &[
+            ("status", e.status.is_some()),
+            ("body", e.body.is_some()),
+            ("json", !e.json.is_empty()),
+        ]
+    };
+    for (field, set) in wrong {
+        if *set {
+            let kind = if http { "an http" } else { "a command" };
+            ctx.problem(
+                &format!("{p}.expect.{field}"),
+                format!("{kind} probe does not take `{field}`"),
+            );
+        }
+    }
+}
+
+fn statuses(ctx: &mut Ctx, path: &str, value: Option<&Value>) -> Vec<u16> {
+    let items = match value {
+        None => return Vec::new(),
+        Some(Value::Array(items)) => items.clone(),
+        Some(v) => vec![v.clone()],
+    };
+    let mut out = Vec::new();
+    for v in items {
+        match v.as_u64().filter(|s| (100..=599).contains(s)) {
+            Some(s) => out.push(s as u16),
+            None => ctx.problem(path, format!("{v} is not an HTTP status (100..599)")),
+        }
+    }
+    out
+}
+
+fn regex(ctx: &mut Ctx, path: &str, pattern: Option<&str>) -> Option<Regex> {
+    let pattern = pattern?;
+    match Regex::new(pattern) {
+        Ok(r) => Some(r),
+        Err(e) => {
+            ctx.problem(path, format!("not a valid regex: {e}"));
+            None
+        }
+    }
+}
