@@ -6,10 +6,15 @@
 //! | [`node`], [`vars`], [`quantity`], [`toxics`] | located YAML, `${…}` variables, units, the toxic vocabulary |
 //! | [`measure`] | pure functions from samples and fault windows to TTD, TTR and MTTR |
 
+pub mod action;
+pub mod client;
+pub mod inject;
 pub mod measure;
 pub mod node;
+pub mod probe;
 pub mod quantity;
 pub mod raw;
+pub mod service;
 pub mod spec;
 pub mod toxics;
 pub mod validate;

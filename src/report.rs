@@ -1,1 +1,3 @@
-//! Renderings of results.
+//! Renderings of results: the terminal summary, the JSON journal and JUnit XML.
+
+pub mod journal;

@@ -1,0 +1,155 @@
+//! Running commands (actions, rollbacks, command probes) with a time limit.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+/// A command that could not run to completion.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum CommandError {
+    /// It could not be started.
+    #[error("cannot start `{program}`: {message}")]
+    Spawn {
+        /// Program.
+        program: String,
+        /// Why.
+        message: String,
+    },
+    /// It ran past its time limit and was killed.
+    #[error("`{0}` did not finish within {1:?} and was killed")]
+    Timeout(String, Duration),
+}
+
+/// What a finished command did.
+#[derive(Debug, Clone)]
+pub struct Finished {
+    /// Exit code (`None` when killed by a signal).
+    pub code: Option<i32>,
+    /// Standard output.
+    pub stdout: Vec<u8>,
+    /// Standard error.
+    pub stderr: Vec<u8>,
+}
+
+impl Finished {
+    /// Exit code 0.
+    pub fn success(&self) -> bool {
+        self.code == Some(0)
+    }
+
+    /// One line: exit code and the start of stderr when it failed.
+    pub fn summary(&self) -> String {
+        let err = String::from_utf8_lossy(&self.stderr);
+        let err = err.trim();
+        match self.code {
+            Some(0) => "exit 0".to_string(),
+            Some(c) if err.is_empty() => format!("exit {c}"),
+            Some(c) => format!("exit {c}: {}", err.lines().next().unwrap_or_default()),
+            None => "killed by a signal".to_string(),
+        }
+    }
+}
+
+/// The program to run for `argv[0]`: `shakedown` means this executable.
+pub fn program(name: &str) -> std::path::PathBuf {
+    if name == "shakedown" {
+        if let Ok(exe) = std::env::current_exe() {
+            return exe;
+        }
+    }
+    std::path::PathBuf::from(name)
+}
+
+/// Run `argv` to completion within `timeout` (killed past it).
+pub async fn run_command(argv: &[String], timeout: Duration) -> Result<Finished, CommandError> {
+    let Some((first, args)) = argv.split_first() else {
+        return Err(CommandError::Spawn {
+            program: String::new(),
+            message: "empty command".into(),
+        });
+    };
+    let child = tokio::process::Command::new(program(first))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| CommandError::Spawn {
+            program: first.clone(),
+            message: e.to_string(),
+        })?;
+    match tokio::time::timeout(timeout, child.wait_with_output()).await {
+        Ok(Ok(out)) => Ok(Finished {
+            code: out.status.code(),
+            stdout: out.stdout,
+            stderr: out.stderr,
+        }),
+        Ok(Err(e)) => Err(CommandError::Spawn {
+            program: first.clone(),
+            message: e.to_string(),
+        }),
+        Err(_) => Err(CommandError::Timeout(argv.join(" "), timeout)),
+    }
+}
+
+/// Run `argv` synchronously (for cleanup while unwinding), killed past `timeout`.
+pub fn run_command_blocking(
+    argv: &[String],
+    timeout: Duration,
+) -> Result<Option<i32>, CommandError> {
+    let Some((first, args)) = argv.split_first() else {
+        return Err(CommandError::Spawn {
+            program: String::new(),
+            message: "empty command".into(),
+        });
+    };
+    let mut child = std::process::Command::new(program(first))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| CommandError::Spawn {
+            program: first.clone(),
+            message: e.to_string(),
+        })?;
+    let step = Duration::from_millis(20);
+    for _ in 0..=(timeout.as_millis() / step.as_millis()).max(1) {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Ok(status.code());
+        }
+        std::thread::sleep(step);
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    Err(CommandError::Timeout(argv.join(" "), timeout))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn exit_codes_output_and_time_limits() {
+        let out = run_command(
+            &["sh".into(), "-c".into(), "echo hi; exit 3".into()],
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap();
+        assert_eq!(out.code, Some(3));
+        assert_eq!(out.stdout, b"hi\n");
+        let slow = run_command(&["sleep".into(), "5".into()], Duration::from_millis(100)).await;
+        assert!(matches!(slow, Err(CommandError::Timeout(..))));
+        let missing = run_command(
+            &["shakedown-no-such-program".into()],
+            Duration::from_secs(1),
+        )
+        .await;
+        assert!(matches!(missing, Err(CommandError::Spawn { .. })));
+        assert_eq!(
+            run_command_blocking(&["true".into()], Duration::from_secs(10)).unwrap(),
+            Some(0)
+        );
+    }
+}

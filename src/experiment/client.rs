@@ -1,0 +1,131 @@
+//! The runner's outgoing HTTP: probes and the control API, over hyper-util's client.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+
+/// A request that got no answer.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum HttpError {
+    /// No full answer within the time limit.
+    #[error("no answer within {0:?}")]
+    Timeout(Duration),
+    /// The URL or a header could not be used.
+    #[error("bad request: {0}")]
+    Request(String),
+    /// Connection refused, reset, or the answer was cut.
+    #[error("{0}")]
+    Transport(String),
+}
+
+/// An answer.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    /// Status code.
+    pub status: u16,
+    /// Full body.
+    pub body: Bytes,
+}
+
+/// A cheap-to-clone HTTP/1 client.
+#[derive(Debug, Clone)]
+pub struct Http {
+    client: Client<HttpConnector, Full<Bytes>>,
+}
+
+impl Default for Http {
+    fn default() -> Self {
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        Self {
+            client: Client::builder(TokioExecutor::new())
+                .pool_idle_timeout(Duration::from_secs(5))
+                .build(connector),
+        }
+    }
+}
+
+impl Http {
+    /// Send a request and read the whole answer within `timeout`.
+    pub async fn send(
+        &self,
+        method: http::Method,
+        url: &str,
+        headers: &BTreeMap<String, String>,
+        body: Option<Bytes>,
+        timeout: Duration,
+    ) -> Result<Answer, HttpError> {
+        let mut builder = http::Request::builder().method(method).uri(url);
+        for (k, v) in headers {
+            builder = builder.header(k, v);
+        }
+        if body.is_some()
+            && !headers
+                .keys()
+                .any(|k| k.eq_ignore_ascii_case("content-type"))
+        {
+            builder = builder.header("content-type", "application/json");
+        }
+        let request = builder
+            .body(Full::new(body.unwrap_or_default()))
+            .map_err(|e| HttpError::Request(e.to_string()))?;
+        let exchange = async {
+            let response = self
+                .client
+                .request(request)
+                .await
+                .map_err(|e| HttpError::Transport(error_chain(&e)))?;
+            let status = response.status().as_u16();
+            let body = response
+                .into_body()
+                .collect()
+                .await
+                .map_err(|e| HttpError::Transport(error_chain(&e)))?
+                .to_bytes();
+            Ok(Answer { status, body })
+        };
+        tokio::time::timeout(timeout, exchange)
+            .await
+            .map_err(|_| HttpError::Timeout(timeout))?
+    }
+
+    /// A JSON request to a control API; non-2xx answers become errors carrying the body.
+    pub async fn json(
+        &self,
+        method: http::Method,
+        url: &str,
+        body: Option<&serde_json::Value>,
+        timeout: Duration,
+    ) -> Result<Answer, HttpError> {
+        let body = body.map(|b| Bytes::from(b.to_string()));
+        let answer = self
+            .send(method, url, &BTreeMap::new(), body, timeout)
+            .await?;
+        if (200..300).contains(&answer.status) {
+            Ok(answer)
+        } else {
+            Err(HttpError::Transport(format!(
+                "{url} answered {}: {}",
+                answer.status,
+                String::from_utf8_lossy(&answer.body).trim()
+            )))
+        }
+    }
+}
+
+/// An error and its sources on one line (hyper hides the useful part in the source).
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut out = error.to_string();
+    let mut source = error.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}

@@ -1,0 +1,228 @@
+//! Fault injection through the Toxiproxy wire API, embedded or external, with leases.
+//!
+//! The runner speaks HTTP to a control API whether it runs in-process (an embedded
+//! `control::ControlServer` on 127.0.0.1:0) or elsewhere (`control: http://…`). Faults
+//! injected into an external server carry `lease_ms` and are renewed every third of the
+//! lease, so they expire on their own if the runner dies. `t_inject` and `t_clear` are read
+//! from the run's clock when the API confirms.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::task::JoinHandle;
+
+use super::client::{Http, HttpError};
+use super::spec::{Fault, Proxy};
+use crate::clock::Clock;
+
+/// Time limit of one control API call.
+const CALL_LIMIT: Duration = Duration::from_secs(5);
+
+/// A control API call that failed.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("control API: {action}: {source}")]
+pub struct InjectError {
+    /// What was being done.
+    pub action: String,
+    /// Why it failed.
+    pub source: HttpError,
+}
+
+/// A toxic in place.
+#[derive(Debug)]
+struct Active {
+    proxy: String,
+    toxic: String,
+    renewer: Option<JoinHandle<()>>,
+}
+
+/// Creates proxies and adds/removes toxics through one control API.
+#[derive(Debug)]
+pub struct Injector {
+    base: String,
+    http: Http,
+    lease: Option<Duration>,
+    clock: Clock,
+    proxies: Vec<String>,
+    active: BTreeMap<String, Active>,
+}
+
+impl Injector {
+    /// An injector for the control API at `base` (`http://host:port`); `lease` for external ones.
+    pub fn new(base: String, http: Http, lease: Option<Duration>, clock: Clock) -> Self {
+        Self {
+            base,
+            http,
+            lease,
+            clock,
+            proxies: Vec::new(),
+            active: BTreeMap::new(),
+        }
+    }
+
+    /// The control API's base URL.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    async fn call(
+        &self,
+        method: http::Method,
+        path: &str,
+        body: Option<&Value>,
+        action: String,
+    ) -> Result<Value, InjectError> {
+        let url = format!("{}{path}", self.base);
+        let answer = self
+            .http
+            .json(method, &url, body, CALL_LIMIT)
+            .await
+            .map_err(|source| InjectError { action, source })?;
+        Ok(serde_json::from_slice(&answer.body).unwrap_or(Value::Null))
+    }
+
+    /// Create the experiment's proxies (replacing any left over with the same name).
+    pub async fn create_proxies(&mut self, proxies: &[Proxy]) -> Result<(), InjectError> {
+        for p in proxies {
+            let body = json!({"name": p.name, "listen": p.listen, "upstream": p.upstream, "enabled": true});
+            let action = format!("create proxy `{}` ({} → {})", p.name, p.listen, p.upstream);
+            if let Err(e) = self
+                .call(http::Method::POST, "/proxies", Some(&body), action.clone())
+                .await
+            {
+                // 409: a proxy of that name exists (a previous run's); replace it.
+                if !e.source.to_string().contains("answered 409") {
+                    return Err(e);
+                }
+                let _ = self
+                    .call(
+                        http::Method::DELETE,
+                        &format!("/proxies/{}", p.name),
+                        None,
+                        action.clone(),
+                    )
+                    .await;
+                self.call(http::Method::POST, "/proxies", Some(&body), action)
+                    .await?;
+            }
+            self.proxies.push(p.name.clone());
+        }
+        Ok(())
+    }
+
+    /// Add a toxic named `name`; returns `t_inject`, when the API confirmed it.
+    pub async fn inject(&mut self, name: &str, fault: &Fault) -> Result<Duration, InjectError> {
+        let mut body = json!({
+            "name": name,
+            "type": fault.kind,
+            "stream": fault.stream,
+            "toxicity": fault.toxicity,
+            "attributes": fault.attributes,
+        });
+        if let Some(lease) = self.lease {
+            body["lease_ms"] = json!(lease.as_millis() as u64);
+        }
+        let path = format!("/proxies/{}/toxics", fault.proxy);
+        self.call(
+            http::Method::POST,
+            &path,
+            Some(&body),
+            format!("add {} to `{}`", fault.kind, fault.proxy),
+        )
+        .await?;
+        let at = self.clock.now();
+        let renewer = self.lease.map(|lease| {
+            let (http, url) = (self.http.clone(), format!("{}{path}/{name}", self.base));
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(lease / 3);
+                tick.tick().await;
+                // Ends when the toxic is removed (the task is aborted) or the API forgets it.
+                loop {
+                    tick.tick().await;
+                    if let Err(e) = http
+                        .json(http::Method::POST, &url, Some(&json!({})), CALL_LIMIT)
+                        .await
+                    {
+                        tracing::warn!("renewing the lease of {url}: {e}");
+                        if e.to_string().contains("answered 404") {
+                            break;
+                        }
+                    }
+                }
+            })
+        });
+        self.active.insert(
+            name.to_string(),
+            Active {
+                proxy: fault.proxy.clone(),
+                toxic: name.to_string(),
+                renewer,
+            },
+        );
+        Ok(at)
+    }
+
+    /// Remove a toxic; returns `t_clear`, when the API confirmed it.
+    pub async fn remove(&mut self, name: &str) -> Result<Duration, InjectError> {
+        let Some(active) = self.active.remove(name) else {
+            return Ok(self.clock.now());
+        };
+        if let Some(r) = &active.renewer {
+            r.abort();
+        }
+        let path = format!("/proxies/{}/toxics/{}", active.proxy, active.toxic);
+        let result = self
+            .call(
+                http::Method::DELETE,
+                &path,
+                None,
+                format!("remove {}", active.toxic),
+            )
+            .await;
+        match result {
+            Ok(_) => Ok(self.clock.now()),
+            Err(e) if e.source.to_string().contains("answered 404") => Ok(self.clock.now()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Names of the toxics in place.
+    pub fn active(&self) -> Vec<String> {
+        self.active.keys().cloned().collect()
+    }
+
+    /// Remove every toxic still in place, then delete the proxies created; returns what failed.
+    pub async fn clear(&mut self) -> Vec<String> {
+        let mut failures = Vec::new();
+        for name in self.active() {
+            if let Err(e) = self.remove(&name).await {
+                failures.push(e.to_string());
+            }
+        }
+        for p in std::mem::take(&mut self.proxies) {
+            if let Err(e) = self
+                .call(
+                    http::Method::DELETE,
+                    &format!("/proxies/{p}"),
+                    None,
+                    format!("delete proxy `{p}`"),
+                )
+                .await
+            {
+                failures.push(e.to_string());
+            }
+        }
+        failures
+    }
+}
+
+impl Drop for Injector {
+    fn drop(&mut self) {
+        for a in self.active.values() {
+            if let Some(r) = &a.renewer {
+                r.abort();
+            }
+        }
+    }
+}

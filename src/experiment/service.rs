@@ -1,0 +1,232 @@
+//! Services: processes the runner starts, waits for, signals and stops (SIGTERM, then SIGKILL).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use nix::sys::signal::{self, Signal};
+use nix::unistd::Pid;
+use tokio::process::Child;
+
+use super::action::program;
+use super::client::Http;
+use super::spec::{Ready, Service};
+
+/// A service that could not be managed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ServiceError {
+    /// It could not be started.
+    #[error("service `{0}`: cannot start: {1}")]
+    Spawn(String, String),
+    /// It exited before it was ready.
+    #[error("service `{0}` exited before it was ready ({1}); see {2}")]
+    Exited(String, String, PathBuf),
+    /// It did not become ready in time.
+    #[error("service `{0}` was not ready within {1:?} ({2}); see {3}")]
+    NotReady(String, Duration, String, PathBuf),
+    /// It is not running.
+    #[error("service `{0}` is not running")]
+    NotRunning(String),
+    /// A signal could not be sent.
+    #[error("service `{0}`: cannot send SIG{1}: {2}")]
+    Signal(String, String, String),
+}
+
+struct Running {
+    child: Child,
+    pid: u32,
+}
+
+/// The services of one run; dropping it kills whatever still runs.
+pub struct Services {
+    specs: BTreeMap<String, Service>,
+    running: BTreeMap<String, Running>,
+    logs: PathBuf,
+    http: Http,
+}
+
+impl std::fmt::Debug for Services {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Services")
+            .field("running", &self.running.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl Services {
+    /// Services declared by an experiment; their output goes to `logs/NAME.log`.
+    pub fn new(specs: &[Service], logs: &Path, http: Http) -> Self {
+        Self {
+            specs: specs.iter().map(|s| (s.name.clone(), s.clone())).collect(),
+            running: BTreeMap::new(),
+            logs: logs.to_path_buf(),
+            http,
+        }
+    }
+
+    /// The process id of a running service.
+    pub fn pid(&self, name: &str) -> Option<u32> {
+        self.running.get(name).map(|r| r.pid)
+    }
+
+    /// Names of the running services.
+    pub fn running(&self) -> Vec<String> {
+        self.running.keys().cloned().collect()
+    }
+
+    /// Start a service and wait until it is ready.
+    pub async fn start(&mut self, name: &str) -> Result<(), ServiceError> {
+        let spec = self
+            .specs
+            .get(name)
+            .cloned()
+            .ok_or_else(|| ServiceError::NotRunning(name.to_string()))?;
+        let log_path = self.logs.join(format!("{name}.log"));
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log_path)
+            .map_err(|e| {
+                ServiceError::Spawn(name.into(), format!("{}: {e}", log_path.display()))
+            })?;
+        let log2 = log
+            .try_clone()
+            .map_err(|e| ServiceError::Spawn(name.into(), e.to_string()))?;
+        let child = tokio::process::Command::new(program(&spec.command[0]))
+            .args(&spec.command[1..])
+            .envs(&spec.env)
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(log))
+            .stderr(Stdio::from(log2))
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| ServiceError::Spawn(name.into(), format!("{}: {e}", spec.command[0])))?;
+        let pid = child.id().unwrap_or(0);
+        self.running
+            .insert(name.to_string(), Running { child, pid });
+        let Some(ready) = &spec.ready else {
+            return Ok(());
+        };
+        let deadline = tokio::time::Instant::now() + spec.ready_timeout;
+        let mut last = "no answer yet".to_string();
+        // Bounded by the deadline: one attempt every 50 ms.
+        while tokio::time::Instant::now() < deadline {
+            if let Some(r) = self.running.get_mut(name) {
+                if let Ok(Some(status)) = r.child.try_wait() {
+                    self.running.remove(name);
+                    return Err(ServiceError::Exited(
+                        name.into(),
+                        status.to_string(),
+                        log_path,
+                    ));
+                }
+            }
+            match self.check(ready).await {
+                Ok(()) => return Ok(()),
+                Err(e) => last = e,
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Err(ServiceError::NotReady(
+            name.into(),
+            spec.ready_timeout,
+            last,
+            log_path,
+        ))
+    }
+
+    async fn check(&self, ready: &Ready) -> Result<(), String> {
+        let limit = Duration::from_millis(500);
+        match ready {
+            Ready::Http(url) => {
+                let a = self
+                    .http
+                    .send(http::Method::GET, url, &BTreeMap::new(), None, limit)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                if (200..300).contains(&a.status) {
+                    Ok(())
+                } else {
+                    Err(format!("{url} answered {}", a.status))
+                }
+            }
+            Ready::Tcp(addr) => {
+                match tokio::time::timeout(limit, tokio::net::TcpStream::connect(addr)).await {
+                    Ok(Ok(_)) => Ok(()),
+                    Ok(Err(e)) => Err(format!("{addr}: {e}")),
+                    Err(_) => Err(format!("{addr}: no answer")),
+                }
+            }
+        }
+    }
+
+    /// Send a signal (name without `SIG`) to a running service.
+    pub fn signal(&mut self, name: &str, signal_name: &str) -> Result<(), ServiceError> {
+        let r = self
+            .running
+            .get(name)
+            .ok_or_else(|| ServiceError::NotRunning(name.into()))?;
+        let sig: Signal = format!("SIG{signal_name}")
+            .parse()
+            .map_err(|e: nix::Error| {
+                ServiceError::Signal(name.into(), signal_name.into(), e.to_string())
+            })?;
+        let pid = i32::try_from(r.pid)
+            .map_err(|e| ServiceError::Signal(name.into(), signal_name.into(), e.to_string()))?;
+        signal::kill(Pid::from_raw(pid), sig)
+            .map_err(|e| ServiceError::Signal(name.into(), signal_name.into(), e.to_string()))
+    }
+
+    /// Reap a service that exited (after a kill), so it can be started again.
+    pub async fn reap(&mut self, name: &str, within: Duration) {
+        if let Some(mut r) = self.running.remove(name) {
+            if tokio::time::timeout(within, r.child.wait()).await.is_err() {
+                let _ = r.child.kill().await;
+            }
+        }
+    }
+
+    /// Stop a service: SIGTERM, then SIGKILL after its stop timeout. Returns how it ended.
+    pub async fn stop(&mut self, name: &str) -> Result<String, ServiceError> {
+        let grace = self
+            .specs
+            .get(name)
+            .map_or(Duration::from_secs(5), |s| s.stop_timeout);
+        let Some(mut r) = self.running.remove(name) else {
+            return Err(ServiceError::NotRunning(name.into()));
+        };
+        if let Ok(Some(status)) = r.child.try_wait() {
+            return Ok(format!("had already exited ({status})"));
+        }
+        if let Ok(pid) = i32::try_from(r.pid) {
+            let _ = signal::kill(Pid::from_raw(pid), Signal::SIGTERM);
+        }
+        match tokio::time::timeout(grace, r.child.wait()).await {
+            Ok(Ok(status)) => Ok(format!("stopped ({status})")),
+            _ => {
+                let _ = r.child.kill().await;
+                Ok(format!("did not stop within {grace:?} of SIGTERM; killed"))
+            }
+        }
+    }
+
+    /// Stop every running service, newest name order reversed; returns (name, how) pairs.
+    pub async fn stop_all(&mut self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for name in self.running().into_iter().rev() {
+            let how = self.stop(&name).await.unwrap_or_else(|e| e.to_string());
+            out.push((name, how));
+        }
+        out
+    }
+}
+
+impl Drop for Services {
+    fn drop(&mut self) {
+        // Last resort (a panic): kill what still runs; kill_on_drop reaps.
+        for r in self.running.values_mut() {
+            let _ = r.child.start_kill();
+        }
+    }
+}
