@@ -8,17 +8,21 @@
 
 pub mod action;
 pub mod client;
+pub mod driver;
+pub mod embedded;
 pub mod inject;
 pub mod measure;
 pub mod node;
 pub mod probe;
 pub mod quantity;
 pub mod raw;
+pub mod run;
 pub mod service;
 pub mod spec;
 pub mod toxics;
 pub mod validate;
 pub mod vars;
+pub mod verdict;
 
 use crate::exit::Outcome;
 

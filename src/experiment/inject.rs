@@ -61,6 +61,11 @@ impl Injector {
         }
     }
 
+    /// Read `t_inject` and `t_clear` from this clock from now on.
+    pub fn set_clock(&mut self, clock: Clock) {
+        self.clock = clock;
+    }
+
     /// The control API's base URL.
     pub fn base(&self) -> &str {
         &self.base

@@ -1,0 +1,150 @@
+//! One run of an experiment: preflight → load → steady-state sampling → method on schedule →
+//! wait for recovery → stop load and read writes back → teardown (faults removed, rollbacks,
+//! services stopped) → verdict.
+//!
+//! The method runs in its own task. Whatever happens to it (it finishes, a guard aborts it,
+//! Ctrl-C or SIGTERM arrives, it panics), [`run_once`] then tears down through the
+//! [`Resources`] it owns, so no fault and no process is left behind and rollbacks always run.
+
+mod method;
+mod sampler;
+mod teardown;
+
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use tokio_util::sync::CancellationToken;
+
+use super::client::Http;
+use super::embedded::Embedded;
+use super::inject::Injector;
+use super::service::Services;
+use super::spec::Experiment;
+use super::verdict;
+use crate::report::journal::{RunJournal, Status};
+
+/// How a run reports progress.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Progress {
+    /// Print each event to stderr as it happens.
+    pub verbose: bool,
+}
+
+impl Progress {
+    fn say(&self, at: Option<f64>, message: impl AsRef<str>) {
+        if self.verbose {
+            match at {
+                Some(t) => eprintln!("  {t:>6.2}s  {}", message.as_ref()),
+                None => eprintln!("           {}", message.as_ref()),
+            }
+        }
+    }
+}
+
+/// State shared between the method task, the sampler and teardown.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    journal: Mutex<RunJournal>,
+    abort: CancellationToken,
+    verdict: Mutex<Option<(Status, String)>>,
+    progress: Progress,
+}
+
+impl Shared {
+    fn journal(&self) -> MutexGuard<'_, RunJournal> {
+        self.journal.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Stop the method with this status (the first reason wins).
+    fn stop(&self, status: Status, reason: impl Into<String>) {
+        let mut v = self.verdict.lock().unwrap_or_else(|p| p.into_inner());
+        if v.is_none() {
+            let reason = reason.into();
+            self.progress
+                .say(None, format!("{}: {reason}", status.as_str()));
+            *v = Some((status, reason));
+        }
+        self.abort.cancel();
+    }
+
+    fn stopped(&self) -> Option<(Status, String)> {
+        self.verdict
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+}
+
+/// What teardown must undo, owned outside the method task.
+#[derive(Debug)]
+pub(crate) struct Resources {
+    services: Services,
+    injector: Option<Injector>,
+    embedded: Option<Embedded>,
+}
+
+/// Run `experiment` once (run number `run`); scratch files and service logs go to `dir`.
+pub async fn run_once(
+    experiment: &Experiment,
+    run: u32,
+    dir: &Path,
+    progress: Progress,
+) -> RunJournal {
+    let http = Http::default();
+    let shared = Arc::new(Shared {
+        journal: Mutex::new(RunJournal {
+            run,
+            started: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+            ..Default::default()
+        }),
+        abort: CancellationToken::new(),
+        verdict: Mutex::new(None),
+        progress,
+    });
+    let resources = Arc::new(tokio::sync::Mutex::new(Resources {
+        services: Services::new(&experiment.services, dir, http.clone()),
+        injector: None,
+        embedded: None,
+    }));
+    let task = tokio::spawn(method::execute(
+        experiment.clone(),
+        shared.clone(),
+        resources.clone(),
+        http.clone(),
+    ));
+    let abort = task.abort_handle();
+    tokio::select! {
+        joined = task => if let Err(e) = joined {
+            let why = if e.is_panic() { format!("the runner panicked: {}", panic_text(e.into_panic())) } else { "cancelled".to_string() };
+            shared.stop(Status::Aborted, why);
+        },
+        signal = interrupted() => {
+            abort.abort();
+            shared.stop(Status::Aborted, format!("interrupted by {signal}"));
+        }
+    }
+    teardown::run(experiment, &shared, &resources).await;
+    let mut journal = std::mem::take(&mut *shared.journal());
+    verdict::judge(experiment, &mut journal, shared.stopped());
+    journal
+}
+
+/// The first of Ctrl-C or SIGTERM.
+async fn interrupted() -> &'static str {
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => return std::future::pending().await,
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => "SIGINT (Ctrl-C)",
+        _ = term.recv() => "SIGTERM",
+    }
+}
+
+fn panic_text(payload: Box<dyn std::any::Any + Send>) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_string())
+}

@@ -1,0 +1,79 @@
+//! The steady-state sampler: every `interval`, all probes and guards, recorded on the run's clock.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::future::join_all;
+use tokio_util::sync::CancellationToken;
+
+use super::Shared;
+use crate::clock::Clock;
+use crate::experiment::client::Http;
+use crate::experiment::probe::{self, LoadWindow, Status as ProbeStatus};
+use crate::experiment::spec::Experiment;
+use crate::report::journal::{SampleRecord, Status};
+
+/// Sample until `stop` is cancelled.
+pub(super) async fn sample(
+    experiment: Arc<Experiment>,
+    shared: Arc<Shared>,
+    http: Http,
+    load: Option<Arc<dyn LoadWindow>>,
+    clock: Clock,
+    stop: CancellationToken,
+) {
+    let mut tick = tokio::time::interval_at(clock.origin(), experiment.steady_state.interval);
+    // Probes that outlast the interval delay the next sample; its time is recorded as taken.
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut failing_since: Vec<Option<Duration>> = vec![None; experiment.guards.len()];
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => break,
+            _ = tick.tick() => {}
+        }
+        let at = clock.now();
+        let load = load.as_deref();
+        let probes = join_all(
+            experiment
+                .steady_state
+                .probes
+                .iter()
+                .map(|p| probe::run(p, &http, load)),
+        );
+        let guards = join_all(
+            experiment
+                .guards
+                .iter()
+                .map(|g| probe::run(&g.probe, &http, load)),
+        );
+        let (outcomes, guard_outcomes) = tokio::join!(probes, guards);
+        let pass = outcomes.iter().all(|o| o.status == ProbeStatus::Pass);
+        shared.journal().samples.push(SampleRecord {
+            at: at.as_secs_f64(),
+            pass,
+            probes: outcomes,
+        });
+        for ((guard, outcome), since) in experiment
+            .guards
+            .iter()
+            .zip(guard_outcomes)
+            .zip(failing_since.iter_mut())
+        {
+            if outcome.status == ProbeStatus::Pass {
+                *since = None;
+                continue;
+            }
+            let start = *since.get_or_insert(at);
+            if at.saturating_sub(start) >= guard.for_ {
+                let reason = format!(
+                    "guard `{}` failed for {:?} ({})",
+                    guard.probe.name,
+                    at.saturating_sub(start),
+                    outcome.detail
+                );
+                shared.journal().guard = Some(reason.clone());
+                shared.stop(Status::Aborted, reason);
+            }
+        }
+    }
+}

@@ -1,0 +1,56 @@
+//! Teardown, whatever ended the method: faults removed, rollbacks run, services stopped.
+
+use super::{Resources, Shared};
+use crate::experiment::action;
+use crate::experiment::spec::Experiment;
+use crate::report::journal::CommandRecord;
+
+/// Undo everything the run did; every outcome is recorded in the journal.
+pub(super) async fn run(
+    experiment: &Experiment,
+    shared: &Shared,
+    res: &tokio::sync::Mutex<Resources>,
+) {
+    let mut r = res.lock().await;
+    let mut notes = Vec::new();
+    if let Some(injector) = r.injector.as_mut() {
+        let active = injector.active();
+        let failures = injector.clear().await;
+        if !active.is_empty() {
+            notes.push(format!(
+                "removed {} fault(s) still in place: {}",
+                active.len(),
+                active.join(", ")
+            ));
+        }
+        notes.extend(failures.into_iter().map(|f| format!("FAILED: {f}")));
+    }
+    r.injector = None;
+    if let Some(server) = r.embedded.take() {
+        server.shutdown().await;
+        notes.push("embedded control server shut down".to_string());
+    }
+    drop(r);
+    let mut records = Vec::new();
+    for rb in &experiment.rollbacks {
+        let (ok, detail) = match action::run_command(&rb.argv, rb.timeout).await {
+            Ok(f) => (f.success(), f.summary()),
+            Err(e) => (false, e.to_string()),
+        };
+        shared
+            .progress
+            .say(None, format!("rollback `{}`: {detail}", rb.argv.join(" ")));
+        records.push(CommandRecord {
+            command: rb.argv.clone(),
+            ok,
+            detail,
+        });
+    }
+    let mut r = res.lock().await;
+    for (name, how) in r.services.stop_all().await {
+        notes.push(format!("service `{name}`: {how}"));
+    }
+    let mut j = shared.journal();
+    j.rollbacks = records;
+    j.cleanup.extend(notes);
+}
