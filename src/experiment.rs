@@ -4,10 +4,15 @@
 //! |---|---|
 //! | [`raw`], [`spec`], [`validate`] | the file format: as written, validated, and the checks between |
 //! | [`node`], [`vars`], [`quantity`], [`toxics`] | located YAML, `${…}` variables, units, the toxic vocabulary |
-//! | [`measure`] | pure functions from samples and fault windows to TTD, TTR and MTTR |
+//! | [`measure`], [`verdict`] | pure functions from samples and fault windows to TTD, TTR, MTTR and a verdict |
+//! | [`probe`], [`client`], [`action`], [`service`] | probes, outgoing HTTP, commands, managed processes |
+//! | [`inject`], [`embedded`], [`driver`] | faults through the control API, the in-process control server, the load |
+//! | [`run`], [`timeline`] | one run from preflight to teardown; the `--dry-run` plan |
+//! | [`command`], [`suite`] | `run`, `test`, `validate`; collecting and filtering files |
 
 pub mod action;
 pub mod client;
+pub mod command;
 pub mod driver;
 pub mod embedded;
 pub mod inject;
@@ -19,32 +24,11 @@ pub mod raw;
 pub mod run;
 pub mod service;
 pub mod spec;
+pub mod suite;
+pub mod timeline;
 pub mod toxics;
 pub mod validate;
 pub mod vars;
 pub mod verdict;
 
-use crate::exit::Outcome;
-
-/// Arguments of `shakedown run`.
-#[derive(Debug, clap::Args)]
-pub struct RunArgs {}
-/// Arguments of `shakedown test`.
-#[derive(Debug, clap::Args)]
-pub struct TestArgs {}
-/// Arguments of `shakedown validate`.
-#[derive(Debug, clap::Args)]
-pub struct ValidateArgs {}
-
-/// `shakedown run`.
-pub async fn run_main(_args: RunArgs) -> anyhow::Result<Outcome> {
-    anyhow::bail!("run: not built yet")
-}
-/// `shakedown test`.
-pub async fn test_main(_args: TestArgs) -> anyhow::Result<Outcome> {
-    anyhow::bail!("test: not built yet")
-}
-/// `shakedown validate`.
-pub async fn validate_main(_args: ValidateArgs) -> anyhow::Result<Outcome> {
-    anyhow::bail!("validate: not built yet")
-}
+pub use command::{RunArgs, TestArgs, ValidateArgs, run_main, test_main, validate_main};

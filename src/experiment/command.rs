@@ -1,0 +1,351 @@
+//! `shakedown run`, `shakedown test` and `shakedown validate`: arguments and entry points.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context;
+
+use super::measure;
+use super::run::{Progress, run_once};
+use super::spec::Experiment;
+use super::suite::{self, Filter};
+use super::validate::{self, LoadOptions};
+use crate::exit::{InvalidInput, Outcome};
+use crate::report::journal::{Document, ExperimentReport, Status, VERSION};
+use crate::report::{self, junit, terminal};
+
+/// Arguments of `shakedown run`.
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// The experiment file.
+    pub file: PathBuf,
+    /// Set a variable used as `${var.KEY}` (repeatable).
+    #[arg(long = "var", value_name = "KEY=VALUE")]
+    pub vars: Vec<String>,
+    /// Validate and print the timeline without starting anything.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Run the experiment N times; MTTR is summarized across all runs.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub repeat: u32,
+    /// Write the full JSON journal here.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Write JUnit XML here (one test case per expectation).
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Do not print events as they happen.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// Arguments of `shakedown test`.
+#[derive(Debug, clap::Args)]
+pub struct TestArgs {
+    /// Experiment files or folders (default: experiments/).
+    pub paths: Vec<PathBuf>,
+    /// Only experiments whose title or file name matches (`and`, `or`, `not`, parentheses).
+    #[arg(short = 'k', value_name = "EXPR")]
+    pub filter: Option<String>,
+    /// Only experiments with this tag (repeatable: any of them).
+    #[arg(long = "tag", value_name = "TAG")]
+    pub tags: Vec<String>,
+    /// Set a variable used as `${var.KEY}` (repeatable).
+    #[arg(long = "var", value_name = "KEY=VALUE")]
+    pub vars: Vec<String>,
+    /// Write JUnit XML for the whole suite here.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Write the JSON journal of the whole suite here.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Print each experiment's summary, not only its line.
+    #[arg(long, short)]
+    pub verbose: bool,
+}
+
+/// Arguments of `shakedown validate`.
+#[derive(Debug, clap::Args)]
+pub struct ValidateArgs {
+    /// Experiment files or folders.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Set a variable used as `${var.KEY}` (repeatable).
+    #[arg(long = "var", value_name = "KEY=VALUE")]
+    pub vars: Vec<String>,
+}
+
+fn options(vars: &[String]) -> Result<LoadOptions, InvalidInput> {
+    let mut map = BTreeMap::new();
+    for v in vars {
+        let (k, val) = v
+            .split_once('=')
+            .ok_or_else(|| InvalidInput::new(format!("--var {v:?}: expected KEY=VALUE")))?;
+        map.insert(k.trim().to_string(), val.to_string());
+    }
+    let run_dir = std::env::temp_dir().join(format!("shakedown-{}", uuid::Uuid::new_v4()));
+    Ok(LoadOptions { vars: map, run_dir })
+}
+
+/// `shakedown validate`.
+pub async fn validate_main(args: ValidateArgs) -> anyhow::Result<Outcome> {
+    let options = options(&args.vars)?;
+    let mut bad = 0;
+    for file in suite::collect(&args.paths)? {
+        match validate::load_file(&file, &options) {
+            Ok(e) => println!(
+                "{}: ok ({} steps, {} probes)",
+                file.display(),
+                e.method.len(),
+                e.steady_state.probes.len()
+            ),
+            Err(e) => {
+                bad += 1;
+                eprintln!("{e}");
+            }
+        }
+    }
+    Ok(if bad == 0 {
+        Outcome::Passed
+    } else {
+        Outcome::Invalid
+    })
+}
+
+/// `shakedown run`.
+pub async fn run_main(args: RunArgs) -> anyhow::Result<Outcome> {
+    let options = options(&args.vars)?;
+    let experiment = validate::load_file(&args.file, &options)?;
+    if args.dry_run {
+        print!("{}", super::timeline::render(&experiment));
+        return Ok(Outcome::Passed);
+    }
+    let progress = Progress {
+        verbose: !args.quiet,
+    };
+    let report = run_experiment(&experiment, args.repeat, &options.run_dir, progress).await?;
+    print!("{}", terminal::render(&report));
+    let document = document(vec![report]);
+    write_outputs(&document, args.json.as_deref(), args.junit.as_deref())?;
+    Ok(outcome(document.experiments[0].status))
+}
+
+/// Run an experiment `repeat` times and summarize.
+pub async fn run_experiment(
+    experiment: &Experiment,
+    repeat: u32,
+    dir: &Path,
+    progress: Progress,
+) -> anyhow::Result<ExperimentReport> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let mut runs = Vec::new();
+    for n in 1..=repeat {
+        if progress.verbose {
+            eprintln!(
+                "{} (run {n}/{repeat}); logs in {}",
+                experiment.title,
+                dir.display()
+            );
+        }
+        let started = tokio::time::Instant::now();
+        let mut run = run_once(experiment, n, dir, progress).await;
+        run.elapsed = started.elapsed().as_secs_f64();
+        let stop = matches!(run.status, Some(Status::Aborted | Status::PreflightFailed));
+        runs.push(run);
+        if stop {
+            break;
+        }
+    }
+    let (mut from_inject, mut from_removal, mut unrecovered) = (Vec::new(), Vec::new(), 0);
+    for m in runs
+        .iter()
+        .flat_map(|r| &r.steps)
+        .filter_map(|s| s.measurement)
+    {
+        if let (Some(a), Some(b)) = (m.recovery_from_injection, m.recovery_from_removal) {
+            from_inject.push(a);
+            from_removal.push(b);
+        } else if !m.recovered() {
+            unrecovered += 1;
+        }
+    }
+    let worst = runs
+        .iter()
+        .filter_map(|r| r.status.map(|s| (s, r.reason.clone())))
+        .max_by_key(|(s, _)| rank(*s));
+    let (status, reason) = worst.unwrap_or((Status::Aborted, Some("no run completed".into())));
+    if status == Status::Passed {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    Ok(ExperimentReport {
+        file: experiment.file.display().to_string(),
+        title: experiment.title.clone(),
+        tags: experiment.tags.clone(),
+        status,
+        reason,
+        runs,
+        mttr: measure::summarize(&from_inject),
+        mttr_from_removal: measure::summarize(&from_removal),
+        unrecovered,
+    })
+}
+
+fn rank(s: Status) -> u8 {
+    match s {
+        Status::Skipped => 0,
+        Status::Passed => 1,
+        Status::Failed => 2,
+        Status::Invalid => 3,
+        Status::PreflightFailed => 4,
+        Status::Aborted => 5,
+    }
+}
+
+fn outcome(s: Status) -> Outcome {
+    match s {
+        Status::Passed | Status::Skipped => Outcome::Passed,
+        Status::Failed => Outcome::Failed,
+        Status::Invalid => Outcome::Invalid,
+        Status::Aborted | Status::PreflightFailed => Outcome::Aborted,
+    }
+}
+
+fn document(experiments: Vec<ExperimentReport>) -> Document {
+    let count = |f: fn(Status) -> bool| experiments.iter().filter(|e| f(e.status)).count();
+    Document {
+        version: VERSION,
+        passed: count(|s| s == Status::Passed),
+        skipped: count(|s| s == Status::Skipped),
+        failed: count(|s| !matches!(s, Status::Passed | Status::Skipped)),
+        experiments,
+    }
+}
+
+fn write_outputs(
+    document: &Document,
+    json: Option<&Path>,
+    junit_path: Option<&Path>,
+) -> anyhow::Result<()> {
+    if let Some(p) = json {
+        report::write_json(p, document)?;
+    }
+    if let Some(p) = junit_path {
+        junit::write(p, document)?;
+    }
+    Ok(())
+}
+
+fn skipped(file: &Path, title: &str, tags: &[String], why: String) -> ExperimentReport {
+    ExperimentReport {
+        file: file.display().to_string(),
+        title: title.to_string(),
+        tags: tags.to_vec(),
+        status: Status::Skipped,
+        reason: Some(why),
+        runs: Vec::new(),
+        mttr: None,
+        mttr_from_removal: None,
+        unrecovered: 0,
+    }
+}
+
+/// `shakedown test`.
+pub async fn test_main(args: TestArgs) -> anyhow::Result<Outcome> {
+    let paths = if args.paths.is_empty() {
+        vec![PathBuf::from("experiments")]
+    } else {
+        args.paths.clone()
+    };
+    let files = suite::collect(&paths)?;
+    let filter = args.filter.as_deref().map(Filter::parse).transpose()?;
+    let mut reports = Vec::new();
+    let mut worst = Outcome::Passed;
+    for file in files {
+        let options = options(&args.vars)?;
+        let experiment = match validate::load_file(&file, &options) {
+            Ok(e) => e,
+            Err(e) => {
+                println!("{} INVALID", file.display());
+                eprintln!("{e}");
+                let mut r = skipped(&file, "", &[], e.to_string());
+                r.status = Status::Invalid;
+                reports.push(r);
+                worst = Outcome::Invalid.max_code(worst);
+                continue;
+            }
+        };
+        let haystack = format!("{} {}", experiment.title, file.display());
+        if !filter.as_ref().is_none_or(|f| f.matches(&haystack)) {
+            reports.push(skipped(
+                &file,
+                &experiment.title,
+                &experiment.tags,
+                "deselected by -k".into(),
+            ));
+            continue;
+        }
+        if !args.tags.is_empty() && !experiment.tags.iter().any(|t| args.tags.contains(t)) {
+            reports.push(skipped(
+                &file,
+                &experiment.title,
+                &experiment.tags,
+                "no matching --tag".into(),
+            ));
+            continue;
+        }
+        let report = run_experiment(
+            &experiment,
+            1,
+            &options.run_dir,
+            Progress { verbose: false },
+        )
+        .await?;
+        let secs: f64 = report.runs.iter().map(|r| r.elapsed).sum();
+        let reason = report
+            .reason
+            .clone()
+            .map(|r| format!(" — {r}"))
+            .unwrap_or_default();
+        println!(
+            "{} {} ({:.1}s) {}{reason}",
+            file.display(),
+            report.status.as_str().to_uppercase(),
+            secs,
+            experiment.title
+        );
+        if args.verbose {
+            print!("{}", terminal::render(&report));
+        }
+        worst = outcome(report.status).max_code(worst);
+        reports.push(report);
+    }
+    let document = document(reports);
+    let mut closing = format!("{} passed, {} failed", document.passed, document.failed);
+    if document.skipped > 0 {
+        closing.push_str(&format!(", {} skipped", document.skipped));
+    }
+    println!("{closing}");
+    write_outputs(&document, args.json.as_deref(), args.junit.as_deref())?;
+    Ok(worst)
+}
+
+trait MaxCode {
+    fn max_code(self, other: Outcome) -> Outcome;
+}
+
+impl MaxCode for Outcome {
+    /// The more serious of two outcomes (aborted > invalid > failed > passed).
+    fn max_code(self, other: Outcome) -> Outcome {
+        if self.code() >= other.code() {
+            self
+        } else {
+            other
+        }
+    }
+}
+
+/// How long a run of `experiment` takes at least (for tests choosing which to run).
+pub fn planned_length(experiment: &Experiment) -> Duration {
+    experiment.duration
+}

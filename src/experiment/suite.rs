@@ -1,0 +1,139 @@
+//! Collecting experiment files and filtering them, pytest-style (`-k EXPR`, `--tag T`).
+
+use std::path::{Path, PathBuf};
+
+use crate::exit::InvalidInput;
+
+/// Experiment files under the given paths: files as given, folders searched for `*.yaml`/`*.yml`
+/// (recursively, in name order).
+pub fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>, InvalidInput> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            walk(p, &mut out).map_err(|e| InvalidInput::new(format!("{}: {e}", p.display())))?;
+        } else if p.is_file() {
+            out.push(p.clone());
+        } else {
+            return Err(InvalidInput::new(format!(
+                "{}: no such file or folder",
+                p.display()
+            )));
+        }
+    }
+    Ok(out)
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            walk(&p, out)?;
+        } else if matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")) {
+            out.push(p);
+        }
+    }
+    Ok(())
+}
+
+/// A `-k` expression: words (case-insensitive substrings of the title or file name)
+/// combined with `and`, `or`, `not` and parentheses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Filter {
+    /// A substring.
+    Word(String),
+    /// Negation.
+    Not(Box<Filter>),
+    /// Both.
+    And(Box<Filter>, Box<Filter>),
+    /// Either.
+    Or(Box<Filter>, Box<Filter>),
+}
+
+impl Filter {
+    /// Parse a `-k` expression.
+    pub fn parse(text: &str) -> Result<Self, InvalidInput> {
+        let spaced = text.replace('(', " ( ").replace(')', " ) ");
+        let tokens: Vec<&str> = spaced.split_whitespace().collect();
+        let mut pos = 0;
+        let f = or(&tokens, &mut pos)?;
+        if pos != tokens.len() {
+            return Err(InvalidInput::new(format!(
+                "-k {text:?}: unexpected `{}`",
+                tokens[pos]
+            )));
+        }
+        Ok(f)
+    }
+
+    /// Whether `haystack` (title and file name) matches.
+    pub fn matches(&self, haystack: &str) -> bool {
+        match self {
+            Filter::Word(w) => haystack.to_lowercase().contains(&w.to_lowercase()),
+            Filter::Not(f) => !f.matches(haystack),
+            Filter::And(a, b) => a.matches(haystack) && b.matches(haystack),
+            Filter::Or(a, b) => a.matches(haystack) || b.matches(haystack),
+        }
+    }
+}
+
+fn or(t: &[&str], pos: &mut usize) -> Result<Filter, InvalidInput> {
+    let mut left = and(t, pos)?;
+    while t.get(*pos) == Some(&"or") {
+        *pos += 1;
+        left = Filter::Or(Box::new(left), Box::new(and(t, pos)?));
+    }
+    Ok(left)
+}
+
+fn and(t: &[&str], pos: &mut usize) -> Result<Filter, InvalidInput> {
+    let mut left = not(t, pos)?;
+    while t.get(*pos) == Some(&"and") {
+        *pos += 1;
+        left = Filter::And(Box::new(left), Box::new(not(t, pos)?));
+    }
+    Ok(left)
+}
+
+fn not(t: &[&str], pos: &mut usize) -> Result<Filter, InvalidInput> {
+    match t.get(*pos).copied() {
+        Some("not") => {
+            *pos += 1;
+            Ok(Filter::Not(Box::new(not(t, pos)?)))
+        }
+        Some("(") => {
+            *pos += 1;
+            let f = or(t, pos)?;
+            if t.get(*pos) != Some(&")") {
+                return Err(InvalidInput::new("-k: missing `)`"));
+            }
+            *pos += 1;
+            Ok(f)
+        }
+        Some(w) if !matches!(w, "and" | "or" | ")") => {
+            *pos += 1;
+            Ok(Filter::Word(w.to_string()))
+        }
+        other => Err(InvalidInput::new(format!(
+            "-k: expected a word, found {other:?}"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn k_expressions() {
+        let f = Filter::parse("writes and not (slow or Flaky)").unwrap();
+        assert!(f.matches("lost writes on kill"));
+        assert!(!f.matches("lost writes, slow"));
+        assert!(!f.matches("flaky writes"));
+        assert!(!f.matches("breaker"));
+        assert!(Filter::parse("a and").is_err());
+        assert!(Filter::parse("(a").is_err());
+    }
+}

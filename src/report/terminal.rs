@@ -1,0 +1,196 @@
+//! The terminal summary of an experiment: faults, detection, recovery, writes, load, verdict.
+
+use std::fmt::Write;
+
+use serde_json::Value;
+
+use super::journal::{ExperimentReport, RunJournal, Status};
+use crate::experiment::measure::Summary;
+
+fn opt(v: Option<f64>) -> String {
+    v.map_or("—".to_string(), |s| format!("{s:.2}s"))
+}
+
+fn dur(d: Option<std::time::Duration>) -> String {
+    opt(d.map(|d| d.as_secs_f64()))
+}
+
+fn summary_line(label: &str, s: &Option<Summary>, unrecovered: usize) -> String {
+    let tail = if unrecovered > 0 {
+        format!(", {unrecovered} not recovered")
+    } else {
+        String::new()
+    };
+    match s {
+        Some(s) => format!(
+            "{label}: p50 {:.2}s  p90 {:.2}s  max {:.2}s  N={}{tail}",
+            s.p50.as_secs_f64(),
+            s.p90.as_secs_f64(),
+            s.max.as_secs_f64(),
+            s.n
+        ),
+        None => format!("{label}: no recovery measured (N=0){tail}"),
+    }
+}
+
+/// The summary of one experiment and its runs.
+pub fn render(report: &ExperimentReport) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "\n{}  ({})", report.title, report.file);
+    for run in &report.runs {
+        render_run(&mut out, run, report.runs.len() > 1);
+    }
+    let _ = writeln!(
+        out,
+        "\n{}",
+        summary_line("MTTR (from injection)", &report.mttr, report.unrecovered)
+    );
+    let _ = writeln!(
+        out,
+        "{}",
+        summary_line(
+            "MTTR (from removal)  ",
+            &report.mttr_from_removal,
+            report.unrecovered
+        )
+    );
+    let verdict = match report.status {
+        Status::Passed => "PASSED".to_string(),
+        s => format!(
+            "{}: {}",
+            s.as_str().to_uppercase(),
+            report.reason.clone().unwrap_or_default()
+        ),
+    };
+    let _ = writeln!(out, "\nverdict: {verdict}");
+    out
+}
+
+fn render_run(out: &mut String, run: &RunJournal, numbered: bool) {
+    if numbered {
+        let _ = writeln!(
+            out,
+            "\nrun {}: {}",
+            run.run,
+            run.status.map_or("?", |s| s.as_str())
+        );
+    }
+    let passing = run.samples.iter().filter(|s| s.pass).count();
+    let _ = writeln!(
+        out,
+        "\n  steady state: {} samples, {} passing",
+        run.samples.len(),
+        passing
+    );
+    if !run.steps.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n  {:<28} {:>9} {:>9} {:>8} {:>11} {:>11}  in time",
+            "step", "injected", "removed", "TTD", "TTR inject", "TTR remove"
+        );
+        for s in &run.steps {
+            let m = s.measurement;
+            let ttd = match m {
+                Some(m) if m.detected() => dur(m.time_to_detect),
+                Some(_) => "undetected".to_string(),
+                None => "—".to_string(),
+            };
+            let in_time = match (s.recovered_in_time, m) {
+                (Some(true), _) => "yes",
+                (Some(false), _) => "NO",
+                (None, Some(m)) if m.recovered() => "recovered",
+                (None, Some(_)) => "NOT RECOVERED",
+                _ => "",
+            };
+            let name: String = s.name.chars().take(28).collect();
+            let _ = writeln!(
+                out,
+                "  {name:<28} {:>9} {:>9} {:>8} {:>11} {:>11}  {in_time}",
+                opt(s.injected_at),
+                opt(s.removed_at),
+                ttd,
+                dur(m.and_then(|m| m.recovery_from_injection)),
+                dur(m.and_then(|m| m.recovery_from_removal)),
+            );
+            if !s.ok {
+                let _ = writeln!(out, "    failed: {}", s.detail.clone().unwrap_or_default());
+            }
+        }
+    }
+    if let Some(w) = &run.writes {
+        let n = |k: &str| w.get(k).and_then(Value::as_u64).unwrap_or(0);
+        let _ = writeln!(
+            out,
+            "\n  writes: {} attempted, {} acknowledged, {} lost, {} unexpected, {} unknown",
+            n("attempted"),
+            n("acknowledged"),
+            n("lost"),
+            n("unexpected"),
+            n("unknown")
+        );
+        if let Some(rpo) = w
+            .get("rpo")
+            .or_else(|| w.get("observed_rpo"))
+            .and_then(Value::as_f64)
+        {
+            let _ = writeln!(out, "  observed RPO: {rpo:.2}s of acknowledged writes lost");
+        }
+        if let Some(keys) = w
+            .get("lost_keys")
+            .and_then(Value::as_array)
+            .filter(|k| !k.is_empty())
+        {
+            let shown: Vec<String> = keys
+                .iter()
+                .take(5)
+                .map(|k| k.as_str().unwrap_or_default().to_string())
+                .collect();
+            let more = if keys.len() > 5 {
+                format!(" and {} more", keys.len() - 5)
+            } else {
+                String::new()
+            };
+            let _ = writeln!(out, "  lost keys: {}{more}", shown.join(", "));
+        }
+    }
+    if let Some(load) = &run.load {
+        let _ = writeln!(out, "\n  load: {}", load_line(load));
+    }
+    for r in &run.rollbacks {
+        let _ = writeln!(out, "  rollback `{}`: {}", r.command.join(" "), r.detail);
+    }
+    let _ = writeln!(out);
+    for x in &run.expectations {
+        let mark = if x.passed { "ok  " } else { "FAIL" };
+        let _ = writeln!(
+            out,
+            "  {mark} {}: expected {}, observed {}",
+            x.name, x.expected, x.observed
+        );
+    }
+}
+
+/// One line of load figures from the load driver's report (fields as it names them).
+fn load_line(load: &Value) -> String {
+    let s = load.get("summary").unwrap_or(load);
+    let num = |k: &str| s.get(k).and_then(Value::as_f64);
+    let mut parts = Vec::new();
+    for key in ["requests", "ok", "errors"] {
+        if let Some(v) = num(key) {
+            parts.push(format!("{v} {key}"));
+        }
+    }
+    for key in ["rps", "p50", "p90", "p99", "max"] {
+        if let Some(v) = s.get(key) {
+            parts.push(format!(
+                "{key} {}",
+                v.as_f64().map_or(v.to_string(), |f| format!("{f:.3}"))
+            ));
+        }
+    }
+    if parts.is_empty() {
+        "see the JSON journal".to_string()
+    } else {
+        parts.join(", ")
+    }
+}
