@@ -6,7 +6,7 @@ mod support;
 use std::net::TcpListener;
 use std::time::Duration;
 
-use support::demo::{DemoTarget, binary, request};
+use support::demo::{Curl, DemoTarget, binary, blocks, doc, long_flags, section, serve_ok, words};
 use tokio::time::Instant;
 
 #[test]
@@ -175,27 +175,6 @@ fn write_behind_graceful_stop_loses_nothing() {
     }
 }
 
-/// A backend on 127.0.0.1 that first hangs (accepts no connection, so every
-/// call times out) and later answers 200, on the same listener.
-fn healthy_backend(listener: TcpListener) {
-    std::thread::spawn(move || {
-        // Bounded: the test ends long before this many connections.
-        for stream in listener.incoming().take(1000) {
-            let Ok(mut stream) = stream else { continue };
-            std::thread::spawn(move || {
-                use std::io::{Read, Write};
-                let mut buf = [0u8; 4096];
-                let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-                if matches!(stream.read(&mut buf), Ok(n) if n > 0) {
-                    let _ = stream.write_all(
-                        b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok",
-                    );
-                }
-            });
-        }
-    });
-}
-
 #[test]
 fn breaker_opens_after_threshold_fails_fast_then_recovers_after_cooldown() {
     const TIMEOUT: Duration = Duration::from_secs(1);
@@ -252,7 +231,7 @@ fn breaker_opens_after_threshold_fails_fast_then_recovers_after_cooldown() {
     assert_eq!(stats["quote_failed"], 3);
 
     // The backend comes back; the breaker only notices after its cooldown.
-    healthy_backend(backend);
+    serve_ok(backend);
     let deadline = tripped_at + TIMEOUT + COOLDOWN + Duration::from_secs(10);
     let recovered_at = loop {
         let quote = demo.get("/api/quote");
@@ -322,5 +301,116 @@ fn bad_flags_are_invalid_input_exit_2() {
         );
         assert!(out.stdout.is_empty(), "{args:?} must not start listening");
     }
-    let _ = request; // used by the doc test below
+}
+
+// ---- docs/demo-target.md is checked against the binary ----
+
+#[test]
+fn doc_lists_exactly_the_flags_of_help() {
+    let help = std::process::Command::new(binary())
+        .args(["demo-target", "--help"])
+        .output()
+        .unwrap();
+    let help = long_flags(&String::from_utf8(help.stdout).unwrap());
+    let doc = doc();
+    // The Flags table lists exactly the flags of --help.
+    let table = section(&doc, "Flags");
+    let row = regex::Regex::new(r"(?m)^\| `(--[a-z-]+)").unwrap();
+    let mut documented: std::collections::BTreeSet<String> =
+        row.captures_iter(table).map(|c| c[1].to_owned()).collect();
+    documented.insert("--help".into());
+    // And every flag the prose mentions (outside curl's session) exists.
+    let prose: String = doc
+        .split("```console")
+        .enumerate()
+        .map(|(i, part)| match i {
+            0 => part,
+            _ => part.split_once("```").map_or("", |(_, after)| after),
+        })
+        .collect();
+    let unknown: Vec<_> = long_flags(&prose)
+        .into_iter()
+        .filter(|f| !help.contains(f))
+        .collect();
+    assert!(
+        unknown.is_empty(),
+        "flags in the doc but not in --help: {unknown:?}"
+    );
+    assert_eq!(documented, help, "docs/demo-target.md flags vs --help");
+}
+
+#[test]
+fn doc_command_lines_start_and_stop_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("kv.log");
+    let mut started = 0;
+    for line in blocks(&doc(), "sh").iter().flat_map(|b| b.lines()) {
+        let mut args = words(line);
+        assert_eq!(
+            args.first().map(String::as_str),
+            Some("shakedown"),
+            "{line}"
+        );
+        args.remove(0);
+        // Run on a free port and a temporary log instead of the documented ones.
+        if let Some(i) = args.iter().position(|a| a == "--listen") {
+            args.drain(i..i + 2);
+        }
+        if let Some(i) = args.iter().position(|a| a == "--data") {
+            args[i + 1] = data.to_str().unwrap().to_owned();
+        }
+        args.extend(["--listen".into(), "127.0.0.1:0".into()]);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let demo = DemoTarget::start_raw(&args);
+        assert_eq!(demo.get("/health").status, 200, "{line}");
+        assert_eq!(demo.stop("TERM").code(), Some(0), "{line}");
+        started += 1;
+    }
+    assert_eq!(started, 5, "every documented command line was tried");
+}
+
+#[test]
+fn doc_console_session_replays_exactly() {
+    let doc = doc();
+    let session = blocks(&doc, "console").pop().expect("a console session");
+    let demo = DemoTarget::start(&[]);
+    let mut exercised = Vec::new();
+    let mut lines = session.lines().peekable();
+    while let Some(line) = lines.next() {
+        let command = line.strip_prefix("$ curl ").expect("a `$ curl` line");
+        let Curl {
+            method,
+            path,
+            body,
+            status_only,
+        } = Curl::parse(command);
+        let mut expected = Vec::new();
+        while let Some(out) = lines.next_if(|l| !l.starts_with("$ ")) {
+            expected.push(out);
+        }
+        let response = demo.request(&method, &path, &body);
+        let actual = if status_only {
+            response.status.to_string()
+        } else {
+            response.body
+        };
+        assert_eq!(actual, expected.join("\n"), "{line}");
+        exercised.push(format!("{method} {path}"));
+    }
+    // Every endpoint in the table is exercised by the session.
+    let section = section(&doc, "Endpoints");
+    let row = regex::Regex::new(r"(?m)^\| `([A-Z]+ /[^`]*)`").unwrap();
+    let endpoints: Vec<&str> = row
+        .captures_iter(section)
+        .map(|c| c.get(1).unwrap().as_str())
+        .collect();
+    assert_eq!(endpoints.len(), 7);
+    for endpoint in endpoints {
+        let pattern = format!("^{}$", endpoint.replace("{key}", "[^/]+"));
+        let pattern = regex::Regex::new(&pattern).unwrap();
+        assert!(
+            exercised.iter().any(|e| pattern.is_match(e)),
+            "{endpoint} not in the session"
+        );
+    }
 }

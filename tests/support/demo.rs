@@ -193,3 +193,113 @@ pub fn request(addr: SocketAddr, method: &str, path: &str, body: &str) -> Respon
         body: body.to_owned(),
     }
 }
+
+// ---- reading docs/demo-target.md ----
+
+/// The demo target's documentation page.
+pub fn doc() -> String {
+    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/demo-target.md")).unwrap()
+}
+
+/// The bodies of the fenced code blocks tagged `lang`.
+pub fn blocks(doc: &str, lang: &str) -> Vec<String> {
+    let fence = format!("```{lang}\n");
+    doc.split(&fence)
+        .skip(1)
+        .map(|rest| rest.split("```").next().unwrap().to_owned())
+        .collect()
+}
+
+/// Split a command line on spaces, honouring single quotes.
+pub fn words(line: &str) -> Vec<String> {
+    let (mut words, mut word, mut quoted) = (Vec::new(), String::new(), false);
+    for c in line.chars() {
+        match c {
+            '\'' => quoted = !quoted,
+            ' ' if !quoted => {
+                if !word.is_empty() {
+                    words.push(std::mem::take(&mut word));
+                }
+            }
+            c => word.push(c),
+        }
+    }
+    words.extend((!word.is_empty()).then_some(word));
+    words
+}
+
+/// The `--long-flags` mentioned in `text`.
+pub fn long_flags(text: &str) -> std::collections::BTreeSet<String> {
+    let flag = regex::Regex::new(r"--[a-z][a-z-]*").unwrap();
+    flag.find_iter(text)
+        .map(|m| m.as_str().to_owned())
+        .collect()
+}
+
+/// The body of the `## heading` section of `doc`.
+pub fn section<'a>(doc: &'a str, heading: &str) -> &'a str {
+    let start = doc
+        .split(&format!("\n## {heading}\n"))
+        .nth(1)
+        .expect("the section");
+    start.split("\n## ").next().unwrap_or(start)
+}
+
+/// A `curl` command of the documentation's console session.
+#[derive(Debug)]
+pub struct Curl {
+    /// `-X`, or GET.
+    pub method: String,
+    /// The URL's path on `127.0.0.1:18080`.
+    pub path: String,
+    /// `--data`, or empty.
+    pub body: String,
+    /// `-o /dev/null -w '%{http_code}\n'`: the output is the status code.
+    pub status_only: bool,
+}
+
+impl Curl {
+    /// Parse the arguments of `curl` (the subset the documentation uses).
+    pub fn parse(command: &str) -> Curl {
+        let mut curl = Curl {
+            method: "GET".into(),
+            path: String::new(),
+            body: String::new(),
+            status_only: false,
+        };
+        let mut args = words(command).into_iter();
+        while let Some(arg) = args.next() {
+            match arg.as_str() {
+                "-s" => {}
+                "-X" => curl.method = args.next().expect("-X METHOD"),
+                "--data" => curl.body = args.next().expect("--data VALUE"),
+                "-o" => assert_eq!(args.next().as_deref(), Some("/dev/null")),
+                "-w" => curl.status_only = args.next().as_deref() == Some("%{http_code}\\n"),
+                url => {
+                    let path = url.strip_prefix("http://127.0.0.1:18080");
+                    curl.path = path.unwrap_or_else(|| panic!("unexpected {url:?}")).into();
+                }
+            }
+        }
+        curl
+    }
+}
+
+/// Start answering 200 to every request on `listener`, a backend that until
+/// now hung every call (it accepted nothing, so calls timed out).
+pub fn serve_ok(listener: std::net::TcpListener) {
+    std::thread::spawn(move || {
+        // Bounded: a test ends long before this many connections.
+        for stream in listener.incoming().take(1000) {
+            let Ok(mut stream) = stream else { continue };
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+                if matches!(stream.read(&mut buf), Ok(n) if n > 0) {
+                    let ok = "HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok";
+                    let _ = stream.write_all(ok.as_bytes());
+                }
+            });
+        }
+    });
+}
