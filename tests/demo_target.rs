@@ -303,6 +303,33 @@ fn bad_flags_are_invalid_input_exit_2() {
     }
 }
 
+#[test]
+fn port_in_use_or_corrupt_log_is_exit_3() {
+    let dir = tempfile::tempdir().unwrap();
+    let corrupt = dir.path().join("kv.log");
+    std::fs::write(&corrupt, "garbage\n{\"op\":\"delete\",\"key\":\"a\"}\n").unwrap();
+    let running = DemoTarget::start(&[]);
+    let taken = running.addr.to_string();
+    let corrupt = corrupt.to_str().unwrap();
+    for (args, says) in [
+        (
+            vec!["--listen", "127.0.0.1:0", "--data", corrupt],
+            "kv.log:1: corrupt log record",
+        ),
+        (vec!["--listen", &taken], "cannot bind"),
+    ] {
+        let out = std::process::Command::new(binary())
+            .arg("demo-target")
+            .args(&args)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{args:?}: {stderr}");
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+        assert!(out.stdout.is_empty(), "{args:?} must not report listening");
+    }
+}
+
 // ---- docs/demo-target.md is checked against the binary ----
 
 #[test]

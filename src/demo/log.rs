@@ -67,24 +67,24 @@ pub struct Replay {
 #[derive(Debug, thiserror::Error)]
 pub enum LogError {
     /// Reading, truncating, opening or appending failed.
-    #[error("{path}: {action}: {source}")]
+    #[error("{path}: {action}: {error}")]
     Io {
         /// The log file.
         path: PathBuf,
         /// What was being done.
         action: &'static str,
-        /// The I/O error.
-        source: std::io::Error,
+        /// The I/O error (shown in the message, so not a `source`).
+        error: std::io::Error,
     },
     /// A line before the last one is not a record.
-    #[error("{path}:{line}: corrupt log record: {source}")]
+    #[error("{path}:{line}: corrupt log record: {error}")]
     Corrupt {
         /// The log file.
         path: PathBuf,
         /// 1-based line number.
         line: usize,
-        /// Why it did not parse.
-        source: serde_json::Error,
+        /// Why it did not parse (shown in the message, so not a `source`).
+        error: serde_json::Error,
     },
 }
 
@@ -124,11 +124,11 @@ pub fn replay_bytes(path: &Path, bytes: &[u8]) -> Result<(Replay, usize), LogErr
                 valid += line.len();
             }
             Err(_) if last => break,
-            Err(source) => {
+            Err(error) => {
                 return Err(LogError::Corrupt {
                     path: path.to_owned(),
                     line: index + 1,
-                    source,
+                    error,
                 });
             }
         }
@@ -150,10 +150,10 @@ impl Log {
     pub async fn open(path: &Path, fsync: bool) -> Result<(Log, Replay), LogError> {
         let io = |action| {
             let path = path.to_owned();
-            move |source| LogError::Io {
+            move |error| LogError::Io {
                 path,
                 action,
-                source,
+                error,
             }
         };
         let bytes = match tokio::fs::read(path).await {
@@ -195,10 +195,10 @@ impl Log {
         let bytes: Vec<u8> = records.into_iter().flat_map(Record::line).collect();
         let io = |action| {
             let path = self.path.clone();
-            move |source| LogError::Io {
+            move |error| LogError::Io {
                 path,
                 action,
-                source,
+                error,
             }
         };
         self.file.write_all(&bytes).await.map_err(io("appending"))?;
