@@ -84,7 +84,7 @@ pub async fn main(args: DemoArgs) -> anyhow::Result<Outcome> {
             let quote = quote::Quote::new(url, args.backend_timeout, breaker).ok_or_else(|| {
                 InvalidInput::new(format!("--backend: {url:?} is not an http://host:port URL"))
             })?;
-            Some(quote)
+            Some(Arc::new(quote))
         }
     };
     let store = Arc::new(match &args.data {

@@ -56,7 +56,7 @@ pub struct App {
     /// The key-value store.
     pub store: Arc<Store>,
     /// The backend client, when `--backend` was given.
-    pub quote: Option<Quote>,
+    pub quote: Option<Arc<Quote>>,
     /// The service time of `/kv` requests.
     pub service_time: ServiceTime,
 }
@@ -128,19 +128,31 @@ async fn kv(app: &App, method: Method, key: &str, body: Incoming) -> Reply {
             let Ok(value) = String::from_utf8(bytes.to_vec()) else {
                 return error(StatusCode::BAD_REQUEST, "value must be UTF-8");
             };
-            store.put(key, value).await.map(Some)
+            let (store, key) = (store.clone(), key.to_owned());
+            detached(async move { store.put(&key, value).await.map(Some) }).await
         }
-        Method::DELETE => store.delete(key).await.map(|()| None),
+        Method::DELETE => {
+            let (store, key) = (store.clone(), key.to_owned());
+            detached(async move { store.delete(&key).await.map(|()| None) }).await
+        }
         _ => return error(StatusCode::METHOD_NOT_ALLOWED, "use GET, PUT or DELETE"),
     };
     match stored {
-        Ok(Some(version)) => json(StatusCode::OK, json!({"key": key, "version": version})),
-        Ok(None) => reply(StatusCode::NO_CONTENT, Bytes::new(), "application/json"),
-        Err(e) => {
+        None => error(StatusCode::INTERNAL_SERVER_ERROR, "the write task failed"),
+        Some(Ok(Some(version))) => json(StatusCode::OK, json!({"key": key, "version": version})),
+        Some(Ok(None)) => reply(StatusCode::NO_CONTENT, Bytes::new(), "application/json"),
+        Some(Err(e)) => {
             tracing::error!("write not acknowledged: {e}");
             error(StatusCode::INTERNAL_SERVER_ERROR, e)
         }
     }
+}
+
+/// Run `work` to completion even if the client goes away meanwhile: a write
+/// cut off mid-append, or a breaker trial call abandoned in flight, would
+/// leave the store or the breaker inconsistent. `None` if the task panicked.
+async fn detached<T: Send + 'static>(work: impl Future<Output = T> + Send + 'static) -> Option<T> {
+    tokio::spawn(work).await.ok()
 }
 
 async fn quote(app: &App) -> Reply {
@@ -150,7 +162,14 @@ async fn quote(app: &App) -> Reply {
             "no backend configured (--backend)",
         );
     };
-    match quote.call().await {
+    let quote = quote.clone();
+    let Some(outcome) = detached(async move { quote.call().await }).await else {
+        return error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the backend call task failed",
+        );
+    };
+    match outcome {
         QuoteOutcome::Ok { status } => json(
             StatusCode::OK,
             json!({"quote": "ok", "backend_status": status.as_u16()}),
@@ -177,7 +196,7 @@ async fn stats(app: &App) -> Reply {
             quote_failed: 0,
             quote_rejected: 0,
         },
-        Quote::stats,
+        |quote| quote.stats(),
     );
     let store = app.store.stats().await;
     let mut body = serde_json::to_value(store).unwrap_or_default();
