@@ -15,7 +15,7 @@ lint:
 	$(CARGO) clippy --all-targets -- -D warnings
 
 unit:
-	$(CARGO) test --all-targets
+	$(CARGO) test
 
 conformance:
 	bash scripts/conformance.sh

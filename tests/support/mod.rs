@@ -2,6 +2,7 @@
 //! Each area keeps its helpers in its own file.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod demo;
 pub mod load;
 pub mod proxy;
 pub mod runner;

@@ -1,0 +1,339 @@
+//! Proxy overhead benchmark: direct vs through `shakedown serve` vs nginx `stream`.
+//!
+//! Run with `make bench` (or `cargo bench --bench proxy`). Everything runs on
+//! loopback in one go so the ratios compare like with like:
+//! - bulk throughput: one connection writes `BULK_BYTES` and the upstream
+//!   answers with the count it read (MB/s, best of `RUNS`);
+//! - round trip: 64-byte ping-pong on one connection, `PINGS` round trips
+//!   after a warm-up, p50 and p99 in microseconds.
+//!
+//! shakedown is started from `target/release/shakedown` (built by the bench
+//! script); nginx is used when `nginx` and its stream module are installed,
+//! otherwise its row says why it was skipped.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::thread;
+use std::time::Duration;
+
+#[allow(clippy::disallowed_types)] // a benchmark outside tokio measures wall time
+type Instant = std::time::Instant;
+
+const BULK_BYTES: u64 = 512 * 1024 * 1024;
+const RUNS: usize = 3;
+const PINGS: usize = 20_000;
+const WARMUP: usize = 2_000;
+const MSG: usize = 64;
+
+fn main() {
+    let upstream = start_upstream();
+    let mut rows = vec![("direct".to_string(), Some(measure(upstream)))];
+
+    let bin = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/release/shakedown");
+    match Shakedown::start(&bin, upstream) {
+        Ok(sd) => {
+            rows.push(("shakedown".into(), Some(measure(sd.listen))));
+            drop(sd);
+        }
+        Err(e) => {
+            eprintln!("shakedown: skipped: {e}");
+            rows.push(("shakedown".into(), None));
+        }
+    }
+    match Nginx::start(upstream) {
+        Ok(ng) => {
+            rows.push(("nginx stream".into(), Some(measure(ng.listen))));
+            drop(ng);
+        }
+        Err(e) => {
+            println!("nginx stream: skipped: {e}");
+            rows.push(("nginx stream".into(), None));
+        }
+    }
+    report(&rows);
+}
+
+#[derive(Clone, Copy)]
+struct Figures {
+    mb_per_s: f64,
+    p50_us: f64,
+    p99_us: f64,
+}
+
+fn measure(addr: SocketAddr) -> Figures {
+    let mut best = 0.0f64;
+    for _ in 0..RUNS {
+        best = best.max(bulk(addr));
+    }
+    let (p50_us, p99_us) = ping(addr);
+    Figures {
+        mb_per_s: best,
+        p50_us,
+        p99_us,
+    }
+}
+
+fn bulk(addr: SocketAddr) -> f64 {
+    let mut s = TcpStream::connect(addr).expect("connect for bulk");
+    s.set_nodelay(true).ok();
+    let chunk = vec![7u8; 64 * 1024];
+    let start = Instant::now();
+    s.write_all(b"B").expect("bulk header");
+    let mut sent = 0u64;
+    while sent < BULK_BYTES {
+        s.write_all(&chunk).expect("bulk write");
+        sent += chunk.len() as u64;
+    }
+    s.shutdown(std::net::Shutdown::Write).expect("half-close");
+    let mut count = [0u8; 8];
+    s.read_exact(&mut count).expect("bulk count");
+    let secs = start.elapsed().as_secs_f64();
+    assert_eq!(
+        u64::from_be_bytes(count),
+        BULK_BYTES,
+        "upstream saw every byte"
+    );
+    BULK_BYTES as f64 / 1e6 / secs
+}
+
+fn ping(addr: SocketAddr) -> (f64, f64) {
+    let mut s = TcpStream::connect(addr).expect("connect for ping");
+    s.set_nodelay(true).ok();
+    s.write_all(b"P").expect("ping header");
+    let msg = [1u8; MSG];
+    let mut back = [0u8; MSG];
+    let mut hist = hdrhistogram::Histogram::<u64>::new_with_bounds(1, 10_000_000, 3)
+        .expect("histogram bounds");
+    for i in 0..WARMUP + PINGS {
+        let start = Instant::now();
+        s.write_all(&msg).expect("ping write");
+        s.read_exact(&mut back).expect("pong read");
+        if i >= WARMUP {
+            let ns = start.elapsed().as_nanos() as u64;
+            hist.saturating_record(ns.max(1));
+        }
+    }
+    (
+        hist.value_at_quantile(0.5) as f64 / 1000.0,
+        hist.value_at_quantile(0.99) as f64 / 1000.0,
+    )
+}
+
+/// The upstream: `B` → count bytes until EOF and answer the count; `P` → echo.
+fn start_upstream() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind upstream");
+    let addr = listener.local_addr().expect("upstream addr");
+    thread::spawn(move || {
+        for conn in listener.incoming().flatten() {
+            thread::spawn(move || serve(conn));
+        }
+    });
+    addr
+}
+
+fn serve(mut s: TcpStream) {
+    s.set_nodelay(true).ok();
+    let mut kind = [0u8; 1];
+    if s.read_exact(&mut kind).is_err() {
+        return;
+    }
+    let mut buf = vec![0u8; 256 * 1024];
+    if kind[0] == b'B' {
+        let mut total = 0u64;
+        while let Ok(n) = s.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            total += n as u64;
+        }
+        let _ = s.write_all(&total.to_be_bytes());
+    } else {
+        let mut msg = [0u8; MSG];
+        while s.read_exact(&mut msg).is_ok() {
+            if s.write_all(&msg).is_err() {
+                break;
+            }
+        }
+    }
+}
+
+struct Shakedown {
+    child: Child,
+    listen: SocketAddr,
+}
+
+impl Shakedown {
+    fn start(bin: &Path, upstream: SocketAddr) -> Result<Self, String> {
+        if !bin.exists() {
+            return Err(format!("{} not built (run make bench)", bin.display()));
+        }
+        let port = free_port();
+        let child = Command::new(bin)
+            .args(["serve", "--port", &port.to_string()])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("spawn {}: {e}", bin.display()))?;
+        let mut sd = Shakedown {
+            child,
+            listen: upstream,
+        };
+        let api: SocketAddr = ([127, 0, 0, 1], port).into();
+        wait_for(api)?;
+        let body = format!(r#"{{"name":"bench","listen":"127.0.0.1:0","upstream":"{upstream}"}}"#);
+        let answer = http_post(api, "/proxies", &body)?;
+        let json: serde_json::Value =
+            serde_json::from_str(&answer).map_err(|e| format!("bad answer {answer:?}: {e}"))?;
+        sd.listen = json["listen"]
+            .as_str()
+            .and_then(|l| l.parse().ok())
+            .ok_or_else(|| format!("no listen address in {answer}"))?;
+        Ok(sd)
+    }
+}
+
+impl Drop for Shakedown {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct Nginx {
+    child: Child,
+    listen: SocketAddr,
+    _dir: tempfile::TempDir,
+}
+
+impl Nginx {
+    fn start(upstream: SocketAddr) -> Result<Self, String> {
+        let module = Path::new("/usr/lib/nginx/modules/ngx_stream_module.so");
+        if Command::new("nginx").arg("-v").output().is_err() {
+            return Err("nginx is not installed (make bench installs nginx-light)".into());
+        }
+        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let port = free_port();
+        let load = if module.exists() {
+            format!("load_module {};", module.display())
+        } else {
+            String::new()
+        };
+        let conf = format!(
+            "{load}\nworker_processes 1;\ndaemon off;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\n\
+             events {{ worker_connections 1024; }}\n\
+             stream {{ server {{ listen 127.0.0.1:{port}; proxy_pass {upstream}; tcp_nodelay on; }} }}\n",
+            d = dir.path().display()
+        );
+        let path = dir.path().join("nginx.conf");
+        std::fs::write(&path, conf).map_err(|e| e.to_string())?;
+        let child = Command::new("nginx")
+            .arg("-p")
+            .arg(dir.path())
+            .arg("-c")
+            .arg(&path)
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("spawn nginx: {e}"))?;
+        let listen: SocketAddr = ([127, 0, 0, 1], port).into();
+        let ng = Nginx {
+            child,
+            listen,
+            _dir: dir,
+        };
+        wait_for(listen)?;
+        Ok(ng)
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+fn wait_for(addr: SocketAddr) -> Result<(), String> {
+    for _ in 0..200 {
+        if TcpStream::connect(addr).is_ok() {
+            return Ok(());
+        }
+        thread::sleep(Duration::from_millis(25));
+    }
+    Err(format!("{addr} did not start listening within 5 s"))
+}
+
+fn http_post(addr: SocketAddr, path: &str, body: &str) -> Result<String, String> {
+    let mut s = TcpStream::connect(addr).map_err(|e| e.to_string())?;
+    write!(
+        s,
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .map_err(|e| e.to_string())?;
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).map_err(|e| e.to_string())?;
+    let (head, body) = answer
+        .split_once("\r\n\r\n")
+        .ok_or_else(|| format!("malformed answer {answer:?}"))?;
+    if !head.starts_with("HTTP/1.1 201") {
+        return Err(format!("proxy creation refused: {head}"));
+    }
+    Ok(body.to_string())
+}
+
+fn report(rows: &[(String, Option<Figures>)]) {
+    println!(
+        "\nproxy benchmark (loopback, 1 connection; bulk {} MiB best of {RUNS}; {PINGS} round trips of {MSG} B)",
+        BULK_BYTES >> 20
+    );
+    println!(
+        "{:<14} {:>10} {:>10} {:>10}",
+        "path", "MB/s", "p50 µs", "p99 µs"
+    );
+    for (name, figures) in rows {
+        match figures {
+            Some(f) => println!(
+                "{name:<14} {:>10.0} {:>10.1} {:>10.1}",
+                f.mb_per_s, f.p50_us, f.p99_us
+            ),
+            None => println!("{name:<14} {:>10}", "skipped"),
+        }
+    }
+    let get = |n: &str| rows.iter().find(|(k, _)| k == n).and_then(|(_, f)| *f);
+    if let (Some(d), Some(s)) = (get("direct"), get("shakedown")) {
+        let ratio = s.mb_per_s / d.mb_per_s;
+        let added = s.p50_us - d.p50_us;
+        println!(
+            "shakedown / direct: throughput {:.2} (goal >= 0.90: {}), added p50 {:.1} µs (goal < 50: {}), added p99 {:.1} µs",
+            ratio,
+            verdict(ratio >= 0.90),
+            added,
+            verdict(added < 50.0),
+            s.p99_us - d.p99_us
+        );
+        if let Some(n) = get("nginx stream") {
+            let vs = s.mb_per_s / n.mb_per_s;
+            println!(
+                "shakedown / nginx stream: throughput {:.2} (goal >= 1.00: {}), p50 {:.1} vs {:.1} µs",
+                vs,
+                verdict(vs >= 1.0),
+                s.p50_us,
+                n.p50_us
+            );
+        }
+    }
+}
+
+fn verdict(ok: bool) -> &'static str {
+    if ok { "met" } else { "MISSED" }
+}
