@@ -41,22 +41,26 @@ pub(super) async fn execute(experiment: Experiment, shared: Arc<Shared>, res: Re
             return shared.stop(Status::PreflightFailed, e.to_string());
         }
     }
-    let (base, lease) = match &experiment.control {
-        Control::External(url) => (url.clone(), Some(EXTERNAL_LEASE)),
-        Control::Embedded => match Embedded::start(experiment.seed).await {
-            Ok((server, base)) => {
-                res.lock().await.embedded = Some(server);
-                (base, None)
-            }
-            Err(e) => return shared.stop(Status::Aborted, format!("embedded control server: {e}")),
-        },
-    };
-    // The clock starts with the load; proxies are created first (no timing involved).
-    let mut injector = Injector::new(base, http.clone(), lease, Clock::start());
-    let created = injector.create_proxies(&experiment.proxies).await;
-    res.lock().await.injector = Some(injector);
-    if let Err(e) = created {
-        return shared.stop(Status::PreflightFailed, e.to_string());
+    if !experiment.proxies.is_empty() {
+        let (base, lease) = match &experiment.control {
+            Control::External(url) => (url.clone(), Some(EXTERNAL_LEASE)),
+            Control::Embedded => match Embedded::start(experiment.seed).await {
+                Ok((server, base)) => {
+                    res.lock().await.embedded = Some(server);
+                    (base, None)
+                }
+                Err(e) => {
+                    return shared.stop(Status::Aborted, format!("embedded control server: {e}"));
+                }
+            },
+        };
+        // The clock starts with the load; proxies are created first (no timing involved).
+        let mut injector = Injector::new(base, http.clone(), lease, Clock::start());
+        let created = injector.create_proxies(&experiment.proxies).await;
+        res.lock().await.injector = Some(injector);
+        if let Err(e) = created {
+            return shared.stop(Status::PreflightFailed, e.to_string());
+        }
     }
     if !preflight(&experiment, &shared, &http).await {
         return;
