@@ -16,7 +16,6 @@ pub mod error;
 pub mod store;
 pub mod wire;
 
-use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -94,7 +93,12 @@ impl ControlServer {
         let metrics = Arc::new(Metrics::new());
         let stop = CancellationToken::new();
         let tracker = TaskTracker::new();
-        let store = Arc::new(store::Store::new(seed, metrics.clone(), tracker.clone(), stop.clone()));
+        let store = Arc::new(store::Store::new(
+            seed,
+            metrics.clone(),
+            tracker.clone(),
+            stop.clone(),
+        ));
         let api = Arc::new(api::Api {
             store: store.clone(),
             metrics,
@@ -130,19 +134,21 @@ impl ControlServer {
                 .await
                 .map_err(|e| e.within(&format!("proxy {:?}", p.name)))?;
         }
-        self.store.populate(proxies).await.map(|_| ()).map_err(|(e, _)| e)
+        self.store
+            .populate(proxies)
+            .await
+            .map(|_| ())
+            .map_err(|(e, _)| e)
     }
 
     /// Close every proxy listener and connection and the API listener.
-    pub fn shutdown(self) -> impl Future<Output = ()> {
-        async move {
-            self.stop.cancel();
-            let _ = self.http.await;
-            self.store.close_all().await;
-            self.tracker.close();
-            // Connections were told to close; give them a bounded time to finish.
-            let _ = tokio::time::timeout(Duration::from_secs(5), self.tracker.wait()).await;
-        }
+    pub async fn shutdown(self) {
+        self.stop.cancel();
+        let _ = self.http.await;
+        self.store.close_all().await;
+        self.tracker.close();
+        // Connections were told to close; give them a bounded time to finish.
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.tracker.wait()).await;
     }
 }
 
@@ -192,7 +198,11 @@ pub async fn serve_main(args: ServeArgs) -> anyhow::Result<Outcome> {
         },
     )?;
     if let Err(e) = server.populate(proxies).await {
-        let path = args.config.as_deref().map(|p| p.display().to_string()).unwrap_or_default();
+        let path = args
+            .config
+            .as_deref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
         server.shutdown().await;
         if e.status < 500 && e.status != 409 {
             return Err(InvalidInput::new(format!("{path}: {}", e.message)).into());

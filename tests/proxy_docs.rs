@@ -30,7 +30,10 @@ fn blocks(doc: &str) -> Vec<(String, String)> {
 fn check(doc: &str) -> usize {
     let mut checked = 0;
     for (info, body) in blocks(doc) {
-        let json = || serde_json::from_str::<serde_json::Value>(&body).unwrap_or_else(|e| panic!("{doc}: {e}\n{body}"));
+        let json = || {
+            serde_json::from_str::<serde_json::Value>(&body)
+                .unwrap_or_else(|e| panic!("{doc}: {e}\n{body}"))
+        };
         match info.as_str() {
             "json toxic" => {
                 wire::toxic_request(&json()).unwrap_or_else(|e| panic!("{doc}: {e}\n{body}"));
@@ -42,7 +45,8 @@ fn check(doc: &str) -> usize {
                 wire::toxic_patch(&json()).unwrap_or_else(|e| panic!("{doc}: {e}\n{body}"));
             }
             "yaml config" => {
-                config_file::parse(Path::new(doc), &body, Format::Yaml).unwrap_or_else(|e| panic!("{e}"));
+                config_file::parse(Path::new(doc), &body, Format::Yaml)
+                    .unwrap_or_else(|e| panic!("{e}"));
             }
             s if s.starts_with("json") => {
                 json();

@@ -26,8 +26,22 @@ async fn plain_proxy_echoes_and_counts_bytes() {
     assert_eq!(read_n(&mut c, 5).await, b"hello");
     drop(c);
     let m = http(api, "GET", "/metrics", None).await.body;
-    assert_eq!(metric(&m, "shakedown_proxy_connections_accepted_total", &["proxy=\"echo\""]), 1.0);
-    assert_eq!(metric(&m, "shakedown_proxy_bytes_total", &["stream=\"downstream\""]), 5.0);
+    assert_eq!(
+        metric(
+            &m,
+            "shakedown_proxy_connections_accepted_total",
+            &["proxy=\"echo\""]
+        ),
+        1.0
+    );
+    assert_eq!(
+        metric(
+            &m,
+            "shakedown_proxy_bytes_total",
+            &["stream=\"downstream\""]
+        ),
+        5.0
+    );
     srv.shutdown().await;
 }
 
@@ -37,7 +51,12 @@ async fn latency_is_measured_from_each_chunk_and_does_not_add_up() {
     let api = srv.local_addr();
     let (up, _u) = echo_upstream().await;
     let addr = create_proxy(api, "lat", up).await;
-    add_toxic(api, "lat", r#"{"type":"latency","attributes":{"latency":300}}"#).await;
+    add_toxic(
+        api,
+        "lat",
+        r#"{"type":"latency","attributes":{"latency":300}}"#,
+    )
+    .await;
     let mut c = TcpStream::connect(addr).await.unwrap();
     let start = Instant::now();
     // Five chunks 50 ms apart; echoed after 300 ms each. If delays added up
@@ -52,7 +71,10 @@ async fn latency_is_measured_from_each_chunk_and_does_not_add_up() {
     let last_at = start.elapsed();
     assert_eq!([first, rest].concat(), b"abcde");
     assert!(first_at >= Duration::from_millis(290), "{first_at:?}");
-    assert!(last_at < Duration::from_millis(1_200), "delays added up: {last_at:?}");
+    assert!(
+        last_at < Duration::from_millis(1_200),
+        "delays added up: {last_at:?}"
+    );
     srv.shutdown().await;
 }
 
@@ -62,7 +84,12 @@ async fn bandwidth_limits_throughput() {
     let api = srv.local_addr();
     let (up, _u) = sending_upstream(vec![7u8; 50_000]).await;
     let addr = create_proxy(api, "bw", up).await;
-    add_toxic(api, "bw", r#"{"type":"bandwidth","attributes":{"rate":100}}"#).await;
+    add_toxic(
+        api,
+        "bw",
+        r#"{"type":"bandwidth","attributes":{"rate":100}}"#,
+    )
+    .await;
     let start = Instant::now();
     let mut c = TcpStream::connect(addr).await.unwrap();
     let (data, end) = read_to_end(&mut c).await;
@@ -81,14 +108,23 @@ async fn slow_close_holds_back_the_fin() {
     let api = srv.local_addr();
     let (up, _u) = sending_upstream(b"bye".to_vec()).await;
     let addr = create_proxy(api, "sc", up).await;
-    add_toxic(api, "sc", r#"{"type":"slow_close","attributes":{"delay":500}}"#).await;
+    add_toxic(
+        api,
+        "sc",
+        r#"{"type":"slow_close","attributes":{"delay":500}}"#,
+    )
+    .await;
     let mut c = TcpStream::connect(addr).await.unwrap();
     assert_eq!(read_n(&mut c, 3).await, b"bye");
     let data_at = Instant::now();
     let (rest, end) = read_to_end(&mut c).await;
     end.unwrap();
     assert!(rest.is_empty());
-    assert!(data_at.elapsed() >= Duration::from_millis(400), "{:?}", data_at.elapsed());
+    assert!(
+        data_at.elapsed() >= Duration::from_millis(400),
+        "{:?}",
+        data_at.elapsed()
+    );
     srv.shutdown().await;
 }
 
@@ -101,22 +137,47 @@ async fn timeout_zero_is_a_blackhole_until_removed_and_timeout_closes() {
     let mut c = TcpStream::connect(addr).await.unwrap();
     c.write_all(b"1").await.unwrap();
     assert_eq!(read_n(&mut c, 1).await, b"1");
-    add_toxic(api, "to", r#"{"name":"hole","type":"timeout","attributes":{"timeout":0}}"#).await;
+    add_toxic(
+        api,
+        "to",
+        r#"{"name":"hole","type":"timeout","attributes":{"timeout":0}}"#,
+    )
+    .await;
     c.write_all(b"2").await.unwrap();
     let mut b = [0u8; 1];
     let silent = tokio::time::timeout(Duration::from_millis(400), c.read(&mut b)).await;
     assert!(silent.is_err(), "data passed a blackhole: {silent:?}");
     remove_toxic(api, "to", "hole").await;
     c.write_all(b"3").await.unwrap();
-    assert_eq!(read_n(&mut c, 1).await, b"3", "dropped data must stay dropped");
+    assert_eq!(
+        read_n(&mut c, 1).await,
+        b"3",
+        "dropped data must stay dropped"
+    );
     let m = http(api, "GET", "/metrics", None).await.body;
-    assert_eq!(metric(&m, "shakedown_toxic_bytes_affected_total", &["toxic=\"hole\""]), 1.0);
+    assert_eq!(
+        metric(
+            &m,
+            "shakedown_toxic_bytes_affected_total",
+            &["toxic=\"hole\""]
+        ),
+        1.0
+    );
 
-    add_toxic(api, "to", r#"{"type":"timeout","attributes":{"timeout":300}}"#).await;
+    add_toxic(
+        api,
+        "to",
+        r#"{"type":"timeout","attributes":{"timeout":300}}"#,
+    )
+    .await;
     let start = Instant::now();
     let (_, end) = read_to_end(&mut c).await;
     assert!(end.is_ok(), "timeout closes with FIN: {end:?}");
-    assert!(start.elapsed() >= Duration::from_millis(250), "{:?}", start.elapsed());
+    assert!(
+        start.elapsed() >= Duration::from_millis(250),
+        "{:?}",
+        start.elapsed()
+    );
     srv.shutdown().await;
 }
 
@@ -129,7 +190,12 @@ async fn reset_peer_sends_a_real_rst_on_existing_connections() {
     let mut c = TcpStream::connect(addr).await.unwrap();
     c.write_all(b"x").await.unwrap();
     assert_eq!(read_n(&mut c, 1).await, b"x");
-    add_toxic(api, "rst", r#"{"type":"reset_peer","attributes":{"timeout":0}}"#).await;
+    add_toxic(
+        api,
+        "rst",
+        r#"{"type":"reset_peer","attributes":{"timeout":0}}"#,
+    )
+    .await;
     let (_, end) = read_to_end(&mut c).await;
     let err = end.expect_err("expected a reset, got a clean close");
     assert_eq!(err.kind(), std::io::ErrorKind::ConnectionReset, "{err}");
@@ -142,7 +208,12 @@ async fn reset_peer_with_toxicity_zero_changes_nothing() {
     let api = srv.local_addr();
     let (up, _u) = sending_upstream(b"ok".to_vec()).await;
     let addr = create_proxy(api, "rst0", up).await;
-    add_toxic(api, "rst0", r#"{"type":"reset_peer","toxicity":0,"attributes":{"timeout":0}}"#).await;
+    add_toxic(
+        api,
+        "rst0",
+        r#"{"type":"reset_peer","toxicity":0,"attributes":{"timeout":0}}"#,
+    )
+    .await;
     let mut c = TcpStream::connect(addr).await.unwrap();
     let (data, end) = read_to_end(&mut c).await;
     assert_eq!(data, b"ok");
@@ -157,21 +228,33 @@ async fn slicer_cuts_and_paces_chunks() {
     let (up, _u) = sending_upstream((0..100u8).collect()).await;
     let addr = create_proxy(api, "sl", up).await;
     // 10 slices of 10 bytes, 30 ms (30,000 µs) apart: ≥ 270 ms in all.
-    add_toxic(api, "sl", r#"{"type":"slicer","attributes":{"average_size":10,"size_variation":0,"delay":30000}}"#).await;
+    add_toxic(
+        api,
+        "sl",
+        r#"{"type":"slicer","attributes":{"average_size":10,"size_variation":0,"delay":30000}}"#,
+    )
+    .await;
     let start = Instant::now();
     let mut c = TcpStream::connect(addr).await.unwrap();
     let mut reads = 0;
     let mut data = Vec::new();
     let mut buf = [0u8; 1000];
     while data.len() < 100 && reads < 200 {
-        let n = tokio::time::timeout(STEP, c.read(&mut buf)).await.unwrap().unwrap();
+        let n = tokio::time::timeout(STEP, c.read(&mut buf))
+            .await
+            .unwrap()
+            .unwrap();
         assert!(n > 0);
         data.extend_from_slice(&buf[..n]);
         reads += 1;
     }
     assert_eq!(data, (0..100u8).collect::<Vec<_>>());
     assert!(reads >= 5, "slices arrived in {reads} reads");
-    assert!(start.elapsed() >= Duration::from_millis(240), "{:?}", start.elapsed());
+    assert!(
+        start.elapsed() >= Duration::from_millis(240),
+        "{:?}",
+        start.elapsed()
+    );
     srv.shutdown().await;
 }
 
@@ -181,7 +264,12 @@ async fn limit_data_passes_the_budget_then_closes() {
     let api = srv.local_addr();
     let (up, _u) = sending_upstream(vec![1u8; 100]).await;
     let addr = create_proxy(api, "ld", up).await;
-    add_toxic(api, "ld", r#"{"type":"limit_data","attributes":{"bytes":10}}"#).await;
+    add_toxic(
+        api,
+        "ld",
+        r#"{"type":"limit_data","attributes":{"bytes":10}}"#,
+    )
+    .await;
     let mut c = TcpStream::connect(addr).await.unwrap();
     let (data, _) = read_to_end(&mut c).await;
     assert_eq!(data.len(), 10);
@@ -194,7 +282,12 @@ async fn upstream_limit_data_cuts_requests() {
     let api = srv.local_addr();
     let (up, _u) = echo_upstream().await;
     let addr = create_proxy(api, "ldu", up).await;
-    add_toxic(api, "ldu", r#"{"type":"limit_data","stream":"upstream","attributes":{"bytes":4}}"#).await;
+    add_toxic(
+        api,
+        "ldu",
+        r#"{"type":"limit_data","stream":"upstream","attributes":{"bytes":4}}"#,
+    )
+    .await;
     let mut c = TcpStream::connect(addr).await.unwrap();
     c.write_all(b"abcdefgh").await.unwrap();
     let (data, _) = read_to_end(&mut c).await;
@@ -213,8 +306,22 @@ async fn noop_passes_and_is_counted() {
     c.write_all(b"abc").await.unwrap();
     assert_eq!(read_n(&mut c, 3).await, b"abc");
     let m = http(api, "GET", "/metrics", None).await.body;
-    assert_eq!(metric(&m, "shakedown_toxic_connections_affected_total", &["toxic=\"noop_downstream\""]), 1.0);
-    assert_eq!(metric(&m, "shakedown_toxic_bytes_affected_total", &["toxic=\"noop_downstream\""]), 3.0);
+    assert_eq!(
+        metric(
+            &m,
+            "shakedown_toxic_connections_affected_total",
+            &["toxic=\"noop_downstream\""]
+        ),
+        1.0
+    );
+    assert_eq!(
+        metric(
+            &m,
+            "shakedown_toxic_bytes_affected_total",
+            &["toxic=\"noop_downstream\""]
+        ),
+        3.0
+    );
     srv.shutdown().await;
 }
 
@@ -224,12 +331,21 @@ async fn slow_open_delays_the_dial() {
     let api = srv.local_addr();
     let (up, _u) = echo_upstream().await;
     let addr = create_proxy(api, "so", up).await;
-    add_toxic(api, "so", r#"{"type":"slow_open","attributes":{"delay":300}}"#).await;
+    add_toxic(
+        api,
+        "so",
+        r#"{"type":"slow_open","attributes":{"delay":300}}"#,
+    )
+    .await;
     let start = Instant::now();
     let mut c = TcpStream::connect(addr).await.unwrap();
     c.write_all(b"q").await.unwrap();
     assert_eq!(read_n(&mut c, 1).await, b"q");
-    assert!(start.elapsed() >= Duration::from_millis(290), "{:?}", start.elapsed());
+    assert!(
+        start.elapsed() >= Duration::from_millis(290),
+        "{:?}",
+        start.elapsed()
+    );
     srv.shutdown().await;
 }
 
@@ -247,7 +363,10 @@ async fn refuse_new_keeps_existing_connections() {
     let _ = new.write_all(b"2").await;
     let (data, end) = read_to_end(&mut new).await;
     assert!(data.is_empty());
-    assert_eq!(end.map_err(|e| e.kind()), Err(std::io::ErrorKind::ConnectionReset));
+    assert_eq!(
+        end.map_err(|e| e.kind()),
+        Err(std::io::ErrorKind::ConnectionReset)
+    );
     old.write_all(b"3").await.unwrap();
     assert_eq!(read_n(&mut old, 1).await, b"3");
     srv.shutdown().await;
@@ -260,18 +379,37 @@ async fn live_updates_apply_without_closing() {
     let (up, _u) = echo_upstream().await;
     let addr = create_proxy(api, "live", up).await;
     let mut c = TcpStream::connect(addr).await.unwrap();
-    add_toxic(api, "live", r#"{"name":"l","type":"latency","attributes":{"latency":200}}"#).await;
+    add_toxic(
+        api,
+        "live",
+        r#"{"name":"l","type":"latency","attributes":{"latency":200}}"#,
+    )
+    .await;
     let t = Instant::now();
     c.write_all(b"a").await.unwrap();
     read_n(&mut c, 1).await;
-    assert!(t.elapsed() >= Duration::from_millis(190), "{:?}", t.elapsed());
-    let r = http(api, "PATCH", "/proxies/live/toxics/l", Some(r#"{"attributes":{"latency":0}}"#)).await;
+    assert!(
+        t.elapsed() >= Duration::from_millis(190),
+        "{:?}",
+        t.elapsed()
+    );
+    let r = http(
+        api,
+        "PATCH",
+        "/proxies/live/toxics/l",
+        Some(r#"{"attributes":{"latency":0}}"#),
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", r.body);
     let t = Instant::now();
     c.write_all(b"b").await.unwrap();
     read_n(&mut c, 1).await;
     // Generous: 0 ms latency, well under the old 200 ms even on a loaded box.
-    assert!(t.elapsed() < Duration::from_millis(150), "{:?}", t.elapsed());
+    assert!(
+        t.elapsed() < Duration::from_millis(150),
+        "{:?}",
+        t.elapsed()
+    );
     srv.shutdown().await;
 }
 
@@ -289,7 +427,11 @@ async fn disabling_refuses_connects_and_closes_existing() {
     let refused = TcpStream::connect(addr).await;
     assert!(refused.is_err(), "connect must be refused");
     let r = http(api, "POST", "/proxies/dis", Some(r#"{"enabled":true}"#)).await;
-    assert_eq!(r.json()["listen"], addr.to_string(), "same address after re-enable");
+    assert_eq!(
+        r.json()["listen"],
+        addr.to_string(),
+        "same address after re-enable"
+    );
     let mut c = TcpStream::connect(addr).await.unwrap();
     c.write_all(b"z").await.unwrap();
     assert_eq!(read_n(&mut c, 1).await, b"z");
@@ -302,7 +444,12 @@ async fn slowed(seed: u64, n: u64) -> Vec<bool> {
     let api = srv.local_addr();
     let (up, _u) = echo_upstream().await;
     let addr = create_proxy(api, "seeded", up).await;
-    add_toxic(api, "seeded", r#"{"name":"coin","type":"latency","toxicity":0.5,"attributes":{"latency":250}}"#).await;
+    add_toxic(
+        api,
+        "seeded",
+        r#"{"name":"coin","type":"latency","toxicity":0.5,"attributes":{"latency":250}}"#,
+    )
+    .await;
     let mut out = Vec::new();
     for _ in 0..n {
         let mut c = TcpStream::connect(addr).await.unwrap();
@@ -321,10 +468,18 @@ async fn toxicity_is_deterministic_under_a_seed() {
     let n = 10;
     let expected: Vec<bool> = (1..=n)
         .map(|connection| {
-            let key = DecisionKey { seed: 77, proxy: "seeded", connection, toxic: "coin" };
+            let key = DecisionKey {
+                seed: 77,
+                proxy: "seeded",
+                connection,
+                toxic: "coin",
+            };
             key.draw() < 0.5
         })
         .collect();
-    assert!(expected.contains(&true) && expected.contains(&false), "pick a seed with both outcomes");
+    assert!(
+        expected.contains(&true) && expected.contains(&false),
+        "pick a seed with both outcomes"
+    );
     assert_eq!(slowed(77, n).await, expected);
 }

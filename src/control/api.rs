@@ -64,7 +64,11 @@ pub async fn handle(api: Arc<Api>, req: Request<Incoming>) -> Result<Reply, Infa
         .and_then(|v| v.to_str().ok())
         .is_some_and(|ua| ua.starts_with("Mozilla/"));
     if browser {
-        return Ok(respond(403, "text/plain; charset=utf-8", "User agent not allowed\n"));
+        return Ok(respond(
+            403,
+            "text/plain; charset=utf-8",
+            "User agent not allowed\n",
+        ));
     }
     let method = req.method().clone();
     let path = req.uri().path().to_string();
@@ -135,11 +139,15 @@ fn route(segments: &[&str], method: &Method) -> Route {
         ["reset"] => (Reset, &[Method::POST]),
         ["proxies"] => (Proxies, &[Method::GET, Method::POST]),
         ["populate"] => (Populate, &[Method::POST]),
-        ["proxies", p] if !p.is_empty() => (Proxy, &[Method::GET, Method::POST, Method::PATCH, Method::DELETE]),
+        ["proxies", p] if !p.is_empty() => (
+            Proxy,
+            &[Method::GET, Method::POST, Method::PATCH, Method::DELETE],
+        ),
         ["proxies", p, "toxics"] if !p.is_empty() => (Toxics, &[Method::GET, Method::POST]),
-        ["proxies", p, "toxics", t] if !p.is_empty() && !t.is_empty() => {
-            (Toxic, &[Method::GET, Method::POST, Method::PATCH, Method::DELETE])
-        }
+        ["proxies", p, "toxics", t] if !p.is_empty() && !t.is_empty() => (
+            Toxic,
+            &[Method::GET, Method::POST, Method::PATCH, Method::DELETE],
+        ),
         ["version"] => (Version, &[Method::GET]),
         ["metrics"] => (Metrics, &[Method::GET]),
         _ => return Route::NotFound,

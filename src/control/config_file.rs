@@ -25,7 +25,9 @@ impl TryFrom<Value> for FileProxy {
     fn try_from(value: Value) -> Result<Self, Self::Error> {
         wire::proxy_request(&value).map(FileProxy).map_err(|e| {
             let m = e.message;
-            m.strip_prefix("bad request body: ").map(str::to_string).unwrap_or(m)
+            m.strip_prefix("bad request body: ")
+                .map(str::to_string)
+                .unwrap_or(m)
         })
     }
 }
@@ -37,7 +39,11 @@ pub fn load(path: &Path) -> Result<Vec<ProxyRequest>, ConfigError> {
 }
 
 /// Validate config text (labelled `file` in errors) in the given format.
-pub fn parse(file: &Path, text: &str, format: config::Format) -> Result<Vec<ProxyRequest>, ConfigError> {
+pub fn parse(
+    file: &Path,
+    text: &str,
+    format: config::Format,
+) -> Result<Vec<ProxyRequest>, ConfigError> {
     let proxies: Vec<FileProxy> = config::parse(file, text, format)?;
     parse_checked(file, proxies)
 }
@@ -70,7 +76,10 @@ mod tests {
         let err = parse(Path::new("proxies.yaml"), text, Format::Yaml).unwrap_err();
         let shown = err.to_string();
         assert!(shown.starts_with("proxies.yaml:"), "{shown}");
-        assert!(shown.contains("toxics[0].attributes.rate: must be > 0"), "{shown}");
+        assert!(
+            shown.contains("toxics[0].attributes.rate: must be > 0"),
+            "{shown}"
+        );
         assert!(err.problems[0].position.line >= 1, "{shown}");
 
         let ok = "- {name: db, listen: '127.0.0.1:0', upstream: '127.0.0.1:5432', toxics: [{type: latency, attributes: {latency: 5}}]}\n";

@@ -121,7 +121,8 @@ pub async fn bind(listen: &str) -> Result<TcpListener, ApiError> {
 
 /// Check that an upstream `host:port` resolves (within 5 s).
 pub async fn check_upstream(upstream: &str) -> Result<(), ApiError> {
-    let fail = |why: String| ApiError::bad_body(format!("upstream: cannot resolve {upstream:?}: {why}"));
+    let fail =
+        |why: String| ApiError::bad_body(format!("upstream: cannot resolve {upstream:?}: {why}"));
     match tokio::time::timeout(Duration::from_secs(5), tokio::net::lookup_host(upstream)).await {
         Err(_) => Err(fail("timed out".into())),
         Ok(Err(e)) => Err(fail(e.to_string())),
@@ -134,7 +135,12 @@ pub async fn check_upstream(upstream: &str) -> Result<(), ApiError> {
 
 impl Store {
     /// An empty store.
-    pub fn new(seed: u64, metrics: Arc<Metrics>, tracker: TaskTracker, shutdown: CancellationToken) -> Self {
+    pub fn new(
+        seed: u64,
+        metrics: Arc<Metrics>,
+        tracker: TaskTracker,
+        shutdown: CancellationToken,
+    ) -> Self {
         Self {
             inner: Mutex::new(BTreeMap::new()),
             seed,
@@ -180,7 +186,10 @@ impl Store {
     /// `GET /proxies/{p}`.
     pub async fn get(&self, name: &str) -> Result<Value, ApiError> {
         let inner = self.inner.lock().await;
-        inner.get(name).map(Entry::view).ok_or_else(ApiError::proxy_not_found)
+        inner
+            .get(name)
+            .map(Entry::view)
+            .ok_or_else(ApiError::proxy_not_found)
     }
 
     /// `POST /proxies`: create and (when enabled) start listening.
@@ -209,7 +218,11 @@ impl Store {
             running: None,
         };
         for t in req.toxics {
-            if entry.toxics.iter().any(|s| s.entry.toxic.name == t.toxic.name) {
+            if entry
+                .toxics
+                .iter()
+                .any(|s| s.entry.toxic.name == t.toxic.name)
+            {
                 return Err(ApiError::toxic_exists().within(&format!("toxic {:?}", t.toxic.name)));
             }
             let slot = self.slot(&entry.name, t);
@@ -232,12 +245,16 @@ impl Store {
     }
 
     /// `POST /populate`: create or replace each proxy; unchanged ones are left alone.
-    pub async fn populate(self: &Arc<Self>, reqs: Vec<ProxyRequest>) -> Result<Vec<Value>, (ApiError, Vec<Value>)> {
+    pub async fn populate(
+        self: &Arc<Self>,
+        reqs: Vec<ProxyRequest>,
+    ) -> Result<Vec<Value>, (ApiError, Vec<Value>)> {
         let mut inner = self.inner.lock().await;
         let mut done = Vec::new();
         for req in reqs {
             if let Some(existing) = inner.get_mut(&req.name) {
-                let same_listen = existing.requested_listen == req.listen || existing.listen == req.listen;
+                let same_listen =
+                    existing.requested_listen == req.listen || existing.listen == req.listen;
                 if same_listen && existing.upstream == req.upstream {
                     if existing.enabled != req.enabled {
                         existing.enabled = req.enabled;
@@ -252,7 +269,11 @@ impl Store {
                     }
                     if !req.toxics.is_empty() {
                         let name = existing.name.clone();
-                        existing.toxics = req.toxics.into_iter().map(|t| self.slot(&name, t)).collect();
+                        existing.toxics = req
+                            .toxics
+                            .into_iter()
+                            .map(|t| self.slot(&name, t))
+                            .collect();
                         existing.publish();
                     }
                     done.push(existing.view());
@@ -293,11 +314,12 @@ impl Store {
             entry.listen = listen;
         }
         entry.enabled = enabled;
-        if enabled && entry.running.is_none() {
-            if let Err(e) = self.start(entry).await {
-                entry.enabled = false;
-                return Err(e);
-            }
+        if enabled
+            && entry.running.is_none()
+            && let Err(e) = self.start(entry).await
+        {
+            entry.enabled = false;
+            return Err(e);
         }
         Ok(entry.view())
     }
@@ -327,7 +349,10 @@ impl Store {
     /// `GET /proxies/{p}/toxics`.
     pub async fn toxics(&self, proxy: &str) -> Result<Value, ApiError> {
         let inner = self.inner.lock().await;
-        inner.get(proxy).map(Entry::toxics_view).ok_or_else(ApiError::proxy_not_found)
+        inner
+            .get(proxy)
+            .map(Entry::toxics_view)
+            .ok_or_else(ApiError::proxy_not_found)
     }
 
     /// `GET /proxies/{p}/toxics/{t}`.
@@ -339,10 +364,18 @@ impl Store {
     }
 
     /// `POST /proxies/{p}/toxics`.
-    pub async fn add_toxic(self: &Arc<Self>, proxy: &str, req: ToxicRequest) -> Result<Value, ApiError> {
+    pub async fn add_toxic(
+        self: &Arc<Self>,
+        proxy: &str,
+        req: ToxicRequest,
+    ) -> Result<Value, ApiError> {
         let mut inner = self.inner.lock().await;
         let entry = inner.get_mut(proxy).ok_or_else(ApiError::proxy_not_found)?;
-        if entry.toxics.iter().any(|s| s.entry.toxic.name == req.toxic.name) {
+        if entry
+            .toxics
+            .iter()
+            .any(|s| s.entry.toxic.name == req.toxic.name)
+        {
             return Err(ApiError::toxic_exists());
         }
         let slot = self.slot(&entry.name, req);
@@ -353,13 +386,21 @@ impl Store {
     }
 
     /// `POST|PATCH /proxies/{p}/toxics/{t}`: merge, keep the instance (no re-roll), renew any lease.
-    pub async fn update_toxic(self: &Arc<Self>, proxy: &str, name: &str, patch: ToxicPatch) -> Result<Value, ApiError> {
+    pub async fn update_toxic(
+        self: &Arc<Self>,
+        proxy: &str,
+        name: &str,
+        patch: ToxicPatch,
+    ) -> Result<Value, ApiError> {
         let mut inner = self.inner.lock().await;
         let entry = inner.get_mut(proxy).ok_or_else(ApiError::proxy_not_found)?;
         let proxy_name = entry.name.to_string();
         let slot = entry.slot(name)?;
         let toxic = wire::patched(&slot.entry.toxic, &patch)?;
-        slot.entry = Arc::new(ToxicEntry { id: slot.entry.id, toxic });
+        slot.entry = Arc::new(ToxicEntry {
+            id: slot.entry.id,
+            toxic,
+        });
         let now = Instant::now();
         slot.lease = match (slot.lease, patch.lease) {
             (_, Some(d)) => {

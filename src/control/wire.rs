@@ -147,7 +147,14 @@ fn stream(map: &Map<String, Value>) -> Result<Option<Stream>, ApiError> {
 }
 
 const PROXY_FIELDS: &[&str] = &["name", "listen", "upstream", "enabled", "toxics"];
-const TOXIC_FIELDS: &[&str] = &["name", "type", "stream", "toxicity", "attributes", "lease_ms"];
+const TOXIC_FIELDS: &[&str] = &[
+    "name",
+    "type",
+    "stream",
+    "toxicity",
+    "attributes",
+    "lease_ms",
+];
 
 /// A proxy to create from a JSON value.
 pub fn proxy_request(value: &Value) -> Result<ProxyRequest, ApiError> {
@@ -191,7 +198,9 @@ pub fn populate_request(value: &Value) -> Result<Vec<ProxyRequest>, ApiError> {
     let items = match value {
         Value::Array(items) => items,
         Value::Object(map) if map.len() == 1 && map.get("proxies").is_some_and(Value::is_array) => {
-            map.get("proxies").and_then(Value::as_array).map_or(&[][..], |v| v.as_slice())
+            map.get("proxies")
+                .and_then(Value::as_array)
+                .map_or(&[][..], |v| v.as_slice())
         }
         other => {
             return Err(ApiError::bad_body(format!(
@@ -322,9 +331,16 @@ mod tests {
     #[test]
     fn errors_name_the_field() {
         let e = toxic_request(&json!({"type": "latency", "toxicity": 1.5})).unwrap_err();
-        assert_eq!(e.message, "bad request body: toxicity: must be between 0 and 1, got 1.5");
-        let e = proxy_request(&json!({"name": "a", "upstream": "x:1", "enabled": "yes"})).unwrap_err();
-        assert_eq!(e.message, "bad request body: enabled: expected true or false, got \"yes\"");
+        assert_eq!(
+            e.message,
+            "bad request body: toxicity: must be between 0 and 1, got 1.5"
+        );
+        let e =
+            proxy_request(&json!({"name": "a", "upstream": "x:1", "enabled": "yes"})).unwrap_err();
+        assert_eq!(
+            e.message,
+            "bad request body: enabled: expected true or false, got \"yes\""
+        );
         let e = populate_request(&json!([{"name": "a"}])).unwrap_err();
         assert_eq!(e.message, "missing required field: [0].upstream");
         let e = toxic_request(&json!({"type": "latency", "stream": "up"})).unwrap_err();
@@ -333,9 +349,10 @@ mod tests {
 
     #[test]
     fn patches_merge_attributes() {
-        let t = toxic_request(&json!({"type": "latency", "attributes": {"latency": 5, "jitter": 2}}))
-            .unwrap()
-            .toxic;
+        let t =
+            toxic_request(&json!({"type": "latency", "attributes": {"latency": 5, "jitter": 2}}))
+                .unwrap()
+                .toxic;
         let p = toxic_patch(&json!({"attributes": {"latency": 9}, "toxicity": 0.5})).unwrap();
         let merged = patched(&t, &p).unwrap();
         assert_eq!(merged.kind.attributes()["jitter"], json!(2));

@@ -37,7 +37,12 @@ impl<'a> Attributes<'a> {
 
     /// A duration attribute given as an integer in milliseconds, at most [`MAX_DELAY`].
     pub fn millis(&self, name: &str) -> Result<Duration, FaultError> {
-        self.bounded(name, Duration::from_millis(self.integer(name)?), "ms", 1_000)
+        self.bounded(
+            name,
+            Duration::from_millis(self.integer(name)?),
+            "ms",
+            1_000,
+        )
     }
 
     /// A duration attribute given as an integer in microseconds, at most [`MAX_DELAY`].
@@ -112,7 +117,10 @@ mod tests {
             "attributes.latency: must be at most 86400000 ms (24h), got 31536000000"
         );
         let err = a.millis("jitter").unwrap_err().to_string();
-        assert!(err.starts_with("attributes.jitter: expected a non-negative"), "{err}");
+        assert!(
+            err.starts_with("attributes.jitter: expected a non-negative"),
+            "{err}"
+        );
         assert_eq!(a.integer("missing").unwrap(), 0);
         assert_eq!(a.millis("ok").unwrap(), Duration::from_millis(5));
         assert!(a.reject_unknown(&["latency", "jitter"]).is_err());

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::attrs::Attributes;
 use super::FaultError;
+use super::attrs::Attributes;
 
 /// The attribute names on the wire.
 pub const ATTRIBUTES: &[&str] = &["rate"];
@@ -59,7 +59,9 @@ impl Bandwidth {
     /// until `free`: the pieces and when each leaves, and when the link is
     /// free again.
     pub fn schedule(&self, arrival: Instant, free: Instant, len: usize) -> (Vec<Piece>, Instant) {
-        let quantum = usize::try_from(self.bytes_per_sec / 10).unwrap_or(usize::MAX).max(1);
+        let quantum = usize::try_from(self.bytes_per_sec / 10)
+            .unwrap_or(usize::MAX)
+            .max(1);
         let start = arrival.max(free);
         let mut pieces = Vec::with_capacity(len.div_ceil(quantum));
         let mut sent = 0usize;
@@ -83,7 +85,9 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn bytes_leave_at_the_rate() {
-        let t = Bandwidth { bytes_per_sec: 10_000 };
+        let t = Bandwidth {
+            bytes_per_sec: 10_000,
+        };
         let t0 = Instant::now();
         let (pieces, free) = t.schedule(t0, t0, 25_000);
         assert_eq!(pieces.len(), 25); // 1,000-byte (100 ms) pieces

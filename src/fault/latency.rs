@@ -12,8 +12,8 @@ use rand::RngExt;
 use rand::rngs::StdRng;
 use tokio::time::Instant;
 
-use super::attrs::{Attributes, as_millis};
 use super::FaultError;
+use super::attrs::{Attributes, as_millis};
 
 /// The attribute names on the wire.
 pub const ATTRIBUTES: &[&str] = &["latency", "jitter"];

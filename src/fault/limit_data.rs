@@ -5,8 +5,8 @@
 //! is closed (FIN on both sides) as soon as that many have been delivered.
 //! With `bytes: 0` it closes on the first chunk, passing nothing.
 
-use super::attrs::Attributes;
 use super::FaultError;
+use super::attrs::Attributes;
 
 /// The attribute names on the wire.
 pub const ATTRIBUTES: &[&str] = &["bytes"];
@@ -58,9 +58,33 @@ mod tests {
     #[test]
     fn passes_up_to_the_budget_then_closes() {
         let t = LimitData { bytes: 10 };
-        assert_eq!(t.admit(0, 4), Admit { pass: 4, close: false });
-        assert_eq!(t.admit(4, 20), Admit { pass: 6, close: true });
-        assert_eq!(t.admit(0, 10), Admit { pass: 10, close: true });
-        assert_eq!(LimitData { bytes: 0 }.admit(0, 5), Admit { pass: 0, close: true });
+        assert_eq!(
+            t.admit(0, 4),
+            Admit {
+                pass: 4,
+                close: false
+            }
+        );
+        assert_eq!(
+            t.admit(4, 20),
+            Admit {
+                pass: 6,
+                close: true
+            }
+        );
+        assert_eq!(
+            t.admit(0, 10),
+            Admit {
+                pass: 10,
+                close: true
+            }
+        );
+        assert_eq!(
+            LimitData { bytes: 0 }.admit(0, 5),
+            Admit {
+                pass: 0,
+                close: true
+            }
+        );
     }
 }

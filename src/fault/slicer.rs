@@ -11,8 +11,8 @@ use std::time::Duration;
 use rand::RngExt;
 use rand::rngs::StdRng;
 
-use super::attrs::{Attributes, as_micros};
 use super::FaultError;
+use super::attrs::{Attributes, as_micros};
 
 /// The attribute names on the wire.
 pub const ATTRIBUTES: &[&str] = &["average_size", "size_variation", "delay"];
@@ -93,7 +93,11 @@ mod tests {
         let mut rng = StdRng::seed_from_u64(3);
         let sizes = t.slices(1000, &mut rng);
         assert_eq!(sizes.iter().sum::<usize>(), 1000);
-        assert!(sizes[..sizes.len() - 1].iter().all(|s| (7..=13).contains(s)));
+        assert!(
+            sizes[..sizes.len() - 1]
+                .iter()
+                .all(|s| (7..=13).contains(s))
+        );
         let mut again = StdRng::seed_from_u64(3);
         assert_eq!(sizes, t.slices(1000, &mut again));
     }
@@ -105,6 +109,9 @@ mod tests {
             .cloned()
             .unwrap_or_default();
         let err = Slicer::from_attributes(&Attributes::new(&m)).unwrap_err();
-        assert!(err.to_string().starts_with("attributes.size_variation"), "{err}");
+        assert!(
+            err.to_string().starts_with("attributes.size_variation"),
+            "{err}"
+        );
     }
 }

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::attrs::{Attributes, as_millis};
 use super::FaultError;
+use super::attrs::{Attributes, as_millis};
 
 /// The attribute names on the wire.
 pub const ATTRIBUTES: &[&str] = &["delay"];

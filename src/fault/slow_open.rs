@@ -7,8 +7,8 @@
 
 use std::time::Duration;
 
-use super::attrs::{Attributes, as_millis};
 use super::FaultError;
+use super::attrs::{Attributes, as_millis};
 
 /// The attribute names on the wire.
 pub const ATTRIBUTES: &[&str] = &["delay"];
@@ -41,7 +41,10 @@ mod tests {
 
     #[test]
     fn delay_is_milliseconds() {
-        let m = json!({"delay": 250}).as_object().cloned().unwrap_or_default();
+        let m = json!({"delay": 250})
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
         let t = SlowOpen::from_attributes(&Attributes::new(&m)).unwrap();
         assert_eq!(t.delay, Duration::from_millis(250));
         assert_eq!(t.to_attributes(), vec![("delay", 250)]);

@@ -247,7 +247,9 @@ fn apply(a: &mut Active, items: Vec<Item>) -> Vec<Item> {
                     offset += p.len;
                 }
             }
-            (ToxicKind::Bandwidth(_), Item::Eof { at }) => out.push(Item::Eof { at: at.max(a.free) }),
+            (ToxicKind::Bandwidth(_), Item::Eof { at }) => {
+                out.push(Item::Eof { at: at.max(a.free) })
+            }
             (ToxicKind::Slicer(t), Item::Data { at, bytes }) => {
                 let mut offset = 0;
                 let start = a.last.map_or(at, |l| l.max(at));
@@ -278,7 +280,9 @@ fn apply(a: &mut Active, items: Vec<Item>) -> Vec<Item> {
                     break;
                 }
             }
-            (ToxicKind::SlowClose(t), Item::Eof { at }) => out.push(Item::Eof { at: t.close_at(at) }),
+            (ToxicKind::SlowClose(t), Item::Eof { at }) => {
+                out.push(Item::Eof { at: t.close_at(at) })
+            }
             (_, item) => out.push(item),
         }
     }
@@ -317,7 +321,13 @@ mod tests {
     }
 
     fn chain(connection: u64) -> Chain {
-        Chain::new(Stream::Downstream, 9, "p".into(), connection, Arc::new(Metrics::new()))
+        Chain::new(
+            Stream::Downstream,
+            9,
+            "p".into(),
+            connection,
+            Arc::new(Metrics::new()),
+        )
     }
 
     #[tokio::test(start_paused = true)]
@@ -330,7 +340,10 @@ mod tests {
         let hit = (1..100)
             .find(|c| {
                 let mut ch = chain(*c);
-                ch.sync(&snapshot(vec![(1, toxic("l", 0.5, lat.clone()))]), Instant::now());
+                ch.sync(
+                    &snapshot(vec![(1, toxic("l", 0.5, lat.clone()))]),
+                    Instant::now(),
+                );
                 !ch.is_idle()
             })
             .unwrap();
@@ -360,8 +373,14 @@ mod tests {
         assert_eq!(
             items,
             vec![
-                Item::Data { at: now, bytes: Bytes::from_static(b"de") },
-                Item::Close { at: now, how: Ending::Fin },
+                Item::Data {
+                    at: now,
+                    bytes: Bytes::from_static(b"de")
+                },
+                Item::Close {
+                    at: now,
+                    how: Ending::Fin
+                },
             ]
         );
     }

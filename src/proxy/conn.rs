@@ -6,10 +6,10 @@ use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 
+use super::ProxyContext;
 use super::chain::{Chain, Ending};
 use super::metrics::ProxyMetrics;
 use super::pipe::{Pipe, PipeEnd};
-use super::ProxyContext;
 use crate::fault::roll::DecisionKey;
 use crate::fault::{Stream, ToxicKind};
 
@@ -54,7 +54,11 @@ impl Connection {
             if !toxic.toxicity.affects(key.draw()) {
                 continue;
             }
-            self.ctx.metrics.toxic(&self.ctx.name, toxic).connections.inc();
+            self.ctx
+                .metrics
+                .toxic(&self.ctx.name, toxic)
+                .connections
+                .inc();
             match &toxic.kind {
                 ToxicKind::RefuseNew => return OpenVerdict::Refuse,
                 ToxicKind::SlowOpen(t) => delay += t.delay,
@@ -126,7 +130,9 @@ impl Connection {
         let (client_read, client_write) = client.split();
         let (upstream_read, upstream_write) = upstream.split();
         let up = self.pipe(Stream::Upstream).run(client_read, upstream_write);
-        let down = self.pipe(Stream::Downstream).run(upstream_read, client_write);
+        let down = self
+            .pipe(Stream::Downstream)
+            .run(upstream_read, client_write);
         tokio::pin!(up, down);
         let (mut up_done, mut down_done) = (false, false);
         while !(up_done && down_done) {

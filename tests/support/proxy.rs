@@ -40,12 +40,19 @@ pub struct Reply {
 impl Reply {
     /// The body as JSON (panics with the body if it is not).
     pub fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.body))
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.body))
     }
 }
 
 /// One HTTP/1.1 request over a fresh connection (`Connection: close`).
-pub async fn http_with(api: SocketAddr, method: &str, path: &str, body: Option<&str>, extra: &str) -> Reply {
+pub async fn http_with(
+    api: SocketAddr,
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+    extra: &str,
+) -> Reply {
     let mut s = tokio::time::timeout(STEP, TcpStream::connect(api))
         .await
         .expect("connect timeout")
@@ -90,19 +97,35 @@ pub async fn create_proxy(api: SocketAddr, name: &str, upstream: SocketAddr) -> 
     let body = format!(r#"{{"name":"{name}","listen":"127.0.0.1:0","upstream":"{upstream}"}}"#);
     let r = http(api, "POST", "/proxies", Some(&body)).await;
     assert_eq!(r.status, 201, "{}", r.body);
-    r.json()["listen"].as_str().expect("listen").parse().expect("addr")
+    r.json()["listen"]
+        .as_str()
+        .expect("listen")
+        .parse()
+        .expect("addr")
 }
 
 /// Add a toxic (asserting 200) and return its JSON.
 pub async fn add_toxic(api: SocketAddr, proxy: &str, toxic: &str) -> Value {
-    let r = http(api, "POST", &format!("/proxies/{proxy}/toxics"), Some(toxic)).await;
+    let r = http(
+        api,
+        "POST",
+        &format!("/proxies/{proxy}/toxics"),
+        Some(toxic),
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", r.body);
     r.json()
 }
 
 /// Delete a toxic (asserting 204).
 pub async fn remove_toxic(api: SocketAddr, proxy: &str, toxic: &str) {
-    let r = http(api, "DELETE", &format!("/proxies/{proxy}/toxics/{toxic}"), None).await;
+    let r = http(
+        api,
+        "DELETE",
+        &format!("/proxies/{proxy}/toxics/{toxic}"),
+        None,
+    )
+    .await;
     assert_eq!(r.status, 204, "{}", r.body);
 }
 
@@ -159,7 +182,10 @@ pub async fn read_to_end(s: &mut TcpStream) -> (Vec<u8>, std::io::Result<()>) {
     let mut out = Vec::new();
     let mut buf = [0u8; 4096];
     loop {
-        match tokio::time::timeout(STEP, s.read(&mut buf)).await.expect("read timeout") {
+        match tokio::time::timeout(STEP, s.read(&mut buf))
+            .await
+            .expect("read timeout")
+        {
             Ok(0) => return (out, Ok(())),
             Ok(n) => out.extend_from_slice(&buf[..n]),
             Err(e) => return (out, Err(e)),
