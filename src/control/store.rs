@@ -6,17 +6,20 @@
 //! accept task ends at once), never across anything a connection does.
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tokio::net::TcpListener;
 use tokio::sync::{Mutex, watch};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+
+mod lease;
+mod listen;
+
+pub use listen::{bind, check_upstream};
 
 use super::error::ApiError;
 use super::wire::{self, ProxyRequest, ProxyUpdate, ToxicPatch, ToxicRequest};
@@ -90,46 +93,6 @@ impl Entry {
         if let Some(running) = self.running.take() {
             running.close().await;
         }
-    }
-}
-
-/// Resolve and bind a listen address (IPv4 addresses first).
-pub async fn bind(listen: &str) -> Result<TcpListener, ApiError> {
-    let mut addrs: Vec<SocketAddr> = tokio::net::lookup_host(listen)
-        .await
-        .map_err(|e| ApiError::bad_body(format!("listen: cannot resolve {listen:?}: {e}")))?
-        .collect();
-    addrs.sort_by_key(|a| !a.is_ipv4());
-    let mut last = None;
-    for addr in addrs {
-        match TcpListener::bind(addr).await {
-            Ok(listener) => return Ok(listener),
-            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
-                return Err(ApiError::new(
-                    409,
-                    format!("listen: address {addr} is already in use"),
-                ));
-            }
-            Err(e) => last = Some(format!("listen: cannot listen on {addr}: {e}")),
-        }
-    }
-    Err(ApiError::new(
-        500,
-        last.unwrap_or_else(|| format!("listen: {listen:?} resolves to no address")),
-    ))
-}
-
-/// Check that an upstream `host:port` resolves (within 5 s).
-pub async fn check_upstream(upstream: &str) -> Result<(), ApiError> {
-    let fail =
-        |why: String| ApiError::bad_body(format!("upstream: cannot resolve {upstream:?}: {why}"));
-    match tokio::time::timeout(Duration::from_secs(5), tokio::net::lookup_host(upstream)).await {
-        Err(_) => Err(fail("timed out".into())),
-        Ok(Err(e)) => Err(fail(e.to_string())),
-        Ok(Ok(mut addrs)) => match addrs.next() {
-            Some(_) => Ok(()),
-            None => Err(fail("no address".into())),
-        },
     }
 }
 
@@ -436,32 +399,5 @@ impl Store {
         for entry in inner.values_mut() {
             entry.stop().await;
         }
-    }
-
-    /// Remove a leased toxic once it has not been renewed for its lease.
-    fn spawn_reaper(self: &Arc<Self>, proxy: String, id: u64, lease: Duration) {
-        let store = Arc::clone(self);
-        let shutdown = self.shutdown.clone();
-        self.tracker.spawn(async move {
-            let mut due = Instant::now() + lease;
-            loop {
-                tokio::select! {
-                    _ = shutdown.cancelled() => return,
-                    _ = tokio::time::sleep_until(due) => {}
-                }
-                let mut inner = store.inner.lock().await;
-                let Some(entry) = inner.get_mut(&proxy) else { return };
-                let Some(pos) = entry.toxics.iter().position(|s| s.entry.id == id) else { return };
-                match entry.toxics[pos].lease {
-                    Some((d, renewed)) if renewed + d > Instant::now() => due = renewed + d,
-                    _ => {
-                        let gone = entry.toxics.remove(pos);
-                        entry.publish();
-                        tracing::info!(proxy = %proxy, toxic = %gone.entry.toxic.name, "lease expired, toxic removed");
-                        return;
-                    }
-                }
-            }
-        });
     }
 }
