@@ -1,1 +1,325 @@
-//! The fault vocabulary.
+//! The fault vocabulary: toxics as plain data with pure, seeded decisions.
+//!
+//! A [`Toxic`] is what the control API stores: a name, the [`Stream`] it
+//! acts on, a [`Toxicity`] and a [`ToxicKind`] carrying typed attributes
+//! (`Duration`s and byte counts, never bare milliseconds). Each kind lives in
+//! its own file with the pure functions that decide what happens to a chunk;
+//! the proxy (`crate::proxy`) only applies those verdicts.
+//!
+//! The wire format is Toxiproxy's: `{"type": "latency", "attributes":
+//! {"latency": 100, "jitter": 10}}` with the units each kind documents.
+//! [`ToxicKind::from_wire`] validates a type name and attribute map into a
+//! kind, naming the offending field on error, and [`ToxicKind::attributes`]
+//! renders the kind back. Random choices come from [`roll`], which derives
+//! every draw from the seed and the identity of the decision, never from
+//! timing.
+
+pub mod attrs;
+pub mod bandwidth;
+pub mod latency;
+pub mod limit_data;
+pub mod reset_peer;
+pub mod roll;
+pub mod slicer;
+pub mod slow_close;
+pub mod slow_open;
+pub mod timeout;
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+pub use attrs::Attributes;
+pub use bandwidth::Bandwidth;
+pub use latency::Latency;
+pub use limit_data::LimitData;
+pub use reset_peer::ResetPeer;
+pub use slicer::Slicer;
+pub use slow_close::SlowClose;
+pub use slow_open::SlowOpen;
+pub use timeout::Timeout;
+
+/// Which direction of a connection a toxic acts on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Stream {
+    /// Client → upstream (requests).
+    Upstream,
+    /// Upstream → client (responses). Toxiproxy's default.
+    #[default]
+    Downstream,
+}
+
+impl Stream {
+    /// The wire name, `upstream` or `downstream`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stream::Upstream => "upstream",
+            Stream::Downstream => "downstream",
+        }
+    }
+
+    /// Parse a wire name.
+    pub fn parse(text: &str) -> Result<Self, FaultError> {
+        match text {
+            "upstream" => Ok(Stream::Upstream),
+            "downstream" => Ok(Stream::Downstream),
+            _ => Err(FaultError::InvalidStream(text.to_string())),
+        }
+    }
+}
+
+impl fmt::Display for Stream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The probability, in `0.0..=1.0`, that a toxic affects a given connection.
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
+pub struct Toxicity(f64);
+
+impl Toxicity {
+    /// Every connection is affected (the default).
+    pub const ALWAYS: Toxicity = Toxicity(1.0);
+
+    /// A validated toxicity.
+    pub fn new(value: f64) -> Result<Self, FaultError> {
+        if value.is_finite() && (0.0..=1.0).contains(&value) {
+            Ok(Toxicity(value))
+        } else {
+            Err(FaultError::field(
+                "toxicity",
+                format!("must be between 0 and 1, got {value}"),
+            ))
+        }
+    }
+
+    /// The probability as a number.
+    pub fn value(self) -> f64 {
+        self.0
+    }
+
+    /// Whether a connection whose fixed draw (uniform in `[0, 1)`) is `draw`
+    /// is affected: `draw < toxicity`. Toxicity 1 affects every connection,
+    /// 0 none, and raising the toxicity only ever adds connections.
+    pub fn affects(self, draw: f64) -> bool {
+        draw < self.0
+    }
+}
+
+impl Default for Toxicity {
+    fn default() -> Self {
+        Toxicity::ALWAYS
+    }
+}
+
+/// A fault that can be attached to a proxy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Toxic {
+    /// Unique per proxy; defaults to `<type>_<stream>`.
+    pub name: String,
+    /// The direction it acts on.
+    pub stream: Stream,
+    /// The probability that it affects a given connection.
+    pub toxicity: Toxicity,
+    /// What it does, with typed attributes.
+    pub kind: ToxicKind,
+}
+
+/// What a toxic does. One variant per kind; each kind's decisions live in
+/// its own module.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ToxicKind {
+    /// Delay each chunk by a fixed time plus jitter, measured from its arrival.
+    Latency(Latency),
+    /// Limit throughput to a rate.
+    Bandwidth(Bandwidth),
+    /// Delay the close (FIN) after the source has closed.
+    SlowClose(SlowClose),
+    /// Drop all data (a blackhole), and close after a timeout unless it is 0.
+    Timeout(Timeout),
+    /// Reset the connection (a real TCP RST) after a timeout.
+    ResetPeer(ResetPeer),
+    /// Cut chunks into smaller slices with a delay between them.
+    Slicer(Slicer),
+    /// Close the connection once a number of bytes has passed.
+    LimitData(LimitData),
+    /// Does nothing; useful to test the plumbing and the metrics.
+    Noop,
+    /// Delay before the upstream is dialled (shakedown extension).
+    SlowOpen(SlowOpen),
+    /// Reset new connections at once, leaving existing ones alone (shakedown extension).
+    RefuseNew,
+}
+
+impl ToxicKind {
+    /// Every type name the control API accepts.
+    pub const TYPES: [&'static str; 10] = [
+        "latency",
+        "bandwidth",
+        "slow_close",
+        "timeout",
+        "reset_peer",
+        "slicer",
+        "limit_data",
+        "noop",
+        "slow_open",
+        "refuse_new",
+    ];
+
+    /// The wire type name.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            ToxicKind::Latency(_) => "latency",
+            ToxicKind::Bandwidth(_) => "bandwidth",
+            ToxicKind::SlowClose(_) => "slow_close",
+            ToxicKind::Timeout(_) => "timeout",
+            ToxicKind::ResetPeer(_) => "reset_peer",
+            ToxicKind::Slicer(_) => "slicer",
+            ToxicKind::LimitData(_) => "limit_data",
+            ToxicKind::Noop => "noop",
+            ToxicKind::SlowOpen(_) => "slow_open",
+            ToxicKind::RefuseNew => "refuse_new",
+        }
+    }
+
+    /// Validate a type name and its wire attributes (missing ones default to
+    /// 0, as in Toxiproxy; unknown ones are rejected).
+    pub fn from_wire(type_name: &str, attributes: &Map<String, Value>) -> Result<Self, FaultError> {
+        let a = Attributes::new(attributes);
+        let kind = match type_name {
+            "latency" => ToxicKind::Latency(Latency::from_attributes(&a)?),
+            "bandwidth" => ToxicKind::Bandwidth(Bandwidth::from_attributes(&a)?),
+            "slow_close" => ToxicKind::SlowClose(SlowClose::from_attributes(&a)?),
+            "timeout" => ToxicKind::Timeout(Timeout::from_attributes(&a)?),
+            "reset_peer" => ToxicKind::ResetPeer(ResetPeer::from_attributes(&a)?),
+            "slicer" => ToxicKind::Slicer(Slicer::from_attributes(&a)?),
+            "limit_data" => ToxicKind::LimitData(LimitData::from_attributes(&a)?),
+            "noop" => ToxicKind::Noop,
+            "slow_open" => ToxicKind::SlowOpen(SlowOpen::from_attributes(&a)?),
+            "refuse_new" => ToxicKind::RefuseNew,
+            other => return Err(FaultError::InvalidType(other.to_string())),
+        };
+        a.reject_unknown(kind.attribute_names())?;
+        Ok(kind)
+    }
+
+    /// The attribute names this kind understands.
+    pub fn attribute_names(&self) -> &'static [&'static str] {
+        match self {
+            ToxicKind::Latency(_) => latency::ATTRIBUTES,
+            ToxicKind::Bandwidth(_) => bandwidth::ATTRIBUTES,
+            ToxicKind::SlowClose(_) => slow_close::ATTRIBUTES,
+            ToxicKind::Timeout(_) => timeout::ATTRIBUTES,
+            ToxicKind::ResetPeer(_) => reset_peer::ATTRIBUTES,
+            ToxicKind::Slicer(_) => slicer::ATTRIBUTES,
+            ToxicKind::LimitData(_) => limit_data::ATTRIBUTES,
+            ToxicKind::SlowOpen(_) => slow_open::ATTRIBUTES,
+            ToxicKind::Noop | ToxicKind::RefuseNew => &[],
+        }
+    }
+
+    /// The wire attributes (integers in each kind's documented unit).
+    pub fn attributes(&self) -> Map<String, Value> {
+        let pairs: Vec<(&str, u64)> = match self {
+            ToxicKind::Latency(t) => t.to_attributes(),
+            ToxicKind::Bandwidth(t) => t.to_attributes(),
+            ToxicKind::SlowClose(t) => t.to_attributes(),
+            ToxicKind::Timeout(t) => t.to_attributes(),
+            ToxicKind::ResetPeer(t) => t.to_attributes(),
+            ToxicKind::Slicer(t) => t.to_attributes(),
+            ToxicKind::LimitData(t) => t.to_attributes(),
+            ToxicKind::SlowOpen(t) => t.to_attributes(),
+            ToxicKind::Noop | ToxicKind::RefuseNew => Vec::new(),
+        };
+        pairs
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), Value::from(v)))
+            .collect()
+    }
+
+    /// Whether this kind acts when a connection is opened rather than on a
+    /// stream's data (`slow_open`, `refuse_new`).
+    pub fn acts_on_open(&self) -> bool {
+        matches!(self, ToxicKind::SlowOpen(_) | ToxicKind::RefuseNew)
+    }
+}
+
+/// A toxic that cannot be built from what was supplied.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FaultError {
+    /// The `type` is not one of [`ToxicKind::TYPES`].
+    #[error("invalid toxic type: {0:?} (expected one of {types})", types = ToxicKind::TYPES.join(", "))]
+    InvalidType(String),
+    /// The `stream` is neither `upstream` nor `downstream`.
+    #[error("stream was invalid, can be either upstream or downstream (got {0:?})")]
+    InvalidStream(String),
+    /// A field has a bad value.
+    #[error("{field}: {message}")]
+    Field {
+        /// Field path such as `attributes.rate`.
+        field: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl FaultError {
+    /// A bad value in `field`.
+    pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        FaultError::Field {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn map(v: Value) -> Map<String, Value> {
+        v.as_object().cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn every_type_round_trips_through_the_wire() {
+        for name in ToxicKind::TYPES {
+            let attrs = match name {
+                "bandwidth" => map(json!({"rate": 100})),
+                "slicer" => map(json!({"average_size": 10, "size_variation": 2, "delay": 5})),
+                _ => Map::new(),
+            };
+            let kind = ToxicKind::from_wire(name, &attrs).unwrap();
+            assert_eq!(kind.type_name(), name);
+            let again = ToxicKind::from_wire(name, &kind.attributes()).unwrap();
+            assert_eq!(kind, again);
+        }
+    }
+
+    #[test]
+    fn bad_input_names_the_field() {
+        let err = ToxicKind::from_wire("bandwidth", &map(json!({"rate": 0}))).unwrap_err();
+        assert_eq!(err.to_string(), "attributes.rate: must be > 0");
+        let err = ToxicKind::from_wire("latency", &map(json!({"latency": "x"}))).unwrap_err();
+        assert!(err.to_string().starts_with("attributes.latency: "), "{err}");
+        let err = ToxicKind::from_wire("latency", &map(json!({"latnecy": 1}))).unwrap_err();
+        assert!(err.to_string().contains("attributes.latnecy"), "{err}");
+        let err = ToxicKind::from_wire("nope", &Map::new()).unwrap_err();
+        assert!(err.to_string().starts_with("invalid toxic type"), "{err}");
+        assert!(Toxicity::new(1.5).is_err());
+        assert!(Toxicity::new(f64::NAN).is_err());
+        assert!(Stream::parse("sideways").is_err());
+    }
+
+    #[test]
+    fn toxicity_is_a_threshold_on_a_fixed_draw() {
+        assert!(Toxicity::ALWAYS.affects(0.999_999));
+        assert!(!Toxicity::new(0.0).unwrap().affects(0.0));
+        assert!(Toxicity::new(0.5).unwrap().affects(0.3));
+        assert!(!Toxicity::new(0.5).unwrap().affects(0.7));
+    }
+}

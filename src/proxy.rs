@@ -1,1 +1,144 @@
-//! The fault-injecting TCP proxy.
+//! The fault-injecting TCP proxy: the accept loop and the per-connection plumbing.
+//!
+//! A running proxy is a listener plus one task per connection. Its
+//! configuration (upstream address and toxics) is a [`Snapshot`] published
+//! through a `tokio::sync::watch` channel: the control plane replaces the
+//! snapshot and never waits on connections; each connection notices the
+//! change on its next chunk or while idle, and applies it without closing.
+//!
+//! - [`conn`]: one connection: open-time toxics, dialling, both directions, FIN vs RST.
+//! - [`pipe`]: one direction: read → toxic chain → write, with a reused buffer on the fast path.
+//! - [`chain`]: the per-direction toxic state that applies the pure verdicts of [`crate::fault`].
+//! - [`metrics`]: Prometheus counters, including what each toxic actually affected.
+
+pub mod chain;
+pub mod conn;
+pub mod metrics;
+pub mod pipe;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::fault::Toxic;
+pub use metrics::Metrics;
+
+/// A toxic as published to connections: the toxic plus a unique instance id,
+/// so a deleted and re-created toxic starts afresh on each connection.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToxicEntry {
+    /// Unique for the server's lifetime; kept across attribute updates.
+    pub id: u64,
+    /// The toxic itself.
+    pub toxic: Toxic,
+}
+
+/// What every connection of a proxy follows: the upstream and the toxics in order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Snapshot {
+    /// The upstream address (`host:port`), resolved when each connection dials.
+    pub upstream: String,
+    /// The toxics in creation order.
+    pub toxics: Vec<Arc<ToxicEntry>>,
+}
+
+/// Everything a proxy's connections share.
+#[derive(Debug, Clone)]
+pub struct ProxyContext {
+    /// The proxy's name (part of every decision key and metric label).
+    pub name: Arc<str>,
+    /// The server seed.
+    pub seed: u64,
+    /// The live configuration.
+    pub config: watch::Receiver<Arc<Snapshot>>,
+    /// The server-wide metrics.
+    pub metrics: Arc<Metrics>,
+    /// Numbers connections from 1 in accept order; kept across disable/enable.
+    pub connections: Arc<AtomicU64>,
+    /// Tracks connection tasks so shutdown can wait for them.
+    pub tracker: TaskTracker,
+}
+
+/// A proxy that is listening. Dropping it does not stop it; call [`RunningProxy::close`].
+#[derive(Debug)]
+pub struct RunningProxy {
+    local_addr: SocketAddr,
+    stop: CancellationToken,
+    kill: CancellationToken,
+    accept: JoinHandle<()>,
+}
+
+impl RunningProxy {
+    /// Start accepting on `listener`.
+    pub fn start(listener: TcpListener, ctx: ProxyContext) -> std::io::Result<Self> {
+        let local_addr = listener.local_addr()?;
+        let stop = CancellationToken::new();
+        let kill = CancellationToken::new();
+        let accept = tokio::spawn(accept_loop(listener, ctx, stop.clone(), kill.clone()));
+        Ok(Self {
+            local_addr,
+            stop,
+            kill,
+            accept,
+        })
+    }
+
+    /// The address it listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Close the listener (so new connects are refused) and every connection
+    /// (FIN). Returns once the listening socket is closed; it does not wait
+    /// for connections to finish.
+    pub async fn close(self) {
+        self.stop.cancel();
+        self.kill.cancel();
+        let _ = self.accept.await;
+    }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    ctx: ProxyContext,
+    stop: CancellationToken,
+    kill: CancellationToken,
+) {
+    let proxy_metrics = ctx.metrics.proxy(&ctx.name);
+    loop {
+        let accepted = tokio::select! {
+            _ = stop.cancelled() => break,
+            accepted = listener.accept() => accepted,
+        };
+        match accepted {
+            Ok((stream, peer)) => {
+                let number = ctx.connections.fetch_add(1, Ordering::Relaxed) + 1;
+                proxy_metrics.accepted.inc();
+                tracing::debug!(proxy = %ctx.name, %peer, number, "accepted");
+                let conn = conn::Connection {
+                    ctx: ctx.clone(),
+                    number,
+                    metrics: proxy_metrics.clone(),
+                    kill: kill.clone(),
+                };
+                ctx.tracker.spawn(conn.serve(stream));
+            }
+            Err(error) => {
+                // Out of file descriptors and the like: back off briefly, keep serving.
+                tracing::warn!(proxy = %ctx.name, %error, "accept failed");
+                tokio::select! {
+                    _ = stop.cancelled() => break,
+                    _ = tokio::time::sleep(Duration::from_millis(20)) => {}
+                }
+            }
+        }
+    }
+    tracing::debug!(proxy = %ctx.name, "listener closed");
+}

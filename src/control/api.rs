@@ -1,0 +1,235 @@
+//! HTTP routing of the control API: Toxiproxy 2.12's endpoints, status codes and bodies.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{Method, Request, Response, StatusCode, header};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use serde_json::{Value, json};
+
+use super::error::ApiError;
+use super::store::{self, Store};
+use super::wire;
+use crate::proxy::Metrics;
+use crate::proxy::metrics::CONTENT_TYPE as METRICS_CONTENT_TYPE;
+
+/// The Toxiproxy version whose API this server speaks.
+pub const TOXIPROXY_VERSION: &str = "2.12.0";
+
+/// What the HTTP handlers share.
+#[derive(Debug)]
+pub struct Api {
+    /// The proxies.
+    pub store: Arc<Store>,
+    /// The metrics.
+    pub metrics: Arc<Metrics>,
+    /// Largest accepted request body, in bytes.
+    pub max_body_bytes: usize,
+    /// The server seed, echoed by `/version`.
+    pub seed: u64,
+}
+
+type Reply = Response<Full<Bytes>>;
+
+fn respond(status: u16, content_type: &str, body: impl Into<Bytes>) -> Reply {
+    let mut r = Response::new(Full::new(body.into()));
+    *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    if let Ok(v) = header::HeaderValue::from_str(content_type) {
+        r.headers_mut().insert(header::CONTENT_TYPE, v);
+    }
+    r
+}
+
+fn json_reply(status: u16, value: &Value) -> Reply {
+    respond(status, "application/json", value.to_string())
+}
+
+fn error_reply(error: &ApiError) -> Reply {
+    json_reply(error.status, &error.body())
+}
+
+fn no_content() -> Reply {
+    let mut r = Response::new(Full::new(Bytes::new()));
+    *r.status_mut() = StatusCode::NO_CONTENT;
+    r
+}
+
+/// Serve one request.
+pub async fn handle(api: Arc<Api>, req: Request<Incoming>) -> Result<Reply, Infallible> {
+    let browser = req
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ua| ua.starts_with("Mozilla/"));
+    if browser {
+        return Ok(respond(
+            403,
+            "text/plain; charset=utf-8",
+            "User agent not allowed\n",
+        ));
+    }
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let reply = match route(&segments, &method) {
+        Route::NotFound => respond(404, "text/plain; charset=utf-8", "404 page not found\n"),
+        Route::MethodNotAllowed => respond(405, "text/plain; charset=utf-8", ""),
+        Route::Found(endpoint) => {
+            let body = match read_body(req, api.max_body_bytes).await {
+                Ok(body) => body,
+                Err(e) => return Ok(error_reply(&e)),
+            };
+            match dispatch(&api, endpoint, &segments, &method, &body).await {
+                Ok(reply) => reply,
+                Err(e) => {
+                    tracing::debug!(%method, %path, status = e.status, error = %e.message, "request refused");
+                    error_reply(&e)
+                }
+            }
+        }
+    };
+    Ok(reply)
+}
+
+async fn read_body(req: Request<Incoming>, limit: usize) -> Result<Bytes, ApiError> {
+    let too_large = || {
+        ApiError::new(
+            413,
+            format!("request body too large: the limit is {limit} bytes"),
+        )
+    };
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
+    }
+    match Limited::new(req.into_body(), limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(too_large()),
+        Err(e) => Err(ApiError::bad_body(format!("cannot read the body: {e}"))),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Endpoint {
+    Reset,
+    Proxies,
+    Populate,
+    Proxy,
+    Toxics,
+    Toxic,
+    Version,
+    Metrics,
+}
+
+enum Route {
+    Found(Endpoint),
+    NotFound,
+    MethodNotAllowed,
+}
+
+fn route(segments: &[&str], method: &Method) -> Route {
+    use Endpoint::*;
+    let (endpoint, allowed): (Endpoint, &[Method]) = match segments {
+        ["reset"] => (Reset, &[Method::POST]),
+        ["proxies"] => (Proxies, &[Method::GET, Method::POST]),
+        ["populate"] => (Populate, &[Method::POST]),
+        ["proxies", p] if !p.is_empty() => (
+            Proxy,
+            &[Method::GET, Method::POST, Method::PATCH, Method::DELETE],
+        ),
+        ["proxies", p, "toxics"] if !p.is_empty() => (Toxics, &[Method::GET, Method::POST]),
+        ["proxies", p, "toxics", t] if !p.is_empty() && !t.is_empty() => (
+            Toxic,
+            &[Method::GET, Method::POST, Method::PATCH, Method::DELETE],
+        ),
+        ["version"] => (Version, &[Method::GET]),
+        ["metrics"] => (Metrics, &[Method::GET]),
+        _ => return Route::NotFound,
+    };
+    if allowed.contains(method) {
+        Route::Found(endpoint)
+    } else {
+        Route::MethodNotAllowed
+    }
+}
+
+async fn dispatch(
+    api: &Api,
+    endpoint: Endpoint,
+    segments: &[&str],
+    method: &Method,
+    body: &[u8],
+) -> Result<Reply, ApiError> {
+    let store = &api.store;
+    let proxy = segments.get(1).copied().unwrap_or_default();
+    let toxic = segments.get(3).copied().unwrap_or_default();
+    let reading = *method == Method::GET || *method == Method::DELETE;
+    Ok(match (endpoint, reading) {
+        (Endpoint::Version, _) => json_reply(
+            200,
+            &json!({"version": TOXIPROXY_VERSION, "shakedown": env!("CARGO_PKG_VERSION"), "seed": api.seed}),
+        ),
+        (Endpoint::Metrics, _) => respond(200, METRICS_CONTENT_TYPE, api.metrics.render()),
+        (Endpoint::Reset, _) => {
+            store.reset().await?;
+            no_content()
+        }
+        (Endpoint::Proxies, true) => json_reply(200, &store.list().await),
+        (Endpoint::Proxies, false) => {
+            let req = wire::proxy_request(&wire::parse_body(body)?)?;
+            store::check_upstream(&req.upstream).await?;
+            json_reply(201, &store.create(req).await?)
+        }
+        (Endpoint::Populate, _) => {
+            let reqs = wire::populate_request(&wire::parse_body(body)?)?;
+            for (i, r) in reqs.iter().enumerate() {
+                store::check_upstream(&r.upstream)
+                    .await
+                    .map_err(|e| e.within(&format!("[{i}].")))?;
+            }
+            match store.populate(reqs).await {
+                Ok(views) => json_reply(201, &json!({"proxies": views})),
+                Err((e, views)) => json_reply(
+                    e.status,
+                    &json!({"error": e.message, "status": e.status, "proxies": views}),
+                ),
+            }
+        }
+        (Endpoint::Proxy, _) => match *method {
+            Method::GET => json_reply(200, &store.get(proxy).await?),
+            Method::DELETE => {
+                store.delete(proxy).await?;
+                no_content()
+            }
+            _ => {
+                let upd = wire::proxy_update(&wire::parse_body(body)?)?;
+                if let Some(u) = &upd.upstream {
+                    store::check_upstream(u).await?;
+                }
+                json_reply(200, &store.update(proxy, upd).await?)
+            }
+        },
+        (Endpoint::Toxics, true) => json_reply(200, &store.toxics(proxy).await?),
+        (Endpoint::Toxics, false) => {
+            let req = wire::toxic_request(&wire::parse_body(body)?)?;
+            json_reply(200, &store.add_toxic(proxy, req).await?)
+        }
+        (Endpoint::Toxic, _) => match *method {
+            Method::GET => json_reply(200, &store.toxic(proxy, toxic).await?),
+            Method::DELETE => {
+                store.remove_toxic(proxy, toxic).await?;
+                no_content()
+            }
+            _ => {
+                let patch = wire::toxic_patch(&wire::parse_body(body)?)?;
+                json_reply(200, &store.update_toxic(proxy, toxic, patch).await?)
+            }
+        },
+    })
+}

@@ -1,0 +1,48 @@
+//! Binding proxy listeners and checking that upstreams resolve.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+
+use crate::control::error::ApiError;
+
+/// Resolve and bind a listen address (IPv4 addresses first).
+pub async fn bind(listen: &str) -> Result<TcpListener, ApiError> {
+    let mut addrs: Vec<SocketAddr> = tokio::net::lookup_host(listen)
+        .await
+        .map_err(|e| ApiError::bad_body(format!("listen: cannot resolve {listen:?}: {e}")))?
+        .collect();
+    addrs.sort_by_key(|a| !a.is_ipv4());
+    let mut last = None;
+    for addr in addrs {
+        match TcpListener::bind(addr).await {
+            Ok(listener) => return Ok(listener),
+            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
+                return Err(ApiError::new(
+                    409,
+                    format!("listen: address {addr} is already in use"),
+                ));
+            }
+            Err(e) => last = Some(format!("listen: cannot listen on {addr}: {e}")),
+        }
+    }
+    Err(ApiError::new(
+        500,
+        last.unwrap_or_else(|| format!("listen: {listen:?} resolves to no address")),
+    ))
+}
+
+/// Check that an upstream `host:port` resolves (within 5 s).
+pub async fn check_upstream(upstream: &str) -> Result<(), ApiError> {
+    let fail =
+        |why: String| ApiError::bad_body(format!("upstream: cannot resolve {upstream:?}: {why}"));
+    match tokio::time::timeout(Duration::from_secs(5), tokio::net::lookup_host(upstream)).await {
+        Err(_) => Err(fail("timed out".into())),
+        Ok(Err(e)) => Err(fail(e.to_string())),
+        Ok(Ok(mut addrs)) => match addrs.next() {
+            Some(_) => Ok(()),
+            None => Err(fail("no address".into())),
+        },
+    }
+}

@@ -1,0 +1,362 @@
+//! Request bodies of the control API, validated field by field, and the JSON views it answers.
+//!
+//! Bodies are parsed as JSON values first, then each field is checked, so an
+//! error always names the field (`bad request body: toxicity: must be
+//! between 0 and 1, got 1.5`) instead of a parser position.
+
+use std::time::Duration;
+
+use serde_json::{Map, Value, json};
+
+use super::error::ApiError;
+use crate::fault::{Stream, Toxic, ToxicKind, Toxicity};
+use crate::proxy::ToxicEntry;
+
+/// A validated proxy to create (`POST /proxies`, `/populate`, a config file).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProxyRequest {
+    /// Unique name.
+    pub name: String,
+    /// `host:port` to listen on; port 0 picks one. Default `127.0.0.1:0`.
+    pub listen: String,
+    /// `host:port` to forward to.
+    pub upstream: String,
+    /// Whether it listens (default true).
+    pub enabled: bool,
+    /// Toxics to start with (shakedown extension; Toxiproxy ignores them).
+    pub toxics: Vec<ToxicRequest>,
+}
+
+/// A validated proxy update: omitted fields keep their value.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ProxyUpdate {
+    /// New listen address.
+    pub listen: Option<String>,
+    /// New upstream.
+    pub upstream: Option<String>,
+    /// Enable or disable.
+    pub enabled: Option<bool>,
+}
+
+/// A validated toxic to create.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToxicRequest {
+    /// The toxic.
+    pub toxic: Toxic,
+    /// `lease_ms`: remove it when not renewed for this long (shakedown extension).
+    pub lease: Option<Duration>,
+}
+
+/// A toxic update: attributes merge, toxicity replaces, any update renews a lease.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ToxicPatch {
+    /// New toxicity.
+    pub toxicity: Option<Toxicity>,
+    /// Attributes to merge over the current ones.
+    pub attributes: Map<String, Value>,
+    /// New lease duration.
+    pub lease: Option<Duration>,
+    /// `type` if given (must match).
+    pub type_name: Option<String>,
+    /// `stream` if given (must match).
+    pub stream: Option<Stream>,
+}
+
+/// Parse a request body as JSON.
+pub fn parse_body(body: &[u8]) -> Result<Value, ApiError> {
+    serde_json::from_slice(body).map_err(ApiError::bad_body)
+}
+
+fn object<'a>(value: &'a Value, what: &str) -> Result<&'a Map<String, Value>, ApiError> {
+    value
+        .as_object()
+        .ok_or_else(|| ApiError::bad_body(format!("expected {what} as a JSON object, got {value}")))
+}
+
+fn only(map: &Map<String, Value>, known: &[&str]) -> Result<(), ApiError> {
+    match map.keys().find(|k| !known.contains(&k.as_str())) {
+        None => Ok(()),
+        Some(k) => Err(ApiError::bad_body(format!(
+            "{k}: unknown field (expected {})",
+            known.join(", ")
+        ))),
+    }
+}
+
+fn string(map: &Map<String, Value>, field: &str) -> Result<Option<String>, ApiError> {
+    match map.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(other) => Err(ApiError::bad_body(format!(
+            "{field}: expected a string, got {other}"
+        ))),
+    }
+}
+
+fn boolean(map: &Map<String, Value>, field: &str) -> Result<Option<bool>, ApiError> {
+    match map.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(*b)),
+        Some(other) => Err(ApiError::bad_body(format!(
+            "{field}: expected true or false, got {other}"
+        ))),
+    }
+}
+
+fn toxicity(map: &Map<String, Value>) -> Result<Option<Toxicity>, ApiError> {
+    match map.get("toxicity") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => {
+            let value = n.as_f64().unwrap_or(f64::NAN);
+            Ok(Some(Toxicity::new(value).map_err(ApiError::from)?))
+        }
+        Some(other) => Err(ApiError::bad_body(format!(
+            "toxicity: expected a number between 0 and 1, got {other}"
+        ))),
+    }
+}
+
+fn lease(map: &Map<String, Value>) -> Result<Option<Duration>, ApiError> {
+    match map.get("lease_ms") {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => match v.as_u64() {
+            Some(ms) if ms > 0 && ms <= 86_400_000 => Ok(Some(Duration::from_millis(ms))),
+            _ => Err(ApiError::bad_body(format!(
+                "lease_ms: expected an integer number of milliseconds in 1..=86400000, got {v}"
+            ))),
+        },
+    }
+}
+
+fn attributes(map: &Map<String, Value>) -> Result<Map<String, Value>, ApiError> {
+    match map.get("attributes") {
+        None | Some(Value::Null) => Ok(Map::new()),
+        Some(Value::Object(a)) => Ok(a.clone()),
+        Some(other) => Err(ApiError::bad_body(format!(
+            "attributes: expected an object, got {other}"
+        ))),
+    }
+}
+
+fn stream(map: &Map<String, Value>) -> Result<Option<Stream>, ApiError> {
+    match string(map, "stream")? {
+        None => Ok(None),
+        Some(s) if s.is_empty() => Ok(None),
+        Some(s) => Ok(Some(Stream::parse(&s)?)),
+    }
+}
+
+const PROXY_FIELDS: &[&str] = &["name", "listen", "upstream", "enabled", "toxics"];
+const TOXIC_FIELDS: &[&str] = &[
+    "name",
+    "type",
+    "stream",
+    "toxicity",
+    "attributes",
+    "lease_ms",
+];
+
+/// A proxy to create from a JSON value.
+pub fn proxy_request(value: &Value) -> Result<ProxyRequest, ApiError> {
+    let map = object(value, "a proxy")?;
+    only(map, PROXY_FIELDS)?;
+    let name = string(map, "name")?.unwrap_or_default();
+    if name.is_empty() {
+        return Err(ApiError::missing("name"));
+    }
+    let upstream = string(map, "upstream")?.unwrap_or_default();
+    if upstream.is_empty() {
+        return Err(ApiError::missing("upstream"));
+    }
+    let listen = string(map, "listen")?
+        .filter(|l| !l.is_empty())
+        .unwrap_or_else(|| "127.0.0.1:0".to_string());
+    let toxics = match map.get("toxics") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .enumerate()
+            .map(|(i, t)| toxic_request(t).map_err(|e| e.within(&format!("toxics[{i}]."))))
+            .collect::<Result<_, _>>()?,
+        Some(other) => {
+            return Err(ApiError::bad_body(format!(
+                "toxics: expected an array, got {other}"
+            )));
+        }
+    };
+    Ok(ProxyRequest {
+        name,
+        listen,
+        upstream,
+        enabled: boolean(map, "enabled")?.unwrap_or(true),
+        toxics,
+    })
+}
+
+/// The `/populate` body: an array of proxies (or `{"proxies": [...]}`), all validated first.
+pub fn populate_request(value: &Value) -> Result<Vec<ProxyRequest>, ApiError> {
+    let items = match value {
+        Value::Array(items) => items,
+        Value::Object(map) if map.len() == 1 && map.get("proxies").is_some_and(Value::is_array) => {
+            map.get("proxies")
+                .and_then(Value::as_array)
+                .map_or(&[][..], |v| v.as_slice())
+        }
+        other => {
+            return Err(ApiError::bad_body(format!(
+                "expected an array of proxies, got {other}"
+            )));
+        }
+    }
+    .iter();
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for (i, item) in items.enumerate() {
+        let proxy = proxy_request(item).map_err(|e| e.within(&format!("[{i}].")))?;
+        if !seen.insert(proxy.name.clone()) {
+            return Err(ApiError::bad_body(format!(
+                "[{i}].name: duplicate proxy name {:?}",
+                proxy.name
+            )));
+        }
+        out.push(proxy);
+    }
+    Ok(out)
+}
+
+/// A proxy update from a JSON value.
+pub fn proxy_update(value: &Value) -> Result<ProxyUpdate, ApiError> {
+    let map = object(value, "a proxy")?;
+    only(map, PROXY_FIELDS)?;
+    Ok(ProxyUpdate {
+        listen: string(map, "listen")?.filter(|l| !l.is_empty()),
+        upstream: string(map, "upstream")?.filter(|u| !u.is_empty()),
+        enabled: boolean(map, "enabled")?,
+    })
+}
+
+/// A toxic to create from a JSON value.
+pub fn toxic_request(value: &Value) -> Result<ToxicRequest, ApiError> {
+    let map = object(value, "a toxic")?;
+    only(map, TOXIC_FIELDS)?;
+    let type_name = string(map, "type")?.unwrap_or_default();
+    let stream = stream(map)?.unwrap_or_default();
+    let kind = ToxicKind::from_wire(&type_name, &attributes(map)?)?;
+    let name = string(map, "name")?
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| format!("{type_name}_{stream}"));
+    Ok(ToxicRequest {
+        toxic: Toxic {
+            name,
+            stream,
+            toxicity: toxicity(map)?.unwrap_or_default(),
+            kind,
+        },
+        lease: lease(map)?,
+    })
+}
+
+/// A toxic update from a JSON value.
+pub fn toxic_patch(value: &Value) -> Result<ToxicPatch, ApiError> {
+    let map = object(value, "a toxic")?;
+    only(map, TOXIC_FIELDS)?;
+    Ok(ToxicPatch {
+        toxicity: toxicity(map)?,
+        attributes: attributes(map)?,
+        lease: lease(map)?,
+        type_name: string(map, "type")?.filter(|t| !t.is_empty()),
+        stream: stream(map)?,
+    })
+}
+
+/// Apply a patch to a toxic: the merged, re-validated toxic.
+pub fn patched(toxic: &Toxic, patch: &ToxicPatch) -> Result<Toxic, ApiError> {
+    if let Some(t) = &patch.type_name
+        && t != toxic.kind.type_name()
+    {
+        return Err(ApiError::bad_body(format!(
+            "type: cannot change a toxic's type ({} to {t}); delete and re-create it",
+            toxic.kind.type_name()
+        )));
+    }
+    if let Some(s) = patch.stream
+        && s != toxic.stream
+    {
+        return Err(ApiError::bad_body(format!(
+            "stream: cannot change a toxic's stream ({} to {s}); delete and re-create it",
+            toxic.stream
+        )));
+    }
+    let mut attrs = toxic.kind.attributes();
+    attrs.extend(patch.attributes.clone());
+    Ok(Toxic {
+        name: toxic.name.clone(),
+        stream: toxic.stream,
+        toxicity: patch.toxicity.unwrap_or(toxic.toxicity),
+        kind: ToxicKind::from_wire(toxic.kind.type_name(), &attrs)?,
+    })
+}
+
+/// The JSON of a toxic; `lease_ms` only on leased toxics.
+pub fn toxic_view(entry: &ToxicEntry, lease: Option<Duration>) -> Value {
+    let t = &entry.toxic;
+    let mut v = json!({
+        "name": t.name,
+        "type": t.kind.type_name(),
+        "stream": t.stream.as_str(),
+        "toxicity": t.toxicity.value(),
+        "attributes": Value::Object(t.kind.attributes()),
+    });
+    if let (Some(lease), Some(map)) = (lease, v.as_object_mut()) {
+        map.insert("lease_ms".into(), json!(lease.as_millis() as u64));
+    }
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_follow_toxiproxy() {
+        let t = toxic_request(&json!({"type": "latency", "attributes": {"latency": 5}})).unwrap();
+        assert_eq!(t.toxic.name, "latency_downstream");
+        assert_eq!(t.toxic.stream, Stream::Downstream);
+        assert_eq!(t.toxic.toxicity, Toxicity::ALWAYS);
+        let p = proxy_request(&json!({"name": "a", "upstream": "127.0.0.1:1"})).unwrap();
+        assert!(p.enabled);
+        assert_eq!(p.listen, "127.0.0.1:0");
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let e = toxic_request(&json!({"type": "latency", "toxicity": 1.5})).unwrap_err();
+        assert_eq!(
+            e.message,
+            "bad request body: toxicity: must be between 0 and 1, got 1.5"
+        );
+        let e =
+            proxy_request(&json!({"name": "a", "upstream": "x:1", "enabled": "yes"})).unwrap_err();
+        assert_eq!(
+            e.message,
+            "bad request body: enabled: expected true or false, got \"yes\""
+        );
+        let e = populate_request(&json!([{"name": "a"}])).unwrap_err();
+        assert_eq!(e.message, "missing required field: [0].upstream");
+        let e = toxic_request(&json!({"type": "latency", "stream": "up"})).unwrap_err();
+        assert!(e.message.starts_with("stream was invalid"), "{}", e.message);
+    }
+
+    #[test]
+    fn patches_merge_attributes() {
+        let t =
+            toxic_request(&json!({"type": "latency", "attributes": {"latency": 5, "jitter": 2}}))
+                .unwrap()
+                .toxic;
+        let p = toxic_patch(&json!({"attributes": {"latency": 9}, "toxicity": 0.5})).unwrap();
+        let merged = patched(&t, &p).unwrap();
+        assert_eq!(merged.kind.attributes()["jitter"], json!(2));
+        assert_eq!(merged.kind.attributes()["latency"], json!(9));
+        assert_eq!(merged.toxicity.value(), 0.5);
+    }
+}

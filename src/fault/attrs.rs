@@ -1,0 +1,128 @@
+//! Reading a toxic's wire attributes into typed values, naming the field on error.
+
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+
+use super::FaultError;
+
+/// The longest delay or timeout any attribute may ask for: 24 hours. Longer
+/// values are almost always a unit mistake (seconds given as milliseconds).
+pub const MAX_DELAY: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// A toxic's attribute map, read field by field.
+#[derive(Debug, Clone, Copy)]
+pub struct Attributes<'a> {
+    map: &'a Map<String, Value>,
+}
+
+impl<'a> Attributes<'a> {
+    /// Wrap a wire attribute map.
+    pub fn new(map: &'a Map<String, Value>) -> Self {
+        Self { map }
+    }
+
+    /// A non-negative integer attribute; missing (or `null`) means 0, as in Toxiproxy.
+    pub fn integer(&self, name: &str) -> Result<u64, FaultError> {
+        match self.map.get(name) {
+            None | Some(Value::Null) => Ok(0),
+            Some(value) => value.as_u64().ok_or_else(|| {
+                FaultError::field(
+                    format!("attributes.{name}"),
+                    format!("expected a non-negative integer, got {value}"),
+                )
+            }),
+        }
+    }
+
+    /// A duration attribute given as an integer in milliseconds, at most [`MAX_DELAY`].
+    pub fn millis(&self, name: &str) -> Result<Duration, FaultError> {
+        self.bounded(
+            name,
+            Duration::from_millis(self.integer(name)?),
+            "ms",
+            1_000,
+        )
+    }
+
+    /// A duration attribute given as an integer in microseconds, at most [`MAX_DELAY`].
+    pub fn micros(&self, name: &str) -> Result<Duration, FaultError> {
+        self.bounded(
+            name,
+            Duration::from_micros(self.integer(name)?),
+            "µs",
+            1_000_000,
+        )
+    }
+
+    fn bounded(
+        &self,
+        name: &str,
+        value: Duration,
+        unit: &str,
+        per_second: u64,
+    ) -> Result<Duration, FaultError> {
+        if value > MAX_DELAY {
+            let max = MAX_DELAY.as_secs() * per_second;
+            let got = self.integer(name)?;
+            return Err(FaultError::field(
+                format!("attributes.{name}"),
+                format!("must be at most {max} {unit} (24h), got {got}"),
+            ));
+        }
+        Ok(value)
+    }
+
+    /// Fail on any attribute not in `known`.
+    pub fn reject_unknown(&self, known: &[&str]) -> Result<(), FaultError> {
+        match self.map.keys().find(|k| !known.contains(&k.as_str())) {
+            None => Ok(()),
+            Some(key) => Err(FaultError::field(
+                format!("attributes.{key}"),
+                if known.is_empty() {
+                    "unknown attribute (this toxic takes none)".to_string()
+                } else {
+                    format!("unknown attribute (expected {})", known.join(", "))
+                },
+            )),
+        }
+    }
+}
+
+/// Whole milliseconds of a duration, for rendering attributes.
+pub fn as_millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Whole microseconds of a duration, for rendering attributes.
+pub fn as_micros(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn absurd_and_negative_values_are_refused_with_the_field() {
+        let m = json!({"latency": 31_536_000_000u64, "jitter": -1, "ok": 5})
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
+        let a = Attributes::new(&m);
+        let err = a.millis("latency").unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "attributes.latency: must be at most 86400000 ms (24h), got 31536000000"
+        );
+        let err = a.millis("jitter").unwrap_err().to_string();
+        assert!(
+            err.starts_with("attributes.jitter: expected a non-negative"),
+            "{err}"
+        );
+        assert_eq!(a.integer("missing").unwrap(), 0);
+        assert_eq!(a.millis("ok").unwrap(), Duration::from_millis(5));
+        assert!(a.reject_unknown(&["latency", "jitter"]).is_err());
+    }
+}

@@ -1,0 +1,90 @@
+//! `limit_data {bytes}`: close the connection after a number of bytes.
+//!
+//! Wire unit: bytes. Counting from when the toxic first applied to the
+//! connection, at most `bytes` bytes pass in this direction; the connection
+//! is closed (FIN on both sides) as soon as that many have been delivered.
+//! With `bytes: 0` it closes on the first chunk, passing nothing.
+
+use super::FaultError;
+use super::attrs::Attributes;
+
+/// The attribute names on the wire.
+pub const ATTRIBUTES: &[&str] = &["bytes"];
+
+/// Pass at most `bytes` bytes, then close.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LimitData {
+    /// The byte budget.
+    pub bytes: u64,
+}
+
+/// The verdict on one chunk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Admit {
+    /// How many bytes of the chunk pass.
+    pub pass: usize,
+    /// Whether the connection closes after them.
+    pub close: bool,
+}
+
+impl LimitData {
+    /// From wire attributes (`bytes`).
+    pub fn from_attributes(a: &Attributes<'_>) -> Result<Self, FaultError> {
+        Ok(Self {
+            bytes: a.integer("bytes")?,
+        })
+    }
+
+    /// To wire attributes.
+    pub fn to_attributes(&self) -> Vec<(&'static str, u64)> {
+        vec![("bytes", self.bytes)]
+    }
+
+    /// The verdict on a chunk of `len` bytes when `passed` bytes have already gone through.
+    pub fn admit(&self, passed: u64, len: usize) -> Admit {
+        let left = self.bytes.saturating_sub(passed);
+        let pass = usize::try_from(left).unwrap_or(usize::MAX).min(len);
+        Admit {
+            pass,
+            close: passed + pass as u64 >= self.bytes,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passes_up_to_the_budget_then_closes() {
+        let t = LimitData { bytes: 10 };
+        assert_eq!(
+            t.admit(0, 4),
+            Admit {
+                pass: 4,
+                close: false
+            }
+        );
+        assert_eq!(
+            t.admit(4, 20),
+            Admit {
+                pass: 6,
+                close: true
+            }
+        );
+        assert_eq!(
+            t.admit(0, 10),
+            Admit {
+                pass: 10,
+                close: true
+            }
+        );
+        assert_eq!(
+            LimitData { bytes: 0 }.admit(0, 5),
+            Admit {
+                pass: 0,
+                close: true
+            }
+        );
+    }
+}

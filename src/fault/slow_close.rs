@@ -1,0 +1,54 @@
+//! `slow_close {delay}`: hold back the close after the source has closed.
+//!
+//! Wire unit: milliseconds. When the side feeding this direction closes its
+//! end (FIN), the FIN is passed on `delay` later; data keeps its own timing.
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::FaultError;
+use super::attrs::{Attributes, as_millis};
+
+/// The attribute names on the wire.
+pub const ATTRIBUTES: &[&str] = &["delay"];
+
+/// Delay the close by `delay`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SlowClose {
+    /// How long the close is held back.
+    pub delay: Duration,
+}
+
+impl SlowClose {
+    /// From wire attributes (`delay` in ms).
+    pub fn from_attributes(a: &Attributes<'_>) -> Result<Self, FaultError> {
+        Ok(Self {
+            delay: a.millis("delay")?,
+        })
+    }
+
+    /// To wire attributes.
+    pub fn to_attributes(&self) -> Vec<(&'static str, u64)> {
+        vec![("delay", as_millis(self.delay))]
+    }
+
+    /// When a close seen at `closed` is passed on.
+    pub fn close_at(&self, closed: Instant) -> Instant {
+        closed + self.delay
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn close_is_delayed() {
+        let t = SlowClose {
+            delay: Duration::from_millis(300),
+        };
+        let now = Instant::now();
+        assert_eq!(t.close_at(now) - now, Duration::from_millis(300));
+    }
+}

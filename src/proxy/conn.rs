@@ -1,0 +1,158 @@
+//! One proxied connection: open-time toxics, the upstream dial, both pipes, FIN vs RST.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpStream;
+use tokio_util::sync::CancellationToken;
+
+use super::ProxyContext;
+use super::chain::{Chain, Ending};
+use super::metrics::ProxyMetrics;
+use super::pipe::{Pipe, PipeEnd};
+use crate::fault::roll::DecisionKey;
+use crate::fault::{Stream, ToxicKind};
+
+/// A connection just accepted, with what it needs to run.
+#[derive(Debug)]
+pub struct Connection {
+    /// The proxy's shared context.
+    pub ctx: ProxyContext,
+    /// This connection's number on the proxy (from 1).
+    pub number: u64,
+    /// The proxy's metric handles.
+    pub metrics: ProxyMetrics,
+    /// Cancelled when the proxy is disabled, deleted or shut down.
+    pub kill: CancellationToken,
+}
+
+/// What the open-time toxics decided for a new connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenVerdict {
+    /// Reset it at once (`refuse_new`).
+    Refuse,
+    /// Dial the upstream after this delay (`slow_open`; zero for none).
+    Dial(Duration),
+}
+
+impl Connection {
+    /// Decide the open-time toxics (pure apart from counting metrics).
+    pub fn open_verdict(&self) -> OpenVerdict {
+        let snapshot = self.ctx.config.borrow().clone();
+        let mut delay = Duration::ZERO;
+        for entry in &snapshot.toxics {
+            let toxic = &entry.toxic;
+            if !toxic.kind.acts_on_open() {
+                continue;
+            }
+            let key = DecisionKey {
+                seed: self.ctx.seed,
+                proxy: &self.ctx.name,
+                connection: self.number,
+                toxic: &toxic.name,
+            };
+            if !toxic.toxicity.affects(key.draw()) {
+                continue;
+            }
+            self.ctx
+                .metrics
+                .toxic(&self.ctx.name, toxic)
+                .connections
+                .inc();
+            match &toxic.kind {
+                ToxicKind::RefuseNew => return OpenVerdict::Refuse,
+                ToxicKind::SlowOpen(t) => delay += t.delay,
+                _ => {}
+            }
+        }
+        OpenVerdict::Dial(delay)
+    }
+
+    /// Serve the connection to its end.
+    pub async fn serve(self, mut client: TcpStream) {
+        self.metrics.active.inc();
+        let _active = ActiveGuard(self.metrics.clone());
+        let _ = client.set_nodelay(true);
+        let delay = match self.open_verdict() {
+            OpenVerdict::Refuse => {
+                let _ = client.set_zero_linger();
+                return;
+            }
+            OpenVerdict::Dial(delay) => delay,
+        };
+        if !delay.is_zero() {
+            tokio::select! {
+                _ = self.kill.cancelled() => return,
+                _ = tokio::time::sleep(delay) => {}
+            }
+        }
+        let upstream_addr = self.ctx.config.borrow().upstream.clone();
+        let dialled = tokio::select! {
+            _ = self.kill.cancelled() => return,
+            dialled = TcpStream::connect(upstream_addr.as_str()) => dialled,
+        };
+        let mut upstream = match dialled {
+            Ok(stream) => stream,
+            Err(error) => {
+                tracing::debug!(proxy = %self.ctx.name, upstream = %upstream_addr, %error, "upstream dial failed");
+                self.metrics.dial_failures.inc();
+                return;
+            }
+        };
+        let _ = upstream.set_nodelay(true);
+        let ending = self.pump(&mut client, &mut upstream).await;
+        if ending == Some(Ending::Rst) {
+            let _ = client.set_zero_linger();
+            let _ = upstream.set_zero_linger();
+        }
+    }
+
+    fn pipe(&self, stream: Stream) -> Pipe {
+        let bytes = match stream {
+            Stream::Upstream => self.metrics.upstream_bytes.clone(),
+            Stream::Downstream => self.metrics.downstream_bytes.clone(),
+        };
+        Pipe {
+            chain: Chain::new(
+                stream,
+                self.ctx.seed,
+                Arc::clone(&self.ctx.name),
+                self.number,
+                Arc::clone(&self.ctx.metrics),
+            ),
+            config: self.ctx.config.clone(),
+            bytes,
+        }
+    }
+
+    /// Run both directions; `None` when both closed in order, otherwise how to tear down.
+    async fn pump(&self, client: &mut TcpStream, upstream: &mut TcpStream) -> Option<Ending> {
+        let (client_read, client_write) = client.split();
+        let (upstream_read, upstream_write) = upstream.split();
+        let up = self.pipe(Stream::Upstream).run(client_read, upstream_write);
+        let down = self
+            .pipe(Stream::Downstream)
+            .run(upstream_read, client_write);
+        tokio::pin!(up, down);
+        let (mut up_done, mut down_done) = (false, false);
+        while !(up_done && down_done) {
+            let end = tokio::select! {
+                _ = self.kill.cancelled() => return Some(Ending::Fin),
+                end = &mut up, if !up_done => { up_done = true; end }
+                end = &mut down, if !down_done => { down_done = true; end }
+            };
+            if let PipeEnd::Kill(how) = end {
+                return Some(how);
+            }
+        }
+        None
+    }
+}
+
+struct ActiveGuard(ProxyMetrics);
+
+impl Drop for ActiveGuard {
+    fn drop(&mut self) {
+        self.0.active.dec();
+    }
+}

@@ -1,0 +1,151 @@
+//! Prometheus metrics of the proxies, including what each toxic actually affected.
+//!
+//! | metric | labels | meaning |
+//! |---|---|---|
+//! | `shakedown_proxy_connections_accepted_total` | proxy | connections accepted |
+//! | `shakedown_proxy_connections_active` | proxy | connections open now |
+//! | `shakedown_proxy_upstream_dial_failures_total` | proxy | connections closed because the upstream could not be dialled |
+//! | `shakedown_proxy_bytes_total` | proxy, stream | bytes delivered (upstream = client → upstream) |
+//! | `shakedown_toxic_connections_affected_total` | proxy, toxic, type, stream | connections the toxic affected (once per connection) |
+//! | `shakedown_toxic_bytes_affected_total` | proxy, toxic, type, stream | bytes that went through the toxic while it affected a connection (for `timeout`: bytes dropped) |
+
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+
+use crate::fault::Toxic;
+
+type Labels = Vec<(&'static str, String)>;
+
+/// The server-wide metric families.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    accepted: Family<Labels, Counter>,
+    active: Family<Labels, Gauge>,
+    dial_failures: Family<Labels, Counter>,
+    bytes: Family<Labels, Counter>,
+    toxic_connections: Family<Labels, Counter>,
+    toxic_bytes: Family<Labels, Counter>,
+}
+
+/// One proxy's handles (cheap clones of shared atomics).
+#[derive(Debug, Clone)]
+pub struct ProxyMetrics {
+    /// Connections accepted.
+    pub accepted: Counter,
+    /// Connections open now.
+    pub active: Gauge,
+    /// Upstream dials that failed.
+    pub dial_failures: Counter,
+    /// Bytes delivered client → upstream.
+    pub upstream_bytes: Counter,
+    /// Bytes delivered upstream → client.
+    pub downstream_bytes: Counter,
+}
+
+/// One toxic's handles.
+#[derive(Debug, Clone)]
+pub struct ToxicMetrics {
+    /// Connections affected.
+    pub connections: Counter,
+    /// Bytes affected.
+    pub bytes: Counter,
+}
+
+impl Metrics {
+    /// Fresh, registered families.
+    pub fn new() -> Self {
+        let mut registry = Registry::default();
+        let accepted = Family::<Labels, Counter>::default();
+        let active = Family::<Labels, Gauge>::default();
+        let dial_failures = Family::<Labels, Counter>::default();
+        let bytes = Family::<Labels, Counter>::default();
+        let toxic_connections = Family::<Labels, Counter>::default();
+        let toxic_bytes = Family::<Labels, Counter>::default();
+        registry.register(
+            "shakedown_proxy_connections_accepted",
+            "Connections accepted by the proxy",
+            accepted.clone(),
+        );
+        registry.register(
+            "shakedown_proxy_connections_active",
+            "Connections open through the proxy",
+            active.clone(),
+        );
+        registry.register(
+            "shakedown_proxy_upstream_dial_failures",
+            "Connections closed because the upstream could not be dialled",
+            dial_failures.clone(),
+        );
+        registry.register(
+            "shakedown_proxy_bytes",
+            "Bytes delivered by the proxy per stream (upstream = client to upstream)",
+            bytes.clone(),
+        );
+        registry.register(
+            "shakedown_toxic_connections_affected",
+            "Connections a toxic actually affected (counted once per connection)",
+            toxic_connections.clone(),
+        );
+        registry.register(
+            "shakedown_toxic_bytes_affected",
+            "Bytes that went through a toxic while it affected a connection",
+            toxic_bytes.clone(),
+        );
+        Self {
+            registry,
+            accepted,
+            active,
+            dial_failures,
+            bytes,
+            toxic_connections,
+            toxic_bytes,
+        }
+    }
+
+    /// The handles of one proxy.
+    pub fn proxy(&self, name: &str) -> ProxyMetrics {
+        let p = || vec![("proxy", name.to_string())];
+        let s = |stream: &str| vec![("proxy", name.to_string()), ("stream", stream.to_string())];
+        ProxyMetrics {
+            accepted: self.accepted.get_or_create_owned(&p()),
+            active: self.active.get_or_create_owned(&p()),
+            dial_failures: self.dial_failures.get_or_create_owned(&p()),
+            upstream_bytes: self.bytes.get_or_create_owned(&s("upstream")),
+            downstream_bytes: self.bytes.get_or_create_owned(&s("downstream")),
+        }
+    }
+
+    /// The handles of one toxic on one proxy.
+    pub fn toxic(&self, proxy: &str, toxic: &Toxic) -> ToxicMetrics {
+        let labels = vec![
+            ("proxy", proxy.to_string()),
+            ("toxic", toxic.name.clone()),
+            ("type", toxic.kind.type_name().to_string()),
+            ("stream", toxic.stream.as_str().to_string()),
+        ];
+        ToxicMetrics {
+            connections: self.toxic_connections.get_or_create_owned(&labels),
+            bytes: self.toxic_bytes.get_or_create_owned(&labels),
+        }
+    }
+
+    /// The Prometheus text exposition (format 0.0.4).
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::prometheus_text::encode(&mut out, &self.registry);
+        out
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The content type of [`Metrics::render`].
+pub const CONTENT_TYPE: &str = prometheus_client::encoding::prometheus_text::CONTENT_TYPE;

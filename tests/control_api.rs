@@ -1,0 +1,429 @@
+//! The control API over real HTTP: Toxiproxy 2.12 wire compatibility, the
+//! lease extension, metrics, a control plane that never waits on the data
+//! path, and `shakedown serve` as a process.
+
+mod support;
+
+use std::time::Duration;
+
+use serde_json::json;
+use support::proxy::*;
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+
+#[tokio::test]
+async fn toxiproxy_status_codes_and_bodies() {
+    let srv = server(1).await;
+    let api = srv.local_addr();
+    let (up, _u) = echo_upstream().await;
+    let body = format!(r#"{{"name":"db","listen":"127.0.0.1:0","upstream":"{up}"}}"#);
+    let r = http(api, "POST", "/proxies", Some(&body)).await;
+    assert_eq!(r.status, 201);
+    let created = r.json();
+    assert!(
+        created["listen"]
+            .as_str()
+            .unwrap()
+            .starts_with("127.0.0.1:")
+    );
+    assert_ne!(
+        created["listen"], "127.0.0.1:0",
+        "port 0 is echoed as the real port"
+    );
+    assert_eq!(created["enabled"], true);
+    assert_eq!(created["toxics"], json!([]));
+
+    let r = http(api, "POST", "/proxies", Some(&body)).await;
+    assert_eq!(
+        (r.status, r.json()),
+        (409, json!({"error": "proxy already exists", "status": 409}))
+    );
+    let r = http(api, "GET", "/proxies/nope", None).await;
+    assert_eq!(
+        (r.status, r.json()),
+        (404, json!({"error": "proxy not found", "status": 404}))
+    );
+    let r = http(api, "GET", "/nowhere", None).await;
+    assert_eq!((r.status, r.body.as_str()), (404, "404 page not found\n"));
+    let r = http_with(api, "GET", "/proxies", None, "User-Agent: Mozilla/5.0\r\n").await;
+    assert_eq!(r.status, 403);
+    let r = http(
+        api,
+        "POST",
+        "/proxies",
+        Some(r#"{"upstream":"127.0.0.1:1"}"#),
+    )
+    .await;
+    assert_eq!(
+        r.json(),
+        json!({"error": "missing required field: name", "status": 400})
+    );
+
+    let t = add_toxic(
+        api,
+        "db",
+        r#"{"type":"latency","attributes":{"latency":10}}"#,
+    )
+    .await;
+    assert_eq!(
+        t,
+        json!({"name":"latency_downstream","type":"latency","stream":"downstream","toxicity":1.0,
+               "attributes":{"latency":10,"jitter":0}})
+    );
+    let r = http(
+        api,
+        "POST",
+        "/proxies/db/toxics",
+        Some(r#"{"type":"latency"}"#),
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.json()),
+        (409, json!({"error": "toxic already exists", "status": 409}))
+    );
+    let r = http(
+        api,
+        "POST",
+        "/proxies/db/toxics/latency_downstream",
+        Some(r#"{"attributes":{"jitter":5},"toxicity":0.5}"#),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.json()["attributes"],
+        json!({"latency":10,"jitter":5}),
+        "attributes merge"
+    );
+    assert_eq!(r.json()["toxicity"], 0.5);
+    let r = http(api, "GET", "/proxies/db/toxics/nope", None).await;
+    assert_eq!(
+        (r.status, r.json()),
+        (404, json!({"error": "toxic not found", "status": 404}))
+    );
+    let r = http(api, "GET", "/proxies", None).await;
+    assert_eq!(r.json()["db"]["toxics"].as_array().unwrap().len(), 1);
+
+    let r = http(api, "PATCH", "/proxies/db", Some(r#"{"enabled":false}"#)).await;
+    assert_eq!(
+        r.json()["upstream"],
+        up.to_string(),
+        "omitted fields are kept"
+    );
+    let r = http(api, "POST", "/reset", None).await;
+    assert_eq!(r.status, 204);
+    let r = http(api, "GET", "/proxies/db", None).await;
+    assert_eq!(
+        (r.json()["enabled"].clone(), r.json()["toxics"].clone()),
+        (json!(true), json!([]))
+    );
+    let r = http(api, "GET", "/version", None).await;
+    assert_eq!(r.json()["version"], "2.12.0");
+    let r = http(api, "DELETE", "/proxies/db", None).await;
+    assert_eq!(r.status, 204);
+    srv.shutdown().await;
+}
+
+#[tokio::test]
+async fn populate_leaves_unchanged_proxies_and_their_connections_alone() {
+    let srv = server(1).await;
+    let api = srv.local_addr();
+    let (up, _u) = echo_upstream().await;
+    let list = format!(r#"[{{"name":"a","listen":"127.0.0.1:0","upstream":"{up}"}}]"#);
+    let r = http(api, "POST", "/populate", Some(&list)).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let listen = r.json()["proxies"][0]["listen"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut c = TcpStream::connect(&listen).await.unwrap();
+    let same = format!(
+        r#"[{{"name":"a","listen":"{listen}","upstream":"{up}"}},{{"name":"b","upstream":"{up}"}}]"#
+    );
+    let r = http(api, "POST", "/populate", Some(&same)).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.json()["proxies"].as_array().unwrap().len(), 2);
+    c.write_all(b"k").await.unwrap();
+    assert_eq!(
+        read_n(&mut c, 1).await,
+        b"k",
+        "connection survived populate"
+    );
+    // The whole list is validated before anything changes.
+    let bad = r#"[{"name":"c","upstream":"127.0.0.1:1"},{"name":"d"}]"#;
+    let r = http(api, "POST", "/populate", Some(bad)).await;
+    assert_eq!(r.status, 400);
+    assert_eq!(r.json()["error"], "missing required field: [1].upstream");
+    let r = http(api, "GET", "/proxies/c", None).await;
+    assert_eq!(r.status, 404);
+    srv.shutdown().await;
+}
+
+#[tokio::test]
+async fn leased_toxics_expire_unless_renewed() {
+    let srv = server(1).await;
+    let api = srv.local_addr();
+    let (up, _u) = echo_upstream().await;
+    create_proxy(api, "l", up).await;
+    let t = add_toxic(api, "l", r#"{"name":"lease","type":"noop","lease_ms":600}"#).await;
+    assert_eq!(t["lease_ms"], 600);
+    let plain = add_toxic(api, "l", r#"{"name":"plain","type":"noop"}"#).await;
+    assert!(
+        plain.get("lease_ms").is_none(),
+        "no lease_ms on unleased toxics"
+    );
+    // Renew every 200 ms for 1.2 s (twice the lease): it must survive.
+    for _ in 0..6 {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let r = http(api, "PATCH", "/proxies/l/toxics/lease", Some("{}")).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    // Then stop renewing: gone within the lease plus a generous 2 s margin.
+    let start = Instant::now();
+    loop {
+        let r = http(api, "GET", "/proxies/l/toxics/lease", None).await;
+        if r.status == 404 {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_millis(2_600),
+            "lease never expired"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        start.elapsed() >= Duration::from_millis(300),
+        "expired early: {:?}",
+        start.elapsed()
+    );
+    assert_eq!(
+        http(api, "GET", "/proxies/l/toxics/plain", None)
+            .await
+            .status,
+        200
+    );
+    srv.shutdown().await;
+}
+
+#[tokio::test]
+async fn metrics_are_prometheus_text_with_per_toxic_counts() {
+    let srv = server(1).await;
+    let api = srv.local_addr();
+    let (up, _u) = echo_upstream().await;
+    let addr = create_proxy(api, "m", up).await;
+    add_toxic(
+        api,
+        "m",
+        r#"{"name":"slow","type":"latency","attributes":{"latency":1}}"#,
+    )
+    .await;
+    let mut c = TcpStream::connect(addr).await.unwrap();
+    c.write_all(b"abcd").await.unwrap();
+    read_n(&mut c, 4).await;
+    let r = http(api, "GET", "/metrics", None).await;
+    assert_eq!(r.status, 200);
+    assert!(
+        r.headers.contains("text/plain; version=0.0.4"),
+        "{}",
+        r.headers
+    );
+    for name in [
+        "shakedown_proxy_connections_accepted_total",
+        "shakedown_proxy_connections_active",
+        "shakedown_proxy_bytes_total",
+        "shakedown_toxic_connections_affected_total",
+        "shakedown_toxic_bytes_affected_total",
+    ] {
+        assert!(
+            r.body.contains(&format!("# TYPE {name}")),
+            "{name} missing:\n{}",
+            r.body
+        );
+    }
+    assert_eq!(
+        metric(
+            &r.body,
+            "shakedown_toxic_bytes_affected_total",
+            &["toxic=\"slow\""]
+        ),
+        4.0
+    );
+    assert_eq!(
+        metric(
+            &r.body,
+            "shakedown_proxy_connections_active",
+            &["proxy=\"m\""]
+        ),
+        1.0
+    );
+    srv.shutdown().await;
+}
+
+#[tokio::test]
+async fn control_plane_answers_quickly_with_1000_stalled_connections() {
+    // 1,000 proxied connections hold ~4,000 descriptors in this process;
+    // raise the soft limit (often 1,024) towards the hard limit.
+    let limit = rlimit::increase_nofile_limit(8_192).unwrap_or(0);
+    assert!(
+        limit >= 4_500,
+        "need ~4,500 file descriptors, the limit is {limit}"
+    );
+    let srv = server(1).await;
+    let api = srv.local_addr();
+    let (up, _u) = echo_upstream().await;
+    let addr = create_proxy(api, "busy", up).await;
+    add_toxic(
+        api,
+        "busy",
+        r#"{"name":"stall","type":"timeout","attributes":{"timeout":0}}"#,
+    )
+    .await;
+    let mut clients = Vec::with_capacity(1000);
+    for _ in 0..1000 {
+        let mut c = TcpStream::connect(addr).await.unwrap();
+        c.write_all(b"stuck").await.unwrap();
+        clients.push(c);
+    }
+    // Let the proxy accept them all (bounded: 20 s).
+    let start = Instant::now();
+    loop {
+        let m = http(api, "GET", "/metrics", None).await.body;
+        if metric(
+            &m,
+            "shakedown_toxic_connections_affected_total",
+            &["toxic=\"stall\""],
+        ) >= 1000.0
+        {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "connections not accepted"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Each call edits data and publishes a snapshot; none waits on a connection.
+    // 1 s is ~100× what it takes on an idle machine: generous for a busy 2-core box.
+    let limit = Duration::from_secs(1);
+    let timed = |label: &'static str, took: Duration| {
+        eprintln!("{label}: {took:?} with 1,000 stalled connections");
+        assert!(took < limit, "{label} took {took:?}");
+    };
+    let t = Instant::now();
+    add_toxic(
+        api,
+        "busy",
+        r#"{"name":"lat","type":"latency","attributes":{"latency":5}}"#,
+    )
+    .await;
+    timed("create", t.elapsed());
+    let t = Instant::now();
+    let r = http(
+        api,
+        "PATCH",
+        "/proxies/busy/toxics/lat",
+        Some(r#"{"attributes":{"latency":9}}"#),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    timed("update", t.elapsed());
+    let t = Instant::now();
+    remove_toxic(api, "busy", "lat").await;
+    timed("delete", t.elapsed());
+    let t = Instant::now();
+    remove_toxic(api, "busy", "stall").await;
+    timed("delete stall", t.elapsed());
+    drop(clients);
+    srv.shutdown().await;
+}
+
+#[tokio::test]
+async fn serve_rejects_a_bad_config_file_with_its_position() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("proxies.yaml");
+    std::fs::write(
+        &path,
+        "- name: db\n  listen: 127.0.0.1:0\n  upstream: 127.0.0.1:5432\n  toxics:\n    - type: latency\n      toxicity: 1.5\n",
+    )
+    .unwrap();
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_shakedown"))
+        .args(["serve", "--port", "0", "--config"])
+        .arg(&path)
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("proxies.yaml:"), "{err}");
+    assert!(
+        err.contains("toxics[0].toxicity: must be between 0 and 1, got 1.5"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn serve_loads_toxics_from_config_and_stops_cleanly_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let (up, _u) = echo_upstream().await;
+    // Reserve a free port for the proxy, then release it for the server.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let path = dir.path().join("proxies.json");
+    let cfg = json!([{"name": "cfg", "listen": format!("127.0.0.1:{port}"), "upstream": up.to_string(),
+                      "toxics": [{"type": "latency", "attributes": {"latency": 200}}]}]);
+    std::fs::write(&path, cfg.to_string()).unwrap();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_shakedown"))
+        .args(["serve", "--port", "0", "--seed", "3", "--config"])
+        .arg(&path)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut line = Vec::new();
+    let mut byte = [0u8; 1];
+    while !line.ends_with(b"\n") && line.len() < 200 {
+        let n = tokio::time::timeout(STEP, tokio::io::AsyncReadExt::read(&mut stdout, &mut byte))
+            .await
+            .expect("serve did not start")
+            .unwrap();
+        assert!(n > 0, "serve exited early");
+        line.push(byte[0]);
+    }
+    let line = String::from_utf8_lossy(&line);
+    let api: std::net::SocketAddr = line
+        .trim()
+        .trim_start_matches("listening on ")
+        .parse()
+        .unwrap();
+    let r = http(api, "GET", "/proxies/cfg/toxics", None).await;
+    assert_eq!(r.json()[0]["attributes"]["latency"], 200);
+    let mut c = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    let t = Instant::now();
+    c.write_all(b"x").await.unwrap();
+    read_n(&mut c, 1).await;
+    assert!(t.elapsed() >= Duration::from_millis(190));
+    let pid = child.id().unwrap();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = tokio::time::timeout(STEP, child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+    assert!(
+        TcpStream::connect(api).await.is_err(),
+        "API still listening"
+    );
+    assert!(
+        TcpStream::connect(("127.0.0.1", port)).await.is_err(),
+        "proxy still listening"
+    );
+}

@@ -1,0 +1,69 @@
+//! Every example in docs/faults.md and docs/control-api.md is checked:
+//! `json toxic` blocks are valid toxics, `json proxy` blocks valid proxies,
+//! `json patch` valid toxic updates, `yaml config` valid config files, and
+//! every other `json` block is valid JSON.
+
+use std::path::Path;
+
+use shakedown::config::Format;
+use shakedown::control::{config_file, wire};
+
+fn blocks(doc: &str) -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(doc)).unwrap();
+    let mut out = Vec::new();
+    let mut current: Option<(String, String)> = None;
+    for line in text.lines() {
+        match (&mut current, line.strip_prefix("```")) {
+            (None, Some(info)) => current = Some((info.trim().to_string(), String::new())),
+            (Some(_), Some(_)) => out.extend(current.take()),
+            (Some((_, body)), None) => {
+                body.push_str(line);
+                body.push('\n');
+            }
+            (None, None) => {}
+        }
+    }
+    assert!(current.is_none(), "{doc}: unclosed code block");
+    out
+}
+
+fn check(doc: &str) -> usize {
+    let mut checked = 0;
+    for (info, body) in blocks(doc) {
+        let json = || {
+            serde_json::from_str::<serde_json::Value>(&body)
+                .unwrap_or_else(|e| panic!("{doc}: {e}\n{body}"))
+        };
+        match info.as_str() {
+            "json toxic" => {
+                wire::toxic_request(&json()).unwrap_or_else(|e| panic!("{doc}: {e}\n{body}"));
+            }
+            "json proxy" => {
+                wire::proxy_request(&json()).unwrap_or_else(|e| panic!("{doc}: {e}\n{body}"));
+            }
+            "json patch" => {
+                wire::toxic_patch(&json()).unwrap_or_else(|e| panic!("{doc}: {e}\n{body}"));
+            }
+            "yaml config" => {
+                config_file::parse(Path::new(doc), &body, Format::Yaml)
+                    .unwrap_or_else(|e| panic!("{e}"));
+            }
+            s if s.starts_with("json") => {
+                json();
+            }
+            _ => continue,
+        }
+        checked += 1;
+    }
+    checked
+}
+
+#[test]
+fn fault_examples_are_valid_toxics() {
+    assert!(check("docs/faults.md") >= 10);
+}
+
+#[test]
+fn control_api_examples_are_valid() {
+    assert!(check("docs/control-api.md") >= 5);
+}
