@@ -37,7 +37,14 @@ expect:
     )
     .unwrap();
     let json = dir.path().join("out.json");
-    let ran = shakedown(&["run", file.to_str().unwrap(), "--json", json.to_str().unwrap(), "--quiet"]).await;
+    let ran = shakedown(&[
+        "run",
+        file.to_str().unwrap(),
+        "--json",
+        json.to_str().unwrap(),
+        "--quiet",
+    ])
+    .await;
     assert_eq!(ran.code, 0, "{}\n{}", ran.stdout, ran.stderr);
     let doc = journal(&json);
     let run = &doc["experiments"][0]["runs"][0];

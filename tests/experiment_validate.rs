@@ -33,8 +33,16 @@ async fn every_experiment_validates_and_dry_runs() {
         assert!(dry.stdout.contains("end of the method"), "{}", dry.stdout);
     }
     let quick = shakedown(&["run", "--dry-run", "experiments/quickstart.yaml"]).await;
-    assert!(quick.stdout.contains("3s      + latency on kv"), "{}", quick.stdout);
-    assert!(quick.stdout.contains("9s      ! kill -9 kv"), "{}", quick.stdout);
+    assert!(
+        quick.stdout.contains("3s      + latency on kv"),
+        "{}",
+        quick.stdout
+    );
+    assert!(
+        quick.stdout.contains("9s      ! kill -9 kv"),
+        "{}",
+        quick.stdout
+    );
 }
 
 #[tokio::test]
@@ -43,19 +51,38 @@ async fn every_fixture_is_rejected_with_each_expected_problem() {
     assert!(files.len() >= 4);
     for f in &files {
         let text = std::fs::read_to_string(f).unwrap();
-        let expected: Vec<&str> = text.lines().filter_map(|l| l.strip_prefix("# expect: ")).collect();
-        assert!(!expected.is_empty(), "{} lists no `# expect:` lines", f.display());
+        let expected: Vec<&str> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("# expect: "))
+            .collect();
+        assert!(
+            !expected.is_empty(),
+            "{} lists no `# expect:` lines",
+            f.display()
+        );
         let rel = Path::new("fixtures").join(f.file_name().unwrap());
         let ran = shakedown(&["validate", rel.to_str().unwrap()]).await;
         assert_eq!(ran.code, 2, "{}", f.display());
         for e in expected {
-            assert!(ran.stderr.contains(e), "{}: missing {e:?} in\n{}", f.display(), ran.stderr);
+            assert!(
+                ran.stderr.contains(e),
+                "{}: missing {e:?} in\n{}",
+                f.display(),
+                ran.stderr
+            );
         }
         // Every problem line is located: file:line:col.
         for line in ran.stderr.lines().filter(|l| l.starts_with("fixtures/")) {
             let mut parts = line.splitn(4, ':');
-            let (_, l, c) = (parts.next(), parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-            assert!(l.parse::<u32>().is_ok() && c.parse::<u32>().is_ok(), "unlocated: {line}");
+            let (_, l, c) = (
+                parts.next(),
+                parts.next().unwrap_or(""),
+                parts.next().unwrap_or(""),
+            );
+            assert!(
+                l.parse::<u32>().is_ok() && c.parse::<u32>().is_ok(),
+                "unlocated: {line}"
+            );
         }
     }
 }
@@ -64,9 +91,23 @@ async fn every_fixture_is_rejected_with_each_expected_problem() {
 async fn usage_errors_exit_2_and_var_sets_values() {
     let ran = shakedown(&["run", "experiments/no-such-file.yaml"]).await;
     assert_eq!(ran.code, 2, "{}", ran.stderr);
-    let ran = shakedown(&["run", "--dry-run", "--var", "port=19999", "experiments/quickstart.yaml"]).await;
+    let ran = shakedown(&[
+        "run",
+        "--dry-run",
+        "--var",
+        "port=19999",
+        "experiments/quickstart.yaml",
+    ])
+    .await;
     assert!(ran.stdout.contains("127.0.0.1:19999"), "{}", ran.stdout);
-    let ran = shakedown(&["run", "--dry-run", "--var", "oops", "experiments/quickstart.yaml"]).await;
+    let ran = shakedown(&[
+        "run",
+        "--dry-run",
+        "--var",
+        "oops",
+        "experiments/quickstart.yaml",
+    ])
+    .await;
     assert_eq!(ran.code, 2);
 }
 
@@ -102,11 +143,19 @@ async fn every_yaml_example_in_the_docs_validates() {
             std::fs::write(&file, &block).unwrap();
             let ran = shakedown(&["validate", file.to_str().unwrap()]).await;
             if block.contains("title:") {
-                assert_eq!(ran.code, 0, "docs/{page} example {i}:\n{block}\n{}", ran.stderr);
+                assert_eq!(
+                    ran.code, 0,
+                    "docs/{page} example {i}:\n{block}\n{}",
+                    ran.stderr
+                );
             } else {
                 // A fragment: it must at least be YAML the validator reads (it then reports
                 // the missing title/duration, not a syntax error).
-                assert!(ran.stderr.contains("missing field `title`"), "docs/{page} example {i}:\n{block}\n{}", ran.stderr);
+                assert!(
+                    ran.stderr.contains("missing field `title`"),
+                    "docs/{page} example {i}:\n{block}\n{}",
+                    ran.stderr
+                );
             }
             checked += 1;
         }
@@ -114,10 +163,20 @@ async fn every_yaml_example_in_the_docs_validates() {
     assert!(checked >= 3, "only {checked} examples");
     // The journal example is JSON with the documented top-level shape.
     let text = std::fs::read_to_string(root().join("docs/journal.md")).unwrap();
-    let block = text.split("```json\n").nth(1).and_then(|b| b.split("```").next()).unwrap();
+    let block = text
+        .split("```json\n")
+        .nth(1)
+        .and_then(|b| b.split("```").next())
+        .unwrap();
     let doc: serde_json::Value = serde_json::from_str(block).unwrap();
-    let schema: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(root().join("docs/journal.schema.json")).unwrap()).unwrap();
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("docs/journal.schema.json")).unwrap(),
+    )
+    .unwrap();
     for key in doc.as_object().unwrap().keys() {
-        assert!(schema["properties"].get(key).is_some(), "journal.md shows `{key}`, not in the schema");
+        assert!(
+            schema["properties"].get(key).is_some(),
+            "journal.md shows `{key}`, not in the schema"
+        );
     }
 }

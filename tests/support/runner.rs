@@ -28,7 +28,9 @@ impl SlowRecoverer {
         let cleared: Arc<Mutex<Option<Instant>>> = Arc::new(Mutex::new(None));
         let task = tokio::spawn(async move {
             loop {
-                let Ok((stream, _)) = listener.accept().await else { break };
+                let Ok((stream, _)) = listener.accept().await else {
+                    break;
+                };
                 let (flag, cleared) = (flag.clone(), cleared.clone());
                 tokio::spawn(async move {
                     let service = service_fn(move |_req| {
@@ -46,7 +48,12 @@ impl SlowRecoverer {
                         };
                         let status = if healthy { 200 } else { 503 };
                         async move {
-                            Ok::<_, Infallible>(hyper::Response::builder().status(status).body(Full::new(Bytes::new())).unwrap())
+                            Ok::<_, Infallible>(
+                                hyper::Response::builder()
+                                    .status(status)
+                                    .body(Full::new(Bytes::new()))
+                                    .unwrap(),
+                            )
                         }
                     });
                     let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
