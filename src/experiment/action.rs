@@ -51,10 +51,10 @@ impl Finished {
 
 /// The program to run for `argv[0]`: `shakedown` means this executable.
 pub fn program(name: &str) -> std::path::PathBuf {
-    if name == "shakedown" {
-        if let Ok(exe) = std::env::current_exe() {
-            return exe;
-        }
+    if name == "shakedown"
+        && let Ok(exe) = std::env::current_exe()
+    {
+        return exe;
     }
     std::path::PathBuf::from(name)
 }

@@ -262,7 +262,7 @@ mod tests {
     #[test]
     fn nearest_rank_summary() {
         assert_eq!(summarize(&[]), None);
-        let v: Vec<Duration> = (1..=10).rev().map(|s| Duration::from_secs(s)).collect();
+        let v: Vec<Duration> = (1..=10).rev().map(Duration::from_secs).collect();
         let s = summarize(&v).unwrap();
         assert_eq!(
             (s.p50, s.p90, s.max, s.n),

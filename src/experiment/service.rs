@@ -112,15 +112,15 @@ impl Services {
         let mut last = "no answer yet".to_string();
         // Bounded by the deadline: one attempt every 50 ms.
         while tokio::time::Instant::now() < deadline {
-            if let Some(r) = self.running.get_mut(name) {
-                if let Ok(Some(status)) = r.child.try_wait() {
-                    self.running.remove(name);
-                    return Err(ServiceError::Exited(
-                        name.into(),
-                        status.to_string(),
-                        log_path,
-                    ));
-                }
+            if let Some(r) = self.running.get_mut(name)
+                && let Ok(Some(status)) = r.child.try_wait()
+            {
+                self.running.remove(name);
+                return Err(ServiceError::Exited(
+                    name.into(),
+                    status.to_string(),
+                    log_path,
+                ));
             }
             match self.check(ready).await {
                 Ok(()) => return Ok(()),
@@ -176,15 +176,6 @@ impl Services {
             .map_err(|e| ServiceError::Signal(name.into(), signal_name.into(), e.to_string()))?;
         signal::kill(Pid::from_raw(pid), sig)
             .map_err(|e| ServiceError::Signal(name.into(), signal_name.into(), e.to_string()))
-    }
-
-    /// Reap a service that exited (after a kill), so it can be started again.
-    pub async fn reap(&mut self, name: &str, within: Duration) {
-        if let Some(mut r) = self.running.remove(name) {
-            if tokio::time::timeout(within, r.child.wait()).await.is_err() {
-                let _ = r.child.kill().await;
-            }
-        }
     }
 
     /// Stop a service: SIGTERM, then SIGKILL after its stop timeout. Returns how it ended.

@@ -1,0 +1,82 @@
+//! `shakedown test`: one line per experiment, the closing tally, JUnit and JSON for the suite.
+
+mod support;
+
+use support::runner::{journal, shakedown};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_filtered_suite_runs_the_short_experiments_and_reports_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let junit = dir.path().join("out.xml");
+    let json = dir.path().join("out.json");
+    let ran = shakedown(&[
+        "test",
+        "experiments/",
+        "-k",
+        "restart or blackholes",
+        "--junit",
+        junit.to_str().unwrap(),
+        "--json",
+        json.to_str().unwrap(),
+    ])
+    .await;
+    assert_eq!(ran.code, 0, "{}\n{}", ran.stdout, ran.stderr);
+    let last = ran.stdout.lines().last().unwrap_or_default();
+    assert_eq!(last, "2 passed, 0 failed, 2 skipped", "{}", ran.stdout);
+    assert!(
+        ran.stdout
+            .contains("experiments/backend-restart.yaml PASSED"),
+        "{}",
+        ran.stdout
+    );
+    assert!(
+        ran.stdout
+            .contains("experiments/breaker-cooldown.yaml PASSED"),
+        "{}",
+        ran.stdout
+    );
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(
+        xml.contains("recovered_within (timeout on backend)"),
+        "{xml}"
+    );
+    assert!(xml.contains("<skipped"), "{xml}");
+    let doc = journal(&json);
+    assert_eq!(doc["passed"], 2);
+    let breaker = doc["experiments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["file"] == "experiments/breaker-cooldown.yaml")
+        .unwrap();
+    // The fault was detected and recovery measured from both ends.
+    let m = &breaker["runs"][0]["steps"][0]["measurement"];
+    assert!(m["time_to_detect"].as_f64().unwrap() < 1.0, "{m}");
+    assert!(m["recovery_from_removal"].as_f64().is_some(), "{m}");
+}
+
+#[tokio::test]
+async fn a_failing_expectation_exits_1_with_its_testcase() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("fails.yaml");
+    std::fs::write(
+        &file,
+        "title: a rollback that fails\nmethod:\n  - {at: 0s, action: {command: [\"false\"]}}\nduration: 1s\nrollbacks:\n  - {command: [\"false\"]}\n",
+    )
+    .unwrap();
+    let junit = dir.path().join("out.xml");
+    let ran = shakedown(&[
+        "test",
+        file.to_str().unwrap(),
+        "--junit",
+        junit.to_str().unwrap(),
+    ])
+    .await;
+    assert_eq!(ran.code, 1, "{}\n{}", ran.stdout, ran.stderr);
+    assert_eq!(ran.stdout.lines().last(), Some("0 passed, 1 failed"));
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(
+        xml.contains("rollbacks succeeded") && xml.contains("<failure"),
+        "{xml}"
+    );
+}
