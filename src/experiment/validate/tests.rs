@@ -96,7 +96,7 @@ duration: 10s
         "exp.yaml:12:",
         "method[1].at: 3s comes before the previous step's 5s",
         "method[1].fault.type: unknown toxic type `earthquake`",
-        "method[2].fault.attributes.lag: `latency` has no attribute `lag`",
+        "method[2].fault.attributes.lag: unknown attribute (expected latency, jitter)",
         "method[2].for: the step ends at 13s, after the experiment's duration 10s",
         "method[3].action.kill: service `nobody` is not declared",
     ];
