@@ -63,6 +63,7 @@ struct Figures {
 }
 
 fn measure(addr: SocketAddr) -> Figures {
+    eprintln!("measuring through {addr}");
     let mut best = 0.0f64;
     for _ in 0..RUNS {
         best = best.max(bulk(addr));
@@ -223,7 +224,7 @@ impl Nginx {
         let conf = format!(
             "{load}\nworker_processes 1;\ndaemon off;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\n\
              events {{ worker_connections 1024; }}\n\
-             stream {{ server {{ listen 127.0.0.1:{port}; proxy_pass {upstream}; tcp_nodelay on; }} }}\n",
+             stream {{ server {{ listen 127.0.0.1:{port}; proxy_pass {upstream}; proxy_half_close on; tcp_nodelay on; }} }}\n",
             d = dir.path().display()
         );
         let path = dir.path().join("nginx.conf");
