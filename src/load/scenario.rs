@@ -280,9 +280,9 @@ pub enum Kind {
     /// A keyed write, read back at the end of the run.
     Write {
         /// The write.
-        write: RequestTemplate,
+        write: Box<RequestTemplate>,
         /// The read that must return the written body.
-        read_back: RequestTemplate,
+        read_back: Box<RequestTemplate>,
     },
     /// A sequence of steps per iteration, carrying extracted values forward.
     Steps(Vec<Step>),

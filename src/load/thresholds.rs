@@ -211,9 +211,9 @@ impl Threshold {
         match self.metric {
             Metric::ErrorRate => (w.requests > 0).then_some(w.error_rate),
             Metric::Rps => Some(w.rps),
-            Metric::Quantile(q) if q == 0.5 => secs(w.p50),
-            Metric::Quantile(q) if q == 0.9 => secs(w.p90),
-            Metric::Quantile(q) if q == 0.95 => secs(w.p95),
+            Metric::Quantile(0.5) => secs(w.p50),
+            Metric::Quantile(0.9) => secs(w.p90),
+            Metric::Quantile(0.95) => secs(w.p95),
             Metric::Quantile(_) => secs(w.p99),
             Metric::Mean => None,
         }
