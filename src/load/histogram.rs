@@ -323,7 +323,11 @@ mod tests {
         assert!(points.iter().all(|p| p.requests == 20 && p.errors == 1));
         assert_eq!(points[0].errors_by_class.get(ErrorClass::Http5xx), 1);
         // Seconds 0..=5 were summarised, yet keep their percentiles.
-        assert!(points[0].p99.unwrap() >= Duration::from_millis(99), "{:?}", points[0]);
+        assert!(
+            points[0].p99.unwrap() >= Duration::from_millis(99),
+            "{:?}",
+            points[0]
+        );
         let w = t.window(8, u64::MAX, Duration::from_secs(2));
         assert_eq!(w.requests, 40);
         assert_eq!(w.errors, 2);

@@ -397,7 +397,10 @@ fn scenario(i: usize, s: &ScenarioSpec, closed: bool) -> Result<Scenario, LoadEr
             ));
         }
         (
-            Kind::Write { write: Box::new(write), read_back: Box::new(read_back) },
+            Kind::Write {
+                write: Box::new(write),
+                read_back: Box::new(read_back),
+            },
             format!("{} {}", w.method, w.path),
         )
     } else {
