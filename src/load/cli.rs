@@ -135,7 +135,12 @@ pub async fn cli_main(args: LoadArgs) -> anyhow::Result<Outcome> {
         .context("invalid load")?;
     let run = start(spec, Clock::start(), args.seed).map_err(invalid)?;
     let (report, interrupted) = drive(run, args.quiet).await;
-    print!("{}", report.table());
+    let json_to_stdout = args.json.as_ref().is_some_and(|p| p.as_os_str() == "-");
+    if json_to_stdout {
+        eprint!("{}", report.table());
+    } else {
+        print!("{}", report.table());
+    }
     if let Some(path) = &args.json {
         let json = serde_json::to_string_pretty(&report)?;
         if path.as_os_str() == "-" {
