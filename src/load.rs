@@ -55,6 +55,11 @@ use report::Latency as Lat;
 use thresholds::{Metric, WindowCheck};
 use worker::{Shared, WorkerResult};
 
+/// The Rust examples of the user guide, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/load.md")]
+pub struct UserGuideExamples;
+
 /// Why a load run could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
@@ -80,6 +85,8 @@ pub struct LoadRun {
     monitor_stop: CancellationToken,
     aborted: Arc<AtomicBool>,
     seed: u64,
+    /// Dropping a run without `stop`/`finish` stops its workers.
+    _stop_on_drop: tokio_util::sync::DropGuard,
 }
 
 /// Validate `spec` and start sending on the current runtime. Times are read
@@ -108,6 +115,7 @@ pub fn start(spec: LoadSpec, clock: Clock, seed: Option<u64>) -> Result<LoadRun,
         monitor_stop.clone(),
         aborted.clone(),
     ));
+    let stop_on_drop = shared.stop.clone().drop_guard();
     Ok(LoadRun {
         shared,
         workers,
@@ -115,6 +123,7 @@ pub fn start(spec: LoadSpec, clock: Clock, seed: Option<u64>) -> Result<LoadRun,
         monitor_stop,
         aborted,
         seed,
+        _stop_on_drop: stop_on_drop,
     })
 }
 
@@ -212,10 +221,11 @@ impl LoadRun {
         self.collect().await
     }
 
-    /// Wait for the plan's own duration or stages to end, then as [`stop`](Self::stop).
-    /// A plan without an end (a rate and no duration) is stopped at once.
+    /// Wait for the plan's own end (duration, last stage, or every user's
+    /// request limit), then as [`stop`](Self::stop). A plan without an end
+    /// (a rate and no duration) is stopped at once.
     pub async fn finish(self) -> LoadReport {
-        if self.shared.plan.end().is_none() {
+        if !self.shared.plan.is_bounded() {
             self.shared.stop.cancel();
         }
         self.collect().await

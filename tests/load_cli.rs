@@ -64,7 +64,7 @@ async fn thresholds_flip_the_exit_code() {
     );
 
     // A windowed threshold with abort stops a long run early.
-    let started = std::time::Instant::now();
+    let started = tokio::time::Instant::now();
     let out = shakedown(&[
         &failing,
         "--rate",

@@ -125,6 +125,18 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// Whether the plan ends on its own (an end time, or users with a request limit).
+    pub fn is_bounded(&self) -> bool {
+        self.end().is_some()
+            || matches!(
+                self.model,
+                Model::Closed {
+                    requests_per_user: Some(_),
+                    ..
+                }
+            )
+    }
+
     /// When the plan ends on its own, if ever.
     pub fn end(&self) -> Option<Duration> {
         match &self.model {

@@ -132,13 +132,15 @@ pub enum Slots {
     /// Poisson: each worker runs a process of rate `r(t)/n` from seeded
     /// exponential gaps; their superposition is a Poisson process of rate `r(t)`.
     Poisson {
+        /// This worker's index.
+        worker: u64,
         /// The worker's own seeded stream.
         rng: Box<StdRng>,
         /// Number of workers.
         workers: f64,
         /// Position of the last arrival on the count axis.
         position: f64,
-        /// Arrivals generated so far (the global-ish sequence for templates).
+        /// Arrivals generated so far by this worker.
         next: u64,
     },
 }
@@ -158,6 +160,7 @@ impl Slots {
                 Some((k, at))
             }
             Slots::Poisson {
+                worker,
                 rng,
                 workers,
                 position,
@@ -167,7 +170,8 @@ impl Slots {
                 let unit: f64 = rng.random::<f64>();
                 *position += -(1.0 - unit).ln() * *workers;
                 let at = schedule.time_of(*position)?;
-                let seq = *next;
+                // Unique across workers: worker w numbers w, w + n, w + 2n, …
+                let seq = *next * (*workers as u64) + *worker;
                 *next += 1;
                 Some((seq, at))
             }
@@ -269,6 +273,7 @@ mod tests {
         let s = Schedule::constant(500.0, Some(secs(20.0)));
         let run = |seed| {
             let mut slots = Slots::Poisson {
+                worker: 1,
                 rng: Box::new(StdRng::seed_from_u64(seed)),
                 workers: 2.0,
                 position: 0.0,

@@ -316,6 +316,7 @@ pub async fn run(shared: Arc<Shared>, index: usize, seed: u64) -> WorkerResult {
                     next: 0,
                 },
                 Arrival::Poisson => Slots::Poisson {
+                    worker: w,
                     rng: Box::new(StdRng::seed_from_u64(seed.rotate_left(17))),
                     workers: workers as f64,
                     position: 0.0,
@@ -371,6 +372,7 @@ pub async fn run(shared: Arc<Shared>, index: usize, seed: u64) -> WorkerResult {
     let mut stopping = false;
     let mut draining = false;
     let mut blocked = false;
+    let mut armed = slot.map(|(_, at)| at);
 
     loop {
         let now = Instant::now();
@@ -379,7 +381,10 @@ pub async fn run(shared: Arc<Shared>, index: usize, seed: u64) -> WorkerResult {
             while let Some((seq, at)) = slot {
                 if at > now {
                     blocked = false;
-                    slot_timer.as_mut().reset(at);
+                    if armed != Some(at) {
+                        armed = Some(at);
+                        slot_timer.as_mut().reset(at);
+                    }
                     break;
                 }
                 let Some(conn) = idle.pop() else {
@@ -471,14 +476,9 @@ pub async fn run(shared: Arc<Shared>, index: usize, seed: u64) -> WorkerResult {
                     thinking.push(wake(user));
                 }
             }
-            _ = shared.stop.cancelled(), if !stopping => {
-                stopping = true;
-                draining = true;
-                drain_timer.as_mut().reset(Instant::now() + plan.timeout);
-            }
             Some(user) = thinking.next(), if !stopping => ready.push_back(user),
-            _ = &mut slot_timer, if !stopping && slot.is_some() && !idle.is_empty() => {
-                slot_timer.as_mut().reset(far);
+            _ = &mut slot_timer, if !stopping && slot.is_some() && !idle.is_empty() && armed.is_some() => {
+                armed = None;
             }
             _ = &mut end_timer, if !stopping && slots.is_none() && deadline.is_some() => {
                 stopping = true;
@@ -487,7 +487,16 @@ pub async fn run(shared: Arc<Shared>, index: usize, seed: u64) -> WorkerResult {
                 rec.cancelled += inflight.len() as u64;
                 break;
             }
-            _ = flush.tick() => rec.local.flush(&shared.timeline),
+            _ = flush.tick() => {
+                rec.local.flush(&shared.timeline);
+                // The stop signal is checked here, not as a select branch:
+                // polling it takes a lock, and this loop turns once per request.
+                if !stopping && shared.stop.is_cancelled() {
+                    stopping = true;
+                    draining = true;
+                    drain_timer.as_mut().reset(Instant::now() + plan.timeout);
+                }
+            }
         }
     }
     rec.local.flush(&shared.timeline);

@@ -133,10 +133,11 @@ async fn handle(
     let path = req.uri().path().to_string();
     *state.paths.lock().unwrap().entry(path.clone()).or_default() += 1;
     let stall = *state.stall.lock().unwrap();
-    if let Some((from, until, delay)) = stall {
-        if arrived >= from && arrived < until {
-            tokio::time::sleep(delay).await;
-        }
+    if let Some((from, until, delay)) = stall
+        && arrived >= from
+        && arrived < until
+    {
+        tokio::time::sleep(delay).await;
     }
     let method = req.method().clone();
     let authorized = req
@@ -154,7 +155,7 @@ async fn handle(
             http::Method::PUT => {
                 let n = state.writes.fetch_add(1, Ordering::SeqCst) + 1;
                 let every = state.drop_every.load(Ordering::SeqCst);
-                if every > 0 && n % every == 0 {
+                if every > 0 && n.is_multiple_of(every) {
                     state.dropped.lock().unwrap().push(path.clone());
                 } else {
                     state.kv.lock().unwrap().insert(key.to_string(), body);
