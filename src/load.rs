@@ -239,7 +239,13 @@ impl LoadRun {
                 Err(e) => tracing::error!(error = %e, "a load worker failed"),
             }
         }
-        let elapsed = self.shared.clock.now().saturating_sub(self.shared.start);
+        // Sending and draining, up to the last worker's end (not when the caller noticed).
+        let elapsed = results
+            .iter()
+            .map(|r| self.shared.clock.at(r.ended))
+            .max()
+            .unwrap_or_else(|| self.shared.clock.now())
+            .saturating_sub(self.shared.start);
         self.monitor_stop.cancel();
         let checks = self.monitor.await.unwrap_or_default();
         let plan = &self.shared.plan;

@@ -148,6 +148,8 @@ pub struct WorkerResult {
     pub rec: Recorder,
     /// Keyed writes.
     pub writes: WriteLog,
+    /// When the worker finished (its last request completed).
+    pub ended: Instant,
 }
 
 #[derive(Debug)]
@@ -500,5 +502,9 @@ pub async fn run(shared: Arc<Shared>, index: usize, seed: u64) -> WorkerResult {
         }
     }
     rec.local.flush(&shared.timeline);
-    WorkerResult { rec, writes }
+    WorkerResult {
+        rec,
+        writes,
+        ended: Instant::now(),
+    }
 }
