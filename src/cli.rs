@@ -27,7 +27,7 @@ pub enum Command {
     /// Serve the Toxiproxy-compatible control API and the proxies it manages.
     Serve(control::ServeArgs),
     /// Apply load to an HTTP target and report honest latencies.
-    Load(load::LoadArgs),
+    Load(Box<load::LoadArgs>),
     /// Run one experiment file and report detection, recovery and lost writes.
     Run(experiment::RunArgs),
     /// Run a folder of experiments as a suite (JUnit XML, non-zero exit on failure).
@@ -76,7 +76,7 @@ pub fn main() -> ExitCode {
 pub async fn run(command: Command) -> anyhow::Result<Outcome> {
     match command {
         Command::Serve(args) => control::serve_main(args).await,
-        Command::Load(args) => load::cli_main(args).await,
+        Command::Load(args) => load::cli_main(*args).await,
         Command::Run(args) => experiment::run_main(args).await,
         Command::Test(args) => experiment::test_main(args).await,
         Command::Validate(args) => experiment::validate_main(args).await,

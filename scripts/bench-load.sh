@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Load driver benchmark, in one run on loopback:
+#  1. maximum request rate against nginx (1 worker, small static file):
+#     wrk vs `shakedown load --max-rate`, same connections, threads and duration;
+#  2. rate accuracy of the open model at a fixed rate (default 2,000/s for 10 s).
+# Goals: shakedown >= 90% of wrk's rate; achieved fixed rate within 1% of the target.
+# Knobs: CONNS (50) THREADS (2) DURATION (5, seconds) RATE (2000) RATE_DURATION (10).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+CONNS=${CONNS:-50}
+THREADS=${THREADS:-2}
+DURATION=${DURATION:-5}
+RATE=${RATE:-2000}
+RATE_DURATION=${RATE_DURATION:-10}
+
+# Install nginx and wrk from Debian's packages when missing, without starting services.
+ensure() {
+    command -v nginx >/dev/null 2>&1 && command -v wrk >/dev/null 2>&1 && return 0
+    command -v apt-get >/dev/null 2>&1 || return 1
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo -n"
+    echo "bench-load: installing nginx-light and wrk from Debian's packages" >&2
+    $sudo apt-get update -qq >/dev/null 2>&1 || true
+    DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 $sudo apt-get install -y -qq nginx-light wrk >/dev/null 2>&1
+}
+PATH=$PATH:/usr/sbin
+if ! ensure || ! command -v nginx >/dev/null || ! command -v wrk >/dev/null; then
+    echo "bench-load: SKIPPED: nginx and wrk are not installed and could not be installed (apt-get nginx-light wrk)"
+    exit 0
+fi
+
+tmp=$(mktemp -d)
+nginx_pid=""
+cleanup() {
+    if [ -n "$nginx_pid" ] && kill -0 "$nginx_pid" 2>/dev/null; then
+        kill "$nginx_pid" 2>/dev/null || true
+        for _ in $(seq 50); do kill -0 "$nginx_pid" 2>/dev/null || break; sleep 0.1; done
+    fi
+    rm -rf "$tmp"
+}
+trap cleanup EXIT INT TERM
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null || echo 18089)
+mkdir -p "$tmp/www" "$tmp/logs"
+printf 'hello from nginx\n' > "$tmp/www/index.html"
+# nginx's worker runs unprivileged: let it read the file (mktemp -d is 0700).
+chmod 755 "$tmp" "$tmp/www"
+chmod 644 "$tmp/www/index.html"
+cat > "$tmp/nginx.conf" <<CONF
+worker_processes 1;
+daemon off;
+pid $tmp/nginx.pid;
+error_log $tmp/logs/error.log warn;
+events { worker_connections 8192; }
+http {
+    access_log off;
+    keepalive_requests 10000000;
+    client_body_temp_path $tmp/body;
+    proxy_temp_path $tmp/proxy;
+    fastcgi_temp_path $tmp/fastcgi;
+    uwsgi_temp_path $tmp/uwsgi;
+    scgi_temp_path $tmp/scgi;
+    server {
+        listen 127.0.0.1:$port;
+        root $tmp/www;
+        location / { }
+    }
+}
+CONF
+nginx -p "$tmp" -c "$tmp/nginx.conf" &
+nginx_pid=$!
+url="http://127.0.0.1:$port/index.html"
+for _ in $(seq 50); do
+    curl -fsS "$url" >/dev/null 2>&1 && break
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+    sleep 0.1
+done
+
+echo "bench-load: building the release binary"
+cargo build --release --quiet
+bin=target/release/shakedown
+
+json_field() { # FILE PYTHON-EXPR-ON-j
+    python3 -c "import json,sys; j=json.load(open(sys.argv[1])); print($2)" "$1"
+}
+
+echo "== max rate: nginx 1 worker, $CONNS connections, $THREADS threads, ${DURATION}s =="
+wrk_out=$(wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" "$url")
+wrk_rps=$(printf '%s\n' "$wrk_out" | awk '/Requests\/sec/ {print $2}')
+"$bin" load "$url" --max-rate -c "$CONNS" --threads "$THREADS" --duration "${DURATION}s" \
+    --json "$tmp/max.json" -q > "$tmp/max.txt"
+sd_rps=$(json_field "$tmp/max.json" 'round(j["summary"]["rps"], 1)')
+sd_err=$(json_field "$tmp/max.json" 'j["summary"]["errors"]')
+ratio=$(python3 -c "print(f'{$sd_rps / $wrk_rps * 100:.1f}')")
+wrk_non2xx=$(printf '%s\n' "$wrk_out" | awk '/Non-2xx/ {print $5}')
+printf 'wrk        %10.1f req/s  (non-2xx %s)\n' "$wrk_rps" "${wrk_non2xx:-0}"
+printf 'shakedown  %10.1f req/s  (errors %s)\n' "$sd_rps" "$sd_err"
+echo "ratio      ${ratio}% of wrk (goal >= 90%)"
+
+echo "== rate accuracy: ${RATE}/s for ${RATE_DURATION}s (open model) =="
+"$bin" load "$url" --rate "${RATE}/s" --duration "${RATE_DURATION}s" --json "$tmp/rate.json" -q > "$tmp/rate.txt"
+[ "$(json_field "$tmp/max.json" 'j["summary"]["ok"]')" -gt 0 ] || echo "bench-load: WARNING: shakedown saw no successful response"
+json_field "$tmp/rate.json" "'planned %d, completed %d, errors %d, late %d, rps over elapsed %.1f, latency p99 %.2fms, schedule lag p99 %.3fms' % (j['summary']['planned'], j['summary']['requests'], j['summary']['errors'], j['summary']['late'], j['summary']['rps'], j['summary']['latency']['p99_ms'], j['summary']['schedule_lag']['p99_ms'])"
+json_field "$tmp/rate.json" "'achieved %.1f/s (completed / elapsed %.3fs) = %.2f%% of target (goal within 1%%); per intended second min %d max %d' % (j['summary']['rps'], j['elapsed_ms'] / 1000, j['summary']['rps'] / $RATE * 100, min(p['requests'] for p in j['timeline']), max(p['requests'] for p in j['timeline']))"

@@ -1,0 +1,210 @@
+//! `shakedown load`: flags (and an optional scenario file) to a [`LoadSpec`], live progress, summary, JSON, exit code.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context as _;
+
+use super::spec::{LoadSpec, Rate, Stages, ThinkTime};
+use super::{LoadError, LoadReport, LoadRun, start};
+use crate::clock::Clock;
+use crate::exit::{InvalidInput, Outcome};
+
+/// Arguments of `shakedown load`.
+#[derive(Debug, Default, clap::Args)]
+pub struct LoadArgs {
+    /// Target URL, `http://host:port/path` (optional when the scenario file names a `target`).
+    pub url: Option<String>,
+    /// Open model: constant arrival rate, e.g. `2000/s` (also `/m`, `/ms`, `/h`).
+    #[arg(long, value_parser = parse_rate)]
+    pub rate: Option<Rate>,
+    /// How long to send, e.g. `30s`; without it, until the last stage or Ctrl-C.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub duration: Option<Duration>,
+    /// Maximum open connections = requests in flight (open default 1000; closed: one per user).
+    #[arg(long, short = 'c')]
+    pub connections: Option<usize>,
+    /// Open model: rate stages `TIME:RATE,…`, linear between points, e.g. `0s:100/s,30s:1000/s,40s:100/s`.
+    #[arg(long, value_parser = parse_stages)]
+    pub stages: Option<Stages>,
+    /// Poisson arrivals (seeded exponential gaps) instead of evenly spaced ones.
+    #[arg(long)]
+    pub poisson: bool,
+    /// Closed loop flat out: one user per connection, no think time (wrk-style).
+    #[arg(long)]
+    pub max_rate: bool,
+    /// Worker tasks (default: the number of CPUs).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Closed model: number of virtual users.
+    #[arg(long)]
+    pub users: Option<u64>,
+    /// Closed model: think time after each request, `2s` or `5s..15s`.
+    #[arg(long, value_parser = parse_think)]
+    pub think: Option<ThinkTime>,
+    /// Closed model: each user stops after this many requests.
+    #[arg(long)]
+    pub requests_per_user: Option<u64>,
+    /// Per-request timeout, connect included (default 10s).
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub timeout: Option<Duration>,
+    /// Extra header on every request, `Name: value` (repeatable).
+    #[arg(long = "header", short = 'H')]
+    pub headers: Vec<String>,
+    /// Scenario file (YAML or JSON, the `load:` format); flags override its fields.
+    #[arg(long)]
+    pub scenario: Option<PathBuf>,
+    /// Pass/fail criterion, e.g. `p95 < 300ms`, `error_rate < 1% over 10s abort` (repeatable).
+    #[arg(long = "threshold")]
+    pub thresholds: Vec<String>,
+    /// Write the JSON report to this file (`-` for stdout).
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    /// Seed for every random choice (printed in the report).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// No live progress.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+fn parse_rate(s: &str) -> Result<Rate, String> {
+    s.parse()
+}
+
+fn parse_stages(s: &str) -> Result<Stages, String> {
+    s.parse()
+}
+
+fn parse_think(s: &str) -> Result<ThinkTime, String> {
+    s.parse()
+}
+
+impl LoadArgs {
+    /// The spec these arguments describe (the scenario file, overridden by flags).
+    pub fn spec(&self) -> anyhow::Result<LoadSpec> {
+        let mut spec: LoadSpec = match &self.scenario {
+            Some(path) => crate::config::read(path)?,
+            None => LoadSpec::default(),
+        };
+        if let Some(url) = &self.url {
+            spec.target = Some(url.clone());
+        }
+        if self.rate.is_some() {
+            spec.rate = self.rate;
+        }
+        if self.stages.is_some() {
+            spec.stages = self.stages.clone();
+        }
+        if self.poisson {
+            spec.arrival = super::Arrival::Poisson;
+        }
+        spec.duration = self.duration.or(spec.duration);
+        spec.connections = self.connections.or(spec.connections);
+        spec.threads = self.threads.or(spec.threads);
+        spec.users = self.users.or(spec.users);
+        spec.think = self.think.or(spec.think);
+        spec.requests_per_user = self.requests_per_user.or(spec.requests_per_user);
+        spec.timeout = self.timeout.or(spec.timeout);
+        spec.max_rate |= self.max_rate;
+        for h in &self.headers {
+            let (name, value) = h.split_once(':').ok_or_else(|| {
+                InvalidInput::new(format!("--header {h:?}: expected `Name: value`"))
+            })?;
+            spec.headers
+                .insert(name.trim().to_string(), value.trim().to_string());
+        }
+        spec.thresholds.extend(self.thresholds.iter().cloned());
+        Ok(spec)
+    }
+}
+
+fn invalid(e: LoadError) -> anyhow::Error {
+    match e {
+        LoadError::Invalid { .. } => InvalidInput::new(e.to_string()).into(),
+        other => other.into(),
+    }
+}
+
+/// `shakedown load`.
+pub async fn cli_main(args: LoadArgs) -> anyhow::Result<Outcome> {
+    let spec = args.spec()?;
+    super::validate(&spec)
+        .map_err(invalid)
+        .context("invalid load")?;
+    let run = start(spec, Clock::start(), args.seed).map_err(invalid)?;
+    let (report, interrupted) = drive(run, args.quiet).await;
+    let json_to_stdout = args.json.as_ref().is_some_and(|p| p.as_os_str() == "-");
+    if json_to_stdout {
+        eprint!("{}", report.table());
+    } else {
+        print!("{}", report.table());
+    }
+    if let Some(path) = &args.json {
+        let json = serde_json::to_string_pretty(&report)?;
+        if path.as_os_str() == "-" {
+            println!("{json}");
+        } else {
+            std::fs::write(path, json + "\n")
+                .with_context(|| format!("writing the JSON report to {}", path.display()))?;
+        }
+    }
+    Ok(if interrupted {
+        Outcome::Aborted
+    } else if report.passed {
+        Outcome::Passed
+    } else {
+        Outcome::Failed
+    })
+}
+
+/// Show progress until the run ends or Ctrl-C; returns the report and whether it was interrupted.
+async fn drive(run: LoadRun, quiet: bool) -> (LoadReport, bool) {
+    let tty = !quiet && std::io::stderr().is_terminal();
+    let bar = tty.then(|| {
+        let b = indicatif::ProgressBar::new_spinner();
+        b.enable_steady_tick(Duration::from_millis(200));
+        b
+    });
+    let mut tick = tokio::time::interval(Duration::from_millis(200));
+    let mut last_line = Duration::ZERO;
+    let ctrl_c = tokio::signal::ctrl_c();
+    tokio::pin!(ctrl_c);
+    let interrupted = loop {
+        tokio::select! {
+            _ = &mut ctrl_c => break true,
+            _ = tick.tick() => {}
+        }
+        if run.is_finished() {
+            break false;
+        }
+        let elapsed = run.elapsed();
+        let w = run.window(Duration::from_secs(2));
+        let line = format!(
+            "{:>6.1}s  {:>8.0} req/s  p99 {:>9}  errors {:>6.2}%",
+            elapsed.as_secs_f64(),
+            w.rps,
+            w.p99
+                .map_or("-".into(), |d| format!("{:.1}ms", d.as_secs_f64() * 1e3)),
+            w.error_rate * 100.0
+        );
+        match &bar {
+            Some(b) => b.set_message(line),
+            None if !quiet && elapsed >= last_line + Duration::from_secs(5) => {
+                last_line = elapsed;
+                eprintln!("{line}");
+            }
+            None => {}
+        }
+    };
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    let report = if interrupted {
+        run.stop().await
+    } else {
+        run.finish().await
+    };
+    (report, interrupted)
+}

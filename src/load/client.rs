@@ -1,0 +1,147 @@
+//! The HTTP/1.1 client: keep-alive connections owned by the worker that uses them.
+//!
+//! Each worker holds at most its share of `connections` [`Conn`]s and lends
+//! one to each request, so the connection cap is also the in-flight cap and
+//! no request takes a lock to find a connection. A connection is opened on
+//! first use (hyper's `client::conn::http1` over a `TcpStream` with
+//! `TCP_NODELAY`, through hyper-util's `TokioIo`), kept alive across
+//! requests, and dropped after any error so the next request reconnects.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{Request, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper::client::conn::http1::SendRequest;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+
+use super::errors::{ErrorClass, FAULT_HEADER};
+use super::plan::Target;
+
+/// A connection slot: empty until first used or after an error.
+#[derive(Debug, Default)]
+pub struct Conn {
+    sender: Option<SendRequest<Full<Bytes>>>,
+}
+
+/// A complete response.
+#[derive(Debug)]
+pub struct Answer {
+    /// Status code.
+    pub status: StatusCode,
+    /// Whether shakedown's fault injection fabricated it.
+    pub injected: bool,
+    /// The body, when it was asked for.
+    pub body: Option<Bytes>,
+}
+
+/// The result of one exchange, with the connection handed back.
+#[derive(Debug)]
+pub struct Exchanged {
+    /// The connection, for reuse.
+    pub conn: Conn,
+    /// When the exchange began (connect included).
+    pub sent: Instant,
+    /// When it ended.
+    pub done: Instant,
+    /// The response or why there was none.
+    pub result: Result<Answer, ErrorClass>,
+}
+
+impl Conn {
+    async fn connect(target: &Target) -> Result<SendRequest<Full<Bytes>>, ErrorClass> {
+        let stream = match target.addr {
+            Some(addr) => TcpStream::connect(addr).await,
+            None => TcpStream::connect((target.host.as_str(), target.port)).await,
+        }
+        .map_err(|e| ErrorClass::of_connect(&e))?;
+        let _ = stream.set_nodelay(true);
+        let (sender, connection) = hyper::client::conn::http1::Builder::new()
+            .handshake(TokioIo::new(stream))
+            .await
+            .map_err(|e| ErrorClass::of_hyper(&e))?;
+        tokio::spawn(async move {
+            // Ends when the sender is dropped or the peer closes; errors are
+            // already reported to the request that saw them.
+            let _ = connection.await;
+        });
+        Ok(sender)
+    }
+
+    async fn send(
+        &mut self,
+        target: &Target,
+        req: Request<Full<Bytes>>,
+        keep_body: bool,
+    ) -> Result<Answer, ErrorClass> {
+        let reusable = match &mut self.sender {
+            Some(s) if !s.is_closed() => s.ready().await.is_ok(),
+            _ => false,
+        };
+        if !reusable {
+            self.sender = None;
+            self.sender = Some(Self::connect(target).await?);
+        }
+        let Some(sender) = self.sender.as_mut() else {
+            return Err(ErrorClass::Other);
+        };
+        let response = sender.send_request(req).await.map_err(|e| {
+            self.sender = None;
+            ErrorClass::of_hyper(&e)
+        })?;
+        let status = response.status();
+        let injected = response.headers().contains_key(FAULT_HEADER);
+        let mut body = response.into_body();
+        let kept = if keep_body {
+            Some(
+                body.collect()
+                    .await
+                    .map_err(|e| {
+                        self.sender = None;
+                        ErrorClass::of_hyper(&e)
+                    })?
+                    .to_bytes(),
+            )
+        } else {
+            while let Some(frame) = body.frame().await {
+                if let Err(e) = frame {
+                    self.sender = None;
+                    return Err(ErrorClass::of_hyper(&e));
+                }
+            }
+            None
+        };
+        Ok(Answer {
+            status,
+            injected,
+            body: kept,
+        })
+    }
+}
+
+/// Send `req` on `conn` (connecting if needed) within `timeout`.
+pub async fn exchange(
+    mut conn: Conn,
+    target: &Target,
+    req: Request<Full<Bytes>>,
+    keep_body: bool,
+    timeout: Duration,
+) -> Exchanged {
+    let sent = Instant::now();
+    let result = match tokio::time::timeout(timeout, conn.send(target, req, keep_body)).await {
+        Ok(r) => r,
+        Err(_) => {
+            // The connection is mid-exchange; it cannot be reused.
+            conn.sender = None;
+            Err(ErrorClass::Timeout)
+        }
+    };
+    Exchanged {
+        conn,
+        sent,
+        done: Instant::now(),
+        result,
+    }
+}

@@ -1,0 +1,223 @@
+//! Error classification: what went wrong with a request, and who caused it.
+//!
+//! Every failed request lands in exactly one [`ErrorClass`]. A response that
+//! carries the `x-shakedown-fault` header was produced by shakedown's own
+//! fault injection and counts as [`ErrorClass::Injected`], never as an
+//! upstream 4xx/5xx, so an experiment can tell its own faults from the
+//! target's failures.
+
+use std::fmt;
+
+use serde::ser::{Serialize, SerializeMap, Serializer};
+
+/// The response header shakedown's HTTP faults set on every response they fabricate.
+pub const FAULT_HEADER: &str = "x-shakedown-fault";
+
+/// Why a request failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ErrorClass {
+    /// The TCP connect was refused (nothing listening): the request was never sent.
+    ConnectRefused,
+    /// Any other connect failure (name resolution, unreachable network).
+    ConnectError,
+    /// The connection was reset or closed before a complete response arrived.
+    Reset,
+    /// No complete response within the request timeout.
+    Timeout,
+    /// The upstream answered 4xx.
+    Http4xx,
+    /// The upstream answered 5xx.
+    Http5xx,
+    /// A response fabricated by shakedown's fault injection (`x-shakedown-fault`).
+    Injected,
+    /// A step's extraction (JSON path or regex) found nothing in the response.
+    Extract,
+    /// Anything else (a protocol error, an invalid response).
+    Other,
+}
+
+impl ErrorClass {
+    /// Every class, in report order.
+    pub const ALL: [ErrorClass; 9] = [
+        ErrorClass::ConnectRefused,
+        ErrorClass::ConnectError,
+        ErrorClass::Reset,
+        ErrorClass::Timeout,
+        ErrorClass::Http4xx,
+        ErrorClass::Http5xx,
+        ErrorClass::Injected,
+        ErrorClass::Extract,
+        ErrorClass::Other,
+    ];
+
+    /// The stable name used in JSON and tables.
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorClass::ConnectRefused => "connect_refused",
+            ErrorClass::ConnectError => "connect_error",
+            ErrorClass::Reset => "reset",
+            ErrorClass::Timeout => "timeout",
+            ErrorClass::Http4xx => "http_4xx",
+            ErrorClass::Http5xx => "http_5xx",
+            ErrorClass::Injected => "injected",
+            ErrorClass::Extract => "extract",
+            ErrorClass::Other => "other",
+        }
+    }
+
+    /// Position in [`ErrorClass::ALL`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// Whether a request that failed this way certainly did not take effect
+    /// (a definite refusal), as opposed to an indeterminate outcome.
+    pub fn is_definite(self) -> bool {
+        matches!(
+            self,
+            ErrorClass::ConnectRefused
+                | ErrorClass::ConnectError
+                | ErrorClass::Http4xx
+                | ErrorClass::Http5xx
+                | ErrorClass::Injected
+        )
+    }
+
+    /// The class of a complete response, `None` when it is a success (1xx–3xx).
+    pub fn of_status(status: http::StatusCode, injected: bool) -> Option<Self> {
+        if injected {
+            Some(ErrorClass::Injected)
+        } else if status.is_client_error() {
+            Some(ErrorClass::Http4xx)
+        } else if status.is_server_error() {
+            Some(ErrorClass::Http5xx)
+        } else {
+            None
+        }
+    }
+
+    /// The class of a failed TCP connect.
+    pub fn of_connect(error: &std::io::Error) -> Self {
+        match error.kind() {
+            std::io::ErrorKind::ConnectionRefused => ErrorClass::ConnectRefused,
+            std::io::ErrorKind::TimedOut => ErrorClass::Timeout,
+            _ => ErrorClass::ConnectError,
+        }
+    }
+
+    /// The class of an error on an established connection.
+    pub fn of_hyper(error: &hyper::Error) -> Self {
+        if error.is_timeout() {
+            return ErrorClass::Timeout;
+        }
+        if error.is_incomplete_message() || error.is_closed() || error.is_canceled() {
+            return ErrorClass::Reset;
+        }
+        let mut source = std::error::Error::source(error);
+        while let Some(cause) = source {
+            if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+                use std::io::ErrorKind::*;
+                return match io.kind() {
+                    ConnectionReset | ConnectionAborted | BrokenPipe | UnexpectedEof => {
+                        ErrorClass::Reset
+                    }
+                    TimedOut => ErrorClass::Timeout,
+                    _ => ErrorClass::Other,
+                };
+            }
+            source = cause.source();
+        }
+        if error.is_body_write_aborted() {
+            ErrorClass::Reset
+        } else {
+            ErrorClass::Other
+        }
+    }
+}
+
+impl fmt::Display for ErrorClass {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A count per error class; serialises as a map with every class present.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ClassCounts(pub [u64; 9]);
+
+impl ClassCounts {
+    /// Count one error.
+    pub fn add(&mut self, class: ErrorClass) {
+        self.0[class.index()] += 1;
+    }
+
+    /// Add every count of `other`.
+    pub fn merge(&mut self, other: &ClassCounts) {
+        for (a, b) in self.0.iter_mut().zip(other.0) {
+            *a += b;
+        }
+    }
+
+    /// The count of one class.
+    pub fn get(&self, class: ErrorClass) -> u64 {
+        self.0[class.index()]
+    }
+
+    /// The sum over all classes.
+    pub fn total(&self) -> u64 {
+        self.0.iter().sum()
+    }
+}
+
+impl Serialize for ClassCounts {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(ErrorClass::ALL.len()))?;
+        for class in ErrorClass::ALL {
+            map.serialize_entry(class.name(), &self.get(class))?;
+        }
+        map.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::StatusCode;
+
+    #[test]
+    fn injected_responses_are_never_upstream_errors() {
+        assert_eq!(
+            ErrorClass::of_status(StatusCode::SERVICE_UNAVAILABLE, true),
+            Some(ErrorClass::Injected)
+        );
+        assert_eq!(
+            ErrorClass::of_status(StatusCode::SERVICE_UNAVAILABLE, false),
+            Some(ErrorClass::Http5xx)
+        );
+        assert_eq!(
+            ErrorClass::of_status(StatusCode::NOT_FOUND, false),
+            Some(ErrorClass::Http4xx)
+        );
+        assert_eq!(ErrorClass::of_status(StatusCode::OK, false), None);
+        assert_eq!(ErrorClass::of_status(StatusCode::FOUND, false), None);
+    }
+
+    #[test]
+    fn connect_errors_and_counts() {
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        assert_eq!(ErrorClass::of_connect(&refused), ErrorClass::ConnectRefused);
+        assert!(ErrorClass::ConnectRefused.is_definite());
+        assert!(!ErrorClass::Timeout.is_definite());
+        let mut c = ClassCounts::default();
+        c.add(ErrorClass::Reset);
+        c.add(ErrorClass::Reset);
+        c.merge(&c.clone());
+        assert_eq!(c.get(ErrorClass::Reset), 4);
+        let json = serde_json::to_value(c).unwrap();
+        assert_eq!(json["reset"], 4);
+        assert_eq!(json.as_object().unwrap().len(), ErrorClass::ALL.len());
+        for (i, class) in ErrorClass::ALL.iter().enumerate() {
+            assert_eq!(class.index(), i);
+        }
+    }
+}

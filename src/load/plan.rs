@@ -1,0 +1,551 @@
+//! Validation: a [`LoadSpec`] as written becomes a runnable [`Plan`] or a clear error naming the field.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use http::{HeaderName, HeaderValue, Method, Uri};
+use regex::Regex;
+use serde_json_path::JsonPath;
+
+use super::LoadError;
+use super::scenario::{Extractor, Kind, Picker, RequestTemplate, Scenario, Step, Template};
+use super::schedule::Schedule;
+use super::spec::{Arrival, LoadSpec, RequestSpec, ScenarioSpec};
+use super::thresholds::Threshold;
+
+/// Default per-request timeout.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default connection cap in the open model.
+pub const DEFAULT_CONNECTIONS: usize = 1000;
+
+/// Where requests go.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// The URL as given.
+    pub url: String,
+    /// Host name or address.
+    pub host: String,
+    /// TCP port.
+    pub port: u16,
+    /// The address when the host is an IP literal (no resolution needed).
+    pub addr: Option<SocketAddr>,
+    /// The `Host` header value.
+    pub authority: HeaderValue,
+    /// Path and query of the URL (the default request's path).
+    pub path: String,
+}
+
+impl Target {
+    /// Parse an `http://` URL.
+    pub fn parse(url: &str) -> Result<Self, String> {
+        let uri: Uri = url
+            .parse()
+            .map_err(|e| format!("invalid URL {url:?}: {e}"))?;
+        match uri.scheme_str() {
+            Some("http") => {}
+            Some(other) => {
+                return Err(format!(
+                    "unsupported scheme {other:?} in {url:?} (http only)"
+                ));
+            }
+            None => return Err(format!("URL {url:?} needs a scheme, e.g. http://{url}")),
+        }
+        let authority = uri
+            .authority()
+            .ok_or_else(|| format!("URL {url:?} has no host"))?;
+        let host = authority
+            .host()
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string();
+        if host.is_empty() {
+            return Err(format!("URL {url:?} has no host"));
+        }
+        let port = authority.port_u16().unwrap_or(80);
+        let addr = host.parse().ok().map(|ip| SocketAddr::new(ip, port));
+        let path = uri.path_and_query().map_or("/", |p| p.as_str()).to_string();
+        Ok(Self {
+            url: url.to_string(),
+            host,
+            port,
+            addr,
+            authority: HeaderValue::from_str(authority.as_str())
+                .map_err(|e| format!("invalid host in {url:?}: {e}"))?,
+            path,
+        })
+    }
+}
+
+/// Open or closed model.
+#[derive(Debug, Clone)]
+pub enum Model {
+    /// Requests on a schedule, whatever the latency.
+    Open {
+        /// Intended send times.
+        schedule: Schedule,
+        /// Arrival process.
+        arrival: Arrival,
+    },
+    /// Virtual users that wait for each answer.
+    Closed {
+        /// Number of users.
+        users: u64,
+        /// Think time range after each request (zero for none).
+        think: (Duration, Duration),
+        /// Requests per user before it stops.
+        requests_per_user: Option<u64>,
+        /// End of the run.
+        duration: Option<Duration>,
+        /// Whether this is the `max_rate` flat-out mode.
+        max_rate: bool,
+    },
+}
+
+/// A validated, runnable load plan.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// Where requests go.
+    pub target: Target,
+    /// How requests are paced.
+    pub model: Model,
+    /// Maximum connections (= requests in flight).
+    pub connections: usize,
+    /// Worker tasks.
+    pub threads: usize,
+    /// Per-request timeout.
+    pub timeout: Duration,
+    /// Headers on every request.
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// The request mix.
+    pub scenarios: Vec<Scenario>,
+    /// Weighted choice among them.
+    pub picker: Picker,
+    /// Pass/fail criteria.
+    pub thresholds: Vec<Threshold>,
+}
+
+impl Plan {
+    /// Whether the plan ends on its own (an end time, or users with a request limit).
+    pub fn is_bounded(&self) -> bool {
+        self.end().is_some()
+            || matches!(
+                self.model,
+                Model::Closed {
+                    requests_per_user: Some(_),
+                    ..
+                }
+            )
+    }
+
+    /// When the plan ends on its own, if ever.
+    pub fn end(&self) -> Option<Duration> {
+        match &self.model {
+            Model::Open { schedule, .. } => schedule.end(),
+            Model::Closed { duration, .. } => *duration,
+        }
+    }
+}
+
+fn invalid(field: impl Into<String>, message: impl Into<String>) -> LoadError {
+    LoadError::Invalid {
+        field: field.into(),
+        message: message.into(),
+    }
+}
+
+/// Validate a spec into a plan.
+pub fn validate(spec: &LoadSpec) -> Result<Plan, LoadError> {
+    let url = spec
+        .target
+        .as_deref()
+        .ok_or_else(|| invalid("target", "a target URL is required"))?;
+    let target = Target::parse(url).map_err(|m| invalid("target", m))?;
+    if spec.duration == Some(Duration::ZERO) {
+        return Err(invalid("duration", "must be > 0"));
+    }
+    let open = spec.rate.is_some() || spec.stages.is_some();
+    let modes = [open, spec.users.is_some(), spec.max_rate];
+    match modes.iter().filter(|m| **m).count() {
+        0 => {
+            return Err(invalid(
+                "rate",
+                "one of rate, stages, users or max_rate is required",
+            ));
+        }
+        1 => {}
+        _ => {
+            return Err(invalid(
+                "rate",
+                "rate/stages, users and max_rate exclude each other",
+            ));
+        }
+    }
+    if spec.rate.is_some() && spec.stages.is_some() {
+        return Err(invalid("stages", "give either rate or stages, not both"));
+    }
+    if open && (spec.think.is_some() || spec.requests_per_user.is_some()) {
+        return Err(invalid(
+            "think",
+            "think and requests_per_user need the closed model (users)",
+        ));
+    }
+    if spec.connections == Some(0) {
+        return Err(invalid("connections", "must be > 0"));
+    }
+    if spec.threads == Some(0) {
+        return Err(invalid("threads", "must be > 0"));
+    }
+    let model = if let Some(rate) = spec.rate {
+        if rate.per_second <= 0.0 {
+            return Err(invalid("rate", "must be > 0"));
+        }
+        Model::Open {
+            schedule: Schedule::constant(rate.per_second, spec.duration),
+            arrival: spec.arrival,
+        }
+    } else if let Some(stages) = &spec.stages {
+        Model::Open {
+            schedule: stages_schedule(&stages.0, spec.duration)?,
+            arrival: spec.arrival,
+        }
+    } else if spec.max_rate {
+        Model::Closed {
+            users: spec.connections.unwrap_or(50) as u64,
+            think: (Duration::ZERO, Duration::ZERO),
+            requests_per_user: None,
+            duration: spec.duration,
+            max_rate: true,
+        }
+    } else {
+        let users = spec.users.unwrap_or(0);
+        if users == 0 {
+            return Err(invalid("users", "must be > 0"));
+        }
+        if spec.requests_per_user == Some(0) {
+            return Err(invalid("requests_per_user", "must be > 0"));
+        }
+        Model::Closed {
+            users,
+            think: spec
+                .think
+                .map_or((Duration::ZERO, Duration::ZERO), |t| (t.min, t.max)),
+            requests_per_user: spec.requests_per_user,
+            duration: spec.duration,
+            max_rate: false,
+        }
+    };
+    let connections = match (&model, spec.connections) {
+        (_, Some(c)) => c,
+        (Model::Closed { users, .. }, None) => usize::try_from(*users).unwrap_or(usize::MAX),
+        (Model::Open { .. }, None) => DEFAULT_CONNECTIONS,
+    };
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = spec.threads.unwrap_or(cpus).clamp(1, connections.max(1));
+    let headers = spec
+        .headers
+        .iter()
+        .map(|(k, v)| {
+            let field = format!("headers.{k}");
+            Ok((
+                HeaderName::try_from(k.as_str()).map_err(|e| invalid(&field, e.to_string()))?,
+                HeaderValue::from_str(v).map_err(|e| invalid(&field, e.to_string()))?,
+            ))
+        })
+        .collect::<Result<Vec<_>, LoadError>>()?;
+    let closed = matches!(model, Model::Closed { .. });
+    let scenarios = if spec.scenarios.is_empty() {
+        let default = ScenarioSpec {
+            name: Some(format!("GET {}", target.path)),
+            weight: 1,
+            request: Some(RequestSpec {
+                method: "GET".into(),
+                path: target.path.clone(),
+                ..RequestSpec::default()
+            }),
+            ..ScenarioSpec::default()
+        };
+        vec![scenario(0, &default, closed)?]
+    } else {
+        spec.scenarios
+            .iter()
+            .enumerate()
+            .map(|(i, s)| scenario(i, s, closed))
+            .collect::<Result<Vec<_>, _>>()?
+    };
+    let thresholds = spec
+        .thresholds
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            t.parse()
+                .map_err(|e| invalid(format!("thresholds[{i}]"), format!("{e}")))
+        })
+        .collect::<Result<Vec<Threshold>, _>>()?;
+    Ok(Plan {
+        picker: Picker::new(scenarios.iter().map(|s| s.weight)),
+        target,
+        model,
+        connections,
+        threads,
+        timeout: spec.timeout.unwrap_or(DEFAULT_TIMEOUT),
+        headers,
+        scenarios,
+        thresholds,
+    })
+}
+
+fn stages_schedule(
+    stages: &[super::spec::Stage],
+    duration: Option<Duration>,
+) -> Result<Schedule, LoadError> {
+    let first = stages
+        .first()
+        .ok_or_else(|| invalid("stages", "at least one stage"))?;
+    if first.at != Duration::ZERO {
+        return Err(invalid("stages", "the first stage must be at 0s"));
+    }
+    for (i, w) in stages.windows(2).enumerate() {
+        if w[1].at < w[0].at {
+            return Err(invalid(
+                format!("stages[{}]", i + 1),
+                format!(
+                    "out of order: {} comes after {}",
+                    humantime::format_duration(w[1].at),
+                    humantime::format_duration(w[0].at)
+                ),
+            ));
+        }
+    }
+    if stages.iter().all(|s| s.rate.per_second == 0.0) {
+        return Err(invalid("stages", "every stage has rate 0"));
+    }
+    let last = stages.last().map_or(Duration::ZERO, |s| s.at);
+    let end = match duration {
+        Some(d) => Some(d),
+        None if stages.len() > 1 => Some(last),
+        None => None,
+    };
+    if end == Some(Duration::ZERO) {
+        return Err(invalid(
+            "stages",
+            "the stages last no time (add a later stage or a duration)",
+        ));
+    }
+    let points: Vec<_> = stages.iter().map(|s| (s.at, s.rate.per_second)).collect();
+    Ok(Schedule::new(&points, end))
+}
+
+fn request(field: &str, r: &RequestSpec) -> Result<RequestTemplate, LoadError> {
+    let method = Method::from_bytes(r.method.as_bytes()).map_err(|_| {
+        invalid(
+            format!("{field}.method"),
+            format!("invalid method {:?}", r.method),
+        )
+    })?;
+    if !r.path.starts_with('/') {
+        return Err(invalid(format!("{field}.path"), "must start with /"));
+    }
+    let t = |f: &str, s: &str| Template::parse(s).map_err(|m| invalid(format!("{field}.{f}"), m));
+    let headers = r
+        .headers
+        .iter()
+        .map(|(k, v)| {
+            let name = HeaderName::try_from(k.as_str())
+                .map_err(|e| invalid(format!("{field}.headers.{k}"), e.to_string()))?;
+            Ok((name, t(&format!("headers.{k}"), v)?))
+        })
+        .collect::<Result<Vec<_>, LoadError>>()?;
+    let body = t("body", r.body.as_deref().unwrap_or(""))?;
+    RequestTemplate::new(method, t("path", &r.path)?, headers, body)
+        .map_err(|m| invalid(format!("{field}.path"), m))
+}
+
+fn templates(r: &RequestTemplate) -> impl Iterator<Item = &Template> {
+    std::iter::once(&r.path)
+        .chain(std::iter::once(&r.body))
+        .chain(r.headers.iter().map(|(_, v)| v))
+}
+
+fn no_vars(field: &str, r: &RequestTemplate) -> Result<(), LoadError> {
+    match templates(r).flat_map(|t| t.vars()).next() {
+        Some(v) => Err(invalid(
+            field,
+            format!(
+                "unknown placeholder {{{{{v}}}}} (seq, uuid, random, user, or a value extracted by an earlier step)"
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
+fn scenario(i: usize, s: &ScenarioSpec, closed: bool) -> Result<Scenario, LoadError> {
+    let f = format!("scenarios[{i}]");
+    if s.weight == 0 {
+        return Err(invalid(format!("{f}.weight"), "must be > 0"));
+    }
+    let kinds = [s.request.is_some(), s.write.is_some(), !s.steps.is_empty()];
+    if kinds.iter().filter(|k| **k).count() != 1 {
+        return Err(invalid(&f, "give exactly one of request, write or steps"));
+    }
+    if s.read_back.is_some() != s.write.is_some() {
+        return Err(invalid(
+            format!("{f}.read_back"),
+            "write and read_back go together",
+        ));
+    }
+    let (kind, default_name) = if let Some(r) = &s.request {
+        let t = request(&format!("{f}.request"), r)?;
+        no_vars(&format!("{f}.request"), &t)?;
+        (Kind::Request(t), format!("{} {}", r.method, r.path))
+    } else if let (Some(w), Some(rb)) = (&s.write, &s.read_back) {
+        let write = request(&format!("{f}.write"), w)?;
+        let read_back = request(&format!("{f}.read_back"), rb)?;
+        no_vars(&format!("{f}.write"), &write)?;
+        no_vars(&format!("{f}.read_back"), &read_back)?;
+        if !read_back.path.is_unique() {
+            return Err(invalid(
+                format!("{f}.read_back.path"),
+                "must contain {{seq}} or {{uuid}} so that every write has its own key",
+            ));
+        }
+        (
+            Kind::Write {
+                write: Box::new(write),
+                read_back: Box::new(read_back),
+            },
+            format!("{} {}", w.method, w.path),
+        )
+    } else {
+        if !closed {
+            return Err(invalid(
+                format!("{f}.steps"),
+                "step sequences need the closed model (users)",
+            ));
+        }
+        let mut known: Vec<&str> = Vec::new();
+        let mut steps = Vec::new();
+        for (j, step) in s.steps.iter().enumerate() {
+            let sf = format!("{f}.steps[{j}]");
+            let req = request(&format!("{sf}.request"), &step.request)?;
+            if let Some(v) = templates(&req)
+                .flat_map(|t| t.vars())
+                .find(|v| !known.contains(v))
+            {
+                return Err(invalid(
+                    format!("{sf}.request"),
+                    format!("{{{{{v}}}}} is not extracted by an earlier step"),
+                ));
+            }
+            let mut extract = Vec::new();
+            for (name, e) in &step.extract {
+                let ef = format!("{sf}.extract.{name}");
+                let x = match (&e.json, &e.regex) {
+                    (Some(p), None) => Extractor::Json(
+                        JsonPath::parse(p)
+                            .map_err(|err| invalid(&ef, format!("JSON path: {err}")))?,
+                    ),
+                    (None, Some(r)) => Extractor::Regex(
+                        Regex::new(r).map_err(|err| invalid(&ef, format!("regex: {err}")))?,
+                    ),
+                    _ => return Err(invalid(ef, "give exactly one of json or regex")),
+                };
+                extract.push((name.clone(), x));
+                known.push(name);
+            }
+            steps.push(Step {
+                request: req,
+                extract,
+            });
+        }
+        (Kind::Steps(steps), format!("steps {i}"))
+    };
+    Ok(Scenario {
+        name: s.name.clone().unwrap_or(default_name),
+        weight: s.weight,
+        kind,
+        think: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Format, parse};
+
+    fn plan(yaml: &str) -> Result<Plan, LoadError> {
+        validate(&parse::<LoadSpec>("t.yaml", yaml, Format::Yaml).unwrap())
+    }
+
+    fn field(yaml: &str) -> String {
+        match plan(yaml) {
+            Err(LoadError::Invalid { field, .. }) => field,
+            other => panic!("expected invalid, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn valid_plans() {
+        let p = plan("target: http://127.0.0.1:9/x?y=1\nrate: 10/s\nduration: 2s\n").unwrap();
+        assert_eq!(p.target.path, "/x?y=1");
+        assert_eq!(p.target.port, 9);
+        assert_eq!(p.scenarios[0].name, "GET /x?y=1");
+        assert_eq!(p.end(), Some(Duration::from_secs(2)));
+        let p = plan("target: http://localhost:8/\nmax_rate: true\nconnections: 4\nduration: 1s\n")
+            .unwrap();
+        assert!(matches!(
+            p.model,
+            Model::Closed {
+                users: 4,
+                max_rate: true,
+                ..
+            }
+        ));
+        let p = plan(
+            "target: http://127.0.0.1:9\nusers: 3\nthink: 1s..2s\nscenarios:\n  - steps:\n    - request: {method: POST, path: /login}\n      extract: {token: {json: $.token}}\n    - request: {path: /me, headers: {authorization: 'Bearer {{token}}'}}\n",
+        )
+        .unwrap();
+        assert_eq!(p.connections, 3);
+        assert_eq!(p.scenarios[0].len(), 2);
+    }
+
+    #[test]
+    fn bad_plans_name_the_field() {
+        assert_eq!(field("rate: 1/s\n"), "target");
+        assert_eq!(field("target: 'http://'\nrate: 1/s\n"), "target");
+        assert_eq!(field("target: https://a\nrate: 1/s\n"), "target");
+        assert_eq!(field("target: http://a\nrate: 0/s\n"), "rate");
+        assert_eq!(field("target: http://a\n"), "rate");
+        assert_eq!(field("target: http://a\nrate: 1/s\nusers: 2\n"), "rate");
+        assert_eq!(
+            field("target: http://a\nstages: 0s:1/s,10s:5/s,5s:1/s\n"),
+            "stages[2]"
+        );
+        assert_eq!(field("target: http://a\nstages: 1s:1/s\n"), "stages");
+        assert_eq!(
+            field("target: http://a\nrate: 1/s\nscenarios: [{weight: 0, request: {path: /}}]\n"),
+            "scenarios[0].weight"
+        );
+        assert_eq!(
+            field("target: http://a\nrate: 1/s\nscenarios: [{request: {path: x}}]\n"),
+            "scenarios[0].request.path"
+        );
+        assert_eq!(
+            field("target: http://a\nrate: 1/s\nscenarios: [{request: {path: '/{{nope}}'}}]\n"),
+            "scenarios[0].request"
+        );
+        assert_eq!(
+            field(
+                "target: http://a\nrate: 1/s\nscenarios: [{write: {method: PUT, path: /k}, read_back: {path: /k}}]\n"
+            ),
+            "scenarios[0].read_back.path"
+        );
+        assert_eq!(
+            field("target: http://a\nrate: 1/s\nscenarios: [{steps: [{request: {path: /}}]}]\n"),
+            "scenarios[0].steps"
+        );
+        assert_eq!(
+            field("target: http://a\nrate: 1/s\nthresholds: ['p95 ~ 1s']\n"),
+            "thresholds[0]"
+        );
+    }
+}

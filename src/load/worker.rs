@@ -1,0 +1,510 @@
+//! A worker: one task that paces, sends and records its share of the load.
+//!
+//! Each worker owns its connections, its histograms and its random streams,
+//! so the request path takes no lock. In the open model it walks its slots
+//! of the schedule (see [`super::schedule`]): a slot is sent at
+//! `max(now, intended)` and never skipped; when every connection is busy it
+//! waits and the request is counted **late**. Latency is always measured
+//! from the intended time, service time from the actual send. In the closed
+//! model it runs its share of virtual users, each sending, waiting for the
+//! answer, thinking, and sending again.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+use tokio::time::{Instant, sleep_until};
+use tokio_util::sync::CancellationToken;
+
+use super::client::{Conn, Exchanged, exchange};
+use super::errors::{ClassCounts, ErrorClass};
+use super::histogram::{Hist, LocalBuckets, Timeline, record, run_histogram};
+use super::plan::{Model, Plan};
+use super::scenario::{Context, Kind, Vars};
+use super::schedule::Slots;
+use super::spec::Arrival;
+use super::writes::WriteLog;
+use crate::clock::Clock;
+
+/// What every worker shares: the plan, the clock, the live timeline, the stop signal.
+#[derive(Debug)]
+pub struct Shared {
+    /// The validated plan.
+    pub plan: Plan,
+    /// The run's clock.
+    pub clock: Clock,
+    /// When the run started, on `clock`.
+    pub start: Duration,
+    /// Per-second statistics, fed by the workers.
+    pub timeline: Mutex<Timeline>,
+    /// Cancelled to stop sending.
+    pub stop: CancellationToken,
+}
+
+impl Shared {
+    fn origin(&self) -> Instant {
+        self.clock.instant(self.start)
+    }
+}
+
+/// Counts and histograms of one scenario.
+#[derive(Debug, Clone)]
+pub struct ScenarioRec {
+    /// Completed requests.
+    pub requests: u64,
+    /// Successes.
+    pub ok: u64,
+    /// Failures.
+    pub errors: u64,
+    /// Latency from intended send time.
+    pub latency: Hist,
+}
+
+/// Everything one worker measured.
+#[derive(Debug)]
+pub struct Recorder {
+    /// Latency from intended send time.
+    pub latency: Hist,
+    /// Service time from actual send.
+    pub service: Hist,
+    /// Schedule lag: actual send − intended send.
+    pub lag: Hist,
+    /// Completed requests.
+    pub requests: u64,
+    /// Successes.
+    pub ok: u64,
+    /// Failures by class.
+    pub errors: ClassCounts,
+    /// Requests that waited for a free connection (the in-flight cap).
+    pub late: u64,
+    /// Requests in flight when a stop's drain period ran out.
+    pub cancelled: u64,
+    /// Per scenario.
+    pub scenarios: Vec<ScenarioRec>,
+    local: LocalBuckets,
+}
+
+impl Recorder {
+    fn new(scenarios: usize) -> Self {
+        Self {
+            latency: run_histogram(),
+            service: run_histogram(),
+            lag: run_histogram(),
+            requests: 0,
+            ok: 0,
+            errors: ClassCounts::default(),
+            late: 0,
+            cancelled: 0,
+            scenarios: (0..scenarios)
+                .map(|_| ScenarioRec {
+                    requests: 0,
+                    ok: 0,
+                    errors: 0,
+                    latency: run_histogram(),
+                })
+                .collect(),
+            local: LocalBuckets::default(),
+        }
+    }
+
+    fn record(
+        &mut self,
+        scenario: usize,
+        second: u64,
+        latency: Duration,
+        service: Option<Duration>,
+        error: Option<ErrorClass>,
+    ) {
+        self.requests += 1;
+        record(&mut self.latency, latency);
+        if let Some(s) = service {
+            record(&mut self.service, s);
+        }
+        let s = &mut self.scenarios[scenario];
+        s.requests += 1;
+        record(&mut s.latency, latency);
+        match error {
+            None => {
+                self.ok += 1;
+                s.ok += 1;
+            }
+            Some(class) => {
+                self.errors.add(class);
+                s.errors += 1;
+            }
+        }
+        self.local.record(second, latency, error);
+    }
+}
+
+/// A worker's results.
+#[derive(Debug)]
+pub struct WorkerResult {
+    /// Measurements.
+    pub rec: Recorder,
+    /// Keyed writes.
+    pub writes: WriteLog,
+    /// When the worker finished (its last request completed).
+    pub ended: Instant,
+}
+
+#[derive(Debug)]
+struct User {
+    id: u64,
+    done: u64,
+    scenario: usize,
+    step: usize,
+    ctx: Context,
+    vars: Vars,
+    ready_at: Instant,
+}
+
+#[derive(Debug)]
+struct Meta {
+    intended: Instant,
+    scenario: usize,
+    step: usize,
+    ctx: Context,
+    write: Option<String>,
+    user: Option<User>,
+}
+
+async fn tagged(
+    conn: Conn,
+    plan: &Plan,
+    req: http::Request<http_body_util::Full<bytes::Bytes>>,
+    keep: bool,
+    meta: Meta,
+) -> (Exchanged, Meta) {
+    (
+        exchange(conn, &plan.target, req, keep, plan.timeout).await,
+        meta,
+    )
+}
+
+async fn wake(user: User) -> User {
+    sleep_until(user.ready_at).await;
+    user
+}
+
+/// This worker's share of `total`.
+fn share(total: u64, workers: u64, index: u64) -> u64 {
+    total / workers + u64::from(index < total % workers)
+}
+
+/// Build the request for `meta`; on failure record an `other` error and return `None`.
+fn prepare(
+    plan: &Plan,
+    rec: &mut Recorder,
+    writes: &mut WriteLog,
+    meta: &mut Meta,
+    now: Instant,
+    origin: Instant,
+) -> Option<(http::Request<http_body_util::Full<bytes::Bytes>>, bool)> {
+    record(&mut rec.lag, now.saturating_duration_since(meta.intended));
+    let scenario = &plan.scenarios[meta.scenario];
+    let (template, keep) = scenario.step(meta.step);
+    let empty = Vars::new();
+    let vars = meta.user.as_ref().map_or(&empty, |u| &u.vars);
+    let Some((req, body)) = template.build(&plan.target.authority, &plan.headers, &meta.ctx, vars)
+    else {
+        let second = meta.intended.saturating_duration_since(origin).as_secs();
+        rec.record(
+            meta.scenario,
+            second,
+            now.saturating_duration_since(meta.intended),
+            None,
+            Some(ErrorClass::Other),
+        );
+        return None;
+    };
+    if let Kind::Write { read_back, .. } = &scenario.kind {
+        let key = read_back.path.render(&meta.ctx, &empty);
+        writes.attempt(key.clone(), meta.scenario, meta.ctx, body);
+        meta.write = Some(key);
+    }
+    Some((req, keep))
+}
+
+/// Record a finished exchange; hand back the connection and the user, if any.
+fn complete(
+    plan: &Plan,
+    rec: &mut Recorder,
+    writes: &mut WriteLog,
+    ex: Exchanged,
+    mut meta: Meta,
+    origin: Instant,
+) -> (Conn, Option<User>) {
+    let (mut error, acked) = match &ex.result {
+        Ok(a) => (
+            ErrorClass::of_status(a.status, a.injected),
+            Ok(a.status.is_success() && !a.injected),
+        ),
+        Err(class) => (Some(*class), Err(*class)),
+    };
+    let scenario = &plan.scenarios[meta.scenario];
+    let steps = scenario.len();
+    if let (Kind::Steps(list), None, Some(user)) = (&scenario.kind, error, meta.user.as_mut()) {
+        let body = ex
+            .result
+            .as_ref()
+            .ok()
+            .and_then(|a| a.body.as_deref())
+            .unwrap_or_default();
+        for (name, extractor) in &list[meta.step].extract {
+            match extractor.extract(body) {
+                Some(v) => {
+                    user.vars.retain(|(n, _)| n != name);
+                    user.vars.push((name.clone(), v));
+                }
+                None => error = Some(ErrorClass::Extract),
+            }
+        }
+    }
+    if let Some(key) = &meta.write {
+        writes.complete(key, acked);
+    }
+    let second = meta.intended.saturating_duration_since(origin).as_secs();
+    rec.record(
+        meta.scenario,
+        second,
+        ex.done.saturating_duration_since(meta.intended),
+        Some(ex.done.saturating_duration_since(ex.sent)),
+        error,
+    );
+    let user = meta.user.map(|mut u| {
+        u.step = if error.is_some() || meta.step + 1 >= steps {
+            0
+        } else {
+            meta.step + 1
+        };
+        if u.step == 0 {
+            u.vars.clear();
+        }
+        u.ready_at = ex.done;
+        u
+    });
+    (ex.conn, user)
+}
+
+/// Run worker `index` until its plan ends or the stop signal (then drain in-flight requests).
+pub async fn run(shared: Arc<Shared>, index: usize, seed: u64) -> WorkerResult {
+    let plan = &shared.plan;
+    let workers = plan.threads as u64;
+    let w = index as u64;
+    let seed = seed ^ (w + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut rec = Recorder::new(plan.scenarios.len());
+    let mut writes = WriteLog::default();
+    let cap = share(plan.connections as u64, workers, w).max(1) as usize;
+    let mut idle: Vec<Conn> = (0..cap).map(|_| Conn::default()).collect();
+    let mut inflight = FuturesUnordered::new();
+    let mut thinking = FuturesUnordered::new();
+    let mut ready: VecDeque<User> = VecDeque::new();
+    let origin = shared.origin();
+    let far = origin + Duration::from_secs(86_400 * 365);
+    let deadline = plan.end().map(|e| origin + e);
+
+    let (mut slots, think, limit) = match &plan.model {
+        Model::Open { arrival, .. } => {
+            let slots = match arrival {
+                Arrival::Uniform => Slots::Uniform {
+                    worker: w,
+                    workers,
+                    next: 0,
+                },
+                Arrival::Poisson => Slots::Poisson {
+                    worker: w,
+                    rng: Box::new(StdRng::seed_from_u64(seed.rotate_left(17))),
+                    workers: workers as f64,
+                    position: 0.0,
+                    next: 0,
+                },
+            };
+            (Some(slots), (Duration::ZERO, Duration::ZERO), None)
+        }
+        Model::Closed {
+            users,
+            think,
+            requests_per_user,
+            ..
+        } => {
+            for j in 0..share(*users, workers, w) {
+                let id = w + j * workers;
+                let scenario = plan.picker.pick(&mut rng);
+                let ctx = Context::draw(id, id, &mut rng);
+                ready.push_back(User {
+                    id,
+                    done: 0,
+                    scenario,
+                    step: 0,
+                    ctx,
+                    vars: Vars::new(),
+                    ready_at: origin,
+                });
+            }
+            (None, *think, *requests_per_user)
+        }
+    };
+    let schedule = match &plan.model {
+        Model::Open { schedule, .. } => Some(schedule),
+        Model::Closed { .. } => None,
+    };
+    // Closed-model sequence numbers continue after the users' first iterations.
+    let users = match &plan.model {
+        Model::Closed { users, .. } => *users,
+        Model::Open { .. } => 0,
+    };
+    let mut seq_next = users.div_ceil(workers);
+    let next_slot = |slots: &mut Option<Slots>| match (slots.as_mut(), schedule) {
+        (Some(s), Some(sch)) => s.next(sch).map(|(k, at)| (k, origin + at)),
+        _ => None,
+    };
+    let mut slot = next_slot(&mut slots);
+    let slot_timer = sleep_until(slot.map_or(far, |(_, at)| at));
+    let end_timer = sleep_until(deadline.unwrap_or(far));
+    let drain_timer = sleep_until(far);
+    tokio::pin!(slot_timer, end_timer, drain_timer);
+    let mut flush = tokio::time::interval(Duration::from_millis(100));
+    flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut stopping = false;
+    let mut draining = false;
+    let mut blocked = false;
+    let mut armed = slot.map(|(_, at)| at);
+
+    loop {
+        let now = Instant::now();
+        if !stopping {
+            // Open model: every due slot, in order, while a connection is free.
+            while let Some((seq, at)) = slot {
+                if at > now {
+                    blocked = false;
+                    if armed != Some(at) {
+                        armed = Some(at);
+                        slot_timer.as_mut().reset(at);
+                    }
+                    break;
+                }
+                let Some(conn) = idle.pop() else {
+                    blocked = true;
+                    break;
+                };
+                rec.late += u64::from(blocked);
+                let scenario = plan.picker.pick(&mut rng);
+                let ctx = Context::draw(seq, w, &mut rng);
+                let mut meta = Meta {
+                    intended: at,
+                    scenario,
+                    step: 0,
+                    ctx,
+                    write: None,
+                    user: None,
+                };
+                match prepare(plan, &mut rec, &mut writes, &mut meta, now, origin) {
+                    Some((req, keep)) => inflight.push(tagged(conn, plan, req, keep, meta)),
+                    None => idle.push(conn),
+                }
+                slot = next_slot(&mut slots);
+            }
+            // Closed model: every ready user while a connection is free.
+            while !ready.is_empty() {
+                let Some(conn) = idle.pop() else {
+                    blocked = true;
+                    break;
+                };
+                let Some(user) = ready.pop_front() else {
+                    idle.push(conn);
+                    break;
+                };
+                rec.late += u64::from(blocked);
+                let mut meta = Meta {
+                    intended: user.ready_at,
+                    scenario: user.scenario,
+                    step: user.step,
+                    ctx: user.ctx,
+                    write: None,
+                    user: Some(user),
+                };
+                match prepare(plan, &mut rec, &mut writes, &mut meta, now, origin) {
+                    Some((req, keep)) => inflight.push(tagged(conn, plan, req, keep, meta)),
+                    None => {
+                        idle.push(conn);
+                        if let Some(mut user) = meta.user {
+                            user.step = 0;
+                            user.vars.clear();
+                            user.done += 1;
+                            user.ready_at = now + think.0.max(Duration::from_millis(1));
+                            if limit.is_none_or(|l| user.done < l) {
+                                thinking.push(wake(user));
+                            }
+                        }
+                    }
+                }
+            }
+            if slots.is_none() && ready.is_empty() {
+                blocked = false;
+            }
+        }
+        let open_done = slots.is_some() && slot.is_none();
+        let closed_done = slots.is_none() && ready.is_empty() && thinking.is_empty();
+        if inflight.is_empty() && (stopping || open_done || closed_done) {
+            break;
+        }
+        tokio::select! {
+            biased;
+            Some((ex, meta)) = inflight.next() => {
+                let (conn, user) = complete(plan, &mut rec, &mut writes, ex, meta, origin);
+                idle.push(conn);
+                let Some(mut user) = user else { continue };
+                user.done += 1;
+                if stopping || limit.is_some_and(|l| user.done >= l) {
+                    continue;
+                }
+                if user.step == 0 {
+                    user.scenario = plan.picker.pick(&mut rng);
+                    user.ctx = Context::draw(seq_next * workers + w, user.id, &mut rng);
+                    seq_next += 1;
+                }
+                let pause = if think.1 > think.0 { rng.random_range(think.0..=think.1) } else { think.0 };
+                if pause.is_zero() {
+                    ready.push_back(user);
+                } else {
+                    // The next send is intended at done + think, whenever this task wakes.
+                    user.ready_at += pause;
+                    thinking.push(wake(user));
+                }
+            }
+            Some(user) = thinking.next(), if !stopping => ready.push_back(user),
+            _ = &mut slot_timer, if !stopping && slot.is_some() && !idle.is_empty() && armed.is_some() => {
+                armed = None;
+            }
+            _ = &mut end_timer, if !stopping && slots.is_none() && deadline.is_some() => {
+                stopping = true;
+            }
+            _ = &mut drain_timer, if draining => {
+                rec.cancelled += inflight.len() as u64;
+                break;
+            }
+            _ = flush.tick() => {
+                rec.local.flush(&shared.timeline);
+                // The stop signal is checked here, not as a select branch:
+                // polling it takes a lock, and this loop turns once per request.
+                if !stopping && shared.stop.is_cancelled() {
+                    stopping = true;
+                    draining = true;
+                    drain_timer.as_mut().reset(Instant::now() + plan.timeout);
+                }
+            }
+        }
+    }
+    rec.local.flush(&shared.timeline);
+    WorkerResult {
+        rec,
+        writes,
+        ended: Instant::now(),
+    }
+}

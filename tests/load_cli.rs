@@ -1,0 +1,203 @@
+//! `shakedown load` as a process: exit codes, thresholds, JSON output, bad input.
+
+mod support;
+
+use std::process::Output;
+
+use support::load::TestServer;
+
+async fn shakedown(args: &[&str]) -> Output {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_shakedown"))
+        .arg("load")
+        .args(args)
+        .kill_on_drop(true)
+        .output();
+    tokio::time::timeout(std::time::Duration::from_secs(60), out)
+        .await
+        .expect("shakedown load finishes")
+        .expect("shakedown runs")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "stdout:\n{}\nstderr:\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thresholds_flip_the_exit_code() {
+    let server = TestServer::start().await;
+    let ok = format!("{}/fine", server.url());
+    let out = shakedown(&[
+        &ok,
+        "--rate",
+        "200/s",
+        "--duration",
+        "1s",
+        "--threshold",
+        "p99 < 1s",
+        "--threshold",
+        "error_rate < 1%",
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("passed"));
+
+    let failing = format!("{}/status/500", server.url());
+    let out = shakedown(&[
+        &failing,
+        "--rate",
+        "200/s",
+        "--duration",
+        "1s",
+        "--threshold",
+        "error_rate < 1%",
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("FAILED"),
+        "{}",
+        text(&out)
+    );
+
+    // A windowed threshold with abort stops a long run early.
+    let started = tokio::time::Instant::now();
+    let out = shakedown(&[
+        &failing,
+        "--rate",
+        "100/s",
+        "--duration",
+        "30s",
+        "--threshold",
+        "error_rate < 10% over 1s abort",
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(15),
+        "aborted early"
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("aborted the run"),
+        "{}",
+        text(&out)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_report_has_the_documented_shape() {
+    let server = TestServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("report.json");
+    let url = server.url();
+    let out = shakedown(&[
+        &url,
+        "--stages",
+        "0s:100/s,1s:300/s,2s:300/s",
+        "--json",
+        path.to_str().unwrap(),
+        "--seed",
+        "9",
+        "-q",
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(json["version"], 1);
+    assert_eq!(json["model"], "open");
+    assert_eq!(json["seed"], 9);
+    // 0→300/s over 1 s (200 requests), then 300/s for 1 s.
+    assert_eq!(json["summary"]["planned"], 500);
+    assert_eq!(json["summary"]["requests"], 500);
+    assert_eq!(json["timeline"].as_array().unwrap().len(), 2);
+    assert_eq!(json["timeline"][1]["requests"], 300);
+    assert!(json["summary"]["latency"]["p99_ms"].as_f64().unwrap() > 0.0);
+    assert_eq!(json["errors_by_class"]["connect_refused"], 0);
+    assert!(json["writes"].is_null());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_is_exit_2_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad_file = dir.path().join("s.yaml");
+    std::fs::write(
+        &bad_file,
+        "rate: 5/s\nscenarios:\n  - request: {path: /}\n    wieght: 3\n",
+    )
+    .unwrap();
+    let cases: [(&[&str], &str); 6] = [
+        (
+            &["not a url", "--rate", "10/s", "--duration", "1s"],
+            "target",
+        ),
+        (
+            &["http://127.0.0.1:9", "--rate", "0/s", "--duration", "1s"],
+            "rate: must be > 0",
+        ),
+        (&["http://127.0.0.1:9", "--rate", "fast"], "invalid rate"),
+        (
+            &["http://127.0.0.1:9", "--stages", "0s:10/s,20s:5/s,10s:1/s"],
+            "out of order",
+        ),
+        (
+            &[
+                "http://127.0.0.1:9",
+                "--scenario",
+                bad_file.to_str().unwrap(),
+            ],
+            "unknown field `wieght`",
+        ),
+        (
+            &[
+                "http://127.0.0.1:9",
+                "--rate",
+                "1/s",
+                "--threshold",
+                "p95 about 1s",
+            ],
+            "threshold",
+        ),
+    ];
+    for (args, needle) in cases {
+        let out = shakedown(args).await;
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(needle),
+            "{args:?}: expected {needle:?} in {err}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_rate_runs_a_closed_loop_flat_out() {
+    let server = TestServer::start().await;
+    let url = server.url();
+    let out = shakedown(&[
+        &url,
+        "--max-rate",
+        "-c",
+        "8",
+        "--threads",
+        "2",
+        "--duration",
+        "1s",
+        "--json",
+        "-",
+        "-q",
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let json: serde_json::Value =
+        serde_json::from_str(&stdout[stdout.find('{').unwrap()..]).unwrap();
+    assert_eq!(json["model"], "closed");
+    assert_eq!(json["connections"], 8);
+    // Even a debug build on a busy machine does far more than 100 req/s on loopback.
+    assert!(json["summary"]["rps"].as_f64().unwrap() > 100.0, "{stdout}");
+    assert_eq!(json["summary"]["errors"], 0);
+}
