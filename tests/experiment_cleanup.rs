@@ -1,6 +1,6 @@
 //! Nothing is left behind: a run interrupted by SIGTERM or SIGINT mid-fault, or stopped by a
 //! guard, removes its faults from an external `shakedown serve`, stops its services, runs its
-//! rollbacks and exits 3; a runner killed with SIGKILL leaves a leased fault that expires.
+//! rollbacks and exits 3; a runner killed with SIGKILL leaves a leased fault that expires and no service.
 
 mod support;
 
@@ -218,20 +218,12 @@ async fn a_guard_aborts_the_run_early_and_removes_the_fault() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_runner_killed_with_sigkill_leaves_a_leased_fault_that_expires() {
+async fn a_runner_killed_with_sigkill_leaves_a_leased_fault_that_expires_and_no_service() {
     let dir = tempfile::tempdir().unwrap();
     let (_serve, api) = serve().await;
-    // No services: a SIGKILLed runner cannot stop them, and the lease is what is under test.
-    let upstream = free_port();
-    let proxy = free_port();
-    let file = dir.path().join("lease.yaml");
-    std::fs::write(
-        &file,
-        format!(
-            "title: lease\ncontrol: http://{api}\nproxies:\n  - {{name: kv, listen: \"127.0.0.1:{proxy}\", upstream: \"127.0.0.1:{upstream}\"}}\nmethod:\n  - {{at: 0s, for: 60s, fault: {{proxy: kv, type: latency, attributes: {{latency: 20}}}}}}\nduration: 60s\n"
-        ),
-    )
-    .unwrap();
+    // The runner can run no cleanup of its own: the lease removes the fault, and the
+    // kernel's parent-death signal (SIGTERM) stops the service it started.
+    let file = experiment(dir.path(), api, "");
     let runner = spawn(&["run", file.to_str().unwrap()]);
     let injected = until(Duration::from_secs(30), async || {
         !toxics(api).await.is_empty()
@@ -254,4 +246,11 @@ async fn a_runner_killed_with_sigkill_leaves_a_leased_fault_that_expires() {
     .await;
     let gone = gone.expect("the leased toxic expired");
     assert!(gone <= Duration::from_secs(5), "{gone:?}");
+    // SIGTERM reaches the service at once; demo-target drains in well under 5 s.
+    let service = pid_of(dir.path());
+    let stopped = until(Duration::from_secs(5), async || !alive(service)).await;
+    assert!(
+        stopped.is_some(),
+        "service {service} outlived its SIGKILLed runner"
+    );
 }

@@ -96,13 +96,16 @@ impl Services {
         let log2 = log
             .try_clone()
             .map_err(|e| ServiceError::Spawn(name.into(), e.to_string()))?;
-        let child = tokio::process::Command::new(program(&spec.command[0]))
+        let mut command = tokio::process::Command::new(program(&spec.command[0]));
+        command
             .args(&spec.command[1..])
             .envs(&spec.env)
             .stdin(Stdio::null())
             .stdout(Stdio::from(log))
             .stderr(Stdio::from(log2))
-            .kill_on_drop(true)
+            .kill_on_drop(true);
+        stop_with_parent(&mut command);
+        let child = command
             .spawn()
             .map_err(|e| ServiceError::Spawn(name.into(), format!("{}: {e}", spec.command[0])))?;
         let pid = child.id().unwrap_or(0);
@@ -224,3 +227,29 @@ impl Drop for Services {
         }
     }
 }
+
+/// Ask the kernel to send SIGTERM to the service when the runner dies, so a
+/// runner killed with SIGKILL (which can run no cleanup of its own) still
+/// leaves no service behind. Linux only; elsewhere a no-op.
+#[cfg(target_os = "linux")]
+#[allow(unsafe_code)]
+fn stop_with_parent(command: &mut tokio::process::Command) {
+    use nix::sys::signal::Signal;
+    // SAFETY: the closure runs in the forked child before exec and only calls
+    // prctl(2) and getppid(2), both async-signal-safe; it allocates nothing.
+    unsafe {
+        command.pre_exec(|| {
+            nix::sys::prctl::set_pdeathsig(Signal::SIGTERM).map_err(std::io::Error::from)?;
+            // The runner may have died between fork and prctl: then init adopted us.
+            if nix::unistd::getppid() == nix::unistd::Pid::from_raw(1) {
+                return Err(std::io::Error::other(
+                    "the runner exited before the service started",
+                ));
+            }
+            Ok(())
+        });
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn stop_with_parent(_command: &mut tokio::process::Command) {}
