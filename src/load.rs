@@ -9,11 +9,14 @@
 //! | module | owns |
 //! |---|---|
 //! | [`spec`] | the file/section format (`LoadSpec`), rates, stages, think times |
-//! | [`plan`] | validation into a runnable plan, the target URL |
+//! | [`plan`] | validation into a runnable plan |
+//! | [`target`] | the target URL |
 //! | [`schedule`] | intended send times: constant, ramps, steps, Poisson |
-//! | [`scenario`] | templates, weighted choice, step sequences and extraction |
+//! | [`scenario`] | weighted choice, step sequences and extraction |
+//! | [`template`] | placeholders (`{{seq}}`, …) and request templates |
 //! | [`client`] | keep-alive HTTP/1.1 connections owned by workers |
-//! | [`worker`] | pacing, sending and recording without locks |
+//! | [`worker`] | pacing and sending without locks |
+//! | [`recorder`] | a worker's counts and histograms |
 //! | [`histogram`] | HDR histograms and the per-second timeline |
 //! | [`errors`] | error classes, injected versus upstream |
 //! | [`thresholds`] | pass/fail expressions, whole-run and sliding windows |
@@ -25,10 +28,13 @@ pub mod client;
 pub mod errors;
 pub mod histogram;
 pub mod plan;
+pub mod recorder;
 pub mod report;
 pub mod scenario;
 pub mod schedule;
 pub mod spec;
+pub mod target;
+pub mod template;
 pub mod thresholds;
 pub mod worker;
 pub mod writes;
@@ -49,7 +55,7 @@ pub use thresholds::{Threshold, ThresholdOutcome};
 pub use writes::WriteReport;
 
 use crate::clock::Clock;
-use histogram::{Timeline, merge, run_histogram};
+use histogram::{Timeline, run_histogram};
 use plan::{Model, Plan};
 use report::Latency as Lat;
 use thresholds::{Metric, WindowCheck};
@@ -258,21 +264,7 @@ impl LoadRun {
         if let Some(t) = total.as_mut() {
             for r in results {
                 writes.merge(r.writes);
-                let o = r.rec;
-                merge(&mut t.latency, &o.latency);
-                merge(&mut t.service, &o.service);
-                merge(&mut t.lag, &o.lag);
-                t.requests += o.requests;
-                t.ok += o.ok;
-                t.errors.merge(&o.errors);
-                t.late += o.late;
-                t.cancelled += o.cancelled;
-                for (a, b) in t.scenarios.iter_mut().zip(o.scenarios) {
-                    a.requests += b.requests;
-                    a.ok += b.ok;
-                    a.errors += b.errors;
-                    merge(&mut a.latency, &b.latency);
-                }
+                t.merge(&r.rec);
             }
         }
         let has_writes = plan

@@ -1,80 +1,23 @@
 //! Validation: a [`LoadSpec`] as written becomes a runnable [`Plan`] or a clear error naming the field.
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
-use http::{HeaderName, HeaderValue, Method, Uri};
-use regex::Regex;
-use serde_json_path::JsonPath;
+use http::{HeaderName, HeaderValue};
 
 use super::LoadError;
-use super::scenario::{Extractor, Kind, Picker, RequestTemplate, Scenario, Step, Template};
+use super::scenario::{Picker, Scenario};
 use super::schedule::Schedule;
 use super::spec::{Arrival, LoadSpec, RequestSpec, ScenarioSpec};
+pub use super::target::Target;
 use super::thresholds::Threshold;
+
+mod scenarios;
+use scenarios::scenario;
 
 /// Default per-request timeout.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default connection cap in the open model.
 pub const DEFAULT_CONNECTIONS: usize = 1000;
-
-/// Where requests go.
-#[derive(Debug, Clone)]
-pub struct Target {
-    /// The URL as given.
-    pub url: String,
-    /// Host name or address.
-    pub host: String,
-    /// TCP port.
-    pub port: u16,
-    /// The address when the host is an IP literal (no resolution needed).
-    pub addr: Option<SocketAddr>,
-    /// The `Host` header value.
-    pub authority: HeaderValue,
-    /// Path and query of the URL (the default request's path).
-    pub path: String,
-}
-
-impl Target {
-    /// Parse an `http://` URL.
-    pub fn parse(url: &str) -> Result<Self, String> {
-        let uri: Uri = url
-            .parse()
-            .map_err(|e| format!("invalid URL {url:?}: {e}"))?;
-        match uri.scheme_str() {
-            Some("http") => {}
-            Some(other) => {
-                return Err(format!(
-                    "unsupported scheme {other:?} in {url:?} (http only)"
-                ));
-            }
-            None => return Err(format!("URL {url:?} needs a scheme, e.g. http://{url}")),
-        }
-        let authority = uri
-            .authority()
-            .ok_or_else(|| format!("URL {url:?} has no host"))?;
-        let host = authority
-            .host()
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_string();
-        if host.is_empty() {
-            return Err(format!("URL {url:?} has no host"));
-        }
-        let port = authority.port_u16().unwrap_or(80);
-        let addr = host.parse().ok().map(|ip| SocketAddr::new(ip, port));
-        let path = uri.path_and_query().map_or("/", |p| p.as_str()).to_string();
-        Ok(Self {
-            url: url.to_string(),
-            host,
-            port,
-            addr,
-            authority: HeaderValue::from_str(authority.as_str())
-                .map_err(|e| format!("invalid host in {url:?}: {e}"))?,
-            path,
-        })
-    }
-}
 
 /// Open or closed model.
 #[derive(Debug, Clone)]
@@ -333,138 +276,6 @@ fn stages_schedule(
     }
     let points: Vec<_> = stages.iter().map(|s| (s.at, s.rate.per_second)).collect();
     Ok(Schedule::new(&points, end))
-}
-
-fn request(field: &str, r: &RequestSpec) -> Result<RequestTemplate, LoadError> {
-    let method = Method::from_bytes(r.method.as_bytes()).map_err(|_| {
-        invalid(
-            format!("{field}.method"),
-            format!("invalid method {:?}", r.method),
-        )
-    })?;
-    if !r.path.starts_with('/') {
-        return Err(invalid(format!("{field}.path"), "must start with /"));
-    }
-    let t = |f: &str, s: &str| Template::parse(s).map_err(|m| invalid(format!("{field}.{f}"), m));
-    let headers = r
-        .headers
-        .iter()
-        .map(|(k, v)| {
-            let name = HeaderName::try_from(k.as_str())
-                .map_err(|e| invalid(format!("{field}.headers.{k}"), e.to_string()))?;
-            Ok((name, t(&format!("headers.{k}"), v)?))
-        })
-        .collect::<Result<Vec<_>, LoadError>>()?;
-    let body = t("body", r.body.as_deref().unwrap_or(""))?;
-    RequestTemplate::new(method, t("path", &r.path)?, headers, body)
-        .map_err(|m| invalid(format!("{field}.path"), m))
-}
-
-fn templates(r: &RequestTemplate) -> impl Iterator<Item = &Template> {
-    std::iter::once(&r.path)
-        .chain(std::iter::once(&r.body))
-        .chain(r.headers.iter().map(|(_, v)| v))
-}
-
-fn no_vars(field: &str, r: &RequestTemplate) -> Result<(), LoadError> {
-    match templates(r).flat_map(|t| t.vars()).next() {
-        Some(v) => Err(invalid(
-            field,
-            format!(
-                "unknown placeholder {{{{{v}}}}} (seq, uuid, random, user, or a value extracted by an earlier step)"
-            ),
-        )),
-        None => Ok(()),
-    }
-}
-
-fn scenario(i: usize, s: &ScenarioSpec, closed: bool) -> Result<Scenario, LoadError> {
-    let f = format!("scenarios[{i}]");
-    if s.weight == 0 {
-        return Err(invalid(format!("{f}.weight"), "must be > 0"));
-    }
-    let kinds = [s.request.is_some(), s.write.is_some(), !s.steps.is_empty()];
-    if kinds.iter().filter(|k| **k).count() != 1 {
-        return Err(invalid(&f, "give exactly one of request, write or steps"));
-    }
-    if s.read_back.is_some() != s.write.is_some() {
-        return Err(invalid(
-            format!("{f}.read_back"),
-            "write and read_back go together",
-        ));
-    }
-    let (kind, default_name) = if let Some(r) = &s.request {
-        let t = request(&format!("{f}.request"), r)?;
-        no_vars(&format!("{f}.request"), &t)?;
-        (Kind::Request(t), format!("{} {}", r.method, r.path))
-    } else if let (Some(w), Some(rb)) = (&s.write, &s.read_back) {
-        let write = request(&format!("{f}.write"), w)?;
-        let read_back = request(&format!("{f}.read_back"), rb)?;
-        no_vars(&format!("{f}.write"), &write)?;
-        no_vars(&format!("{f}.read_back"), &read_back)?;
-        if !read_back.path.is_unique() {
-            return Err(invalid(
-                format!("{f}.read_back.path"),
-                "must contain {{seq}} or {{uuid}} so that every write has its own key",
-            ));
-        }
-        (
-            Kind::Write {
-                write: Box::new(write),
-                read_back: Box::new(read_back),
-            },
-            format!("{} {}", w.method, w.path),
-        )
-    } else {
-        if !closed {
-            return Err(invalid(
-                format!("{f}.steps"),
-                "step sequences need the closed model (users)",
-            ));
-        }
-        let mut known: Vec<&str> = Vec::new();
-        let mut steps = Vec::new();
-        for (j, step) in s.steps.iter().enumerate() {
-            let sf = format!("{f}.steps[{j}]");
-            let req = request(&format!("{sf}.request"), &step.request)?;
-            if let Some(v) = templates(&req)
-                .flat_map(|t| t.vars())
-                .find(|v| !known.contains(v))
-            {
-                return Err(invalid(
-                    format!("{sf}.request"),
-                    format!("{{{{{v}}}}} is not extracted by an earlier step"),
-                ));
-            }
-            let mut extract = Vec::new();
-            for (name, e) in &step.extract {
-                let ef = format!("{sf}.extract.{name}");
-                let x = match (&e.json, &e.regex) {
-                    (Some(p), None) => Extractor::Json(
-                        JsonPath::parse(p)
-                            .map_err(|err| invalid(&ef, format!("JSON path: {err}")))?,
-                    ),
-                    (None, Some(r)) => Extractor::Regex(
-                        Regex::new(r).map_err(|err| invalid(&ef, format!("regex: {err}")))?,
-                    ),
-                    _ => return Err(invalid(ef, "give exactly one of json or regex")),
-                };
-                extract.push((name.clone(), x));
-                known.push(name);
-            }
-            steps.push(Step {
-                request: req,
-                extract,
-            });
-        }
-        (Kind::Steps(steps), format!("steps {i}"))
-    };
-    Ok(Scenario {
-        name: s.name.clone().unwrap_or(default_name),
-        weight: s.weight,
-        kind,
-        think: None,
-    })
 }
 
 #[cfg(test)]

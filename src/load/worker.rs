@@ -21,9 +21,10 @@ use tokio::time::{Instant, sleep_until};
 use tokio_util::sync::CancellationToken;
 
 use super::client::{Conn, Exchanged, exchange};
-use super::errors::{ClassCounts, ErrorClass};
-use super::histogram::{Hist, LocalBuckets, Timeline, record, run_histogram};
+use super::errors::ErrorClass;
+use super::histogram::{Timeline, record};
 use super::plan::{Model, Plan};
+pub use super::recorder::{Recorder, ScenarioRec};
 use super::scenario::{Context, Kind, Vars};
 use super::schedule::Slots;
 use super::spec::Arrival;
@@ -48,96 +49,6 @@ pub struct Shared {
 impl Shared {
     fn origin(&self) -> Instant {
         self.clock.instant(self.start)
-    }
-}
-
-/// Counts and histograms of one scenario.
-#[derive(Debug, Clone)]
-pub struct ScenarioRec {
-    /// Completed requests.
-    pub requests: u64,
-    /// Successes.
-    pub ok: u64,
-    /// Failures.
-    pub errors: u64,
-    /// Latency from intended send time.
-    pub latency: Hist,
-}
-
-/// Everything one worker measured.
-#[derive(Debug)]
-pub struct Recorder {
-    /// Latency from intended send time.
-    pub latency: Hist,
-    /// Service time from actual send.
-    pub service: Hist,
-    /// Schedule lag: actual send − intended send.
-    pub lag: Hist,
-    /// Completed requests.
-    pub requests: u64,
-    /// Successes.
-    pub ok: u64,
-    /// Failures by class.
-    pub errors: ClassCounts,
-    /// Requests that waited for a free connection (the in-flight cap).
-    pub late: u64,
-    /// Requests in flight when a stop's drain period ran out.
-    pub cancelled: u64,
-    /// Per scenario.
-    pub scenarios: Vec<ScenarioRec>,
-    local: LocalBuckets,
-}
-
-impl Recorder {
-    fn new(scenarios: usize) -> Self {
-        Self {
-            latency: run_histogram(),
-            service: run_histogram(),
-            lag: run_histogram(),
-            requests: 0,
-            ok: 0,
-            errors: ClassCounts::default(),
-            late: 0,
-            cancelled: 0,
-            scenarios: (0..scenarios)
-                .map(|_| ScenarioRec {
-                    requests: 0,
-                    ok: 0,
-                    errors: 0,
-                    latency: run_histogram(),
-                })
-                .collect(),
-            local: LocalBuckets::default(),
-        }
-    }
-
-    fn record(
-        &mut self,
-        scenario: usize,
-        second: u64,
-        latency: Duration,
-        service: Option<Duration>,
-        error: Option<ErrorClass>,
-    ) {
-        self.requests += 1;
-        record(&mut self.latency, latency);
-        if let Some(s) = service {
-            record(&mut self.service, s);
-        }
-        let s = &mut self.scenarios[scenario];
-        s.requests += 1;
-        record(&mut s.latency, latency);
-        match error {
-            None => {
-                self.ok += 1;
-                s.ok += 1;
-            }
-            Some(class) => {
-                self.errors.add(class);
-                s.errors += 1;
-            }
-        }
-        self.local.record(second, latency, error);
     }
 }
 
