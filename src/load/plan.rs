@@ -10,6 +10,7 @@ use super::schedule::Schedule;
 use super::spec::{Arrival, LoadSpec, RequestSpec, ScenarioSpec};
 pub use super::target::Target;
 use super::thresholds::Threshold;
+use super::users::Users;
 
 mod scenarios;
 use scenarios::scenario;
@@ -31,8 +32,8 @@ pub enum Model {
     },
     /// Virtual users that wait for each answer.
     Closed {
-        /// Number of users.
-        users: u64,
+        /// Active users over time.
+        users: Users,
         /// Think time range after each request (zero for none).
         think: (Duration, Duration),
         /// Requests per user before it stops.
@@ -107,12 +108,13 @@ pub fn validate(spec: &LoadSpec) -> Result<Plan, LoadError> {
         return Err(invalid("duration", "must be > 0"));
     }
     let open = spec.rate.is_some() || spec.stages.is_some();
-    let modes = [open, spec.users.is_some(), spec.max_rate];
+    let users = spec.users.is_some() || spec.users_stages.is_some();
+    let modes = [open, users, spec.max_rate];
     match modes.iter().filter(|m| **m).count() {
         0 => {
             return Err(invalid(
                 "rate",
-                "one of rate, stages, users or max_rate is required",
+                "one of rate, stages, users, users_stages or max_rate is required",
             ));
         }
         1 => {}
@@ -126,6 +128,22 @@ pub fn validate(spec: &LoadSpec) -> Result<Plan, LoadError> {
     if spec.rate.is_some() && spec.stages.is_some() {
         return Err(invalid("stages", "give either rate or stages, not both"));
     }
+    if spec.users.is_some() && spec.users_stages.is_some() {
+        return Err(invalid(
+            "users_stages",
+            "give either users or users_stages, not both",
+        ));
+    }
+    let spawn_rate = match spec.spawn_rate {
+        Some(_) if !users => {
+            return Err(invalid(
+                "spawn_rate",
+                "a spawn rate needs the closed model (users or users_stages)",
+            ));
+        }
+        Some(r) if r.per_second <= 0.0 => return Err(invalid("spawn_rate", "must be > 0")),
+        r => r.map(|r| r.per_second),
+    };
     if open && (spec.think.is_some() || spec.requests_per_user.is_some()) {
         return Err(invalid(
             "think",
@@ -153,17 +171,23 @@ pub fn validate(spec: &LoadSpec) -> Result<Plan, LoadError> {
         }
     } else if spec.max_rate {
         Model::Closed {
-            users: spec.connections.unwrap_or(50) as u64,
+            users: Users::constant(spec.connections.unwrap_or(50) as u64, None),
             think: (Duration::ZERO, Duration::ZERO),
             requests_per_user: None,
             duration: spec.duration,
             max_rate: true,
         }
     } else {
-        let users = spec.users.unwrap_or(0);
-        if users == 0 {
-            return Err(invalid("users", "must be > 0"));
-        }
+        let (users, end) = match &spec.users_stages {
+            Some(stages) => user_stages(&stages.0, spec.duration, spawn_rate)?,
+            None => {
+                let n = spec.users.unwrap_or(0);
+                if n == 0 {
+                    return Err(invalid("users", "must be > 0"));
+                }
+                (Users::constant(n, spawn_rate), spec.duration)
+            }
+        };
         if spec.requests_per_user == Some(0) {
             return Err(invalid("requests_per_user", "must be > 0"));
         }
@@ -173,13 +197,15 @@ pub fn validate(spec: &LoadSpec) -> Result<Plan, LoadError> {
                 .think
                 .map_or((Duration::ZERO, Duration::ZERO), |t| (t.min, t.max)),
             requests_per_user: spec.requests_per_user,
-            duration: spec.duration,
+            duration: end,
             max_rate: false,
         }
     };
     let connections = match (&model, spec.connections) {
         (_, Some(c)) => c,
-        (Model::Closed { users, .. }, None) => usize::try_from(*users).unwrap_or(usize::MAX),
+        (Model::Closed { users, .. }, None) => {
+            usize::try_from(users.max()).unwrap_or(usize::MAX).max(1)
+        }
         (Model::Open { .. }, None) => DEFAULT_CONNECTIONS,
     };
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -235,6 +261,44 @@ pub fn validate(spec: &LoadSpec) -> Result<Plan, LoadError> {
         scenarios,
         thresholds,
     })
+}
+
+fn user_stages(
+    stages: &[super::users::UserStage],
+    duration: Option<Duration>,
+    spawn_rate: Option<f64>,
+) -> Result<(Users, Option<Duration>), LoadError> {
+    let first = stages
+        .first()
+        .ok_or_else(|| invalid("users_stages", "at least one stage"))?;
+    if first.at != Duration::ZERO {
+        return Err(invalid("users_stages", "the first stage must be at 0s"));
+    }
+    for (i, w) in stages.windows(2).enumerate() {
+        if w[1].at < w[0].at {
+            return Err(invalid(
+                format!("users_stages[{}]", i + 1),
+                format!(
+                    "out of order: {} comes after {}",
+                    humantime::format_duration(w[1].at),
+                    humantime::format_duration(w[0].at)
+                ),
+            ));
+        }
+    }
+    if stages.iter().all(|s| s.users == 0) {
+        return Err(invalid("users_stages", "every stage has 0 users"));
+    }
+    let last = stages.last().map_or(Duration::ZERO, |s| s.at);
+    let end = duration.or((stages.len() > 1).then_some(last));
+    if end == Some(Duration::ZERO) {
+        return Err(invalid(
+            "users_stages",
+            "the stages last no time (add a later stage or a duration)",
+        ));
+    }
+    let points: Vec<_> = stages.iter().map(|s| (s.at, s.users)).collect();
+    Ok((Users::new(&points, spawn_rate), end))
 }
 
 fn stages_schedule(
@@ -304,13 +368,25 @@ mod tests {
         let p = plan("target: http://localhost:8/\nmax_rate: true\nconnections: 4\nduration: 1s\n")
             .unwrap();
         assert!(matches!(
-            p.model,
+            &p.model,
             Model::Closed {
-                users: 4,
+                users,
                 max_rate: true,
                 ..
-            }
+            } if users.max() == 4
         ));
+        let p =
+            plan("target: http://a\nusers_stages: 0s:10,30s:200,40s:10\nspawn_rate: 50\n").unwrap();
+        assert_eq!(
+            (p.connections, p.end()),
+            (200, Some(Duration::from_secs(40)))
+        );
+        let p = plan("target: http://a\nusers_stages: [{at: 0s, users: 0}, {at: 1m, users: 30}]\nduration: 2m\n")
+            .unwrap();
+        assert_eq!(
+            (p.connections, p.end()),
+            (30, Some(Duration::from_secs(120)))
+        );
         let p = plan(
             "target: http://127.0.0.1:9\nusers: 3\nthink: 1s..2s\nscenarios:\n  - steps:\n    - request: {method: POST, path: /login}\n      extract: {token: {json: $.token}}\n    - request: {path: /me, headers: {authorization: 'Bearer {{token}}'}}\n",
         )
@@ -332,6 +408,26 @@ mod tests {
             "stages[2]"
         );
         assert_eq!(field("target: http://a\nstages: 1s:1/s\n"), "stages");
+        assert_eq!(
+            field("target: http://a\nusers_stages: 0s:5,10s:9,5s:1\n"),
+            "users_stages[2]"
+        );
+        assert_eq!(
+            field("target: http://a\nusers_stages: 0s:0\n"),
+            "users_stages"
+        );
+        assert_eq!(
+            field("target: http://a\nusers: 3\nusers_stages: 0s:1\n"),
+            "users_stages"
+        );
+        assert_eq!(
+            field("target: http://a\nrate: 1/s\nspawn_rate: 5\n"),
+            "spawn_rate"
+        );
+        assert_eq!(
+            field("target: http://a\nusers: 3\nspawn_rate: 0\n"),
+            "spawn_rate"
+        );
         assert_eq!(
             field("target: http://a\nrate: 1/s\nscenarios: [{weight: 0, request: {path: /}}]\n"),
             "scenarios[0].weight"

@@ -20,7 +20,7 @@ use rand::{RngExt, SeedableRng};
 use tokio::time::{Instant, sleep_until};
 use tokio_util::sync::CancellationToken;
 
-use super::client::{Conn, Exchanged, exchange};
+use super::client::{Conn, Exchanged, Gauge, exchange};
 use super::errors::ErrorClass;
 use super::histogram::{Timeline, record};
 use super::plan::{Model, Plan};
@@ -30,6 +30,9 @@ use super::schedule::Slots;
 use super::spec::Arrival;
 use super::writes::WriteLog;
 use crate::clock::Clock;
+
+mod crowd;
+use crowd::{Crowd, User};
 
 /// What every worker shares: the plan, the clock, the live timeline, the stop signal.
 #[derive(Debug)]
@@ -44,6 +47,8 @@ pub struct Shared {
     pub timeline: Mutex<Timeline>,
     /// Cancelled to stop sending.
     pub stop: CancellationToken,
+    /// Connections open now and at most.
+    pub gauge: Arc<Gauge>,
 }
 
 impl Shared {
@@ -61,17 +66,6 @@ pub struct WorkerResult {
     pub writes: WriteLog,
     /// When the worker finished (its last request completed).
     pub ended: Instant,
-}
-
-#[derive(Debug)]
-struct User {
-    id: u64,
-    done: u64,
-    scenario: usize,
-    step: usize,
-    ctx: Context,
-    vars: Vars,
-    ready_at: Instant,
 }
 
 #[derive(Debug)]
@@ -212,7 +206,9 @@ pub async fn run(shared: Arc<Shared>, index: usize, seed: u64) -> WorkerResult {
     let mut rec = Recorder::new(plan.scenarios.len());
     let mut writes = WriteLog::default();
     let cap = share(plan.connections as u64, workers, w).max(1) as usize;
-    let mut idle: Vec<Conn> = (0..cap).map(|_| Conn::default()).collect();
+    let mut idle: Vec<Conn> = (0..cap)
+        .map(|_| Conn::counted(shared.gauge.clone()))
+        .collect();
     let mut inflight = FuturesUnordered::new();
     let mut thinking = FuturesUnordered::new();
     let mut ready: VecDeque<User> = VecDeque::new();
@@ -220,7 +216,7 @@ pub async fn run(shared: Arc<Shared>, index: usize, seed: u64) -> WorkerResult {
     let far = origin + Duration::from_secs(86_400 * 365);
     let deadline = plan.end().map(|e| origin + e);
 
-    let (mut slots, think, limit) = match &plan.model {
+    let (mut slots, think, mut crowd) = match &plan.model {
         Model::Open { arrival, .. } => {
             let slots = match arrival {
                 Arrival::Uniform => Slots::Uniform {
@@ -244,33 +240,18 @@ pub async fn run(shared: Arc<Shared>, index: usize, seed: u64) -> WorkerResult {
             requests_per_user,
             ..
         } => {
-            for j in 0..share(*users, workers, w) {
-                let id = w + j * workers;
-                let scenario = plan.picker.pick(&mut rng);
-                let ctx = Context::draw(id, id, &mut rng);
-                ready.push_back(User {
-                    id,
-                    done: 0,
-                    scenario,
-                    step: 0,
-                    ctx,
-                    vars: Vars::new(),
-                    ready_at: origin,
-                });
-            }
-            (None, *think, *requests_per_user)
+            let crowd = Crowd::new(users.clone(), w, workers, *requests_per_user);
+            (None, *think, Some(crowd))
         }
     };
     let schedule = match &plan.model {
         Model::Open { schedule, .. } => Some(schedule),
         Model::Closed { .. } => None,
     };
-    // Closed-model sequence numbers continue after the users' first iterations.
-    let users = match &plan.model {
-        Model::Closed { users, .. } => *users,
-        Model::Open { .. } => 0,
-    };
-    let mut seq_next = users.div_ceil(workers);
+    // Closed model: follow the user count every 10 ms until it settles.
+    let mut users_tick = tokio::time::interval(Duration::from_millis(10));
+    users_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut settled = crowd.is_none();
     let next_slot = |slots: &mut Option<Slots>| match (slots.as_mut(), schedule) {
         (Some(s), Some(sch)) => s.next(sch).map(|(k, at)| (k, origin + at)),
         _ => None,
@@ -344,12 +325,13 @@ pub async fn run(shared: Arc<Shared>, index: usize, seed: u64) -> WorkerResult {
                     Some((req, keep)) => inflight.push(tagged(conn, plan, req, keep, meta)),
                     None => {
                         idle.push(conn);
-                        if let Some(mut user) = meta.user {
+                        if let (Some(mut user), Some(crowd)) = (meta.user, crowd.as_mut()) {
                             user.step = 0;
                             user.vars.clear();
                             user.done += 1;
                             user.ready_at = now + think.0.max(Duration::from_millis(1));
-                            if limit.is_none_or(|l| user.done < l) {
+                            if crowd.goes_on(&user) {
+                                user.ctx = crowd.context(user.id, &mut rng);
                                 thinking.push(wake(user));
                             }
                         }
@@ -361,7 +343,7 @@ pub async fn run(shared: Arc<Shared>, index: usize, seed: u64) -> WorkerResult {
             }
         }
         let open_done = slots.is_some() && slot.is_none();
-        let closed_done = slots.is_none() && ready.is_empty() && thinking.is_empty();
+        let closed_done = slots.is_none() && settled && ready.is_empty() && thinking.is_empty();
         if inflight.is_empty() && (stopping || open_done || closed_done) {
             break;
         }
@@ -370,15 +352,18 @@ pub async fn run(shared: Arc<Shared>, index: usize, seed: u64) -> WorkerResult {
             Some((ex, meta)) = inflight.next() => {
                 let (conn, user) = complete(plan, &mut rec, &mut writes, ex, meta, origin);
                 idle.push(conn);
-                let Some(mut user) = user else { continue };
+                let (Some(mut user), Some(crowd)) = (user, crowd.as_mut()) else { continue };
                 user.done += 1;
-                if stopping || limit.is_some_and(|l| user.done >= l) {
+                if stopping {
+                    crowd.retire(&user);
+                    continue;
+                }
+                if !crowd.goes_on(&user) {
                     continue;
                 }
                 if user.step == 0 {
                     user.scenario = plan.picker.pick(&mut rng);
-                    user.ctx = Context::draw(seq_next * workers + w, user.id, &mut rng);
-                    seq_next += 1;
+                    user.ctx = crowd.context(user.id, &mut rng);
                 }
                 let pause = if think.1 > think.0 { rng.random_range(think.0..=think.1) } else { think.0 };
                 if pause.is_zero() {
@@ -389,7 +374,18 @@ pub async fn run(shared: Arc<Shared>, index: usize, seed: u64) -> WorkerResult {
                     thinking.push(wake(user));
                 }
             }
-            Some(user) = thinking.next(), if !stopping => ready.push_back(user),
+            Some(user) = thinking.next(), if !stopping => {
+                if crowd.as_mut().is_some_and(|c| c.goes_on(&user)) {
+                    ready.push_back(user);
+                }
+            }
+            _ = users_tick.tick(), if !stopping && !settled => {
+                if let Some(crowd) = crowd.as_mut() {
+                    let since = Instant::now().saturating_duration_since(origin);
+                    crowd.tick(since, Instant::now(), plan, &mut rng, &mut ready);
+                    settled = crowd.settled(since);
+                }
+            }
             _ = &mut slot_timer, if !stopping && slot.is_some() && !idle.is_empty() && armed.is_some() => {
                 armed = None;
             }
