@@ -20,19 +20,20 @@ use rand::{RngExt, SeedableRng};
 use tokio::time::{Instant, sleep_until};
 use tokio_util::sync::CancellationToken;
 
-use super::client::{Conn, Exchanged, Gauge, exchange};
-use super::errors::ErrorClass;
-use super::histogram::{Timeline, record};
+use super::client::{Conn, Gauge};
+use super::histogram::Timeline;
 use super::plan::{Model, Plan};
 pub use super::recorder::{Recorder, ScenarioRec};
-use super::scenario::{Context, Kind, Vars};
+use super::scenario::Context;
 use super::schedule::Slots;
 use super::spec::Arrival;
 use super::writes::WriteLog;
 use crate::clock::Clock;
 
 mod crowd;
+mod exchange;
 use crowd::{Crowd, User};
+use exchange::{Meta, complete, prepare, tagged};
 
 /// What every worker shares: the plan, the clock, the live timeline, the stop signal.
 #[derive(Debug)]
@@ -68,29 +69,6 @@ pub struct WorkerResult {
     pub ended: Instant,
 }
 
-#[derive(Debug)]
-struct Meta {
-    intended: Instant,
-    scenario: usize,
-    step: usize,
-    ctx: Context,
-    write: Option<String>,
-    user: Option<User>,
-}
-
-async fn tagged(
-    conn: Conn,
-    plan: &Plan,
-    req: http::Request<http_body_util::Full<bytes::Bytes>>,
-    keep: bool,
-    meta: Meta,
-) -> (Exchanged, Meta) {
-    (
-        exchange(conn, &plan.target, req, keep, plan.timeout).await,
-        meta,
-    )
-}
-
 async fn wake(user: User) -> User {
     sleep_until(user.ready_at).await;
     user
@@ -99,101 +77,6 @@ async fn wake(user: User) -> User {
 /// This worker's share of `total`.
 fn share(total: u64, workers: u64, index: u64) -> u64 {
     total / workers + u64::from(index < total % workers)
-}
-
-/// Build the request for `meta`; on failure record an `other` error and return `None`.
-fn prepare(
-    plan: &Plan,
-    rec: &mut Recorder,
-    writes: &mut WriteLog,
-    meta: &mut Meta,
-    now: Instant,
-    origin: Instant,
-) -> Option<(http::Request<http_body_util::Full<bytes::Bytes>>, bool)> {
-    record(&mut rec.lag, now.saturating_duration_since(meta.intended));
-    let scenario = &plan.scenarios[meta.scenario];
-    let (template, keep) = scenario.step(meta.step);
-    let empty = Vars::new();
-    let vars = meta.user.as_ref().map_or(&empty, |u| &u.vars);
-    let Some((req, body)) = template.build(&plan.target.authority, &plan.headers, &meta.ctx, vars)
-    else {
-        let second = meta.intended.saturating_duration_since(origin).as_secs();
-        rec.record(
-            meta.scenario,
-            second,
-            now.saturating_duration_since(meta.intended),
-            None,
-            Some(ErrorClass::Other),
-        );
-        return None;
-    };
-    if let Kind::Write { read_back, .. } = &scenario.kind {
-        let key = read_back.path.render(&meta.ctx, &empty);
-        writes.attempt(key.clone(), meta.scenario, meta.ctx, body);
-        meta.write = Some(key);
-    }
-    Some((req, keep))
-}
-
-/// Record a finished exchange; hand back the connection and the user, if any.
-fn complete(
-    plan: &Plan,
-    rec: &mut Recorder,
-    writes: &mut WriteLog,
-    ex: Exchanged,
-    mut meta: Meta,
-    origin: Instant,
-) -> (Conn, Option<User>) {
-    let (mut error, acked) = match &ex.result {
-        Ok(a) => (
-            ErrorClass::of_status(a.status, a.injected),
-            Ok(a.status.is_success() && !a.injected),
-        ),
-        Err(class) => (Some(*class), Err(*class)),
-    };
-    let scenario = &plan.scenarios[meta.scenario];
-    let steps = scenario.len();
-    if let (Kind::Steps(list), None, Some(user)) = (&scenario.kind, error, meta.user.as_mut()) {
-        let body = ex
-            .result
-            .as_ref()
-            .ok()
-            .and_then(|a| a.body.as_deref())
-            .unwrap_or_default();
-        for (name, extractor) in &list[meta.step].extract {
-            match extractor.extract(body) {
-                Some(v) => {
-                    user.vars.retain(|(n, _)| n != name);
-                    user.vars.push((name.clone(), v));
-                }
-                None => error = Some(ErrorClass::Extract),
-            }
-        }
-    }
-    if let Some(key) = &meta.write {
-        writes.complete(key, acked);
-    }
-    let second = meta.intended.saturating_duration_since(origin).as_secs();
-    rec.record(
-        meta.scenario,
-        second,
-        ex.done.saturating_duration_since(meta.intended),
-        Some(ex.done.saturating_duration_since(ex.sent)),
-        error,
-    );
-    let user = meta.user.map(|mut u| {
-        u.step = if error.is_some() || meta.step + 1 >= steps {
-            0
-        } else {
-            meta.step + 1
-        };
-        if u.step == 0 {
-            u.vars.clear();
-        }
-        u.ready_at = ex.done;
-        u
-    });
-    (ex.conn, user)
 }
 
 /// Run worker `index` until its plan ends or the stop signal (then drain in-flight requests).
