@@ -4,7 +4,8 @@
 #     wrk vs `shakedown load --max-rate`, same connections, threads and duration;
 #  2. rate accuracy of the open model at a fixed rate (default 2,000/s for 10 s);
 #  3. scale: USERS (10,000) closed-model users spawned at USERS/2 per second,
-#     1 s think time, for SCALE_DURATION (10 s), with the client's peak RSS.
+#     1 s think time, for SCALE_DURATION (10 s), with the client's peak RSS;
+#     then tests/load_scale.rs at 10,000 connections and users (LOAD_SCALE).
 # Goals: shakedown >= 90% of wrk's rate; achieved fixed rate within 1% of the target.
 # Knobs: CONNS (50) THREADS (2) DURATION (5, seconds) RATE (2000) RATE_DURATION (10)
 #        USERS (10000) SCALE_DURATION (10).
@@ -115,4 +116,6 @@ echo "== scale: $USERS users (closed model), spawned at $((USERS / 2))/s, think 
 "$bin" load "$url" --users "$USERS" --spawn-rate "$((USERS / 2))" --think 1s --duration "${SCALE_DURATION}s" \
     --json "$tmp/scale.json" -q > "$tmp/scale.txt"
 json_field "$tmp/scale.json" "'%d requests (%.1f/s), errors %d, latency p99 %.2fms; peak connections %d, peak RSS %.1f MiB, cpu %s%%, open-file limit %s; warnings %s' % (j['summary']['requests'], j['summary']['rps'], j['summary']['errors'], j['summary']['latency']['p99_ms'] or 0, j['generator']['peak_connections'], j['generator']['peak_rss_bytes'] / 1048576, round(j['generator']['cpu_percent'] or 0), j['generator']['fd_limit'], j['generator']['warnings'])"
+echo "== scale: 10,000 open connections (open model) and 10,000 users (closed model), debug build, requests held 2 s =="
+LOAD_SCALE=10000 cargo test --quiet --test load_scale -- --nocapture 2>&1 | grep -E '^(open|closed) model:|test result' || echo "bench-load: the scale test failed"
 echo "machine load average: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown) on $(nproc 2>/dev/null || echo '?') CPUs"
