@@ -9,27 +9,39 @@
 //! | module | owns |
 //! |---|---|
 //! | [`spec`] | the file/section format (`LoadSpec`), rates, stages, think times |
-//! | [`plan`] | validation into a runnable plan, the target URL |
+//! | [`plan`] | validation into a runnable plan |
+//! | [`target`] | the target URL |
+//! | [`users`] | closed-model user counts: spawn rate, user stages |
 //! | [`schedule`] | intended send times: constant, ramps, steps, Poisson |
-//! | [`scenario`] | templates, weighted choice, step sequences and extraction |
+//! | [`scenario`] | weighted choice, step sequences and extraction |
+//! | [`template`] | placeholders (`{{seq}}`, …) and request templates |
 //! | [`client`] | keep-alive HTTP/1.1 connections owned by workers |
-//! | [`worker`] | pacing, sending and recording without locks |
+//! | [`worker`] | pacing and sending without locks |
+//! | [`recorder`] | a worker's counts and histograms |
 //! | [`histogram`] | HDR histograms and the per-second timeline |
 //! | [`errors`] | error classes, injected versus upstream |
 //! | [`thresholds`] | pass/fail expressions, whole-run and sliding windows |
 //! | [`writes`] | the keyed-write (lost acknowledged writes) check |
+//! | [`collect`] | merging worker results into the report at the end |
 //! | [`report`] | the JSON report and the summary table |
+//! | [`usage`] | the generator's own CPU, memory and connections; bottleneck warnings |
 
 pub mod cli;
 pub mod client;
+pub mod collect;
 pub mod errors;
 pub mod histogram;
 pub mod plan;
+pub mod recorder;
 pub mod report;
 pub mod scenario;
 pub mod schedule;
 pub mod spec;
+pub mod target;
+pub mod template;
 pub mod thresholds;
+pub mod usage;
+pub mod users;
 pub mod worker;
 pub mod writes;
 
@@ -46,13 +58,14 @@ pub use histogram::{TimelinePoint, WindowStats};
 pub use report::{Latency, LoadReport, ScenarioReport, Summary};
 pub use spec::{Arrival, LoadSpec, Rate, RequestSpec, ScenarioSpec, Stage, Stages, ThinkTime};
 pub use thresholds::{Threshold, ThresholdOutcome};
+pub use usage::Generator;
+pub use users::{UserStage, UserStages};
 pub use writes::WriteReport;
 
 use crate::clock::Clock;
-use histogram::{Timeline, merge, run_histogram};
-use plan::{Model, Plan};
-use report::Latency as Lat;
-use thresholds::{Metric, WindowCheck};
+use histogram::Timeline;
+use plan::Plan;
+use thresholds::WindowCheck;
 use worker::{Shared, WorkerResult};
 
 /// The Rust examples of the user guide, compiled as doctests.
@@ -85,6 +98,8 @@ pub struct LoadRun {
     monitor_stop: CancellationToken,
     aborted: Arc<AtomicBool>,
     seed: u64,
+    cpu: usage::CpuMark,
+    fd_limit: Option<u64>,
     /// Dropping a run without `stop`/`finish` stops its workers.
     _stop_on_drop: tokio_util::sync::DropGuard,
 }
@@ -95,7 +110,8 @@ pub struct LoadRun {
 pub fn start(spec: LoadSpec, clock: Clock, seed: Option<u64>) -> Result<LoadRun, LoadError> {
     let plan = plan::validate(&spec)?;
     let handle = tokio::runtime::Handle::try_current().map_err(|_| LoadError::NoRuntime)?;
-    raise_fd_limit(plan.connections);
+    let cpu = usage::CpuMark::now();
+    let fd_limit = raise_fd_limit(plan.connections);
     let seed = seed.unwrap_or_else(rand::random);
     let horizon = Duration::from_secs(120).max(plan.timeout + Duration::from_secs(10));
     let shared = Arc::new(Shared {
@@ -104,6 +120,7 @@ pub fn start(spec: LoadSpec, clock: Clock, seed: Option<u64>) -> Result<LoadRun,
         start: clock.now(),
         timeline: Mutex::new(Timeline::new(horizon)),
         stop: CancellationToken::new(),
+        gauge: Arc::default(),
     });
     let workers = (0..shared.plan.threads)
         .map(|i| handle.spawn(worker::run(shared.clone(), i, seed)))
@@ -123,19 +140,34 @@ pub fn start(spec: LoadSpec, clock: Clock, seed: Option<u64>) -> Result<LoadRun,
         monitor_stop,
         aborted,
         seed,
+        cpu,
+        fd_limit,
         _stop_on_drop: stop_on_drop,
     })
 }
 
-fn raise_fd_limit(connections: usize) {
+/// Raise the open-file soft limit to the hard limit; the soft limit in force after.
+fn raise_fd_limit(connections: usize) -> Option<u64> {
+    let needed = connections as u64 + 64;
     match rlimit::increase_nofile_limit(u64::MAX) {
-        Ok(limit) if limit < connections as u64 + 64 => tracing::warn!(
-            limit,
-            connections,
-            "the open-file limit is below the connection count; connects may fail with `connect_error`"
-        ),
-        Ok(limit) => tracing::debug!(limit, "open-file soft limit raised to the hard limit"),
-        Err(e) => tracing::warn!(error = %e, "cannot raise the open-file limit"),
+        Ok(limit) if limit < needed => {
+            tracing::warn!(
+                limit,
+                connections,
+                "the open-file limit is below the connection count plus headroom; connects may fail with `connect_error` (raise the hard limit: `ulimit -Hn`)"
+            );
+            Some(limit)
+        }
+        Ok(limit) => {
+            tracing::debug!(limit, "open-file soft limit raised to the hard limit");
+            Some(limit)
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot raise the open-file limit");
+            rlimit::getrlimit(rlimit::Resource::NOFILE)
+                .ok()
+                .map(|l| l.0)
+        }
     }
 }
 
@@ -242,161 +274,18 @@ impl LoadRun {
                 Err(e) => tracing::error!(error = %e, "a load worker failed"),
             }
         }
-        // Sending and draining, up to the last worker's end (not when the caller noticed).
-        let elapsed = results
-            .iter()
-            .map(|r| self.shared.clock.at(r.ended))
-            .max()
-            .unwrap_or_else(|| self.shared.clock.now())
-            .saturating_sub(self.shared.start);
         self.monitor_stop.cancel();
         let checks = self.monitor.await.unwrap_or_default();
-        let plan = &self.shared.plan;
-        let mut writes = writes::WriteLog::default();
-        let mut total = results.pop().map(|r| {
-            writes.merge(r.writes);
-            r.rec
-        });
-        let stopped = self.shared.stop.is_cancelled();
-        if let Some(t) = total.as_mut() {
-            for r in results {
-                writes.merge(r.writes);
-                let o = r.rec;
-                merge(&mut t.latency, &o.latency);
-                merge(&mut t.service, &o.service);
-                merge(&mut t.lag, &o.lag);
-                t.requests += o.requests;
-                t.ok += o.ok;
-                t.errors.merge(&o.errors);
-                t.late += o.late;
-                t.cancelled += o.cancelled;
-                for (a, b) in t.scenarios.iter_mut().zip(o.scenarios) {
-                    a.requests += b.requests;
-                    a.ok += b.ok;
-                    a.errors += b.errors;
-                    merge(&mut a.latency, &b.latency);
-                }
-            }
-        }
-        let has_writes = plan
-            .scenarios
-            .iter()
-            .any(|s| matches!(s.kind, scenario::Kind::Write { .. }));
-        let write_report = if has_writes {
-            Some(writes::check(writes, plan, &self.shared.clock).await)
-        } else {
-            None
-        };
-        let empty = run_histogram();
-        let summary = match &total {
-            Some(t) => {
-                let secs = elapsed.as_secs_f64();
-                Summary {
-                    requests: t.requests,
-                    ok: t.ok,
-                    errors: t.errors.total(),
-                    error_rate: if t.requests > 0 {
-                        t.errors.total() as f64 / t.requests as f64
-                    } else {
-                        0.0
-                    },
-                    rps: if secs > 0.0 {
-                        t.requests as f64 / secs
-                    } else {
-                        0.0
-                    },
-                    planned: None,
-                    late: t.late,
-                    cancelled: t.cancelled,
-                    latency: Lat::of(&t.latency),
-                    service_time: Lat::of(&t.service),
-                    schedule_lag: Lat::of(&t.lag),
-                }
-            }
-            None => Summary::default(),
-        };
-        let (model, arrival, planned) = match &plan.model {
-            Model::Open { schedule, arrival } => {
-                let until = if stopped {
-                    elapsed.min(schedule.end().unwrap_or(elapsed))
-                } else {
-                    schedule.end().unwrap_or(elapsed)
-                };
-                (
-                    "open",
-                    Some(*arrival),
-                    Some(schedule.expected_by(until).ceil() as u64),
-                )
-            }
-            Model::Closed { .. } => ("closed", None, None),
-        };
-        let summary = Summary { planned, ..summary };
-        let hist = total.as_ref().map_or(&empty, |t| &t.latency);
-        let mut outcomes = Vec::new();
-        for t in &plan.thresholds {
-            if t.window.is_some() {
-                if let Some(c) = checks.iter().find(|c| c.threshold == *t) {
-                    outcomes.push(c.outcome());
-                }
-                continue;
-            }
-            let observed = match t.metric {
-                Metric::Quantile(q) => histogram::quantile(hist, q).map(|d| d.as_secs_f64()),
-                Metric::Mean => (!hist.is_empty()).then(|| hist.mean() / 1e6),
-                Metric::ErrorRate => Some(summary.error_rate),
-                Metric::Rps => Some(summary.rps),
-            };
-            outcomes.push(ThresholdOutcome {
-                threshold: t.text.clone(),
-                passed: observed.is_some_and(|v| t.holds(v)),
-                observed,
-                unit: t.unit(),
-                window_s: None,
-                breaches: u64::from(!observed.is_some_and(|v| t.holds(v))),
-                aborted: false,
-            });
-        }
-        let scenarios = plan
-            .scenarios
-            .iter()
-            .enumerate()
-            .map(|(i, s)| {
-                let r = total.as_ref().and_then(|t| t.scenarios.get(i));
-                ScenarioReport {
-                    name: s.name.clone(),
-                    weight: s.weight,
-                    requests: r.map_or(0, |r| r.requests),
-                    ok: r.map_or(0, |r| r.ok),
-                    errors: r.map_or(0, |r| r.errors),
-                    latency: r.map_or_else(Lat::default, |r| Lat::of(&r.latency)),
-                }
-            })
-            .collect();
-        let timeline = self
-            .shared
-            .timeline
-            .lock()
-            .map(|t| t.points())
-            .unwrap_or_default();
-        LoadReport {
-            version: 1,
-            target: plan.target.url.clone(),
-            model,
-            arrival,
+        collect::report(collect::Ending {
+            shared: &self.shared,
+            results,
+            checks,
             seed: self.seed,
-            connections: plan.connections,
-            threads: plan.threads,
-            started: self.shared.start,
-            elapsed,
-            passed: outcomes.iter().all(|o| o.passed),
             aborted: self.aborted.load(Ordering::SeqCst),
-            errors_by_class: total.as_ref().map(|t| t.errors).unwrap_or_default(),
-            summary,
-            scenarios,
-            timeline,
-            thresholds: outcomes,
-            writes: write_report,
-        }
+            cpu: self.cpu,
+            fd_limit: self.fd_limit,
+        })
+        .await
     }
 }
 

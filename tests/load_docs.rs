@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 
 use shakedown::clock::Clock;
 use shakedown::config::{Format, parse};
-use shakedown::load::{self, LoadSpec, Stages, Threshold};
+use shakedown::load::{self, LoadSpec, Stages, Threshold, UserStages};
 use support::load::TestServer;
 
 const DOC: &str = include_str!("../docs/load.md");
@@ -77,7 +77,25 @@ fn stage_and_threshold_examples_parse() {
         .step_by(2)
         .filter(|s| !s.contains('\n'))
         .collect();
-    let stages: Vec<&&str> = backticked.iter().filter(|s| s.starts_with("0s:")).collect();
+    // Rate stages carry a unit (`100/s`); user stages are bare counts.
+    let users: Vec<&&str> = backticked
+        .iter()
+        .filter(|s| s.starts_with("0s:") && !s.contains('/'))
+        .collect();
+    assert!(users.len() >= 4, "{users:?}");
+    for s in users {
+        let parsed: UserStages = s.parse().unwrap_or_else(|e| panic!("{s}: {e}"));
+        let spec = LoadSpec {
+            target: Some("http://127.0.0.1:1".into()),
+            users_stages: Some(parsed),
+            ..LoadSpec::default()
+        };
+        load::validate(&spec).unwrap_or_else(|e| panic!("{s}: {e}"));
+    }
+    let stages: Vec<&&str> = backticked
+        .iter()
+        .filter(|s| s.starts_with("0s:") && s.contains('/'))
+        .collect();
     assert!(stages.len() >= 5);
     for s in stages {
         let parsed: Stages = s.parse().unwrap_or_else(|e| panic!("{s}: {e}"));

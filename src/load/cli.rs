@@ -7,6 +7,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 
 use super::spec::{LoadSpec, Rate, Stages, ThinkTime};
+use super::users::UserStages;
 use super::{LoadError, LoadReport, LoadRun, start};
 use crate::clock::Clock;
 use crate::exit::{InvalidInput, Outcome};
@@ -40,6 +41,12 @@ pub struct LoadArgs {
     /// Closed model: number of virtual users.
     #[arg(long)]
     pub users: Option<u64>,
+    /// Closed model: user count stages `TIME:USERS,…`, linear between points, e.g. `0s:10,30s:200,40s:10`.
+    #[arg(long, value_parser = parse_user_stages)]
+    pub users_stages: Option<UserStages>,
+    /// Closed model: users started per second (default: all at once).
+    #[arg(long, value_parser = parse_rate)]
+    pub spawn_rate: Option<Rate>,
     /// Closed model: think time after each request, `2s` or `5s..15s`.
     #[arg(long, value_parser = parse_think)]
     pub think: Option<ThinkTime>,
@@ -77,6 +84,10 @@ fn parse_stages(s: &str) -> Result<Stages, String> {
     s.parse()
 }
 
+fn parse_user_stages(s: &str) -> Result<UserStages, String> {
+    s.parse()
+}
+
 fn parse_think(s: &str) -> Result<ThinkTime, String> {
     s.parse()
 }
@@ -104,6 +115,10 @@ impl LoadArgs {
         spec.connections = self.connections.or(spec.connections);
         spec.threads = self.threads.or(spec.threads);
         spec.users = self.users.or(spec.users);
+        if self.users_stages.is_some() {
+            spec.users_stages = self.users_stages.clone();
+        }
+        spec.spawn_rate = self.spawn_rate.or(spec.spawn_rate);
         spec.think = self.think.or(spec.think);
         spec.requests_per_user = self.requests_per_user.or(spec.requests_per_user);
         spec.timeout = self.timeout.or(spec.timeout);

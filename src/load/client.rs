@@ -7,6 +7,8 @@
 //! `TCP_NODELAY`, through hyper-util's `TokioIo`), kept alive across
 //! requests, and dropped after any error so the next request reconnects.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -24,6 +26,41 @@ use super::plan::Target;
 #[derive(Debug, Default)]
 pub struct Conn {
     sender: Option<SendRequest<Full<Bytes>>>,
+    gauge: Option<Arc<Gauge>>,
+}
+
+/// Connections open now and at most, across every worker of a run.
+#[derive(Debug, Default)]
+pub struct Gauge {
+    open: AtomicUsize,
+    peak: AtomicUsize,
+}
+
+impl Gauge {
+    fn up(&self) {
+        let now = self.open.fetch_add(1, Ordering::Relaxed) + 1;
+        self.peak.fetch_max(now, Ordering::Relaxed);
+    }
+
+    fn down(&self) {
+        self.open.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// The most connections that were open at once.
+    pub fn peak(&self) -> usize {
+        self.peak.load(Ordering::Relaxed)
+    }
+
+    /// Connections open now.
+    pub fn open(&self) -> usize {
+        self.open.load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        self.close();
+    }
 }
 
 /// A complete response.
@@ -51,6 +88,31 @@ pub struct Exchanged {
 }
 
 impl Conn {
+    /// An empty slot whose open connections count in `gauge`.
+    pub fn counted(gauge: Arc<Gauge>) -> Self {
+        Self {
+            sender: None,
+            gauge: Some(gauge),
+        }
+    }
+
+    /// Drop the connection, if any (the next request reconnects).
+    fn close(&mut self) {
+        if self.sender.take().is_some()
+            && let Some(g) = &self.gauge
+        {
+            g.down();
+        }
+    }
+
+    fn opened(&mut self, sender: SendRequest<Full<Bytes>>) {
+        self.close();
+        if let Some(g) = &self.gauge {
+            g.up();
+        }
+        self.sender = Some(sender);
+    }
+
     async fn connect(target: &Target) -> Result<SendRequest<Full<Bytes>>, ErrorClass> {
         let stream = match target.addr {
             Some(addr) => TcpStream::connect(addr).await,
@@ -81,14 +143,15 @@ impl Conn {
             _ => false,
         };
         if !reusable {
-            self.sender = None;
-            self.sender = Some(Self::connect(target).await?);
+            self.close();
+            let sender = Self::connect(target).await?;
+            self.opened(sender);
         }
         let Some(sender) = self.sender.as_mut() else {
             return Err(ErrorClass::Other);
         };
         let response = sender.send_request(req).await.map_err(|e| {
-            self.sender = None;
+            self.close();
             ErrorClass::of_hyper(&e)
         })?;
         let status = response.status();
@@ -99,7 +162,7 @@ impl Conn {
                 body.collect()
                     .await
                     .map_err(|e| {
-                        self.sender = None;
+                        self.close();
                         ErrorClass::of_hyper(&e)
                     })?
                     .to_bytes(),
@@ -107,7 +170,7 @@ impl Conn {
         } else {
             while let Some(frame) = body.frame().await {
                 if let Err(e) = frame {
-                    self.sender = None;
+                    self.close();
                     return Err(ErrorClass::of_hyper(&e));
                 }
             }
@@ -134,7 +197,7 @@ pub async fn exchange(
         Ok(r) => r,
         Err(_) => {
             // The connection is mid-exchange; it cannot be reused.
-            conn.sender = None;
+            conn.close();
             Err(ErrorClass::Timeout)
         }
     };

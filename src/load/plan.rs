@@ -1,80 +1,26 @@
 //! Validation: a [`LoadSpec`] as written becomes a runnable [`Plan`] or a clear error naming the field.
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
-use http::{HeaderName, HeaderValue, Method, Uri};
-use regex::Regex;
-use serde_json_path::JsonPath;
+use http::{HeaderName, HeaderValue};
 
 use super::LoadError;
-use super::scenario::{Extractor, Kind, Picker, RequestTemplate, Scenario, Step, Template};
+use super::scenario::{Picker, Scenario};
 use super::schedule::Schedule;
 use super::spec::{Arrival, LoadSpec, RequestSpec, ScenarioSpec};
+pub use super::target::Target;
 use super::thresholds::Threshold;
+use super::users::Users;
+
+mod scenarios;
+mod stages;
+use scenarios::scenario;
+use stages::{stages_schedule, user_stages};
 
 /// Default per-request timeout.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default connection cap in the open model.
 pub const DEFAULT_CONNECTIONS: usize = 1000;
-
-/// Where requests go.
-#[derive(Debug, Clone)]
-pub struct Target {
-    /// The URL as given.
-    pub url: String,
-    /// Host name or address.
-    pub host: String,
-    /// TCP port.
-    pub port: u16,
-    /// The address when the host is an IP literal (no resolution needed).
-    pub addr: Option<SocketAddr>,
-    /// The `Host` header value.
-    pub authority: HeaderValue,
-    /// Path and query of the URL (the default request's path).
-    pub path: String,
-}
-
-impl Target {
-    /// Parse an `http://` URL.
-    pub fn parse(url: &str) -> Result<Self, String> {
-        let uri: Uri = url
-            .parse()
-            .map_err(|e| format!("invalid URL {url:?}: {e}"))?;
-        match uri.scheme_str() {
-            Some("http") => {}
-            Some(other) => {
-                return Err(format!(
-                    "unsupported scheme {other:?} in {url:?} (http only)"
-                ));
-            }
-            None => return Err(format!("URL {url:?} needs a scheme, e.g. http://{url}")),
-        }
-        let authority = uri
-            .authority()
-            .ok_or_else(|| format!("URL {url:?} has no host"))?;
-        let host = authority
-            .host()
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_string();
-        if host.is_empty() {
-            return Err(format!("URL {url:?} has no host"));
-        }
-        let port = authority.port_u16().unwrap_or(80);
-        let addr = host.parse().ok().map(|ip| SocketAddr::new(ip, port));
-        let path = uri.path_and_query().map_or("/", |p| p.as_str()).to_string();
-        Ok(Self {
-            url: url.to_string(),
-            host,
-            port,
-            addr,
-            authority: HeaderValue::from_str(authority.as_str())
-                .map_err(|e| format!("invalid host in {url:?}: {e}"))?,
-            path,
-        })
-    }
-}
 
 /// Open or closed model.
 #[derive(Debug, Clone)]
@@ -88,8 +34,8 @@ pub enum Model {
     },
     /// Virtual users that wait for each answer.
     Closed {
-        /// Number of users.
-        users: u64,
+        /// Active users over time.
+        users: Users,
         /// Think time range after each request (zero for none).
         think: (Duration, Duration),
         /// Requests per user before it stops.
@@ -164,12 +110,13 @@ pub fn validate(spec: &LoadSpec) -> Result<Plan, LoadError> {
         return Err(invalid("duration", "must be > 0"));
     }
     let open = spec.rate.is_some() || spec.stages.is_some();
-    let modes = [open, spec.users.is_some(), spec.max_rate];
+    let users = spec.users.is_some() || spec.users_stages.is_some();
+    let modes = [open, users, spec.max_rate];
     match modes.iter().filter(|m| **m).count() {
         0 => {
             return Err(invalid(
                 "rate",
-                "one of rate, stages, users or max_rate is required",
+                "one of rate, stages, users, users_stages or max_rate is required",
             ));
         }
         1 => {}
@@ -183,6 +130,22 @@ pub fn validate(spec: &LoadSpec) -> Result<Plan, LoadError> {
     if spec.rate.is_some() && spec.stages.is_some() {
         return Err(invalid("stages", "give either rate or stages, not both"));
     }
+    if spec.users.is_some() && spec.users_stages.is_some() {
+        return Err(invalid(
+            "users_stages",
+            "give either users or users_stages, not both",
+        ));
+    }
+    let spawn_rate = match spec.spawn_rate {
+        Some(_) if !users => {
+            return Err(invalid(
+                "spawn_rate",
+                "a spawn rate needs the closed model (users or users_stages)",
+            ));
+        }
+        Some(r) if r.per_second <= 0.0 => return Err(invalid("spawn_rate", "must be > 0")),
+        r => r.map(|r| r.per_second),
+    };
     if open && (spec.think.is_some() || spec.requests_per_user.is_some()) {
         return Err(invalid(
             "think",
@@ -210,17 +173,23 @@ pub fn validate(spec: &LoadSpec) -> Result<Plan, LoadError> {
         }
     } else if spec.max_rate {
         Model::Closed {
-            users: spec.connections.unwrap_or(50) as u64,
+            users: Users::constant(spec.connections.unwrap_or(50) as u64, None),
             think: (Duration::ZERO, Duration::ZERO),
             requests_per_user: None,
             duration: spec.duration,
             max_rate: true,
         }
     } else {
-        let users = spec.users.unwrap_or(0);
-        if users == 0 {
-            return Err(invalid("users", "must be > 0"));
-        }
+        let (users, end) = match &spec.users_stages {
+            Some(stages) => user_stages(&stages.0, spec.duration, spawn_rate)?,
+            None => {
+                let n = spec.users.unwrap_or(0);
+                if n == 0 {
+                    return Err(invalid("users", "must be > 0"));
+                }
+                (Users::constant(n, spawn_rate), spec.duration)
+            }
+        };
         if spec.requests_per_user == Some(0) {
             return Err(invalid("requests_per_user", "must be > 0"));
         }
@@ -230,13 +199,15 @@ pub fn validate(spec: &LoadSpec) -> Result<Plan, LoadError> {
                 .think
                 .map_or((Duration::ZERO, Duration::ZERO), |t| (t.min, t.max)),
             requests_per_user: spec.requests_per_user,
-            duration: spec.duration,
+            duration: end,
             max_rate: false,
         }
     };
     let connections = match (&model, spec.connections) {
         (_, Some(c)) => c,
-        (Model::Closed { users, .. }, None) => usize::try_from(*users).unwrap_or(usize::MAX),
+        (Model::Closed { users, .. }, None) => {
+            usize::try_from(users.max()).unwrap_or(usize::MAX).max(1)
+        }
         (Model::Open { .. }, None) => DEFAULT_CONNECTIONS,
     };
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -294,179 +265,6 @@ pub fn validate(spec: &LoadSpec) -> Result<Plan, LoadError> {
     })
 }
 
-fn stages_schedule(
-    stages: &[super::spec::Stage],
-    duration: Option<Duration>,
-) -> Result<Schedule, LoadError> {
-    let first = stages
-        .first()
-        .ok_or_else(|| invalid("stages", "at least one stage"))?;
-    if first.at != Duration::ZERO {
-        return Err(invalid("stages", "the first stage must be at 0s"));
-    }
-    for (i, w) in stages.windows(2).enumerate() {
-        if w[1].at < w[0].at {
-            return Err(invalid(
-                format!("stages[{}]", i + 1),
-                format!(
-                    "out of order: {} comes after {}",
-                    humantime::format_duration(w[1].at),
-                    humantime::format_duration(w[0].at)
-                ),
-            ));
-        }
-    }
-    if stages.iter().all(|s| s.rate.per_second == 0.0) {
-        return Err(invalid("stages", "every stage has rate 0"));
-    }
-    let last = stages.last().map_or(Duration::ZERO, |s| s.at);
-    let end = match duration {
-        Some(d) => Some(d),
-        None if stages.len() > 1 => Some(last),
-        None => None,
-    };
-    if end == Some(Duration::ZERO) {
-        return Err(invalid(
-            "stages",
-            "the stages last no time (add a later stage or a duration)",
-        ));
-    }
-    let points: Vec<_> = stages.iter().map(|s| (s.at, s.rate.per_second)).collect();
-    Ok(Schedule::new(&points, end))
-}
-
-fn request(field: &str, r: &RequestSpec) -> Result<RequestTemplate, LoadError> {
-    let method = Method::from_bytes(r.method.as_bytes()).map_err(|_| {
-        invalid(
-            format!("{field}.method"),
-            format!("invalid method {:?}", r.method),
-        )
-    })?;
-    if !r.path.starts_with('/') {
-        return Err(invalid(format!("{field}.path"), "must start with /"));
-    }
-    let t = |f: &str, s: &str| Template::parse(s).map_err(|m| invalid(format!("{field}.{f}"), m));
-    let headers = r
-        .headers
-        .iter()
-        .map(|(k, v)| {
-            let name = HeaderName::try_from(k.as_str())
-                .map_err(|e| invalid(format!("{field}.headers.{k}"), e.to_string()))?;
-            Ok((name, t(&format!("headers.{k}"), v)?))
-        })
-        .collect::<Result<Vec<_>, LoadError>>()?;
-    let body = t("body", r.body.as_deref().unwrap_or(""))?;
-    RequestTemplate::new(method, t("path", &r.path)?, headers, body)
-        .map_err(|m| invalid(format!("{field}.path"), m))
-}
-
-fn templates(r: &RequestTemplate) -> impl Iterator<Item = &Template> {
-    std::iter::once(&r.path)
-        .chain(std::iter::once(&r.body))
-        .chain(r.headers.iter().map(|(_, v)| v))
-}
-
-fn no_vars(field: &str, r: &RequestTemplate) -> Result<(), LoadError> {
-    match templates(r).flat_map(|t| t.vars()).next() {
-        Some(v) => Err(invalid(
-            field,
-            format!(
-                "unknown placeholder {{{{{v}}}}} (seq, uuid, random, user, or a value extracted by an earlier step)"
-            ),
-        )),
-        None => Ok(()),
-    }
-}
-
-fn scenario(i: usize, s: &ScenarioSpec, closed: bool) -> Result<Scenario, LoadError> {
-    let f = format!("scenarios[{i}]");
-    if s.weight == 0 {
-        return Err(invalid(format!("{f}.weight"), "must be > 0"));
-    }
-    let kinds = [s.request.is_some(), s.write.is_some(), !s.steps.is_empty()];
-    if kinds.iter().filter(|k| **k).count() != 1 {
-        return Err(invalid(&f, "give exactly one of request, write or steps"));
-    }
-    if s.read_back.is_some() != s.write.is_some() {
-        return Err(invalid(
-            format!("{f}.read_back"),
-            "write and read_back go together",
-        ));
-    }
-    let (kind, default_name) = if let Some(r) = &s.request {
-        let t = request(&format!("{f}.request"), r)?;
-        no_vars(&format!("{f}.request"), &t)?;
-        (Kind::Request(t), format!("{} {}", r.method, r.path))
-    } else if let (Some(w), Some(rb)) = (&s.write, &s.read_back) {
-        let write = request(&format!("{f}.write"), w)?;
-        let read_back = request(&format!("{f}.read_back"), rb)?;
-        no_vars(&format!("{f}.write"), &write)?;
-        no_vars(&format!("{f}.read_back"), &read_back)?;
-        if !read_back.path.is_unique() {
-            return Err(invalid(
-                format!("{f}.read_back.path"),
-                "must contain {{seq}} or {{uuid}} so that every write has its own key",
-            ));
-        }
-        (
-            Kind::Write {
-                write: Box::new(write),
-                read_back: Box::new(read_back),
-            },
-            format!("{} {}", w.method, w.path),
-        )
-    } else {
-        if !closed {
-            return Err(invalid(
-                format!("{f}.steps"),
-                "step sequences need the closed model (users)",
-            ));
-        }
-        let mut known: Vec<&str> = Vec::new();
-        let mut steps = Vec::new();
-        for (j, step) in s.steps.iter().enumerate() {
-            let sf = format!("{f}.steps[{j}]");
-            let req = request(&format!("{sf}.request"), &step.request)?;
-            if let Some(v) = templates(&req)
-                .flat_map(|t| t.vars())
-                .find(|v| !known.contains(v))
-            {
-                return Err(invalid(
-                    format!("{sf}.request"),
-                    format!("{{{{{v}}}}} is not extracted by an earlier step"),
-                ));
-            }
-            let mut extract = Vec::new();
-            for (name, e) in &step.extract {
-                let ef = format!("{sf}.extract.{name}");
-                let x = match (&e.json, &e.regex) {
-                    (Some(p), None) => Extractor::Json(
-                        JsonPath::parse(p)
-                            .map_err(|err| invalid(&ef, format!("JSON path: {err}")))?,
-                    ),
-                    (None, Some(r)) => Extractor::Regex(
-                        Regex::new(r).map_err(|err| invalid(&ef, format!("regex: {err}")))?,
-                    ),
-                    _ => return Err(invalid(ef, "give exactly one of json or regex")),
-                };
-                extract.push((name.clone(), x));
-                known.push(name);
-            }
-            steps.push(Step {
-                request: req,
-                extract,
-            });
-        }
-        (Kind::Steps(steps), format!("steps {i}"))
-    };
-    Ok(Scenario {
-        name: s.name.clone().unwrap_or(default_name),
-        weight: s.weight,
-        kind,
-        think: None,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -493,13 +291,25 @@ mod tests {
         let p = plan("target: http://localhost:8/\nmax_rate: true\nconnections: 4\nduration: 1s\n")
             .unwrap();
         assert!(matches!(
-            p.model,
+            &p.model,
             Model::Closed {
-                users: 4,
+                users,
                 max_rate: true,
                 ..
-            }
+            } if users.max() == 4
         ));
+        let p =
+            plan("target: http://a\nusers_stages: 0s:10,30s:200,40s:10\nspawn_rate: 50\n").unwrap();
+        assert_eq!(
+            (p.connections, p.end()),
+            (200, Some(Duration::from_secs(40)))
+        );
+        let p = plan("target: http://a\nusers_stages: [{at: 0s, users: 0}, {at: 1m, users: 30}]\nduration: 2m\n")
+            .unwrap();
+        assert_eq!(
+            (p.connections, p.end()),
+            (30, Some(Duration::from_secs(120)))
+        );
         let p = plan(
             "target: http://127.0.0.1:9\nusers: 3\nthink: 1s..2s\nscenarios:\n  - steps:\n    - request: {method: POST, path: /login}\n      extract: {token: {json: $.token}}\n    - request: {path: /me, headers: {authorization: 'Bearer {{token}}'}}\n",
         )
@@ -521,6 +331,26 @@ mod tests {
             "stages[2]"
         );
         assert_eq!(field("target: http://a\nstages: 1s:1/s\n"), "stages");
+        assert_eq!(
+            field("target: http://a\nusers_stages: 0s:5,10s:9,5s:1\n"),
+            "users_stages[2]"
+        );
+        assert_eq!(
+            field("target: http://a\nusers_stages: 0s:0\n"),
+            "users_stages"
+        );
+        assert_eq!(
+            field("target: http://a\nusers: 3\nusers_stages: 0s:1\n"),
+            "users_stages"
+        );
+        assert_eq!(
+            field("target: http://a\nrate: 1/s\nspawn_rate: 5\n"),
+            "spawn_rate"
+        );
+        assert_eq!(
+            field("target: http://a\nusers: 3\nspawn_rate: 0\n"),
+            "spawn_rate"
+        );
         assert_eq!(
             field("target: http://a\nrate: 1/s\nscenarios: [{weight: 0, request: {path: /}}]\n"),
             "scenarios[0].weight"

@@ -9,6 +9,7 @@ use super::errors::{ClassCounts, ErrorClass};
 use super::histogram::{Hist, TimelinePoint, quantile};
 use super::spec::Arrival;
 use super::thresholds::ThresholdOutcome;
+use super::usage::Generator;
 use super::writes::WriteReport;
 
 /// Serialise durations as fractional milliseconds.
@@ -173,6 +174,8 @@ pub struct LoadReport {
     pub aborted: bool,
     /// The keyed-write check, when a scenario writes.
     pub writes: Option<WriteReport>,
+    /// The generator's own resources and whether it was the bottleneck.
+    pub generator: Generator,
 }
 
 fn ms(d: Option<Duration>) -> String {
@@ -268,6 +271,20 @@ impl LoadReport {
                     if w.lost_keys.len() > 10 { " …" } else { "" }
                 );
             }
+        }
+        let g = &self.generator;
+        let _ = writeln!(
+            out,
+            "generator cpu {}, peak rss {}, peak connections {}, open-file limit {}",
+            g.cpu_percent
+                .map_or("-".into(), |p| format!("{p:.0}% of {} CPUs", g.cpus)),
+            g.peak_rss_bytes
+                .map_or("-".into(), |b| format!("{:.1} MiB", b as f64 / 1048576.0)),
+            g.peak_connections,
+            g.fd_limit.map_or("-".into(), |l| l.to_string()),
+        );
+        for w in &g.warnings {
+            let _ = writeln!(out, "WARNING   {w}");
         }
         for t in &self.thresholds {
             let observed = t

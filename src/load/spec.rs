@@ -11,6 +11,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::users::UserStages;
+
 /// What load to apply, to which target, and how to judge it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -40,6 +42,12 @@ pub struct LoadSpec {
     /// Closed model: number of virtual users.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub users: Option<u64>,
+    /// Closed model: user count stages (`0s:10,30s:200,40s:10` or a list of `{at, users}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub users_stages: Option<UserStages>,
+    /// Closed model: users started per second (Locust's `spawn_rate`); default all at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spawn_rate: Option<Rate>,
     /// Closed model: think time after each request (`2s` or `5s..15s`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub think: Option<ThinkTime>,

@@ -20,15 +20,20 @@ use rand::{RngExt, SeedableRng};
 use tokio::time::{Instant, sleep_until};
 use tokio_util::sync::CancellationToken;
 
-use super::client::{Conn, Exchanged, exchange};
-use super::errors::{ClassCounts, ErrorClass};
-use super::histogram::{Hist, LocalBuckets, Timeline, record, run_histogram};
+use super::client::{Conn, Gauge};
+use super::histogram::Timeline;
 use super::plan::{Model, Plan};
-use super::scenario::{Context, Kind, Vars};
+pub use super::recorder::{Recorder, ScenarioRec};
+use super::scenario::Context;
 use super::schedule::Slots;
 use super::spec::Arrival;
 use super::writes::WriteLog;
 use crate::clock::Clock;
+
+mod crowd;
+mod exchange;
+use crowd::{Crowd, User};
+use exchange::{Meta, complete, prepare, tagged};
 
 /// What every worker shares: the plan, the clock, the live timeline, the stop signal.
 #[derive(Debug)]
@@ -43,101 +48,13 @@ pub struct Shared {
     pub timeline: Mutex<Timeline>,
     /// Cancelled to stop sending.
     pub stop: CancellationToken,
+    /// Connections open now and at most.
+    pub gauge: Arc<Gauge>,
 }
 
 impl Shared {
     fn origin(&self) -> Instant {
         self.clock.instant(self.start)
-    }
-}
-
-/// Counts and histograms of one scenario.
-#[derive(Debug, Clone)]
-pub struct ScenarioRec {
-    /// Completed requests.
-    pub requests: u64,
-    /// Successes.
-    pub ok: u64,
-    /// Failures.
-    pub errors: u64,
-    /// Latency from intended send time.
-    pub latency: Hist,
-}
-
-/// Everything one worker measured.
-#[derive(Debug)]
-pub struct Recorder {
-    /// Latency from intended send time.
-    pub latency: Hist,
-    /// Service time from actual send.
-    pub service: Hist,
-    /// Schedule lag: actual send − intended send.
-    pub lag: Hist,
-    /// Completed requests.
-    pub requests: u64,
-    /// Successes.
-    pub ok: u64,
-    /// Failures by class.
-    pub errors: ClassCounts,
-    /// Requests that waited for a free connection (the in-flight cap).
-    pub late: u64,
-    /// Requests in flight when a stop's drain period ran out.
-    pub cancelled: u64,
-    /// Per scenario.
-    pub scenarios: Vec<ScenarioRec>,
-    local: LocalBuckets,
-}
-
-impl Recorder {
-    fn new(scenarios: usize) -> Self {
-        Self {
-            latency: run_histogram(),
-            service: run_histogram(),
-            lag: run_histogram(),
-            requests: 0,
-            ok: 0,
-            errors: ClassCounts::default(),
-            late: 0,
-            cancelled: 0,
-            scenarios: (0..scenarios)
-                .map(|_| ScenarioRec {
-                    requests: 0,
-                    ok: 0,
-                    errors: 0,
-                    latency: run_histogram(),
-                })
-                .collect(),
-            local: LocalBuckets::default(),
-        }
-    }
-
-    fn record(
-        &mut self,
-        scenario: usize,
-        second: u64,
-        latency: Duration,
-        service: Option<Duration>,
-        error: Option<ErrorClass>,
-    ) {
-        self.requests += 1;
-        record(&mut self.latency, latency);
-        if let Some(s) = service {
-            record(&mut self.service, s);
-        }
-        let s = &mut self.scenarios[scenario];
-        s.requests += 1;
-        record(&mut s.latency, latency);
-        match error {
-            None => {
-                self.ok += 1;
-                s.ok += 1;
-            }
-            Some(class) => {
-                self.errors.add(class);
-                s.errors += 1;
-            }
-        }
-        self.local.record(second, latency, error);
     }
 }
 
@@ -152,40 +69,6 @@ pub struct WorkerResult {
     pub ended: Instant,
 }
 
-#[derive(Debug)]
-struct User {
-    id: u64,
-    done: u64,
-    scenario: usize,
-    step: usize,
-    ctx: Context,
-    vars: Vars,
-    ready_at: Instant,
-}
-
-#[derive(Debug)]
-struct Meta {
-    intended: Instant,
-    scenario: usize,
-    step: usize,
-    ctx: Context,
-    write: Option<String>,
-    user: Option<User>,
-}
-
-async fn tagged(
-    conn: Conn,
-    plan: &Plan,
-    req: http::Request<http_body_util::Full<bytes::Bytes>>,
-    keep: bool,
-    meta: Meta,
-) -> (Exchanged, Meta) {
-    (
-        exchange(conn, &plan.target, req, keep, plan.timeout).await,
-        meta,
-    )
-}
-
 async fn wake(user: User) -> User {
     sleep_until(user.ready_at).await;
     user
@@ -194,101 +77,6 @@ async fn wake(user: User) -> User {
 /// This worker's share of `total`.
 fn share(total: u64, workers: u64, index: u64) -> u64 {
     total / workers + u64::from(index < total % workers)
-}
-
-/// Build the request for `meta`; on failure record an `other` error and return `None`.
-fn prepare(
-    plan: &Plan,
-    rec: &mut Recorder,
-    writes: &mut WriteLog,
-    meta: &mut Meta,
-    now: Instant,
-    origin: Instant,
-) -> Option<(http::Request<http_body_util::Full<bytes::Bytes>>, bool)> {
-    record(&mut rec.lag, now.saturating_duration_since(meta.intended));
-    let scenario = &plan.scenarios[meta.scenario];
-    let (template, keep) = scenario.step(meta.step);
-    let empty = Vars::new();
-    let vars = meta.user.as_ref().map_or(&empty, |u| &u.vars);
-    let Some((req, body)) = template.build(&plan.target.authority, &plan.headers, &meta.ctx, vars)
-    else {
-        let second = meta.intended.saturating_duration_since(origin).as_secs();
-        rec.record(
-            meta.scenario,
-            second,
-            now.saturating_duration_since(meta.intended),
-            None,
-            Some(ErrorClass::Other),
-        );
-        return None;
-    };
-    if let Kind::Write { read_back, .. } = &scenario.kind {
-        let key = read_back.path.render(&meta.ctx, &empty);
-        writes.attempt(key.clone(), meta.scenario, meta.ctx, body);
-        meta.write = Some(key);
-    }
-    Some((req, keep))
-}
-
-/// Record a finished exchange; hand back the connection and the user, if any.
-fn complete(
-    plan: &Plan,
-    rec: &mut Recorder,
-    writes: &mut WriteLog,
-    ex: Exchanged,
-    mut meta: Meta,
-    origin: Instant,
-) -> (Conn, Option<User>) {
-    let (mut error, acked) = match &ex.result {
-        Ok(a) => (
-            ErrorClass::of_status(a.status, a.injected),
-            Ok(a.status.is_success() && !a.injected),
-        ),
-        Err(class) => (Some(*class), Err(*class)),
-    };
-    let scenario = &plan.scenarios[meta.scenario];
-    let steps = scenario.len();
-    if let (Kind::Steps(list), None, Some(user)) = (&scenario.kind, error, meta.user.as_mut()) {
-        let body = ex
-            .result
-            .as_ref()
-            .ok()
-            .and_then(|a| a.body.as_deref())
-            .unwrap_or_default();
-        for (name, extractor) in &list[meta.step].extract {
-            match extractor.extract(body) {
-                Some(v) => {
-                    user.vars.retain(|(n, _)| n != name);
-                    user.vars.push((name.clone(), v));
-                }
-                None => error = Some(ErrorClass::Extract),
-            }
-        }
-    }
-    if let Some(key) = &meta.write {
-        writes.complete(key, acked);
-    }
-    let second = meta.intended.saturating_duration_since(origin).as_secs();
-    rec.record(
-        meta.scenario,
-        second,
-        ex.done.saturating_duration_since(meta.intended),
-        Some(ex.done.saturating_duration_since(ex.sent)),
-        error,
-    );
-    let user = meta.user.map(|mut u| {
-        u.step = if error.is_some() || meta.step + 1 >= steps {
-            0
-        } else {
-            meta.step + 1
-        };
-        if u.step == 0 {
-            u.vars.clear();
-        }
-        u.ready_at = ex.done;
-        u
-    });
-    (ex.conn, user)
 }
 
 /// Run worker `index` until its plan ends or the stop signal (then drain in-flight requests).
@@ -301,7 +89,9 @@ pub async fn run(shared: Arc<Shared>, index: usize, seed: u64) -> WorkerResult {
     let mut rec = Recorder::new(plan.scenarios.len());
     let mut writes = WriteLog::default();
     let cap = share(plan.connections as u64, workers, w).max(1) as usize;
-    let mut idle: Vec<Conn> = (0..cap).map(|_| Conn::default()).collect();
+    let mut idle: Vec<Conn> = (0..cap)
+        .map(|_| Conn::counted(shared.gauge.clone()))
+        .collect();
     let mut inflight = FuturesUnordered::new();
     let mut thinking = FuturesUnordered::new();
     let mut ready: VecDeque<User> = VecDeque::new();
@@ -309,7 +99,7 @@ pub async fn run(shared: Arc<Shared>, index: usize, seed: u64) -> WorkerResult {
     let far = origin + Duration::from_secs(86_400 * 365);
     let deadline = plan.end().map(|e| origin + e);
 
-    let (mut slots, think, limit) = match &plan.model {
+    let (mut slots, think, mut crowd) = match &plan.model {
         Model::Open { arrival, .. } => {
             let slots = match arrival {
                 Arrival::Uniform => Slots::Uniform {
@@ -333,33 +123,18 @@ pub async fn run(shared: Arc<Shared>, index: usize, seed: u64) -> WorkerResult {
             requests_per_user,
             ..
         } => {
-            for j in 0..share(*users, workers, w) {
-                let id = w + j * workers;
-                let scenario = plan.picker.pick(&mut rng);
-                let ctx = Context::draw(id, id, &mut rng);
-                ready.push_back(User {
-                    id,
-                    done: 0,
-                    scenario,
-                    step: 0,
-                    ctx,
-                    vars: Vars::new(),
-                    ready_at: origin,
-                });
-            }
-            (None, *think, *requests_per_user)
+            let crowd = Crowd::new(users.clone(), w, workers, *requests_per_user);
+            (None, *think, Some(crowd))
         }
     };
     let schedule = match &plan.model {
         Model::Open { schedule, .. } => Some(schedule),
         Model::Closed { .. } => None,
     };
-    // Closed-model sequence numbers continue after the users' first iterations.
-    let users = match &plan.model {
-        Model::Closed { users, .. } => *users,
-        Model::Open { .. } => 0,
-    };
-    let mut seq_next = users.div_ceil(workers);
+    // Closed model: follow the user count every 10 ms until it settles.
+    let mut users_tick = tokio::time::interval(Duration::from_millis(10));
+    users_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut settled = crowd.is_none();
     let next_slot = |slots: &mut Option<Slots>| match (slots.as_mut(), schedule) {
         (Some(s), Some(sch)) => s.next(sch).map(|(k, at)| (k, origin + at)),
         _ => None,
@@ -433,12 +208,13 @@ pub async fn run(shared: Arc<Shared>, index: usize, seed: u64) -> WorkerResult {
                     Some((req, keep)) => inflight.push(tagged(conn, plan, req, keep, meta)),
                     None => {
                         idle.push(conn);
-                        if let Some(mut user) = meta.user {
+                        if let (Some(mut user), Some(crowd)) = (meta.user, crowd.as_mut()) {
                             user.step = 0;
                             user.vars.clear();
                             user.done += 1;
                             user.ready_at = now + think.0.max(Duration::from_millis(1));
-                            if limit.is_none_or(|l| user.done < l) {
+                            if crowd.goes_on(&user) {
+                                user.ctx = crowd.context(user.id, &mut rng);
                                 thinking.push(wake(user));
                             }
                         }
@@ -450,7 +226,7 @@ pub async fn run(shared: Arc<Shared>, index: usize, seed: u64) -> WorkerResult {
             }
         }
         let open_done = slots.is_some() && slot.is_none();
-        let closed_done = slots.is_none() && ready.is_empty() && thinking.is_empty();
+        let closed_done = slots.is_none() && settled && ready.is_empty() && thinking.is_empty();
         if inflight.is_empty() && (stopping || open_done || closed_done) {
             break;
         }
@@ -459,15 +235,18 @@ pub async fn run(shared: Arc<Shared>, index: usize, seed: u64) -> WorkerResult {
             Some((ex, meta)) = inflight.next() => {
                 let (conn, user) = complete(plan, &mut rec, &mut writes, ex, meta, origin);
                 idle.push(conn);
-                let Some(mut user) = user else { continue };
+                let (Some(mut user), Some(crowd)) = (user, crowd.as_mut()) else { continue };
                 user.done += 1;
-                if stopping || limit.is_some_and(|l| user.done >= l) {
+                if stopping {
+                    crowd.retire(&user);
+                    continue;
+                }
+                if !crowd.goes_on(&user) {
                     continue;
                 }
                 if user.step == 0 {
                     user.scenario = plan.picker.pick(&mut rng);
-                    user.ctx = Context::draw(seq_next * workers + w, user.id, &mut rng);
-                    seq_next += 1;
+                    user.ctx = crowd.context(user.id, &mut rng);
                 }
                 let pause = if think.1 > think.0 { rng.random_range(think.0..=think.1) } else { think.0 };
                 if pause.is_zero() {
@@ -478,7 +257,18 @@ pub async fn run(shared: Arc<Shared>, index: usize, seed: u64) -> WorkerResult {
                     thinking.push(wake(user));
                 }
             }
-            Some(user) = thinking.next(), if !stopping => ready.push_back(user),
+            Some(user) = thinking.next(), if !stopping => {
+                if crowd.as_mut().is_some_and(|c| c.goes_on(&user)) {
+                    ready.push_back(user);
+                }
+            }
+            _ = users_tick.tick(), if !stopping && !settled => {
+                if let Some(crowd) = crowd.as_mut() {
+                    let since = Instant::now().saturating_duration_since(origin);
+                    crowd.tick(since, Instant::now(), plan, &mut rng, &mut ready);
+                    settled = crowd.settled(since);
+                }
+            }
             _ = &mut slot_timer, if !stopping && slot.is_some() && !idle.is_empty() && armed.is_some() => {
                 armed = None;
             }

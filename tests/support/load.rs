@@ -3,7 +3,8 @@
 //! Routes: `PUT /kv/{key}` stores the body and answers 200 (unless the server
 //! is told to drop every Nth write: then it answers 200 and forgets it);
 //! `GET /kv/{key}` answers the stored body or 404; `GET /status/{code}`
-//! answers that status; `GET /injected` answers 503 with `x-shakedown-fault`;
+//! answers that status; `GET /sleep/{ms}` answers 200 after that many
+//! milliseconds; `GET /injected` answers 503 with `x-shakedown-fault`;
 //! anything else answers 200 `ok`. Requests that arrive inside a stall
 //! window are held for the stall's delay before answering.
 
@@ -174,6 +175,9 @@ async fn handle(
             .and_then(|c| StatusCode::from_u16(c).ok())
             .unwrap_or(StatusCode::OK);
         reply(status, "status")
+    } else if let Some(ms) = path.strip_prefix("/sleep/") {
+        tokio::time::sleep(Duration::from_millis(ms.parse().unwrap_or(0))).await;
+        reply(StatusCode::OK, "slept")
     } else if path == "/injected" {
         let mut r = reply(StatusCode::SERVICE_UNAVAILABLE, "injected");
         r.headers_mut()

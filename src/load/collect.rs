@@ -1,0 +1,187 @@
+//! The end of a run: worker results merged into the [`LoadReport`], thresholds judged, writes read back.
+
+use std::sync::Arc;
+
+use super::histogram::{self, run_histogram};
+use super::plan::Model;
+use super::report::{Latency as Lat, LoadReport, ScenarioReport, Summary};
+use super::scenario;
+use super::thresholds::{Metric, ThresholdOutcome, WindowCheck};
+use super::usage::{self, CpuMark};
+use super::worker::{Shared, WorkerResult};
+use super::writes;
+
+/// What a finished run hands over.
+#[derive(Debug)]
+pub struct Ending<'a> {
+    /// The run's shared state.
+    pub shared: &'a Arc<Shared>,
+    /// Every worker's results.
+    pub results: Vec<WorkerResult>,
+    /// Windowed threshold checks.
+    pub checks: Vec<WindowCheck>,
+    /// The seed in use.
+    pub seed: u64,
+    /// Whether a threshold aborted the run.
+    pub aborted: bool,
+    /// Process CPU time at the start.
+    pub cpu: CpuMark,
+    /// The open-file soft limit after raising it.
+    pub fd_limit: Option<u64>,
+}
+
+/// Merge, judge and read back: the report of a finished run.
+pub async fn report(end: Ending<'_>) -> LoadReport {
+    let mut results = end.results;
+    let checks = end.checks;
+    // Sending and draining, up to the last worker's end (not when the caller noticed).
+    let elapsed = results
+        .iter()
+        .map(|r| end.shared.clock.at(r.ended))
+        .max()
+        .unwrap_or_else(|| end.shared.clock.now())
+        .saturating_sub(end.shared.start);
+    let plan = &end.shared.plan;
+    let mut writes = writes::WriteLog::default();
+    let mut total = results.pop().map(|r| {
+        writes.merge(r.writes);
+        r.rec
+    });
+    let stopped = end.shared.stop.is_cancelled();
+    if let Some(t) = total.as_mut() {
+        for r in results {
+            writes.merge(r.writes);
+            t.merge(&r.rec);
+        }
+    }
+    let has_writes = plan
+        .scenarios
+        .iter()
+        .any(|s| matches!(s.kind, scenario::Kind::Write { .. }));
+    let write_report = if has_writes {
+        Some(writes::check(writes, plan, &end.shared.clock).await)
+    } else {
+        None
+    };
+    let empty = run_histogram();
+    let summary = match &total {
+        Some(t) => {
+            let secs = elapsed.as_secs_f64();
+            Summary {
+                requests: t.requests,
+                ok: t.ok,
+                errors: t.errors.total(),
+                error_rate: if t.requests > 0 {
+                    t.errors.total() as f64 / t.requests as f64
+                } else {
+                    0.0
+                },
+                rps: if secs > 0.0 {
+                    t.requests as f64 / secs
+                } else {
+                    0.0
+                },
+                planned: None,
+                late: t.late,
+                cancelled: t.cancelled,
+                latency: Lat::of(&t.latency),
+                service_time: Lat::of(&t.service),
+                schedule_lag: Lat::of(&t.lag),
+            }
+        }
+        None => Summary::default(),
+    };
+    let (model, arrival, planned) = match &plan.model {
+        Model::Open { schedule, arrival } => {
+            let until = if stopped {
+                elapsed.min(schedule.end().unwrap_or(elapsed))
+            } else {
+                schedule.end().unwrap_or(elapsed)
+            };
+            (
+                "open",
+                Some(*arrival),
+                Some(schedule.expected_by(until).ceil() as u64),
+            )
+        }
+        Model::Closed { .. } => ("closed", None, None),
+    };
+    let summary = Summary { planned, ..summary };
+    let hist = total.as_ref().map_or(&empty, |t| &t.latency);
+    let mut outcomes = Vec::new();
+    for t in &plan.thresholds {
+        if t.window.is_some() {
+            if let Some(c) = checks.iter().find(|c| c.threshold == *t) {
+                outcomes.push(c.outcome());
+            }
+            continue;
+        }
+        let observed = match t.metric {
+            Metric::Quantile(q) => histogram::quantile(hist, q).map(|d| d.as_secs_f64()),
+            Metric::Mean => (!hist.is_empty()).then(|| hist.mean() / 1e6),
+            Metric::ErrorRate => Some(summary.error_rate),
+            Metric::Rps => Some(summary.rps),
+        };
+        outcomes.push(ThresholdOutcome {
+            threshold: t.text.clone(),
+            passed: observed.is_some_and(|v| t.holds(v)),
+            observed,
+            unit: t.unit(),
+            window_s: None,
+            breaches: u64::from(!observed.is_some_and(|v| t.holds(v))),
+            aborted: false,
+        });
+    }
+    let scenarios = plan
+        .scenarios
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let r = total.as_ref().and_then(|t| t.scenarios.get(i));
+            ScenarioReport {
+                name: s.name.clone(),
+                weight: s.weight,
+                requests: r.map_or(0, |r| r.requests),
+                ok: r.map_or(0, |r| r.ok),
+                errors: r.map_or(0, |r| r.errors),
+                latency: r.map_or_else(Lat::default, |r| Lat::of(&r.latency)),
+            }
+        })
+        .collect();
+    let generator = usage::measure(
+        &summary,
+        usage::Facts {
+            started: end.cpu,
+            elapsed,
+            connections: plan.connections,
+            peak_connections: end.shared.gauge.peak(),
+            fd_limit: end.fd_limit,
+        },
+    );
+    let timeline = end
+        .shared
+        .timeline
+        .lock()
+        .map(|t| t.points())
+        .unwrap_or_default();
+    LoadReport {
+        version: 1,
+        target: plan.target.url.clone(),
+        model,
+        arrival,
+        seed: end.seed,
+        connections: plan.connections,
+        threads: plan.threads,
+        started: end.shared.start,
+        elapsed,
+        passed: outcomes.iter().all(|o| o.passed),
+        aborted: end.aborted,
+        errors_by_class: total.as_ref().map(|t| t.errors).unwrap_or_default(),
+        summary,
+        scenarios,
+        timeline,
+        thresholds: outcomes,
+        writes: write_report,
+        generator,
+    }
+}
