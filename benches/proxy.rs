@@ -8,7 +8,7 @@
 //!   after a warm-up, p50 and p99 in microseconds.
 //!
 //! shakedown is started from `target/release/shakedown` (built by the bench
-//! script); nginx is used when `nginx` and its stream module are installed,
+//! script), or from `$SHAKEDOWN_BIN` when set; nginx is used when `nginx` and its stream module are installed,
 //! otherwise its row says why it was skipped.
 
 use std::io::{Read, Write};
@@ -31,7 +31,11 @@ fn main() {
     let upstream = start_upstream();
     let mut rows = vec![("direct".to_string(), Some(measure(upstream)))];
 
-    let bin = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/release/shakedown");
+    // SHAKEDOWN_BIN measures another build (e.g. a saved copy of main's) instead.
+    let bin = std::env::var_os("SHAKEDOWN_BIN").map_or_else(
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/release/shakedown"),
+        PathBuf::from,
+    );
     match Shakedown::start(&bin, upstream) {
         Ok(sd) => {
             rows.push(("shakedown".into(), Some(measure(sd.listen))));

@@ -7,7 +7,8 @@
 //! change on its next chunk or while idle, and applies it without closing.
 //!
 //! - [`conn`]: one connection: open-time toxics, dialling, both directions, FIN vs RST.
-//! - [`pipe`]: one direction: read → toxic chain → write, with a reused buffer on the fast path.
+//! - [`pipe`]: one direction: read → toxic chain → write; the zero-copy [`relay`] while no toxic applies.
+//! - [`relay`]: the no-toxic fast path, `splice(2)` through a kernel pipe.
 //! - [`chain`]: the per-direction toxic state that applies the pure verdicts of [`crate::fault`].
 //! - [`metrics`]: Prometheus counters, including what each toxic actually affected.
 
@@ -15,6 +16,7 @@ pub mod chain;
 pub mod conn;
 pub mod metrics;
 pub mod pipe;
+pub mod relay;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
