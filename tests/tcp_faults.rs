@@ -350,29 +350,6 @@ async fn slow_open_delays_the_dial() {
 }
 
 #[tokio::test]
-async fn refuse_new_keeps_existing_connections() {
-    let srv = server(1).await;
-    let api = srv.local_addr();
-    let (up, _u) = echo_upstream().await;
-    let addr = create_proxy(api, "rn", up).await;
-    let mut old = TcpStream::connect(addr).await.unwrap();
-    old.write_all(b"1").await.unwrap();
-    assert_eq!(read_n(&mut old, 1).await, b"1");
-    add_toxic(api, "rn", r#"{"type":"refuse_new"}"#).await;
-    let mut new = TcpStream::connect(addr).await.unwrap();
-    let _ = new.write_all(b"2").await;
-    let (data, end) = read_to_end(&mut new).await;
-    assert!(data.is_empty());
-    assert_eq!(
-        end.map_err(|e| e.kind()),
-        Err(std::io::ErrorKind::ConnectionReset)
-    );
-    old.write_all(b"3").await.unwrap();
-    assert_eq!(read_n(&mut old, 1).await, b"3");
-    srv.shutdown().await;
-}
-
-#[tokio::test]
 async fn live_updates_apply_without_closing() {
     let srv = server(1).await;
     let api = srv.local_addr();

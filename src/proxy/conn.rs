@@ -57,11 +57,7 @@ impl Connection {
             if !toxic.toxicity.affects(key.draw()) {
                 continue;
             }
-            self.ctx
-                .metrics
-                .toxic(&self.ctx.name, toxic)
-                .connections
-                .inc();
+            entry.metrics.connections.inc();
             match &toxic.kind {
                 ToxicKind::RefuseNew => return OpenVerdict::Refuse,
                 ToxicKind::SlowOpen(t) => delay += t.delay,
@@ -121,7 +117,6 @@ impl Connection {
                 self.ctx.seed,
                 Arc::clone(&self.ctx.name),
                 self.number,
-                Arc::clone(&self.ctx.metrics),
             ),
             config: self.ctx.config.clone(),
             bytes,
