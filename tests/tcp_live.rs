@@ -224,3 +224,30 @@ async fn a_toxic_counts_every_connection_it_affects_once() {
     assert_eq!(affected, 3.0, "{m}");
     srv.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_leased_refuse_new_lets_connects_in_again_when_it_expires() {
+    let srv = server(1).await;
+    let api = srv.local_addr();
+    let (up, _u) = echo_upstream().await;
+    let addr = create_proxy(api, "lease_rn", up).await;
+    add_toxic(api, "lease_rn", r#"{"type":"refuse_new","lease_ms":300}"#).await;
+    let refused = TcpStream::connect(addr).await;
+    assert_eq!(
+        refused.map(|_| ()).map_err(|e| e.kind()),
+        Err(ErrorKind::ConnectionRefused)
+    );
+    // The lease expires after 300 ms; poll every 50 ms for up to 5 s (a loaded box).
+    let mut back = None;
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        if let Ok(c) = TcpStream::connect(addr).await {
+            back = Some(c);
+            break;
+        }
+    }
+    let mut c = back.expect("connects work again once the lease expired");
+    c.write_all(b"l").await.unwrap();
+    assert_eq!(read_n(&mut c, 1).await, b"l");
+    srv.shutdown().await;
+}
