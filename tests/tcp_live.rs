@@ -1,6 +1,7 @@
 //! Toxics that change under live connections, over real loopback sockets:
 //! half-closed directions, writes blocked on a slow reader, `refuse_new`
-//! closing the listening socket, and toxic metrics shared by connections.
+//! closing the listening socket, toxic updates and disabling, and toxic
+//! metrics shared by connections.
 //!
 //! Timing margins: "promptly" means within 3 s on a 2-core machine shared
 //! with compilers; without the fixes under test these waits never end (the
@@ -14,6 +15,7 @@ use std::time::Duration;
 use support::proxy::*;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
+use tokio::time::Instant;
 
 /// How long a toxic may take to apply to a live connection.
 const PROMPT: Duration = Duration::from_secs(3);
@@ -249,5 +251,71 @@ async fn a_leased_refuse_new_lets_connects_in_again_when_it_expires() {
     let mut c = back.expect("connects work again once the lease expired");
     c.write_all(b"l").await.unwrap();
     assert_eq!(read_n(&mut c, 1).await, b"l");
+    srv.shutdown().await;
+}
+
+#[tokio::test]
+async fn live_updates_apply_without_closing() {
+    let srv = server(1).await;
+    let api = srv.local_addr();
+    let (up, _u) = echo_upstream().await;
+    let addr = create_proxy(api, "live", up).await;
+    let mut c = TcpStream::connect(addr).await.unwrap();
+    add_toxic(
+        api,
+        "live",
+        r#"{"name":"l","type":"latency","attributes":{"latency":200}}"#,
+    )
+    .await;
+    let t = Instant::now();
+    c.write_all(b"a").await.unwrap();
+    read_n(&mut c, 1).await;
+    assert!(
+        t.elapsed() >= Duration::from_millis(190),
+        "{:?}",
+        t.elapsed()
+    );
+    let r = http(
+        api,
+        "PATCH",
+        "/proxies/live/toxics/l",
+        Some(r#"{"attributes":{"latency":0}}"#),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let t = Instant::now();
+    c.write_all(b"b").await.unwrap();
+    read_n(&mut c, 1).await;
+    // Generous: 0 ms latency, well under the old 200 ms even on a loaded box.
+    assert!(
+        t.elapsed() < Duration::from_millis(150),
+        "{:?}",
+        t.elapsed()
+    );
+    srv.shutdown().await;
+}
+
+#[tokio::test]
+async fn disabling_refuses_connects_and_closes_existing() {
+    let srv = server(1).await;
+    let api = srv.local_addr();
+    let (up, _u) = echo_upstream().await;
+    let addr = create_proxy(api, "dis", up).await;
+    let mut c = TcpStream::connect(addr).await.unwrap();
+    let r = http(api, "POST", "/proxies/dis", Some(r#"{"enabled":false}"#)).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["enabled"], false);
+    let (_, _) = read_to_end(&mut c).await; // closed: read_to_end returned within STEP
+    let refused = TcpStream::connect(addr).await;
+    assert!(refused.is_err(), "connect must be refused");
+    let r = http(api, "POST", "/proxies/dis", Some(r#"{"enabled":true}"#)).await;
+    assert_eq!(
+        r.json()["listen"],
+        addr.to_string(),
+        "same address after re-enable"
+    );
+    let mut c = TcpStream::connect(addr).await.unwrap();
+    c.write_all(b"z").await.unwrap();
+    assert_eq!(read_n(&mut c, 1).await, b"z");
     srv.shutdown().await;
 }
