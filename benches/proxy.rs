@@ -4,11 +4,13 @@
 //! loopback in one go so the ratios compare like with like:
 //! - bulk throughput: one connection writes `BULK_BYTES` and the upstream
 //!   answers with the count it read (MB/s, best of `RUNS`);
+//! - the same with `PARALLEL` connections at once, each writing its share
+//!   (the `4 conn` rows: total MB/s until the last count is back);
 //! - round trip: 64-byte ping-pong on one connection, `PINGS` round trips
 //!   after a warm-up, p50 and p99 in microseconds.
 //!
 //! shakedown is started from `target/release/shakedown` (built by the bench
-//! script); nginx is used when `nginx` and its stream module are installed,
+//! script), or from `$SHAKEDOWN_BIN` when set; nginx is used when `nginx` and its stream module are installed,
 //! otherwise its row says why it was skipped.
 
 use std::io::{Read, Write};
@@ -26,12 +28,17 @@ const RUNS: usize = 3;
 const PINGS: usize = 20_000;
 const WARMUP: usize = 2_000;
 const MSG: usize = 64;
+const PARALLEL: usize = 4;
 
 fn main() {
     let upstream = start_upstream();
     let mut rows = vec![("direct".to_string(), Some(measure(upstream)))];
 
-    let bin = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/release/shakedown");
+    // SHAKEDOWN_BIN measures another build (e.g. a saved copy of main's) instead.
+    let bin = std::env::var_os("SHAKEDOWN_BIN").map_or_else(
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/release/shakedown"),
+        PathBuf::from,
+    );
     match Shakedown::start(&bin, upstream) {
         Ok(sd) => {
             rows.push(("shakedown".into(), Some(measure(sd.listen))));
@@ -58,6 +65,7 @@ fn main() {
 #[derive(Clone, Copy)]
 struct Figures {
     mb_per_s: f64,
+    parallel_mb_per_s: f64,
     p50_us: f64,
     p99_us: f64,
 }
@@ -68,22 +76,47 @@ fn measure(addr: SocketAddr) -> Figures {
     for _ in 0..RUNS {
         best = best.max(bulk(addr));
     }
+    let mut parallel_mb_per_s = 0.0f64;
+    for _ in 0..RUNS {
+        parallel_mb_per_s = parallel_mb_per_s.max(bulk_parallel(addr));
+    }
     let (p50_us, p99_us) = ping(addr);
     Figures {
         mb_per_s: best,
+        parallel_mb_per_s,
         p50_us,
         p99_us,
     }
 }
 
 fn bulk(addr: SocketAddr) -> f64 {
+    let secs = bulk_bytes(addr, BULK_BYTES, Instant::now());
+    BULK_BYTES as f64 / 1e6 / secs
+}
+
+/// `PARALLEL` connections at once, `BULK_BYTES` in all: MB/s until the last count is back.
+fn bulk_parallel(addr: SocketAddr) -> f64 {
+    let start = Instant::now();
+    let share = BULK_BYTES / PARALLEL as u64;
+    let workers: Vec<_> = (0..PARALLEL)
+        .map(|_| thread::spawn(move || bulk_bytes(addr, share, start)))
+        .collect();
+    let secs = workers
+        .into_iter()
+        .map(|w| w.join().expect("bulk worker"))
+        .fold(0.0f64, f64::max);
+    (share * PARALLEL as u64) as f64 / 1e6 / secs
+}
+
+/// Send `total` bytes (a multiple of 64 KiB) on one connection, check the
+/// upstream's count; seconds from `start` until the count is back.
+fn bulk_bytes(addr: SocketAddr, total: u64, start: Instant) -> f64 {
     let mut s = TcpStream::connect(addr).expect("connect for bulk");
     s.set_nodelay(true).ok();
     let chunk = vec![7u8; 64 * 1024];
-    let start = Instant::now();
     s.write_all(b"B").expect("bulk header");
     let mut sent = 0u64;
-    while sent < BULK_BYTES {
+    while sent < total {
         s.write_all(&chunk).expect("bulk write");
         sent += chunk.len() as u64;
     }
@@ -91,12 +124,8 @@ fn bulk(addr: SocketAddr) -> f64 {
     let mut count = [0u8; 8];
     s.read_exact(&mut count).expect("bulk count");
     let secs = start.elapsed().as_secs_f64();
-    assert_eq!(
-        u64::from_be_bytes(count),
-        BULK_BYTES,
-        "upstream saw every byte"
-    );
-    BULK_BYTES as f64 / 1e6 / secs
+    assert_eq!(u64::from_be_bytes(count), sent, "upstream saw every byte");
+    secs
 }
 
 fn ping(addr: SocketAddr) -> (f64, f64) {
@@ -294,7 +323,7 @@ fn http_post(addr: SocketAddr, path: &str, body: &str) -> Result<String, String>
 
 fn report(rows: &[(String, Option<Figures>)]) {
     println!(
-        "\nproxy benchmark (loopback, 1 connection; bulk {} MiB best of {RUNS}; {PINGS} round trips of {MSG} B)",
+        "\nproxy benchmark (loopback, 1 connection, and {PARALLEL} for the `{PARALLEL} conn` rows; bulk {} MiB best of {RUNS}; {PINGS} round trips of {MSG} B)",
         BULK_BYTES >> 20
     );
     println!(
@@ -303,10 +332,19 @@ fn report(rows: &[(String, Option<Figures>)]) {
     );
     for (name, figures) in rows {
         match figures {
-            Some(f) => println!(
-                "{name:<14} {:>10.0} {:>10.1} {:>10.1}",
-                f.mb_per_s, f.p50_us, f.p99_us
-            ),
+            Some(f) => {
+                println!(
+                    "{name:<14} {:>10.0} {:>10.1} {:>10.1}",
+                    f.mb_per_s, f.p50_us, f.p99_us
+                );
+                println!(
+                    "{:<14} {:>10.0} {:>10} {:>10}",
+                    format!("  {PARALLEL} conn"),
+                    f.parallel_mb_per_s,
+                    "-",
+                    "-"
+                );
+            }
             None => println!("{name:<14} {:>10}", "skipped"),
         }
     }
@@ -321,6 +359,10 @@ fn report(rows: &[(String, Option<Figures>)]) {
             added,
             verdict(added < 50.0),
             s.p99_us - d.p99_us
+        );
+        println!(
+            "shakedown / direct, {PARALLEL} connections: throughput {:.2}",
+            s.parallel_mb_per_s / d.parallel_mb_per_s
         );
         if let Some(n) = get("nginx stream") {
             let vs = s.mb_per_s / n.mb_per_s;

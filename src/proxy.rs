@@ -7,7 +7,8 @@
 //! change on its next chunk or while idle, and applies it without closing.
 //!
 //! - [`conn`]: one connection: open-time toxics, dialling, both directions, FIN vs RST.
-//! - [`pipe`]: one direction: read → toxic chain → write, with a reused buffer on the fast path.
+//! - [`pipe`]: one direction: read → toxic chain → write; the zero-copy [`relay`] while no toxic applies.
+//! - [`relay`]: the no-toxic fast path, `splice(2)` through a kernel pipe.
 //! - [`chain`]: the per-direction toxic state that applies the pure verdicts of [`crate::fault`].
 //! - [`metrics`]: Prometheus counters, including what each toxic actually affected.
 
@@ -15,6 +16,7 @@ pub mod chain;
 pub mod conn;
 pub mod metrics;
 pub mod pipe;
+pub mod relay;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -28,16 +30,25 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::fault::Toxic;
-pub use metrics::Metrics;
+pub use metrics::{Metrics, ToxicMetrics};
 
 /// A toxic as published to connections: the toxic plus a unique instance id,
-/// so a deleted and re-created toxic starts afresh on each connection.
-#[derive(Debug, Clone, PartialEq)]
+/// so a deleted and re-created toxic starts afresh on each connection, and
+/// its metric handles, built once when the toxic is created.
+#[derive(Debug, Clone)]
 pub struct ToxicEntry {
     /// Unique for the server's lifetime; kept across attribute updates.
     pub id: u64,
     /// The toxic itself.
     pub toxic: Toxic,
+    /// What it affected (shared by every connection; kept across updates).
+    pub metrics: ToxicMetrics,
+}
+
+impl PartialEq for ToxicEntry {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id && self.toxic == other.toxic
+    }
 }
 
 /// What every connection of a proxy follows: the upstream and the toxics in order.
@@ -66,42 +77,80 @@ pub struct ProxyContext {
     pub tracker: TaskTracker,
 }
 
-/// A proxy that is listening. Dropping it does not stop it; call [`RunningProxy::close`].
+/// A proxy's listener and connections. Dropping it does not stop it; call [`RunningProxy::close`].
+///
+/// The listener can be closed and re-opened on its own
+/// ([`RunningProxy::close_listener`], [`RunningProxy::listen_again`]) while
+/// the connections already accepted go on: that is how `refuse_new` makes
+/// connects fail with `ECONNREFUSED`.
 #[derive(Debug)]
 pub struct RunningProxy {
     local_addr: SocketAddr,
-    stop: CancellationToken,
+    ctx: ProxyContext,
     kill: CancellationToken,
-    accept: JoinHandle<()>,
+    accept: Option<Acceptor>,
+}
+
+#[derive(Debug)]
+struct Acceptor {
+    stop: CancellationToken,
+    task: JoinHandle<()>,
 }
 
 impl RunningProxy {
     /// Start accepting on `listener`.
     pub fn start(listener: TcpListener, ctx: ProxyContext) -> std::io::Result<Self> {
         let local_addr = listener.local_addr()?;
-        let stop = CancellationToken::new();
-        let kill = CancellationToken::new();
-        let accept = tokio::spawn(accept_loop(listener, ctx, stop.clone(), kill.clone()));
-        Ok(Self {
+        let mut running = Self {
             local_addr,
-            stop,
-            kill,
-            accept,
-        })
+            ctx,
+            kill: CancellationToken::new(),
+            accept: None,
+        };
+        running.listen_again(listener)?;
+        Ok(running)
     }
 
-    /// The address it listens on.
+    /// The address it listens on (or listened on, while the listener is closed).
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// Whether the listening socket is open.
+    pub fn is_listening(&self) -> bool {
+        self.accept.is_some()
+    }
+
+    /// Close the listening socket only: new connects are refused by the
+    /// kernel (`ECONNREFUSED`), connections already accepted go on.
+    /// Returns once the socket is closed.
+    pub async fn close_listener(&mut self) {
+        if let Some(acceptor) = self.accept.take() {
+            acceptor.stop.cancel();
+            let _ = acceptor.task.await;
+        }
+    }
+
+    /// Accept again, on a freshly bound `listener` (normally the same address).
+    pub fn listen_again(&mut self, listener: TcpListener) -> std::io::Result<()> {
+        self.local_addr = listener.local_addr()?;
+        let stop = CancellationToken::new();
+        let task = tokio::spawn(accept_loop(
+            listener,
+            self.ctx.clone(),
+            stop.clone(),
+            self.kill.clone(),
+        ));
+        self.accept = Some(Acceptor { stop, task });
+        Ok(())
     }
 
     /// Close the listener (so new connects are refused) and every connection
     /// (FIN). Returns once the listening socket is closed; it does not wait
     /// for connections to finish.
-    pub async fn close(self) {
-        self.stop.cancel();
+    pub async fn close(mut self) {
         self.kill.cancel();
-        let _ = self.accept.await;
+        self.close_listener().await;
     }
 }
 

@@ -1,7 +1,7 @@
 //! Every example in docs/faults.md and docs/control-api.md is checked:
 //! `json toxic` blocks are valid toxics, `json proxy` blocks valid proxies,
 //! `json patch` valid toxic updates, `yaml config` valid config files, and
-//! every other `json` block is valid JSON.
+//! every other `json` block is valid JSON. docs/benchmarks.md: its commands exist.
 
 use std::path::Path;
 
@@ -66,4 +66,31 @@ fn fault_examples_are_valid_toxics() {
 #[test]
 fn control_api_examples_are_valid() {
     assert!(check("docs/control-api.md") >= 5);
+}
+
+#[test]
+fn benchmark_commands_exist() {
+    // docs/benchmarks.md: every `sh` block names scripts and benches that exist.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut checked = 0;
+    for (info, body) in blocks("docs/benchmarks.md") {
+        if info != "sh" {
+            continue;
+        }
+        let words: Vec<&str> = body.split_whitespace().collect();
+        for word in &words {
+            if word.starts_with("scripts/") {
+                assert!(root.join(word).is_file(), "docs/benchmarks.md: no {word}");
+                checked += 1;
+            }
+        }
+        for pair in words.windows(2) {
+            if pair[0] == "--bench" {
+                let bench = root.join("benches").join(format!("{}.rs", pair[1]));
+                assert!(bench.is_file(), "docs/benchmarks.md: no bench {}", pair[1]);
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 2, "docs/benchmarks.md names its commands");
 }

@@ -18,12 +18,13 @@ use tokio_util::task::TaskTracker;
 
 mod lease;
 mod listen;
+mod settle;
 
 pub use listen::{bind, check_upstream};
 
 use super::error::ApiError;
 use super::wire::{self, ProxyRequest, ProxyUpdate, ToxicPatch, ToxicRequest};
-use crate::proxy::{Metrics, ProxyContext, RunningProxy, Snapshot, ToxicEntry};
+use crate::proxy::{Metrics, RunningProxy, Snapshot, ToxicEntry};
 
 /// Server-wide state behind the API.
 #[derive(Debug)]
@@ -114,30 +115,13 @@ impl Store {
         }
     }
 
-    fn entry_id(&self, toxic: crate::fault::Toxic) -> Arc<ToxicEntry> {
+    /// A new toxic instance: a fresh id and its metric handles, built once here.
+    fn entry_id(&self, proxy: &str, toxic: crate::fault::Toxic) -> Arc<ToxicEntry> {
         Arc::new(ToxicEntry {
             id: self.next_id.fetch_add(1, Ordering::Relaxed),
+            metrics: self.metrics.toxic(proxy, &toxic),
             toxic,
         })
-    }
-
-    async fn start(&self, entry: &mut Entry) -> Result<(), ApiError> {
-        let listener = bind(&entry.requested_listen).await?;
-        let ctx = ProxyContext {
-            name: entry.name.clone(),
-            seed: self.seed,
-            config: entry.tx.subscribe(),
-            metrics: self.metrics.clone(),
-            connections: entry.connections.clone(),
-            tracker: self.tracker.clone(),
-        };
-        let running = RunningProxy::start(listener, ctx)
-            .map_err(|e| ApiError::new(500, format!("listen: {e}")))?;
-        entry.listen = running.local_addr().to_string();
-        // Later re-binds (enable after disable) reuse the port actually chosen.
-        entry.requested_listen = entry.listen.clone();
-        entry.running = Some(running);
-        Ok(())
     }
 
     /// `GET /proxies`: name → proxy.
@@ -192,14 +176,12 @@ impl Store {
             entry.toxics.push(slot);
         }
         entry.publish();
-        if entry.enabled {
-            self.start(&mut entry).await?;
-        }
+        self.settle(&mut entry).await?;
         Ok(entry)
     }
 
     fn slot(self: &Arc<Self>, proxy: &Arc<str>, t: ToxicRequest) -> Slot {
-        let entry = self.entry_id(t.toxic);
+        let entry = self.entry_id(proxy, t.toxic);
         let lease = t.lease.map(|d| (d, Instant::now()));
         if let Some((d, _)) = lease {
             self.spawn_reaper(proxy.to_string(), entry.id, d);
@@ -219,17 +201,7 @@ impl Store {
                 let same_listen =
                     existing.requested_listen == req.listen || existing.listen == req.listen;
                 if same_listen && existing.upstream == req.upstream {
-                    if existing.enabled != req.enabled {
-                        existing.enabled = req.enabled;
-                        if req.enabled {
-                            if let Err(e) = self.start(existing).await {
-                                existing.enabled = false;
-                                return Err((e, done));
-                            }
-                        } else {
-                            existing.stop().await;
-                        }
-                    }
+                    existing.enabled = req.enabled;
                     if !req.toxics.is_empty() {
                         let name = existing.name.clone();
                         existing.toxics = req
@@ -238,6 +210,10 @@ impl Store {
                             .map(|t| self.slot(&name, t))
                             .collect();
                         existing.publish();
+                    }
+                    if let Err(e) = self.settle(existing).await {
+                        existing.enabled = false;
+                        return Err((e, done));
                     }
                     done.push(existing.view());
                     continue;
@@ -277,10 +253,7 @@ impl Store {
             entry.listen = listen;
         }
         entry.enabled = enabled;
-        if enabled
-            && entry.running.is_none()
-            && let Err(e) = self.start(entry).await
-        {
+        if let Err(e) = self.settle(entry).await {
             entry.enabled = false;
             return Err(e);
         }
@@ -302,9 +275,7 @@ impl Store {
             entry.toxics.clear();
             entry.publish();
             entry.enabled = true;
-            if entry.running.is_none() {
-                self.start(entry).await?;
-            }
+            self.settle(entry).await?;
         }
         Ok(())
     }
@@ -345,6 +316,7 @@ impl Store {
         let view = wire::toxic_view(&slot.entry, slot.lease.map(|l| l.0));
         entry.toxics.push(slot);
         entry.publish();
+        self.settle(entry).await?;
         Ok(view)
     }
 
@@ -360,9 +332,11 @@ impl Store {
         let proxy_name = entry.name.to_string();
         let slot = entry.slot(name)?;
         let toxic = wire::patched(&slot.entry.toxic, &patch)?;
+        // Same name, type and stream: the same metric handles.
         slot.entry = Arc::new(ToxicEntry {
             id: slot.entry.id,
             toxic,
+            metrics: slot.entry.metrics.clone(),
         });
         let now = Instant::now();
         slot.lease = match (slot.lease, patch.lease) {
@@ -377,6 +351,7 @@ impl Store {
         };
         let view = wire::toxic_view(&slot.entry, slot.lease.map(|l| l.0));
         entry.publish();
+        self.settle(entry).await?;
         Ok(view)
     }
 
@@ -390,7 +365,7 @@ impl Store {
             return Err(ApiError::toxic_not_found());
         }
         entry.publish();
-        Ok(())
+        self.settle(entry).await
     }
 
     /// Close every proxy's listener and connections.

@@ -13,7 +13,7 @@ use bytes::Bytes;
 use rand::rngs::StdRng;
 use tokio::time::Instant;
 
-use super::metrics::{Metrics, ToxicMetrics};
+use super::metrics::ToxicMetrics;
 use super::{Snapshot, ToxicEntry};
 use crate::fault::roll::DecisionKey;
 use crate::fault::{Stream, ToxicKind};
@@ -95,25 +95,17 @@ pub struct Chain {
     seed: u64,
     proxy: Arc<str>,
     connection: u64,
-    metrics: Arc<Metrics>,
     toxics: Vec<Active>,
 }
 
 impl Chain {
     /// An empty chain for `stream` of connection number `connection` on `proxy`.
-    pub fn new(
-        stream: Stream,
-        seed: u64,
-        proxy: Arc<str>,
-        connection: u64,
-        metrics: Arc<Metrics>,
-    ) -> Self {
+    pub fn new(stream: Stream, seed: u64, proxy: Arc<str>, connection: u64) -> Self {
         Self {
             stream,
             seed,
             proxy,
             connection,
-            metrics,
             toxics: Vec::new(),
         }
     }
@@ -146,7 +138,7 @@ impl Chain {
                         rng: key.rng(),
                         since: now,
                         counted: false,
-                        metrics: self.metrics.toxic(&self.proxy, toxic),
+                        metrics: entry.metrics.clone(),
                         last: None,
                         free: now,
                         passed: 0,
@@ -300,13 +292,17 @@ pub const IDLE: Duration = Duration::from_secs(3600);
 mod tests {
     use super::*;
     use crate::fault::{Latency, LimitData, Toxic, Toxicity};
+    use crate::proxy::Metrics;
 
     fn snapshot(toxics: Vec<(u64, Toxic)>) -> Snapshot {
         Snapshot {
             upstream: "127.0.0.1:1".into(),
             toxics: toxics
                 .into_iter()
-                .map(|(id, toxic)| Arc::new(ToxicEntry { id, toxic }))
+                .map(|(id, toxic)| {
+                    let metrics = Metrics::new().toxic("p", &toxic);
+                    Arc::new(ToxicEntry { id, toxic, metrics })
+                })
                 .collect(),
         }
     }
@@ -321,13 +317,7 @@ mod tests {
     }
 
     fn chain(connection: u64) -> Chain {
-        Chain::new(
-            Stream::Downstream,
-            9,
-            "p".into(),
-            connection,
-            Arc::new(Metrics::new()),
-        )
+        Chain::new(Stream::Downstream, 9, "p".into(), connection)
     }
 
     #[tokio::test(start_paused = true)]

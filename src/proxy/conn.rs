@@ -3,7 +3,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use tokio::net::TcpStream;
+use tokio::net::tcp::{ReadHalf, WriteHalf};
 use tokio_util::sync::CancellationToken;
 
 use super::ProxyContext;
@@ -54,11 +57,7 @@ impl Connection {
             if !toxic.toxicity.affects(key.draw()) {
                 continue;
             }
-            self.ctx
-                .metrics
-                .toxic(&self.ctx.name, toxic)
-                .connections
-                .inc();
+            entry.metrics.connections.inc();
             match &toxic.kind {
                 ToxicKind::RefuseNew => return OpenVerdict::Refuse,
                 ToxicKind::SlowOpen(t) => delay += t.delay,
@@ -118,7 +117,6 @@ impl Connection {
                 self.ctx.seed,
                 Arc::clone(&self.ctx.name),
                 self.number,
-                Arc::clone(&self.ctx.metrics),
             ),
             config: self.ctx.config.clone(),
             bytes,
@@ -129,24 +127,48 @@ impl Connection {
     async fn pump(&self, client: &mut TcpStream, upstream: &mut TcpStream) -> Option<Ending> {
         let (client_read, client_write) = client.split();
         let (upstream_read, upstream_write) = upstream.split();
-        let up = self.pipe(Stream::Upstream).run(client_read, upstream_write);
-        let down = self
-            .pipe(Stream::Downstream)
-            .run(upstream_read, client_write);
-        tokio::pin!(up, down);
-        let (mut up_done, mut down_done) = (false, false);
-        while !(up_done && down_done) {
-            let end = tokio::select! {
-                _ = self.kill.cancelled() => return Some(Ending::Fin),
-                end = &mut up, if !up_done => { up_done = true; end }
-                end = &mut down, if !down_done => { down_done = true; end }
-            };
-            if let PipeEnd::Kill(how) = end {
-                return Some(how);
-            }
+        let closed = [AtomicBool::new(false), AtomicBool::new(false)];
+        let up = direction(
+            self.pipe(Stream::Upstream),
+            client_read,
+            upstream_write,
+            &closed,
+            0,
+        );
+        let down = direction(
+            self.pipe(Stream::Downstream),
+            upstream_read,
+            client_write,
+            &closed,
+            1,
+        );
+        tokio::select! {
+            _ = self.kill.cancelled() => Some(Ending::Fin),
+            end = up => end,
+            end = down => end,
         }
-        None
     }
+}
+
+/// One direction to its end: `Some(how)` to tear the connection down, `None`
+/// once both directions have closed in order. A direction that closed first
+/// lingers: a toxic added later on it (`reset_peer`, `timeout`) still ends
+/// the connection.
+async fn direction(
+    mut pipe: Pipe,
+    src: ReadHalf<'_>,
+    dst: WriteHalf<'_>,
+    closed: &[AtomicBool; 2],
+    me: usize,
+) -> Option<Ending> {
+    if let PipeEnd::Kill(how) = pipe.run(src, dst).await {
+        return Some(how);
+    }
+    closed[me].store(true, Ordering::SeqCst);
+    if closed[1 - me].load(Ordering::SeqCst) {
+        return None;
+    }
+    Some(pipe.linger().await)
 }
 
 struct ActiveGuard(ProxyMetrics);

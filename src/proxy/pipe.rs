@@ -1,10 +1,15 @@
 //! One direction of one connection: read → toxic chain → write.
 //!
-//! With no toxic affecting the direction the pipe copies through one reused
-//! buffer (no allocation per chunk, no lock: the configuration is checked via
-//! the watch channel's version). Otherwise each chunk is stamped with its
-//! arrival time, passed through the [`Chain`], and queued until due, while
-//! reading continues, so delays are measured from arrival and never add up.
+//! With no toxic affecting the direction the bytes go through the zero-copy
+//! [`Relay`] (no allocation, no copy into user space). Otherwise each chunk
+//! is stamped with its arrival time, passed through the [`Chain`], and queued
+//! until due, while reading continues, so delays are measured from arrival
+//! and never add up.
+//!
+//! Every wait (a read, a blocked write, a timer) is raced against a change of
+//! configuration, so a toxic added while a write is stuck behind a slow
+//! reader (`reset_peer`, `timeout`) applies at once; writes are never torn:
+//! a partial write is remembered and resumed.
 
 use std::collections::VecDeque;
 use std::io;
@@ -12,15 +17,17 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use prometheus_client::metrics::counter::Counter;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{ReadHalf, WriteHalf};
 use tokio::sync::watch;
 use tokio::time::{Instant, sleep_until};
 
 use super::Snapshot;
 use super::chain::{Chain, Ending, IDLE, Item, MAX_QUEUED_BYTES};
+use super::relay::Relay;
 
-/// Size of the reused copy buffer.
-pub const BUFFER_BYTES: usize = 32 * 1024;
+/// Size of the read buffer of the toxic path (allocated when first needed).
+pub const BUFFER_BYTES: usize = 64 * 1024;
 
 /// How a pipe finished.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,123 +49,194 @@ pub struct Pipe {
     pub bytes: Counter,
 }
 
-fn read_failed(error: &io::Error) -> PipeEnd {
+fn failed(error: &io::Error) -> PipeEnd {
     match error.kind() {
         io::ErrorKind::ConnectionReset => PipeEnd::Kill(Ending::Rst),
         _ => PipeEnd::Kill(Ending::Fin),
     }
 }
 
+/// Items waiting to be written, and how far the front one has been written.
+#[derive(Debug, Default)]
+struct Outbox {
+    queue: VecDeque<Item>,
+    queued: usize,
+    written: usize,
+}
+
+impl Outbox {
+    fn push(&mut self, items: Vec<Item>) {
+        for mut item in items {
+            // Never overtake what is already queued.
+            if let Some(last) = self.queue.back() {
+                let at = item.at().max(last.at());
+                item = retime(item, at);
+            }
+            if let Item::Data { bytes, .. } = &item {
+                self.queued += bytes.len();
+            }
+            self.queue.push_back(item);
+        }
+    }
+
+    /// The unwritten rest of the front item when it is data and due.
+    fn due_data(&self, now: Instant) -> Option<Bytes> {
+        match self.queue.front() {
+            Some(Item::Data { at, bytes }) if *at <= now => Some(bytes.slice(self.written..)),
+            _ => None,
+        }
+    }
+
+    /// `n` more bytes of the front item were written.
+    fn wrote(&mut self, n: usize) {
+        self.written += n;
+        if let Some(Item::Data { bytes, .. }) = self.queue.front()
+            && self.written >= bytes.len()
+        {
+            self.queued -= bytes.len();
+            self.written = 0;
+            self.queue.pop_front();
+        }
+    }
+}
+
+enum Fast {
+    Changed(bool),
+    Done(io::Result<()>),
+}
+
 impl Pipe {
-    /// Copy from `src` to `dst` until the source closes or the connection must end.
-    pub async fn run<R, W>(mut self, mut src: R, mut dst: W) -> PipeEnd
-    where
-        R: AsyncRead + Unpin,
-        W: AsyncWrite + Unpin,
-    {
-        let mut buf = vec![0u8; BUFFER_BYTES];
-        let mut queue: VecDeque<Item> = VecDeque::new();
-        let mut queued = 0usize;
+    /// Copy from `src` to `dst` until the source closes (and the close was
+    /// passed on) or the connection must end.
+    pub async fn run(&mut self, mut src: ReadHalf<'_>, mut dst: WriteHalf<'_>) -> PipeEnd {
+        let mut relay = Relay::new();
+        let mut buf: Vec<u8> = Vec::new();
+        let mut out = Outbox::default();
         let mut eof_seen = false;
         let mut eof_queued = false;
-        let snapshot = self.config.borrow_and_update().clone();
-        self.chain.sync(&snapshot, Instant::now());
+        self.follow();
         loop {
-            // Deliver whatever is due.
+            // Closes that are due happen now; data waits for the select below.
             let now = Instant::now();
-            while queue.front().is_some_and(|i| i.at() <= now) {
-                match queue.pop_front() {
-                    Some(Item::Data { bytes, .. }) => {
-                        queued -= bytes.len();
-                        if let Err(e) = dst.write_all(&bytes).await {
-                            return read_failed(&e);
-                        }
-                        self.bytes.inc_by(bytes.len() as u64);
-                    }
-                    Some(Item::Eof { .. }) => {
-                        let _ = dst.shutdown().await;
-                        return PipeEnd::Eof;
-                    }
-                    Some(Item::Close { how, .. }) => return PipeEnd::Kill(how),
-                    None => break,
+            match out.queue.front() {
+                Some(Item::Eof { at }) if *at <= now => {
+                    let _ = dst.shutdown().await;
+                    return PipeEnd::Eof;
                 }
+                Some(Item::Close { at, how }) if *at <= now => return PipeEnd::Kill(*how),
+                _ => {}
             }
             let deadline = self.chain.deadline();
             if let Some((at, how)) = deadline
-                && at <= Instant::now()
+                && at <= now
             {
                 return PipeEnd::Kill(how);
             }
-            if queue.is_empty() && !eof_seen && self.chain.is_idle() {
-                // Fast path: straight copy through the reused buffer.
-                tokio::select! {
+            if out.queue.is_empty() && !eof_seen && self.chain.is_idle() {
+                let fast = tokio::select! {
                     biased;
-                    changed = self.config.changed() => {
-                        if changed.is_err() {
-                            return PipeEnd::Kill(Ending::Fin);
-                        }
-                        let snapshot = self.config.borrow_and_update().clone();
-                        self.chain.sync(&snapshot, Instant::now());
-                    }
-                    read = src.read(&mut buf) => match read {
-                        Ok(0) => {
-                            let _ = dst.shutdown().await;
-                            return PipeEnd::Eof;
-                        }
-                        Ok(n) => {
-                            if let Err(e) = dst.write_all(&buf[..n]).await {
-                                return read_failed(&e);
+                    changed = self.config.changed() => Fast::Changed(changed.is_ok()),
+                    done = relay.copy(src.as_ref(), dst.as_ref(), &self.bytes) => Fast::Done(done),
+                };
+                match fast {
+                    Fast::Changed(false) => return PipeEnd::Kill(Ending::Fin),
+                    Fast::Changed(true) => {
+                        self.follow();
+                        if !self.chain.is_idle() {
+                            // Bytes read before the toxic applied go through it now.
+                            match relay.take_held() {
+                                Ok(held) if held.is_empty() => {}
+                                Ok(held) => self.arrived(Bytes::from(held), &mut out),
+                                Err(e) => return failed(&e),
                             }
-                            self.bytes.inc_by(n as u64);
                         }
-                        Err(e) => return read_failed(&e),
-                    },
+                    }
+                    Fast::Done(Ok(())) => {
+                        let _ = dst.shutdown().await;
+                        return PipeEnd::Eof;
+                    }
+                    Fast::Done(Err(e)) => return failed(&e),
                 }
                 continue;
             }
-            let far = Instant::now() + IDLE;
-            let next = queue.front().map_or(far, Item::at);
-            let deadline = deadline.map_or(far, |(at, _)| at);
-            let can_read = !eof_seen && queued < MAX_QUEUED_BYTES;
-            let mut arrived = Vec::new();
+            if buf.is_empty() {
+                buf = vec![0u8; BUFFER_BYTES];
+            }
+            let due = out.due_data(now);
+            let far = now + IDLE;
+            let next = match out.queue.front() {
+                Some(item) if due.is_none() => item.at(),
+                _ => far,
+            };
+            let wake = next.min(deadline.map_or(far, |(at, _)| at));
+            let can_read = !eof_seen && out.queued < MAX_QUEUED_BYTES;
             tokio::select! {
                 biased;
                 changed = self.config.changed() => {
                     if changed.is_err() {
                         return PipeEnd::Kill(Ending::Fin);
                     }
-                    let snapshot = self.config.borrow_and_update().clone();
-                    self.chain.sync(&snapshot, Instant::now());
+                    self.follow();
                 }
-                _ = sleep_until(next.min(deadline)) => {}
+                _ = sleep_until(wake) => {}
+                wrote = dst.write(due.as_deref().unwrap_or_default()), if due.is_some() => match wrote {
+                    Ok(0) => return PipeEnd::Kill(Ending::Fin),
+                    Ok(n) => {
+                        out.wrote(n);
+                        self.bytes.inc_by(n as u64);
+                    }
+                    Err(e) => return failed(&e),
+                },
                 read = src.read(&mut buf), if can_read => match read {
                     Ok(0) => eof_seen = true,
-                    Ok(n) => {
-                        if self.chain.blackholed() {
-                            self.chain.drop_bytes(n);
-                        } else {
-                            let chunk = Bytes::copy_from_slice(&buf[..n]);
-                            arrived = self.chain.data(Instant::now(), chunk);
-                        }
-                    }
-                    Err(e) => return read_failed(&e),
+                    Ok(n) => self.arrived(Bytes::copy_from_slice(&buf[..n]), &mut out),
+                    Err(e) => return failed(&e),
                 },
             }
             if eof_seen && !eof_queued && !self.chain.blackholed() {
                 eof_queued = true;
-                arrived.extend(self.chain.eof(Instant::now()));
+                out.push(self.chain.eof(Instant::now()));
             }
-            for mut item in arrived {
-                // Never overtake what is already queued.
-                if let Some(last) = queue.back() {
-                    let at = item.at().max(last.at());
-                    item = retime(item, at);
-                }
-                if let Item::Data { bytes, .. } = &item {
-                    queued += bytes.len();
-                }
-                queue.push_back(item);
+        }
+    }
+
+    /// After the direction has closed in order: keep following the
+    /// configuration so that a toxic that tears the connection down
+    /// (`reset_peer`, `timeout`) still does. Returns how to tear down.
+    pub async fn linger(&mut self) -> Ending {
+        loop {
+            let now = Instant::now();
+            let deadline = self.chain.deadline();
+            if let Some((at, how)) = deadline
+                && at <= now
+            {
+                return how;
             }
+            let wake = deadline.map_or(now + IDLE, |(at, _)| at);
+            tokio::select! {
+                changed = self.config.changed() => {
+                    if changed.is_err() {
+                        return Ending::Fin;
+                    }
+                    self.follow();
+                }
+                _ = sleep_until(wake) => {}
+            }
+        }
+    }
+
+    /// Apply the latest configuration to the chain.
+    fn follow(&mut self) {
+        let snapshot = self.config.borrow_and_update().clone();
+        self.chain.sync(&snapshot, Instant::now());
+    }
+
+    /// A chunk read from the source while toxics apply.
+    fn arrived(&mut self, chunk: Bytes, out: &mut Outbox) {
+        if self.chain.blackholed() {
+            self.chain.drop_bytes(chunk.len());
+        } else {
+            out.push(self.chain.data(Instant::now(), chunk));
         }
     }
 }

@@ -201,3 +201,49 @@ pub fn metric(text: &str, name_and_labels_prefix: &str, must_contain: &[&str]) -
         .filter_map(|l| l.rsplit_once(' ').and_then(|(_, v)| v.parse::<f64>().ok()))
         .sum()
 }
+
+/// An upstream that sends `payload` forever (until the peer goes away) on
+/// each connection and reports how its writing ended.
+pub async fn flooding_upstream(
+    payload: Vec<u8>,
+) -> (SocketAddr, tokio::sync::mpsc::Receiver<std::io::Result<()>>) {
+    let l = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind flooder");
+    let addr = l.local_addr().expect("addr");
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = l.accept().await {
+            let payload = payload.clone();
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                // Bounded: 64 GiB at most, far beyond any test's patience.
+                for _ in 0..(64u64 << 30) / payload.len().max(1) as u64 {
+                    if let Err(e) = s.write_all(&payload).await {
+                        let _ = tx.send(Err(e)).await;
+                        return;
+                    }
+                }
+                let _ = tx.send(Ok(())).await;
+            });
+        }
+    });
+    (addr, rx)
+}
+
+/// An upstream that reads each connection to its end, then keeps the
+/// connection open (half-closed) for `hold`, then closes it.
+pub async fn holding_upstream(hold: Duration) -> (SocketAddr, JoinHandle<()>) {
+    let l = TcpListener::bind("127.0.0.1:0").await.expect("bind holder");
+    let addr = l.local_addr().expect("addr");
+    let task = tokio::spawn(async move {
+        while let Ok((mut s, _)) = l.accept().await {
+            tokio::spawn(async move {
+                let mut sink = Vec::new();
+                let _ = s.read_to_end(&mut sink).await;
+                tokio::time::sleep(hold).await;
+            });
+        }
+    });
+    (addr, task)
+}

@@ -28,6 +28,9 @@ impl Store {
                         let gone = entry.toxics.remove(pos);
                         entry.publish();
                         tracing::info!(proxy = %proxy, toxic = %gone.entry.toxic.name, "lease expired, toxic removed");
+                        if let Err(e) = store.settle(entry).await {
+                            tracing::warn!(proxy = %proxy, error = %e.message, "after the lease expired");
+                        }
                         return;
                     }
                 }
