@@ -52,7 +52,17 @@ pub fn main() -> ExitCode {
             return code.into();
         }
     };
-    init_tracing();
+    // `run`, `test` and `validate` print their own report; their stderr carries only warnings
+    // (RUST_LOG still overrides). The servers log their lifecycle at info.
+    let quiet = matches!(
+        cli.command,
+        Command::Run(_) | Command::Test(_) | Command::Validate(_)
+    );
+    init_tracing(if quiet {
+        "shakedown=warn"
+    } else {
+        "shakedown=info"
+    });
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -94,10 +104,9 @@ fn chain(error: &anyhow::Error) -> String {
         .join(": ")
 }
 
-fn init_tracing() {
+fn init_tracing(default: &str) {
     use tracing_subscriber::EnvFilter;
-    let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("shakedown=info"));
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

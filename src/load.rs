@@ -188,13 +188,16 @@ async fn monitor(
 
 impl LoadRun {
     /// Statistics of the requests whose intended send time falls in the last
-    /// `last` (whole seconds; the current second included). Cheap, callable
-    /// from any thread; at most ~100 ms behind the workers.
+    /// `last`, in whole seconds: every second that overlaps it, the current one
+    /// included (so a window never shrinks to a second that has barely begun);
+    /// `rps` is over the time those seconds cover so far. Cheap, callable from
+    /// any thread; at most ~100 ms behind the workers.
     pub fn window(&self, last: Duration) -> WindowStats {
         let now = self.elapsed().as_secs_f64();
-        let first = (now - last.as_secs_f64()).max(0.0).ceil() as u64;
+        let first = (now - last.as_secs_f64()).max(0.0).floor();
+        let covered = Duration::from_secs_f64((now - first).max(0.0));
         match self.shared.timeline.lock() {
-            Ok(t) => t.window(first, u64::MAX, last),
+            Ok(t) => t.window(first as u64, u64::MAX, covered),
             Err(_) => WindowStats::default(),
         }
     }
@@ -280,7 +283,7 @@ impl LoadRun {
             .iter()
             .any(|s| matches!(s.kind, scenario::Kind::Write { .. }));
         let write_report = if has_writes {
-            Some(writes::check(writes, plan).await)
+            Some(writes::check(writes, plan, &self.shared.clock).await)
         } else {
             None
         };

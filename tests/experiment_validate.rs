@@ -24,7 +24,7 @@ fn yaml_files(dir: &str) -> Vec<PathBuf> {
 #[tokio::test]
 async fn every_experiment_validates_and_dry_runs() {
     let files = yaml_files("experiments");
-    assert!(files.len() >= 4, "{files:?}");
+    assert!(files.len() >= 5, "{files:?}");
     for f in &files {
         let ran = shakedown(&["validate", f.to_str().unwrap()]).await;
         assert_eq!(ran.code, 0, "{}: {}", f.display(), ran.stderr);
@@ -34,12 +34,12 @@ async fn every_experiment_validates_and_dry_runs() {
     }
     let quick = shakedown(&["run", "--dry-run", "experiments/quickstart.yaml"]).await;
     assert!(
-        quick.stdout.contains("3s      + latency on kv"),
+        quick.stdout.contains("2s      + latency on kv"),
         "{}",
         quick.stdout
     );
     assert!(
-        quick.stdout.contains("9s      ! kill -9 kv"),
+        quick.stdout.contains("8s      ! kill -9 kv"),
         "{}",
         quick.stdout
     );

@@ -22,7 +22,7 @@ async fn a_filtered_suite_runs_the_short_experiments_and_reports_them() {
     .await;
     assert_eq!(ran.code, 0, "{}\n{}", ran.stdout, ran.stderr);
     let last = ran.stdout.lines().last().unwrap_or_default();
-    assert_eq!(last, "2 passed, 0 failed, 2 skipped", "{}", ran.stdout);
+    assert_eq!(last, "2 passed, 0 failed, 3 skipped", "{}", ran.stdout);
     assert!(
         ran.stdout
             .contains("experiments/backend-restart.yaml PASSED"),

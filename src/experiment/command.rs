@@ -143,7 +143,7 @@ pub async fn run_experiment(
     for n in 1..=repeat {
         if progress.verbose {
             eprintln!(
-                "{} (run {n}/{repeat}); logs in {}",
+                "{} (run {n}/{repeat}); service logs in {}/logs",
                 experiment.title,
                 dir.display()
             );

@@ -8,49 +8,77 @@ use serde_json::Value;
 
 use super::probe::{LoadStats, LoadWindow};
 use crate::clock::Clock;
+use crate::load::{self, LoadError, LoadReport, LoadRun, LoadSpec};
+use crate::report::journal::{LoadSummaryRecord, WritesRecord};
 
 /// What the load driver reported at the end.
 #[derive(Debug, Clone, Default)]
 pub struct LoadOutcome {
-    /// The full report (percentiles, per-second timeline, errors by class).
+    /// The load driver's full report as JSON (docs/load.md: percentiles, timeline, errors).
     pub report: Option<Value>,
+    /// The headline figures of that report.
+    pub summary: Option<LoadSummaryRecord>,
     /// The keyed-write check, when the load wrote keys.
-    pub writes: Option<Value>,
-    /// Acknowledged writes lost (from `writes.lost`).
-    pub lost: Option<u64>,
+    pub writes: Option<WritesRecord>,
 }
 
 /// A running load.
 #[derive(Debug)]
 pub struct Load {
-    _private: (),
+    run: Arc<LoadRun>,
 }
 
-/// Check the `load:` section against the load driver's format.
-pub fn check(_spec: &Value) -> Result<(), String> {
-    Ok(())
+/// Check a `load:` section with the load driver's own validation; the error names the
+/// field relative to the section (`scenarios[0].write.method`).
+pub fn check(spec: &LoadSpec) -> Result<(), LoadError> {
+    load::validate(spec)
 }
 
 impl Load {
-    /// Start the load on `clock`.
-    pub fn start(_spec: &Value, _clock: Clock, _seed: Option<u64>) -> Result<Self, String> {
-        Err("the load driver is not merged yet".to_string())
+    /// Start the load on `clock` (its time 0 is the run's).
+    pub fn start(spec: &LoadSpec, clock: Clock, seed: Option<u64>) -> Result<Self, LoadError> {
+        let run = load::start(spec.clone(), clock, seed)?;
+        Ok(Self { run: Arc::new(run) })
     }
 
     /// A handle load probes can sample.
     pub fn window(&self) -> Arc<dyn LoadWindow> {
-        Arc::new(Idle)
+        self.run.clone()
     }
 
     /// Stop sending, wait for in-flight requests, run the read-back, and report.
+    /// Every [`window`](Self::window) handle must have been dropped first.
     pub async fn stop(self) -> LoadOutcome {
-        LoadOutcome::default()
+        // The sampler, the only other holder, has ended before the load is stopped.
+        let Ok(run) = Arc::try_unwrap(self.run) else {
+            tracing::warn!("the load is still referenced by a probe; its report is unavailable");
+            return LoadOutcome::default();
+        };
+        outcome(run.stop().await)
     }
 }
 
-struct Idle;
-impl LoadWindow for Idle {
-    fn stats(&self, _window: Duration) -> LoadStats {
-        LoadStats::default()
+/// The journal's view of a load report.
+pub fn outcome(report: LoadReport) -> LoadOutcome {
+    let writes = report.writes.as_ref().map(WritesRecord::from_report);
+    LoadOutcome {
+        summary: Some(LoadSummaryRecord::from_report(&report)),
+        writes,
+        report: serde_json::to_value(&report).ok(),
+    }
+}
+
+impl LoadWindow for LoadRun {
+    fn stats(&self, window: Duration) -> LoadStats {
+        let w = self.window(window);
+        LoadStats {
+            requests: w.requests,
+            error_rate: w.error_rate,
+            rps: w.rps,
+            p50: w.p50,
+            p90: w.p90,
+            p95: w.p95,
+            p99: w.p99,
+        }
     }
 }

@@ -237,6 +237,9 @@ pub struct RawExpect {
     /// At most this many acknowledged writes lost.
     #[serde(default)]
     pub lost_writes: Option<u64>,
+    /// The observed RPO (span of acknowledgement times of lost writes) is at most this.
+    #[serde(default, with = "humantime_serde")]
+    pub rpo_within: Option<Duration>,
 }
 
 /// A rollback command.

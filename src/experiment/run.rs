@@ -102,7 +102,7 @@ pub async fn run_once(
         progress,
     });
     let resources = Arc::new(tokio::sync::Mutex::new(Resources {
-        services: Services::new(&experiment.services, dir, http.clone()),
+        services: Services::new(&experiment.services, &dir.join("logs"), http.clone()),
         injector: None,
         embedded: None,
     }));

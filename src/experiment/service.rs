@@ -83,6 +83,9 @@ impl Services {
             .cloned()
             .ok_or_else(|| ServiceError::NotRunning(name.to_string()))?;
         let log_path = self.logs.join(format!("{name}.log"));
+        std::fs::create_dir_all(&self.logs).map_err(|e| {
+            ServiceError::Spawn(name.into(), format!("{}: {e}", self.logs.display()))
+        })?;
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)

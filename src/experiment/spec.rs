@@ -42,8 +42,8 @@ pub struct Experiment {
     pub proxies: Vec<Proxy>,
     /// Where the proxies live.
     pub control: Control,
-    /// The `load:` section, as written (the load driver's `LoadSpec`).
-    pub load: Option<Value>,
+    /// The `load:` section (the load driver's format, validated by it).
+    pub load: Option<crate::load::LoadSpec>,
     /// The hypothesis sampled throughout the run.
     pub steady_state: SteadyState,
     /// Stop conditions.
@@ -281,6 +281,8 @@ pub struct Expect {
     pub detected_within: Option<Duration>,
     /// Most acknowledged writes that may be lost.
     pub lost_writes: Option<u64>,
+    /// Largest observed RPO (span of acknowledgement times of the lost writes).
+    pub rpo_within: Option<Duration>,
 }
 
 impl Step {

@@ -39,8 +39,10 @@ pub fn render(e: &Experiment) -> String {
                 events.push((
                     step.at,
                     format!(
-                        "+ {} (toxicity {}, {:?})",
-                        step.name, fault.toxicity, fault.attributes
+                        "+ {} (toxicity {}, attributes {})",
+                        step.name,
+                        fault.toxicity,
+                        serde_json::Value::Object(fault.attributes.clone())
                     ),
                 ));
                 events.push((step.end(), format!("- {}", step.name)));

@@ -6,6 +6,7 @@
 //! faults on declared proxies, known toxics). Every problem carries `file:line:col` and
 //! the field path.
 
+mod load;
 mod method;
 mod probes;
 
@@ -268,7 +269,11 @@ impl Ctx {
         let services = self.services(top.get("services"));
         let proxies = self.proxies(top.get("proxies"));
         let control = self.control(top.get("control"));
-        let load = top.get("load").filter(|v| !v.is_null()).cloned();
+        let has_load = top.get("load").is_some_and(|v| !v.is_null());
+        let load = top
+            .get("load")
+            .filter(|v| !v.is_null())
+            .and_then(|v| load::section(self, v));
         let duration = match top.get("duration") {
             Some(v) => self
                 .de::<humantime_serde::Serde<std::time::Duration>>("duration", v)
@@ -281,8 +286,8 @@ impl Ctx {
                 None
             }
         };
-        let steady_state = self.steady_state(top.get("steady_state"), load.is_some());
-        let guards = probes::guards(self, top.get("guards"), load.is_some());
+        let steady_state = self.steady_state(top.get("steady_state"), has_load);
+        let guards = probes::guards(self, top.get("guards"), has_load);
         // Names as written, so a typo elsewhere in a proxy does not hide the faults' checks.
         let proxy_names = names(top.get("proxies"));
         let service_names = names(top.get("services"));
@@ -300,14 +305,10 @@ impl Ctx {
                 recovered_within: e.recovered_within,
                 detected_within: e.detected_within,
                 lost_writes: e.lost_writes,
+                rpo_within: e.rpo_within,
             })
             .unwrap_or_default();
-        if expect.lost_writes.is_some() && load.is_none() {
-            self.problem(
-                "expect.lost_writes",
-                "needs a `load:` section with write scenarios to count writes",
-            );
-        }
+        load::expectations(self, load.as_ref(), has_load, &expect, duration);
         let rollbacks = self
             .de_list::<RawRollback>("rollbacks", top.get("rollbacks"))
             .into_iter()

@@ -18,6 +18,9 @@ pub fn samples(journal: &RunJournal) -> Vec<Sample> {
         .collect()
 }
 
+/// The name of the rollbacks expectation (evaluated even when a run ends early).
+const ROLLBACKS: &str = "rollbacks succeeded";
+
 fn secs(d: Duration) -> String {
     format!("{:.2}s", d.as_secs_f64())
 }
@@ -66,6 +69,7 @@ pub fn judge(experiment: &Experiment, journal: &mut RunJournal, stopped: Option<
                 passed: ok,
                 expected: format!("≤ {}", secs(deadline)),
                 observed,
+                evaluated: true,
             });
         }
         if let Some(deadline) = experiment.expect.detected_within {
@@ -82,16 +86,12 @@ pub fn judge(experiment: &Experiment, journal: &mut RunJournal, stopped: Option<
                 passed: ok,
                 expected: format!("≤ {}", secs(deadline)),
                 observed,
+                evaluated: true,
             });
         }
     }
     if let Some(max) = experiment.expect.lost_writes {
-        let lost = journal
-            .writes
-            .as_ref()
-            .and_then(|w| w.get("lost"))
-            .and_then(|v| v.as_u64());
-        let (passed, observed) = match lost {
+        let (passed, observed) = match journal.writes.as_ref().map(|w| w.lost) {
             Some(n) if n <= max => (true, format!("{n} lost")),
             Some(n) => (false, format!("{n} lost, {} over", n - max)),
             None => (false, "no keyed writes were checked".to_string()),
@@ -101,6 +101,25 @@ pub fn judge(experiment: &Experiment, journal: &mut RunJournal, stopped: Option<
             passed,
             expected: format!("≤ {max}"),
             observed,
+            evaluated: true,
+        });
+    }
+    if let Some(max) = experiment.expect.rpo_within {
+        let rpo = journal.writes.as_ref().and_then(|w| w.observed_rpo);
+        let (passed, observed) = match rpo.map(Duration::from_secs_f64) {
+            Some(r) if r <= max => (true, format!("RPO {}", secs(r))),
+            Some(r) => (
+                false,
+                format!("RPO {}, {} over", secs(r), secs(r.saturating_sub(max))),
+            ),
+            None => (false, "no keyed writes were checked".to_string()),
+        };
+        expectations.push(ExpectationRecord {
+            name: "rpo_within".into(),
+            passed,
+            expected: format!("≤ {}", secs(max)),
+            observed,
+            evaluated: true,
         });
     }
     if !journal.steps.is_empty() {
@@ -119,6 +138,7 @@ pub fn judge(experiment: &Experiment, journal: &mut RunJournal, stopped: Option<
             } else {
                 format!("failed: {}", failed.join(", "))
             },
+            evaluated: true,
         });
     }
     if has_probes {
@@ -132,6 +152,7 @@ pub fn judge(experiment: &Experiment, journal: &mut RunJournal, stopped: Option<
                 Some(s) if s.pass => format!("passing at {:.2}s", s.at),
                 Some(s) => format!("failing at {:.2}s", s.at),
             },
+            evaluated: true,
         });
     }
     if !journal.rollbacks.is_empty() {
@@ -142,7 +163,7 @@ pub fn judge(experiment: &Experiment, journal: &mut RunJournal, stopped: Option<
             .map(|r| format!("{} ({})", r.command.join(" "), r.detail))
             .collect();
         expectations.push(ExpectationRecord {
-            name: "rollbacks succeeded".into(),
+            name: ROLLBACKS.into(),
             passed: failed.is_empty(),
             expected: "every rollback exits 0".into(),
             observed: if failed.is_empty() {
@@ -150,7 +171,16 @@ pub fn judge(experiment: &Experiment, journal: &mut RunJournal, stopped: Option<
             } else {
                 failed.join("; ")
             },
+            evaluated: true,
         });
+    }
+    if let Some((status, _)) = &stopped {
+        // The run ended early: only the rollbacks (which always run) were really checked.
+        for e in expectations.iter_mut().filter(|e| e.name != ROLLBACKS) {
+            e.passed = false;
+            e.evaluated = false;
+            e.observed = format!("not evaluated: the run ended early ({})", status.as_str());
+        }
     }
     let failed = expectations.iter().find(|e| !e.passed).map(|e| {
         format!(
@@ -166,4 +196,93 @@ pub fn judge(experiment: &Experiment, journal: &mut RunJournal, stopped: Option<
     };
     journal.status = Some(status);
     journal.reason = reason;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::experiment::validate::{LoadOptions, parse_str};
+    use crate::report::journal::{CommandRecord, SampleRecord, WritesRecord};
+
+    fn experiment() -> Experiment {
+        let text = r#"title: t
+load:
+  target: http://127.0.0.1:1
+  rate: 10/s
+  scenarios:
+    - {write: {method: PUT, path: "/kv/{{seq}}"}, read_back: {path: "/kv/{{seq}}"}}
+steady_state:
+  probes:
+    - {name: up, tcp: "127.0.0.1:1"}
+method:
+  - {at: 1s, action: {command: ["true"]}, measure: true}
+duration: 2s
+expect: {lost_writes: 0, rpo_within: 500ms, recovered_within: 1s}
+rollbacks:
+  - {command: ["true"]}
+"#;
+        parse_str(
+            std::path::Path::new("t.yaml"),
+            text,
+            &LoadOptions::default(),
+        )
+        .unwrap()
+    }
+
+    fn journal(lost: u64, rpo: f64) -> RunJournal {
+        RunJournal {
+            samples: vec![SampleRecord {
+                at: 0.0,
+                pass: true,
+                probes: vec![],
+            }],
+            writes: Some(WritesRecord {
+                lost,
+                observed_rpo: Some(rpo),
+                ..Default::default()
+            }),
+            rollbacks: vec![CommandRecord {
+                command: vec!["true".into()],
+                ok: true,
+                detail: "exit 0".into(),
+            }],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn lost_writes_and_rpo_are_judged_from_the_write_check() {
+        let e = experiment();
+        let mut j = journal(3, 0.49);
+        judge(&e, &mut j, None);
+        let by = |n: &str| j.expectations.iter().find(|x| x.name == n).unwrap().clone();
+        assert!(!by("lost_writes").passed);
+        assert_eq!(by("lost_writes").observed, "3 lost, 3 over");
+        assert!(by("rpo_within").passed, "{:?}", by("rpo_within"));
+        assert_eq!(j.status, Some(Status::Failed));
+        let mut j = journal(0, 0.0);
+        judge(&e, &mut j, None);
+        assert_eq!(j.status, Some(Status::Passed), "{:?}", j.expectations);
+    }
+
+    #[test]
+    fn an_aborted_run_leaves_its_expectations_not_evaluated() {
+        let e = experiment();
+        let mut j = journal(0, 0.0);
+        judge(
+            &e,
+            &mut j,
+            Some((Status::Aborted, "interrupted by SIGTERM".into())),
+        );
+        assert_eq!(j.status, Some(Status::Aborted));
+        for x in &j.expectations {
+            if x.name == ROLLBACKS {
+                assert!(x.evaluated && x.passed, "{x:?}");
+            } else {
+                assert!(!x.evaluated && !x.passed, "{x:?}");
+                assert!(x.observed.starts_with("not evaluated"), "{x:?}");
+            }
+        }
+        assert!(j.expectations.iter().any(|x| x.name == "lost_writes"));
+    }
 }

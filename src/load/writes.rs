@@ -16,11 +16,14 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 use serde::Serialize;
+use tokio::time::Instant;
 
 use super::client::{Conn, exchange};
 use super::errors::ErrorClass;
 use super::plan::Plan;
+use super::report::serde_ms;
 use super::scenario::{Context, Kind, Vars};
+use crate::clock::Clock;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Fate {
@@ -36,6 +39,8 @@ struct Entry {
     ctx: Context,
     value: Bytes,
     fate: Fate,
+    /// When the acknowledgement arrived.
+    acked_at: Option<Instant>,
 }
 
 /// The writes of one worker (merged at the end).
@@ -54,6 +59,7 @@ impl WriteLog {
                 ctx,
                 value,
                 fate: Fate::Pending,
+                acked_at: None,
             },
         );
     }
@@ -67,6 +73,7 @@ impl WriteLog {
                 Err(class) if class.is_definite() => Fate::Refused,
                 Err(_) => Fate::Unknown,
             };
+            e.acked_at = (e.fate == Fate::Acked).then(Instant::now);
         }
     }
 
@@ -106,6 +113,13 @@ pub struct WriteReport {
     pub unexpected_keys: Vec<String>,
     /// The keys whose read-back failed, sorted.
     pub read_failed_keys: Vec<String>,
+    /// When the earliest-acknowledged lost write was acknowledged, on the run's clock
+    /// (`null` when nothing was lost).
+    #[serde(rename = "lost_first_ack_ms", with = "serde_ms::option")]
+    pub lost_first_ack: Option<Duration>,
+    /// When the latest-acknowledged lost write was acknowledged, on the run's clock.
+    #[serde(rename = "lost_last_ack_ms", with = "serde_ms::option")]
+    pub lost_last_ack: Option<Duration>,
 }
 
 enum Read {
@@ -115,8 +129,8 @@ enum Read {
     Failed,
 }
 
-/// Read back every acknowledged key and build the report.
-pub async fn check(log: WriteLog, plan: &Plan) -> WriteReport {
+/// Read back every acknowledged key and build the report; ack times are read on `clock`.
+pub async fn check(log: WriteLog, plan: &Plan, clock: &Clock) -> WriteReport {
     let mut report = WriteReport {
         attempted: log.entries.len() as u64,
         ..WriteReport::default()
@@ -141,15 +155,22 @@ pub async fn check(log: WriteLog, plan: &Plan) -> WriteReport {
             };
             running.push(async move {
                 let verdict = read_back(plan, &entry).await;
-                (key, verdict)
+                (key, verdict, entry.acked_at)
             });
         }
-        let Some((key, verdict)) = running.next().await else {
+        let Some((key, verdict, acked_at)) = running.next().await else {
             break;
         };
         match verdict {
             Read::Present => {}
-            Read::Missing => report.lost_keys.push(key),
+            Read::Missing => {
+                if let Some(at) = acked_at {
+                    let at = clock.at(at);
+                    report.lost_first_ack = Some(report.lost_first_ack.map_or(at, |f| f.min(at)));
+                    report.lost_last_ack = Some(report.lost_last_ack.map_or(at, |l| l.max(at)));
+                }
+                report.lost_keys.push(key)
+            }
             Read::Changed => report.unexpected_keys.push(key),
             Read::Failed => report.read_failed_keys.push(key),
         }

@@ -103,9 +103,11 @@ pub struct RunJournal {
     pub steps: Vec<StepRecord>,
     /// Each expectation and how it came out.
     pub expectations: Vec<ExpectationRecord>,
-    /// Writes, when the load had keyed writes (the load driver's `WriteReport`).
-    pub writes: Option<Value>,
-    /// The load driver's report (percentiles, per-second timeline, errors).
+    /// The keyed-write check, when the load had write scenarios.
+    pub writes: Option<WritesRecord>,
+    /// The headline figures of the load.
+    pub load_summary: Option<LoadSummaryRecord>,
+    /// The load driver's full report (docs/load.md: percentiles, per-second timeline, errors).
     pub load: Option<Value>,
     /// The guard that aborted the run, if any.
     pub guard: Option<String>,
@@ -151,13 +153,127 @@ pub struct StepRecord {
     pub ok: bool,
 }
 
+/// The keyed-write check (the load driver's `WriteReport`), times in seconds on the run's clock.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct WritesRecord {
+    /// Writes sent.
+    pub attempted: u64,
+    /// Writes answered 2xx.
+    pub acknowledged: u64,
+    /// Writes definitely refused (connect refused, 4xx, 5xx, injected).
+    pub refused: u64,
+    /// Writes with no answer: neither acknowledged nor refused, never counted as lost.
+    pub unknown: u64,
+    /// Acknowledged writes whose key read back as missing.
+    pub lost: u64,
+    /// Acknowledged writes whose key read back with another value.
+    pub unexpected: u64,
+    /// Acknowledged writes whose read-back failed (not judged).
+    pub read_failed: u64,
+    /// The lost keys, sorted.
+    pub lost_keys: Vec<String>,
+    /// The unexpected keys, sorted.
+    pub unexpected_keys: Vec<String>,
+    /// When the earliest lost write was acknowledged.
+    pub lost_first_ack: Option<f64>,
+    /// When the latest lost write was acknowledged.
+    pub lost_last_ack: Option<f64>,
+    /// Observed RPO: `lost_last_ack − lost_first_ack`, 0 when nothing was lost.
+    pub observed_rpo: Option<f64>,
+}
+
+impl WritesRecord {
+    /// The journal's view of the load driver's write report.
+    pub fn from_report(w: &crate::load::WriteReport) -> Self {
+        let secs = |d: Option<std::time::Duration>| d.map(|d| d.as_secs_f64());
+        let observed_rpo = match (w.lost, w.lost_first_ack, w.lost_last_ack) {
+            (0, _, _) => Some(0.0),
+            (_, Some(first), Some(last)) => Some(last.saturating_sub(first).as_secs_f64()),
+            _ => None,
+        };
+        Self {
+            attempted: w.attempted,
+            acknowledged: w.acknowledged,
+            refused: w.refused,
+            unknown: w.unknown,
+            lost: w.lost,
+            unexpected: w.unexpected,
+            read_failed: w.read_failed,
+            lost_keys: w.lost_keys.clone(),
+            unexpected_keys: w.unexpected_keys.clone(),
+            lost_first_ack: secs(w.lost_first_ack),
+            lost_last_ack: secs(w.lost_last_ack),
+            observed_rpo,
+        }
+    }
+}
+
+/// The headline figures of the load (the full report is in `load`). Latencies in seconds,
+/// measured from each request's intended send time.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct LoadSummaryRecord {
+    /// Completed requests.
+    pub requests: u64,
+    /// Successes.
+    pub ok: u64,
+    /// Failures.
+    pub errors: u64,
+    /// `errors / requests`.
+    pub error_rate: f64,
+    /// Completed requests per second.
+    pub rps: f64,
+    /// Median latency.
+    pub p50: Option<f64>,
+    /// 90th percentile.
+    pub p90: Option<f64>,
+    /// 99th percentile.
+    pub p99: Option<f64>,
+    /// Largest latency.
+    pub max: Option<f64>,
+    /// Failures by class, only the classes that occurred.
+    pub errors_by_class: std::collections::BTreeMap<String, u64>,
+    /// Every threshold of the `load:` section held (true when there are none).
+    pub thresholds_passed: bool,
+}
+
+impl LoadSummaryRecord {
+    /// The headline figures of a load report.
+    pub fn from_report(r: &crate::load::LoadReport) -> Self {
+        let s = &r.summary;
+        let secs = |d: Option<std::time::Duration>| d.map(|d| d.as_secs_f64());
+        let errors_by_class = match serde_json::to_value(r.errors_by_class) {
+            Ok(Value::Object(m)) => m
+                .into_iter()
+                .filter_map(|(k, v)| v.as_u64().filter(|n| *n > 0).map(|n| (k, n)))
+                .collect(),
+            _ => Default::default(),
+        };
+        Self {
+            requests: s.requests,
+            ok: s.ok,
+            errors: s.errors,
+            error_rate: s.error_rate,
+            rps: s.rps,
+            p50: secs(s.latency.p50),
+            p90: secs(s.latency.p90),
+            p99: secs(s.latency.p99),
+            max: secs(s.latency.max),
+            errors_by_class,
+            thresholds_passed: r.passed,
+        }
+    }
+}
+
 /// One expectation.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ExpectationRecord {
     /// e.g. `recovered_within (reset_peer on kv)`, `lost_writes`.
     pub name: String,
-    /// Whether it held.
+    /// Whether it held (false also when it was not evaluated).
     pub passed: bool,
+    /// False when the run ended before this expectation could be checked (aborted, or
+    /// preflight failed); such an expectation is neither a pass nor a failure.
+    pub evaluated: bool,
     /// What was expected.
     pub expected: String,
     /// What was observed, and by how much it missed.

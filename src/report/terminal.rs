@@ -2,9 +2,7 @@
 
 use std::fmt::Write;
 
-use serde_json::Value;
-
-use super::journal::{ExperimentReport, RunJournal, Status};
+use super::journal::{ExperimentReport, LoadSummaryRecord, RunJournal, Status};
 use crate::experiment::measure::Summary;
 
 fn opt(v: Option<f64>) -> String {
@@ -118,42 +116,39 @@ fn render_run(out: &mut String, run: &RunJournal, numbered: bool) {
         }
     }
     if let Some(w) = &run.writes {
-        let n = |k: &str| w.get(k).and_then(Value::as_u64).unwrap_or(0);
         let _ = writeln!(
             out,
-            "\n  writes: {} attempted, {} acknowledged, {} lost, {} unexpected, {} unknown",
-            n("attempted"),
-            n("acknowledged"),
-            n("lost"),
-            n("unexpected"),
-            n("unknown")
+            "\n  writes: {} attempted, {} acknowledged, {} lost, {} unexpected, {} unknown{}",
+            w.attempted,
+            w.acknowledged,
+            w.lost,
+            w.unexpected,
+            w.unknown,
+            if w.read_failed > 0 {
+                format!(", {} not read back", w.read_failed)
+            } else {
+                String::new()
+            }
         );
-        if let Some(rpo) = w
-            .get("rpo")
-            .or_else(|| w.get("observed_rpo"))
-            .and_then(Value::as_f64)
+        if let (Some(rpo), Some(first), Some(last)) =
+            (w.observed_rpo, w.lost_first_ack, w.lost_last_ack)
         {
-            let _ = writeln!(out, "  observed RPO: {rpo:.2}s of acknowledged writes lost");
+            let _ = writeln!(
+                out,
+                "  observed RPO: {rpo:.2}s (lost writes were acknowledged from {first:.2}s to {last:.2}s)"
+            );
         }
-        if let Some(keys) = w
-            .get("lost_keys")
-            .and_then(Value::as_array)
-            .filter(|k| !k.is_empty())
-        {
-            let shown: Vec<String> = keys
-                .iter()
-                .take(5)
-                .map(|k| k.as_str().unwrap_or_default().to_string())
-                .collect();
-            let more = if keys.len() > 5 {
-                format!(" and {} more", keys.len() - 5)
+        if !w.lost_keys.is_empty() {
+            let shown: Vec<&str> = w.lost_keys.iter().take(5).map(String::as_str).collect();
+            let more = if w.lost_keys.len() > 5 {
+                format!(" and {} more", w.lost_keys.len() - 5)
             } else {
                 String::new()
             };
             let _ = writeln!(out, "  lost keys: {}{more}", shown.join(", "));
         }
     }
-    if let Some(load) = &run.load {
+    if let Some(load) = &run.load_summary {
         let _ = writeln!(out, "\n  load: {}", load_line(load));
     }
     for r in &run.rollbacks {
@@ -161,7 +156,15 @@ fn render_run(out: &mut String, run: &RunJournal, numbered: bool) {
     }
     let _ = writeln!(out);
     for x in &run.expectations {
-        let mark = if x.passed { "ok  " } else { "FAIL" };
+        let mark = match (x.evaluated, x.passed) {
+            (false, _) => "--  ",
+            (true, true) => "ok  ",
+            (true, false) => "FAIL",
+        };
+        if !x.evaluated {
+            let _ = writeln!(out, "  {mark} {}: {}", x.name, x.observed);
+            continue;
+        }
         let _ = writeln!(
             out,
             "  {mark} {}: expected {}, observed {}",
@@ -170,27 +173,30 @@ fn render_run(out: &mut String, run: &RunJournal, numbered: bool) {
     }
 }
 
-/// One line of load figures from the load driver's report (fields as it names them).
-fn load_line(load: &Value) -> String {
-    let s = load.get("summary").unwrap_or(load);
-    let num = |k: &str| s.get(k).and_then(Value::as_f64);
-    let mut parts = Vec::new();
-    for key in ["requests", "ok", "errors"] {
-        if let Some(v) = num(key) {
-            parts.push(format!("{v} {key}"));
-        }
+/// One line of load figures.
+fn load_line(l: &LoadSummaryRecord) -> String {
+    let ms = |v: Option<f64>| v.map_or("—".to_string(), |s| format!("{:.1}ms", s * 1e3));
+    let mut line = format!(
+        "{} requests ({:.0}/s), {} errors ({:.2}%), latency p50 {} p90 {} p99 {} max {}",
+        l.requests,
+        l.rps,
+        l.errors,
+        l.error_rate * 100.0,
+        ms(l.p50),
+        ms(l.p90),
+        ms(l.p99),
+        ms(l.max)
+    );
+    if !l.errors_by_class.is_empty() {
+        let classes: Vec<String> = l
+            .errors_by_class
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect();
+        let _ = write!(line, " [{}]", classes.join(", "));
     }
-    for key in ["rps", "p50", "p90", "p99", "max"] {
-        if let Some(v) = s.get(key) {
-            parts.push(format!(
-                "{key} {}",
-                v.as_f64().map_or(v.to_string(), |f| format!("{f:.3}"))
-            ));
-        }
+    if !l.thresholds_passed {
+        line.push_str("; a load threshold failed");
     }
-    if parts.is_empty() {
-        "see the JSON journal".to_string()
-    } else {
-        parts.join(", ")
-    }
+    line
 }

@@ -107,6 +107,7 @@ pub(super) async fn execute(experiment: Experiment, shared: Arc<Shared>, res: Re
         let outcome = load.stop().await;
         let mut j = shared.journal();
         j.writes = outcome.writes;
+        j.load_summary = outcome.summary;
         j.load = outcome.report;
     }
 }

@@ -20,6 +20,9 @@ proxies:
 load:
   target: http://127.0.0.1:18081
   rate: 200/s
+  scenarios:
+    - {weight: 8, write: {method: PUT, path: "/kv/{{seq}}", body: "{{uuid}}"}, read_back: {method: GET, path: "/kv/{{seq}}"}}
+    - {weight: 2, request: {method: GET, path: /health}}
 steady_state:
   interval: 250ms
   recovered_after: 3
@@ -128,4 +131,65 @@ fn missing_sections_and_bad_variables_are_problems() {
 fn a_whole_value_variable_takes_the_type_it_reads_as() {
     let text = "title: t\nduration: 10s\nseed: ${var.port}\n";
     assert_eq!(parse(text).unwrap().seed, Some(18080));
+}
+
+#[test]
+fn the_load_section_is_checked_by_the_load_driver_with_located_field_paths() {
+    let text = r#"title: bad load
+load:
+  target: http://127.0.0.1:18081
+  rate: 100/s
+  scenarios:
+    - {weight: 1, write: {method: "P UT", path: "/kv/{{seq}}"}, read_back: {path: "/kv/{{seq}}"}}
+duration: 5s
+"#;
+    let shown = parse(text).unwrap_err().to_string();
+    assert!(
+        shown.contains("exp.yaml:6:")
+            && shown.contains("load.scenarios[0].write.method: invalid method \"P UT\""),
+        "{shown}"
+    );
+    // An unknown field inside the section is located at its key.
+    let text =
+        "title: t\nload:\n  target: http://127.0.0.1:1\n  rate: 1/s\n  rtae: 2/s\nduration: 1s\n";
+    let shown = parse(text).unwrap_err().to_string();
+    assert!(
+        shown.contains("exp.yaml:5:3: load.rtae: unknown field `rtae`"),
+        "{shown}"
+    );
+    // A read-back key that is not unique, and a load that would stop before the method ends.
+    let text = r#"title: t
+load:
+  target: http://127.0.0.1:1
+  rate: 1/s
+  duration: 2s
+  scenarios:
+    - {write: {method: PUT, path: /kv/a}, read_back: {path: /kv/a}}
+duration: 5s
+"#;
+    let shown = parse(text).unwrap_err().to_string();
+    assert!(
+        shown.contains("load.scenarios[0].read_back.path: must contain"),
+        "{shown}"
+    );
+    let text = "title: t\nload:\n  target: http://127.0.0.1:1\n  rate: 1/s\n  duration: 2s\nduration: 5s\n";
+    let shown = parse(text).unwrap_err().to_string();
+    assert!(
+        shown.contains("exp.yaml:5:13: load.duration: the load would stop at 2s"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn write_expectations_need_a_write_scenario() {
+    let text = "title: t\nload:\n  target: http://127.0.0.1:1\n  rate: 1/s\nduration: 1s\nexpect: {lost_writes: 0, rpo_within: 1s}\n";
+    let shown = parse(text).unwrap_err().to_string();
+    assert!(
+        shown.contains("expect.lost_writes: needs a `write` scenario")
+            && shown.contains("expect.rpo_within: needs a `write` scenario"),
+        "{shown}"
+    );
+    let e = parse(GOOD).unwrap();
+    let load = e.load.unwrap();
+    assert_eq!(load.target.as_deref(), Some("http://127.0.0.1:18081"));
 }

@@ -1,0 +1,71 @@
+//! Checks of the `load:` section (by the load driver itself) and of the expectations it feeds.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::super::spec::Expect;
+use super::Ctx;
+use crate::load::{LoadError, LoadSpec};
+
+/// The `load:` section: the load driver's format, then its own validation, with every
+/// problem's field path under `load.`.
+pub(super) fn section(ctx: &mut Ctx, value: &Value) -> Option<LoadSpec> {
+    let spec = ctx.de::<LoadSpec>("load", value)?;
+    match super::super::driver::check(&spec) {
+        Ok(()) => Some(spec),
+        Err(LoadError::Invalid { field, message }) => {
+            let path = if field.is_empty() {
+                "load".to_string()
+            } else {
+                format!("load.{field}")
+            };
+            ctx.problem(&path, message);
+            None
+        }
+        Err(e) => {
+            ctx.problem("load", e.to_string());
+            None
+        }
+    }
+}
+
+/// `lost_writes` and `rpo_within` need write scenarios; the load must outlast the method.
+pub(super) fn expectations(
+    ctx: &mut Ctx,
+    load: Option<&LoadSpec>,
+    has_load: bool,
+    expect: &Expect,
+    duration: Option<Duration>,
+) {
+    let writes = load.is_some_and(|l| l.scenarios.iter().any(|s| s.write.is_some()));
+    for (field, set) in [
+        ("lost_writes", expect.lost_writes.is_some()),
+        ("rpo_within", expect.rpo_within.is_some()),
+    ] {
+        if set && !has_load {
+            ctx.problem(
+                &format!("expect.{field}"),
+                "needs a `load:` section with write scenarios to count writes",
+            );
+        } else if set && load.is_some() && !writes {
+            ctx.problem(
+                &format!("expect.{field}"),
+                "needs a `write` scenario (with `read_back`) in `load.scenarios`",
+            );
+        }
+    }
+    if let (Some(l), Some(d)) = (load.and_then(|l| l.duration), duration)
+        && l < d
+    {
+        ctx.problem(
+            "load.duration",
+            format!(
+                "the load would stop at {}, before the method ends at {}; leave it out \
+                 (the runner stops the load after the recovery wait)",
+                humantime::format_duration(l),
+                humantime::format_duration(d)
+            ),
+        );
+    }
+}
