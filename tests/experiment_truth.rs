@@ -4,7 +4,7 @@ mod support;
 
 use std::time::Duration;
 
-use support::runner::{SlowRecoverer, journal, shakedown};
+use support::runner::{Forgetful, SlowRecoverer, free_port, journal, shakedown};
 
 /// A target that fails while a flag file exists and for exactly 1.5 s after it is removed:
 /// the runner's recovery time from removal must be 1.5 s within one sampling interval.
@@ -66,4 +66,139 @@ expect:
     // Detection: the first sample after `touch` fails, so TTD ≤ one interval (+ margin).
     let ttd = on["measurement"]["time_to_detect"].as_f64().unwrap();
     assert!(ttd <= interval + 0.05, "ttd {ttd}");
+}
+
+/// A store that forgets exactly the writes it acknowledged in the last 300 ms when a flag
+/// appears (it records which): the runner's lost count and keys must match that set exactly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lost_writes_match_a_known_drop_set_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let flag = dir.path().join("crash");
+    let window = Duration::from_millis(300);
+    let store = Forgetful::start(flag.clone(), window).await;
+    let file = dir.path().join("drop.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            r#"title: the runner counts exactly the writes the store forgot
+load:
+  target: http://{addr}
+  rate: 100/s
+  scenarios:
+    - {{write: {{method: PUT, path: "/kv/{{{{seq}}}}", body: "{{{{uuid}}}}"}}, read_back: {{path: "/kv/{{{{seq}}}}"}}}}
+method:
+  - {{at: 2s, name: crash, action: {{command: [touch, "{flag}"]}}}}
+duration: 3s
+expect:
+  lost_writes: 0
+"#,
+            addr = store.addr,
+            flag = flag.display()
+        ),
+    )
+    .unwrap();
+    let json = dir.path().join("out.json");
+    let ran = shakedown(&[
+        "run",
+        file.to_str().unwrap(),
+        "--json",
+        json.to_str().unwrap(),
+        "-q",
+    ])
+    .await;
+    let truth = store.dropped();
+    // The store crashed at its first request after the flag, under 100 writes/s: ~30 writes.
+    assert!(truth.len() >= 10, "drop set {truth:?}");
+    assert_eq!(
+        ran.code, 1,
+        "lost writes fail the expectation\n{}",
+        ran.stdout
+    );
+    let doc = journal(&json);
+    let w = &doc["experiments"][0]["runs"][0]["writes"];
+    let lost: Vec<String> = w["lost_keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(lost, truth, "journal writes: {w}");
+    assert_eq!(w["lost"].as_u64().unwrap(), truth.len() as u64);
+    assert_eq!(w["unexpected"], 0);
+    assert_eq!(w["unknown"], 0, "{w}");
+    // Observed RPO: the forgotten writes were acknowledged within the last 300 ms, so their
+    // span is below it and above it minus a few gaps between writes (10 ms at 100/s), widened
+    // by 100 ms for client-side timestamps on a busy 2-core machine.
+    let rpo = w["observed_rpo"].as_f64().unwrap();
+    assert!((0.2..=0.4).contains(&rpo), "rpo {rpo}: {w}");
+    let expectation = &doc["experiments"][0]["runs"][0]["expectations"][0];
+    assert_eq!(
+        expectation["observed"],
+        format!("{} lost, {} over", truth.len(), truth.len())
+    );
+}
+
+/// The real demo target in write-behind mode killed with SIGKILL: every key the runner calls
+/// lost is absent from the target's log (the durable truth), and the log holds exactly the
+/// acknowledged writes that were not lost (plus, at most, writes whose answer never arrived).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_target_kill_9_losses_agree_with_its_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("kv.data");
+    let port = free_port();
+    let bin = env!("CARGO_BIN_EXE_shakedown");
+    let file = dir.path().join("wb.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            r#"title: write-behind under kill -9
+services:
+  - {{name: kv, command: [{bin}, demo-target, --listen, "127.0.0.1:{port}", --data, "{data}", --write-behind, 400ms], ready: "http://127.0.0.1:{port}/health"}}
+load:
+  target: http://127.0.0.1:{port}
+  rate: 100/s
+  scenarios:
+    - {{write: {{method: PUT, path: "/kv/{{{{seq}}}}", body: "{{{{uuid}}}}"}}, read_back: {{path: "/kv/{{{{seq}}}}"}}}}
+method:
+  - {{at: 2s, name: kill -9, action: {{kill: kv, signal: KILL}}}}
+  - {{at: 2500ms, action: {{start: kv}}}}
+duration: 4s
+"#,
+            data = data.display()
+        ),
+    )
+    .unwrap();
+    let json = dir.path().join("out.json");
+    let ran = shakedown(&[
+        "run",
+        file.to_str().unwrap(),
+        "--json",
+        json.to_str().unwrap(),
+        "-q",
+    ])
+    .await;
+    assert_eq!(ran.code, 0, "{}\n{}", ran.stdout, ran.stderr);
+    let doc = journal(&json);
+    let w = &doc["experiments"][0]["runs"][0]["writes"];
+    let log = std::fs::read_to_string(&data).unwrap();
+    let durable: std::collections::BTreeSet<String> = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|r| r["key"].as_str().map(|k| format!("/kv/{k}")))
+        .collect();
+    let lost = w["lost_keys"].as_array().unwrap();
+    assert!(lost.len() >= 10, "{w}");
+    for k in lost {
+        assert!(!durable.contains(k.as_str().unwrap()), "{k} is in the log");
+    }
+    let (acked, n_lost, unknown) = (
+        w["acknowledged"].as_u64().unwrap(),
+        w["lost"].as_u64().unwrap(),
+        w["unknown"].as_u64().unwrap(),
+    );
+    let d = durable.len() as u64;
+    assert!(
+        acked - n_lost <= d && d <= acked - n_lost + unknown,
+        "log holds {d} keys; acknowledged {acked}, lost {n_lost}, unknown {unknown}"
+    );
 }

@@ -37,6 +37,21 @@ pub fn judge(experiment: &Experiment, journal: &mut RunJournal, stopped: Option<
         .filter(|s| s.measured && has_probes)
     {
         let (Some(i), Some(r)) = (step.injected_at, step.removed_at) else {
+            // The run ended before this step was done: its expectations are listed, unevaluated.
+            for (name, deadline) in [
+                ("recovered_within", experiment.expect.recovered_within),
+                ("detected_within", experiment.expect.detected_within),
+            ] {
+                if let Some(d) = deadline {
+                    expectations.push(ExpectationRecord {
+                        name: format!("{name} ({})", step.name),
+                        passed: false,
+                        expected: format!("≤ {}", secs(d)),
+                        observed: "not evaluated: the step did not complete".into(),
+                        evaluated: false,
+                    });
+                }
+            }
             continue;
         };
         let window = Window {

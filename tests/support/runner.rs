@@ -106,3 +106,167 @@ pub async fn shakedown(args: &[&str]) -> Ran {
 pub fn journal(path: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
+
+/// A free loopback port (bound, then released: good enough for a test's own services).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A key-value HTTP server that loses a known set of acknowledged writes: `PUT /kv/K` stores
+/// and answers 200, `GET /kv/K` answers the value or 404, `GET /health` 200. The first request
+/// that sees `crash_flag` on disk "crashes": every key acknowledged in the last `window` is
+/// forgotten and recorded in [`Forgetful::dropped`] — the ground truth of lost writes.
+pub struct Forgetful {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    state: Arc<Mutex<ForgetfulState>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+#[derive(Default)]
+struct ForgetfulState {
+    values: std::collections::HashMap<String, (Bytes, Instant)>,
+    crashed: bool,
+    dropped: Vec<String>,
+}
+
+impl Forgetful {
+    /// Start one on 127.0.0.1:0.
+    pub async fn start(crash_flag: PathBuf, window: Duration) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let state = Arc::new(Mutex::new(ForgetfulState::default()));
+        let shared = state.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    break;
+                };
+                let (flag, state) = (crash_flag.clone(), shared.clone());
+                tokio::spawn(async move {
+                    let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                        let (flag, state) = (flag.clone(), state.clone());
+                        async move {
+                            let method = req.method().clone();
+                            let path = req.uri().path().to_string();
+                            let body = http_body_util::BodyExt::collect(req.into_body())
+                                .await
+                                .map(|b| b.to_bytes())
+                                .unwrap_or_default();
+                            let (status, out) = {
+                                let mut s = state.lock().unwrap();
+                                if !s.crashed && flag.exists() {
+                                    s.crashed = true;
+                                    let now = Instant::now();
+                                    let mut gone: Vec<String> = s
+                                        .values
+                                        .iter()
+                                        .filter(|(_, (_, at))| now.duration_since(*at) < window)
+                                        .map(|(k, _)| k.clone())
+                                        .collect();
+                                    gone.sort();
+                                    for k in &gone {
+                                        s.values.remove(k);
+                                    }
+                                    s.dropped = gone;
+                                }
+                                match (method.as_str(), path.as_str()) {
+                                    (_, "/health") => (200, Bytes::from_static(b"ok")),
+                                    ("PUT", p) if p.starts_with("/kv/") => {
+                                        s.values.insert(p.to_string(), (body, Instant::now()));
+                                        (200, Bytes::new())
+                                    }
+                                    ("GET", p) => match s.values.get(p) {
+                                        Some((v, _)) => (200, v.clone()),
+                                        None => (404, Bytes::new()),
+                                    },
+                                    _ => (405, Bytes::new()),
+                                }
+                            };
+                            Ok::<_, Infallible>(
+                                hyper::Response::builder()
+                                    .status(status)
+                                    .body(Full::new(out))
+                                    .unwrap(),
+                            )
+                        }
+                    });
+                    let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        Self { addr, state, task }
+    }
+
+    /// The keys (`/kv/K`) forgotten at the crash, sorted.
+    pub fn dropped(&self) -> Vec<String> {
+        self.state.lock().unwrap().dropped.clone()
+    }
+}
+
+impl Drop for Forgetful {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// A running `shakedown …` whose exit the test waits for (killed if dropped).
+pub fn spawn(args: &[&str]) -> tokio::process::Child {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_shakedown"))
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap()
+}
+
+/// Wait (bounded by `limit`) for a spawned `shakedown` to exit.
+pub async fn wait(child: tokio::process::Child, limit: Duration) -> Ran {
+    let out = tokio::time::timeout(limit, child.wait_with_output())
+        .await
+        .expect("shakedown exited in time")
+        .unwrap();
+    Ran {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Send `signal` (`TERM`, `INT`, `KILL`) to `pid` with kill(1).
+pub fn signal(pid: u32, signal: &str) {
+    let status = std::process::Command::new("kill")
+        .args([format!("-{signal}"), pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill -{signal} {pid}");
+}
+
+/// Whether a process with this pid exists (and is not a zombie).
+pub fn alive(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => !stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
+        Err(_) => false,
+    }
+}
+
+/// Poll `check` every 50 ms until it returns true or `limit` passes; returns the time it took.
+pub async fn until(limit: Duration, mut check: impl AsyncFnMut() -> bool) -> Option<Duration> {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if check().await {
+            return Some(start.elapsed());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    None
+}

@@ -1,0 +1,257 @@
+//! Nothing is left behind: a run interrupted by SIGTERM or SIGINT mid-fault, or stopped by a
+//! guard, removes its faults from an external `shakedown serve`, stops its services, runs its
+//! rollbacks and exits 3; a runner killed with SIGKILL leaves a leased fault that expires.
+
+mod support;
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use serde_json::Value;
+use support::proxy::http;
+use support::runner::{alive, free_port, journal, signal, spawn, until, wait};
+
+/// An external `shakedown serve` on a free port, ready.
+async fn serve() -> (tokio::process::Child, SocketAddr) {
+    let port = free_port();
+    let child = spawn(&["serve", "--port", &port.to_string()]);
+    let api: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let up = until(Duration::from_secs(20), async || {
+        tokio::net::TcpStream::connect(api).await.is_ok()
+    })
+    .await;
+    assert!(up.is_some(), "shakedown serve did not start");
+    (child, api)
+}
+
+/// The toxics of proxy `kv` (an empty list when the proxy is gone too).
+async fn toxics(api: SocketAddr) -> Vec<Value> {
+    let r = http(api, "GET", "/proxies/kv/toxics", None).await;
+    if r.status == 404 {
+        return Vec::new();
+    }
+    r.json().as_array().cloned().unwrap_or_default()
+}
+
+/// An experiment with a service (its pid written to `pid`), a proxy on `api` and one long
+/// latency fault from 1 s; `extra` adds sections.
+fn experiment(dir: &Path, api: SocketAddr, extra: &str) -> std::path::PathBuf {
+    let (port, proxy) = (free_port(), free_port());
+    let bin = env!("CARGO_BIN_EXE_shakedown");
+    let text = format!(
+        r#"title: cleanup
+control: http://{api}
+services:
+  - {{name: kv, command: [sh, -c, "echo $$ > {pid}; exec {bin} demo-target --listen 127.0.0.1:{port}"], ready: "http://127.0.0.1:{port}/health"}}
+proxies:
+  - {{name: kv, listen: "127.0.0.1:{proxy}", upstream: "127.0.0.1:{port}"}}
+steady_state:
+  interval: 200ms
+  probes:
+    - {{name: up, http: {{url: "http://127.0.0.1:{proxy}/health"}}, timeout: 1s}}
+method:
+  - {{at: 1s, for: 60s, fault: {{proxy: kv, type: latency, attributes: {{latency: 20}}}}}}
+duration: 61s
+expect:
+  recovered_within: 5s
+rollbacks:
+  - {{command: [touch, "{rolled}"]}}
+{extra}"#,
+        pid = dir.join("pid").display(),
+        rolled = dir.join("rolled-back").display(),
+    );
+    let file = dir.join("exp.yaml");
+    std::fs::write(&file, text).unwrap();
+    file
+}
+
+fn pid_of(dir: &Path) -> u32 {
+    std::fs::read_to_string(dir.join("pid"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+async fn interrupted_mid_fault_cleans_up(sig: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let (_serve, api) = serve().await;
+    let file = experiment(dir.path(), api, "");
+    let json = dir.path().join("out.json");
+    let runner = spawn(&[
+        "run",
+        file.to_str().unwrap(),
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    let injected = until(Duration::from_secs(30), async || {
+        !toxics(api).await.is_empty()
+    })
+    .await;
+    if injected.is_none() {
+        let ran = wait(runner, Duration::from_secs(60)).await;
+        panic!(
+            "the fault was never injected:\n{}\n{}",
+            ran.stdout, ran.stderr
+        );
+    }
+    let service = pid_of(dir.path());
+    assert!(alive(service));
+    signal(runner.id().unwrap(), sig);
+    let ran = wait(runner, Duration::from_secs(30)).await;
+    assert_eq!(ran.code, 3, "{}\n{}", ran.stdout, ran.stderr);
+    // Nothing left on the control server: no toxic, and the proxy the run created is gone.
+    assert!(toxics(api).await.is_empty());
+    assert_eq!(
+        http(api, "GET", "/proxies", None).await.json(),
+        serde_json::json!({})
+    );
+    assert!(!alive(service), "service {service} still runs");
+    assert!(
+        dir.path().join("rolled-back").exists(),
+        "rollback did not run"
+    );
+    let doc = journal(&json);
+    let run = &doc["experiments"][0]["runs"][0];
+    assert_eq!(run["status"], "aborted");
+    assert!(
+        run["reason"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("SIG{sig}")),
+        "{run}"
+    );
+    assert_eq!(run["rollbacks"][0]["ok"], true);
+    let cleanup = run["cleanup"].to_string();
+    assert!(
+        cleanup.contains("removed 1 fault(s) still in place"),
+        "{cleanup}"
+    );
+    assert!(cleanup.contains("service `kv`"), "{cleanup}");
+    // The recovery expectation was never evaluated; it is not reported as passed.
+    let recovered = run["expectations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["name"].as_str().unwrap().starts_with("recovered_within"))
+        .unwrap();
+    assert_eq!(
+        (recovered["evaluated"].clone(), recovered["passed"].clone()),
+        (false.into(), false.into())
+    );
+    assert!(
+        ran.stdout.contains("--   recovered_within"),
+        "{}",
+        ran.stdout
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_mid_fault_exits_3_and_leaves_nothing_behind() {
+    interrupted_mid_fault_cleans_up("TERM").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigint_mid_fault_exits_3_and_leaves_nothing_behind() {
+    interrupted_mid_fault_cleans_up("INT").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_guard_aborts_the_run_early_and_removes_the_fault() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_serve, api) = serve().await;
+    // The guard fails as soon as the 20 ms fault is in place (its bound is 1 ms) and for
+    // 600 ms in a row aborts the run, long before the 60 s method would end.
+    let file = experiment(
+        dir.path(),
+        api,
+        "guards:\n  - {name: slow, command: [sh, -c, \"test ! -e GUARD || exit 1\"], for: 600ms}\n",
+    );
+    // The guard reads a flag the test sets once the fault is in (a command guard keeps the
+    // test independent of latency measurements on a busy machine).
+    let text = std::fs::read_to_string(&file)
+        .unwrap()
+        .replace("GUARD", &dir.path().join("guard").display().to_string());
+    std::fs::write(&file, text).unwrap();
+    let json = dir.path().join("out.json");
+    let started = tokio::time::Instant::now();
+    let runner = spawn(&[
+        "run",
+        file.to_str().unwrap(),
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    let injected = until(Duration::from_secs(30), async || {
+        !toxics(api).await.is_empty()
+    })
+    .await;
+    assert!(injected.is_some(), "the fault was never injected");
+    let service = pid_of(dir.path());
+    std::fs::write(dir.path().join("guard"), "").unwrap();
+    let ran = wait(runner, Duration::from_secs(30)).await;
+    assert_eq!(ran.code, 3, "{}\n{}", ran.stdout, ran.stderr);
+    // Aborted early: well before the 60 s method (generous for a loaded machine).
+    assert!(
+        started.elapsed() < Duration::from_secs(40),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(toxics(api).await.is_empty());
+    assert!(!alive(service));
+    let doc = journal(&json);
+    let run = &doc["experiments"][0]["runs"][0];
+    assert_eq!(run["status"], "aborted", "{run}");
+    assert!(
+        run["guard"]
+            .as_str()
+            .unwrap()
+            .contains("guard `slow` failed"),
+        "{run}"
+    );
+    assert!(
+        ran.stdout.contains("verdict: ABORTED: guard `slow`"),
+        "{}",
+        ran.stdout
+    );
+    assert!(dir.path().join("rolled-back").exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_runner_killed_with_sigkill_leaves_a_leased_fault_that_expires() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_serve, api) = serve().await;
+    // No services: a SIGKILLed runner cannot stop them, and the lease is what is under test.
+    let upstream = free_port();
+    let proxy = free_port();
+    let file = dir.path().join("lease.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            "title: lease\ncontrol: http://{api}\nproxies:\n  - {{name: kv, listen: \"127.0.0.1:{proxy}\", upstream: \"127.0.0.1:{upstream}\"}}\nmethod:\n  - {{at: 0s, for: 60s, fault: {{proxy: kv, type: latency, attributes: {{latency: 20}}}}}}\nduration: 60s\n"
+        ),
+    )
+    .unwrap();
+    let runner = spawn(&["run", file.to_str().unwrap()]);
+    let injected = until(Duration::from_secs(30), async || {
+        !toxics(api).await.is_empty()
+    })
+    .await;
+    assert!(injected.is_some(), "the fault was never injected");
+    let leased = toxics(api).await;
+    assert_eq!(leased[0]["lease_ms"], 3000, "{leased:?}");
+    // Let a renewal or two happen, then kill the runner outright.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(toxics(api).await.len(), 1, "renewed, still in place");
+    signal(runner.id().unwrap(), "KILL");
+    let ran = wait(runner, Duration::from_secs(10)).await;
+    assert_eq!(ran.code, -1, "killed by a signal");
+    // The lease is 3 s from the last renewal (at most 1 s before the kill): gone within 3 s;
+    // 2 s of margin for polling and a busy 2-core machine.
+    let gone = until(Duration::from_secs(5), async || {
+        toxics(api).await.is_empty()
+    })
+    .await;
+    let gone = gone.expect("the leased toxic expired");
+    assert!(gone <= Duration::from_secs(5), "{gone:?}");
+}
