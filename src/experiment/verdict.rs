@@ -137,6 +137,7 @@ pub fn judge(experiment: &Experiment, journal: &mut RunJournal, stopped: Option<
             evaluated: true,
         });
     }
+    expectations.extend(load_thresholds(journal));
     if !journal.steps.is_empty() {
         let failed: Vec<&str> = journal
             .steps
@@ -211,6 +212,44 @@ pub fn judge(experiment: &Experiment, journal: &mut RunJournal, stopped: Option<
     };
     journal.status = Some(status);
     journal.reason = reason;
+}
+
+/// One expectation per `load.thresholds` entry, judged by the load driver: a
+/// criterion that is measured is also judged.
+fn load_thresholds(journal: &RunJournal) -> Vec<ExpectationRecord> {
+    let Some(outcomes) = journal
+        .load
+        .as_ref()
+        .and_then(|l| l.get("thresholds"))
+        .and_then(|t| t.as_array())
+    else {
+        return Vec::new();
+    };
+    outcomes
+        .iter()
+        .map(|o| {
+            let text = o["threshold"].as_str().unwrap_or("?");
+            let unit = o["unit"].as_str().unwrap_or("");
+            let observed = match o["observed"].as_f64() {
+                Some(v) if unit == "s" => format!("{:.1}ms", v * 1e3),
+                Some(v) if unit == "ratio" => format!("{:.2}%", v * 100.0),
+                Some(v) if unit == "1/s" => format!("{v:.1}/s"),
+                Some(v) => format!("{v}"),
+                None => "no completed requests".to_string(),
+            };
+            let observed = match o["window_s"].as_f64() {
+                Some(w) => format!("worst {w}s window {observed}"),
+                None => format!("{observed} over the run"),
+            };
+            ExpectationRecord {
+                name: format!("load threshold `{text}`"),
+                passed: o["passed"].as_bool().unwrap_or(false),
+                expected: text.to_string(),
+                observed,
+                evaluated: true,
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -299,5 +338,27 @@ rollbacks:
             }
         }
         assert!(j.expectations.iter().any(|x| x.name == "lost_writes"));
+    }
+
+    #[test]
+    fn a_failed_load_threshold_fails_the_run() {
+        let e = experiment();
+        let mut j = journal(0, 0.0);
+        j.load = Some(serde_json::json!({"thresholds": [
+            {"threshold": "p95 < 75ms", "passed": false, "observed": 0.0812, "unit": "s",
+             "window_s": null, "breaches": 1, "aborted": false},
+            {"threshold": "error_rate < 1%", "passed": true, "observed": 0.002, "unit": "ratio",
+             "window_s": 2.0, "breaches": 0, "aborted": false}
+        ]}));
+        judge(&e, &mut j, None);
+        let by = |n: &str| j.expectations.iter().find(|x| x.name == n).unwrap().clone();
+        let p95 = by("load threshold `p95 < 75ms`");
+        assert!(!p95.passed);
+        assert_eq!(p95.observed, "81.2ms over the run");
+        let errors = by("load threshold `error_rate < 1%`");
+        assert!(errors.passed);
+        assert_eq!(errors.observed, "worst 2s window 0.20%");
+        assert_eq!(j.status, Some(Status::Failed));
+        assert!(j.reason.as_deref().unwrap_or("").contains("p95 < 75ms"));
     }
 }
