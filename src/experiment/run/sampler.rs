@@ -3,7 +3,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::StreamExt;
 use futures_util::future::join_all;
+use futures_util::stream::FuturesOrdered;
 use tokio_util::sync::CancellationToken;
 
 use super::Shared;
@@ -22,31 +24,42 @@ pub(super) async fn sample(
     clock: Clock,
     stop: CancellationToken,
 ) {
+    // Samples are taken on a fixed schedule: a slow probe (bounded by its timeout) does not
+    // delay the next sample; samples run concurrently and are recorded in schedule order,
+    // each at the time it was started.
     let mut tick = tokio::time::interval_at(clock.origin(), experiment.steady_state.interval);
-    // Probes that outlast the interval delay the next sample; its time is recorded as taken.
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut failing_since: Vec<Option<Duration>> = vec![None; experiment.guards.len()];
+    let mut in_flight = FuturesOrdered::new();
     loop {
-        tokio::select! {
+        let (at, outcomes, guard_outcomes) = tokio::select! {
+            biased;
+            Some(done) = in_flight.next() => done,
             _ = stop.cancelled() => break,
-            _ = tick.tick() => {}
-        }
-        let at = clock.now();
-        let load = load.as_deref();
-        let probes = join_all(
-            experiment
-                .steady_state
-                .probes
-                .iter()
-                .map(|p| probe::run(p, &http, load)),
-        );
-        let guards = join_all(
-            experiment
-                .guards
-                .iter()
-                .map(|g| probe::run(&g.probe, &http, load)),
-        );
-        let (outcomes, guard_outcomes) = tokio::join!(probes, guards);
+            _ = tick.tick() => {
+                let at = clock.now();
+                let (experiment, http, load) = (experiment.clone(), http.clone(), load.clone());
+                in_flight.push_back(async move {
+                    let load = load.as_deref();
+                    let probes = join_all(
+                        experiment
+                            .steady_state
+                            .probes
+                            .iter()
+                            .map(|p| probe::run(p, &http, load)),
+                    );
+                    let guards = join_all(
+                        experiment
+                            .guards
+                            .iter()
+                            .map(|g| probe::run(&g.probe, &http, load)),
+                    );
+                    let (outcomes, guard_outcomes) = tokio::join!(probes, guards);
+                    (at, outcomes, guard_outcomes)
+                });
+                continue;
+            }
+        };
         let pass = outcomes.iter().all(|o| o.status == ProbeStatus::Pass);
         shared.journal().samples.push(SampleRecord {
             at: at.as_secs_f64(),
