@@ -20,15 +20,10 @@ RATE_DURATION=${RATE_DURATION:-10}
 USERS=${USERS:-10000}
 SCALE_DURATION=${SCALE_DURATION:-10}
 
-# Install nginx and wrk from Debian's packages when missing, without starting services.
+# Install nginx and wrk from Debian's packages when missing, without starting services (lib.sh).
+source scripts/lib.sh
 ensure() {
-    command -v nginx >/dev/null 2>&1 && command -v wrk >/dev/null 2>&1 && return 0
-    command -v apt-get >/dev/null 2>&1 || return 1
-    local sudo=""
-    [ "$(id -u)" -eq 0 ] || sudo="sudo -n"
-    echo "bench-load: installing nginx-light and wrk from Debian's packages" >&2
-    $sudo apt-get update -qq >/dev/null 2>&1 || true
-    DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 $sudo apt-get install -y -qq nginx-light wrk >/dev/null 2>&1
+    ensure_debs nginx nginx-light && ensure_debs wrk wrk
 }
 PATH=$PATH:/usr/sbin
 if ! ensure || ! command -v nginx >/dev/null || ! command -v wrk >/dev/null; then
