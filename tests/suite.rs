@@ -80,3 +80,18 @@ async fn a_failing_expectation_exits_1_with_its_testcase() {
         "{xml}"
     );
 }
+
+#[tokio::test]
+async fn a_folder_without_experiments_is_invalid_input_not_a_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_str().unwrap();
+    for command in ["test", "validate"] {
+        let ran = shakedown(&[command, path]).await;
+        assert_eq!(ran.code, 2, "{command}: {}\n{}", ran.stdout, ran.stderr);
+        assert!(
+            ran.stderr.contains(path) && ran.stderr.contains("no experiment files"),
+            "{command}: {}",
+            ran.stderr
+        );
+    }
+}

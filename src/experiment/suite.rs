@@ -5,12 +5,20 @@ use std::path::{Path, PathBuf};
 use crate::exit::InvalidInput;
 
 /// Experiment files under the given paths: files as given, folders searched for `*.yaml`/`*.yml`
-/// (recursively, in name order).
+/// (recursively, in name order). A folder without any is an error: a suite of nothing would
+/// otherwise pass.
 pub fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>, InvalidInput> {
     let mut out = Vec::new();
     for p in paths {
         if p.is_dir() {
+            let before = out.len();
             walk(p, &mut out).map_err(|e| InvalidInput::new(format!("{}: {e}", p.display())))?;
+            if out.len() == before {
+                return Err(InvalidInput::new(format!(
+                    "{}: no experiment files (*.yaml, *.yml) in this folder",
+                    p.display()
+                )));
+            }
         } else if p.is_file() {
             out.push(p.clone());
         } else {
@@ -125,6 +133,19 @@ fn not(t: &[&str], pos: &mut usize) -> Result<Filter, InvalidInput> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_folder_without_experiments_is_invalid_input() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("notes.txt"), "not an experiment").unwrap();
+        let err = collect(&[dir.path().to_path_buf()]).unwrap_err();
+        assert!(err.to_string().contains("no experiment files"), "{err}");
+        std::fs::write(dir.path().join("b.yml"), "").unwrap();
+        std::fs::write(dir.path().join("a.yaml"), "").unwrap();
+        let found = collect(&[dir.path().to_path_buf()]).unwrap();
+        let names: Vec<_> = found.iter().filter_map(|p| p.file_name()).collect();
+        assert_eq!(names, ["a.yaml", "b.yml"]);
+    }
 
     #[test]
     fn k_expressions() {
