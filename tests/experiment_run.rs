@@ -118,3 +118,38 @@ async fn every_example_experiment_validates_with_the_real_load_section() {
     assert_eq!(ran.code, 0, "{}", ran.stderr);
     assert_eq!(ran.stdout.lines().count(), 5, "{}", ran.stdout);
 }
+
+/// `--repeat` gives every run its own `${run.dir}`: a step that fails when the folder already
+/// holds the previous run's file would fail the second run if the folder were shared (a demo
+/// store's data file would then carry run 1's writes into run 2's read-back).
+#[tokio::test]
+async fn each_repeated_run_gets_a_fresh_run_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("fresh.yaml");
+    std::fs::write(
+        &file,
+        "title: run.dir starts empty\nmethod:\n  - {at: 0s, action: {command: [sh, -c, \"test ! -e '${run.dir}/mark' && touch '${run.dir}/mark' && echo '${run.dir}' >> '${var.seen}'\"]}}\nduration: 1s\n",
+    )
+    .unwrap();
+    let seen = dir.path().join("seen.txt");
+    let ran = shakedown(&[
+        "run",
+        file.to_str().unwrap(),
+        "--repeat",
+        "2",
+        "--quiet",
+        "--var",
+        &format!("seen={}", seen.display()),
+    ])
+    .await;
+    assert_eq!(ran.code, 0, "{}\n{}", ran.stdout, ran.stderr);
+    let dirs: Vec<String> = std::fs::read_to_string(&seen)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(dirs.len(), 2, "{dirs:?}");
+    assert_ne!(dirs[0], dirs[1]);
+    // Both runs passed, so both scratch folders are gone.
+    assert!(dirs.iter().all(|d| !std::path::Path::new(d).exists()), "{dirs:?}");
+}

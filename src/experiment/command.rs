@@ -84,8 +84,15 @@ fn options(vars: &[String]) -> Result<LoadOptions, InvalidInput> {
             .ok_or_else(|| InvalidInput::new(format!("--var {v:?}: expected KEY=VALUE")))?;
         map.insert(k.trim().to_string(), val.to_string());
     }
-    let run_dir = std::env::temp_dir().join(format!("shakedown-{}", uuid::Uuid::new_v4()));
-    Ok(LoadOptions { vars: map, run_dir })
+    Ok(LoadOptions {
+        vars: map,
+        run_dir: fresh_run_dir(),
+    })
+}
+
+/// A new scratch folder path for `${run.dir}` (created when the run starts).
+fn fresh_run_dir() -> PathBuf {
+    std::env::temp_dir().join(format!("shakedown-{}", uuid::Uuid::new_v4()))
 }
 
 /// `shakedown validate`.
@@ -124,23 +131,37 @@ pub async fn run_main(args: RunArgs) -> anyhow::Result<Outcome> {
     let progress = Progress {
         verbose: !args.quiet,
     };
-    let report = run_experiment(&experiment, args.repeat, &options.run_dir, progress).await?;
+    // Every run gets its own `${run.dir}`, so a store's data file cannot carry one run's
+    // writes into the next (they would read back as unexpected instead of lost).
+    let mut runs = vec![(experiment, options.run_dir.clone())];
+    for _ in 1..args.repeat {
+        let options = LoadOptions {
+            run_dir: fresh_run_dir(),
+            ..options.clone()
+        };
+        let experiment = validate::load_file(&args.file, &options)?;
+        runs.push((experiment, options.run_dir));
+    }
+    let report = run_experiment(&runs, progress).await?;
     print!("{}", terminal::render(&report));
     let document = document(vec![report]);
     write_outputs(&document, args.json.as_deref(), args.junit.as_deref())?;
     Ok(outcome(document.experiments[0].status))
 }
 
-/// Run an experiment `repeat` times and summarize.
+/// Run an experiment once per `(experiment, run dir)` pair (the same file expanded with a fresh
+/// `${run.dir}` each time) and summarize; a run's folder is removed when that run passed.
 pub async fn run_experiment(
-    experiment: &Experiment,
-    repeat: u32,
-    dir: &Path,
+    planned: &[(Experiment, PathBuf)],
     progress: Progress,
 ) -> anyhow::Result<ExperimentReport> {
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let Some((experiment, _)) = planned.first() else {
+        anyhow::bail!("no run planned");
+    };
+    let repeat = planned.len();
     let mut runs = Vec::new();
-    for n in 1..=repeat {
+    for (n, (experiment, dir)) in (1..).zip(planned) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         if progress.verbose {
             eprintln!(
                 "{} (run {n}/{repeat}); service logs in {}/logs",
@@ -151,6 +172,9 @@ pub async fn run_experiment(
         let started = tokio::time::Instant::now();
         let mut run = run_once(experiment, n, dir, progress).await;
         run.elapsed = started.elapsed().as_secs_f64();
+        if run.status == Some(Status::Passed) {
+            let _ = std::fs::remove_dir_all(dir);
+        }
         let stop = matches!(run.status, Some(Status::Aborted | Status::PreflightFailed));
         runs.push(run);
         if stop {
@@ -175,9 +199,6 @@ pub async fn run_experiment(
         .filter_map(|r| r.status.map(|s| (s, r.reason.clone())))
         .max_by_key(|(s, _)| rank(*s));
     let (status, reason) = worst.unwrap_or((Status::Aborted, Some("no run completed".into())));
-    if status == Status::Passed {
-        let _ = std::fs::remove_dir_all(dir);
-    }
     Ok(ExperimentReport {
         file: experiment.file.display().to_string(),
         title: experiment.title.clone(),
@@ -294,13 +315,9 @@ pub async fn test_main(args: TestArgs) -> anyhow::Result<Outcome> {
             ));
             continue;
         }
-        let report = run_experiment(
-            &experiment,
-            1,
-            &options.run_dir,
-            Progress { verbose: false },
-        )
-        .await?;
+        let title = experiment.title.clone();
+        let report =
+            run_experiment(&[(experiment, options.run_dir)], Progress { verbose: false }).await?;
         let secs: f64 = report.runs.iter().map(|r| r.elapsed).sum();
         let reason = report
             .reason
@@ -312,7 +329,7 @@ pub async fn test_main(args: TestArgs) -> anyhow::Result<Outcome> {
             file.display(),
             report.status.as_str().to_uppercase(),
             secs,
-            experiment.title
+            title
         );
         if args.verbose {
             print!("{}", terminal::render(&report));
