@@ -151,5 +151,8 @@ async fn each_repeated_run_gets_a_fresh_run_dir() {
     assert_eq!(dirs.len(), 2, "{dirs:?}");
     assert_ne!(dirs[0], dirs[1]);
     // Both runs passed, so both scratch folders are gone.
-    assert!(dirs.iter().all(|d| !std::path::Path::new(d).exists()), "{dirs:?}");
+    assert!(
+        dirs.iter().all(|d| !std::path::Path::new(d).exists()),
+        "{dirs:?}"
+    );
 }

@@ -2,7 +2,6 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use anyhow::Context;
 
@@ -292,7 +291,7 @@ pub async fn test_main(args: TestArgs) -> anyhow::Result<Outcome> {
                 let mut r = skipped(&file, "", &[], e.to_string());
                 r.status = Status::Invalid;
                 reports.push(r);
-                worst = Outcome::Invalid.max_code(worst);
+                worst = worse(Outcome::Invalid, worst);
                 continue;
             }
         };
@@ -316,8 +315,11 @@ pub async fn test_main(args: TestArgs) -> anyhow::Result<Outcome> {
             continue;
         }
         let title = experiment.title.clone();
-        let report =
-            run_experiment(&[(experiment, options.run_dir)], Progress { verbose: false }).await?;
+        let report = run_experiment(
+            &[(experiment, options.run_dir)],
+            Progress { verbose: false },
+        )
+        .await?;
         let secs: f64 = report.runs.iter().map(|r| r.elapsed).sum();
         let reason = report
             .reason
@@ -334,7 +336,7 @@ pub async fn test_main(args: TestArgs) -> anyhow::Result<Outcome> {
         if args.verbose {
             print!("{}", terminal::render(&report));
         }
-        worst = outcome(report.status).max_code(worst);
+        worst = worse(outcome(report.status), worst);
         reports.push(report);
     }
     let document = document(reports);
@@ -347,22 +349,7 @@ pub async fn test_main(args: TestArgs) -> anyhow::Result<Outcome> {
     Ok(worst)
 }
 
-trait MaxCode {
-    fn max_code(self, other: Outcome) -> Outcome;
-}
-
-impl MaxCode for Outcome {
-    /// The more serious of two outcomes (aborted > invalid > failed > passed).
-    fn max_code(self, other: Outcome) -> Outcome {
-        if self.code() >= other.code() {
-            self
-        } else {
-            other
-        }
-    }
-}
-
-/// How long a run of `experiment` takes at least (for tests choosing which to run).
-pub fn planned_length(experiment: &Experiment) -> Duration {
-    experiment.duration
+/// The more serious of two outcomes (aborted > invalid > failed > passed).
+fn worse(a: Outcome, b: Outcome) -> Outcome {
+    if a.code() >= b.code() { a } else { b }
 }
