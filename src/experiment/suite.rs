@@ -66,14 +66,11 @@ impl Filter {
         let spaced = text.replace('(', " ( ").replace(')', " ) ");
         let tokens: Vec<&str> = spaced.split_whitespace().collect();
         let mut pos = 0;
-        let f = or(&tokens, &mut pos)?;
-        if pos != tokens.len() {
-            return Err(InvalidInput::new(format!(
-                "-k {text:?}: unexpected `{}`",
-                tokens[pos]
-            )));
-        }
-        Ok(f)
+        let parsed = or(&tokens, &mut pos).and_then(|f| match tokens.get(pos) {
+            None => Ok(f),
+            Some(extra) => Err(format!("unexpected `{extra}`")),
+        });
+        parsed.map_err(|e| InvalidInput::new(format!("-k {text:?}: {e}")))
     }
 
     /// Whether `haystack` (title and file name) matches.
@@ -87,7 +84,7 @@ impl Filter {
     }
 }
 
-fn or(t: &[&str], pos: &mut usize) -> Result<Filter, InvalidInput> {
+fn or(t: &[&str], pos: &mut usize) -> Result<Filter, String> {
     let mut left = and(t, pos)?;
     while t.get(*pos) == Some(&"or") {
         *pos += 1;
@@ -96,7 +93,7 @@ fn or(t: &[&str], pos: &mut usize) -> Result<Filter, InvalidInput> {
     Ok(left)
 }
 
-fn and(t: &[&str], pos: &mut usize) -> Result<Filter, InvalidInput> {
+fn and(t: &[&str], pos: &mut usize) -> Result<Filter, String> {
     let mut left = not(t, pos)?;
     while t.get(*pos) == Some(&"and") {
         *pos += 1;
@@ -105,7 +102,7 @@ fn and(t: &[&str], pos: &mut usize) -> Result<Filter, InvalidInput> {
     Ok(left)
 }
 
-fn not(t: &[&str], pos: &mut usize) -> Result<Filter, InvalidInput> {
+fn not(t: &[&str], pos: &mut usize) -> Result<Filter, String> {
     match t.get(*pos).copied() {
         Some("not") => {
             *pos += 1;
@@ -115,7 +112,7 @@ fn not(t: &[&str], pos: &mut usize) -> Result<Filter, InvalidInput> {
             *pos += 1;
             let f = or(t, pos)?;
             if t.get(*pos) != Some(&")") {
-                return Err(InvalidInput::new("-k: missing `)`"));
+                return Err("missing `)`".to_string());
             }
             *pos += 1;
             Ok(f)
@@ -124,9 +121,8 @@ fn not(t: &[&str], pos: &mut usize) -> Result<Filter, InvalidInput> {
             *pos += 1;
             Ok(Filter::Word(w.to_string()))
         }
-        other => Err(InvalidInput::new(format!(
-            "-k: expected a word, found {other:?}"
-        ))),
+        Some(other) => Err(format!("expected a word, found `{other}`")),
+        None => Err("expected a word, found the end".to_string()),
     }
 }
 
@@ -154,7 +150,13 @@ mod tests {
         assert!(!f.matches("lost writes, slow"));
         assert!(!f.matches("flaky writes"));
         assert!(!f.matches("breaker"));
-        assert!(Filter::parse("a and").is_err());
-        assert!(Filter::parse("(a").is_err());
+        let error = |text: &str| Filter::parse(text).unwrap_err().to_string();
+        assert_eq!(
+            error("a and"),
+            "-k \"a and\": expected a word, found the end"
+        );
+        assert_eq!(error("(a"), "-k \"(a\": missing `)`");
+        assert_eq!(error("a or )"), "-k \"a or )\": expected a word, found `)`");
+        assert_eq!(error("a b"), "-k \"a b\": unexpected `b`");
     }
 }
