@@ -156,3 +156,42 @@ async fn each_repeated_run_gets_a_fresh_run_dir() {
         "{dirs:?}"
     );
 }
+
+/// A step at the very end of the method that breaks the system is observed: sampling goes on
+/// after it, so the run fails instead of passing on a sample taken before the step.
+#[tokio::test]
+async fn a_breakage_at_the_end_of_the_method_is_not_a_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    let flag = dir.path().join("broken");
+    let file = dir.path().join("late.yaml");
+    std::fs::write(
+        &file,
+        "title: a breakage at the end\nsteady_state:\n  probes:\n    - {name: whole, command: [sh, -c, \"test ! -e '${var.flag}'\"]}\nmethod:\n  - {at: 1s, action: {command: [touch, \"${var.flag}\"]}, measure: true}\nduration: 1s\n",
+    )
+    .unwrap();
+    let json = dir.path().join("late.json");
+    let ran = shakedown(&[
+        "run",
+        file.to_str().unwrap(),
+        "--quiet",
+        "--var",
+        &format!("flag={}", flag.display()),
+        "--json",
+        json.to_str().unwrap(),
+    ])
+    .await;
+    assert_eq!(ran.code, 1, "{}\n{}", ran.stdout, ran.stderr);
+    let doc = journal(&json);
+    let run = &doc["experiments"][0]["runs"][0];
+    let step = &run["steps"][0];
+    assert!(
+        step["measurement"]["time_to_detect"].as_f64().is_some(),
+        "{step}"
+    );
+    let removed = step["removed_at"].as_f64().unwrap();
+    let last = run["samples"].as_array().unwrap().last().unwrap().clone();
+    assert!(
+        last["at"].as_f64().unwrap() >= removed && last["pass"] == false,
+        "{last}"
+    );
+}
