@@ -364,9 +364,17 @@ async fn wait_for_recovery(experiment: &Experiment, shared: &Shared, clock: Cloc
     if experiment.steady_state.probes.is_empty() {
         return;
     }
-    let Some(last_end) = experiment.method.iter().map(|s| s.end()).max() else {
+    let Some(planned_end) = experiment.method.iter().map(|s| s.end()).max() else {
         return;
     };
+    // An action's removal is its completion (a `start` waits until ready): count from the later.
+    let confirmed = shared
+        .journal()
+        .steps
+        .iter()
+        .filter_map(|s| s.removed_at)
+        .fold(0.0, f64::max);
+    let last_end = planned_end.max(Duration::from_secs_f64(confirmed));
     let k = experiment.steady_state.recovered_after;
     let interval = experiment.steady_state.interval;
     let grace = experiment.expect.recovered_within.unwrap_or(Duration::ZERO) + interval * (k + 1);
