@@ -4,18 +4,10 @@ mod support;
 
 use std::process::Output;
 
-use support::load::TestServer;
+use support::load::{TestServer, shakedown_load};
 
 async fn shakedown(args: &[&str]) -> Output {
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_shakedown"))
-        .arg("load")
-        .args(args)
-        .kill_on_drop(true)
-        .output();
-    tokio::time::timeout(std::time::Duration::from_secs(60), out)
-        .await
-        .expect("shakedown load finishes")
-        .expect("shakedown runs")
+    shakedown_load(args, std::time::Duration::from_secs(60)).await
 }
 
 fn text(o: &Output) -> String {
