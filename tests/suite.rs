@@ -95,3 +95,13 @@ async fn a_folder_without_experiments_is_invalid_input_not_a_pass() {
         );
     }
 }
+
+#[tokio::test]
+async fn validate_prints_one_ok_line_per_valid_file() {
+    let ran = shakedown(&["validate", "experiments/write-behind.yaml"]).await;
+    assert_eq!(ran.code, 0, "{}\n{}", ran.stdout, ran.stderr);
+    assert_eq!(
+        ran.stdout.trim_end(),
+        "experiments/write-behind.yaml: ok (2 steps, 1 probe)"
+    );
+}

@@ -101,10 +101,10 @@ pub async fn validate_main(args: ValidateArgs) -> anyhow::Result<Outcome> {
     for file in suite::collect(&args.paths)? {
         match validate::load_file(&file, &options) {
             Ok(e) => println!(
-                "{}: ok ({} steps, {} probes)",
+                "{}: ok ({}, {})",
                 file.display(),
-                e.method.len(),
-                e.steady_state.probes.len()
+                count(e.method.len(), "step"),
+                count(e.steady_state.probes.len(), "probe")
             ),
             Err(e) => {
                 bad += 1;
@@ -117,6 +117,11 @@ pub async fn validate_main(args: ValidateArgs) -> anyhow::Result<Outcome> {
     } else {
         Outcome::Invalid
     })
+}
+
+/// `1 step`, `2 steps`.
+fn count(n: usize, noun: &str) -> String {
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
 }
 
 /// `shakedown run`.
