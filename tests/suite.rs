@@ -98,10 +98,18 @@ async fn a_folder_without_experiments_is_invalid_input_not_a_pass() {
 
 #[tokio::test]
 async fn validate_prints_one_ok_line_per_valid_file() {
-    let ran = shakedown(&["validate", "experiments/write-behind.yaml"]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("ok.yaml");
+    std::fs::write(
+        &file,
+        "title: t\nsteady_state:\n  probes:\n    - {name: port, tcp: \"127.0.0.1:1\"}\nmethod:\n  - {at: 0s, action: {command: [\"true\"]}}\n  - {at: 1s, action: {command: [\"true\"]}}\nduration: 1s\n",
+    )
+    .unwrap();
+    let path = file.to_str().unwrap();
+    let ran = shakedown(&["validate", path]).await;
     assert_eq!(ran.code, 0, "{}\n{}", ran.stdout, ran.stderr);
     assert_eq!(
         ran.stdout.trim_end(),
-        "experiments/write-behind.yaml: ok (2 steps, 1 probe)"
+        format!("{path}: ok (2 steps, 1 probe)")
     );
 }
