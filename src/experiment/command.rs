@@ -80,6 +80,7 @@ fn options(vars: &[String]) -> Result<LoadOptions, InvalidInput> {
     for v in vars {
         let (k, val) = v
             .split_once('=')
+            .filter(|(k, _)| !k.trim().is_empty())
             .ok_or_else(|| InvalidInput::new(format!("--var {v:?}: expected KEY=VALUE")))?;
         map.insert(k.trim().to_string(), val.to_string());
     }
@@ -357,4 +358,20 @@ pub async fn test_main(args: TestArgs) -> anyhow::Result<Outcome> {
 /// The more serious of two outcomes (aborted > invalid > failed > passed).
 fn worse(a: Outcome, b: Outcome) -> Outcome {
     if a.code() >= b.code() { a } else { b }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vars_need_a_key_and_an_equals_sign() {
+        let o = options(&["port=18080".into(), " name = a=b".into()]).unwrap();
+        assert_eq!(o.vars["port"], "18080");
+        assert_eq!(o.vars["name"], " a=b");
+        for bad in ["port", "=18080", " =x"] {
+            let e = options(&[bad.into()]).unwrap_err();
+            assert_eq!(e.to_string(), format!("--var {bad:?}: expected KEY=VALUE"));
+        }
+    }
 }
