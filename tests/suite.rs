@@ -113,3 +113,30 @@ async fn validate_prints_one_ok_line_per_valid_file() {
         format!("{path}: ok (2 steps, 1 probe)")
     );
 }
+
+/// A reader that closes stdout early (`shakedown validate … | head -1`) does not turn the
+/// documented exit code into a panic (101).
+#[tokio::test]
+async fn a_closed_stdout_keeps_the_documented_exit_code() {
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..50 {
+        std::fs::write(
+            dir.path().join(format!("e{i:02}.yaml")),
+            "title: t\nduration: 1s\n",
+        )
+        .unwrap();
+    }
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_shakedown"))
+        .args(["validate", dir.path().to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let status = tokio::time::timeout(std::time::Duration::from_secs(30), child.wait())
+        .await
+        .expect("validate finishes")
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+}

@@ -101,12 +101,12 @@ pub async fn validate_main(args: ValidateArgs) -> anyhow::Result<Outcome> {
     let mut bad = 0;
     for file in suite::collect(&args.paths)? {
         match validate::load_file(&file, &options) {
-            Ok(e) => println!(
-                "{}: ok ({}, {})",
+            Ok(e) => crate::cli::print(format_args!(
+                "{}: ok ({}, {})\n",
                 file.display(),
                 count(e.method.len(), "step"),
                 count(e.steady_state.probes.len(), "probe")
-            ),
+            )),
             Err(e) => {
                 bad += 1;
                 eprintln!("{e}");
@@ -130,7 +130,7 @@ pub async fn run_main(args: RunArgs) -> anyhow::Result<Outcome> {
     let options = options(&args.vars)?;
     let experiment = validate::load_file(&args.file, &options)?;
     if args.dry_run {
-        print!("{}", super::timeline::render(&experiment));
+        crate::cli::print(format_args!("{}", super::timeline::render(&experiment)));
         return Ok(Outcome::Passed);
     }
     let progress = Progress {
@@ -148,7 +148,7 @@ pub async fn run_main(args: RunArgs) -> anyhow::Result<Outcome> {
         runs.push((experiment, options.run_dir));
     }
     let report = run_experiment(&runs, progress).await?;
-    print!("{}", terminal::render(&report));
+    crate::cli::print(format_args!("{}", terminal::render(&report)));
     let document = document(vec![report]);
     write_outputs(&document, args.json.as_deref(), args.junit.as_deref())?;
     Ok(outcome(document.experiments[0].status))
@@ -292,7 +292,7 @@ pub async fn test_main(args: TestArgs) -> anyhow::Result<Outcome> {
         let experiment = match validate::load_file(&file, &options) {
             Ok(e) => e,
             Err(e) => {
-                println!("{} INVALID", file.display());
+                crate::cli::print(format_args!("{} INVALID\n", file.display()));
                 eprintln!("{e}");
                 let mut r = skipped(&file, "", &[], e.to_string());
                 r.status = Status::Invalid;
@@ -332,15 +332,15 @@ pub async fn test_main(args: TestArgs) -> anyhow::Result<Outcome> {
             .clone()
             .map(|r| format!(" — {r}"))
             .unwrap_or_default();
-        println!(
-            "{} {} ({:.1}s) {}{reason}",
+        crate::cli::print(format_args!(
+            "{} {} ({:.1}s) {}{reason}\n",
             file.display(),
             report.status.as_str().to_uppercase(),
             secs,
             title
-        );
+        ));
         if args.verbose {
-            print!("{}", terminal::render(&report));
+            crate::cli::print(format_args!("{}", terminal::render(&report)));
         }
         worst = worse(outcome(report.status), worst);
         reports.push(report);
@@ -350,7 +350,7 @@ pub async fn test_main(args: TestArgs) -> anyhow::Result<Outcome> {
     if document.skipped > 0 {
         closing.push_str(&format!(", {} skipped", document.skipped));
     }
-    println!("{closing}");
+    crate::cli::print(format_args!("{closing}\n"));
     write_outputs(&document, args.json.as_deref(), args.junit.as_deref())?;
     Ok(worst)
 }

@@ -221,12 +221,12 @@ pub async fn cli_main(args: LoadArgs) -> anyhow::Result<Outcome> {
     if json_to_stdout {
         eprint!("{}", report.table());
     } else {
-        print!("{}", report.table());
+        crate::cli::print(format_args!("{}", report.table()));
     }
     if let Some(path) = &args.json {
         let json = serde_json::to_string_pretty(&report)?;
         if path.as_os_str() == "-" {
-            println!("{json}");
+            crate::cli::print(format_args!("{json}\n"));
         } else {
             std::fs::write(path, json + "\n")
                 .with_context(|| format!("writing the JSON report to {}", path.display()))?;
