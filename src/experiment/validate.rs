@@ -19,10 +19,10 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use super::node::{Node, NodeValue};
 use super::raw::{self, RawExpect, RawRollback, RawSteadyState};
 use super::spec::*;
 use super::vars::{self, LoadVars};
+use crate::config::node::{self, Node, NodeValue};
 use crate::config::{ConfigError, Position};
 use ctx::Ctx;
 
@@ -49,7 +49,7 @@ pub fn parse_str(
     text: &str,
     options: &LoadOptions,
 ) -> Result<Experiment, ConfigError> {
-    let mut root = super::node::parse(file, text)?;
+    let mut root = node::parse(file, text)?;
     let mut ctx = Ctx::new(file);
     if !matches!(root.value, NodeValue::Map(_)) {
         ctx.at(

@@ -183,8 +183,8 @@ impl LoadArgs {
 /// missing from a list written there (a `--threshold` appended to the file's) is not in it.
 fn locate(file: &Path, field: &str) -> Option<crate::config::Position> {
     let text = std::fs::read_to_string(file).ok()?;
-    let mut locations = crate::experiment::node::Locations::new();
-    crate::experiment::node::parse(file, &text)
+    let mut locations = crate::config::node::Locations::new();
+    crate::config::node::parse(file, &text)
         .ok()?
         .to_json("", &mut locations);
     let mut path = field;

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::super::node::{Locations, join};
+use crate::config::node::{Locations, join};
 use crate::config::{ConfigError, Position, Problem};
 
 /// Problems found so far and where things are.
