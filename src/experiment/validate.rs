@@ -1,6 +1,6 @@
 //! From an experiment file to a validated [`Experiment`], reporting every problem at once.
 //!
-//! The file is read into a located tree ([`super::node`]), variables are expanded, each
+//! The file is read into a located tree ([`crate::config::node`]), variables are expanded, each
 //! section and each list item is deserialized on its own (unknown fields and wrong types
 //! are problems, not the end of the check), and semantic checks follow (times in order,
 //! faults on declared proxies, known toxics). Every problem carries `file:line:col` and
