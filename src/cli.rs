@@ -104,6 +104,14 @@ fn chain(error: &anyhow::Error) -> String {
         .join(": ")
 }
 
+/// Print `text` on stdout. A reader that went away (`shakedown validate … | head -1`) is not a
+/// failure of the command: the rest of the text is dropped and the command still exits with its
+/// own documented code (`print!` would panic: exit 101).
+pub fn print(text: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let _ = std::io::stdout().lock().write_fmt(text);
+}
+
 fn init_tracing(default: &str) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));

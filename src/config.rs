@@ -8,7 +8,11 @@
 //! undeclared proxy) adds [`Problem`]s to the same error type so that all of
 //! a file's problems are reported at once.
 //!
-//! The YAML parser sits behind this one module so it can be swapped.
+//! Files checked field by field (experiments, `load --scenario`) are first read into a
+//! [`node`] tree that keeps each value's line and column. The YAML parser sits behind this one
+//! module so it can be swapped.
+
+pub mod node;
 
 use std::fmt;
 use std::path::{Path, PathBuf};

@@ -3,7 +3,7 @@
 //! | module | owns |
 //! |---|---|
 //! | [`raw`], [`spec`], [`validate`] | the file format: as written, validated, and the checks between |
-//! | [`node`], [`vars`], [`quantity`], [`toxics`] | located YAML, `${…}` variables, units, the toxic vocabulary |
+//! | [`vars`], [`quantity`], [`toxics`] | `${…}` variables, units, the toxic vocabulary |
 //! | [`measure`], [`verdict`] | pure functions from samples and fault windows to TTD, TTR, MTTR and a verdict |
 //! | [`probe`], [`client`], [`action`], [`service`] | probes, outgoing HTTP, commands, managed processes |
 //! | [`inject`], [`embedded`], [`driver`] | faults through the control API, the in-process control server, the load |
@@ -17,7 +17,6 @@ pub mod driver;
 pub mod embedded;
 pub mod inject;
 pub mod measure;
-pub mod node;
 pub mod probe;
 pub mod quantity;
 pub mod raw;

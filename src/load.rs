@@ -104,6 +104,11 @@ pub struct LoadRun {
     _stop_on_drop: tokio_util::sync::DropGuard,
 }
 
+/// The longest window [`LoadRun::window`] and windowed thresholds answer exactly: the timeline
+/// keeps full latency histograms this far back; older seconds keep only their counts, p50 and
+/// p99, so a longer window would mix exact counts with percentiles of its recent part alone.
+pub const WINDOW_HORIZON: Duration = Duration::from_secs(120);
+
 /// Validate `spec` and start sending on the current runtime. Times are read
 /// from `clock` (the run starts now on it); `seed` fixes every random choice
 /// (scenario picks, `{{uuid}}`, `{{random}}`, Poisson gaps, think times).
@@ -113,7 +118,7 @@ pub fn start(spec: LoadSpec, clock: Clock, seed: Option<u64>) -> Result<LoadRun,
     let cpu = usage::CpuMark::now();
     let fd_limit = raise_fd_limit(plan.connections);
     let seed = seed.unwrap_or_else(rand::random);
-    let horizon = Duration::from_secs(120).max(plan.timeout + Duration::from_secs(10));
+    let horizon = WINDOW_HORIZON.max(plan.timeout + Duration::from_secs(10));
     let shared = Arc::new(Shared {
         plan,
         clock,

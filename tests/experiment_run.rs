@@ -128,3 +128,80 @@ async fn every_example_experiment_validates_with_the_real_load_section() {
         .count();
     assert_eq!(ran.stdout.lines().count(), files, "{}", ran.stdout);
 }
+
+/// `--repeat` gives every run its own `${run.dir}`: a step that fails when the folder already
+/// holds the previous run's file would fail the second run if the folder were shared (a demo
+/// store's data file would then carry run 1's writes into run 2's read-back).
+#[tokio::test]
+async fn each_repeated_run_gets_a_fresh_run_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("fresh.yaml");
+    std::fs::write(
+        &file,
+        "title: run.dir starts empty\nmethod:\n  - {at: 0s, action: {command: [sh, -c, \"test ! -e '${run.dir}/mark' && touch '${run.dir}/mark' && echo '${run.dir}' >> '${var.seen}'\"]}}\nduration: 1s\n",
+    )
+    .unwrap();
+    let seen = dir.path().join("seen.txt");
+    let ran = shakedown(&[
+        "run",
+        file.to_str().unwrap(),
+        "--repeat",
+        "2",
+        "--quiet",
+        "--var",
+        &format!("seen={}", seen.display()),
+    ])
+    .await;
+    assert_eq!(ran.code, 0, "{}\n{}", ran.stdout, ran.stderr);
+    let dirs: Vec<String> = std::fs::read_to_string(&seen)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(dirs.len(), 2, "{dirs:?}");
+    assert_ne!(dirs[0], dirs[1]);
+    // Both runs passed, so both scratch folders are gone.
+    assert!(
+        dirs.iter().all(|d| !std::path::Path::new(d).exists()),
+        "{dirs:?}"
+    );
+}
+
+/// A step at the very end of the method that breaks the system is observed: sampling goes on
+/// after it, so the run fails instead of passing on a sample taken before the step.
+#[tokio::test]
+async fn a_breakage_at_the_end_of_the_method_is_not_a_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    let flag = dir.path().join("broken");
+    let file = dir.path().join("late.yaml");
+    std::fs::write(
+        &file,
+        "title: a breakage at the end\nsteady_state:\n  probes:\n    - {name: whole, command: [sh, -c, \"test ! -e '${var.flag}'\"]}\nmethod:\n  - {at: 1s, action: {command: [touch, \"${var.flag}\"]}, measure: true}\nduration: 1s\n",
+    )
+    .unwrap();
+    let json = dir.path().join("late.json");
+    let ran = shakedown(&[
+        "run",
+        file.to_str().unwrap(),
+        "--quiet",
+        "--var",
+        &format!("flag={}", flag.display()),
+        "--json",
+        json.to_str().unwrap(),
+    ])
+    .await;
+    assert_eq!(ran.code, 1, "{}\n{}", ran.stdout, ran.stderr);
+    let doc = journal(&json);
+    let run = &doc["experiments"][0]["runs"][0];
+    let step = &run["steps"][0];
+    assert!(
+        step["measurement"]["time_to_detect"].as_f64().is_some(),
+        "{step}"
+    );
+    let removed = step["removed_at"].as_f64().unwrap();
+    let last = run["samples"].as_array().unwrap().last().unwrap().clone();
+    assert!(
+        last["at"].as_f64().unwrap() >= removed && last["pass"] == false,
+        "{last}"
+    );
+}

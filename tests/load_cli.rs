@@ -4,18 +4,10 @@ mod support;
 
 use std::process::Output;
 
-use support::load::TestServer;
+use support::load::{TestServer, shakedown_load};
 
 async fn shakedown(args: &[&str]) -> Output {
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_shakedown"))
-        .arg("load")
-        .args(args)
-        .kill_on_drop(true)
-        .output();
-    tokio::time::timeout(std::time::Duration::from_secs(60), out)
-        .await
-        .expect("shakedown load finishes")
-        .expect("shakedown runs")
+    shakedown_load(args, std::time::Duration::from_secs(60)).await
 }
 
 fn text(o: &Output) -> String {
@@ -200,4 +192,52 @@ async fn max_rate_runs_a_closed_loop_flat_out() {
     // Even a debug build on a busy machine does far more than 100 req/s on loopback.
     assert!(json["summary"]["rps"].as_f64().unwrap() > 100.0, "{stdout}");
     assert_eq!(json["summary"]["errors"], 0);
+}
+
+/// A problem in a `--scenario` file is reported at its `file:line:col`; one a flag caused (a
+/// flag overrides the file, a `--threshold` is appended to its list) names the field only.
+#[tokio::test]
+async fn scenario_file_problems_are_located_in_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("load.yaml");
+    std::fs::write(
+        &file,
+        "target: http://127.0.0.1:9\nrate: 0/s\nduration: 1s\nthresholds: ['p99 < 1s']\n",
+    )
+    .unwrap();
+    let path = file.to_str().unwrap();
+    let stderr = |o: &Output| String::from_utf8_lossy(&o.stderr).into_owned();
+
+    let out = shakedown(&["--scenario", path]).await;
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        stderr(&out).contains(&format!("{path}:2:7: rate: must be > 0")),
+        "{}",
+        text(&out)
+    );
+
+    let out = shakedown(&["--scenario", path, "--rate", "0/m"]).await;
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        stderr(&out).contains("invalid load: rate: must be > 0") && !stderr(&out).contains(path),
+        "{}",
+        text(&out)
+    );
+
+    let out = shakedown(&[
+        "--scenario",
+        path,
+        "--rate",
+        "1/s",
+        "--threshold",
+        "p99 < x",
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        stderr(&out).contains("invalid load: thresholds[1]: threshold \"p99 < x\"")
+            && !stderr(&out).contains(path),
+        "{}",
+        text(&out)
+    );
 }

@@ -10,7 +10,7 @@ use std::process::Output;
 use std::time::Duration;
 
 use serde_json::Value;
-use support::load::TestServer;
+use support::load::{TestServer, shakedown_load};
 
 /// Connections and users by default: enough to cross the usual 1,024
 /// open-file soft limit and exercise the ramp, in a few seconds on a busy
@@ -35,15 +35,7 @@ fn connections() -> u64 {
 }
 
 async fn shakedown(args: &[&str]) -> Output {
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_shakedown"))
-        .arg("load")
-        .args(args)
-        .kill_on_drop(true)
-        .output();
-    tokio::time::timeout(Duration::from_secs(120), out)
-        .await
-        .expect("shakedown load finishes")
-        .expect("shakedown runs")
+    shakedown_load(args, Duration::from_secs(120)).await
 }
 
 fn report(o: &Output) -> Value {

@@ -92,3 +92,63 @@ async fn a_failing_expectation_exits_1_with_its_testcase() {
         "{xml}"
     );
 }
+
+#[tokio::test]
+async fn a_folder_without_experiments_is_invalid_input_not_a_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_str().unwrap();
+    for command in ["test", "validate"] {
+        let ran = shakedown(&[command, path]).await;
+        assert_eq!(ran.code, 2, "{command}: {}\n{}", ran.stdout, ran.stderr);
+        assert!(
+            ran.stderr.contains(path) && ran.stderr.contains("no experiment files"),
+            "{command}: {}",
+            ran.stderr
+        );
+    }
+}
+
+#[tokio::test]
+async fn validate_prints_one_ok_line_per_valid_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("ok.yaml");
+    std::fs::write(
+        &file,
+        "title: t\nsteady_state:\n  probes:\n    - {name: port, tcp: \"127.0.0.1:1\"}\nmethod:\n  - {at: 0s, action: {command: [\"true\"]}}\n  - {at: 1s, action: {command: [\"true\"]}}\nduration: 1s\n",
+    )
+    .unwrap();
+    let path = file.to_str().unwrap();
+    let ran = shakedown(&["validate", path]).await;
+    assert_eq!(ran.code, 0, "{}\n{}", ran.stdout, ran.stderr);
+    assert_eq!(
+        ran.stdout.trim_end(),
+        format!("{path}: ok (2 steps, 1 probe)")
+    );
+}
+
+/// A reader that closes stdout early (`shakedown validate … | head -1`) does not turn the
+/// documented exit code into a panic (101).
+#[tokio::test]
+async fn a_closed_stdout_keeps_the_documented_exit_code() {
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..50 {
+        std::fs::write(
+            dir.path().join(format!("e{i:02}.yaml")),
+            "title: t\nduration: 1s\n",
+        )
+        .unwrap();
+    }
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_shakedown"))
+        .args(["validate", dir.path().to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let status = tokio::time::timeout(std::time::Duration::from_secs(30), child.wait())
+        .await
+        .expect("validate finishes")
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+}

@@ -2,7 +2,6 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use anyhow::Context;
 
@@ -81,11 +80,19 @@ fn options(vars: &[String]) -> Result<LoadOptions, InvalidInput> {
     for v in vars {
         let (k, val) = v
             .split_once('=')
+            .filter(|(k, _)| !k.trim().is_empty())
             .ok_or_else(|| InvalidInput::new(format!("--var {v:?}: expected KEY=VALUE")))?;
         map.insert(k.trim().to_string(), val.to_string());
     }
-    let run_dir = std::env::temp_dir().join(format!("shakedown-{}", uuid::Uuid::new_v4()));
-    Ok(LoadOptions { vars: map, run_dir })
+    Ok(LoadOptions {
+        vars: map,
+        run_dir: fresh_run_dir(),
+    })
+}
+
+/// A new scratch folder path for `${run.dir}` (created when the run starts).
+fn fresh_run_dir() -> PathBuf {
+    std::env::temp_dir().join(format!("shakedown-{}", uuid::Uuid::new_v4()))
 }
 
 /// `shakedown validate`.
@@ -94,12 +101,12 @@ pub async fn validate_main(args: ValidateArgs) -> anyhow::Result<Outcome> {
     let mut bad = 0;
     for file in suite::collect(&args.paths)? {
         match validate::load_file(&file, &options) {
-            Ok(e) => println!(
-                "{}: ok ({} steps, {} probes)",
+            Ok(e) => crate::cli::print(format_args!(
+                "{}: ok ({}, {})\n",
                 file.display(),
-                e.method.len(),
-                e.steady_state.probes.len()
-            ),
+                count(e.method.len(), "step"),
+                count(e.steady_state.probes.len(), "probe")
+            )),
             Err(e) => {
                 bad += 1;
                 eprintln!("{e}");
@@ -113,34 +120,53 @@ pub async fn validate_main(args: ValidateArgs) -> anyhow::Result<Outcome> {
     })
 }
 
+/// `1 step`, `2 steps`.
+fn count(n: usize, noun: &str) -> String {
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
+}
+
 /// `shakedown run`.
 pub async fn run_main(args: RunArgs) -> anyhow::Result<Outcome> {
     let options = options(&args.vars)?;
     let experiment = validate::load_file(&args.file, &options)?;
     if args.dry_run {
-        print!("{}", super::timeline::render(&experiment));
+        crate::cli::print(format_args!("{}", super::timeline::render(&experiment)));
         return Ok(Outcome::Passed);
     }
     let progress = Progress {
         verbose: !args.quiet,
     };
-    let report = run_experiment(&experiment, args.repeat, &options.run_dir, progress).await?;
-    print!("{}", terminal::render(&report));
+    // Every run gets its own `${run.dir}`, so a store's data file cannot carry one run's
+    // writes into the next (they would read back as unexpected instead of lost).
+    let mut runs = vec![(experiment, options.run_dir.clone())];
+    for _ in 1..args.repeat {
+        let options = LoadOptions {
+            run_dir: fresh_run_dir(),
+            ..options.clone()
+        };
+        let experiment = validate::load_file(&args.file, &options)?;
+        runs.push((experiment, options.run_dir));
+    }
+    let report = run_experiment(&runs, progress).await?;
+    crate::cli::print(format_args!("{}", terminal::render(&report)));
     let document = document(vec![report]);
     write_outputs(&document, args.json.as_deref(), args.junit.as_deref())?;
     Ok(outcome(document.experiments[0].status))
 }
 
-/// Run an experiment `repeat` times and summarize.
+/// Run an experiment once per `(experiment, run dir)` pair (the same file expanded with a fresh
+/// `${run.dir}` each time) and summarize; a run's folder is removed when that run passed.
 pub async fn run_experiment(
-    experiment: &Experiment,
-    repeat: u32,
-    dir: &Path,
+    planned: &[(Experiment, PathBuf)],
     progress: Progress,
 ) -> anyhow::Result<ExperimentReport> {
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let Some((experiment, _)) = planned.first() else {
+        anyhow::bail!("no run planned");
+    };
+    let repeat = planned.len();
     let mut runs = Vec::new();
-    for n in 1..=repeat {
+    for (n, (experiment, dir)) in (1..).zip(planned) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         if progress.verbose {
             eprintln!(
                 "{} (run {n}/{repeat}); service logs in {}/logs",
@@ -151,6 +177,9 @@ pub async fn run_experiment(
         let started = tokio::time::Instant::now();
         let mut run = run_once(experiment, n, dir, progress).await;
         run.elapsed = started.elapsed().as_secs_f64();
+        if run.status == Some(Status::Passed) {
+            let _ = std::fs::remove_dir_all(dir);
+        }
         let stop = matches!(run.status, Some(Status::Aborted | Status::PreflightFailed));
         runs.push(run);
         if stop {
@@ -175,9 +204,6 @@ pub async fn run_experiment(
         .filter_map(|r| r.status.map(|s| (s, r.reason.clone())))
         .max_by_key(|(s, _)| rank(*s));
     let (status, reason) = worst.unwrap_or((Status::Aborted, Some("no run completed".into())));
-    if status == Status::Passed {
-        let _ = std::fs::remove_dir_all(dir);
-    }
     Ok(ExperimentReport {
         file: experiment.file.display().to_string(),
         title: experiment.title.clone(),
@@ -266,12 +292,12 @@ pub async fn test_main(args: TestArgs) -> anyhow::Result<Outcome> {
         let experiment = match validate::load_file(&file, &options) {
             Ok(e) => e,
             Err(e) => {
-                println!("{} INVALID", file.display());
+                crate::cli::print(format_args!("{} INVALID\n", file.display()));
                 eprintln!("{e}");
                 let mut r = skipped(&file, "", &[], e.to_string());
                 r.status = Status::Invalid;
                 reports.push(r);
-                worst = Outcome::Invalid.max_code(worst);
+                worst = worse(Outcome::Invalid, worst);
                 continue;
             }
         };
@@ -294,10 +320,9 @@ pub async fn test_main(args: TestArgs) -> anyhow::Result<Outcome> {
             ));
             continue;
         }
+        let title = experiment.title.clone();
         let report = run_experiment(
-            &experiment,
-            1,
-            &options.run_dir,
+            &[(experiment, options.run_dir)],
             Progress { verbose: false },
         )
         .await?;
@@ -307,17 +332,17 @@ pub async fn test_main(args: TestArgs) -> anyhow::Result<Outcome> {
             .clone()
             .map(|r| format!(" — {r}"))
             .unwrap_or_default();
-        println!(
-            "{} {} ({:.1}s) {}{reason}",
+        crate::cli::print(format_args!(
+            "{} {} ({:.1}s) {}{reason}\n",
             file.display(),
             report.status.as_str().to_uppercase(),
             secs,
-            experiment.title
-        );
+            title
+        ));
         if args.verbose {
-            print!("{}", terminal::render(&report));
+            crate::cli::print(format_args!("{}", terminal::render(&report)));
         }
-        worst = outcome(report.status).max_code(worst);
+        worst = worse(outcome(report.status), worst);
         reports.push(report);
     }
     let document = document(reports);
@@ -325,27 +350,28 @@ pub async fn test_main(args: TestArgs) -> anyhow::Result<Outcome> {
     if document.skipped > 0 {
         closing.push_str(&format!(", {} skipped", document.skipped));
     }
-    println!("{closing}");
+    crate::cli::print(format_args!("{closing}\n"));
     write_outputs(&document, args.json.as_deref(), args.junit.as_deref())?;
     Ok(worst)
 }
 
-trait MaxCode {
-    fn max_code(self, other: Outcome) -> Outcome;
+/// The more serious of two outcomes (aborted > invalid > failed > passed).
+fn worse(a: Outcome, b: Outcome) -> Outcome {
+    if a.code() >= b.code() { a } else { b }
 }
 
-impl MaxCode for Outcome {
-    /// The more serious of two outcomes (aborted > invalid > failed > passed).
-    fn max_code(self, other: Outcome) -> Outcome {
-        if self.code() >= other.code() {
-            self
-        } else {
-            other
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vars_need_a_key_and_an_equals_sign() {
+        let o = options(&["port=18080".into(), " name = a=b".into()]).unwrap();
+        assert_eq!(o.vars["port"], "18080");
+        assert_eq!(o.vars["name"], " a=b");
+        for bad in ["port", "=18080", " =x"] {
+            let e = options(&[bad.into()]).unwrap_err();
+            assert_eq!(e.to_string(), format!("--var {bad:?}: expected KEY=VALUE"));
         }
     }
-}
-
-/// How long a run of `experiment` takes at least (for tests choosing which to run).
-pub fn planned_length(experiment: &Experiment) -> Duration {
-    experiment.duration
 }

@@ -88,24 +88,20 @@ pub fn measure(samples: &[Sample], window: Window, k: u32) -> Measurement {
         .rposition(|s| !s.pass && s.at < window.removed)
         .unwrap_or(breach)
         .max(breach);
-    let mut run = 0usize;
+    // The first run of `k` consecutive passes: its start is the first pass after the latest failure.
+    let mut run_start = None;
     let mut recovered_at = None;
-    for s in &after[last_fail_in_place + 1..] {
-        if s.pass {
-            run += 1;
-            if run == k {
-                recovered_at = Some(s.at);
-                break;
-            }
-        } else {
-            run = 0;
+    for (i, s) in after.iter().enumerate().skip(last_fail_in_place + 1) {
+        if !s.pass {
+            run_start = None;
+            continue;
+        }
+        let start = *run_start.get_or_insert(i);
+        if i + 1 - start == k {
+            recovered_at = Some(after[start].at);
+            break;
         }
     }
-    // `recovered_at` holds the k-th pass; the run started k−1 passing samples earlier.
-    let recovered_at = recovered_at.map(|end| {
-        let idx = after.iter().position(|s| s.at == end).unwrap_or(0);
-        after[idx + 1 - k].at
-    });
     Measurement {
         detected_at: Some(detected_at),
         time_to_detect: Some(detected_at - window.injected),
@@ -206,8 +202,8 @@ mod tests {
 
     #[test]
     fn flapping_while_in_place_is_not_recovery() {
-        // Fails on every third sample during 5..10 s: runs of 2 passes never reach k = 3
-        // before the last in-place failure at 9.75 s.
+        // Fails on every third sample during 5..10 s: its runs of 2 passes reach k = 2 while the
+        // fault is in place, yet recovery counts only after the last in-place failure at 9.75 s.
         let s = series(20_000, |t| {
             (5_000..10_000).contains(&t) && (t / 250) % 3 == 0
         });
@@ -257,6 +253,15 @@ mod tests {
         let s = series(20_000, |t| (5_000..10_000).contains(&t) || t == 10_500);
         let m = measure(&s, window(5_000, 10_000), 3);
         assert_eq!(m.recovered_at, Some(MS(10_750)));
+    }
+
+    #[test]
+    fn one_pass_suffices_when_k_is_1() {
+        let s = series(20_000, |t| (5_000..7_000).contains(&t));
+        let m = measure(&s, window(5_000, 10_000), 1);
+        assert_eq!(m.recovered_at, Some(MS(7_000)));
+        // k = 0 is treated as 1.
+        assert_eq!(measure(&s, window(5_000, 10_000), 0), m);
     }
 
     #[test]

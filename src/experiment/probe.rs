@@ -230,5 +230,10 @@ mod tests {
             judge_load(LoadMetric::ErrorRate, &idle, Bound::Below(0.01)).0,
             Status::Error
         );
+        // Throughput has an answer even with no requests: 0/s (docs/experiments.md, Probes).
+        assert_eq!(
+            judge_load(LoadMetric::Rps, &idle, Bound::Above(10.0)),
+            (Status::Fail, "0.0 req/s".to_string())
+        );
     }
 }

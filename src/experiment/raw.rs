@@ -1,6 +1,6 @@
 //! The experiment file as written: serde types that reject unknown fields.
 //!
-//! Each section is deserialized on its own (see [`super::load`]) so that every
+//! Each section is deserialized on its own (see [`super::validate`]) so that every
 //! problem in a file is reported at once; [`super::spec`] holds the validated form.
 
 use std::collections::BTreeMap;

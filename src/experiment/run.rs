@@ -4,7 +4,7 @@
 //!
 //! The method runs in its own task. Whatever happens to it (it finishes, a guard aborts it,
 //! Ctrl-C or SIGTERM arrives, it panics), [`run_once`] then tears down through the
-//! [`Resources`] it owns, so no fault and no process is left behind and rollbacks always run.
+//! `Resources` it owns, so no fault and no process is left behind and rollbacks always run.
 
 mod method;
 mod sampler;

@@ -5,12 +5,20 @@ use std::path::{Path, PathBuf};
 use crate::exit::InvalidInput;
 
 /// Experiment files under the given paths: files as given, folders searched for `*.yaml`/`*.yml`
-/// (recursively, in name order).
+/// (recursively, in name order). A folder without any is an error: a suite of nothing would
+/// otherwise pass.
 pub fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>, InvalidInput> {
     let mut out = Vec::new();
     for p in paths {
         if p.is_dir() {
+            let before = out.len();
             walk(p, &mut out).map_err(|e| InvalidInput::new(format!("{}: {e}", p.display())))?;
+            if out.len() == before {
+                return Err(InvalidInput::new(format!(
+                    "{}: no experiment files (*.yaml, *.yml) in this folder",
+                    p.display()
+                )));
+            }
         } else if p.is_file() {
             out.push(p.clone());
         } else {
@@ -58,14 +66,11 @@ impl Filter {
         let spaced = text.replace('(', " ( ").replace(')', " ) ");
         let tokens: Vec<&str> = spaced.split_whitespace().collect();
         let mut pos = 0;
-        let f = or(&tokens, &mut pos)?;
-        if pos != tokens.len() {
-            return Err(InvalidInput::new(format!(
-                "-k {text:?}: unexpected `{}`",
-                tokens[pos]
-            )));
-        }
-        Ok(f)
+        let parsed = or(&tokens, &mut pos).and_then(|f| match tokens.get(pos) {
+            None => Ok(f),
+            Some(extra) => Err(format!("unexpected `{extra}`")),
+        });
+        parsed.map_err(|e| InvalidInput::new(format!("-k {text:?}: {e}")))
     }
 
     /// Whether `haystack` (title and file name) matches.
@@ -79,7 +84,7 @@ impl Filter {
     }
 }
 
-fn or(t: &[&str], pos: &mut usize) -> Result<Filter, InvalidInput> {
+fn or(t: &[&str], pos: &mut usize) -> Result<Filter, String> {
     let mut left = and(t, pos)?;
     while t.get(*pos) == Some(&"or") {
         *pos += 1;
@@ -88,7 +93,7 @@ fn or(t: &[&str], pos: &mut usize) -> Result<Filter, InvalidInput> {
     Ok(left)
 }
 
-fn and(t: &[&str], pos: &mut usize) -> Result<Filter, InvalidInput> {
+fn and(t: &[&str], pos: &mut usize) -> Result<Filter, String> {
     let mut left = not(t, pos)?;
     while t.get(*pos) == Some(&"and") {
         *pos += 1;
@@ -97,7 +102,7 @@ fn and(t: &[&str], pos: &mut usize) -> Result<Filter, InvalidInput> {
     Ok(left)
 }
 
-fn not(t: &[&str], pos: &mut usize) -> Result<Filter, InvalidInput> {
+fn not(t: &[&str], pos: &mut usize) -> Result<Filter, String> {
     match t.get(*pos).copied() {
         Some("not") => {
             *pos += 1;
@@ -107,7 +112,7 @@ fn not(t: &[&str], pos: &mut usize) -> Result<Filter, InvalidInput> {
             *pos += 1;
             let f = or(t, pos)?;
             if t.get(*pos) != Some(&")") {
-                return Err(InvalidInput::new("-k: missing `)`"));
+                return Err("missing `)`".to_string());
             }
             *pos += 1;
             Ok(f)
@@ -116,9 +121,8 @@ fn not(t: &[&str], pos: &mut usize) -> Result<Filter, InvalidInput> {
             *pos += 1;
             Ok(Filter::Word(w.to_string()))
         }
-        other => Err(InvalidInput::new(format!(
-            "-k: expected a word, found {other:?}"
-        ))),
+        Some(other) => Err(format!("expected a word, found `{other}`")),
+        None => Err("expected a word, found the end".to_string()),
     }
 }
 
@@ -127,13 +131,32 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_folder_without_experiments_is_invalid_input() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("notes.txt"), "not an experiment").unwrap();
+        let err = collect(&[dir.path().to_path_buf()]).unwrap_err();
+        assert!(err.to_string().contains("no experiment files"), "{err}");
+        std::fs::write(dir.path().join("b.yml"), "").unwrap();
+        std::fs::write(dir.path().join("a.yaml"), "").unwrap();
+        let found = collect(&[dir.path().to_path_buf()]).unwrap();
+        let names: Vec<_> = found.iter().filter_map(|p| p.file_name()).collect();
+        assert_eq!(names, ["a.yaml", "b.yml"]);
+    }
+
+    #[test]
     fn k_expressions() {
         let f = Filter::parse("writes and not (slow or Flaky)").unwrap();
         assert!(f.matches("lost writes on kill"));
         assert!(!f.matches("lost writes, slow"));
         assert!(!f.matches("flaky writes"));
         assert!(!f.matches("breaker"));
-        assert!(Filter::parse("a and").is_err());
-        assert!(Filter::parse("(a").is_err());
+        let error = |text: &str| Filter::parse(text).unwrap_err().to_string();
+        assert_eq!(
+            error("a and"),
+            "-k \"a and\": expected a word, found the end"
+        );
+        assert_eq!(error("(a"), "-k \"(a\": missing `)`");
+        assert_eq!(error("a or )"), "-k \"a or )\": expected a word, found `)`");
+        assert_eq!(error("a b"), "-k \"a b\": unexpected `b`");
     }
 }

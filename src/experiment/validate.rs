@@ -1,26 +1,30 @@
 //! From an experiment file to a validated [`Experiment`], reporting every problem at once.
 //!
-//! The file is read into a located tree ([`super::node`]), variables are expanded, each
+//! The file is read into a located tree ([`crate::config::node`]), variables are expanded, each
 //! section and each list item is deserialized on its own (unknown fields and wrong types
 //! are problems, not the end of the check), and semantic checks follow (times in order,
 //! faults on declared proxies, known toxics). Every problem carries `file:line:col` and
-//! the field path.
+//! the field path. `ctx` holds the problems and the located deserialization; one file per
+//! part of the experiment: `system` (services, proxies, control), `probes`, `method`,
+//! `load`.
 
+mod ctx;
 mod load;
 mod method;
 mod probes;
+mod system;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::node::{Locations, Node, NodeValue, join};
-use super::raw::{self, RawExpect, RawProxy, RawRollback, RawService, RawSteadyState};
+use super::raw::{self, RawExpect, RawRollback, RawSteadyState};
 use super::spec::*;
 use super::vars::{self, LoadVars};
-use crate::config::{ConfigError, Position, Problem};
+use crate::config::node::{self, Node, NodeValue};
+use crate::config::{ConfigError, Position};
+use ctx::Ctx;
 
 /// What a file is loaded with.
 #[derive(Debug, Clone, Default)]
@@ -45,12 +49,8 @@ pub fn parse_str(
     text: &str,
     options: &LoadOptions,
 ) -> Result<Experiment, ConfigError> {
-    let mut root = super::node::parse(file, text)?;
-    let mut ctx = Ctx {
-        file: file.to_path_buf(),
-        locs: Locations::new(),
-        problems: Vec::new(),
-    };
+    let mut root = node::parse(file, text)?;
+    let mut ctx = Ctx::new(file);
     if !matches!(root.value, NodeValue::Map(_)) {
         ctx.at(
             root.at,
@@ -78,7 +78,7 @@ pub fn parse_str(
     let json = root.to_json("", &mut ctx.locs);
     let experiment = ctx.experiment(file, &json);
     match experiment {
-        Some(e) if ctx.problems.is_empty() => Ok(e),
+        Some(e) if ctx.is_clean() => Ok(e),
         _ => Err(ctx.into_error()),
     }
 }
@@ -120,109 +120,7 @@ fn names(list: Option<&Value>) -> BTreeSet<String> {
         .collect()
 }
 
-/// Problems found so far and where things are.
-pub(super) struct Ctx {
-    file: PathBuf,
-    locs: Locations,
-    problems: Vec<Problem>,
-}
-
 impl Ctx {
-    fn into_error(mut self) -> ConfigError {
-        self.problems
-            .sort_by_key(|p| (p.position.line, p.position.column));
-        self.problems.dedup();
-        ConfigError {
-            file: self.file,
-            problems: self.problems,
-            snippet: None,
-        }
-    }
-
-    /// A problem at a known position.
-    fn at(&mut self, position: Position, field: &str, message: impl Into<String>) {
-        self.problems.push(Problem {
-            position,
-            field: field.to_string(),
-            message: message.into(),
-        });
-    }
-
-    /// The position of `path`, or of its nearest located parent.
-    fn position(&self, path: &str) -> Position {
-        let mut p = path.to_string();
-        loop {
-            if let Some(at) = self.locs.get(&p) {
-                return *at;
-            }
-            match p.rfind(['.', '[']) {
-                Some(i) => p.truncate(i),
-                None => return self.locs.get("").copied().unwrap_or_default(),
-            }
-        }
-    }
-
-    /// A problem with the value at `path`.
-    pub(super) fn problem(&mut self, path: &str, message: impl Into<String>) {
-        let position = self.position(path);
-        self.at(position, path, message);
-    }
-
-    /// Deserialize `value` (found at `path`) as `T`; a failure becomes a problem.
-    pub(super) fn de<T: DeserializeOwned>(&mut self, path: &str, value: &Value) -> Option<T> {
-        match serde_path_to_error::deserialize::<_, T>(value.clone()) {
-            Ok(t) => Some(t),
-            Err(e) => {
-                let inner = e.path().to_string();
-                let mut full = match inner.as_str() {
-                    "." => path.to_string(),
-                    i if i.starts_with('[') => format!("{path}{i}"),
-                    i => join(path, i),
-                };
-                let message = e.into_inner().to_string();
-                let mut position = self.position(&full);
-                if let Some(name) = message
-                    .strip_prefix("unknown field `")
-                    .and_then(|m| m.split('`').next())
-                {
-                    if !full.ends_with(name) {
-                        full = join(&full, name);
-                    }
-                    position = self
-                        .locs
-                        .get(&format!("{full}#key"))
-                        .copied()
-                        .unwrap_or(position);
-                }
-                self.at(position, &full, message);
-                None
-            }
-        }
-    }
-
-    /// Deserialize each item of the list at `path`.
-    pub(super) fn de_list<T: DeserializeOwned>(
-        &mut self,
-        path: &str,
-        value: Option<&Value>,
-    ) -> Vec<(String, T)> {
-        match value {
-            None | Some(Value::Null) => Vec::new(),
-            Some(Value::Array(items)) => items
-                .iter()
-                .enumerate()
-                .filter_map(|(i, v)| {
-                    let p = format!("{path}[{i}]");
-                    self.de::<T>(&p, v).map(|t| (p, t))
-                })
-                .collect(),
-            Some(_) => {
-                self.problem(path, "expected a list");
-                Vec::new()
-            }
-        }
-    }
-
     fn experiment(&mut self, file: &Path, json: &Value) -> Option<Experiment> {
         let Value::Object(top) = json else {
             return None;
@@ -331,109 +229,6 @@ impl Ctx {
             expect,
             rollbacks,
         })
-    }
-
-    pub(super) fn command(
-        &mut self,
-        path: &str,
-        argv: Vec<String>,
-        timeout: Option<std::time::Duration>,
-    ) -> Option<CommandSpec> {
-        if argv.first().is_none_or(|p| p.trim().is_empty()) {
-            self.problem(path, "must name a program: [program, arg, …]");
-            return None;
-        }
-        Some(CommandSpec {
-            argv,
-            timeout: timeout.unwrap_or(DEFAULT_COMMAND_TIMEOUT),
-        })
-    }
-
-    fn services(&mut self, value: Option<&Value>) -> Vec<Service> {
-        let mut seen = BTreeSet::new();
-        let mut out = Vec::new();
-        for (path, s) in self.de_list::<RawService>("services", value) {
-            if !seen.insert(s.name.clone()) {
-                self.problem(
-                    &format!("{path}.name"),
-                    format!("service `{}` is declared twice", s.name),
-                );
-            }
-            let Some(cmd) = self.command(&format!("{path}.command"), s.command, None) else {
-                continue;
-            };
-            let ready = s.ready.and_then(|r| {
-                if r.starts_with("http://") {
-                    Some(Ready::Http(r))
-                } else if let Some(addr) = r.strip_prefix("tcp://") {
-                    Some(Ready::Tcp(addr.to_string()))
-                } else {
-                    self.problem(
-                        &format!("{path}.ready"),
-                        format!("`{r}` must be an http:// URL or tcp://host:port"),
-                    );
-                    None
-                }
-            });
-            out.push(Service {
-                name: s.name,
-                command: cmd.argv,
-                ready,
-                ready_timeout: s.ready_timeout.unwrap_or(DEFAULT_READY_TIMEOUT),
-                env: s.env,
-                stop_timeout: s.stop_timeout.unwrap_or(DEFAULT_STOP_TIMEOUT),
-            });
-        }
-        out
-    }
-
-    fn proxies(&mut self, value: Option<&Value>) -> Vec<Proxy> {
-        let mut seen = BTreeSet::new();
-        let mut out = Vec::new();
-        for (path, p) in self.de_list::<RawProxy>("proxies", value) {
-            if !seen.insert(p.name.clone()) {
-                self.problem(
-                    &format!("{path}.name"),
-                    format!("proxy `{}` is declared twice", p.name),
-                );
-            }
-            for (field, addr) in [("listen", &p.listen), ("upstream", &p.upstream)] {
-                if addr
-                    .rsplit_once(':')
-                    .is_none_or(|(_, port)| port.parse::<u16>().is_err())
-                {
-                    self.problem(
-                        &format!("{path}.{field}"),
-                        format!("`{addr}` must be host:port"),
-                    );
-                }
-            }
-            out.push(Proxy {
-                name: p.name,
-                listen: p.listen,
-                upstream: p.upstream,
-            });
-        }
-        out
-    }
-
-    fn control(&mut self, value: Option<&Value>) -> Control {
-        match value
-            .and_then(|v| self.de::<Option<String>>("control", v))
-            .flatten()
-        {
-            None => Control::Embedded,
-            Some(url) if url.starts_with("http://") => {
-                Control::External(url.trim_end_matches('/').to_string())
-            }
-            Some(url) => {
-                self.problem(
-                    "control",
-                    format!("`{url}` must be an http:// URL of a control API"),
-                );
-                Control::Embedded
-            }
-        }
     }
 
     fn steady_state(&mut self, value: Option<&Value>, has_load: bool) -> SteadyState {

@@ -1,7 +1,7 @@
 //! `shakedown load`: flags (and an optional scenario file) to a [`LoadSpec`], live progress, summary, JSON, exit code.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -135,6 +135,75 @@ impl LoadArgs {
     }
 }
 
+impl LoadArgs {
+    /// The spec's top-level fields a flag set, overriding the scenario file.
+    fn flag_fields(&self) -> Vec<&'static str> {
+        [
+            ("target", self.url.is_some()),
+            ("rate", self.rate.is_some()),
+            ("stages", self.stages.is_some()),
+            ("arrival", self.poisson),
+            ("duration", self.duration.is_some()),
+            ("connections", self.connections.is_some()),
+            ("threads", self.threads.is_some()),
+            ("users", self.users.is_some()),
+            ("users_stages", self.users_stages.is_some()),
+            ("spawn_rate", self.spawn_rate.is_some()),
+            ("think", self.think.is_some()),
+            ("requests_per_user", self.requests_per_user.is_some()),
+            ("timeout", self.timeout.is_some()),
+            ("max_rate", self.max_rate),
+        ]
+        .into_iter()
+        .filter_map(|(field, set)| set.then_some(field))
+        .collect()
+    }
+
+    /// A spec problem: at its `file:line:col` when the field was written in the scenario file
+    /// (and no flag overrode it), else as `invalid load: field: message`.
+    fn problem(&self, error: LoadError) -> anyhow::Error {
+        let LoadError::Invalid { field, message } = error else {
+            return error.into();
+        };
+        let top = field.split(['.', '[']).next().unwrap_or_default();
+        let located = self
+            .scenario
+            .as_deref()
+            .filter(|_| !self.flag_fields().contains(&top))
+            .and_then(|file| Some((file, locate(file, &field)?)));
+        match located {
+            Some((file, at)) => crate::config::ConfigError::one(file, at, field, message).into(),
+            None => anyhow::Error::new(InvalidInput::new(format!("{field}: {message}")))
+                .context("invalid load"),
+        }
+    }
+}
+
+/// Where `field` (or its nearest parent below the root) is written in `file`, if it is. An item
+/// missing from a list written there (a `--threshold` appended to the file's) is not in it.
+fn locate(file: &Path, field: &str) -> Option<crate::config::Position> {
+    let text = std::fs::read_to_string(file).ok()?;
+    let mut locations = crate::config::node::Locations::new();
+    crate::config::node::parse(file, &text)
+        .ok()?
+        .to_json("", &mut locations);
+    let mut path = field;
+    loop {
+        if path.is_empty() {
+            return None;
+        }
+        if let Some(at) = locations.get(path) {
+            return Some(*at);
+        }
+        let cut = path.rfind(['.', '[']).unwrap_or(0);
+        let parent = &path[..cut];
+        if path[cut..].starts_with('[') && locations.contains_key(&format!("{parent}[0]")) {
+            return None;
+        }
+        path = parent;
+    }
+}
+
 fn invalid(e: LoadError) -> anyhow::Error {
     match e {
         LoadError::Invalid { .. } => InvalidInput::new(e.to_string()).into(),
@@ -145,21 +214,19 @@ fn invalid(e: LoadError) -> anyhow::Error {
 /// `shakedown load`.
 pub async fn cli_main(args: LoadArgs) -> anyhow::Result<Outcome> {
     let spec = args.spec()?;
-    super::validate(&spec)
-        .map_err(invalid)
-        .context("invalid load")?;
+    super::validate(&spec).map_err(|e| args.problem(e))?;
     let run = start(spec, Clock::start(), args.seed).map_err(invalid)?;
     let (report, interrupted) = drive(run, args.quiet).await;
     let json_to_stdout = args.json.as_ref().is_some_and(|p| p.as_os_str() == "-");
     if json_to_stdout {
         eprint!("{}", report.table());
     } else {
-        print!("{}", report.table());
+        crate::cli::print(format_args!("{}", report.table()));
     }
     if let Some(path) = &args.json {
         let json = serde_json::to_string_pretty(&report)?;
         if path.as_os_str() == "-" {
-            println!("{json}");
+            crate::cli::print(format_args!("{json}\n"));
         } else {
             std::fs::write(path, json + "\n")
                 .with_context(|| format!("writing the JSON report to {}", path.display()))?;

@@ -161,6 +161,9 @@ impl std::str::FromStr for Threshold {
                     if d < Duration::from_secs(1) {
                         return Err(err("windows are whole seconds, at least 1s"));
                     }
+                    if d > super::WINDOW_HORIZON {
+                        return Err(err("windows are at most 2m (the latency histograms kept)"));
+                    }
                     window = Some(d);
                 }
                 "abort" => abort = true,
@@ -334,6 +337,7 @@ mod tests {
             "p95 < 1s abort",
             "p99.9 < 1s over 5s",
             "p95 < 1s over 10ms",
+            "p95 < 1s over 3m",
             "p95 < 1s later",
         ] {
             assert!(bad.parse::<Threshold>().is_err(), "{bad}");

@@ -64,8 +64,8 @@ impl WriteLog {
         );
     }
 
-    /// A write completed: `Ok(status is 2xx)` or the error class.
-    pub fn complete(&mut self, key: &str, result: Result<bool, ErrorClass>) {
+    /// A write completed at `at` (when its answer arrived): `Ok(status is 2xx)` or the error class.
+    pub fn complete(&mut self, key: &str, result: Result<bool, ErrorClass>, at: Instant) {
         if let Some(e) = self.entries.get_mut(key) {
             e.fate = match result {
                 Ok(true) => Fate::Acked,
@@ -73,7 +73,7 @@ impl WriteLog {
                 Err(class) if class.is_definite() => Fate::Refused,
                 Err(_) => Fate::Unknown,
             };
-            e.acked_at = (e.fate == Fate::Acked).then(Instant::now);
+            e.acked_at = (e.fate == Fate::Acked).then_some(at);
         }
     }
 
@@ -235,13 +235,13 @@ mod tests {
         for k in ["ok", "refused", "injected", "timeout", "reset", "pending"] {
             a.attempt(k.into(), 0, ctx, Bytes::from_static(b"v"));
         }
-        a.complete("ok", Ok(true));
-        a.complete("refused", Err(ErrorClass::ConnectRefused));
-        a.complete("injected", Ok(false));
-        a.complete("timeout", Err(ErrorClass::Timeout));
-        a.complete("reset", Err(ErrorClass::Reset));
+        a.complete("ok", Ok(true), Instant::now());
+        a.complete("refused", Err(ErrorClass::ConnectRefused), Instant::now());
+        a.complete("injected", Ok(false), Instant::now());
+        a.complete("timeout", Err(ErrorClass::Timeout), Instant::now());
+        a.complete("reset", Err(ErrorClass::Reset), Instant::now());
         b.attempt("other".into(), 0, ctx, Bytes::new());
-        b.complete("other", Err(ErrorClass::Http5xx));
+        b.complete("other", Err(ErrorClass::Http5xx), Instant::now());
         a.merge(b);
         let fate = |k: &str| a.entries[k].fate;
         assert_eq!(fate("ok"), Fate::Acked);

@@ -118,7 +118,7 @@ fn render_run(out: &mut String, run: &RunJournal, numbered: bool) {
     if let Some(w) = &run.writes {
         let _ = writeln!(
             out,
-            "\n  writes: {} attempted, {} acknowledged, {} lost, {} unexpected, {} unknown{}",
+            "\n  writes: {} attempted, {} acknowledged, {} lost, {} unexpected, {} unknown{}{}",
             w.attempted,
             w.acknowledged,
             w.lost,
@@ -126,6 +126,15 @@ fn render_run(out: &mut String, run: &RunJournal, numbered: bool) {
             w.unknown,
             if w.read_failed > 0 {
                 format!(", {} not read back", w.read_failed)
+            } else {
+                String::new()
+            },
+            // Jepsen's loss rate: lost / acknowledged.
+            if w.acknowledged > 0 {
+                format!(
+                    "; loss rate {:.2}%",
+                    w.lost as f64 * 100.0 / w.acknowledged as f64
+                )
             } else {
                 String::new()
             }
@@ -199,4 +208,42 @@ fn load_line(l: &LoadSummaryRecord) -> String {
         line.push_str("; a load threshold failed");
     }
     line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::journal::WritesRecord;
+
+    #[test]
+    fn the_writes_line_gives_the_loss_rate_of_acknowledged_writes() {
+        let run = RunJournal {
+            writes: Some(WritesRecord {
+                attempted: 1100,
+                acknowledged: 1000,
+                lost: 31,
+                unknown: 2,
+                ..WritesRecord::default()
+            }),
+            ..RunJournal::default()
+        };
+        let report = ExperimentReport {
+            file: "e.yaml".into(),
+            title: "t".into(),
+            tags: Vec::new(),
+            status: Status::Failed,
+            reason: None,
+            runs: vec![run],
+            mttr: None,
+            mttr_from_removal: None,
+            unrecovered: 0,
+        };
+        let shown = render(&report);
+        assert!(
+            shown.contains(
+                "writes: 1100 attempted, 1000 acknowledged, 31 lost, 0 unexpected, 2 unknown; loss rate 3.10%"
+            ),
+            "{shown}"
+        );
+    }
 }

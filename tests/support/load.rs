@@ -196,3 +196,16 @@ async fn handle(
     };
     Ok(response)
 }
+
+/// Run `shakedown load ARGS…` to completion (at most `limit`) and collect its output.
+pub async fn shakedown_load(args: &[&str], limit: Duration) -> std::process::Output {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_shakedown"))
+        .arg("load")
+        .args(args)
+        .kill_on_drop(true)
+        .output();
+    tokio::time::timeout(limit, out)
+        .await
+        .expect("shakedown load finishes")
+        .expect("shakedown runs")
+}

@@ -356,25 +356,32 @@ async fn act(a: &Action, res: &Res) -> (bool, String) {
     }
 }
 
-/// After the method, keep sampling until every measured step recovered or the deadline.
+/// After the method, keep sampling until the steady state has been sampled `recovered_after`
+/// times since the last removal and every measured step recovered, or until the deadline. Without
+/// the samples after the last removal, a step that breaks the system at the very end of the method
+/// would read as "never breached" and the hypothesis would be judged on a sample taken before it.
 async fn wait_for_recovery(experiment: &Experiment, shared: &Shared, clock: Clock) {
-    let k = experiment.steady_state.recovered_after;
-    let interval = experiment.steady_state.interval;
-    let last_end = experiment
-        .method
-        .iter()
-        .filter(|s| s.measure)
-        .map(|s| s.end())
-        .max();
-    let Some(last_end) = last_end else { return };
     if experiment.steady_state.probes.is_empty() {
         return;
     }
+    let Some(planned_end) = experiment.method.iter().map(|s| s.end()).max() else {
+        return;
+    };
+    // An action's removal is its completion (a `start` waits until ready): count from the later.
+    let confirmed = shared
+        .journal()
+        .steps
+        .iter()
+        .filter_map(|s| s.removed_at)
+        .fold(0.0, f64::max);
+    let last_end = planned_end.max(Duration::from_secs_f64(confirmed));
+    let k = experiment.steady_state.recovered_after;
+    let interval = experiment.steady_state.interval;
     let grace = experiment.expect.recovered_within.unwrap_or(Duration::ZERO) + interval * (k + 1);
     let deadline = (last_end + grace).max(experiment.duration);
     // Bounded by the deadline; one check per interval.
     while clock.now() < deadline {
-        if all_recovered(shared, k) {
+        if settled(shared, k) {
             return;
         }
         tokio::select! {
@@ -384,8 +391,17 @@ async fn wait_for_recovery(experiment: &Experiment, shared: &Shared, clock: Cloc
     }
 }
 
-fn all_recovered(shared: &Shared, k: u32) -> bool {
+/// `k` samples started after the last confirmed removal, and every measured step recovered.
+fn settled(shared: &Shared, k: u32) -> bool {
     let j = shared.journal();
+    let last_removal = j
+        .steps
+        .iter()
+        .filter_map(|s| s.removed_at)
+        .fold(0.0, f64::max);
+    if j.samples.iter().filter(|s| s.at >= last_removal).count() < k as usize {
+        return false;
+    }
     let samples = super::super::verdict::samples(&j);
     j.steps
         .iter()

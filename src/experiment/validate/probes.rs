@@ -181,6 +181,14 @@ fn probe(ctx: &mut Ctx, p: &str, raw: RawProbe, has_load: bool) -> Option<Probe>
         let window = raw.window.unwrap_or(std::time::Duration::from_secs(2));
         if window.is_zero() {
             ctx.problem(&format!("{p}.window"), "must be greater than zero");
+        } else if window > crate::load::WINDOW_HORIZON {
+            ctx.problem(
+                &format!("{p}.window"),
+                format!(
+                    "at most {} (the load driver keeps latency histograms that far back)",
+                    humantime::format_duration(crate::load::WINDOW_HORIZON)
+                ),
+            );
         }
         let (field, value, below) = match (&raw.below, &raw.above) {
             (Some(v), None) => ("below", v, true),

@@ -193,3 +193,14 @@ fn write_expectations_need_a_write_scenario() {
     let load = e.load.unwrap();
     assert_eq!(load.target.as_deref(), Some("http://127.0.0.1:18081"));
 }
+
+#[test]
+fn a_load_window_longer_than_the_histograms_kept_is_a_problem() {
+    let text = "title: t\nload:\n  target: http://127.0.0.1:1\n  rate: 1/s\nsteady_state:\n  probes:\n    - {name: slow, load: p99, window: 5m, below: 1s}\nduration: 1s\n";
+    let shown = parse(text).unwrap_err().to_string();
+    assert!(
+        shown.contains("steady_state.probes[0].window: at most 2m"),
+        "{shown}"
+    );
+    assert!(parse(&text.replace("5m", "2m")).is_ok());
+}

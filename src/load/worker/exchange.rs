@@ -112,7 +112,7 @@ pub fn complete(
         }
     }
     if let Some(key) = &meta.write {
-        writes.complete(key, acked);
+        writes.complete(key, acked, ex.done);
     }
     let second = meta.intended.saturating_duration_since(origin).as_secs();
     rec.record(

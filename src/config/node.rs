@@ -1,4 +1,4 @@
-//! A located YAML tree: every value of an experiment file with the line and column it came from.
+//! A located YAML tree: every value of a file with the line and column it came from.
 //!
 //! The file is first read into this tree (so a type error in one step does not hide the
 //! problems of the next), variables are expanded in its strings, and each part is then
@@ -12,7 +12,7 @@ use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 use serde_saphyr::Spanned;
 
-use crate::config::Position;
+use super::Position;
 
 /// One YAML value and where it was written.
 #[derive(Debug, Clone, PartialEq)]
@@ -35,23 +35,21 @@ pub enum NodeValue {
 }
 
 /// Parse YAML 1.2 text (only `true`/`false` are booleans; `n`, `no`, `on` stay strings).
-pub fn parse(file: &std::path::Path, text: &str) -> Result<Node, crate::config::ConfigError> {
+pub fn parse(file: &std::path::Path, text: &str) -> Result<Node, super::ConfigError> {
     let mut options = serde_saphyr::Options::default();
     options.strict_booleans = true;
     match serde_saphyr::from_str_with_options::<Node>(text, options) {
         Ok(node) => Ok(node),
         // The shared parser renders the same syntax error with its position and snippet.
-        Err(strict) => {
-            match crate::config::parse::<Node>(file, text, crate::config::Format::Yaml) {
-                Err(e) => Err(e),
-                Ok(_) => Err(crate::config::ConfigError::one(
-                    file,
-                    strict.location().map(Position::of).unwrap_or_default(),
-                    "",
-                    strict.to_string(),
-                )),
-            }
-        }
+        Err(strict) => match super::parse::<Node>(file, text, super::Format::Yaml) {
+            Err(e) => Err(e),
+            Ok(_) => Err(super::ConfigError::one(
+                file,
+                strict.location().map(Position::of).unwrap_or_default(),
+                "",
+                strict.to_string(),
+            )),
+        },
     }
 }
 

@@ -1,0 +1,129 @@
+//! The validation context: every problem found so far, where each field was written, and
+//! deserialization that turns a failure into a located problem instead of stopping the check.
+
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::config::node::{Locations, join};
+use crate::config::{ConfigError, Position, Problem};
+
+/// Problems found so far and where things are.
+pub(super) struct Ctx {
+    file: PathBuf,
+    /// Positions of the fields, by path.
+    pub(super) locs: Locations,
+    problems: Vec<Problem>,
+}
+
+impl Ctx {
+    /// A context for `file`, positions not yet known.
+    pub(super) fn new(file: &Path) -> Self {
+        Self {
+            file: file.to_path_buf(),
+            locs: Locations::new(),
+            problems: Vec::new(),
+        }
+    }
+
+    /// Whether no problem was found.
+    pub(super) fn is_clean(&self) -> bool {
+        self.problems.is_empty()
+    }
+
+    pub(super) fn into_error(mut self) -> ConfigError {
+        self.problems
+            .sort_by_key(|p| (p.position.line, p.position.column));
+        self.problems.dedup();
+        ConfigError {
+            file: self.file,
+            problems: self.problems,
+            snippet: None,
+        }
+    }
+
+    /// A problem at a known position.
+    pub(super) fn at(&mut self, position: Position, field: &str, message: impl Into<String>) {
+        self.problems.push(Problem {
+            position,
+            field: field.to_string(),
+            message: message.into(),
+        });
+    }
+
+    /// The position of `path`, or of its nearest located parent.
+    fn position(&self, path: &str) -> Position {
+        let mut p = path.to_string();
+        loop {
+            if let Some(at) = self.locs.get(&p) {
+                return *at;
+            }
+            match p.rfind(['.', '[']) {
+                Some(i) => p.truncate(i),
+                None => return self.locs.get("").copied().unwrap_or_default(),
+            }
+        }
+    }
+
+    /// A problem with the value at `path`.
+    pub(super) fn problem(&mut self, path: &str, message: impl Into<String>) {
+        let position = self.position(path);
+        self.at(position, path, message);
+    }
+
+    /// Deserialize `value` (found at `path`) as `T`; a failure becomes a problem.
+    pub(super) fn de<T: DeserializeOwned>(&mut self, path: &str, value: &Value) -> Option<T> {
+        match serde_path_to_error::deserialize::<_, T>(value.clone()) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                let inner = e.path().to_string();
+                let mut full = match inner.as_str() {
+                    "." => path.to_string(),
+                    i if i.starts_with('[') => format!("{path}{i}"),
+                    i => join(path, i),
+                };
+                let message = e.into_inner().to_string();
+                let mut position = self.position(&full);
+                if let Some(name) = message
+                    .strip_prefix("unknown field `")
+                    .and_then(|m| m.split('`').next())
+                {
+                    if !full.ends_with(name) {
+                        full = join(&full, name);
+                    }
+                    position = self
+                        .locs
+                        .get(&format!("{full}#key"))
+                        .copied()
+                        .unwrap_or(position);
+                }
+                self.at(position, &full, message);
+                None
+            }
+        }
+    }
+
+    /// Deserialize each item of the list at `path`.
+    pub(super) fn de_list<T: DeserializeOwned>(
+        &mut self,
+        path: &str,
+        value: Option<&Value>,
+    ) -> Vec<(String, T)> {
+        match value {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Array(items)) => items
+                .iter()
+                .enumerate()
+                .filter_map(|(i, v)| {
+                    let p = format!("{path}[{i}]");
+                    self.de::<T>(&p, v).map(|t| (p, t))
+                })
+                .collect(),
+            Some(_) => {
+                self.problem(path, "expected a list");
+                Vec::new()
+            }
+        }
+    }
+}

@@ -1,0 +1,115 @@
+//! The system under test: services, proxies, the control API, and command lines.
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
+use super::super::raw::{RawProxy, RawService};
+use super::super::spec::*;
+use super::Ctx;
+
+impl Ctx {
+    /// A command line (`[program, arg, …]`) with its timeout; an empty one is a problem.
+    pub(super) fn command(
+        &mut self,
+        path: &str,
+        argv: Vec<String>,
+        timeout: Option<std::time::Duration>,
+    ) -> Option<CommandSpec> {
+        if argv.first().is_none_or(|p| p.trim().is_empty()) {
+            self.problem(path, "must name a program: [program, arg, …]");
+            return None;
+        }
+        Some(CommandSpec {
+            argv,
+            timeout: timeout.unwrap_or(DEFAULT_COMMAND_TIMEOUT),
+        })
+    }
+
+    pub(super) fn services(&mut self, value: Option<&Value>) -> Vec<Service> {
+        let mut seen = BTreeSet::new();
+        let mut out = Vec::new();
+        for (path, s) in self.de_list::<RawService>("services", value) {
+            if !seen.insert(s.name.clone()) {
+                self.problem(
+                    &format!("{path}.name"),
+                    format!("service `{}` is declared twice", s.name),
+                );
+            }
+            let Some(cmd) = self.command(&format!("{path}.command"), s.command, None) else {
+                continue;
+            };
+            let ready = s.ready.and_then(|r| {
+                if r.starts_with("http://") {
+                    Some(Ready::Http(r))
+                } else if let Some(addr) = r.strip_prefix("tcp://") {
+                    Some(Ready::Tcp(addr.to_string()))
+                } else {
+                    self.problem(
+                        &format!("{path}.ready"),
+                        format!("`{r}` must be an http:// URL or tcp://host:port"),
+                    );
+                    None
+                }
+            });
+            out.push(Service {
+                name: s.name,
+                command: cmd.argv,
+                ready,
+                ready_timeout: s.ready_timeout.unwrap_or(DEFAULT_READY_TIMEOUT),
+                env: s.env,
+                stop_timeout: s.stop_timeout.unwrap_or(DEFAULT_STOP_TIMEOUT),
+            });
+        }
+        out
+    }
+
+    pub(super) fn proxies(&mut self, value: Option<&Value>) -> Vec<Proxy> {
+        let mut seen = BTreeSet::new();
+        let mut out = Vec::new();
+        for (path, p) in self.de_list::<RawProxy>("proxies", value) {
+            if !seen.insert(p.name.clone()) {
+                self.problem(
+                    &format!("{path}.name"),
+                    format!("proxy `{}` is declared twice", p.name),
+                );
+            }
+            for (field, addr) in [("listen", &p.listen), ("upstream", &p.upstream)] {
+                if addr
+                    .rsplit_once(':')
+                    .is_none_or(|(_, port)| port.parse::<u16>().is_err())
+                {
+                    self.problem(
+                        &format!("{path}.{field}"),
+                        format!("`{addr}` must be host:port"),
+                    );
+                }
+            }
+            out.push(Proxy {
+                name: p.name,
+                listen: p.listen,
+                upstream: p.upstream,
+            });
+        }
+        out
+    }
+
+    pub(super) fn control(&mut self, value: Option<&Value>) -> Control {
+        match value
+            .and_then(|v| self.de::<Option<String>>("control", v))
+            .flatten()
+        {
+            None => Control::Embedded,
+            Some(url) if url.starts_with("http://") => {
+                Control::External(url.trim_end_matches('/').to_string())
+            }
+            Some(url) => {
+                self.problem(
+                    "control",
+                    format!("`{url}` must be an http:// URL of a control API"),
+                );
+                Control::Embedded
+            }
+        }
+    }
+}
