@@ -81,4 +81,8 @@ impl LoadWindow for LoadRun {
             p99: w.p99,
         }
     }
+
+    fn elapsed(&self) -> Duration {
+        LoadRun::elapsed(self)
+    }
 }

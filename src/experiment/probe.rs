@@ -56,6 +56,8 @@ pub struct LoadStats {
 pub trait LoadWindow: Send + Sync {
     /// Statistics of the last `window`.
     fn stats(&self, window: Duration) -> LoadStats;
+    /// How long the load has been running.
+    fn elapsed(&self) -> Duration;
 }
 
 /// Run `probe` once.
@@ -99,7 +101,20 @@ pub async fn run(probe: &Probe, http: &Http, load: Option<&dyn LoadWindow>) -> O
             bound,
         } => match load {
             None => (Status::Error, "no load is running".to_string()),
-            Some(load) => judge_load(*metric, &load.stats(*window), *bound),
+            Some(load) => {
+                let stats = load.stats(*window);
+                let warming = load.elapsed() < *window;
+                if warming && stats.requests == 0 && *metric != LoadMetric::Rps {
+                    // Nothing has completed yet because the load has just started, not
+                    // because the system failed: the first window is a warm-up.
+                    (
+                        Status::Pass,
+                        format!("warming up: no request completed in the first {window:?}"),
+                    )
+                } else {
+                    judge_load(*metric, &stats, *bound)
+                }
+            }
         },
     };
     Outcome {
@@ -235,5 +250,45 @@ mod tests {
             judge_load(LoadMetric::Rps, &idle, Bound::Above(10.0)),
             (Status::Fail, "0.0 req/s".to_string())
         );
+    }
+
+    /// Fixed statistics and elapsed time: the load driver's numbers, not a network.
+    struct Fixed(LoadStats, Duration);
+
+    impl LoadWindow for Fixed {
+        fn stats(&self, _window: Duration) -> LoadStats {
+            self.0.clone()
+        }
+        fn elapsed(&self) -> Duration {
+            self.1
+        }
+    }
+
+    #[tokio::test]
+    async fn an_empty_first_window_is_a_warm_up_and_later_an_error() {
+        let probe = Probe {
+            name: "errors".into(),
+            check: Check::Load {
+                metric: LoadMetric::ErrorRate,
+                window: Duration::from_secs(2),
+                bound: Bound::Below(0.01),
+            },
+            timeout: Duration::from_secs(1),
+        };
+        let http = Http::default();
+        let young = Fixed(LoadStats::default(), Duration::from_millis(500));
+        let out = run(&probe, &http, Some(&young)).await;
+        assert_eq!(out.status, Status::Pass, "{}", out.detail);
+        assert!(out.detail.starts_with("warming up"), "{}", out.detail);
+        let old = Fixed(LoadStats::default(), Duration::from_secs(3));
+        assert_eq!(run(&probe, &http, Some(&old)).await.status, Status::Error);
+        // Within the warm-up, completed requests are judged as usual.
+        let failing = LoadStats {
+            requests: 10,
+            error_rate: 0.5,
+            ..Default::default()
+        };
+        let young = Fixed(failing, Duration::from_millis(500));
+        assert_eq!(run(&probe, &http, Some(&young)).await.status, Status::Fail);
     }
 }
