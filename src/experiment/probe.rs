@@ -257,7 +257,7 @@ mod tests {
 
     impl LoadWindow for Fixed {
         fn stats(&self, _window: Duration) -> LoadStats {
-            self.0.clone()
+            self.0
         }
         fn elapsed(&self) -> Duration {
             self.1

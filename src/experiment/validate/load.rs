@@ -55,6 +55,39 @@ pub(super) fn expectations(
             );
         }
     }
+    if let (Some(l), Some(d)) = (load, duration)
+        && l.duration.is_none()
+    {
+        // Without a duration a stage plan ends at its last point: traffic would stop mid-run.
+        let last = |points: Vec<Duration>| points.into_iter().max();
+        let ends = [
+            (
+                "load.stages",
+                l.stages
+                    .as_ref()
+                    .and_then(|s| last(s.0.iter().map(|p| p.at).collect())),
+            ),
+            (
+                "load.users_stages",
+                l.users_stages
+                    .as_ref()
+                    .and_then(|s| last(s.0.iter().map(|p| p.at).collect())),
+            ),
+        ];
+        for (field, end) in ends {
+            if let Some(end) = end.filter(|end| *end < d) {
+                ctx.problem(
+                    field,
+                    format!(
+                        "the plan ends at its last point, {}, before the method ends at {};                          add a last point at {} or later to hold the final level",
+                        humantime::format_duration(end),
+                        humantime::format_duration(d),
+                        humantime::format_duration(d)
+                    ),
+                );
+            }
+        }
+    }
     if let (Some(l), Some(d)) = (load.and_then(|l| l.duration), duration)
         && l < d
     {

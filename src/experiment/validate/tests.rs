@@ -204,3 +204,24 @@ fn a_load_window_longer_than_the_histograms_kept_is_a_problem() {
     );
     assert!(parse(&text.replace("5m", "2m")).is_ok());
 }
+
+#[test]
+fn a_stage_plan_that_ends_before_the_method_is_a_problem() {
+    let text =
+        "title: t\nload:\n  target: http://127.0.0.1:1\n  stages: 0s:10/s,2s:50/s\nduration: 10s\n";
+    let shown = parse(text).unwrap_err().to_string();
+    assert!(
+        shown.contains(
+            "load.stages: the plan ends at its last point, 2s, before the method ends at 10s"
+        ),
+        "{shown}"
+    );
+    assert!(parse(&text.replace("2s:50/s", "2s:50/s,10s:50/s")).is_ok());
+    let users =
+        "title: t\nload:\n  target: http://127.0.0.1:1\n  users_stages: 0s:1,3s:5\nduration: 10s\n";
+    let shown = parse(users).unwrap_err().to_string();
+    assert!(
+        shown.contains("load.users_stages: the plan ends"),
+        "{shown}"
+    );
+}
