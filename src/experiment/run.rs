@@ -8,6 +8,7 @@
 
 mod method;
 mod sampler;
+mod steady;
 mod teardown;
 
 use std::path::Path;

@@ -1,12 +1,12 @@
-//! The method task: services, proxies, preflight, load, the timeline of steps, the wait for
-//! recovery, and the load's report.
+//! The method task: services, proxies, load, the timeline of steps and its actions, and the
+//! load's report; the steady-state gates around it live in `steady`.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::future::join_all;
 use tokio_util::sync::CancellationToken;
 
+use super::steady::{preflight, steady_before_faults, wait_for_recovery};
 use super::{Resources, Shared};
 use crate::clock::Clock;
 use crate::experiment::action;
@@ -14,14 +14,9 @@ use crate::experiment::client::Http;
 use crate::experiment::driver::Load;
 use crate::experiment::embedded::Embedded;
 use crate::experiment::inject::Injector;
-use crate::experiment::measure;
-use crate::experiment::probe::{self, Status as ProbeStatus};
-use crate::experiment::spec::{Action, Check, Control, EXTERNAL_LEASE, Experiment, StepKind};
+use crate::experiment::spec::{Action, Control, EXTERNAL_LEASE, Experiment, StepKind};
 use crate::experiment::vars;
 use crate::report::journal::{Status, StepRecord};
-
-/// How long preflight retries the steady state before giving up.
-const PREFLIGHT_PATIENCE: Duration = Duration::from_secs(5);
 
 type Res = Arc<tokio::sync::Mutex<Resources>>;
 
@@ -109,47 +104,6 @@ pub(super) async fn execute(experiment: Experiment, shared: Arc<Shared>, res: Re
         j.writes = outcome.writes;
         j.load_summary = outcome.summary;
         j.load = outcome.report;
-    }
-}
-
-/// Services answer and the probes that need no load pass; retried for a few seconds.
-async fn preflight(experiment: &Experiment, shared: &Shared, http: &Http) -> bool {
-    let probes: Vec<_> = experiment
-        .steady_state
-        .probes
-        .iter()
-        .filter(|p| !matches!(p.check, Check::Load { .. }))
-        .collect();
-    let deadline = tokio::time::Instant::now() + PREFLIGHT_PATIENCE;
-    loop {
-        let outcomes = join_all(probes.iter().map(|p| probe::run(p, http, None))).await;
-        let pass = outcomes.iter().all(|o| o.status == ProbeStatus::Pass);
-        let failing: Vec<String> = outcomes
-            .iter()
-            .filter(|o| o.status != ProbeStatus::Pass)
-            .map(|o| format!("{}: {}", o.probe, o.detail))
-            .collect();
-        shared.journal().preflight = outcomes;
-        if pass {
-            return true;
-        }
-        if tokio::time::Instant::now() >= deadline {
-            shared.stop(
-                Status::PreflightFailed,
-                format!(
-                    "the steady state does not hold before any fault ({})",
-                    failing.join("; ")
-                ),
-            );
-            return false;
-        }
-        tokio::time::sleep(
-            experiment
-                .steady_state
-                .interval
-                .max(Duration::from_millis(100)),
-        )
-        .await;
     }
 }
 
@@ -274,48 +228,6 @@ pub(crate) fn toxic_name(i: usize, kind: &str) -> String {
     format!("shakedown_{i}_{kind}")
 }
 
-/// The last sample before the first step must pass; otherwise nothing is injected.
-async fn steady_before_faults(experiment: &Experiment, shared: &Shared, clock: Clock) -> bool {
-    if experiment.steady_state.probes.is_empty() {
-        return true;
-    }
-    // Wait (bounded) for a first sample when the first step is at 0s.
-    for _ in 0..100 {
-        if !shared.journal().samples.is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let last = shared.journal().samples.last().cloned();
-    match last {
-        Some(s) if s.pass => true,
-        Some(s) => {
-            let failing: Vec<String> = s
-                .probes
-                .iter()
-                .filter(|o| o.status != ProbeStatus::Pass)
-                .map(|o| format!("{}: {}", o.probe, o.detail))
-                .collect();
-            shared.stop(
-                Status::PreflightFailed,
-                format!(
-                    "the steady state does not hold at {:.2}s, before the first step ({})",
-                    clock.now().as_secs_f64(),
-                    failing.join("; ")
-                ),
-            );
-            false
-        }
-        None => {
-            shared.stop(
-                Status::PreflightFailed,
-                "no steady-state sample before the first step",
-            );
-            false
-        }
-    }
-}
-
 async fn act(a: &Action, res: &Res) -> (bool, String) {
     let mut r = res.lock().await;
     match a {
@@ -354,68 +266,4 @@ async fn act(a: &Action, res: &Res) -> (bool, String) {
             }
         }
     }
-}
-
-/// After the method, keep sampling until the steady state has been sampled `recovered_after`
-/// times since the last removal and every measured step recovered, or until the deadline. Without
-/// the samples after the last removal, a step that breaks the system at the very end of the method
-/// would read as "never breached" and the hypothesis would be judged on a sample taken before it.
-async fn wait_for_recovery(experiment: &Experiment, shared: &Shared, clock: Clock) {
-    if experiment.steady_state.probes.is_empty() {
-        return;
-    }
-    let Some(planned_end) = experiment.method.iter().map(|s| s.end()).max() else {
-        return;
-    };
-    // An action's removal is its completion (a `start` waits until ready): count from the later.
-    let confirmed = shared
-        .journal()
-        .steps
-        .iter()
-        .filter_map(|s| s.removed_at)
-        .fold(0.0, f64::max);
-    let last_end = planned_end.max(Duration::from_secs_f64(confirmed));
-    let k = experiment.steady_state.recovered_after;
-    let interval = experiment.steady_state.interval;
-    let grace = experiment.expect.recovered_within.unwrap_or(Duration::ZERO) + interval * (k + 1);
-    let deadline = (last_end + grace).max(experiment.duration);
-    // Bounded by the deadline; one check per interval.
-    while clock.now() < deadline {
-        if settled(shared, k) {
-            return;
-        }
-        tokio::select! {
-            _ = shared.abort.cancelled() => return,
-            _ = tokio::time::sleep(interval) => {}
-        }
-    }
-}
-
-/// `k` samples started after the last confirmed removal, and every measured step recovered.
-fn settled(shared: &Shared, k: u32) -> bool {
-    let j = shared.journal();
-    let last_removal = j
-        .steps
-        .iter()
-        .filter_map(|s| s.removed_at)
-        .fold(0.0, f64::max);
-    if j.samples.iter().filter(|s| s.at >= last_removal).count() < k as usize {
-        return false;
-    }
-    let samples = super::super::verdict::samples(&j);
-    j.steps
-        .iter()
-        .filter(|s| s.measured)
-        .all(|s| match (s.injected_at, s.removed_at) {
-            (Some(i), Some(r)) => measure::measure(
-                &samples,
-                measure::Window {
-                    injected: Duration::from_secs_f64(i),
-                    removed: Duration::from_secs_f64(r),
-                },
-                k,
-            )
-            .recovered(),
-            _ => true,
-        })
 }

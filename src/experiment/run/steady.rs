@@ -1,0 +1,165 @@
+//! The steady-state gates around the method: preflight before the load, the last sample before
+//! the first step, and the wait for recovery after the last one.
+
+use std::time::Duration;
+
+use futures_util::future::join_all;
+
+use super::Shared;
+use crate::clock::Clock;
+use crate::experiment::client::Http;
+use crate::experiment::measure;
+use crate::experiment::probe::{self, Outcome, Status as ProbeStatus};
+use crate::experiment::spec::{Check, Experiment};
+use crate::report::journal::{RunJournal, Status};
+
+/// How long preflight retries the steady state before giving up.
+const PREFLIGHT_PATIENCE: Duration = Duration::from_secs(5);
+
+/// The probes that did not pass, as `name: detail; …`.
+fn failing(outcomes: &[Outcome]) -> String {
+    outcomes
+        .iter()
+        .filter(|o| o.status != ProbeStatus::Pass)
+        .map(|o| format!("{}: {}", o.probe, o.detail))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// When the last step was confirmed removed (0 when none was), in seconds on the run's clock.
+fn last_removal(journal: &RunJournal) -> f64 {
+    journal
+        .steps
+        .iter()
+        .filter_map(|s| s.removed_at)
+        .fold(0.0, f64::max)
+}
+
+/// Services answer and the probes that need no load pass; retried for a few seconds.
+pub(super) async fn preflight(experiment: &Experiment, shared: &Shared, http: &Http) -> bool {
+    let probes: Vec<_> = experiment
+        .steady_state
+        .probes
+        .iter()
+        .filter(|p| !matches!(p.check, Check::Load { .. }))
+        .collect();
+    let deadline = tokio::time::Instant::now() + PREFLIGHT_PATIENCE;
+    loop {
+        let outcomes = join_all(probes.iter().map(|p| probe::run(p, http, None))).await;
+        let pass = outcomes.iter().all(|o| o.status == ProbeStatus::Pass);
+        let failing = failing(&outcomes);
+        shared.journal().preflight = outcomes;
+        if pass {
+            return true;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            shared.stop(
+                Status::PreflightFailed,
+                format!("the steady state does not hold before any fault ({failing})"),
+            );
+            return false;
+        }
+        tokio::time::sleep(
+            experiment
+                .steady_state
+                .interval
+                .max(Duration::from_millis(100)),
+        )
+        .await;
+    }
+}
+
+/// The last sample before the first step must pass; otherwise nothing is injected.
+pub(super) async fn steady_before_faults(
+    experiment: &Experiment,
+    shared: &Shared,
+    clock: Clock,
+) -> bool {
+    if experiment.steady_state.probes.is_empty() {
+        return true;
+    }
+    // Wait (bounded) for a first sample when the first step is at 0s.
+    for _ in 0..100 {
+        if !shared.journal().samples.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let last = shared.journal().samples.last().cloned();
+    match last {
+        Some(s) if s.pass => true,
+        Some(s) => {
+            shared.stop(
+                Status::PreflightFailed,
+                format!(
+                    "the steady state does not hold at {:.2}s, before the first step ({})",
+                    clock.now().as_secs_f64(),
+                    failing(&s.probes)
+                ),
+            );
+            false
+        }
+        None => {
+            shared.stop(
+                Status::PreflightFailed,
+                "no steady-state sample before the first step",
+            );
+            false
+        }
+    }
+}
+
+/// After the method, keep sampling until the steady state has been sampled `recovered_after`
+/// times since the last removal and every measured step recovered, or until the deadline. Without
+/// the samples after the last removal, a step that breaks the system at the very end of the method
+/// would read as "never breached" and the hypothesis would be judged on a sample taken before it.
+pub(super) async fn wait_for_recovery(experiment: &Experiment, shared: &Shared, clock: Clock) {
+    if experiment.steady_state.probes.is_empty() {
+        return;
+    }
+    let Some(planned_end) = experiment.method.iter().map(|s| s.end()).max() else {
+        return;
+    };
+    // An action's removal is its completion (a `start` waits until ready): count from the later.
+    let confirmed = last_removal(&shared.journal());
+    let last_end = planned_end.max(Duration::from_secs_f64(confirmed));
+    let k = experiment.steady_state.recovered_after;
+    let interval = experiment.steady_state.interval;
+    let grace = experiment.expect.recovered_within.unwrap_or(Duration::ZERO) + interval * (k + 1);
+    let deadline = (last_end + grace).max(experiment.duration);
+    // Bounded by the deadline; one check per interval.
+    while clock.now() < deadline {
+        if settled(shared, k) {
+            return;
+        }
+        tokio::select! {
+            _ = shared.abort.cancelled() => return,
+            _ = tokio::time::sleep(interval) => {}
+        }
+    }
+}
+
+/// `k` samples started after the last confirmed removal, and every measured step recovered.
+fn settled(shared: &Shared, k: u32) -> bool {
+    let j = shared.journal();
+    let last_removal = last_removal(&j);
+    if j.samples.iter().filter(|s| s.at >= last_removal).count() < k as usize {
+        return false;
+    }
+    let samples = super::super::verdict::samples(&j);
+    j.steps
+        .iter()
+        .filter(|s| s.measured)
+        .all(|s| match (s.injected_at, s.removed_at) {
+            (Some(i), Some(r)) => measure::measure(
+                &samples,
+                measure::Window {
+                    injected: Duration::from_secs_f64(i),
+                    removed: Duration::from_secs_f64(r),
+                },
+                k,
+            )
+            .recovered(),
+            _ => true,
+        })
+}
