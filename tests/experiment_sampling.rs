@@ -3,7 +3,7 @@
 
 mod support;
 
-use support::runner::{free_port, journal, shakedown};
+use support::runner::{free_port, run_journaled};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_probe_does_not_stretch_the_sampling_interval() {
@@ -27,16 +27,8 @@ duration: 3s
         ),
     )
     .unwrap();
-    let out = dir.path().join("journal.json");
-    let ran = shakedown(&[
-        "run",
-        file.to_str().unwrap(),
-        "--json",
-        out.to_str().unwrap(),
-    ])
-    .await;
+    let (ran, j) = run_journaled(&file).await;
     assert_eq!(ran.code, 0, "{}\n{}", ran.stdout, ran.stderr);
-    let j = journal(&out);
     let at: Vec<f64> = j["experiments"][0]["runs"][0]["samples"]
         .as_array()
         .expect("samples in the journal")

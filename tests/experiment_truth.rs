@@ -4,7 +4,7 @@ mod support;
 
 use std::time::Duration;
 
-use support::runner::{Forgetful, SlowRecoverer, free_port, journal, shakedown};
+use support::runner::{Forgetful, SlowRecoverer, free_port, run_journaled};
 
 /// A target that fails while a flag file exists and for exactly 1.5 s after it is removed:
 /// the runner's recovery time from removal must be 1.5 s within one sampling interval.
@@ -36,17 +36,8 @@ expect:
         ),
     )
     .unwrap();
-    let json = dir.path().join("out.json");
-    let ran = shakedown(&[
-        "run",
-        file.to_str().unwrap(),
-        "--json",
-        json.to_str().unwrap(),
-        "--quiet",
-    ])
-    .await;
+    let (ran, doc) = run_journaled(&file).await;
     assert_eq!(ran.code, 0, "{}\n{}", ran.stdout, ran.stderr);
-    let doc = journal(&json);
     let run = &doc["experiments"][0]["runs"][0];
     let on = &run["steps"][0];
     let off = &run["steps"][1];
@@ -97,15 +88,7 @@ expect:
         ),
     )
     .unwrap();
-    let json = dir.path().join("out.json");
-    let ran = shakedown(&[
-        "run",
-        file.to_str().unwrap(),
-        "--json",
-        json.to_str().unwrap(),
-        "-q",
-    ])
-    .await;
+    let (ran, doc) = run_journaled(&file).await;
     let truth = store.dropped();
     // The store crashed at its first request after the flag, under 100 writes/s: ~30 writes.
     assert!(truth.len() >= 10, "drop set {truth:?}");
@@ -114,7 +97,6 @@ expect:
         "lost writes fail the expectation\n{}",
         ran.stdout
     );
-    let doc = journal(&json);
     let w = &doc["experiments"][0]["runs"][0]["writes"];
     let lost: Vec<String> = w["lost_keys"]
         .as_array()
@@ -168,17 +150,8 @@ duration: 4s
         ),
     )
     .unwrap();
-    let json = dir.path().join("out.json");
-    let ran = shakedown(&[
-        "run",
-        file.to_str().unwrap(),
-        "--json",
-        json.to_str().unwrap(),
-        "-q",
-    ])
-    .await;
+    let (ran, doc) = run_journaled(&file).await;
     assert_eq!(ran.code, 0, "{}\n{}", ran.stdout, ran.stderr);
-    let doc = journal(&json);
     let w = &doc["experiments"][0]["runs"][0]["writes"];
     let log = std::fs::read_to_string(&data).unwrap();
     let durable: std::collections::BTreeSet<String> = log

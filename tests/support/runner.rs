@@ -102,6 +102,29 @@ pub async fn shakedown(args: &[&str]) -> Ran {
     }
 }
 
+/// `shakedown run FILE --json DIR/out.json -q`: the outcome and the journal it wrote.
+pub async fn run_journaled(file: &Path) -> (Ran, serde_json::Value) {
+    let json = file.with_extension("journal.json");
+    let ran = shakedown(&[
+        "run",
+        file.to_str().unwrap(),
+        "--json",
+        json.to_str().unwrap(),
+        "-q",
+    ])
+    .await;
+    let text = std::fs::read_to_string(&json).unwrap_or_else(|e| {
+        panic!(
+            "no journal at {} ({e})\n{}\n{}",
+            json.display(),
+            ran.stdout,
+            ran.stderr
+        )
+    });
+    let doc = serde_json::from_str(&text).expect("the journal is JSON");
+    (ran, doc)
+}
+
 /// Read a JSON journal.
 pub fn journal(path: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
