@@ -12,6 +12,7 @@
 //! [`node`] tree that keeps each value's line and column. The YAML parser sits behind this one
 //! module so it can be swapped.
 
+pub mod name;
 pub mod node;
 
 use std::fmt;
