@@ -1,16 +1,23 @@
 //! The command line: parsed arguments dispatched to each module's entry point.
 //!
-//! Each subcommand's arguments are defined by the module that owns the
-//! concept (`control::ServeArgs`, `load::LoadArgs`, …); this module only
-//! assembles them, starts the runtime and logging, and maps the outcome to a
+//! The command-line face of each subcommand (its clap arguments, its `*_main` entry point, what
+//! it prints and which files it writes) lives in a submodule here (`run`, `test`, `validate`,
+//! `demo`, …); the modules below (experiment, load, control, report) never import this one.
+//! This root assembles them, starts the runtime and logging, and maps the outcome to a
 //! documented exit code (see [`crate::exit`]).
+
+mod demo;
+mod run;
+mod test;
+mod validate;
+mod vars;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
 use crate::exit::Outcome;
-use crate::{control, demo, experiment, load};
+use crate::{control, load};
 
 /// shakedown: fault-injecting proxy, load driver and experiment runner.
 #[derive(Debug, Parser)]
@@ -29,11 +36,11 @@ pub enum Command {
     /// Apply load to an HTTP target and report honest latencies.
     Load(Box<load::LoadArgs>),
     /// Run one experiment file and report detection, recovery and lost writes.
-    Run(experiment::RunArgs),
+    Run(run::RunArgs),
     /// Run a folder of experiments as a suite (JUnit XML, non-zero exit on failure).
-    Test(experiment::TestArgs),
+    Test(test::TestArgs),
     /// Validate experiment files without running anything.
-    Validate(experiment::ValidateArgs),
+    Validate(validate::ValidateArgs),
     /// Serve the embedded demo target (an HTTP key-value service).
     DemoTarget(demo::DemoArgs),
 }
@@ -87,10 +94,10 @@ pub async fn run(command: Command) -> anyhow::Result<Outcome> {
     match command {
         Command::Serve(args) => control::serve_main(args).await,
         Command::Load(args) => load::cli_main(*args).await,
-        Command::Run(args) => experiment::run_main(args).await,
-        Command::Test(args) => experiment::test_main(args).await,
-        Command::Validate(args) => experiment::validate_main(args).await,
-        Command::DemoTarget(args) => demo::main(args).await,
+        Command::Run(args) => run::run_main(args).await,
+        Command::Test(args) => test::test_main(args).await,
+        Command::Validate(args) => validate::validate_main(args).await,
+        Command::DemoTarget(args) => demo::demo_main(args).await,
     }
 }
 

@@ -8,11 +8,10 @@
 //! | [`probe`], [`client`], [`action`], [`service`] | probes, outgoing HTTP, commands, managed processes |
 //! | [`inject`], [`embedded`], [`driver`] | faults through the control API, the in-process control server, the load |
 //! | [`run`], [`timeline`] | one run from preflight to teardown; the `--dry-run` plan |
-//! | [`command`], [`suite`] | `run`, `test`, `validate`; collecting and filtering files |
+//! | [`repeat`], [`suite`] | one file run N times (MTTR across runs); a suite: collecting, filtering, running files |
 
 pub mod action;
 pub mod client;
-pub mod command;
 pub mod driver;
 pub mod embedded;
 pub mod inject;
@@ -20,6 +19,7 @@ pub mod measure;
 pub mod probe;
 pub mod quantity;
 pub mod raw;
+pub mod repeat;
 pub mod run;
 pub mod service;
 pub mod spec;
@@ -29,5 +29,3 @@ pub mod toxics;
 pub mod validate;
 pub mod vars;
 pub mod verdict;
-
-pub use command::{RunArgs, TestArgs, ValidateArgs, run_main, test_main, validate_main};

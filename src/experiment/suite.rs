@@ -1,8 +1,121 @@
-//! Collecting experiment files and filtering them, pytest-style (`-k EXPR`, `--tag T`).
+//! A suite (`shakedown test`): collecting experiment files, filtering them pytest-style
+//! (`-k EXPR`, `--tag T`), running each and gathering the reports into one document.
 
 use std::path::{Path, PathBuf};
 
-use crate::exit::InvalidInput;
+use super::repeat::{outcome, run_experiment};
+use super::run::Progress;
+use super::validate::{self, LoadOptions};
+use crate::config::ConfigError;
+use crate::exit::{InvalidInput, Outcome};
+use crate::report::journal::{Document, ExperimentReport, Status, VERSION};
+
+/// Which collected experiments run.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    /// `-k EXPR`: title or file name must match.
+    pub filter: Option<Filter>,
+    /// `--tag T` (any of them); empty selects every tag.
+    pub tags: Vec<String>,
+}
+
+impl Selection {
+    /// Why `experiment` in `file` is deselected, or `None` when it runs.
+    fn deselects(&self, file: &Path, title: &str, tags: &[String]) -> Option<&'static str> {
+        let haystack = format!("{title} {}", file.display());
+        if !self.filter.as_ref().is_none_or(|f| f.matches(&haystack)) {
+            return Some("deselected by -k");
+        }
+        if !self.tags.is_empty() && !tags.iter().any(|t| self.tags.contains(t)) {
+            return Some("no matching --tag");
+        }
+        None
+    }
+}
+
+/// What happened to one file of a suite, as it happens.
+#[derive(Debug)]
+pub enum Event<'a> {
+    /// The file did not validate.
+    Invalid(&'a Path, &'a ConfigError),
+    /// The experiment ran.
+    Ran(&'a Path, &'a ExperimentReport),
+}
+
+/// Run every selected file in order (each with fresh `options()`), calling `on` as each ends.
+/// Returns the suite's document and the worst outcome.
+pub async fn run(
+    files: &[PathBuf],
+    selection: &Selection,
+    options: impl Fn() -> LoadOptions,
+    mut on: impl FnMut(Event<'_>),
+) -> anyhow::Result<(Document, Outcome)> {
+    let mut reports = Vec::new();
+    let mut worst = Outcome::Passed;
+    for file in files {
+        let options = options();
+        let experiment = match validate::load_file(file, &options) {
+            Ok(e) => e,
+            Err(e) => {
+                on(Event::Invalid(file, &e));
+                let mut r = skipped(file, "", &[], e.to_string());
+                r.status = Status::Invalid;
+                reports.push(r);
+                worst = worse(Outcome::Invalid, worst);
+                continue;
+            }
+        };
+        if let Some(why) = selection.deselects(file, &experiment.title, &experiment.tags) {
+            reports.push(skipped(
+                file,
+                &experiment.title,
+                &experiment.tags,
+                why.into(),
+            ));
+            continue;
+        }
+        let report = run_experiment(
+            &[(experiment, options.run_dir)],
+            Progress { verbose: false },
+        )
+        .await?;
+        on(Event::Ran(file, &report));
+        worst = worse(outcome(report.status), worst);
+        reports.push(report);
+    }
+    Ok((document(reports), worst))
+}
+
+/// The document of a set of experiment reports, with its counts.
+pub fn document(experiments: Vec<ExperimentReport>) -> Document {
+    let count = |f: fn(Status) -> bool| experiments.iter().filter(|e| f(e.status)).count();
+    Document {
+        version: VERSION,
+        passed: count(|s| s == Status::Passed),
+        skipped: count(|s| s == Status::Skipped),
+        failed: count(|s| !matches!(s, Status::Passed | Status::Skipped)),
+        experiments,
+    }
+}
+
+fn skipped(file: &Path, title: &str, tags: &[String], why: String) -> ExperimentReport {
+    ExperimentReport {
+        file: file.display().to_string(),
+        title: title.to_string(),
+        tags: tags.to_vec(),
+        status: Status::Skipped,
+        reason: Some(why),
+        runs: Vec::new(),
+        mttr: None,
+        mttr_from_removal: None,
+        unrecovered: 0,
+    }
+}
+
+/// The more serious of two outcomes (aborted > invalid > failed > passed).
+fn worse(a: Outcome, b: Outcome) -> Outcome {
+    if a.code() >= b.code() { a } else { b }
+}
 
 /// Experiment files under the given paths: files as given, folders searched for `*.yaml`/`*.yml`
 /// (recursively, in name order). A folder without any is an error: a suite of nothing would

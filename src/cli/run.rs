@@ -1,0 +1,83 @@
+//! `shakedown run`: one experiment file, its terminal summary, and the files it writes.
+
+use std::path::{Path, PathBuf};
+
+use super::print;
+use super::vars::options;
+use crate::exit::Outcome;
+use crate::experiment::repeat::{fresh_run_dir, outcome, run_experiment};
+use crate::experiment::run::Progress;
+use crate::experiment::suite::document;
+use crate::experiment::timeline;
+use crate::experiment::validate::{self, LoadOptions};
+use crate::report::journal::Document;
+use crate::report::{self, junit, terminal};
+
+/// Arguments of `shakedown run`.
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// The experiment file.
+    pub file: PathBuf,
+    /// Set a variable used as `${var.KEY}` (repeatable).
+    #[arg(long = "var", value_name = "KEY=VALUE")]
+    pub vars: Vec<String>,
+    /// Validate and print the timeline without starting anything.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Run the experiment N times; MTTR is summarized across all runs.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub repeat: u32,
+    /// Write the full JSON journal here.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Write JUnit XML here (one test case per expectation).
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Do not print events as they happen.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// `shakedown run`.
+pub async fn run_main(args: RunArgs) -> anyhow::Result<Outcome> {
+    let options = options(&args.vars)?;
+    let experiment = validate::load_file(&args.file, &options)?;
+    if args.dry_run {
+        print(format_args!("{}", timeline::render(&experiment)));
+        return Ok(Outcome::Passed);
+    }
+    let progress = Progress {
+        verbose: !args.quiet,
+    };
+    // Every run gets its own `${run.dir}`, so a store's data file cannot carry one run's
+    // writes into the next (they would read back as unexpected instead of lost).
+    let mut runs = vec![(experiment, options.run_dir.clone())];
+    for _ in 1..args.repeat {
+        let options = LoadOptions {
+            run_dir: fresh_run_dir(),
+            ..options.clone()
+        };
+        let experiment = validate::load_file(&args.file, &options)?;
+        runs.push((experiment, options.run_dir));
+    }
+    let report = run_experiment(&runs, progress).await?;
+    print(format_args!("{}", terminal::render(&report)));
+    let document = document(vec![report]);
+    write_outputs(&document, args.json.as_deref(), args.junit.as_deref())?;
+    Ok(outcome(document.experiments[0].status))
+}
+
+/// Write the journal and the JUnit XML where asked.
+pub(super) fn write_outputs(
+    document: &Document,
+    json: Option<&Path>,
+    junit_path: Option<&Path>,
+) -> anyhow::Result<()> {
+    if let Some(p) = json {
+        report::write_json(p, document)?;
+    }
+    if let Some(p) = junit_path {
+        junit::write(p, document)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,88 @@
+//! `shakedown test`: a folder of experiments as a suite, one line each, JUnit XML for CI.
+
+use std::path::PathBuf;
+
+use super::print;
+use super::run::write_outputs;
+use super::vars::options;
+use crate::exit::Outcome;
+use crate::experiment::repeat::fresh_run_dir;
+use crate::experiment::suite::{self, Event, Filter, Selection};
+use crate::experiment::validate::LoadOptions;
+use crate::report::terminal;
+
+/// Arguments of `shakedown test`.
+#[derive(Debug, clap::Args)]
+pub struct TestArgs {
+    /// Experiment files or folders (default: experiments/).
+    pub paths: Vec<PathBuf>,
+    /// Only experiments whose title or file name matches (`and`, `or`, `not`, parentheses).
+    #[arg(short = 'k', value_name = "EXPR")]
+    pub filter: Option<String>,
+    /// Only experiments with this tag (repeatable: any of them).
+    #[arg(long = "tag", value_name = "TAG")]
+    pub tags: Vec<String>,
+    /// Set a variable used as `${var.KEY}` (repeatable).
+    #[arg(long = "var", value_name = "KEY=VALUE")]
+    pub vars: Vec<String>,
+    /// Write JUnit XML for the whole suite here.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Write the JSON journal of the whole suite here.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Print each experiment's summary, not only its line.
+    #[arg(long, short)]
+    pub verbose: bool,
+}
+
+/// `shakedown test`.
+pub async fn test_main(args: TestArgs) -> anyhow::Result<Outcome> {
+    let paths = if args.paths.is_empty() {
+        vec![PathBuf::from("experiments")]
+    } else {
+        args.paths.clone()
+    };
+    let files = suite::collect(&paths)?;
+    let selection = Selection {
+        filter: args.filter.as_deref().map(Filter::parse).transpose()?,
+        tags: args.tags.clone(),
+    };
+    let base = options(&args.vars)?;
+    let fresh = || LoadOptions {
+        run_dir: fresh_run_dir(),
+        ..base.clone()
+    };
+    let (document, worst) = suite::run(&files, &selection, fresh, |event| match event {
+        Event::Invalid(file, e) => {
+            print(format_args!("{} INVALID\n", file.display()));
+            eprintln!("{e}");
+        }
+        Event::Ran(file, report) => {
+            let secs: f64 = report.runs.iter().map(|r| r.elapsed).sum();
+            let reason = report
+                .reason
+                .clone()
+                .map(|r| format!(" — {r}"))
+                .unwrap_or_default();
+            print(format_args!(
+                "{} {} ({:.1}s) {}{reason}\n",
+                file.display(),
+                report.status.as_str().to_uppercase(),
+                secs,
+                report.title
+            ));
+            if args.verbose {
+                print(format_args!("{}", terminal::render(report)));
+            }
+        }
+    })
+    .await?;
+    let mut closing = format!("{} passed, {} failed", document.passed, document.failed);
+    if document.skipped > 0 {
+        closing.push_str(&format!(", {} skipped", document.skipped));
+    }
+    print(format_args!("{closing}\n"));
+    write_outputs(&document, args.json.as_deref(), args.junit.as_deref())?;
+    Ok(worst)
+}
