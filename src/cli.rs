@@ -7,6 +7,7 @@
 //! documented exit code (see [`crate::exit`]).
 
 mod demo;
+mod report;
 mod run;
 mod test;
 mod validate;
@@ -41,6 +42,8 @@ pub enum Command {
     Test(test::TestArgs),
     /// Validate experiment files without running anything.
     Validate(validate::ValidateArgs),
+    /// Re-render a saved JSON journal (`run`/`test --json`) as the terminal summary.
+    Report(report::ReportArgs),
     /// Serve the embedded demo target (an HTTP key-value service).
     DemoTarget(demo::DemoArgs),
 }
@@ -63,7 +66,7 @@ pub fn main() -> ExitCode {
     // (RUST_LOG still overrides). The servers log their lifecycle at info.
     let quiet = matches!(
         cli.command,
-        Command::Run(_) | Command::Test(_) | Command::Validate(_)
+        Command::Run(_) | Command::Test(_) | Command::Validate(_) | Command::Report(_)
     );
     init_tracing(if quiet {
         "shakedown=warn"
@@ -97,6 +100,7 @@ pub async fn run(command: Command) -> anyhow::Result<Outcome> {
         Command::Run(args) => run::run_main(args).await,
         Command::Test(args) => test::test_main(args).await,
         Command::Validate(args) => validate::validate_main(args).await,
+        Command::Report(args) => report::report_main(args).await,
         Command::DemoTarget(args) => demo::demo_main(args).await,
     }
 }

@@ -4,6 +4,7 @@
 //! |---|---|
 //! | [`raw`], [`spec`], [`validate`] | the file format: as written, validated, and the checks between |
 //! | [`vars`], [`quantity`], [`toxics`] | `${…}` variables, units, the toxic vocabulary |
+//! | [`record`] | the typed record of runs and its JSON journal (read back by `shakedown report`) |
 //! | [`measure`], [`verdict`] | pure functions from samples and fault windows to TTD, TTR, MTTR and a verdict |
 //! | [`probe`], [`client`], [`action`], [`service`] | probes, outgoing HTTP, commands, managed processes |
 //! | [`inject`], [`embedded`], [`driver`] | faults through the control API, the in-process control server, the load |
@@ -19,6 +20,7 @@ pub mod measure;
 pub mod probe;
 pub mod quantity;
 pub mod raw;
+pub mod record;
 pub mod repeat;
 pub mod run;
 pub mod service;

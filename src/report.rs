@@ -1,6 +1,6 @@
-//! Renderings of results: the terminal summary, the JSON journal and JUnit XML.
+//! Renderings of a run's record ([`crate::experiment::record`]): the terminal summary, the JSON
+//! journal and JUnit XML. A renderer reads a record and nothing else of the runner.
 
-pub mod journal;
 pub mod junit;
 pub mod terminal;
 
@@ -8,30 +8,9 @@ use std::path::Path;
 
 use anyhow::Context;
 
+use crate::experiment::record::Document;
+
 /// Write the JSON journal of `document` to `path`.
-pub fn write_json(path: &Path, document: &journal::Document) -> anyhow::Result<()> {
-    let text = serde_json::to_string_pretty(document).context("rendering the journal")?;
-    std::fs::write(path, text + "\n").with_context(|| format!("writing {}", path.display()))
-}
-
-/// The JSON Schema of the journal (committed as `docs/journal.schema.json`).
-pub fn journal_schema() -> String {
-    let schema = schemars::schema_for!(journal::Document);
-    serde_json::to_string_pretty(&schema).unwrap_or_default() + "\n"
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn the_committed_schema_is_current() {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/journal.schema.json");
-        let committed = std::fs::read_to_string(path).unwrap_or_default();
-        if committed != super::journal_schema() {
-            if std::env::var_os("SHAKEDOWN_BLESS").is_some() {
-                std::fs::write(path, super::journal_schema()).unwrap();
-            } else {
-                panic!("docs/journal.schema.json is stale: rerun with SHAKEDOWN_BLESS=1");
-            }
-        }
-    }
+pub fn write_json(path: &Path, document: &Document) -> anyhow::Result<()> {
+    std::fs::write(path, document.to_json()).with_context(|| format!("writing {}", path.display()))
 }

@@ -37,7 +37,7 @@ async fn the_quickstart_passes_with_detection_recovery_and_writes_in_its_report(
         "TTR remove",
         "MTTR (from injection): p50",
         "writes: ",
-        " 0 lost,",
+        "+ 0 lost +",
         "ok   lost_writes",
         "ok   recovered_within (kill -9 kv)",
         "verdict: PASSED",
@@ -47,6 +47,16 @@ async fn the_quickstart_passes_with_detection_recovery_and_writes_in_its_report(
     // stderr carries the progress lines, and no log lines (only warnings would show).
     assert!(!ran.stderr.contains(" INFO "), "{}", ran.stderr);
     let doc = journal(&json);
+    // The journal is the documented one: it validates against docs/journal.schema.json.
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string("docs/journal.schema.json").unwrap())
+            .unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let problems: Vec<String> = validator
+        .iter_errors(&doc)
+        .map(|e| format!("{}: {e}", e.instance_path))
+        .collect();
+    assert!(problems.is_empty(), "{problems:#?}");
     let run = &doc["experiments"][0]["runs"][0];
     let steps = run["steps"].as_array().unwrap();
     for s in &steps[..2] {
@@ -75,6 +85,49 @@ async fn the_quickstart_passes_with_detection_recovery_and_writes_in_its_report(
     );
 }
 
+/// `shakedown report` re-renders a journal written by release 0.1.0 (the quickstart) as the
+/// terminal summary, with the run's exit code; a file that is not a journal is invalid input.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn report_re_renders_a_journal_of_the_previous_release() {
+    let ran = shakedown(&["report", "fixtures/journal-v0.1.0.json"]).await;
+    assert_eq!(ran.code, 0, "{}\n{}", ran.stdout, ran.stderr);
+    for needle in [
+        "The KV store keeps acknowledged writes through latency and a crash  (experiments/quickstart.yaml)",
+        "steady state: 48 samples, 26 passing",
+        "  latency on kv                    2.00s     5.00s    0.50s       4.00s       1.00s  yes",
+        "writes: 968 attempted = 893 acknowledged + 0 refused + 75 unknown",
+        "load: 1201 requests (100/s), 101 errors (8.41 %)",
+        "ok   recovered_within (kill -9 kv): expected ≤ 5.00s, observed recovered 2.00s after removal",
+        "MTTR (from injection): p50 2.00s  p90 4.00s  max 4.00s  N=2",
+        "verdict: PASSED",
+    ] {
+        assert!(ran.stdout.contains(needle), "{needle:?} in\n{}", ran.stdout);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let junit = dir.path().join("r.xml");
+    let ran = shakedown(&[
+        "report",
+        "fixtures/journal-v0.1.0.json",
+        "--junit",
+        junit.to_str().unwrap(),
+    ])
+    .await;
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(
+        xml.contains(r#"<property name="writes.attempted" value="968"/>"#),
+        "{xml}"
+    );
+    let ran = shakedown(&["report", "Cargo.toml"]).await;
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(
+        ran.stderr
+            .starts_with("shakedown: Cargo.toml: not a shakedown journal: not JSON"),
+        "{}",
+        ran.stderr
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn write_behind_loses_its_last_half_second_to_kill_9() {
     let dir = tempfile::tempdir().unwrap();
@@ -93,6 +146,16 @@ async fn write_behind_loses_its_last_half_second_to_kill_9() {
     assert!(ran.stdout.contains("observed RPO: "), "{}", ran.stdout);
     assert!(ran.stdout.contains("lost keys: /kv/"), "{}", ran.stdout);
     let doc = journal(&json);
+    // The journal is the documented one: it validates against docs/journal.schema.json.
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string("docs/journal.schema.json").unwrap())
+            .unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let problems: Vec<String> = validator
+        .iter_errors(&doc)
+        .map(|e| format!("{}: {e}", e.instance_path))
+        .collect();
+    assert!(problems.is_empty(), "{problems:#?}");
     let run = &doc["experiments"][0]["runs"][0];
     let w = &run["writes"];
     let lost = w["lost"].as_u64().unwrap();
@@ -192,6 +255,16 @@ async fn a_breakage_at_the_end_of_the_method_is_not_a_pass() {
     .await;
     assert_eq!(ran.code, 1, "{}\n{}", ran.stdout, ran.stderr);
     let doc = journal(&json);
+    // The journal is the documented one: it validates against docs/journal.schema.json.
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string("docs/journal.schema.json").unwrap())
+            .unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let problems: Vec<String> = validator
+        .iter_errors(&doc)
+        .map(|e| format!("{}: {e}", e.instance_path))
+        .collect();
+    assert!(problems.is_empty(), "{problems:#?}");
     let run = &doc["experiments"][0]["runs"][0];
     let step = &run["steps"][0];
     assert!(

@@ -5,12 +5,11 @@ use std::path::{Path, PathBuf};
 use super::print;
 use super::vars::options;
 use crate::exit::Outcome;
+use crate::experiment::record::Document;
 use crate::experiment::repeat::{fresh_run_dir, outcome, run_experiment};
 use crate::experiment::run::Progress;
-use crate::experiment::suite::document;
 use crate::experiment::timeline;
 use crate::experiment::validate::{self, LoadOptions};
-use crate::report::journal::Document;
 use crate::report::{self, junit, terminal};
 
 /// Arguments of `shakedown run`.
@@ -62,7 +61,7 @@ pub async fn run_main(args: RunArgs) -> anyhow::Result<Outcome> {
     }
     let report = run_experiment(&runs, progress).await?;
     print(format_args!("{}", terminal::render(&report)));
-    let document = document(vec![report]);
+    let document = Document::of(vec![report]);
     write_outputs(&document, args.json.as_deref(), args.junit.as_deref())?;
     Ok(outcome(document.experiments[0].status))
 }

@@ -59,7 +59,7 @@ pub async fn test_main(args: TestArgs) -> anyhow::Result<Outcome> {
             eprintln!("{e}");
         }
         Event::Ran(file, report) => {
-            let secs: f64 = report.runs.iter().map(|r| r.elapsed).sum();
+            let secs = report.elapsed().as_secs_f64();
             let reason = report
                 .reason
                 .clone()

@@ -4,23 +4,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::Value;
-
 use super::probe::{LoadStats, LoadWindow};
 use crate::clock::Clock;
 use crate::load::{self, LoadError, LoadReport, LoadRun, LoadSpec};
-use crate::report::journal::{LoadSummaryRecord, WritesRecord};
-
-/// What the load driver reported at the end.
-#[derive(Debug, Clone, Default)]
-pub struct LoadOutcome {
-    /// The load driver's full report as JSON (docs/load.md: percentiles, timeline, errors).
-    pub report: Option<Value>,
-    /// The headline figures of that report.
-    pub summary: Option<LoadSummaryRecord>,
-    /// The keyed-write check, when the load wrote keys.
-    pub writes: Option<WritesRecord>,
-}
 
 /// A running load.
 #[derive(Debug)]
@@ -46,25 +32,16 @@ impl Load {
         self.run.clone()
     }
 
-    /// Stop sending, wait for in-flight requests, run the read-back, and report.
-    /// Every [`window`](Self::window) handle must have been dropped first.
-    pub async fn stop(self) -> LoadOutcome {
+    /// Stop sending, wait for in-flight requests, run the read-back, and report (with the
+    /// keyed-write check). Every [`window`](Self::window) handle must have been dropped first;
+    /// `None` when one was not.
+    pub async fn stop(self) -> Option<LoadReport> {
         // The sampler, the only other holder, has ended before the load is stopped.
         let Ok(run) = Arc::try_unwrap(self.run) else {
             tracing::warn!("the load is still referenced by a probe; its report is unavailable");
-            return LoadOutcome::default();
+            return None;
         };
-        outcome(run.stop().await)
-    }
-}
-
-/// The journal's view of a load report.
-pub fn outcome(report: LoadReport) -> LoadOutcome {
-    let writes = report.writes.as_ref().map(WritesRecord::from_report);
-    LoadOutcome {
-        summary: Some(LoadSummaryRecord::from_report(&report)),
-        writes,
-        report: serde_json::to_value(&report).ok(),
+        Some(run.stop().await)
     }
 }
 

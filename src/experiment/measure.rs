@@ -12,7 +12,9 @@
 
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+
+use super::record::secs;
 
 /// One steady-state sample on the run's clock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,26 +35,28 @@ pub struct Window {
 }
 
 /// Detection and recovery of one fault.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
 pub struct Measurement {
     /// First failing sample at or after injection.
-    #[serde(with = "opt_secs")]
+    #[serde(with = "secs::option")]
     #[schemars(with = "Option<f64>")]
     pub detected_at: Option<Duration>,
     /// detected_at − t_inject.
-    #[serde(with = "opt_secs")]
+    #[serde(with = "secs::option")]
     #[schemars(with = "Option<f64>")]
     pub time_to_detect: Option<Duration>,
     /// Start of the first run of `recovered_after` passing samples after the breach.
-    #[serde(with = "opt_secs")]
+    #[serde(with = "secs::option")]
     #[schemars(with = "Option<f64>")]
     pub recovered_at: Option<Duration>,
     /// recovered_at − t_inject.
-    #[serde(with = "opt_secs")]
+    #[serde(with = "secs::option")]
     #[schemars(with = "Option<f64>")]
     pub recovery_from_injection: Option<Duration>,
     /// recovered_at − t_clear, zero when recovered before the fault was removed.
-    #[serde(with = "opt_secs")]
+    #[serde(with = "secs::option")]
     #[schemars(with = "Option<f64>")]
     pub recovery_from_removal: Option<Duration>,
 }
@@ -112,7 +116,7 @@ pub fn measure(samples: &[Sample], window: Window, k: u32) -> Measurement {
 }
 
 /// p50, p90, max and count of a set of durations (nearest-rank percentiles).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Summary {
     /// Median.
     #[serde(with = "secs")]
@@ -142,27 +146,6 @@ pub fn summarize(values: &[Duration]) -> Option<Summary> {
         max: v[n - 1],
         n,
     })
-}
-
-/// Durations as seconds (f64) in JSON.
-pub mod secs {
-    use std::time::Duration;
-    /// Serialize as seconds.
-    pub fn serialize<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_f64(d.as_secs_f64())
-    }
-}
-
-/// Optional durations as seconds (f64) or null in JSON.
-pub mod opt_secs {
-    use std::time::Duration;
-    /// Serialize as seconds or null.
-    pub fn serialize<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
-        match d {
-            Some(d) => s.serialize_some(&d.as_secs_f64()),
-            None => s.serialize_none(),
-        }
-    }
 }
 
 #[cfg(test)]

@@ -6,10 +6,10 @@ use std::path::PathBuf;
 use anyhow::Context;
 
 use super::measure;
+use super::record::{ExperimentRecord, Status};
 use super::run::{Progress, run_once};
 use super::spec::Experiment;
 use crate::exit::Outcome;
-use crate::report::journal::{ExperimentReport, Status};
 
 /// A new scratch folder path for `${run.dir}` (created when the run starts).
 pub fn fresh_run_dir() -> PathBuf {
@@ -21,7 +21,7 @@ pub fn fresh_run_dir() -> PathBuf {
 pub async fn run_experiment(
     planned: &[(Experiment, PathBuf)],
     progress: Progress,
-) -> anyhow::Result<ExperimentReport> {
+) -> anyhow::Result<ExperimentRecord> {
     let Some((experiment, _)) = planned.first() else {
         anyhow::bail!("no run planned");
     };
@@ -38,7 +38,7 @@ pub async fn run_experiment(
         }
         let started = tokio::time::Instant::now();
         let mut run = run_once(experiment, n, dir, progress).await;
-        run.elapsed = started.elapsed().as_secs_f64();
+        run.elapsed = started.elapsed();
         if run.status == Some(Status::Passed) {
             let _ = std::fs::remove_dir_all(dir);
         }
@@ -64,11 +64,12 @@ pub async fn run_experiment(
     let worst = runs
         .iter()
         .filter_map(|r| r.status.map(|s| (s, r.reason.clone())))
-        .max_by_key(|(s, _)| rank(*s));
+        .max_by_key(|(s, _)| s.rank());
     let (status, reason) = worst.unwrap_or((Status::Aborted, Some("no run completed".into())));
-    Ok(ExperimentReport {
+    Ok(ExperimentRecord {
         file: experiment.file.display().to_string(),
         title: experiment.title.clone(),
+        description: experiment.description.clone().unwrap_or_default(),
         tags: experiment.tags.clone(),
         status,
         reason,
@@ -77,17 +78,6 @@ pub async fn run_experiment(
         mttr_from_removal: measure::summarize(&from_removal),
         unrecovered,
     })
-}
-
-fn rank(s: Status) -> u8 {
-    match s {
-        Status::Skipped => 0,
-        Status::Passed => 1,
-        Status::Failed => 2,
-        Status::Invalid => 3,
-        Status::PreflightFailed => 4,
-        Status::Aborted => 5,
-    }
 }
 
 /// The exit outcome of a status.

@@ -12,17 +12,18 @@ mod steady;
 mod teardown;
 
 use std::path::Path;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use tokio_util::sync::CancellationToken;
 
 use super::client::Http;
 use super::embedded::Embedded;
 use super::inject::Injector;
+use super::record::{RunRecord, Status};
 use super::service::Services;
 use super::spec::Experiment;
-use super::verdict;
-use crate::report::journal::{RunJournal, Status};
+use super::verdict::{self, Stop};
+use crate::clock::Clock;
 
 /// How a run reports progress.
 #[derive(Debug, Clone, Copy, Default)]
@@ -45,14 +46,16 @@ impl Progress {
 /// State shared between the method task, the sampler and teardown.
 #[derive(Debug)]
 pub(crate) struct Shared {
-    journal: Mutex<RunJournal>,
+    journal: Mutex<RunRecord>,
     abort: CancellationToken,
-    verdict: Mutex<Option<(Status, String)>>,
+    verdict: Mutex<Option<Stop>>,
+    /// The run's clock, once the method started (for when a stop happened).
+    clock: OnceLock<Clock>,
     progress: Progress,
 }
 
 impl Shared {
-    fn journal(&self) -> MutexGuard<'_, RunJournal> {
+    fn journal(&self) -> MutexGuard<'_, RunRecord> {
         self.journal.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -63,12 +66,13 @@ impl Shared {
             let reason = reason.into();
             self.progress
                 .say(None, format!("{}: {reason}", status.as_str()));
-            *v = Some((status, reason));
+            let at = self.clock.get().map(|c| c.now());
+            *v = Some(Stop { status, reason, at });
         }
         self.abort.cancel();
     }
 
-    fn stopped(&self) -> Option<(Status, String)> {
+    fn stopped(&self) -> Option<Stop> {
         self.verdict
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -90,16 +94,17 @@ pub async fn run_once(
     run: u32,
     dir: &Path,
     progress: Progress,
-) -> RunJournal {
+) -> RunRecord {
     let http = Http::default();
     let shared = Arc::new(Shared {
-        journal: Mutex::new(RunJournal {
+        journal: Mutex::new(RunRecord {
             run,
             started: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
             ..Default::default()
         }),
         abort: CancellationToken::new(),
         verdict: Mutex::new(None),
+        clock: OnceLock::new(),
         progress,
     });
     let resources = Arc::new(tokio::sync::Mutex::new(Resources {

@@ -3,12 +3,12 @@
 
 use std::path::{Path, PathBuf};
 
+use super::record::{Document, ExperimentRecord, Status};
 use super::repeat::{outcome, run_experiment};
 use super::run::Progress;
 use super::validate::{self, LoadOptions};
 use crate::config::ConfigError;
 use crate::exit::{InvalidInput, Outcome};
-use crate::report::journal::{Document, ExperimentReport, Status, VERSION};
 
 /// Which collected experiments run.
 #[derive(Debug, Clone, Default)]
@@ -39,7 +39,7 @@ pub enum Event<'a> {
     /// The file did not validate.
     Invalid(&'a Path, &'a ConfigError),
     /// The experiment ran.
-    Ran(&'a Path, &'a ExperimentReport),
+    Ran(&'a Path, &'a ExperimentRecord),
 }
 
 /// Run every selected file in order (each with fresh `options()`), calling `on` as each ends.
@@ -58,18 +58,23 @@ pub async fn run(
             Ok(e) => e,
             Err(e) => {
                 on(Event::Invalid(file, &e));
-                let mut r = skipped(file, "", &[], e.to_string());
-                r.status = Status::Invalid;
-                reports.push(r);
+                reports.push(ExperimentRecord::not_run(
+                    file,
+                    "",
+                    &[],
+                    Status::Invalid,
+                    e.to_string(),
+                ));
                 worst = worse(Outcome::Invalid, worst);
                 continue;
             }
         };
         if let Some(why) = selection.deselects(file, &experiment.title, &experiment.tags) {
-            reports.push(skipped(
+            reports.push(ExperimentRecord::not_run(
                 file,
                 &experiment.title,
                 &experiment.tags,
+                Status::Skipped,
                 why.into(),
             ));
             continue;
@@ -83,33 +88,7 @@ pub async fn run(
         worst = worse(outcome(report.status), worst);
         reports.push(report);
     }
-    Ok((document(reports), worst))
-}
-
-/// The document of a set of experiment reports, with its counts.
-pub fn document(experiments: Vec<ExperimentReport>) -> Document {
-    let count = |f: fn(Status) -> bool| experiments.iter().filter(|e| f(e.status)).count();
-    Document {
-        version: VERSION,
-        passed: count(|s| s == Status::Passed),
-        skipped: count(|s| s == Status::Skipped),
-        failed: count(|s| !matches!(s, Status::Passed | Status::Skipped)),
-        experiments,
-    }
-}
-
-fn skipped(file: &Path, title: &str, tags: &[String], why: String) -> ExperimentReport {
-    ExperimentReport {
-        file: file.display().to_string(),
-        title: title.to_string(),
-        tags: tags.to_vec(),
-        status: Status::Skipped,
-        reason: Some(why),
-        runs: Vec::new(),
-        mttr: None,
-        mttr_from_removal: None,
-        unrecovered: 0,
-    }
+    Ok((Document::of(reports), worst))
 }
 
 /// The more serious of two outcomes (aborted > invalid > failed > passed).

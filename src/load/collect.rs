@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use super::histogram::{self, run_histogram};
 use super::plan::Model;
-use super::report::{Latency as Lat, LoadReport, ScenarioReport, Summary};
+use super::report::{Latency as Lat, LoadModel, LoadReport, ScenarioReport, Summary};
 use super::scenario;
 use super::thresholds::{Metric, ThresholdOutcome, WindowCheck};
 use super::usage::{self, CpuMark};
@@ -99,12 +99,12 @@ pub async fn report(end: Ending<'_>) -> LoadReport {
                 schedule.end().unwrap_or(elapsed)
             };
             (
-                "open",
+                LoadModel::Open,
                 Some(*arrival),
                 Some(schedule.expected_by(until).ceil() as u64),
             )
         }
-        Model::Closed { .. } => ("closed", None, None),
+        Model::Closed { .. } => (LoadModel::Closed, None, None),
     };
     let summary = Summary { planned, ..summary };
     let hist = total.as_ref().map_or(&empty, |t| &t.latency);

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::errors::{ClassCounts, ErrorClass};
 use super::report::serde_ms;
@@ -122,7 +122,7 @@ impl Bucket {
 }
 
 /// One second of the timeline, by intended send time.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TimelinePoint {
     /// Seconds since the run started (this point covers `[second, second + 1)`).
     pub second: u64,

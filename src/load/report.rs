@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::errors::{ClassCounts, ErrorClass};
 use super::histogram::{Hist, TimelinePoint, quantile};
@@ -14,12 +14,25 @@ use super::writes::WriteReport;
 
 /// Serialise durations as fractional milliseconds.
 pub mod serde_ms {
-    use serde::Serializer;
+    use serde::{Deserialize, Deserializer, Serializer};
     use std::time::Duration;
 
     /// A duration as milliseconds.
     pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_f64(ms(*d))
+    }
+
+    /// A duration from milliseconds (as [`serialize`] wrote it, so rounded to the microsecond).
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        from_ms(f64::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+
+    fn from_ms(ms: f64) -> Result<Duration, String> {
+        let micros = (ms * 1e3).round();
+        if !(0.0..=u64::MAX as f64).contains(&micros) {
+            return Err(format!("{ms} is not a duration in milliseconds"));
+        }
+        Ok(Duration::from_micros(micros as u64))
     }
 
     /// Milliseconds, rounded to the microsecond.
@@ -39,11 +52,21 @@ pub mod serde_ms {
                 None => s.serialize_none(),
             }
         }
+
+        /// `null` or a duration from milliseconds.
+        pub fn deserialize<'de, D: serde::Deserializer<'de>>(
+            d: D,
+        ) -> Result<Option<Duration>, D::Error> {
+            use serde::Deserialize;
+            Option::<f64>::deserialize(d)?
+                .map(|ms| super::from_ms(ms).map_err(serde::de::Error::custom))
+                .transpose()
+        }
     }
 }
 
 /// A latency distribution summary.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Latency {
     /// Number of samples.
     pub count: u64,
@@ -92,7 +115,7 @@ impl Latency {
 }
 
 /// Whole-run totals.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
     /// Completed requests.
     pub requests: u64,
@@ -119,7 +142,7 @@ pub struct Summary {
 }
 
 /// One scenario's totals.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ScenarioReport {
     /// Name.
     pub name: String,
@@ -136,14 +159,14 @@ pub struct ScenarioReport {
 }
 
 /// Everything a load run measured.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct LoadReport {
     /// Format version of this JSON (1).
     pub version: u32,
     /// Target URL.
     pub target: String,
     /// `open` or `closed`.
-    pub model: &'static str,
+    pub model: LoadModel,
     /// Arrival process (open model only).
     pub arrival: Option<Arrival>,
     /// The seed of every random choice (pass it back with `--seed` to repeat them).
@@ -176,6 +199,39 @@ pub struct LoadReport {
     pub writes: Option<WriteReport>,
     /// The generator's own resources and whether it was the bottleneck.
     pub generator: Generator,
+}
+
+/// How requests were paced; on the wire `open` or `closed`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LoadModel {
+    /// A fixed arrival rate, whatever the latency.
+    #[default]
+    Open,
+    /// Users that wait for each answer.
+    Closed,
+}
+
+impl LoadModel {
+    /// `open` or `closed`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LoadModel::Open => "open",
+            LoadModel::Closed => "closed",
+        }
+    }
+}
+
+impl std::fmt::Display for LoadModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<&str> for LoadModel {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
 }
 
 fn ms(d: Option<Duration>) -> String {
@@ -289,7 +345,7 @@ impl LoadReport {
         for t in &self.thresholds {
             let observed = t
                 .observed
-                .map_or("no data".into(), |v| format!("{v:.4}{}", t.unit));
+                .map_or("no data".into(), |v| t.unit.for_people(v));
             let _ = writeln!(
                 out,
                 "threshold {:<40} {} (observed {observed}){}",

@@ -12,7 +12,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::histogram::WindowStats;
 
@@ -223,12 +223,52 @@ impl Threshold {
     }
 
     /// The unit of observed values, for reports.
-    pub fn unit(&self) -> &'static str {
+    pub fn unit(&self) -> Unit {
         match self.metric {
-            Metric::Quantile(_) | Metric::Mean => "s",
-            Metric::ErrorRate => "ratio",
-            Metric::Rps => "1/s",
+            Metric::Quantile(_) | Metric::Mean => Unit::Seconds,
+            Metric::ErrorRate => Unit::Ratio,
+            Metric::Rps => Unit::PerSecond,
         }
+    }
+}
+
+/// The unit of a threshold's observed value; on the wire `s`, `ratio` or `1/s`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Unit {
+    /// Seconds (latencies).
+    #[serde(rename = "s")]
+    Seconds,
+    /// A fraction, 0..=1 (error rate).
+    #[serde(rename = "ratio")]
+    Ratio,
+    /// Per second (request rate).
+    #[serde(rename = "1/s")]
+    PerSecond,
+}
+
+impl Unit {
+    /// A value of this unit for people: `81.2 ms`, `0.20 %`, `9.5/s`.
+    pub fn for_people(self, v: f64) -> String {
+        match self {
+            Unit::Seconds => format!("{:.1} ms", v * 1e3),
+            Unit::Ratio => format!("{:.2} %", v * 100.0),
+            Unit::PerSecond => format!("{v:.1}/s"),
+        }
+    }
+
+    /// The wire name: `s`, `ratio` or `1/s`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Unit::Seconds => "s",
+            Unit::Ratio => "ratio",
+            Unit::PerSecond => "1/s",
+        }
+    }
+}
+
+impl fmt::Display for Unit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -239,7 +279,7 @@ impl fmt::Display for Threshold {
 }
 
 /// How one threshold fared.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ThresholdOutcome {
     /// The expression as written.
     pub threshold: String,
@@ -248,7 +288,7 @@ pub struct ThresholdOutcome {
     /// The observed value (whole run), or the worst one seen (windowed); unit in `unit`.
     pub observed: Option<f64>,
     /// `s`, `ratio` or `1/s`.
-    pub unit: &'static str,
+    pub unit: Unit,
     /// Window length in seconds, when windowed.
     pub window_s: Option<f64>,
     /// Number of windowed checks that failed.

@@ -10,7 +10,7 @@
 
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::report::{Summary, serde_ms};
 
@@ -57,7 +57,7 @@ fn load_average() -> Option<f64> {
 }
 
 /// What the generator used, and whether it limited the measurement.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Generator {
     /// CPU time (user + system) the process used during the run.
     #[serde(rename = "cpu_ms", with = "serde_ms::option")]

@@ -1,12 +1,11 @@
 //! JUnit XML: one test suite per experiment, one test case per expectation.
 
 use std::path::Path;
-use std::time::Duration;
 
 use anyhow::Context;
 use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
 
-use super::journal::{Document, RunJournal, Status};
+use crate::experiment::record::{Document, RunRecord, Status, observed_rpo};
 
 /// Render `document` as JUnit XML.
 pub fn render(document: &Document) -> anyhow::Result<String> {
@@ -18,8 +17,7 @@ pub fn render(document: &Document) -> anyhow::Result<String> {
             e.title.clone()
         };
         let mut suite = TestSuite::new(name.clone());
-        let elapsed: f64 = e.runs.iter().map(|r| r.elapsed).sum();
-        suite.set_time(Duration::from_secs_f64(elapsed.max(0.0)));
+        suite.set_time(e.elapsed());
         let mut case = |label: String, status: TestCaseStatus| {
             let mut c = TestCase::new(label, status);
             c.set_classname(e.file.clone());
@@ -79,36 +77,41 @@ pub fn render(document: &Document) -> anyhow::Result<String> {
 }
 
 /// The load summary and the keyed-write check of a run, as suite properties.
-fn properties(run: &RunJournal) -> Vec<(String, String)> {
+fn properties(run: &RunRecord) -> Vec<(String, String)> {
     let mut out = Vec::new();
-    if let Some(l) = &run.load_summary {
-        out.push(("load.requests".into(), l.requests.to_string()));
-        out.push(("load.errors".into(), l.errors.to_string()));
-        out.push(("load.error_rate".into(), format!("{:.4}", l.error_rate)));
-        out.push(("load.rps".into(), format!("{:.1}", l.rps)));
+    if let Some(l) = &run.load {
+        let s = &l.summary;
+        out.push(("load.requests".into(), s.requests.to_string()));
+        out.push(("load.errors".into(), s.errors.to_string()));
+        out.push(("load.error_rate".into(), format!("{:.4}", s.error_rate)));
+        out.push(("load.rps".into(), format!("{:.1}", s.rps)));
         for (k, v) in [
-            ("p50", l.p50),
-            ("p90", l.p90),
-            ("p99", l.p99),
-            ("max", l.max),
+            ("p50", s.latency.p50),
+            ("p90", s.latency.p90),
+            ("p99", s.latency.p99),
+            ("max", s.latency.max),
         ] {
             if let Some(v) = v {
-                out.push((format!("load.{k}_s"), format!("{v:.4}")));
+                out.push((format!("load.{k}_s"), format!("{:.4}", v.as_secs_f64())));
             }
         }
     }
-    if let Some(w) = &run.writes {
+    if let Some(w) = run.writes() {
         for (k, v) in [
             ("attempted", w.attempted),
             ("acknowledged", w.acknowledged),
+            ("refused", w.refused),
+            ("unknown", w.unknown),
             ("lost", w.lost),
             ("unexpected", w.unexpected),
-            ("unknown", w.unknown),
         ] {
             out.push((format!("writes.{k}"), v.to_string()));
         }
-        if let Some(rpo) = w.observed_rpo {
-            out.push(("writes.observed_rpo_s".into(), format!("{rpo:.3}")));
+        if let Some(rpo) = observed_rpo(w) {
+            out.push((
+                "writes.observed_rpo_s".into(),
+                format!("{:.3}", rpo.as_secs_f64()),
+            ));
         }
         if !w.lost_keys.is_empty() {
             out.push(("writes.lost_keys".into(), w.lost_keys.join(" ")));

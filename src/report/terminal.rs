@@ -1,16 +1,17 @@
 //! The terminal summary of an experiment: faults, detection, recovery, writes, load, verdict.
+//!
+//! Figures are rounded for people (`1.00 s`, `0.20 %`); the JSON journal keeps full precision.
 
 use std::fmt::Write;
+use std::time::Duration;
 
-use super::journal::{ExperimentReport, LoadSummaryRecord, RunJournal, Status};
 use crate::experiment::measure::Summary;
+use crate::experiment::record::{ExperimentRecord, RunRecord, Status, StepRecord, observed_rpo};
+use crate::load::{ErrorClass, LoadReport, WriteReport};
 
-fn opt(v: Option<f64>) -> String {
-    v.map_or("—".to_string(), |s| format!("{s:.2}s"))
-}
-
-fn dur(d: Option<std::time::Duration>) -> String {
-    opt(d.map(|d| d.as_secs_f64()))
+/// `2.00s`, or `—` when absent (table cells, where the unit is in the header's sense).
+fn cell(d: Option<Duration>) -> String {
+    d.map_or("—".to_string(), |d| format!("{:.2}s", d.as_secs_f64()))
 }
 
 fn summary_line(label: &str, s: &Option<Summary>, unrecovered: usize) -> String {
@@ -32,9 +33,12 @@ fn summary_line(label: &str, s: &Option<Summary>, unrecovered: usize) -> String 
 }
 
 /// The summary of one experiment and its runs.
-pub fn render(report: &ExperimentReport) -> String {
+pub fn render(report: &ExperimentRecord) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "\n{}  ({})", report.title, report.file);
+    for line in report.description.lines().filter(|l| !l.trim().is_empty()) {
+        let _ = writeln!(out, "  {}", line.trim());
+    }
     for run in &report.runs {
         render_run(&mut out, run, report.runs.len() > 1);
     }
@@ -64,7 +68,7 @@ pub fn render(report: &ExperimentReport) -> String {
     out
 }
 
-fn render_run(out: &mut String, run: &RunJournal, numbered: bool) {
+fn render_run(out: &mut String, run: &RunRecord, numbered: bool) {
     if numbered {
         let _ = writeln!(
             out,
@@ -87,77 +91,13 @@ fn render_run(out: &mut String, run: &RunJournal, numbered: bool) {
             "step", "injected", "removed", "TTD", "TTR inject", "TTR remove"
         );
         for s in &run.steps {
-            let m = s.measurement;
-            let ttd = match m {
-                Some(m) if m.detected() => dur(m.time_to_detect),
-                Some(_) => "undetected".to_string(),
-                None => "—".to_string(),
-            };
-            let in_time = match (s.recovered_in_time, m) {
-                (Some(true), _) => "yes",
-                (Some(false), _) => "NO",
-                (None, Some(m)) if m.recovered() => "recovered",
-                (None, Some(_)) => "NOT RECOVERED",
-                _ => "",
-            };
-            let name: String = s.name.chars().take(28).collect();
-            let _ = writeln!(
-                out,
-                "  {name:<28} {:>9} {:>9} {:>8} {:>11} {:>11}  {in_time}",
-                opt(s.injected_at),
-                opt(s.removed_at),
-                ttd,
-                dur(m.and_then(|m| m.recovery_from_injection)),
-                dur(m.and_then(|m| m.recovery_from_removal)),
-            );
-            if !s.ok {
-                let _ = writeln!(out, "    failed: {}", s.detail.clone().unwrap_or_default());
-            }
+            step_row(out, s);
         }
     }
-    if let Some(w) = &run.writes {
-        let _ = writeln!(
-            out,
-            "\n  writes: {} attempted, {} acknowledged, {} lost, {} unexpected, {} unknown{}{}",
-            w.attempted,
-            w.acknowledged,
-            w.lost,
-            w.unexpected,
-            w.unknown,
-            if w.read_failed > 0 {
-                format!(", {} not read back", w.read_failed)
-            } else {
-                String::new()
-            },
-            // Jepsen's loss rate: lost / acknowledged.
-            if w.acknowledged > 0 {
-                format!(
-                    "; loss rate {:.2}%",
-                    w.lost as f64 * 100.0 / w.acknowledged as f64
-                )
-            } else {
-                String::new()
-            }
-        );
-        if let (Some(rpo), Some(first), Some(last)) =
-            (w.observed_rpo, w.lost_first_ack, w.lost_last_ack)
-        {
-            let _ = writeln!(
-                out,
-                "  observed RPO: {rpo:.2}s (lost writes were acknowledged from {first:.2}s to {last:.2}s)"
-            );
-        }
-        if !w.lost_keys.is_empty() {
-            let shown: Vec<&str> = w.lost_keys.iter().take(5).map(String::as_str).collect();
-            let more = if w.lost_keys.len() > 5 {
-                format!(" and {} more", w.lost_keys.len() - 5)
-            } else {
-                String::new()
-            };
-            let _ = writeln!(out, "  lost keys: {}{more}", shown.join(", "));
-        }
+    if let Some(w) = run.writes() {
+        writes(out, w);
     }
-    if let Some(load) = &run.load_summary {
+    if let Some(load) = &run.load {
         let _ = writeln!(out, "\n  load: {}", load_line(load));
     }
     for r in &run.rollbacks {
@@ -182,68 +122,126 @@ fn render_run(out: &mut String, run: &RunJournal, numbered: bool) {
     }
 }
 
-/// One line of load figures.
-fn load_line(l: &LoadSummaryRecord) -> String {
-    let ms = |v: Option<f64>| v.map_or("—".to_string(), |s| format!("{:.1}ms", s * 1e3));
-    let mut line = format!(
-        "{} requests ({:.0}/s), {} errors ({:.2}%), latency p50 {} p90 {} p99 {} max {}",
-        l.requests,
-        l.rps,
-        l.errors,
-        l.error_rate * 100.0,
-        ms(l.p50),
-        ms(l.p90),
-        ms(l.p99),
-        ms(l.max)
+/// One row of the steps table, and what went wrong under it.
+fn step_row(out: &mut String, s: &StepRecord) {
+    let m = s.measurement;
+    let ttd = match m {
+        Some(m) if m.detected() => cell(m.time_to_detect),
+        Some(_) => "undetected".to_string(),
+        None => "—".to_string(),
+    };
+    let in_time = match (s.recovered_in_time, m) {
+        (Some(true), _) => "yes",
+        (Some(false), _) => "NO",
+        (None, Some(m)) if m.recovered() => "recovered",
+        (None, Some(_)) => "NOT RECOVERED",
+        _ => "",
+    };
+    let name: String = s.name.chars().take(28).collect();
+    let _ = writeln!(
+        out,
+        "  {name:<28} {:>9} {:>9} {:>8} {:>11} {:>11}  {in_time}",
+        cell(s.injected_at),
+        cell(s.removed_at),
+        ttd,
+        cell(m.and_then(|m| m.recovery_from_injection)),
+        cell(m.and_then(|m| m.recovery_from_removal)),
     );
-    if !l.errors_by_class.is_empty() {
-        let classes: Vec<String> = l
-            .errors_by_class
-            .iter()
-            .map(|(k, v)| format!("{k} {v}"))
-            .collect();
+    let detail = s.detail.as_deref().unwrap_or("no detail recorded");
+    match (s.ok, s.injected_at) {
+        (true, _) => {}
+        // A step that never started says why itself (`not run: interrupted at 4.00 s`).
+        (false, None) => {
+            let _ = writeln!(out, "    {detail}");
+        }
+        (false, Some(_)) => {
+            let _ = writeln!(out, "    failed: {detail}");
+        }
+    }
+}
+
+/// The keyed-write check: every write attempted is acknowledged, refused or unknown, and every
+/// acknowledged one read back present, lost, unexpected or not read back; the lines say so.
+fn writes(out: &mut String, w: &WriteReport) {
+    let present = w
+        .acknowledged
+        .saturating_sub(w.lost + w.unexpected + w.read_failed);
+    let _ = writeln!(
+        out,
+        "\n  writes: {} attempted = {} acknowledged + {} refused + {} unknown",
+        w.attempted, w.acknowledged, w.refused, w.unknown
+    );
+    let mut read = format!(
+        "  read back: {} acknowledged = {present} present + {} lost + {} unexpected",
+        w.acknowledged, w.lost, w.unexpected
+    );
+    if w.read_failed > 0 {
+        let _ = write!(read, " + {} not read back", w.read_failed);
+    }
+    // Jepsen's loss rate: lost / acknowledged.
+    if w.acknowledged > 0 {
+        let _ = write!(
+            read,
+            "; loss rate {:.2} %",
+            w.lost as f64 * 100.0 / w.acknowledged as f64
+        );
+    }
+    let _ = writeln!(out, "{read}");
+    if let (Some(rpo), Some(first), Some(last)) =
+        (observed_rpo(w), w.lost_first_ack, w.lost_last_ack)
+    {
+        let _ = writeln!(
+            out,
+            "  observed RPO: {:.2} s (lost writes were acknowledged from {:.2} s to {:.2} s)",
+            rpo.as_secs_f64(),
+            first.as_secs_f64(),
+            last.as_secs_f64()
+        );
+    }
+    if !w.lost_keys.is_empty() {
+        let shown: Vec<&str> = w.lost_keys.iter().take(5).map(String::as_str).collect();
+        let more = if w.lost_keys.len() > 5 {
+            format!(" and {} more", w.lost_keys.len() - 5)
+        } else {
+            String::new()
+        };
+        let _ = writeln!(out, "  lost keys: {}{more}", shown.join(", "));
+    }
+}
+
+/// One line of load figures.
+fn load_line(l: &LoadReport) -> String {
+    let ms = |v: Option<Duration>| {
+        v.map_or("—".to_string(), |d| {
+            format!("{:.1} ms", d.as_secs_f64() * 1e3)
+        })
+    };
+    let s = &l.summary;
+    let mut line = format!(
+        "{} requests ({:.0}/s), {} errors ({:.2} %), latency p50 {} p90 {} p99 {} max {}",
+        s.requests,
+        s.rps,
+        s.errors,
+        s.error_rate * 100.0,
+        ms(s.latency.p50),
+        ms(s.latency.p90),
+        ms(s.latency.p99),
+        ms(s.latency.max)
+    );
+    let classes: Vec<String> = ErrorClass::ALL
+        .into_iter()
+        .map(|c| (c, l.errors_by_class.get(c)))
+        .filter(|(_, n)| *n > 0)
+        .map(|(c, n)| format!("{c} {n}"))
+        .collect();
+    if !classes.is_empty() {
         let _ = write!(line, " [{}]", classes.join(", "));
     }
-    if !l.thresholds_passed {
+    if !l.passed {
         line.push_str("; a load threshold failed");
     }
     line
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::report::journal::WritesRecord;
-
-    #[test]
-    fn the_writes_line_gives_the_loss_rate_of_acknowledged_writes() {
-        let run = RunJournal {
-            writes: Some(WritesRecord {
-                attempted: 1100,
-                acknowledged: 1000,
-                lost: 31,
-                unknown: 2,
-                ..WritesRecord::default()
-            }),
-            ..RunJournal::default()
-        };
-        let report = ExperimentReport {
-            file: "e.yaml".into(),
-            title: "t".into(),
-            tags: Vec::new(),
-            status: Status::Failed,
-            reason: None,
-            runs: vec![run],
-            mttr: None,
-            mttr_from_removal: None,
-            unrecovered: 0,
-        };
-        let shown = render(&report);
-        assert!(
-            shown.contains(
-                "writes: 1100 attempted, 1000 acknowledged, 31 lost, 0 unexpected, 2 unknown; loss rate 3.10%"
-            ),
-            "{shown}"
-        );
-    }
-}
+mod tests;

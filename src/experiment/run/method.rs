@@ -14,9 +14,9 @@ use crate::experiment::client::Http;
 use crate::experiment::driver::Load;
 use crate::experiment::embedded::Embedded;
 use crate::experiment::inject::Injector;
+use crate::experiment::record::{Status, StepRecord};
 use crate::experiment::spec::{Action, Control, EXTERNAL_LEASE, Experiment, StepKind};
 use crate::experiment::vars;
-use crate::report::journal::{Status, StepRecord};
 
 type Res = Arc<tokio::sync::Mutex<Resources>>;
 
@@ -61,6 +61,7 @@ pub(super) async fn execute(experiment: Experiment, shared: Arc<Shared>, res: Re
         return;
     }
     let clock = Clock::start();
+    let _ = shared.clock.set(clock);
     if let Some(inj) = res.lock().await.injector.as_mut() {
         inj.set_clock(clock);
     }
@@ -99,11 +100,7 @@ pub(super) async fn execute(experiment: Experiment, shared: Arc<Shared>, res: Re
             Some(clock.now().as_secs_f64()),
             "stopping the load, reading writes back".into(),
         );
-        let outcome = load.stop().await;
-        let mut j = shared.journal();
-        j.writes = outcome.writes;
-        j.load_summary = outcome.summary;
-        j.load = outcome.report;
+        shared.journal().load = load.stop().await;
     }
 }
 
@@ -122,7 +119,7 @@ async fn timeline(experiment: &Experiment, shared: &Shared, res: &Res, clock: Cl
                 "action"
             }
             .to_string(),
-            planned_at: step.at.as_secs_f64(),
+            planned_at: step.at,
             injected_at: None,
             removed_at: None,
             measured: step.measure,
@@ -145,7 +142,6 @@ async fn timeline(experiment: &Experiment, shared: &Shared, res: &Res, clock: Cl
                 return;
             }
         }
-        let now = |c: &Clock| c.now().as_secs_f64();
         match event {
             Event::Start(i) => {
                 let step = &experiment.method[i];
@@ -166,7 +162,7 @@ async fn timeline(experiment: &Experiment, shared: &Shared, res: &Res, clock: Cl
                                     ),
                                 );
                                 let mut j = shared.journal();
-                                j.steps[i].injected_at = Some(t.as_secs_f64());
+                                j.steps[i].injected_at = Some(t);
                                 j.steps[i].ok = true;
                             }
                             Err(e) => {
@@ -176,12 +172,13 @@ async fn timeline(experiment: &Experiment, shared: &Shared, res: &Res, clock: Cl
                         }
                     }
                     StepKind::Action(a) => {
-                        let started = now(&clock);
+                        let started = clock.now();
                         let (ok, detail) = act(a, res).await;
-                        let done = now(&clock);
-                        shared
-                            .progress
-                            .say(Some(started), format!("! {}: {detail}", step.name));
+                        let done = clock.now();
+                        shared.progress.say(
+                            Some(started.as_secs_f64()),
+                            format!("! {}: {detail}", step.name),
+                        );
                         let mut j = shared.journal();
                         j.steps[i].injected_at = Some(started);
                         j.steps[i].removed_at = Some(done);
@@ -210,7 +207,7 @@ async fn timeline(experiment: &Experiment, shared: &Shared, res: &Res, clock: Cl
                         shared
                             .progress
                             .say(Some(t.as_secs_f64()), format!("- {}", step.name));
-                        shared.journal().steps[i].removed_at = Some(t.as_secs_f64());
+                        shared.journal().steps[i].removed_at = Some(t);
                     }
                     Err(e) => return shared.stop(Status::Aborted, e.to_string()),
                 }

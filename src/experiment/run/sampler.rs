@@ -12,8 +12,8 @@ use super::Shared;
 use crate::clock::Clock;
 use crate::experiment::client::Http;
 use crate::experiment::probe::{self, LoadWindow, Status as ProbeStatus};
+use crate::experiment::record::{SampleRecord, Status};
 use crate::experiment::spec::Experiment;
-use crate::report::journal::{SampleRecord, Status};
 
 /// Sample until `stop` is cancelled.
 pub(super) async fn sample(
@@ -62,7 +62,7 @@ pub(super) async fn sample(
         };
         let pass = outcomes.iter().all(|o| o.status == ProbeStatus::Pass);
         shared.journal().samples.push(SampleRecord {
-            at: at.as_secs_f64(),
+            at,
             pass,
             probes: outcomes,
         });

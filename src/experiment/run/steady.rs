@@ -10,8 +10,8 @@ use crate::clock::Clock;
 use crate::experiment::client::Http;
 use crate::experiment::measure;
 use crate::experiment::probe::{self, Outcome, Status as ProbeStatus};
+use crate::experiment::record::Status;
 use crate::experiment::spec::{Check, Experiment};
-use crate::report::journal::{RunJournal, Status};
 
 /// How long preflight retries the steady state before giving up.
 const PREFLIGHT_PATIENCE: Duration = Duration::from_secs(5);
@@ -24,15 +24,6 @@ fn failing(outcomes: &[Outcome]) -> String {
         .map(|o| format!("{}: {}", o.probe, o.detail))
         .collect::<Vec<_>>()
         .join("; ")
-}
-
-/// When the last step was confirmed removed (0 when none was), in seconds on the run's clock.
-fn last_removal(journal: &RunJournal) -> f64 {
-    journal
-        .steps
-        .iter()
-        .filter_map(|s| s.removed_at)
-        .fold(0.0, f64::max)
 }
 
 /// Services answer and the probes that need no load pass; retried for a few seconds.
@@ -121,8 +112,8 @@ pub(super) async fn wait_for_recovery(experiment: &Experiment, shared: &Shared, 
         return;
     };
     // An action's removal is its completion (a `start` waits until ready): count from the later.
-    let confirmed = last_removal(&shared.journal());
-    let last_end = planned_end.max(Duration::from_secs_f64(confirmed));
+    let confirmed = shared.journal().last_removal();
+    let last_end = planned_end.max(confirmed);
     let k = experiment.steady_state.recovered_after;
     let interval = experiment.steady_state.interval;
     let grace = experiment.expect.recovered_within.unwrap_or(Duration::ZERO) + interval * (k + 1);
@@ -142,7 +133,7 @@ pub(super) async fn wait_for_recovery(experiment: &Experiment, shared: &Shared, 
 /// `k` samples started after the last confirmed removal, and every measured step recovered.
 fn settled(shared: &Shared, k: u32) -> bool {
     let j = shared.journal();
-    let last_removal = last_removal(&j);
+    let last_removal = j.last_removal();
     if j.samples.iter().filter(|s| s.at >= last_removal).count() < k as usize {
         return false;
     }
@@ -151,15 +142,9 @@ fn settled(shared: &Shared, k: u32) -> bool {
         .iter()
         .filter(|s| s.measured)
         .all(|s| match (s.injected_at, s.removed_at) {
-            (Some(i), Some(r)) => measure::measure(
-                &samples,
-                measure::Window {
-                    injected: Duration::from_secs_f64(i),
-                    removed: Duration::from_secs_f64(r),
-                },
-                k,
-            )
-            .recovered(),
+            (Some(injected), Some(removed)) => {
+                measure::measure(&samples, measure::Window { injected, removed }, k).recovered()
+            }
             _ => true,
         })
 }

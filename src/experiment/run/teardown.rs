@@ -2,8 +2,8 @@
 
 use super::{Resources, Shared};
 use crate::experiment::action;
+use crate::experiment::record::CommandRecord;
 use crate::experiment::spec::Experiment;
-use crate::report::journal::CommandRecord;
 
 /// Undo everything the run did; every outcome is recorded in the journal.
 pub(super) async fn run(

@@ -1,0 +1,387 @@
+//! The record of runs: the runner's own typed value of everything that happened (every sample,
+//! fault window, measurement, expectation, the load driver's report) and its JSON journal.
+//!
+//! Times are `Duration`s on the run's clock (time 0 is the method's start); on the wire they are
+//! seconds (`docs/journal.md`, schema `docs/journal.schema.json`, generated from these types and
+//! kept in step by a test). The load figures are held once, as the load driver's own
+//! [`LoadReport`]; the journal's `writes` and `load_summary` are views of it computed when the
+//! record is written (see [`wire`]), so a saved journal reads back into the same record.
+
+pub mod secs;
+mod wire;
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::measure::{Measurement, Summary};
+use super::probe;
+use crate::load::{LoadReport, WriteReport};
+
+/// Journal format version.
+pub const VERSION: u32 = 1;
+
+/// The document `--json FILE` writes, for `run` (one experiment) and `test` (a suite).
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Document {
+    /// Format version (1).
+    pub version: u32,
+    /// One entry per experiment file.
+    pub experiments: Vec<ExperimentRecord>,
+    /// Experiments that passed.
+    pub passed: usize,
+    /// Experiments that failed, were aborted, invalid or failed preflight.
+    pub failed: usize,
+    /// Experiments skipped by the filters.
+    pub skipped: usize,
+}
+
+impl Document {
+    /// The document of a set of experiment records, with its counts.
+    pub fn of(experiments: Vec<ExperimentRecord>) -> Self {
+        let count = |f: fn(Status) -> bool| experiments.iter().filter(|e| f(e.status)).count();
+        Document {
+            version: VERSION,
+            passed: count(|s| s == Status::Passed),
+            skipped: count(|s| s == Status::Skipped),
+            failed: count(|s| !matches!(s, Status::Passed | Status::Skipped)),
+            experiments,
+        }
+    }
+
+    /// Read a saved journal (`--json FILE`, this release or an earlier one of version 1).
+    ///
+    /// Errors: the file cannot be read, is not JSON of this shape (the message names the
+    /// field path, line and column), or has another `version`.
+    pub fn read(path: &Path) -> Result<Self, ReadError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ReadError::Io(e.to_string()))?;
+        let mut de = serde_json::Deserializer::from_str(&text);
+        let document: Document = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            if inner.is_data() {
+                ReadError::Shape(format!("{path}: {inner}"))
+            } else {
+                ReadError::Shape(format!("not JSON: {inner}"))
+            }
+        })?;
+        if document.version != VERSION {
+            return Err(ReadError::Version(document.version));
+        }
+        Ok(document)
+    }
+
+    /// The journal as pretty JSON, one trailing newline.
+    pub fn to_json(&self) -> String {
+        // Serializing plain data to a string cannot fail (no maps with non-string keys).
+        serde_json::to_string_pretty(self).unwrap_or_default() + "\n"
+    }
+}
+
+/// Why a saved journal could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReadError {
+    /// The file could not be read.
+    #[error("cannot read: {0}")]
+    Io(String),
+    /// Not a journal: `field.path: what at line L column C`, or not JSON at all.
+    #[error("not a shakedown journal: {0}")]
+    Shape(String),
+    /// A journal of another format version.
+    #[error("journal version {0} is not supported (this release reads version {VERSION})")]
+    Version(u32),
+}
+
+/// The JSON Schema of the journal (committed as `docs/journal.schema.json`).
+pub fn schema() -> String {
+    let schema = schemars::schema_for!(Document);
+    serde_json::to_string_pretty(&schema).unwrap_or_default() + "\n"
+}
+
+/// The outcome of a run or of an experiment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Every expectation held.
+    Passed,
+    /// An expectation did not hold.
+    Failed,
+    /// A guard, a signal, a panic or the infrastructure stopped the run.
+    Aborted,
+    /// The steady state did not hold (or a service did not start) before any fault: nothing injected.
+    PreflightFailed,
+    /// The file did not validate.
+    Invalid,
+    /// Filtered out by `-k` or `--tag`.
+    Skipped,
+}
+
+impl Status {
+    /// Lower-case name as printed.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Passed => "passed",
+            Status::Failed => "failed",
+            Status::Aborted => "aborted",
+            Status::PreflightFailed => "preflight failed",
+            Status::Invalid => "invalid",
+            Status::Skipped => "skipped",
+        }
+    }
+
+    /// How serious, for "the worst of its runs": skipped < passed < failed < invalid <
+    /// preflight failed < aborted.
+    pub fn rank(self) -> u8 {
+        match self {
+            Status::Skipped => 0,
+            Status::Passed => 1,
+            Status::Failed => 2,
+            Status::Invalid => 3,
+            Status::PreflightFailed => 4,
+            Status::Aborted => 5,
+        }
+    }
+}
+
+/// One experiment file: its runs (`--repeat N`) and the MTTR across them.
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(rename = "ExperimentReport")]
+pub struct ExperimentRecord {
+    /// The file.
+    pub file: String,
+    /// Its title (empty when invalid).
+    pub title: String,
+    /// Its description (empty when it has none). Not on the wire: `shakedown report` shows it
+    /// when the file is still at hand.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub description: String,
+    /// Its tags.
+    pub tags: Vec<String>,
+    /// Overall status: the worst of its runs.
+    pub status: Status,
+    /// Why, when not passed.
+    pub reason: Option<String>,
+    /// Each run.
+    pub runs: Vec<RunRecord>,
+    /// Time to recover from injection, across every measured step of every run.
+    pub mttr: Option<Summary>,
+    /// Time to recover from removal, likewise.
+    pub mttr_from_removal: Option<Summary>,
+    /// Measured steps that never recovered.
+    pub unrecovered: usize,
+}
+
+impl ExperimentRecord {
+    /// A file that did not run: skipped by a filter (or, with `status` changed, invalid).
+    pub fn not_run(file: &Path, title: &str, tags: &[String], status: Status, why: String) -> Self {
+        Self {
+            file: file.display().to_string(),
+            title: title.to_string(),
+            description: String::new(),
+            tags: tags.to_vec(),
+            status,
+            reason: Some(why),
+            runs: Vec::new(),
+            mttr: None,
+            mttr_from_removal: None,
+            unrecovered: 0,
+        }
+    }
+
+    /// Wall time of all its runs.
+    pub fn elapsed(&self) -> Duration {
+        self.runs.iter().map(|r| r.elapsed).sum()
+    }
+}
+
+/// One run of an experiment. Times are on the run's clock (time 0 is the method's start).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(into = "wire::RunJournal", from = "wire::RunJournal")]
+pub struct RunRecord {
+    /// 1-based run number.
+    pub run: u32,
+    /// Status of this run.
+    pub status: Option<Status>,
+    /// Why, when not passed.
+    pub reason: Option<String>,
+    /// Wall-clock start, RFC 3339.
+    pub started: String,
+    /// From the method's start to the end of teardown.
+    pub elapsed: Duration,
+    /// The preflight check.
+    pub preflight: Vec<probe::Outcome>,
+    /// Every steady-state sample.
+    pub samples: Vec<SampleRecord>,
+    /// Every step of the method.
+    pub steps: Vec<StepRecord>,
+    /// Each expectation and how it came out.
+    pub expectations: Vec<ExpectationRecord>,
+    /// The load driver's report (with the keyed-write check), when the run had a load.
+    pub load: Option<LoadReport>,
+    /// The guard that aborted the run, if any.
+    pub guard: Option<String>,
+    /// Rollbacks and how each ended.
+    pub rollbacks: Vec<CommandRecord>,
+    /// What teardown did: faults removed, services stopped, and any failure.
+    pub cleanup: Vec<String>,
+}
+
+impl RunRecord {
+    /// The keyed-write check, when the load had write scenarios.
+    pub fn writes(&self) -> Option<&WriteReport> {
+        self.load.as_ref().and_then(|l| l.writes.as_ref())
+    }
+
+    /// When the last step was confirmed removed (zero when none was).
+    pub fn last_removal(&self) -> Duration {
+        self.steps
+            .iter()
+            .filter_map(|s| s.removed_at)
+            .max()
+            .unwrap_or(Duration::ZERO)
+    }
+}
+
+/// A duration for people, to the hundredth of a second: `1.00 s` (the journal keeps full
+/// precision).
+pub fn for_people(d: Duration) -> String {
+    format!("{:.2} s", d.as_secs_f64())
+}
+
+/// Observed RPO of a write check: from the earliest to the latest acknowledgement of a write
+/// that was lost; zero when nothing was lost, `None` when the times are unknown.
+pub fn observed_rpo(w: &WriteReport) -> Option<Duration> {
+    match (w.lost, w.lost_first_ack, w.lost_last_ack) {
+        (0, _, _) => Some(Duration::ZERO),
+        (_, Some(first), Some(last)) => Some(last.saturating_sub(first)),
+        _ => None,
+    }
+}
+
+/// One sample of the steady state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct SampleRecord {
+    /// When (seconds since method start).
+    #[serde(with = "secs")]
+    #[schemars(with = "f64")]
+    pub at: Duration,
+    /// Whether every probe passed.
+    pub pass: bool,
+    /// Each probe.
+    pub probes: Vec<probe::Outcome>,
+}
+
+/// One step of the method and what was measured from it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct StepRecord {
+    /// Label.
+    pub name: String,
+    /// `fault` or `action`.
+    pub kind: String,
+    /// Planned time.
+    #[serde(with = "secs")]
+    #[schemars(with = "f64")]
+    pub planned_at: Duration,
+    /// When the control API confirmed the fault (or the action completed).
+    #[serde(with = "secs::option")]
+    #[schemars(with = "Option<f64>")]
+    pub injected_at: Option<Duration>,
+    /// When the control API confirmed the removal (equal to injected_at for actions).
+    #[serde(with = "secs::option")]
+    #[schemars(with = "Option<f64>")]
+    pub removed_at: Option<Duration>,
+    /// Whether detection and recovery are measured from it.
+    pub measured: bool,
+    /// The measurement, once computed.
+    pub measurement: Option<Measurement>,
+    /// Recovered within `expect.recovered_within` of removal (when that is set).
+    pub recovered_in_time: Option<bool>,
+    /// What happened (exit code, error).
+    pub detail: Option<String>,
+    /// Whether the step did what it should.
+    pub ok: bool,
+}
+
+/// One expectation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct ExpectationRecord {
+    /// e.g. `recovered_within (reset_peer on kv)`, `lost_writes`.
+    pub name: String,
+    /// Whether it held (false also when it was not evaluated).
+    pub passed: bool,
+    /// False when the run ended before this expectation could be checked (aborted, or
+    /// preflight failed); such an expectation is neither a pass nor a failure.
+    pub evaluated: bool,
+    /// What was expected.
+    pub expected: String,
+    /// What was observed, and by how much it missed.
+    pub observed: String,
+}
+
+/// A command and how it ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct CommandRecord {
+    /// Program and arguments.
+    pub command: Vec<String>,
+    /// Exit code 0 within the time limit.
+    pub ok: bool,
+    /// Exit code, error or stderr.
+    pub detail: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_committed_schema_is_current() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/journal.schema.json");
+        let committed = std::fs::read_to_string(path).unwrap_or_default();
+        if committed != schema() {
+            if std::env::var_os("SHAKEDOWN_BLESS").is_some() {
+                std::fs::write(path, schema()).unwrap();
+            } else {
+                panic!("docs/journal.schema.json is stale: rerun with SHAKEDOWN_BLESS=1");
+            }
+        }
+    }
+
+    #[test]
+    fn a_journal_of_release_0_1_0_reads_back_and_writes_out_the_same() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/journal-v0.1.0.json");
+        let document = Document::read(Path::new(path)).unwrap();
+        let run = &document.experiments[0].runs[0];
+        assert_eq!(run.steps[0].injected_at.map(|d| d.as_secs()), Some(2));
+        assert!(run.writes().is_some_and(|w| w.attempted > 0));
+        // Every field survives the round trip: the record holds each figure once, and the
+        // journal's views (`writes`, `load_summary`) are recomputed from it.
+        let original: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let again: serde_json::Value = serde_json::from_str(&document.to_json()).unwrap();
+        assert_eq!(again, original);
+    }
+
+    #[test]
+    fn another_version_or_shape_is_refused_with_its_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("j.json");
+        std::fs::write(
+            &p,
+            r#"{"version": 2, "experiments": [], "passed": 0, "failed": 0, "skipped": 0}"#,
+        )
+        .unwrap();
+        assert_eq!(Document::read(&p).unwrap_err(), ReadError::Version(2));
+        std::fs::write(&p, "{\"version\": 1,\n \"experiments\": 3}").unwrap();
+        let e = Document::read(&p).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "not a shakedown journal: experiments: invalid type: integer `3`, expected a sequence \
+             at line 2 column 17"
+        );
+        std::fs::write(&p, "[package]").unwrap();
+        let e = Document::read(&p).unwrap_err().to_string();
+        assert!(e.starts_with("not a shakedown journal: not JSON: "), "{e}");
+    }
+}
