@@ -152,3 +152,84 @@ async fn a_closed_stdout_keeps_the_documented_exit_code() {
         .unwrap();
     assert_eq!(status.code(), Some(0));
 }
+
+/// A run whose preflight fails lists the same JUnit cases as a run that passes (its expectations
+/// skipped as "not evaluated: …"), so CI dashboards do not see cases come and go.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_preflight_failure_has_as_many_junit_cases_as_a_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    let flag = dir.path().join("up");
+    let file = dir.path().join("e.yaml");
+    std::fs::write(
+        &file,
+        r#"title: cases do not come and go
+steady_state:
+  interval: 100ms
+  probes:
+    - {name: up, command: [test, -e, "${var.flag}"]}
+method:
+  - {at: 500ms, name: blip, action: {command: ["true"]}, measure: true}
+duration: 1s
+expect: {recovered_within: 1s}
+rollbacks:
+  - {command: ["true"]}
+"#,
+    )
+    .unwrap();
+    let cases = |xml: &str| xml.matches("<testcase ").count();
+    let mut seen = Vec::new();
+    for (exists, code) in [(true, 0), (false, 3)] {
+        if exists {
+            std::fs::write(&flag, "").unwrap();
+        } else {
+            std::fs::remove_file(&flag).unwrap();
+        }
+        let junit = dir.path().join(format!("{exists}.xml"));
+        let ran = shakedown(&[
+            "run",
+            file.to_str().unwrap(),
+            "--var",
+            &format!("flag={}", flag.display()),
+            "--junit",
+            junit.to_str().unwrap(),
+        ])
+        .await;
+        assert_eq!(ran.code, code, "{}\n{}", ran.stdout, ran.stderr);
+        seen.push(std::fs::read_to_string(&junit).unwrap());
+    }
+    let (passed, preflight) = (&seen[0], &seen[1]);
+    assert_eq!(cases(passed), cases(preflight), "{passed}\n{preflight}");
+    // experiment, recovered_within, method steps, steady state after, rollbacks
+    assert_eq!(cases(passed), 5, "{passed}");
+    for name in ["recovered_within (blip)", "method steps succeeded"] {
+        assert!(preflight.contains(name), "{name} in {preflight}");
+    }
+    assert!(
+        preflight.contains(r#"<skipped message="not evaluated: "#),
+        "{preflight}"
+    );
+}
+
+/// A selection that matches nothing runs nothing and must not pass CI: exit 5 (pytest's "no tests
+/// collected"), for `-k` and `--tag` alike; a folder without experiments is invalid input (2).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_selection_does_not_pass() {
+    for how in [["-k", "nomatch"], ["--tag", "nomatch"]] {
+        let ran = shakedown(&["test", "experiments/", how[0], how[1]]).await;
+        assert_eq!(ran.code, 5, "{how:?}: {}\n{}", ran.stdout, ran.stderr);
+        assert!(
+            ran.stdout.contains("0 passed, 0 failed, "),
+            "{}",
+            ran.stdout
+        );
+        assert!(
+            ran.stderr.contains("no experiment selected"),
+            "{}",
+            ran.stderr
+        );
+    }
+    let empty = tempfile::tempdir().unwrap();
+    let ran = shakedown(&["test", empty.path().to_str().unwrap()]).await;
+    assert_eq!(ran.code, 2, "{}\n{}", ran.stdout, ran.stderr);
+    assert!(ran.stderr.contains("no experiment files"), "{}", ran.stderr);
+}

@@ -83,6 +83,12 @@ pub async fn test_main(args: TestArgs) -> anyhow::Result<Outcome> {
         closing.push_str(&format!(", {} skipped", document.skipped));
     }
     print(format_args!("{closing}\n"));
+    if worst == Outcome::NothingSelected {
+        eprintln!(
+            "shakedown: no experiment selected: -k and --tag matched none of {} file(s)",
+            files.len()
+        );
+    }
     write_outputs(&document, args.json.as_deref(), args.junit.as_deref())?;
     Ok(worst)
 }

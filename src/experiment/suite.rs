@@ -43,7 +43,8 @@ pub enum Event<'a> {
 }
 
 /// Run every selected file in order (each with fresh `options()`), calling `on` as each ends.
-/// Returns the suite's document and the worst outcome.
+/// Returns the suite's document and the worst outcome; [`Outcome::NothingSelected`] when every
+/// file validated and none was selected.
 pub async fn run(
     files: &[PathBuf],
     selection: &Selection,
@@ -87,6 +88,10 @@ pub async fn run(
         on(Event::Ran(file, &report));
         worst = worse(outcome(report.status), worst);
         reports.push(report);
+    }
+    let ran = reports.iter().any(|r| r.status != Status::Skipped);
+    if !ran && worst == Outcome::Passed {
+        worst = Outcome::NothingSelected;
     }
     Ok((Document::of(reports), worst))
 }

@@ -1,4 +1,6 @@
-//! JUnit XML: one test suite per experiment, one test case per expectation.
+//! JUnit XML: one test suite per experiment; one test case `experiment` for the experiment as a
+//! whole and one per expectation. Every expectation is listed in every run (an unevaluated one as
+//! skipped, "not evaluated: …"), so a suite's case count does not change between runs.
 
 use std::path::Path;
 
@@ -38,7 +40,12 @@ pub fn render(document: &Document) -> anyhow::Result<String> {
                 ));
                 case("experiment".into(), s);
             }
-            Status::Passed | Status::Failed => {}
+            Status::Passed => case("experiment".into(), TestCaseStatus::success()),
+            Status::Failed => {
+                let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                s.set_message(e.reason.clone().unwrap_or_default());
+                case("experiment".into(), s);
+            }
         }
         for run in &e.runs {
             let prefix = if e.runs.len() > 1 {
