@@ -92,39 +92,6 @@ pub async fn run_command(argv: &[String], timeout: Duration) -> Result<Finished,
     }
 }
 
-/// Run `argv` synchronously (for cleanup while unwinding), killed past `timeout`.
-pub fn run_command_blocking(
-    argv: &[String],
-    timeout: Duration,
-) -> Result<Option<i32>, CommandError> {
-    let Some((first, args)) = argv.split_first() else {
-        return Err(CommandError::Spawn {
-            program: String::new(),
-            message: "empty command".into(),
-        });
-    };
-    let mut child = std::process::Command::new(program(first))
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| CommandError::Spawn {
-            program: first.clone(),
-            message: e.to_string(),
-        })?;
-    let step = Duration::from_millis(20);
-    for _ in 0..=(timeout.as_millis() / step.as_millis()).max(1) {
-        if let Ok(Some(status)) = child.try_wait() {
-            return Ok(status.code());
-        }
-        std::thread::sleep(step);
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    Err(CommandError::Timeout(argv.join(" "), timeout))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -147,9 +114,5 @@ mod tests {
         )
         .await;
         assert!(matches!(missing, Err(CommandError::Spawn { .. })));
-        assert_eq!(
-            run_command_blocking(&["true".into()], Duration::from_secs(10)).unwrap(),
-            Some(0)
-        );
     }
 }

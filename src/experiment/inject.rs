@@ -66,11 +66,6 @@ impl Injector {
         self.clock = clock;
     }
 
-    /// The control API's base URL.
-    pub fn base(&self) -> &str {
-        &self.base
-    }
-
     async fn call(
         &self,
         method: http::Method,

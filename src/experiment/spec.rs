@@ -294,10 +294,3 @@ impl Step {
         }
     }
 }
-
-impl Experiment {
-    /// The service with this name.
-    pub fn service(&self, name: &str) -> Option<&Service> {
-        self.services.iter().find(|s| s.name == name)
-    }
-}
