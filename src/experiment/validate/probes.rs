@@ -7,7 +7,7 @@ use serde_json::Value;
 use serde_json_path::JsonPath;
 
 use super::super::quantity;
-use super::super::raw::{RawExpectAnswer, RawProbe};
+use super::super::raw::{RawExpectAnswer, RawHttp, RawProbe};
 use super::super::spec::*;
 use super::Ctx;
 
@@ -56,6 +56,7 @@ pub(super) fn guards(ctx: &mut Ctx, value: Option<&Value>, has_load: bool) -> Ve
         .collect()
 }
 
+/// One probe: exactly one kind, a timeout, and the fields of its kind.
 fn probe(ctx: &mut Ctx, p: &str, raw: RawProbe, has_load: bool) -> Option<Probe> {
     let kinds = [
         raw.http.is_some(),
@@ -74,8 +75,7 @@ fn probe(ctx: &mut Ctx, p: &str, raw: RawProbe, has_load: bool) -> Option<Probe>
     if timeout.is_zero() {
         ctx.problem(&format!("{p}.timeout"), "must be greater than zero");
     }
-    let is_load = raw.load.is_some();
-    if !is_load {
+    if raw.load.is_none() {
         for (field, set) in [
             ("window", raw.window.is_some()),
             ("below", raw.below.is_some()),
@@ -89,142 +89,174 @@ fn probe(ctx: &mut Ctx, p: &str, raw: RawProbe, has_load: bool) -> Option<Probe>
             }
         }
     }
+    let name = raw.name.clone();
     let check = if let Some(http) = raw.http {
-        let expect = raw.expect.unwrap_or_else(empty_expect);
-        answer_fields(ctx, p, &expect, true);
-        if !http.url.starts_with("http://") {
-            ctx.problem(
-                &format!("{p}.http.url"),
-                format!("`{}` must be an http:// URL", http.url),
-            );
-        }
-        let method = match http
-            .method
-            .as_deref()
-            .unwrap_or("GET")
-            .parse::<http::Method>()
-        {
-            Ok(m) => m,
-            Err(_) => {
-                ctx.problem(&format!("{p}.http.method"), "not an HTTP method");
-                http::Method::GET
-            }
-        };
-        let status = statuses(ctx, &format!("{p}.expect.status"), expect.status.as_ref());
-        let body_regex = regex(ctx, &format!("{p}.expect.body"), expect.body.as_deref());
-        let mut json = Vec::new();
-        for (query, want) in expect.json {
-            match JsonPath::parse(&query) {
-                Ok(path) => json.push((query, path, want)),
-                Err(e) => ctx.problem(
-                    &format!("{p}.expect.json"),
-                    format!("`{query}` is not a JSONPath: {e}"),
-                ),
-            }
-        }
-        Check::Http(HttpCheck {
-            url: http.url,
-            method,
-            headers: http.headers,
-            body: http.body,
-            status,
-            body_regex,
-            json,
-        })
+        http_check(ctx, p, http, raw.expect.unwrap_or_else(empty_expect))
     } else if let Some(addr) = raw.tcp {
-        if raw.expect.is_some() {
-            ctx.problem(
-                &format!("{p}.expect"),
-                "a tcp probe passes when it connects; it takes no `expect`",
-            );
-        }
-        if addr
-            .rsplit_once(':')
-            .is_none_or(|(_, port)| port.parse::<u16>().is_err())
-        {
-            ctx.problem(&format!("{p}.tcp"), format!("`{addr}` must be host:port"));
-        }
-        Check::Tcp(addr)
+        tcp_check(ctx, p, addr, raw.expect.is_some())
     } else if let Some(argv) = raw.command {
-        let expect = raw.expect.unwrap_or_else(empty_expect);
-        answer_fields(ctx, p, &expect, false);
-        let cmd = ctx.command(&format!("{p}.command"), argv, None)?;
-        let stdout = regex(ctx, &format!("{p}.expect.stdout"), expect.stdout.as_deref());
-        Check::Command {
-            argv: cmd.argv,
-            exit: expect.exit.unwrap_or(0),
-            stdout,
-        }
+        command_check(ctx, p, argv, raw.expect.unwrap_or_else(empty_expect))?
     } else {
-        let name = raw.load.unwrap_or_default();
-        if !has_load {
-            ctx.problem(&format!("{p}.load"), "a load probe needs a `load:` section");
+        load_check(ctx, p, raw, has_load)?
+    };
+    Some(Probe {
+        name,
+        check,
+        timeout,
+    })
+}
+
+/// `http: {url, method, headers, body}` with `expect: {status, body, json}`.
+fn http_check(ctx: &mut Ctx, p: &str, http: RawHttp, expect: RawExpectAnswer) -> Check {
+    answer_fields(ctx, p, &expect, true);
+    if !http.url.starts_with("http://") {
+        ctx.problem(
+            &format!("{p}.http.url"),
+            format!("`{}` must be an http:// URL", http.url),
+        );
+    }
+    let method = match http
+        .method
+        .as_deref()
+        .unwrap_or("GET")
+        .parse::<http::Method>()
+    {
+        Ok(m) => m,
+        Err(_) => {
+            ctx.problem(&format!("{p}.http.method"), "not an HTTP method");
+            http::Method::GET
         }
-        if raw.expect.is_some() {
-            ctx.problem(
-                &format!("{p}.expect"),
-                "a load probe uses `below` or `above`, not `expect`",
-            );
+    };
+    let status = statuses(ctx, &format!("{p}.expect.status"), expect.status.as_ref());
+    let body_regex = regex(ctx, &format!("{p}.expect.body"), expect.body.as_deref());
+    let mut json = Vec::new();
+    for (query, want) in expect.json {
+        match JsonPath::parse(&query) {
+            Ok(path) => json.push((query, path, want)),
+            Err(e) => ctx.problem(
+                &format!("{p}.expect.json"),
+                format!("`{query}` is not a JSONPath: {e}"),
+            ),
         }
-        let metric = match name.as_str() {
-            "error_rate" => LoadMetric::ErrorRate,
-            "rps" => LoadMetric::Rps,
-            "p50" => LoadMetric::Latency(50),
-            "p90" => LoadMetric::Latency(90),
-            "p95" => LoadMetric::Latency(95),
-            "p99" => LoadMetric::Latency(99),
-            other => {
-                ctx.problem(&format!("{p}.load"), format!("unknown metric `{other}`, expected one of error_rate, rps, p50, p90, p95, p99"));
-                return None;
-            }
-        };
-        let window = raw.window.unwrap_or(std::time::Duration::from_secs(2));
-        if window.is_zero() {
-            ctx.problem(&format!("{p}.window"), "must be greater than zero");
-        } else if window > crate::load::WINDOW_HORIZON {
-            ctx.problem(
-                &format!("{p}.window"),
-                format!(
-                    "at most {} (the load driver keeps latency histograms that far back)",
-                    humantime::format_duration(crate::load::WINDOW_HORIZON)
-                ),
-            );
+    }
+    Check::Http(HttpCheck {
+        url: http.url,
+        method,
+        headers: http.headers,
+        body: http.body,
+        status,
+        body_regex,
+        json,
+    })
+}
+
+/// `tcp: host:port`, which takes no `expect`.
+fn tcp_check(ctx: &mut Ctx, p: &str, addr: String, has_expect: bool) -> Check {
+    if has_expect {
+        ctx.problem(
+            &format!("{p}.expect"),
+            "a tcp probe passes when it connects; it takes no `expect`",
+        );
+    }
+    if addr
+        .rsplit_once(':')
+        .is_none_or(|(_, port)| port.parse::<u16>().is_err())
+    {
+        ctx.problem(&format!("{p}.tcp"), format!("`{addr}` must be host:port"));
+    }
+    Check::Tcp(addr)
+}
+
+/// `command: [...]` with `expect: {exit, stdout}`.
+fn command_check(
+    ctx: &mut Ctx,
+    p: &str,
+    argv: Vec<String>,
+    expect: RawExpectAnswer,
+) -> Option<Check> {
+    answer_fields(ctx, p, &expect, false);
+    let cmd = ctx.command(&format!("{p}.command"), argv, None)?;
+    let stdout = regex(ctx, &format!("{p}.expect.stdout"), expect.stdout.as_deref());
+    Some(Check::Command {
+        argv: cmd.argv,
+        exit: expect.exit.unwrap_or(0),
+        stdout,
+    })
+}
+
+/// `load: METRIC` over a `window`, `below` or `above` a limit in the metric's unit.
+fn load_check(ctx: &mut Ctx, p: &str, raw: RawProbe, has_load: bool) -> Option<Check> {
+    if !has_load {
+        ctx.problem(&format!("{p}.load"), "a load probe needs a `load:` section");
+    }
+    if raw.expect.is_some() {
+        ctx.problem(
+            &format!("{p}.expect"),
+            "a load probe uses `below` or `above`, not `expect`",
+        );
+    }
+    let metric = load_metric(ctx, p, raw.load.as_deref().unwrap_or_default())?;
+    let window = raw.window.unwrap_or(std::time::Duration::from_secs(2));
+    if window.is_zero() {
+        ctx.problem(&format!("{p}.window"), "must be greater than zero");
+    } else if window > crate::load::WINDOW_HORIZON {
+        ctx.problem(
+            &format!("{p}.window"),
+            format!(
+                "at most {} (the load driver keeps latency histograms that far back)",
+                humantime::format_duration(crate::load::WINDOW_HORIZON)
+            ),
+        );
+    }
+    let (field, value, below) = match (&raw.below, &raw.above) {
+        (Some(v), None) => ("below", v, true),
+        (None, Some(v)) => ("above", v, false),
+        _ => {
+            ctx.problem(p, "a load probe has exactly one of `below` or `above`");
+            return None;
         }
-        let (field, value, below) = match (&raw.below, &raw.above) {
-            (Some(v), None) => ("below", v, true),
-            (None, Some(v)) => ("above", v, false),
-            _ => {
-                ctx.problem(p, "a load probe has exactly one of `below` or `above`");
-                return None;
-            }
-        };
-        let parsed = match metric {
-            LoadMetric::ErrorRate => quantity::fraction(value),
-            LoadMetric::Rps => quantity::per_second(value),
-            LoadMetric::Latency(_) => quantity::duration(value).map(|d| d.as_secs_f64()),
-        };
-        let limit = match parsed {
-            Ok(v) => v,
-            Err(e) => {
-                ctx.problem(&format!("{p}.{field}"), e);
-                return None;
-            }
-        };
-        let bound = if below {
+    };
+    let parsed = match metric {
+        LoadMetric::ErrorRate => quantity::fraction(value),
+        LoadMetric::Rps => quantity::per_second(value),
+        LoadMetric::Latency(_) => quantity::duration(value).map(|d| d.as_secs_f64()),
+    };
+    let limit = match parsed {
+        Ok(v) => v,
+        Err(e) => {
+            ctx.problem(&format!("{p}.{field}"), e);
+            return None;
+        }
+    };
+    Some(Check::Load {
+        metric,
+        window,
+        bound: if below {
             Bound::Below(limit)
         } else {
             Bound::Above(limit)
-        };
-        Check::Load {
-            metric,
-            window,
-            bound,
+        },
+    })
+}
+
+/// The metric a load probe reads.
+fn load_metric(ctx: &mut Ctx, p: &str, name: &str) -> Option<LoadMetric> {
+    Some(match name {
+        "error_rate" => LoadMetric::ErrorRate,
+        "rps" => LoadMetric::Rps,
+        "p50" => LoadMetric::Latency(50),
+        "p90" => LoadMetric::Latency(90),
+        "p95" => LoadMetric::Latency(95),
+        "p99" => LoadMetric::Latency(99),
+        other => {
+            ctx.problem(
+                &format!("{p}.load"),
+                format!(
+                    "unknown metric `{other}`, expected one of error_rate, rps, p50, p90, p95, p99"
+                ),
+            );
+            return None;
         }
-    };
-    Some(Probe {
-        name: raw.name,
-        check,
-        timeout,
     })
 }
 
