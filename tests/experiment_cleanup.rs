@@ -215,6 +215,16 @@ async fn a_guard_aborts_the_run_early_and_removes_the_fault() {
         ran.stdout
     );
     assert!(dir.path().join("rolled-back").exists());
+    // Durations are rounded for people (`failed for 0.60 s`), not `0.600063773s`.
+    let guard = run["guard"].as_str().unwrap();
+    let secs = guard
+        .split_once("failed for ")
+        .and_then(|(_, rest)| rest.split_once(" s ("))
+        .map(|(n, _)| n);
+    assert!(
+        secs.is_some_and(|n| n.len() == n.find('.').unwrap_or(0) + 3),
+        "{guard}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -21,6 +21,26 @@ pub enum HttpError {
     /// Connection refused, reset, or the answer was cut.
     #[error("{0}")]
     Transport(String),
+    /// A control API answered with a status other than 2xx.
+    #[error("{url} answered {status}: {body}")]
+    Status {
+        /// The URL called.
+        url: String,
+        /// The status code (e.g. 404, 409).
+        status: u16,
+        /// The answer's body, trimmed (Toxiproxy's `{"error": …, "status": N}`).
+        body: String,
+    },
+}
+
+impl HttpError {
+    /// The status code when the server answered with a non-2xx one.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            HttpError::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
 }
 
 /// An answer.
@@ -109,11 +129,11 @@ impl Http {
         if (200..300).contains(&answer.status) {
             Ok(answer)
         } else {
-            Err(HttpError::Transport(format!(
-                "{url} answered {}: {}",
-                answer.status,
-                String::from_utf8_lossy(&answer.body).trim()
-            )))
+            Err(HttpError::Status {
+                url: url.to_string(),
+                status: answer.status,
+                body: String::from_utf8_lossy(&answer.body).trim().to_string(),
+            })
         }
     }
 }

@@ -92,7 +92,7 @@ impl Injector {
                 .await
             {
                 // 409: a proxy of that name exists (a previous run's); replace it.
-                if !e.source.to_string().contains("answered 409") {
+                if e.source.status() != Some(409) {
                     return Err(e);
                 }
                 let _ = self
@@ -113,12 +113,13 @@ impl Injector {
 
     /// Add a toxic named `name`; returns `t_inject`, when the API confirmed it.
     pub async fn inject(&mut self, name: &str, fault: &Fault) -> Result<Duration, InjectError> {
+        let kind = fault.kind.type_name();
         let mut body = json!({
             "name": name,
-            "type": fault.kind,
-            "stream": fault.stream,
-            "toxicity": fault.toxicity,
-            "attributes": fault.attributes,
+            "type": kind,
+            "stream": fault.stream.as_str(),
+            "toxicity": fault.toxicity.value(),
+            "attributes": fault.kind.attributes(),
         });
         if let Some(lease) = self.lease {
             body["lease_ms"] = json!(lease.as_millis() as u64);
@@ -128,7 +129,7 @@ impl Injector {
             http::Method::POST,
             &path,
             Some(&body),
-            format!("add {} to `{}`", fault.kind, fault.proxy),
+            format!("add {kind} to `{}`", fault.proxy),
         )
         .await?;
         let at = self.clock.now();
@@ -145,7 +146,7 @@ impl Injector {
                         .await
                     {
                         tracing::warn!("renewing the lease of {url}: {e}");
-                        if e.to_string().contains("answered 404") {
+                        if e.status() == Some(404) {
                             break;
                         }
                     }
@@ -182,7 +183,7 @@ impl Injector {
             .await;
         match result {
             Ok(_) => Ok(self.clock.now()),
-            Err(e) if e.source.to_string().contains("answered 404") => Ok(self.clock.now()),
+            Err(e) if e.source.status() == Some(404) => Ok(self.clock.now()),
             Err(e) => Err(e),
         }
     }
@@ -224,5 +225,66 @@ impl Drop for Injector {
                 r.abort();
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::experiment::embedded::Embedded;
+
+    /// The injector tells a control API's answers apart by their status, not their text: a
+    /// proxy left behind (409) is replaced, a toxic already gone (404) counts as removed, and
+    /// any other refusal is an error that carries the status and body.
+    #[tokio::test]
+    async fn control_api_answers_are_matched_by_status() {
+        let (server, base) = Embedded::start(Some(1)).await.unwrap();
+        let proxy = Proxy {
+            name: "kv".into(),
+            listen: "127.0.0.1:0".into(),
+            upstream: "127.0.0.1:9".into(),
+        };
+        let mut first = Injector::new(base.clone(), Http::default(), None, Clock::start());
+        first
+            .create_proxies(std::slice::from_ref(&proxy))
+            .await
+            .unwrap();
+        // A second run finds the proxy in place: 409, replaced.
+        let mut second = Injector::new(base.clone(), Http::default(), None, Clock::start());
+        second
+            .create_proxies(std::slice::from_ref(&proxy))
+            .await
+            .unwrap();
+        let fault = Fault {
+            proxy: "kv".into(),
+            kind: crate::fault::ToxicKind::Noop,
+            stream: crate::fault::Stream::Upstream,
+            toxicity: crate::fault::Toxicity::default(),
+        };
+        second.inject("t", &fault).await.unwrap();
+        // Removed behind the injector's back: its removal answers 404, which is success.
+        Http::default()
+            .json(
+                http::Method::DELETE,
+                &format!("{base}/proxies/kv/toxics/t"),
+                None,
+                CALL_LIMIT,
+            )
+            .await
+            .unwrap();
+        second.remove("t").await.unwrap();
+        // A toxic on a proxy that does not exist: an error with the status and the body.
+        let missing = Fault {
+            proxy: "nope".into(),
+            ..fault
+        };
+        let e = second.inject("t", &missing).await.unwrap_err();
+        assert_eq!(e.source.status(), Some(404), "{e}");
+        let HttpError::Status { body, .. } = &e.source else {
+            panic!("{e:?}");
+        };
+        assert!(body.contains("proxy not found"), "{body}");
+        assert!(second.clear().await.is_empty());
+        server.shutdown().await;
     }
 }

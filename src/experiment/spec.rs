@@ -228,19 +228,17 @@ pub enum StepKind {
     Action(Action),
 }
 
-/// A toxic to add through the control API.
+/// A toxic to add through the control API, validated with the proxy's own vocabulary.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Fault {
     /// Proxy name.
     pub proxy: String,
-    /// Toxic type.
-    pub kind: String,
-    /// `downstream` or `upstream`.
-    pub stream: String,
-    /// Probability, 0..1.
-    pub toxicity: f64,
-    /// Attributes as sent on the wire.
-    pub attributes: serde_json::Map<String, Value>,
+    /// What it does, with typed attributes (sent as `type` and `attributes`).
+    pub kind: crate::fault::ToxicKind,
+    /// The direction it acts on.
+    pub stream: crate::fault::Stream,
+    /// The probability that it affects a given connection.
+    pub toxicity: crate::fault::Toxicity,
 }
 
 /// An action.

@@ -41,8 +41,8 @@ pub fn render(e: &Experiment) -> String {
                     format!(
                         "+ {} (toxicity {}, attributes {})",
                         step.name,
-                        fault.toxicity,
-                        serde_json::Value::Object(fault.attributes.clone())
+                        fault.toxicity.value(),
+                        serde_json::Value::Object(fault.kind.attributes())
                     ),
                 ));
                 events.push((step.end(), format!("- {}", step.name)));

@@ -21,10 +21,10 @@ pub enum ToxicError {
     },
 }
 
-/// Check a toxic type and its attributes.
-pub fn check(kind: &str, attributes: &Map<String, Value>) -> Result<(), ToxicError> {
+/// A toxic type and its attributes, as the control API would read them.
+pub fn parse(kind: &str, attributes: &Map<String, Value>) -> Result<ToxicKind, ToxicError> {
     match ToxicKind::from_wire(kind, attributes) {
-        Ok(_) => Ok(()),
+        Ok(kind) => Ok(kind),
         Err(FaultError::InvalidType(t)) => Err(ToxicError::UnknownType(t)),
         Err(FaultError::Field { field, message }) => Err(ToxicError::Attribute {
             name: field.trim_start_matches("attributes.").to_string(),

@@ -148,7 +148,10 @@ async fn timeline(experiment: &Experiment, shared: &Shared, res: &Res, clock: Cl
                 match &step.kind {
                     StepKind::Fault { fault, .. } => {
                         let inject = match res.lock().await.injector.as_mut() {
-                            Some(inj) => inj.inject(&toxic_name(i, &fault.kind), fault).await,
+                            Some(inj) => {
+                                inj.inject(&toxic_name(i, fault.kind.type_name()), fault)
+                                    .await
+                            }
                             None => return,
                         };
                         match inject {
@@ -194,7 +197,7 @@ async fn timeline(experiment: &Experiment, shared: &Shared, res: &Res, clock: Cl
                         inj.remove(&toxic_name(
                             i,
                             match &step.kind {
-                                StepKind::Fault { fault, .. } => &fault.kind,
+                                StepKind::Fault { fault, .. } => fault.kind.type_name(),
                                 _ => "",
                             },
                         ))

@@ -12,7 +12,7 @@ use super::Shared;
 use crate::clock::Clock;
 use crate::experiment::client::Http;
 use crate::experiment::probe::{self, LoadWindow, Status as ProbeStatus};
-use crate::experiment::record::{SampleRecord, Status};
+use crate::experiment::record::{SampleRecord, Status, for_people};
 use crate::experiment::spec::Experiment;
 
 /// Sample until `stop` is cancelled.
@@ -79,9 +79,9 @@ pub(super) async fn sample(
             let start = *since.get_or_insert(at);
             if at.saturating_sub(start) >= guard.for_ {
                 let reason = format!(
-                    "guard `{}` failed for {:?} ({})",
+                    "guard `{}` failed for {} ({})",
                     guard.probe.name,
-                    at.saturating_sub(start),
+                    for_people(at.saturating_sub(start)),
                     outcome.detail
                 );
                 shared.journal().guard = Some(reason.clone());

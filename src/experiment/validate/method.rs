@@ -11,6 +11,7 @@ use super::super::raw::{RawAction, RawFault, RawStep};
 use super::super::spec::*;
 use super::super::toxics;
 use super::Ctx;
+use crate::fault::{Stream, Toxicity};
 
 /// Signals an action may send.
 pub const SIGNALS: &[&str] = &[
@@ -114,7 +115,7 @@ fn step(
 /// A short label for a step.
 pub fn describe(kind: &StepKind) -> String {
     match kind {
-        StepKind::Fault { fault, .. } => format!("{} on {}", fault.kind, fault.proxy),
+        StepKind::Fault { fault, .. } => format!("{} on {}", fault.kind.type_name(), fault.proxy),
         StepKind::Action(Action::Command(c)) => c.argv.join(" "),
         StepKind::Action(Action::Kill { service, signal }) => format!("kill -{signal} {service}"),
         StepKind::Action(Action::Stop(s)) => format!("stop {s}"),
@@ -132,37 +133,51 @@ fn fault(ctx: &mut Ctx, p: &str, raw: RawFault, proxies: &BTreeSet<String>) -> O
         );
         ok = false;
     }
-    let stream = raw.stream.unwrap_or_else(|| "downstream".to_string());
-    if stream != "downstream" && stream != "upstream" {
-        ctx.problem(
-            &format!("{p}.stream"),
-            format!("`{stream}` must be downstream or upstream"),
-        );
-        ok = false;
-    }
-    let toxicity = match raw.toxicity.as_ref().map(quantity::fraction).transpose() {
-        Ok(t) => t.unwrap_or(1.0),
+    let stream = match raw.stream.as_deref().map(Stream::parse).transpose() {
+        Ok(s) => s.unwrap_or_default(),
+        Err(_) => {
+            ctx.problem(
+                &format!("{p}.stream"),
+                format!(
+                    "`{}` must be downstream or upstream",
+                    raw.stream.unwrap_or_default()
+                ),
+            );
+            ok = false;
+            Stream::default()
+        }
+    };
+    let toxicity = raw
+        .toxicity
+        .as_ref()
+        .map(|t| quantity::fraction(t).and_then(|v| Toxicity::new(v).map_err(|e| e.to_string())))
+        .transpose();
+    let toxicity = match toxicity {
+        Ok(t) => t.unwrap_or_default(),
         Err(e) => {
             ctx.problem(&format!("{p}.toxicity"), e);
             ok = false;
-            1.0
+            Toxicity::default()
         }
     };
-    if let Err(e) = toxics::check(&raw.kind, &raw.attributes) {
-        let field = match &e {
-            toxics::ToxicError::UnknownType(_) => format!("{p}.type"),
-            toxics::ToxicError::Attribute { name, .. } => format!("{p}.attributes.{name}"),
-        };
-        ctx.problem(&field, e.to_string());
-        ok = false;
-    }
-    ok.then_some(Fault {
+    let kind = match toxics::parse(&raw.kind, &raw.attributes) {
+        Ok(kind) => Some(kind),
+        Err(e) => {
+            let field = match &e {
+                toxics::ToxicError::UnknownType(_) => format!("{p}.type"),
+                toxics::ToxicError::Attribute { name, .. } => format!("{p}.attributes.{name}"),
+            };
+            ctx.problem(&field, e.to_string());
+            None
+        }
+    };
+    Some(Fault {
         proxy: raw.proxy,
-        kind: raw.kind,
+        kind: kind?,
         stream,
         toxicity,
-        attributes: raw.attributes,
     })
+    .filter(|_| ok)
 }
 
 fn action(ctx: &mut Ctx, p: &str, raw: RawAction, services: &BTreeSet<String>) -> Option<Action> {

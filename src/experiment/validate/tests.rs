@@ -225,3 +225,43 @@ fn a_stage_plan_that_ends_before_the_method_is_a_problem() {
         "{shown}"
     );
 }
+
+#[test]
+fn a_fault_is_typed_from_validation_on() {
+    use crate::fault::{Stream, ToxicKind};
+    let text = r#"title: typed
+proxies:
+  - {name: kv, listen: "127.0.0.1:1", upstream: "127.0.0.1:2"}
+method:
+  - {at: 1s, for: 1s, fault: {proxy: kv, type: latency, stream: upstream, toxicity: 50%, attributes: {latency: 300}}}
+  - {at: 3s, for: 1s, fault: {proxy: kv, type: noop}}
+duration: 5s
+"#;
+    let e = parse(text).unwrap();
+    let StepKind::Fault { fault, .. } = &e.method[0].kind else {
+        panic!("{:?}", e.method[0].kind);
+    };
+    assert!(matches!(fault.kind, ToxicKind::Latency(_)), "{fault:?}");
+    assert_eq!(fault.kind.attributes()["latency"], 300);
+    assert_eq!(fault.stream, Stream::Upstream);
+    assert_eq!(fault.toxicity.value(), 0.5);
+    let StepKind::Fault { fault, .. } = &e.method[1].kind else {
+        panic!("{:?}", e.method[1].kind);
+    };
+    assert_eq!(
+        (fault.kind.clone(), fault.stream),
+        (ToxicKind::Noop, Stream::Downstream)
+    );
+    assert_eq!(fault.toxicity.value(), 1.0);
+    // Each bad field of a fault is its own problem, at its own path.
+    let bad = text
+        .replace("stream: upstream", "stream: sideways")
+        .replace("toxicity: 50%", "toxicity: 1.5");
+    let shown = parse(&bad).unwrap_err().to_string();
+    for e in [
+        "method[0].fault.stream: `sideways` must be downstream or upstream",
+        "method[0].fault.toxicity: ",
+    ] {
+        assert!(shown.contains(e), "missing {e:?} in:\n{shown}");
+    }
+}
