@@ -8,9 +8,10 @@
 //! | [`breaker`] | the circuit breaker, a pure state machine |
 //! | [`quote`] | the backend call behind `/api/quote`, with a timeout and the breaker |
 //! | [`http`] | routing, service time, the server and its graceful drain |
+#![warn(unreachable_pub)]
 
-pub mod breaker;
-pub mod http;
-pub mod log;
-pub mod quote;
-pub mod store;
+pub(crate) mod breaker;
+pub(crate) mod http;
+pub(crate) mod log;
+pub(crate) mod quote;
+pub(crate) mod store;

@@ -10,24 +10,25 @@
 //! | [`inject`], [`embedded`], [`driver`] | faults through the control API, the in-process control server, the load |
 //! | [`run`], [`timeline`] | one run from preflight to teardown; the `--dry-run` plan |
 //! | [`repeat`], [`suite`] | one file run N times (MTTR across runs); a suite: collecting, filtering, running files |
+#![warn(unreachable_pub)]
 
 pub mod action;
-pub mod client;
-pub mod driver;
-pub mod embedded;
-pub mod inject;
+mod client;
+mod driver;
+mod embedded;
+mod inject;
 pub mod measure;
 pub mod probe;
-pub mod quantity;
-pub mod raw;
+mod quantity;
+mod raw;
 pub mod record;
 pub mod repeat;
 pub mod run;
 pub mod service;
 pub mod spec;
 pub mod suite;
-pub mod timeline;
-pub mod toxics;
+pub(crate) mod timeline;
+mod toxics;
 pub mod validate;
-pub mod vars;
-pub mod verdict;
+mod vars;
+mod verdict;

@@ -59,7 +59,7 @@ pub struct DemoArgs {
 }
 
 /// `shakedown demo-target`: serve until SIGTERM/SIGINT, then drain and flush.
-pub async fn demo_main(args: DemoArgs) -> anyhow::Result<Outcome> {
+pub(crate) async fn demo_main(args: DemoArgs) -> anyhow::Result<Outcome> {
     let quote = match &args.backend {
         None => None,
         Some(url) => {

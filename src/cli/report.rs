@@ -22,7 +22,7 @@ pub struct ReportArgs {
 
 /// `shakedown report`: print each experiment's terminal summary; the exit code is the one the
 /// run had (0 passed, 1 failed, 2 invalid, 3 aborted).
-pub async fn report_main(args: ReportArgs) -> anyhow::Result<Outcome> {
+pub(crate) async fn report_main(args: ReportArgs) -> anyhow::Result<Outcome> {
     let document = Document::read(&args.journal)
         .map_err(|e| InvalidInput::new(e.to_string()))
         .with_context(|| format!("{}", args.journal.display()))?;

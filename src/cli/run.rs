@@ -38,7 +38,7 @@ pub struct RunArgs {
 }
 
 /// `shakedown run`.
-pub async fn run_main(args: RunArgs) -> anyhow::Result<Outcome> {
+pub(crate) async fn run_main(args: RunArgs) -> anyhow::Result<Outcome> {
     let options = options(&args.vars)?;
     let experiment = validate::load_file(&args.file, &options)?;
     if args.dry_run {

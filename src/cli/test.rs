@@ -37,7 +37,7 @@ pub struct TestArgs {
 }
 
 /// `shakedown test`.
-pub async fn test_main(args: TestArgs) -> anyhow::Result<Outcome> {
+pub(crate) async fn test_main(args: TestArgs) -> anyhow::Result<Outcome> {
     let paths = if args.paths.is_empty() {
         vec![PathBuf::from("experiments")]
     } else {

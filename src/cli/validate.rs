@@ -19,7 +19,7 @@ pub struct ValidateArgs {
 }
 
 /// `shakedown validate`.
-pub async fn validate_main(args: ValidateArgs) -> anyhow::Result<Outcome> {
+pub(crate) async fn validate_main(args: ValidateArgs) -> anyhow::Result<Outcome> {
     let options = options(&args.vars)?;
     let mut bad = 0;
     for file in suite::collect(&args.paths)? {

@@ -11,7 +11,7 @@ use tokio::time::Instant;
 
 /// How the breaker trips and how long it stays open.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct BreakerConfig {
+pub(crate) struct BreakerConfig {
     /// Consecutive failures that open a closed breaker (at least 1).
     pub threshold: u32,
     /// How long an open breaker rejects calls before admitting a trial.
@@ -20,7 +20,7 @@ pub struct BreakerConfig {
 
 /// Where the breaker is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum State {
+pub(crate) enum State {
     /// Calls pass; `failures` consecutive failures so far.
     Closed {
         /// Consecutive failures counted since the last success.
@@ -40,7 +40,7 @@ pub enum State {
 
 impl State {
     /// The state's name as shown by `/stats`: `closed`, `open` or `half_open`.
-    pub fn name(&self) -> &'static str {
+    pub(crate) fn name(&self) -> &'static str {
         match self {
             State::Closed { .. } => "closed",
             State::Open { .. } => "open",
@@ -51,7 +51,7 @@ impl State {
 
 /// The breaker's answer to "may I call the backend now?".
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Admission {
+pub(crate) enum Admission {
     /// Call; report the result with [`Breaker::record`].
     Allow,
     /// Do not call; the breaker is open (or a trial is already in flight).
@@ -63,7 +63,7 @@ pub enum Admission {
 
 /// A circuit breaker. Not thread-safe by itself: keep it behind a mutex.
 #[derive(Debug, Clone)]
-pub struct Breaker {
+pub(crate) struct Breaker {
     config: BreakerConfig,
     state: State,
     opens: u64,
@@ -71,7 +71,7 @@ pub struct Breaker {
 
 impl Breaker {
     /// A closed breaker.
-    pub fn new(config: BreakerConfig) -> Self {
+    pub(crate) fn new(config: BreakerConfig) -> Self {
         Self {
             config,
             state: State::Closed { failures: 0 },
@@ -80,7 +80,7 @@ impl Breaker {
     }
 
     /// The state as of `now` (an elapsed cooldown reads as half-open).
-    pub fn state(&self, now: Instant) -> State {
+    pub(crate) fn state(&self, now: Instant) -> State {
         match self.state {
             State::Open { until } if now >= until => State::HalfOpen { trial: false },
             state => state,
@@ -88,12 +88,12 @@ impl Breaker {
     }
 
     /// How many times the breaker has opened (trips plus failed trials).
-    pub fn opens(&self) -> u64 {
+    pub(crate) fn opens(&self) -> u64 {
         self.opens
     }
 
     /// Decide whether a call may go to the backend at `now`.
-    pub fn admit(&mut self, now: Instant) -> Admission {
+    pub(crate) fn admit(&mut self, now: Instant) -> Admission {
         self.state = self.state(now);
         match self.state {
             State::Closed { .. } => Admission::Allow,
@@ -111,7 +111,7 @@ impl Breaker {
     }
 
     /// Report the outcome of an admitted call that finished at `now`.
-    pub fn record(&mut self, success: bool, now: Instant) {
+    pub(crate) fn record(&mut self, success: bool, now: Instant) {
         self.state = match (self.state, success) {
             // An open breaker already rejects: a late report from a call admitted
             // before it opened changes nothing.

@@ -21,15 +21,15 @@ use super::quote::{BackendError, Quote, QuoteOutcome, QuoteStats};
 use super::store::Store;
 
 /// Largest accepted value, in bytes (bigger bodies get 413).
-pub const MAX_VALUE_BYTES: usize = 1024 * 1024;
+pub(crate) const MAX_VALUE_BYTES: usize = 1024 * 1024;
 
 /// How long a graceful stop waits for open connections to finish.
-pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+pub(crate) const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The service time added to every `/kv` request: `base` plus a uniform
 /// draw from `0..=jitter`, seeded.
 #[derive(Debug)]
-pub struct ServiceTime {
+pub(crate) struct ServiceTime {
     /// `--latency`.
     pub base: Duration,
     /// `--jitter`.
@@ -40,7 +40,7 @@ pub struct ServiceTime {
 
 impl ServiceTime {
     /// The next request's service time.
-    pub fn next(&self) -> Duration {
+    pub(crate) fn next(&self) -> Duration {
         if self.jitter.is_zero() {
             return self.base;
         }
@@ -52,7 +52,7 @@ impl ServiceTime {
 
 /// Everything a request handler needs.
 #[derive(Debug)]
-pub struct App {
+pub(crate) struct App {
     /// The key-value store.
     pub store: Arc<Store>,
     /// The backend client, when `--backend` was given.
@@ -81,7 +81,7 @@ fn error(status: StatusCode, message: impl std::fmt::Display) -> Reply {
 }
 
 /// Answer one request.
-pub async fn handle(app: &App, request: Request<Incoming>) -> Reply {
+pub(crate) async fn handle(app: &App, request: Request<Incoming>) -> Reply {
     let path = request.uri().path().to_owned();
     let method = request.method().clone();
     if let Some(key) = path.strip_prefix("/kv/") {
@@ -210,7 +210,11 @@ async fn stats(app: &App) -> Reply {
 
 /// Serve `app` on `listener` until `shutdown` resolves, then stop accepting
 /// and let open connections finish (bounded by [`DRAIN_TIMEOUT`]).
-pub async fn serve(listener: TcpListener, app: Arc<App>, shutdown: impl Future<Output = ()>) {
+pub(crate) async fn serve(
+    listener: TcpListener,
+    app: Arc<App>,
+    shutdown: impl Future<Output = ()>,
+) {
     let builder = auto::Builder::new(TokioExecutor::new());
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);

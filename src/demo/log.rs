@@ -16,7 +16,7 @@ use tokio::io::AsyncWriteExt;
 /// One logged write.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "lowercase", deny_unknown_fields)]
-pub enum Record {
+pub(crate) enum Record {
     /// `key` now holds `value` at `version`.
     Put {
         /// The key.
@@ -35,7 +35,7 @@ pub enum Record {
 
 impl Record {
     /// The record as one log line, newline included.
-    pub fn line(&self) -> Vec<u8> {
+    pub(crate) fn line(&self) -> Vec<u8> {
         // Serializing a struct of strings and integers cannot fail.
         let mut line = serde_json::to_vec(self).unwrap_or_default();
         line.push(b'\n');
@@ -45,7 +45,7 @@ impl Record {
 
 /// A stored value and its version.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Entry {
+pub(crate) struct Entry {
     /// The exact value written.
     pub value: String,
     /// Per-key version, counted from 1.
@@ -54,7 +54,7 @@ pub struct Entry {
 
 /// What a replay found.
 #[derive(Debug, Default)]
-pub struct Replay {
+pub(crate) struct Replay {
     /// The map rebuilt from the log.
     pub map: HashMap<String, Entry>,
     /// Whole records applied.
@@ -65,7 +65,7 @@ pub struct Replay {
 
 /// A log that could not be read, replayed or written.
 #[derive(Debug, thiserror::Error)]
-pub enum LogError {
+pub(crate) enum LogError {
     /// Reading, truncating, opening or appending failed.
     #[error("{path}: {action}: {error}")]
     Io {
@@ -89,7 +89,7 @@ pub enum LogError {
 }
 
 /// Apply `record` to `map`.
-pub fn apply(map: &mut HashMap<String, Entry>, record: Record) {
+pub(crate) fn apply(map: &mut HashMap<String, Entry>, record: Record) {
     match record {
         Record::Put {
             key,
@@ -106,7 +106,7 @@ pub fn apply(map: &mut HashMap<String, Entry>, record: Record) {
 
 /// Rebuild the map from the bytes of a log. Returns the replay and the
 /// length of the valid prefix (everything after it is a torn last line).
-pub fn replay_bytes(path: &Path, bytes: &[u8]) -> Result<(Replay, usize), LogError> {
+pub(crate) fn replay_bytes(path: &Path, bytes: &[u8]) -> Result<(Replay, usize), LogError> {
     let mut replay = Replay::default();
     let mut valid = 0;
     let lines: Vec<&[u8]> = bytes.split_inclusive(|b| *b == b'\n').collect();
@@ -139,7 +139,7 @@ pub fn replay_bytes(path: &Path, bytes: &[u8]) -> Result<(Replay, usize), LogErr
 
 /// An open log: replayed, torn tail removed, positioned for appends.
 #[derive(Debug)]
-pub struct Log {
+pub(crate) struct Log {
     path: PathBuf,
     file: tokio::fs::File,
     fsync: bool,
@@ -147,7 +147,7 @@ pub struct Log {
 
 impl Log {
     /// Replay `path` (a missing file is an empty log) and open it for appending.
-    pub async fn open(path: &Path, fsync: bool) -> Result<(Log, Replay), LogError> {
+    pub(crate) async fn open(path: &Path, fsync: bool) -> Result<(Log, Replay), LogError> {
         let io = |action| {
             let path = path.to_owned();
             move |error| LogError::Io {
@@ -188,7 +188,7 @@ impl Log {
 
     /// Append `records` in one write and hand them to the OS (and to the disk
     /// with `--fsync`). Returns once the bytes are out of this process.
-    pub async fn append(
+    pub(crate) async fn append(
         &mut self,
         records: impl IntoIterator<Item = &Record>,
     ) -> Result<(), LogError> {

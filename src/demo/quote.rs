@@ -17,7 +17,7 @@ use super::breaker::{Admission, Breaker, BreakerConfig};
 
 /// Why a backend call failed.
 #[derive(Debug, thiserror::Error)]
-pub enum BackendError {
+pub(crate) enum BackendError {
     /// No answer within `--backend-timeout`.
     #[error("backend timeout after {0:?}")]
     Timeout(Duration),
@@ -31,7 +31,7 @@ pub enum BackendError {
 
 /// What one `/api/quote` call came to.
 #[derive(Debug)]
-pub enum QuoteOutcome {
+pub(crate) enum QuoteOutcome {
     /// The backend answered 2xx.
     Ok {
         /// The backend's status.
@@ -48,7 +48,7 @@ pub enum QuoteOutcome {
 
 /// Counters and breaker state shown by `/stats`.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct QuoteStats {
+pub(crate) struct QuoteStats {
     /// `closed`, `open` or `half_open`.
     pub breaker_state: &'static str,
     /// How many times the breaker has opened.
@@ -63,7 +63,7 @@ pub struct QuoteStats {
 
 /// The backend client and its breaker.
 #[derive(Debug)]
-pub struct Quote {
+pub(crate) struct Quote {
     client: Client<HttpConnector, Empty<Bytes>>,
     health: Uri,
     timeout: Duration,
@@ -76,7 +76,7 @@ pub struct Quote {
 impl Quote {
     /// A client for `backend` (an `http://host:port` base URL); calls go to
     /// `{backend}/health`. `None` when the URL is not a plain-HTTP base URL.
-    pub fn new(backend: &str, timeout: Duration, breaker: BreakerConfig) -> Option<Self> {
+    pub(crate) fn new(backend: &str, timeout: Duration, breaker: BreakerConfig) -> Option<Self> {
         let base: Uri = backend.parse().ok()?;
         if base.scheme_str() != Some("http") || base.host().is_none() || base.query().is_some() {
             return None;
@@ -102,7 +102,7 @@ impl Quote {
     }
 
     /// Ask the breaker, call the backend if admitted, report the result.
-    pub async fn call(&self) -> QuoteOutcome {
+    pub(crate) async fn call(&self) -> QuoteOutcome {
         if let Admission::Reject { retry_after } = self.breaker().admit(Instant::now()) {
             self.rejected.fetch_add(1, Ordering::Relaxed);
             return QuoteOutcome::Rejected { retry_after };
@@ -134,12 +134,12 @@ impl Quote {
     }
 
     /// Whether the breaker is open (in its cooldown) right now.
-    pub fn is_open(&self) -> bool {
+    pub(crate) fn is_open(&self) -> bool {
         self.breaker().state(Instant::now()).name() == "open"
     }
 
     /// The counters for `/stats`.
-    pub fn stats(&self) -> QuoteStats {
+    pub(crate) fn stats(&self) -> QuoteStats {
         let breaker = self.breaker();
         QuoteStats {
             breaker_state: breaker.state(Instant::now()).name(),

@@ -41,7 +41,7 @@ struct Inner {
 
 /// Counters shown by `/stats` (all since this process started, except `keys`).
 #[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
-pub struct StoreStats {
+pub(crate) struct StoreStats {
     /// Writes (PUT and DELETE) acknowledged to clients.
     pub acknowledged: u64,
     /// Writes appended to the log.
@@ -56,7 +56,7 @@ pub struct StoreStats {
 
 /// The store: a map behind one lock, so the log's order is the map's order.
 #[derive(Debug)]
-pub struct Store {
+pub(crate) struct Store {
     inner: Mutex<Inner>,
     write_behind: Option<Duration>,
     wake: Notify,
@@ -64,7 +64,7 @@ pub struct Store {
 
 impl Store {
     /// A store with no log: memory only.
-    pub fn in_memory() -> Self {
+    pub(crate) fn in_memory() -> Self {
         Self {
             inner: Mutex::new(Inner::default()),
             write_behind: None,
@@ -74,7 +74,7 @@ impl Store {
 
     /// A store backed by `log`, starting from what replaying it found.
     /// With `write_behind`, writes reach the log that long after their ack.
-    pub fn with_log(log: Log, replay: log::Replay, write_behind: Option<Duration>) -> Self {
+    pub(crate) fn with_log(log: Log, replay: log::Replay, write_behind: Option<Duration>) -> Self {
         Self {
             inner: Mutex::new(Inner {
                 map: replay.map,
@@ -88,13 +88,13 @@ impl Store {
     }
 
     /// The value stored under `key`.
-    pub async fn get(&self, key: &str) -> Option<Entry> {
+    pub(crate) async fn get(&self, key: &str) -> Option<Entry> {
         self.inner.lock().await.map.get(key).cloned()
     }
 
     /// Store `value` under `key`; returns the key's new version once the
     /// write is acknowledged (persisted first unless write-behind).
-    pub async fn put(&self, key: &str, value: String) -> Result<u64, LogError> {
+    pub(crate) async fn put(&self, key: &str, value: String) -> Result<u64, LogError> {
         let mut inner = self.inner.lock().await;
         let version = inner.map.get(key).map_or(1, |e| e.version + 1);
         let record = Record::Put {
@@ -107,7 +107,7 @@ impl Store {
     }
 
     /// Delete `key` (deleting a missing key is acknowledged too).
-    pub async fn delete(&self, key: &str) -> Result<(), LogError> {
+    pub(crate) async fn delete(&self, key: &str) -> Result<(), LogError> {
         let mut inner = self.inner.lock().await;
         let record = Record::Delete {
             key: key.to_owned(),
@@ -159,14 +159,14 @@ impl Store {
     }
 
     /// Flush every pending write now (the graceful-stop path).
-    pub async fn flush_all(&self) -> Result<usize, LogError> {
+    pub(crate) async fn flush_all(&self) -> Result<usize, LogError> {
         self.flush(true).await
     }
 
     /// The write-behind flusher: sleeps until the oldest pending write is
     /// due, flushes what is due, repeats, until `stop` is cancelled. It is
     /// never interrupted in the middle of an append.
-    pub async fn run_flusher(self: Arc<Self>, stop: CancellationToken) {
+    pub(crate) async fn run_flusher(self: Arc<Self>, stop: CancellationToken) {
         loop {
             let next = self.inner.lock().await.pending.front().map(|p| p.due);
             let wait = async {
@@ -194,7 +194,7 @@ impl Store {
     }
 
     /// The counters for `/stats`.
-    pub async fn stats(&self) -> StoreStats {
+    pub(crate) async fn stats(&self) -> StoreStats {
         let inner = self.inner.lock().await;
         StoreStats {
             acknowledged: inner.acknowledged,

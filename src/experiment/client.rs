@@ -139,7 +139,7 @@ impl Http {
 }
 
 /// An error and its sources on one line (hyper hides the useful part in the source).
-pub fn error_chain(error: &dyn std::error::Error) -> String {
+pub(super) fn error_chain(error: &dyn std::error::Error) -> String {
     let mut out = error.to_string();
     let mut source = error.source();
     while let Some(s) = source {

@@ -10,32 +10,36 @@ use crate::load::{self, LoadError, LoadReport, LoadRun, LoadSpec};
 
 /// A running load.
 #[derive(Debug)]
-pub struct Load {
+pub(super) struct Load {
     run: Arc<LoadRun>,
 }
 
 /// Check a `load:` section with the load driver's own validation; the error names the
 /// field relative to the section (`scenarios[0].write.method`).
-pub fn check(spec: &LoadSpec) -> Result<(), LoadError> {
+pub(super) fn check(spec: &LoadSpec) -> Result<(), LoadError> {
     load::validate(spec)
 }
 
 impl Load {
     /// Start the load on `clock` (its time 0 is the run's).
-    pub fn start(spec: &LoadSpec, clock: Clock, seed: Option<u64>) -> Result<Self, LoadError> {
+    pub(super) fn start(
+        spec: &LoadSpec,
+        clock: Clock,
+        seed: Option<u64>,
+    ) -> Result<Self, LoadError> {
         let run = load::start(spec.clone(), clock, seed)?;
         Ok(Self { run: Arc::new(run) })
     }
 
     /// A handle load probes can sample.
-    pub fn window(&self) -> Arc<dyn LoadWindow> {
+    pub(super) fn window(&self) -> Arc<dyn LoadWindow> {
         self.run.clone()
     }
 
     /// Stop sending, wait for in-flight requests, run the read-back, and report (with the
     /// keyed-write check). Every [`window`](Self::window) handle must have been dropped first;
     /// `None` when one was not.
-    pub async fn stop(self) -> Option<LoadReport> {
+    pub(super) async fn stop(self) -> Option<LoadReport> {
         // The sampler, the only other holder, has ended before the load is stopped.
         let Ok(run) = Arc::try_unwrap(self.run) else {
             tracing::warn!("the load is still referenced by a probe; its report is unavailable");

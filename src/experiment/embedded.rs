@@ -5,13 +5,13 @@ use crate::control::{ControlServer, ServeOptions};
 
 /// A running embedded control server.
 #[derive(Debug)]
-pub struct Embedded {
+pub(super) struct Embedded {
     server: ControlServer,
 }
 
 impl Embedded {
     /// Start one; returns it and its base URL.
-    pub async fn start(seed: Option<u64>) -> Result<(Self, String), String> {
+    pub(super) async fn start(seed: Option<u64>) -> Result<(Self, String), String> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .map_err(|e| format!("binding 127.0.0.1:0: {e}"))?;
@@ -25,7 +25,7 @@ impl Embedded {
     }
 
     /// Close every proxy, connection and the API listener.
-    pub async fn shutdown(self) {
+    pub(super) async fn shutdown(self) {
         self.server.shutdown().await;
     }
 }

@@ -22,7 +22,7 @@ const CALL_LIMIT: Duration = Duration::from_secs(5);
 /// A control API call that failed.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("control API: {action}: {source}")]
-pub struct InjectError {
+pub(super) struct InjectError {
     /// What was being done.
     pub action: String,
     /// Why it failed.
@@ -39,7 +39,7 @@ struct Active {
 
 /// Creates proxies and adds/removes toxics through one control API.
 #[derive(Debug)]
-pub struct Injector {
+pub(super) struct Injector {
     base: String,
     http: Http,
     lease: Option<Duration>,
@@ -50,7 +50,7 @@ pub struct Injector {
 
 impl Injector {
     /// An injector for the control API at `base` (`http://host:port`); `lease` for external ones.
-    pub fn new(base: String, http: Http, lease: Option<Duration>, clock: Clock) -> Self {
+    pub(super) fn new(base: String, http: Http, lease: Option<Duration>, clock: Clock) -> Self {
         Self {
             base,
             http,
@@ -62,7 +62,7 @@ impl Injector {
     }
 
     /// Read `t_inject` and `t_clear` from this clock from now on.
-    pub fn set_clock(&mut self, clock: Clock) {
+    pub(super) fn set_clock(&mut self, clock: Clock) {
         self.clock = clock;
     }
 
@@ -83,7 +83,7 @@ impl Injector {
     }
 
     /// Create the experiment's proxies (replacing any left over with the same name).
-    pub async fn create_proxies(&mut self, proxies: &[Proxy]) -> Result<(), InjectError> {
+    pub(super) async fn create_proxies(&mut self, proxies: &[Proxy]) -> Result<(), InjectError> {
         for p in proxies {
             let body = json!({"name": p.name, "listen": p.listen, "upstream": p.upstream, "enabled": true});
             let action = format!("create proxy `{}` ({} → {})", p.name, p.listen, p.upstream);
@@ -112,7 +112,11 @@ impl Injector {
     }
 
     /// Add a toxic named `name`; returns `t_inject`, when the API confirmed it.
-    pub async fn inject(&mut self, name: &str, fault: &Fault) -> Result<Duration, InjectError> {
+    pub(super) async fn inject(
+        &mut self,
+        name: &str,
+        fault: &Fault,
+    ) -> Result<Duration, InjectError> {
         let kind = fault.kind.type_name();
         let mut body = json!({
             "name": name,
@@ -165,7 +169,7 @@ impl Injector {
     }
 
     /// Remove a toxic; returns `t_clear`, when the API confirmed it.
-    pub async fn remove(&mut self, name: &str) -> Result<Duration, InjectError> {
+    pub(super) async fn remove(&mut self, name: &str) -> Result<Duration, InjectError> {
         let Some(active) = self.active.remove(name) else {
             return Ok(self.clock.now());
         };
@@ -189,12 +193,12 @@ impl Injector {
     }
 
     /// Names of the toxics in place.
-    pub fn active(&self) -> Vec<String> {
+    pub(super) fn active(&self) -> Vec<String> {
         self.active.keys().cloned().collect()
     }
 
     /// Remove every toxic still in place, then delete the proxies created; returns what failed.
-    pub async fn clear(&mut self) -> Vec<String> {
+    pub(super) async fn clear(&mut self) -> Vec<String> {
         let mut failures = Vec::new();
         for name in self.active() {
             if let Err(e) = self.remove(&name).await {

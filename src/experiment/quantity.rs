@@ -5,7 +5,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 /// A fraction 0..=1 written as a number (`0.5`) or a percentage (`50%`).
-pub fn fraction(value: &Value) -> Result<f64, String> {
+pub(super) fn fraction(value: &Value) -> Result<f64, String> {
     let f = match value {
         Value::Number(n) => n.as_f64().ok_or("not a number")?,
         Value::String(s) => match s.trim().strip_suffix('%') {
@@ -34,7 +34,7 @@ pub fn fraction(value: &Value) -> Result<f64, String> {
 }
 
 /// A rate per second written as a number (`200`) or `200/s`.
-pub fn per_second(value: &Value) -> Result<f64, String> {
+pub(super) fn per_second(value: &Value) -> Result<f64, String> {
     let f = match value {
         Value::Number(n) => n.as_f64().ok_or("not a number")?,
         Value::String(s) => {
@@ -54,7 +54,7 @@ pub fn per_second(value: &Value) -> Result<f64, String> {
 }
 
 /// A duration written as `250ms`, `2s`, `1m30s`.
-pub fn duration(value: &Value) -> Result<Duration, String> {
+pub(super) fn duration(value: &Value) -> Result<Duration, String> {
     match value {
         Value::String(s) => humantime::parse_duration(s.trim())
             .map_err(|e| format!("`{s}` is not a duration such as `250ms` ({e})")),

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 /// Top-level keys of an experiment file, in the order they are documented.
-pub const SECTIONS: &[&str] = &[
+pub(super) const SECTIONS: &[&str] = &[
     "title",
     "description",
     "tags",
@@ -30,7 +30,7 @@ pub const SECTIONS: &[&str] = &[
 /// A process the runner starts, waits for, and stops.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawService {
+pub(super) struct RawService {
     /// Unique name.
     pub name: String,
     /// Program and arguments; `shakedown` means this executable.
@@ -53,7 +53,7 @@ pub struct RawService {
 /// A proxy the runner creates through the control API.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawProxy {
+pub(super) struct RawProxy {
     /// Unique name; faults refer to it.
     pub name: String,
     /// Address the proxy listens on.
@@ -65,7 +65,7 @@ pub struct RawProxy {
 /// `steady_state:`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawSteadyState {
+pub(super) struct RawSteadyState {
     /// Sampling interval.
     #[serde(default, with = "humantime_serde")]
     pub interval: Option<Duration>,
@@ -80,7 +80,7 @@ pub struct RawSteadyState {
 /// One probe (steady state or guard).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawProbe {
+pub(super) struct RawProbe {
     /// Unique name.
     pub name: String,
     /// An HTTP request.
@@ -118,7 +118,7 @@ pub struct RawProbe {
 /// The request of an HTTP probe.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawHttp {
+pub(super) struct RawHttp {
     /// `http://host:port/path`.
     pub url: String,
     /// Method (default GET).
@@ -135,7 +135,7 @@ pub struct RawHttp {
 /// `expect:` of an HTTP or command probe.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawExpectAnswer {
+pub(super) struct RawExpectAnswer {
     /// HTTP status (one or a list).
     #[serde(default)]
     pub status: Option<Value>,
@@ -156,7 +156,7 @@ pub struct RawExpectAnswer {
 /// One step of `method:`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawStep {
+pub(super) struct RawStep {
     /// When, from the start of the method.
     #[serde(with = "humantime_serde")]
     pub at: Duration,
@@ -180,7 +180,7 @@ pub struct RawStep {
 /// A fault: a toxic of one proxy, in Toxiproxy's terms.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawFault {
+pub(super) struct RawFault {
     /// The proxy (declared under `proxies`).
     pub proxy: String,
     /// Toxic type: latency, bandwidth, slow_close, timeout, reset_peer, slicer, limit_data, …
@@ -200,7 +200,7 @@ pub struct RawFault {
 /// An action: exactly one of the fields below.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawAction {
+pub(super) struct RawAction {
     /// Run a command and wait for it.
     #[serde(default, deserialize_with = "opt_argv")]
     pub command: Option<Vec<String>>,
@@ -227,7 +227,7 @@ pub struct RawAction {
 /// `expect:`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawExpect {
+pub(super) struct RawExpect {
     /// Every measured step recovers within this time of its removal.
     #[serde(default, with = "humantime_serde")]
     pub recovered_within: Option<Duration>,
@@ -245,7 +245,7 @@ pub struct RawExpect {
 /// A rollback command.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawRollback {
+pub(super) struct RawRollback {
     /// Program and arguments.
     #[serde(deserialize_with = "argv")]
     pub command: Vec<String>,

@@ -5,7 +5,7 @@ use std::fmt::Write;
 use super::spec::{Control, Experiment, StepKind};
 
 /// The plan of `experiment` as text.
-pub fn render(e: &Experiment) -> String {
+pub(crate) fn render(e: &Experiment) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{}  ({})", e.title, e.file.display());
     for s in &e.services {

@@ -7,7 +7,7 @@ use crate::fault::{FaultError, ToxicKind};
 
 /// A toxic the control API would refuse.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ToxicError {
+pub(super) enum ToxicError {
     /// Not a known toxic type.
     #[error("unknown toxic type `{0}`, expected one of {list}", list = ToxicKind::TYPES.join(", "))]
     UnknownType(String),
@@ -22,7 +22,7 @@ pub enum ToxicError {
 }
 
 /// A toxic type and its attributes, as the control API would read them.
-pub fn parse(kind: &str, attributes: &Map<String, Value>) -> Result<ToxicKind, ToxicError> {
+pub(super) fn parse(kind: &str, attributes: &Map<String, Value>) -> Result<ToxicKind, ToxicError> {
     match ToxicKind::from_wire(kind, attributes) {
         Ok(kind) => Ok(kind),
         Err(FaultError::InvalidType(t)) => Err(ToxicError::UnknownType(t)),

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 /// One `${…}` reference.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Reference {
+pub(super) struct Reference {
     /// The dotted name inside the braces, without the default.
     pub name: String,
     /// The text after `:-`, if any.
@@ -17,7 +17,7 @@ pub struct Reference {
 
 /// A variable that could not be expanded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum VarError {
+pub(super) enum VarError {
     /// `${` without its closing `}`.
     #[error("unclosed `${{` in {0:?}")]
     Unclosed(String),
@@ -33,7 +33,7 @@ pub enum VarError {
 }
 
 /// Expand every reference in `text`; `resolve` returns `Ok(None)` to leave one as written.
-pub fn expand(
+pub(super) fn expand(
     text: &str,
     mut resolve: impl FnMut(&Reference) -> Result<Option<String>, VarError>,
 ) -> Result<String, VarError> {
@@ -74,7 +74,7 @@ pub fn expand(
 
 /// The values known when a file is loaded.
 #[derive(Debug, Clone, Default)]
-pub struct LoadVars {
+pub(super) struct LoadVars {
     /// `--var key=value` pairs.
     pub vars: BTreeMap<String, String>,
     /// The run's scratch directory (`${run.dir}`).
@@ -85,7 +85,7 @@ pub struct LoadVars {
 
 impl LoadVars {
     /// Resolve a reference at load time: env, var and run now; service references checked and kept.
-    pub fn resolve(&self, r: &Reference) -> Result<Option<String>, VarError> {
+    pub(super) fn resolve(&self, r: &Reference) -> Result<Option<String>, VarError> {
         let value = match r.name.split_once('.') {
             Some(("env", name)) => std::env::var(name).ok(),
             Some(("var", name)) => self.vars.get(name).cloned(),
@@ -107,7 +107,10 @@ impl LoadVars {
 }
 
 /// Expand `${service.NAME.pid}` with the live process ids (`pid_of` gives `None` when stopped).
-pub fn expand_pids(text: &str, pid_of: impl Fn(&str) -> Option<u32>) -> Result<String, VarError> {
+pub(super) fn expand_pids(
+    text: &str,
+    pid_of: impl Fn(&str) -> Option<u32>,
+) -> Result<String, VarError> {
     expand(text, |r| {
         let svc = r
             .name

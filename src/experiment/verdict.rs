@@ -12,7 +12,7 @@ use super::spec::{Experiment, Step};
 use crate::load::ThresholdOutcome;
 
 /// The sample series of a record, for [`measure`].
-pub fn samples(run: &RunRecord) -> Vec<Sample> {
+pub(super) fn samples(run: &RunRecord) -> Vec<Sample> {
     run.samples
         .iter()
         .map(|s| Sample {
@@ -25,7 +25,7 @@ pub fn samples(run: &RunRecord) -> Vec<Sample> {
 /// Why a run ended before its method did: its status, the reason, and when on the run's clock
 /// (`None` when it stopped before the clock started, in preflight).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Stop {
+pub(super) struct Stop {
     /// `aborted` or `preflight_failed`.
     pub status: Status,
     /// What stopped it (`interrupted by SIGTERM`, a guard, a preflight failure).
@@ -65,7 +65,7 @@ fn evaluated(name: String, passed: bool, expected: String, observed: String) -> 
 }
 
 /// Measure every step, check every expectation, and set the run's status.
-pub fn judge(experiment: &Experiment, run: &mut RunRecord, stopped: Option<Stop>) {
+pub(super) fn judge(experiment: &Experiment, run: &mut RunRecord, stopped: Option<Stop>) {
     if let Some(stop) = &stopped {
         mark_not_run(&mut run.steps, stop);
     }

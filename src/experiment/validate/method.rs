@@ -14,7 +14,7 @@ use super::Ctx;
 use crate::fault::{Stream, Toxicity};
 
 /// Signals an action may send.
-pub const SIGNALS: &[&str] = &[
+pub(crate) const SIGNALS: &[&str] = &[
     "KILL", "TERM", "INT", "HUP", "STOP", "CONT", "QUIT", "USR1", "USR2",
 ];
 
@@ -113,7 +113,7 @@ fn step(
 }
 
 /// A short label for a step.
-pub fn describe(kind: &StepKind) -> String {
+pub(crate) fn describe(kind: &StepKind) -> String {
     match kind {
         StepKind::Fault { fault, .. } => format!("{} on {}", fault.kind.type_name(), fault.proxy),
         StepKind::Action(Action::Command(c)) => c.argv.join(" "),
