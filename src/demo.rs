@@ -3,11 +3,11 @@
 //!
 //! | module | owns |
 //! |---|---|
-//! | [`log`] | the append-only JSON-lines log and its replay (torn last line dropped) |
-//! | [`store`] | the map and the durability policy: memory only, write-then-ack, write-behind |
-//! | [`breaker`] | the circuit breaker, a pure state machine |
-//! | [`quote`] | the backend call behind `/api/quote`, with a timeout and the breaker |
-//! | [`http`] | routing, service time, the server and its graceful drain |
+//! | `log` | the append-only JSON-lines log and its replay (torn last line dropped) |
+//! | `store` | the map and the durability policy: memory only, write-then-ack, write-behind |
+//! | `breaker` | the circuit breaker, a pure state machine |
+//! | `quote` | the backend call behind `/api/quote`, with a timeout and the breaker |
+//! | `http` | routing, service time, the server and its graceful drain |
 #![warn(unreachable_pub)]
 
 pub(crate) mod breaker;

@@ -2,13 +2,13 @@
 //!
 //! | module | owns |
 //! |---|---|
-//! | [`raw`], [`spec`], [`validate`] | the file format: as written, validated, and the checks between |
-//! | [`vars`], [`quantity`], [`toxics`] | `${…}` variables, units, the toxic vocabulary |
+//! | `raw`, [`spec`], [`validate`] | the file format: as written, validated, and the checks between |
+//! | `vars`, `quantity`, `toxics` | `${…}` variables, units, the toxic vocabulary |
 //! | [`record`] | the typed record of runs and its JSON journal (read back by `shakedown report`) |
-//! | [`measure`], [`verdict`] | pure functions from samples and fault windows to TTD, TTR, MTTR and a verdict |
-//! | [`probe`], [`client`], [`action`], [`service`] | probes, outgoing HTTP, commands, managed processes |
-//! | [`inject`], [`embedded`], [`driver`] | faults through the control API, the in-process control server, the load |
-//! | [`run`], [`timeline`] | one run from preflight to teardown; the `--dry-run` plan |
+//! | [`measure`], `verdict` | pure functions from samples and fault windows to TTD, TTR, MTTR and a verdict |
+//! | [`probe`], `client`, [`action`], [`service`] | probes, outgoing HTTP, commands, managed processes |
+//! | `inject`, `embedded`, `driver` | faults through the control API, the in-process control server, the load |
+//! | [`run`], `timeline` | one run from preflight to teardown; the `--dry-run` plan |
 //! | [`repeat`], [`suite`] | one file run N times (MTTR across runs); a suite: collecting, filtering, running files |
 #![warn(unreachable_pub)]
 

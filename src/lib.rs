@@ -1,6 +1,9 @@
 //! shakedown: a chaos-engineering and fault-injection harness.
 //!
-//! The crate is laid out one module per concept; read it top to bottom:
+//! The crate is laid out one module per concept; read it top to bottom. Imports point down this
+//! table, never up: the command line calls the domain, the renderers read the runner's record,
+//! and nothing below `cli` imports it (`docs/architecture.md` draws the map and the path of a
+//! fault and of an experiment through it).
 //!
 //! | module | owns |
 //! |---|---|
@@ -11,10 +14,10 @@
 //! | [`proxy`] | the fault-injecting TCP proxy: accept loop and per-direction pipes that apply faults |
 //! | [`control`] | the Toxiproxy-compatible control API and the proxy store behind it (`shakedown serve`) |
 //! | [`load`] | the load driver: open/closed models, schedules, scenarios, histograms, keyed-write check (`shakedown load`) |
-//! | [`experiment`] | the experiment runner: file format, probes, method, measurements, suites (`shakedown run`, `test`, `validate`) |
-//! | [`report`] | renderings of results: terminal summary, JSON journal, JUnit XML |
+//! | [`experiment`] | the experiment runner: file format, probes, method, measurements, suites, and the typed record of runs |
+//! | [`report`] | renderings of a run's record: terminal summary, JSON journal, JUnit XML |
 //! | [`demo`] | the embedded demo target, a small HTTP key-value service with realistic failure modes (`shakedown demo-target`) |
-//! | [`cli`] | the command line: parsed arguments to the functions above |
+//! | [`cli`] | the command line: arguments, entry points, printing and output files of every subcommand (`run`, `test`, `validate`, `report`, `serve`, `load`, `demo-target`) |
 #![deny(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
 

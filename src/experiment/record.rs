@@ -5,7 +5,7 @@
 //! seconds (`docs/journal.md`, schema `docs/journal.schema.json`, generated from these types and
 //! kept in step by a test). The load figures are held once, as the load driver's own
 //! [`LoadReport`]; the journal's `writes` and `load_summary` are views of it computed when the
-//! record is written (see [`wire`]), so a saved journal reads back into the same record.
+//! record is written (see `wire`), so a saved journal reads back into the same record.
 
 pub mod secs;
 mod wire;
