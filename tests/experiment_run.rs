@@ -6,7 +6,7 @@ mod support;
 
 use std::time::Duration;
 
-use support::runner::{free_port, journal, shakedown};
+use support::runner::{free_port, journal, shakedown, signal, spawn, until, wait};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_quickstart_passes_with_detection_recovery_and_writes_in_its_report() {
@@ -277,4 +277,61 @@ async fn a_breakage_at_the_end_of_the_method_is_not_a_pass() {
         last["at"].as_f64().unwrap() >= removed && last["pass"] == false,
         "{last}"
     );
+}
+
+/// A step that never ran because the run was interrupted says so, with the time of the
+/// interruption on the run's clock, in the terminal and in the journal (not `failed: ` with an
+/// empty reason and `detail: null`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn steps_that_never_ran_say_when_the_run_was_interrupted() {
+    let dir = tempfile::tempdir().unwrap();
+    let flag = dir.path().join("first-step-ran");
+    let json = dir.path().join("j.json");
+    let file = dir.path().join("e.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            r#"title: interrupted
+steady_state:
+  interval: 100ms
+  probes:
+    - {{name: up, command: ["true"]}}
+method:
+  - {{at: 500ms, name: first, action: {{command: [touch, "{flag}"]}}}}
+  - {{at: 30s, name: never, action: {{command: ["true"]}}}}
+duration: 40s
+"#,
+            flag = flag.display()
+        ),
+    )
+    .unwrap();
+    let runner = spawn(&[
+        "run",
+        file.to_str().unwrap(),
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    let ran_first = until(Duration::from_secs(20), async || flag.exists()).await;
+    assert!(ran_first.is_some(), "the first step never ran");
+    signal(runner.id().unwrap(), "INT");
+    let ran = wait(runner, Duration::from_secs(20)).await;
+    assert_eq!(ran.code, 3, "{}\n{}", ran.stdout, ran.stderr);
+    assert!(!ran.stdout.contains("failed: \n"), "{}", ran.stdout);
+    let doc = journal(&json);
+    let detail = doc["experiments"][0]["runs"][0]["steps"][1]["detail"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{doc}"))
+        .to_string();
+    assert!(
+        ran.stdout.contains(&format!("\n    {detail}\n")),
+        "{}",
+        ran.stdout
+    );
+    // Interrupted after the first step (0.5 s on the run's clock), long before the second (30 s).
+    let at: f64 = detail
+        .strip_prefix("not run: interrupted at ")
+        .and_then(|t| t.strip_suffix(" s"))
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_else(|| panic!("{detail}"));
+    assert!((0.5..30.0).contains(&at), "{detail}");
 }
