@@ -15,7 +15,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::measure::{Measurement, Summary};
+pub use super::measure::{Measurement, Summary};
+pub use super::probe::{Outcome as ProbeOutcome, Status as ProbeStatus};
+
 use super::probe;
 use crate::load::{LoadReport, WriteReport};
 

@@ -5,8 +5,9 @@
 use std::fmt::Write;
 use std::time::Duration;
 
-use crate::experiment::measure::Summary;
-use crate::experiment::record::{ExperimentRecord, RunRecord, Status, StepRecord, observed_rpo};
+use crate::experiment::record::{
+    ExperimentRecord, RunRecord, Status, StepRecord, Summary, observed_rpo,
+};
 use crate::load::{ErrorClass, LoadReport, WriteReport};
 
 /// `2.00s`, or `—` when absent (table cells, where the unit is in the header's sense).
