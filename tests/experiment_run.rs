@@ -65,6 +65,14 @@ async fn the_quickstart_passes_with_detection_recovery_and_writes_in_its_report(
     }
     let writes = &run["writes"];
     assert!(writes["acknowledged"].as_u64().unwrap() > 300, "{writes}");
+    // Every count adds up in the JSON too: each write attempted is acknowledged, refused or
+    // unknown.
+    let n = |k: &str| writes[k].as_u64().unwrap();
+    assert_eq!(
+        n("attempted"),
+        n("acknowledged") + n("refused") + n("unknown"),
+        "{writes}"
+    );
     assert_eq!(writes["lost"], 0, "{writes}");
     assert_eq!(writes["observed_rpo"], 0.0, "{writes}");
     assert!(run["load_summary"]["requests"].as_u64().unwrap() > 500);

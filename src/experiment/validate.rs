@@ -125,33 +125,8 @@ impl Ctx {
         let Value::Object(top) = json else {
             return None;
         };
-        for key in top.keys() {
-            if !raw::SECTIONS.contains(&key.as_str()) {
-                let at = self
-                    .locs
-                    .get(&format!("{key}#key"))
-                    .copied()
-                    .unwrap_or_default();
-                self.at(
-                    at,
-                    key,
-                    format!(
-                        "unknown field `{key}`, expected one of {}",
-                        raw::SECTIONS.join(", ")
-                    ),
-                );
-            }
-        }
-        let title = match top.get("title") {
-            Some(v) => self.de::<String>("title", v).unwrap_or_default(),
-            None => {
-                self.problem("", "missing field `title`");
-                String::new()
-            }
-        };
-        if top.contains_key("title") && title.trim().is_empty() {
-            self.problem("title", "must not be empty");
-        }
+        self.unknown_sections(top);
+        let title = self.title(top);
         let description = top
             .get("description")
             .and_then(|v| self.de::<Option<String>>("description", v))
@@ -172,18 +147,7 @@ impl Ctx {
             .get("load")
             .filter(|v| !v.is_null())
             .and_then(|v| load::section(self, v));
-        let duration = match top.get("duration") {
-            Some(v) => self
-                .de::<humantime_serde::Serde<std::time::Duration>>("duration", v)
-                .map(|d| d.into_inner()),
-            None => {
-                self.problem(
-                    "",
-                    "missing field `duration` (how long the method runs, e.g. `30s`)",
-                );
-                None
-            }
-        };
+        let duration = self.duration(top);
         let steady_state = self.steady_state(top.get("steady_state"), has_load);
         let guards = probes::guards(self, top.get("guards"), has_load);
         // Names as written, so a typo elsewhere in a proxy does not hide the faults' checks.
@@ -196,16 +160,7 @@ impl Ctx {
             &service_names,
             duration,
         );
-        let expect = top
-            .get("expect")
-            .and_then(|v| self.de::<RawExpect>("expect", v))
-            .map(|e| Expect {
-                recovered_within: e.recovered_within,
-                detected_within: e.detected_within,
-                lost_writes: e.lost_writes,
-                rpo_within: e.rpo_within,
-            })
-            .unwrap_or_default();
+        let expect = self.expect(top.get("expect"));
         load::expectations(self, load.as_ref(), has_load, &expect, duration);
         let rollbacks = self
             .de_list::<RawRollback>("rollbacks", top.get("rollbacks"))
@@ -229,6 +184,71 @@ impl Ctx {
             expect,
             rollbacks,
         })
+    }
+
+    /// Every top-level key that is not a section is a problem at its own position.
+    fn unknown_sections(&mut self, top: &serde_json::Map<String, Value>) {
+        for key in top.keys() {
+            if !raw::SECTIONS.contains(&key.as_str()) {
+                let at = self
+                    .locs
+                    .get(&format!("{key}#key"))
+                    .copied()
+                    .unwrap_or_default();
+                self.at(
+                    at,
+                    key,
+                    format!(
+                        "unknown field `{key}`, expected one of {}",
+                        raw::SECTIONS.join(", ")
+                    ),
+                );
+            }
+        }
+    }
+
+    /// `title:`, required and not blank.
+    fn title(&mut self, top: &serde_json::Map<String, Value>) -> String {
+        let title = match top.get("title") {
+            Some(v) => self.de::<String>("title", v).unwrap_or_default(),
+            None => {
+                self.problem("", "missing field `title`");
+                String::new()
+            }
+        };
+        if top.contains_key("title") && title.trim().is_empty() {
+            self.problem("title", "must not be empty");
+        }
+        title
+    }
+
+    /// `duration:`, required.
+    fn duration(&mut self, top: &serde_json::Map<String, Value>) -> Option<std::time::Duration> {
+        match top.get("duration") {
+            Some(v) => self
+                .de::<humantime_serde::Serde<std::time::Duration>>("duration", v)
+                .map(|d| d.into_inner()),
+            None => {
+                self.problem(
+                    "",
+                    "missing field `duration` (how long the method runs, e.g. `30s`)",
+                );
+                None
+            }
+        }
+    }
+
+    /// `expect:` (every expectation optional).
+    fn expect(&mut self, value: Option<&Value>) -> Expect {
+        value
+            .and_then(|v| self.de::<RawExpect>("expect", v))
+            .map(|e| Expect {
+                recovered_within: e.recovered_within,
+                detected_within: e.detected_within,
+                lost_writes: e.lost_writes,
+                rpo_within: e.rpo_within,
+            })
+            .unwrap_or_default()
     }
 
     fn steady_state(&mut self, value: Option<&Value>, has_load: bool) -> SteadyState {
