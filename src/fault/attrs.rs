@@ -10,6 +10,10 @@ use super::FaultError;
 /// values are almost always a unit mistake (seconds given as milliseconds).
 pub const MAX_DELAY: Duration = Duration::from_secs(24 * 60 * 60);
 
+/// The largest size any attribute may ask for: 10^15 bytes (1 PB), below 2^53 so every JSON
+/// client reads it exactly.
+pub const MAX_BYTES: u64 = 1_000_000_000_000_000;
+
 /// A toxic's attribute map, read field by field.
 #[derive(Debug, Clone, Copy)]
 pub struct Attributes<'a> {
@@ -33,6 +37,18 @@ impl<'a> Attributes<'a> {
                 )
             }),
         }
+    }
+
+    /// A size attribute in bytes, at most [`MAX_BYTES`].
+    pub fn bytes(&self, name: &str) -> Result<u64, FaultError> {
+        let n = self.integer(name)?;
+        if n > MAX_BYTES {
+            return Err(FaultError::field(
+                format!("attributes.{name}"),
+                format!("must be at most {MAX_BYTES} bytes (1 PB), got {n}"),
+            ));
+        }
+        Ok(n)
     }
 
     /// A duration attribute given as an integer in milliseconds, at most [`MAX_DELAY`].

@@ -13,8 +13,9 @@ use super::ProxyContext;
 use super::chain::{Chain, Ending};
 use super::metrics::ProxyMetrics;
 use super::pipe::{Pipe, PipeEnd};
+use crate::fault::Stream;
+use crate::fault::kind::OnOpen;
 use crate::fault::roll::DecisionKey;
-use crate::fault::{Stream, ToxicKind};
 
 /// A connection just accepted, with what it needs to run.
 #[derive(Debug)]
@@ -58,10 +59,10 @@ impl Connection {
                 continue;
             }
             entry.metrics.connections.inc();
-            match &toxic.kind {
-                ToxicKind::RefuseNew => return OpenVerdict::Refuse,
-                ToxicKind::SlowOpen(t) => delay += t.delay,
-                _ => {}
+            match toxic.kind.behaviour().on_open() {
+                Some(OnOpen::Refuse) => return OpenVerdict::Refuse,
+                Some(OnOpen::Delay(d)) => delay = delay.saturating_add(d),
+                None => {}
             }
         }
         OpenVerdict::Dial(delay)

@@ -11,7 +11,7 @@ impl Entry {
     /// A `refuse_new` toxic with toxicity 1 is present: the listening socket stays closed.
     pub(super) fn refusing(&self) -> bool {
         self.toxics.iter().any(|s| {
-            matches!(s.entry.toxic.kind, ToxicKind::RefuseNew)
+            matches!(s.entry.toxic.kind, ToxicKind::RefuseNew(_))
                 && s.entry.toxic.toxicity.value() >= 1.0
         })
     }
