@@ -1,7 +1,7 @@
 //! The command line: parsed arguments dispatched to each module's entry point.
 //!
 //! Each subcommand's arguments are defined by the module that owns the
-//! concept (`control::ServeArgs`, `load::LoadArgs`, …); this module only
+//! concept (`serve::ServeArgs`, `load::LoadArgs`, …); this module only
 //! assembles them, starts the runtime and logging, and maps the outcome to a
 //! documented exit code (see [`crate::exit`]).
 
@@ -10,7 +10,9 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crate::exit::Outcome;
-use crate::{control, demo, experiment, load};
+use crate::{demo, experiment, load};
+
+pub mod serve;
 
 /// shakedown: fault-injecting proxy, load driver and experiment runner.
 #[derive(Debug, Parser)]
@@ -25,7 +27,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the Toxiproxy-compatible control API and the proxies it manages.
-    Serve(control::ServeArgs),
+    Serve(serve::ServeArgs),
     /// Apply load to an HTTP target and report honest latencies.
     Load(Box<load::LoadArgs>),
     /// Run one experiment file and report detection, recovery and lost writes.
@@ -85,7 +87,7 @@ pub fn main() -> ExitCode {
 /// Run one parsed command.
 pub async fn run(command: Command) -> anyhow::Result<Outcome> {
     match command {
-        Command::Serve(args) => control::serve_main(args).await,
+        Command::Serve(args) => serve::serve_main(args).await,
         Command::Load(args) => load::cli_main(*args).await,
         Command::Run(args) => experiment::run_main(args).await,
         Command::Test(args) => experiment::test_main(args).await,

@@ -8,15 +8,17 @@
 //!
 //! - [`conn`]: one connection: open-time toxics, dialling, both directions, FIN vs RST.
 //! - [`pipe`]: one direction: read → toxic chain → write; the zero-copy [`relay`] while no toxic applies.
-//! - [`relay`]: the no-toxic fast path, `splice(2)` through a kernel pipe.
-//! - [`chain`]: the per-direction toxic state that applies the pure verdicts of [`crate::fault`].
+//! - `relay`: the no-toxic fast path, `splice(2)` through a kernel pipe.
+//! - `chain`: the per-direction toxic stages that apply the pure verdicts of [`crate::fault`].
+//! - [`budget`]: the file descriptors connections and splice pipes may hold, and the pipe pool.
 //! - [`metrics`]: Prometheus counters, including what each toxic actually affected.
 
-pub mod chain;
-pub mod conn;
+pub mod budget;
+mod chain;
+mod conn;
 pub mod metrics;
-pub mod pipe;
-pub mod relay;
+mod pipe;
+mod relay;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -30,6 +32,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::fault::Toxic;
+pub use budget::FdBudget;
 pub use metrics::{Metrics, ToxicMetrics};
 
 /// A toxic as published to connections: the toxic plus a unique instance id,
@@ -75,6 +78,8 @@ pub struct ProxyContext {
     pub connections: Arc<AtomicU64>,
     /// Tracks connection tasks so shutdown can wait for them.
     pub tracker: TaskTracker,
+    /// The descriptors connections may hold (shared by every proxy of the server).
+    pub budget: FdBudget,
 }
 
 /// A proxy's listener and connections. Dropping it does not stop it; call [`RunningProxy::close`].
@@ -94,21 +99,20 @@ pub struct RunningProxy {
 #[derive(Debug)]
 struct Acceptor {
     stop: CancellationToken,
-    task: JoinHandle<()>,
+    task: JoinHandle<TcpListener>,
 }
 
 impl RunningProxy {
-    /// Start accepting on `listener`.
-    pub fn start(listener: TcpListener, ctx: ProxyContext) -> std::io::Result<Self> {
-        let local_addr = listener.local_addr()?;
+    /// Start accepting on `listener`, which listens on `local_addr`.
+    pub fn start(listener: TcpListener, local_addr: SocketAddr, ctx: ProxyContext) -> Self {
         let mut running = Self {
             local_addr,
             ctx,
             kill: CancellationToken::new(),
             accept: None,
         };
-        running.listen_again(listener)?;
-        Ok(running)
+        running.listen_again(listener, local_addr);
+        running
     }
 
     /// The address it listens on (or listened on, while the listener is closed).
@@ -125,15 +129,27 @@ impl RunningProxy {
     /// kernel (`ECONNREFUSED`), connections already accepted go on.
     /// Returns once the socket is closed.
     pub async fn close_listener(&mut self) {
-        if let Some(acceptor) = self.accept.take() {
-            acceptor.stop.cancel();
-            let _ = acceptor.task.await;
-        }
+        drop(self.stop_accepting().await);
     }
 
-    /// Accept again, on a freshly bound `listener` (normally the same address).
-    pub fn listen_again(&mut self, listener: TcpListener) -> std::io::Result<()> {
-        self.local_addr = listener.local_addr()?;
+    async fn stop_accepting(&mut self) -> Option<TcpListener> {
+        let acceptor = self.accept.take()?;
+        acceptor.stop.cancel();
+        acceptor.task.await.ok()
+    }
+
+    /// Close every connection and hand the listening socket over (still bound and
+    /// listening) with its address, for a proxy that replaces this one on the same address.
+    pub async fn into_listener(mut self) -> Option<(TcpListener, SocketAddr)> {
+        self.kill.cancel();
+        let addr = self.local_addr;
+        self.stop_accepting().await.map(|l| (l, addr))
+    }
+
+    /// Accept again, on a freshly bound `listener` (normally the same address) listening on
+    /// `local_addr`.
+    pub fn listen_again(&mut self, listener: TcpListener, local_addr: SocketAddr) {
+        self.local_addr = local_addr;
         let stop = CancellationToken::new();
         let task = tokio::spawn(accept_loop(
             listener,
@@ -142,7 +158,6 @@ impl RunningProxy {
             self.kill.clone(),
         ));
         self.accept = Some(Acceptor { stop, task });
-        Ok(())
     }
 
     /// Close the listener (so new connects are refused) and every connection
@@ -159,7 +174,7 @@ async fn accept_loop(
     ctx: ProxyContext,
     stop: CancellationToken,
     kill: CancellationToken,
-) {
+) -> TcpListener {
     let proxy_metrics = ctx.metrics.proxy(&ctx.name);
     loop {
         let accepted = tokio::select! {
@@ -168,14 +183,23 @@ async fn accept_loop(
         };
         match accepted {
             Ok((stream, peer)) => {
-                let number = ctx.connections.fetch_add(1, Ordering::Relaxed) + 1;
                 proxy_metrics.accepted.inc();
+                // Its two sockets must fit the budget, or it is closed now (an RST), not
+                // left to fail half-open when the upstream dial runs out of descriptors.
+                let Some(permit) = ctx.budget.try_take(budget::PER_CONNECTION) else {
+                    proxy_metrics.rejected.inc();
+                    tracing::debug!(proxy = %ctx.name, %peer, "out of descriptors: connection rejected");
+                    let _ = stream.set_zero_linger();
+                    continue;
+                };
+                let number = ctx.connections.fetch_add(1, Ordering::Relaxed) + 1;
                 tracing::debug!(proxy = %ctx.name, %peer, number, "accepted");
                 let conn = conn::Connection {
                     ctx: ctx.clone(),
                     number,
                     metrics: proxy_metrics.clone(),
                     kill: kill.clone(),
+                    _permit: permit,
                 };
                 ctx.tracker.spawn(conn.serve(stream));
             }
@@ -190,4 +214,5 @@ async fn accept_loop(
         }
     }
     tracing::debug!(proxy = %ctx.name, "listener closed");
+    listener
 }

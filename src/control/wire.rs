@@ -156,14 +156,25 @@ const TOXIC_FIELDS: &[&str] = &[
     "lease_ms",
 ];
 
-/// A proxy to create from a JSON value.
+/// A proxy or toxic name, checked against the one rule ([`crate::config::name`]).
+fn name(map: &Map<String, Value>) -> Result<Option<String>, ApiError> {
+    match string(map, "name")?.filter(|n| !n.is_empty()) {
+        None => Ok(None),
+        Some(n) => match crate::config::name::check(&n) {
+            Ok(()) => Ok(Some(n)),
+            Err(e) => Err(ApiError::bad_body(format!("name: {n:?} {e}"))),
+        },
+    }
+}
+
+/// A proxy to create from a JSON value. Its toxics' names are unique (409 otherwise, as
+/// adding a toxic twice is).
 pub fn proxy_request(value: &Value) -> Result<ProxyRequest, ApiError> {
     let map = object(value, "a proxy")?;
     only(map, PROXY_FIELDS)?;
-    let name = string(map, "name")?.unwrap_or_default();
-    if name.is_empty() {
+    let Some(name) = name(map)? else {
         return Err(ApiError::missing("name"));
-    }
+    };
     let upstream = string(map, "upstream")?.unwrap_or_default();
     if upstream.is_empty() {
         return Err(ApiError::missing("upstream"));
@@ -171,7 +182,7 @@ pub fn proxy_request(value: &Value) -> Result<ProxyRequest, ApiError> {
     let listen = string(map, "listen")?
         .filter(|l| !l.is_empty())
         .unwrap_or_else(|| "127.0.0.1:0".to_string());
-    let toxics = match map.get("toxics") {
+    let toxics: Vec<ToxicRequest> = match map.get("toxics") {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(items)) => items
             .iter()
@@ -184,6 +195,11 @@ pub fn proxy_request(value: &Value) -> Result<ProxyRequest, ApiError> {
             )));
         }
     };
+    for (i, t) in toxics.iter().enumerate() {
+        if toxics[..i].iter().any(|o| o.toxic.name == t.toxic.name) {
+            return Err(ApiError::toxic_exists().within(&format!("toxics[{i}] {:?}", t.toxic.name)));
+        }
+    }
     Ok(ProxyRequest {
         name,
         listen,
@@ -242,9 +258,7 @@ pub fn toxic_request(value: &Value) -> Result<ToxicRequest, ApiError> {
     let type_name = string(map, "type")?.unwrap_or_default();
     let stream = stream(map)?.unwrap_or_default();
     let kind = ToxicKind::from_wire(&type_name, &attributes(map)?)?;
-    let name = string(map, "name")?
-        .filter(|n| !n.is_empty())
-        .unwrap_or_else(|| format!("{type_name}_{stream}"));
+    let name = name(map)?.unwrap_or_else(|| format!("{type_name}_{stream}"));
     Ok(ToxicRequest {
         toxic: Toxic {
             name,
@@ -308,7 +322,8 @@ pub fn toxic_view(entry: &ToxicEntry, lease: Option<Duration>) -> Value {
         "attributes": Value::Object(t.kind.attributes()),
     });
     if let (Some(lease), Some(map)) = (lease, v.as_object_mut()) {
-        map.insert("lease_ms".into(), json!(lease.as_millis() as u64));
+        let ms = u64::try_from(lease.as_millis()).unwrap_or(u64::MAX);
+        map.insert("lease_ms".into(), json!(ms));
     }
     v
 }

@@ -24,6 +24,7 @@ use tokio::sync::watch;
 use tokio::time::{Instant, sleep_until};
 
 use super::Snapshot;
+use super::budget::FdBudget;
 use super::chain::{Chain, Ending, IDLE, Item, MAX_QUEUED_BYTES};
 use super::relay::Relay;
 use crate::fault::kind::after;
@@ -49,6 +50,8 @@ pub(crate) struct Pipe {
     pub(crate) config: watch::Receiver<Arc<Snapshot>>,
     /// Bytes delivered in this direction.
     pub(crate) bytes: Counter,
+    /// Where the zero-copy path borrows its pipes.
+    pub(crate) budget: FdBudget,
 }
 
 fn failed(error: &io::Error) -> PipeEnd {
@@ -104,7 +107,7 @@ impl Pipe {
     /// Copy from `src` to `dst` until the source closes (and the close was
     /// passed on) or the connection must end.
     pub(crate) async fn run(&mut self, mut src: ReadHalf<'_>, mut dst: WriteHalf<'_>) -> PipeEnd {
-        let mut relay = Relay::new();
+        let mut relay = Relay::new(self.budget.clone());
         let mut buf: Vec<u8> = Vec::new();
         let mut out = Outbox::default();
         let mut eof_seen = false;

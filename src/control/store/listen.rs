@@ -7,8 +7,17 @@ use tokio::net::TcpListener;
 
 use crate::control::error::ApiError;
 
+/// A listening socket bound for a proxy, and its address.
+#[derive(Debug)]
+pub(crate) struct Bound {
+    /// The socket.
+    pub(crate) listener: TcpListener,
+    /// Where it listens (the real port when port 0 was asked).
+    pub(crate) addr: SocketAddr,
+}
+
 /// Resolve and bind a listen address (IPv4 addresses first).
-pub async fn bind(listen: &str) -> Result<TcpListener, ApiError> {
+pub(crate) async fn bind(listen: &str) -> Result<Bound, ApiError> {
     let mut addrs: Vec<SocketAddr> = tokio::net::lookup_host(listen)
         .await
         .map_err(|e| ApiError::bad_body(format!("listen: cannot resolve {listen:?}: {e}")))?
@@ -17,7 +26,12 @@ pub async fn bind(listen: &str) -> Result<TcpListener, ApiError> {
     let mut last = None;
     for addr in addrs {
         match TcpListener::bind(addr).await {
-            Ok(listener) => return Ok(listener),
+            Ok(listener) => {
+                let addr = listener
+                    .local_addr()
+                    .map_err(|e| ApiError::new(500, format!("listen: {e}")))?;
+                return Ok(Bound { listener, addr });
+            }
             Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
                 return Err(ApiError::new(
                     409,
@@ -34,7 +48,7 @@ pub async fn bind(listen: &str) -> Result<TcpListener, ApiError> {
 }
 
 /// Check that an upstream `host:port` resolves (within 5 s).
-pub async fn check_upstream(upstream: &str) -> Result<(), ApiError> {
+pub(crate) async fn check_upstream(upstream: &str) -> Result<(), ApiError> {
     let fail =
         |why: String| ApiError::bad_body(format!("upstream: cannot resolve {upstream:?}: {why}"));
     match tokio::time::timeout(Duration::from_secs(5), tokio::net::lookup_host(upstream)).await {

@@ -1,0 +1,108 @@
+//! `POST /populate` (and `serve --config`): create or replace many proxies, all or nothing.
+//!
+//! Every proxy is planned and prepared (its socket bound) before any is committed, so a list
+//! that fails anywhere changes nothing. A proxy that replaces another on the very address the
+//! old one listens on takes over the old one's listening socket instead of binding it again.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use super::listen::Bound;
+use super::settle::{Plan, Prepared};
+use super::{Entry, Store};
+use crate::control::error::ApiError;
+use crate::control::wire::ProxyRequest;
+
+/// One proxy of the list, ready to commit.
+#[derive(Debug)]
+enum Step {
+    /// Same name, `listen` and `upstream`: updated in place (connections stay open).
+    Update(String, Plan, Prepared),
+    /// New, or replacing a different proxy of the same name.
+    Replace {
+        entry: Box<Entry>,
+        plan: Plan,
+        prepared: Prepared,
+        /// Take over the replaced proxy's listening socket.
+        reuse: bool,
+    },
+}
+
+impl Store {
+    /// `POST /populate`: create or replace each proxy; unchanged ones are left alone.
+    pub(crate) async fn populate(
+        self: &Arc<Self>,
+        reqs: Vec<ProxyRequest>,
+    ) -> Result<Vec<Value>, ApiError> {
+        let mut inner = self.inner.lock().await;
+        let mut steps = Vec::with_capacity(reqs.len());
+        for (i, req) in reqs.into_iter().enumerate() {
+            let within = |e: ApiError| e.within(&format!("[{i}]."));
+            let existing = inner.get(&req.name);
+            if let Some(old) = existing
+                && (old.requested_listen == req.listen || old.listen == req.listen)
+                && old.upstream == req.upstream
+            {
+                let mut plan = Plan::of(old);
+                plan.enabled = req.enabled;
+                if !req.toxics.is_empty() {
+                    plan.toxics = self.new_plan(req.clone()).toxics;
+                }
+                let prepared = self.prepare(old, &plan).await.map_err(within)?;
+                steps.push(Step::Update(req.name, plan, prepared));
+                continue;
+            }
+            let entry = Box::new(Entry::new(&req.name, &req.listen, &req.upstream));
+            let reuse = req.enabled
+                && existing.is_some_and(|old| {
+                    old.listen == req.listen
+                        && old.running.as_ref().is_some_and(|r| r.is_listening())
+                });
+            let plan = self.new_plan(req);
+            let prepared = if reuse {
+                Prepared::Nothing
+            } else {
+                self.prepare(&entry, &plan).await.map_err(within)?
+            };
+            steps.push(Step::Replace {
+                entry,
+                plan,
+                prepared,
+                reuse,
+            });
+        }
+        let mut views = Vec::with_capacity(steps.len());
+        for step in steps {
+            let entry = match step {
+                Step::Update(name, plan, prepared) => {
+                    let Some(entry) = inner.get_mut(&name) else {
+                        continue;
+                    };
+                    self.commit(entry, plan, prepared).await;
+                    entry
+                }
+                Step::Replace {
+                    mut entry,
+                    plan,
+                    mut prepared,
+                    reuse,
+                } => {
+                    if let Some(mut old) = inner.remove(&*entry.name) {
+                        if reuse
+                            && let Some(running) = old.running.take()
+                            && let Some((listener, addr)) = running.into_listener().await
+                        {
+                            prepared = Prepared::Bound(Bound { listener, addr });
+                        }
+                        self.forget(&mut old).await;
+                    }
+                    self.commit(&mut entry, plan, prepared).await;
+                    inner.entry(entry.name.to_string()).or_insert(*entry)
+                }
+            };
+            views.push(entry.view());
+        }
+        Ok(views)
+    }
+}
