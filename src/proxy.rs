@@ -186,7 +186,7 @@ async fn accept_loop(
                 proxy_metrics.accepted.inc();
                 // Its two sockets must fit the budget, or it is closed now (an RST), not
                 // left to fail half-open when the upstream dial runs out of descriptors.
-                let Some(permit) = ctx.budget.try_take(budget::PER_CONNECTION) else {
+                let Some(permit) = ctx.budget.admit() else {
                     proxy_metrics.rejected.inc();
                     tracing::debug!(proxy = %ctx.name, %peer, "out of descriptors: connection rejected");
                     let _ = stream.set_zero_linger();

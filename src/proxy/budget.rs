@@ -25,9 +25,10 @@ pub(crate) const PIPE_BYTES: usize = 1024 * 1024;
 /// Idle pipes kept for reuse; more are closed when returned.
 const MAX_IDLE_PIPES: usize = 256;
 
-/// Descriptors kept free under an open-file limit of `limit`: an eighth of it, at least 64.
+/// Descriptors kept free under an open-file limit of `limit`: an eighth of it, at least 64
+/// and at most 1,024 (enough for the control API's connection cap and the process itself).
 pub fn reserve(limit: u64) -> u64 {
-    (limit / 8).max(64)
+    (limit / 8).clamp(64, 1024)
 }
 
 /// The descriptors proxied connections and pipes may hold, shared by every proxy of a server.
@@ -99,6 +100,15 @@ impl FdBudget {
                 Err(seen) => now = seen,
             }
         }
+    }
+
+    /// The share of a new connection, if it fits; idle pooled pipes are closed to make room
+    /// before a connection is refused.
+    pub(crate) fn admit(&self) -> Option<Permit> {
+        self.try_take(PER_CONNECTION).or_else(|| {
+            self.pipes().clear();
+            self.try_take(PER_CONNECTION)
+        })
     }
 
     /// A pipe for splicing: an idle one, or a new one if the budget allows.
@@ -188,5 +198,6 @@ mod tests {
         drop(held);
         assert_eq!(b.used(), 0);
         assert_eq!(FdBudget::new(100).capacity(), 36);
+        assert_eq!(FdBudget::new(65_536).capacity(), 64_512);
     }
 }
