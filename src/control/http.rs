@@ -23,6 +23,23 @@ use super::api::{self, Api};
 /// The answer to a connection over the cap.
 const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: 58\r\nconnection: close\r\n\r\n{\"error\":\"too many control API connections\",\"status\":503}\n";
 
+/// Answer `503` and close; the request is read (briefly, boundedly) and discarded so the
+/// close is a FIN the client can read the answer before, not an RST.
+async fn refuse(mut stream: tokio::net::TcpStream) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let _ = stream.write_all(BUSY).await;
+    let _ = stream.shutdown().await;
+    let mut sink = [0u8; 4096];
+    let drain = async {
+        for _ in 0..16 {
+            if !matches!(stream.read(&mut sink).await, Ok(1..)) {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(1), drain).await;
+}
+
 /// Serve the API on `listener` until `stop`.
 pub(super) async fn serve(
     listener: TcpListener,
@@ -41,7 +58,7 @@ pub(super) async fn serve(
             Ok((stream, peer)) => {
                 let Ok(slot) = slots.clone().try_acquire_owned() else {
                     tracing::warn!(%peer, "control API connection refused: too many open");
-                    let _ = stream.try_write(BUSY);
+                    tokio::spawn(refuse(stream));
                     continue;
                 };
                 let _ = stream.set_nodelay(true);
