@@ -308,4 +308,67 @@ mod tests {
         assert!(Toxicity::new(0.5).unwrap().affects(0.3));
         assert!(!Toxicity::new(0.5).unwrap().affects(0.7));
     }
+
+    /// Issue 8 item 6: extreme attribute values never panic, anything accepted is within the
+    /// documented bounds and round-trips, and scheduling with it never overflows time.
+    #[tokio::test(start_paused = true)]
+    async fn extreme_attributes_are_refused_or_safe() {
+        use rand::{RngExt, SeedableRng};
+        let values = attrs::extremes();
+        let mut rng = rand::rngs::StdRng::seed_from_u64(8);
+        let now = tokio::time::Instant::now();
+        let mut accepted = 0;
+        for _ in 0..5_000 {
+            let name = ToxicKind::TYPES[rng.random_range(0..ToxicKind::TYPES.len())];
+            let kind = ToxicKind::from_wire(name, &Map::new())
+                .map(|k| k.attribute_names())
+                .unwrap_or(&["rate", "average_size"]);
+            let mut m = Map::new();
+            for a in kind {
+                if rng.random_bool(0.8) {
+                    m.insert(
+                        a.to_string(),
+                        values[rng.random_range(0..values.len())].clone(),
+                    );
+                }
+            }
+            let Ok(parsed) = ToxicKind::from_wire(name, &m) else {
+                continue;
+            };
+            accepted += 1;
+            for (k, v) in parsed.behaviour().to_attributes() {
+                let bound = match k {
+                    "delay" if name == "slicer" => attrs::as_micros(attrs::MAX_DELAY),
+                    "latency" | "jitter" | "delay" | "timeout" => {
+                        attrs::as_millis(attrs::MAX_DELAY)
+                    }
+                    "rate" => bandwidth::MAX_RATE,
+                    _ => attrs::MAX_BYTES,
+                };
+                assert!(v <= bound, "{name}.{k} = {v} accepted from {m:?}");
+            }
+            assert_eq!(
+                ToxicKind::from_wire(name, &parsed.attributes()).as_ref(),
+                Ok(&parsed)
+            );
+            let mut state = kind::State::new(rand::rngs::StdRng::seed_from_u64(1), now);
+            let mut out = Vec::new();
+            for at in [now, now + attrs::MAX_DELAY] {
+                let data = kind::Item::Data {
+                    at,
+                    bytes: bytes::Bytes::from(vec![0u8; 1000]),
+                };
+                parsed.behaviour().schedule(&mut state, data, &mut out);
+                parsed
+                    .behaviour()
+                    .schedule(&mut state, kind::Item::Eof { at }, &mut out);
+                let _ = parsed.behaviour().deadline(at);
+            }
+            assert!(out.iter().all(|i| i.at() >= now));
+        }
+        assert!(
+            accepted > 500,
+            "{accepted}: the generator must also produce valid input"
+        );
+    }
 }

@@ -135,7 +135,9 @@ impl RunningProxy {
     async fn stop_accepting(&mut self) -> Option<TcpListener> {
         let acceptor = self.accept.take()?;
         acceptor.stop.cancel();
-        acceptor.task.await.ok()
+        let listener = acceptor.task.await.ok();
+        self.ctx.metrics.proxy(&self.ctx.name).listening.set(0);
+        listener
     }
 
     /// Close every connection and hand the listening socket over (still bound and
@@ -150,6 +152,7 @@ impl RunningProxy {
     /// `local_addr`.
     pub fn listen_again(&mut self, listener: TcpListener, local_addr: SocketAddr) {
         self.local_addr = local_addr;
+        self.ctx.metrics.proxy(&self.ctx.name).listening.set(1);
         let stop = CancellationToken::new();
         let task = tokio::spawn(accept_loop(
             listener,

@@ -374,4 +374,38 @@ mod tests {
         assert_eq!(merged.kind.attributes()["latency"], json!(9));
         assert_eq!(merged.toxicity.value(), 0.5);
     }
+
+    /// Issue 8 item 6: the body parsers never panic on extreme values; every duration they
+    /// accept is within its documented bound and renders back.
+    #[test]
+    fn extreme_values_in_bodies_are_refused_or_bounded() {
+        use rand::{RngExt, SeedableRng};
+        let values = crate::fault::attrs::extremes();
+        let mut rng = rand::rngs::StdRng::seed_from_u64(6);
+        let mut pick = || values[rng.random_range(0..values.len())].clone();
+        for _ in 0..2_000 {
+            let toxic = json!({"type": "slicer", "toxicity": pick(), "lease_ms": pick(),
+                "attributes": {"average_size": pick(), "size_variation": 0, "delay": pick()}});
+            let proxy = json!({"name": "p", "upstream": "127.0.0.1:1", "enabled": pick(),
+                "toxics": [toxic.clone()]});
+            let _ = populate_request(&json!([proxy.clone()]));
+            if let Ok(t) = toxic_request(&toxic) {
+                assert!(t.lease.is_none_or(|l| l <= crate::fault::attrs::MAX_DELAY));
+                let view = toxic_view(
+                    &crate::proxy::ToxicEntry {
+                        id: 1,
+                        metrics: crate::proxy::Metrics::new().toxic("p", &t.toxic),
+                        toxic: t.toxic.clone(),
+                    },
+                    t.lease,
+                );
+                assert_eq!(view["attributes"], Value::Object(t.toxic.kind.attributes()));
+                if let Ok(patch) = toxic_patch(&json!({"lease_ms": pick(), "toxicity": pick(),
+                    "attributes": {"delay": pick()}}))
+                {
+                    let _ = patched(&t.toxic, &patch);
+                }
+            }
+        }
+    }
 }

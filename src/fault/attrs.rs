@@ -115,6 +115,39 @@ pub fn as_micros(d: Duration) -> u64 {
     u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
 }
 
+/// Extreme JSON values for property tests of every parser that reads attributes.
+#[cfg(test)]
+pub(crate) fn extremes() -> Vec<Value> {
+    let max_ms = MAX_DELAY.as_millis() as u64;
+    let mut v: Vec<Value> = [
+        0,
+        1,
+        max_ms,
+        max_ms + 1,
+        max_ms * 1000,
+        max_ms * 1000 + 1,
+        MAX_BYTES,
+        MAX_BYTES + 1,
+        1 << 53,
+        u64::from(u32::MAX),
+        u64::MAX / 1000,
+        u64::MAX,
+    ]
+    .into_iter()
+    .map(Value::from)
+    .collect();
+    v.extend([
+        Value::from(-1),
+        Value::from(i64::MIN),
+        Value::from(1e308),
+        Value::from(0.5),
+        Value::from("100"),
+        Value::Null,
+        Value::Bool(true),
+    ]);
+    v
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,6 +5,7 @@
 //! | `shakedown_proxy_connections_accepted_total` | proxy | connections accepted |
 //! | `shakedown_proxy_connections_active` | proxy | connections open now |
 //! | `shakedown_proxy_connections_rejected_total` | proxy | connections closed at once because the descriptor budget was spent |
+//! | `shakedown_proxy_listening` | proxy | 1 while the listening socket is open, 0 while closed (disabled, or `refuse_new` at toxicity 1) |
 //! | `shakedown_proxy_upstream_dial_failures_total` | proxy | connections closed because the upstream could not be dialled |
 //! | `shakedown_proxy_bytes_total` | proxy, stream | bytes delivered (upstream = client → upstream) |
 //! | `shakedown_toxic_connections_affected_total` | proxy, toxic, type, stream | connections the toxic affected (once per connection) |
@@ -26,6 +27,7 @@ pub struct Metrics {
     accepted: Family<Labels, Counter>,
     active: Family<Labels, Gauge>,
     rejected: Family<Labels, Counter>,
+    listening: Family<Labels, Gauge>,
     dial_failures: Family<Labels, Counter>,
     bytes: Family<Labels, Counter>,
     toxic_connections: Family<Labels, Counter>,
@@ -41,6 +43,8 @@ pub struct ProxyMetrics {
     pub active: Gauge,
     /// Connections closed at once for want of descriptors.
     pub rejected: Counter,
+    /// 1 while the listening socket is open.
+    pub listening: Gauge,
     /// Upstream dials that failed.
     pub dial_failures: Counter,
     /// Bytes delivered client → upstream.
@@ -65,6 +69,7 @@ impl Metrics {
         let accepted = Family::<Labels, Counter>::default();
         let active = Family::<Labels, Gauge>::default();
         let rejected = Family::<Labels, Counter>::default();
+        let listening = Family::<Labels, Gauge>::default();
         let dial_failures = Family::<Labels, Counter>::default();
         let bytes = Family::<Labels, Counter>::default();
         let toxic_connections = Family::<Labels, Counter>::default();
@@ -83,6 +88,11 @@ impl Metrics {
             "shakedown_proxy_connections_rejected",
             "Connections closed at once because the open-file budget was spent",
             rejected.clone(),
+        );
+        registry.register(
+            "shakedown_proxy_listening",
+            "1 while the proxy's listening socket is open, 0 while it is closed",
+            listening.clone(),
         );
         registry.register(
             "shakedown_proxy_upstream_dial_failures",
@@ -109,6 +119,7 @@ impl Metrics {
             accepted,
             active,
             rejected,
+            listening,
             dial_failures,
             bytes,
             toxic_connections,
@@ -124,6 +135,7 @@ impl Metrics {
             accepted: self.accepted.get_or_create_owned(&p()),
             active: self.active.get_or_create_owned(&p()),
             rejected: self.rejected.get_or_create_owned(&p()),
+            listening: self.listening.get_or_create_owned(&p()),
             dial_failures: self.dial_failures.get_or_create_owned(&p()),
             upstream_bytes: self.bytes.get_or_create_owned(&s("upstream")),
             downstream_bytes: self.bytes.get_or_create_owned(&s("downstream")),
@@ -138,6 +150,7 @@ impl Metrics {
             family.remove(&p);
         }
         self.active.remove(&p);
+        self.listening.remove(&p);
         for stream in ["upstream", "downstream"] {
             self.bytes.remove(&vec![
                 ("proxy", name.to_string()),
