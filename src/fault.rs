@@ -23,18 +23,18 @@
 //! follow from that list; nothing else matches on the kind. HTTP faults follow the same pattern.
 
 pub mod attrs;
-pub mod bandwidth;
+mod bandwidth;
 pub mod kind;
-pub mod latency;
-pub mod limit_data;
-pub mod noop;
-pub mod refuse_new;
-pub mod reset_peer;
+mod latency;
+mod limit_data;
+mod noop;
+mod refuse_new;
+mod reset_peer;
 pub mod roll;
-pub mod slicer;
-pub mod slow_close;
-pub mod slow_open;
-pub mod timeout;
+mod slicer;
+mod slow_close;
+mod slow_open;
+mod timeout;
 
 use std::fmt;
 
@@ -42,7 +42,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 pub use attrs::Attributes;
-pub use bandwidth::Bandwidth;
+pub use bandwidth::{Bandwidth, MAX_RATE};
 pub use kind::{Behaviour, Kind};
 pub use latency::Latency;
 pub use limit_data::LimitData;

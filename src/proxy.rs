@@ -39,13 +39,13 @@ pub use metrics::{Metrics, ToxicMetrics};
 /// so a deleted and re-created toxic starts afresh on each connection, and
 /// its metric handles, built once when the toxic is created.
 #[derive(Debug, Clone)]
-pub struct ToxicEntry {
+pub(crate) struct ToxicEntry {
     /// Unique for the server's lifetime; kept across attribute updates.
-    pub id: u64,
+    pub(crate) id: u64,
     /// The toxic itself.
-    pub toxic: Toxic,
+    pub(crate) toxic: Toxic,
     /// What it affected (shared by every connection; kept across updates).
-    pub metrics: ToxicMetrics,
+    pub(crate) metrics: ToxicMetrics,
 }
 
 impl PartialEq for ToxicEntry {
@@ -56,30 +56,30 @@ impl PartialEq for ToxicEntry {
 
 /// What every connection of a proxy follows: the upstream and the toxics in order.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Snapshot {
+pub(crate) struct Snapshot {
     /// The upstream address (`host:port`), resolved when each connection dials.
-    pub upstream: String,
+    pub(crate) upstream: String,
     /// The toxics in creation order.
-    pub toxics: Vec<Arc<ToxicEntry>>,
+    pub(crate) toxics: Vec<Arc<ToxicEntry>>,
 }
 
 /// Everything a proxy's connections share.
 #[derive(Debug, Clone)]
-pub struct ProxyContext {
+pub(crate) struct ProxyContext {
     /// The proxy's name (part of every decision key and metric label).
-    pub name: Arc<str>,
+    pub(crate) name: Arc<str>,
     /// The server seed.
-    pub seed: u64,
+    pub(crate) seed: u64,
     /// The live configuration.
-    pub config: watch::Receiver<Arc<Snapshot>>,
+    pub(crate) config: watch::Receiver<Arc<Snapshot>>,
     /// The server-wide metrics.
-    pub metrics: Arc<Metrics>,
+    pub(crate) metrics: Arc<Metrics>,
     /// Numbers connections from 1 in accept order; kept across disable/enable.
-    pub connections: Arc<AtomicU64>,
+    pub(crate) connections: Arc<AtomicU64>,
     /// Tracks connection tasks so shutdown can wait for them.
-    pub tracker: TaskTracker,
+    pub(crate) tracker: TaskTracker,
     /// The descriptors connections may hold (shared by every proxy of the server).
-    pub budget: FdBudget,
+    pub(crate) budget: FdBudget,
 }
 
 /// A proxy's listener and connections. Dropping it does not stop it; call [`RunningProxy::close`].
@@ -89,7 +89,7 @@ pub struct ProxyContext {
 /// the connections already accepted go on: that is how `refuse_new` makes
 /// connects fail with `ECONNREFUSED`.
 #[derive(Debug)]
-pub struct RunningProxy {
+pub(crate) struct RunningProxy {
     local_addr: SocketAddr,
     ctx: ProxyContext,
     kill: CancellationToken,
@@ -104,7 +104,7 @@ struct Acceptor {
 
 impl RunningProxy {
     /// Start accepting on `listener`, which listens on `local_addr`.
-    pub fn start(listener: TcpListener, local_addr: SocketAddr, ctx: ProxyContext) -> Self {
+    pub(crate) fn start(listener: TcpListener, local_addr: SocketAddr, ctx: ProxyContext) -> Self {
         let mut running = Self {
             local_addr,
             ctx,
@@ -115,20 +115,15 @@ impl RunningProxy {
         running
     }
 
-    /// The address it listens on (or listened on, while the listener is closed).
-    pub fn local_addr(&self) -> SocketAddr {
-        self.local_addr
-    }
-
     /// Whether the listening socket is open.
-    pub fn is_listening(&self) -> bool {
+    pub(crate) fn is_listening(&self) -> bool {
         self.accept.is_some()
     }
 
     /// Close the listening socket only: new connects are refused by the
     /// kernel (`ECONNREFUSED`), connections already accepted go on.
     /// Returns once the socket is closed.
-    pub async fn close_listener(&mut self) {
+    pub(crate) async fn close_listener(&mut self) {
         drop(self.stop_accepting().await);
     }
 
@@ -142,7 +137,7 @@ impl RunningProxy {
 
     /// Close every connection and hand the listening socket over (still bound and
     /// listening) with its address, for a proxy that replaces this one on the same address.
-    pub async fn into_listener(mut self) -> Option<(TcpListener, SocketAddr)> {
+    pub(crate) async fn into_listener(mut self) -> Option<(TcpListener, SocketAddr)> {
         self.kill.cancel();
         let addr = self.local_addr;
         self.stop_accepting().await.map(|l| (l, addr))
@@ -150,7 +145,7 @@ impl RunningProxy {
 
     /// Accept again, on a freshly bound `listener` (normally the same address) listening on
     /// `local_addr`.
-    pub fn listen_again(&mut self, listener: TcpListener, local_addr: SocketAddr) {
+    pub(crate) fn listen_again(&mut self, listener: TcpListener, local_addr: SocketAddr) {
         self.local_addr = local_addr;
         self.ctx.metrics.proxy(&self.ctx.name).listening.set(1);
         let stop = CancellationToken::new();
@@ -166,7 +161,7 @@ impl RunningProxy {
     /// Close the listener (so new connects are refused) and every connection
     /// (FIN). Returns once the listening socket is closed; it does not wait
     /// for connections to finish.
-    pub async fn close(mut self) {
+    pub(crate) async fn close(mut self) {
         self.kill.cancel();
         self.close_listener().await;
     }

@@ -284,7 +284,7 @@ pub fn toxic_patch(value: &Value) -> Result<ToxicPatch, ApiError> {
 }
 
 /// Apply a patch to a toxic: the merged, re-validated toxic.
-pub fn patched(toxic: &Toxic, patch: &ToxicPatch) -> Result<Toxic, ApiError> {
+pub(crate) fn patched(toxic: &Toxic, patch: &ToxicPatch) -> Result<Toxic, ApiError> {
     if let Some(t) = &patch.type_name
         && t != toxic.kind.type_name()
     {
@@ -312,7 +312,7 @@ pub fn patched(toxic: &Toxic, patch: &ToxicPatch) -> Result<Toxic, ApiError> {
 }
 
 /// The JSON of a toxic; `lease_ms` only on leased toxics.
-pub fn toxic_view(entry: &ToxicEntry, lease: Option<Duration>) -> Value {
+pub(crate) fn toxic_view(entry: &ToxicEntry, lease: Option<Duration>) -> Value {
     let t = &entry.toxic;
     let mut v = json!({
         "name": t.name,

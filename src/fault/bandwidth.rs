@@ -25,11 +25,11 @@ pub struct Bandwidth {
 
 /// One piece of a chunk and when it leaves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Piece {
+pub(crate) struct Piece {
     /// Its length in bytes.
-    pub len: usize,
+    pub(crate) len: usize,
     /// When it has been fully sent at the limited rate.
-    pub release: Instant,
+    pub(crate) release: Instant,
 }
 
 impl Kind for Bandwidth {
@@ -92,7 +92,12 @@ impl Bandwidth {
     /// Schedule `len` bytes that arrived at `arrival` on a link that is busy
     /// until `free`: the pieces and when each leaves, and when the link is
     /// free again.
-    pub fn pieces(&self, arrival: Instant, free: Instant, len: usize) -> (Vec<Piece>, Instant) {
+    pub(crate) fn pieces(
+        &self,
+        arrival: Instant,
+        free: Instant,
+        len: usize,
+    ) -> (Vec<Piece>, Instant) {
         let quantum = usize::try_from(self.bytes_per_sec / 10)
             .unwrap_or(usize::MAX)
             .max(1);

@@ -18,11 +18,11 @@ pub struct LimitData {
 
 /// The verdict on one chunk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Admit {
+pub(crate) struct Admit {
     /// How many bytes of the chunk pass.
-    pub pass: usize,
+    pub(crate) pass: usize,
     /// Whether the connection closes after them.
-    pub close: bool,
+    pub(crate) close: bool,
 }
 
 impl Kind for LimitData {
@@ -67,7 +67,7 @@ impl Behaviour for LimitData {
 
 impl LimitData {
     /// The verdict on a chunk of `len` bytes when `passed` bytes have already gone through.
-    pub fn admit(&self, passed: u64, len: usize) -> Admit {
+    pub(crate) fn admit(&self, passed: u64, len: usize) -> Admit {
         let left = self.bytes.saturating_sub(passed);
         let pass = usize::try_from(left).unwrap_or(usize::MAX).min(len);
         Admit {
