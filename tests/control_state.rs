@@ -366,3 +366,34 @@ async fn deleted_proxies_and_toxics_leave_no_series_and_no_timers() {
     }
     srv.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_same_address_spelled_differently_is_not_a_move() {
+    let srv = server(1).await;
+    let api = srv.local_addr();
+    let (up, _u) = echo_upstream().await;
+    let (up2, _u2) = echo_upstream().await;
+    let addr = create_proxy(api, "p", up).await;
+    let same = format!("localhost:{}", addr.port());
+    let r = http(
+        api,
+        "PATCH",
+        "/proxies/p",
+        Some(&json!({"listen": same}).to_string()),
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.json()["listen"].clone()),
+        (200, json!(addr.to_string()))
+    );
+    // /populate replaces the proxy (another upstream) on its own address: the socket is
+    // handed over, not bound twice.
+    let body = json!([{"name": "p", "listen": same, "upstream": up2.to_string()}]).to_string();
+    let r = http(api, "POST", "/populate", Some(&body)).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.json()["proxies"][0]["listen"], json!(addr.to_string()));
+    let mut c = TcpStream::connect(addr).await.unwrap();
+    c.write_all(b"r").await.unwrap();
+    assert_eq!(read_n(&mut c, 1).await, b"r");
+    srv.shutdown().await;
+}

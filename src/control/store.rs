@@ -215,7 +215,9 @@ impl Store {
         if let Some(upstream) = upd.upstream {
             plan.upstream = upstream;
         }
-        if let Some(listen) = upd.listen {
+        if let Some(listen) = upd.listen
+            && !listen::same_address(&listen, &entry.listen).await
+        {
             plan.listen = listen;
         }
         plan.enabled = upd.enabled.unwrap_or(entry.enabled);

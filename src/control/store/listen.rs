@@ -47,6 +47,21 @@ pub(crate) async fn bind(listen: &str) -> Result<Bound, ApiError> {
     ))
 }
 
+/// Whether `listen` names the address `current` (a socket address as the proxy shows it),
+/// e.g. `localhost:2001` and `127.0.0.1:2001`.
+pub(crate) async fn same_address(listen: &str, current: &str) -> bool {
+    if listen == current {
+        return true;
+    }
+    let Ok(current) = current.parse::<SocketAddr>() else {
+        return false;
+    };
+    match tokio::net::lookup_host(listen).await {
+        Ok(mut addrs) => addrs.any(|a| a == current),
+        Err(_) => false,
+    }
+}
+
 /// Check that an upstream `host:port` resolves (within 5 s).
 pub(crate) async fn check_upstream(upstream: &str) -> Result<(), ApiError> {
     let fail =

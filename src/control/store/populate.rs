@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::listen::Bound;
+use super::listen::{Bound, same_address};
 use super::settle::{Plan, Prepared};
 use super::{Entry, Store};
 use crate::control::error::ApiError;
@@ -40,8 +40,15 @@ impl Store {
         for (i, req) in reqs.into_iter().enumerate() {
             let within = |e: ApiError| e.within(&format!("[{i}]."));
             let existing = inner.get(&req.name);
+            let same_listen = match existing {
+                Some(old) => {
+                    old.requested_listen == req.listen
+                        || same_address(&req.listen, &old.listen).await
+                }
+                None => false,
+            };
             if let Some(old) = existing
-                && (old.requested_listen == req.listen || old.listen == req.listen)
+                && same_listen
                 && old.upstream == req.upstream
             {
                 let mut plan = Plan::of(old);
@@ -55,10 +62,9 @@ impl Store {
             }
             let entry = Box::new(Entry::new(&req.name, &req.listen, &req.upstream));
             let reuse = req.enabled
-                && existing.is_some_and(|old| {
-                    old.listen == req.listen
-                        && old.running.as_ref().is_some_and(|r| r.is_listening())
-                });
+                && same_listen
+                && existing
+                    .is_some_and(|old| old.running.as_ref().is_some_and(|r| r.is_listening()));
             let plan = self.new_plan(req);
             let prepared = if reuse {
                 Prepared::Nothing
