@@ -113,11 +113,14 @@ impl Chain {
     /// rolled now and count `now` as when they first applied. What a removed (or no longer
     /// affecting) toxic held is released at `now`; what an updated one holds is scheduled again.
     pub(crate) fn sync(&mut self, snapshot: &Snapshot, now: Instant) {
-        let old = std::mem::take(&mut self.stages);
+        let mut old: Vec<Option<Stage>> = std::mem::take(&mut self.stages)
+            .into_iter()
+            .map(Some)
+            .collect();
         // Items released by a stage that goes, with the old position they resume after.
         let mut released: Vec<(usize, Vec<Held>)> = Vec::new();
+        // Each stage of the new chain with its old position (new toxics: after every old one).
         let mut kept: Vec<(usize, Stage)> = Vec::new();
-        let mut old: Vec<Option<Stage>> = old.into_iter().map(Some).collect();
         for entry in &snapshot.toxics {
             let toxic = &entry.toxic;
             if toxic.stream != self.stream || toxic.kind.acts_on_open() {
@@ -128,37 +131,12 @@ impl Chain {
                 .position(|s| s.as_ref().is_some_and(|s| s.entry.id == entry.id));
             match found.and_then(|i| old[i].take().map(|s| (i, s))) {
                 Some((i, mut stage)) => {
-                    let changed = stage.entry.toxic.kind != toxic.kind;
-                    stage.entry = entry.clone();
-                    if !stage.affected() {
-                        released.push((i, stage.queue.drain(..).collect()));
-                    } else if changed {
-                        self.held -= stage.queue.iter().map(|h| h.item.len()).sum::<usize>();
-                        let queue = std::mem::take(&mut stage.queue);
-                        stage.state.reschedule(now);
-                        for h in queue {
-                            self.held += stage.admit(h.arrival, h.item.retimed(h.arrival));
-                        }
+                    if let Some(held) = self.follow(&mut stage, entry, now) {
+                        released.push((i, held));
                     }
                     kept.push((i, stage));
                 }
-                None => {
-                    let key = DecisionKey {
-                        seed: self.seed,
-                        proxy: &self.proxy,
-                        connection: self.connection,
-                        toxic: &toxic.name,
-                    };
-                    let stage = Stage {
-                        entry: entry.clone(),
-                        draw: key.draw(),
-                        since: now,
-                        counted: false,
-                        state: State::new(key.rng(), now),
-                        queue: VecDeque::new(),
-                    };
-                    kept.push((usize::MAX, stage));
-                }
+                None => kept.push((usize::MAX, self.stage(entry, now))),
             }
         }
         for (i, stage) in old.into_iter().enumerate() {
@@ -174,9 +152,55 @@ impl Chain {
                 stage.entry.metrics.connections.inc();
             }
         }
+        self.resume(released, &positions, now);
+    }
+
+    /// A new toxic's stage: its draw and generator rolled now, `now` as when it first applied.
+    fn stage(&self, entry: &Arc<ToxicEntry>, now: Instant) -> Stage {
+        let key = DecisionKey {
+            seed: self.seed,
+            proxy: &self.proxy,
+            connection: self.connection,
+            toxic: &entry.toxic.name,
+        };
+        Stage {
+            entry: entry.clone(),
+            draw: key.draw(),
+            since: now,
+            counted: false,
+            state: State::new(key.rng(), now),
+            queue: VecDeque::new(),
+        }
+    }
+
+    /// An existing stage follows its toxic's update: what it holds is released (it no longer
+    /// affects the connection) or scheduled again (its attributes changed).
+    fn follow(
+        &mut self,
+        stage: &mut Stage,
+        entry: &Arc<ToxicEntry>,
+        now: Instant,
+    ) -> Option<Vec<Held>> {
+        let changed = stage.entry.toxic.kind != entry.toxic.kind;
+        stage.entry = entry.clone();
+        if !stage.affected() {
+            return Some(stage.queue.drain(..).collect());
+        }
+        if changed {
+            self.held -= stage.queue.iter().map(|h| h.item.len()).sum::<usize>();
+            let queue = std::mem::take(&mut stage.queue);
+            stage.state.reschedule(now);
+            for h in queue {
+                self.held += stage.admit(h.arrival, h.item.retimed(h.arrival));
+            }
+        }
+        None
+    }
+
+    /// Items let go by stages (by old position) enter the first stage that came after theirs.
+    fn resume(&mut self, mut released: Vec<(usize, Vec<Held>)>, positions: &[usize], now: Instant) {
         released.sort_by_key(|(i, _)| *i);
         for (i, items) in released {
-            // Resume at the first stage that came after the one that let go (new toxics last).
             let next = positions
                 .iter()
                 .position(|p| *p > i)

@@ -4,6 +4,7 @@
 //! that fails anywhere changes nothing. A proxy that replaces another on the very address the
 //! old one listens on takes over the old one's listening socket instead of binding it again.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -36,6 +37,22 @@ impl Store {
         reqs: Vec<ProxyRequest>,
     ) -> Result<Vec<Value>, ApiError> {
         let mut inner = self.inner.lock().await;
+        let steps = self.plan_all(&inner, reqs).await?;
+        let mut views = Vec::with_capacity(steps.len());
+        for step in steps {
+            if let Some(view) = self.commit_step(&mut inner, step).await {
+                views.push(view);
+            }
+        }
+        Ok(views)
+    }
+
+    /// Plan and prepare every proxy of the list; the first failure refuses the whole list.
+    async fn plan_all(
+        self: &Arc<Self>,
+        inner: &BTreeMap<String, Entry>,
+        reqs: Vec<ProxyRequest>,
+    ) -> Result<Vec<Step>, ApiError> {
         let mut steps = Vec::with_capacity(reqs.len());
         for (i, req) in reqs.into_iter().enumerate() {
             let within = |e: ApiError| e.within(&format!("[{i}]."));
@@ -78,37 +95,36 @@ impl Store {
                 reuse,
             });
         }
-        let mut views = Vec::with_capacity(steps.len());
-        for step in steps {
-            let entry = match step {
-                Step::Update(name, plan, prepared) => {
-                    let Some(entry) = inner.get_mut(&name) else {
-                        continue;
-                    };
-                    self.commit(entry, plan, prepared).await;
-                    entry
-                }
-                Step::Replace {
-                    mut entry,
-                    plan,
-                    mut prepared,
-                    reuse,
-                } => {
-                    if let Some(mut old) = inner.remove(&*entry.name) {
-                        if reuse
-                            && let Some(running) = old.running.take()
-                            && let Some((listener, addr)) = running.into_listener().await
-                        {
-                            prepared = Prepared::Bound(Bound { listener, addr });
-                        }
-                        self.forget(&mut old).await;
+        Ok(steps)
+    }
+
+    /// Commit one prepared step: the proxy's view.
+    async fn commit_step(&self, inner: &mut BTreeMap<String, Entry>, step: Step) -> Option<Value> {
+        let entry = match step {
+            Step::Update(name, plan, prepared) => {
+                let entry = inner.get_mut(&name)?;
+                self.commit(entry, plan, prepared).await;
+                entry
+            }
+            Step::Replace {
+                mut entry,
+                plan,
+                mut prepared,
+                reuse,
+            } => {
+                if let Some(mut old) = inner.remove(&*entry.name) {
+                    if reuse
+                        && let Some(running) = old.running.take()
+                        && let Some((listener, addr)) = running.into_listener().await
+                    {
+                        prepared = Prepared::Bound(Bound { listener, addr });
                     }
-                    self.commit(&mut entry, plan, prepared).await;
-                    inner.entry(entry.name.to_string()).or_insert(*entry)
+                    self.forget(&mut old).await;
                 }
-            };
-            views.push(entry.view());
-        }
-        Ok(views)
+                self.commit(&mut entry, plan, prepared).await;
+                inner.entry(entry.name.to_string()).or_insert(*entry)
+            }
+        };
+        Some(entry.view())
     }
 }
