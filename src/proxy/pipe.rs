@@ -134,29 +134,8 @@ impl Pipe {
             }
             if out.queue.is_empty() && self.chain.is_drained() && !eof_seen && self.chain.is_idle()
             {
-                let fast = tokio::select! {
-                    biased;
-                    changed = self.config.changed() => Fast::Changed(changed.is_ok()),
-                    done = relay.copy(src.as_ref(), dst.as_ref(), &self.bytes) => Fast::Done(done),
-                };
-                match fast {
-                    Fast::Changed(false) => return PipeEnd::Kill(Ending::Fin),
-                    Fast::Changed(true) => {
-                        self.follow();
-                        if !self.chain.is_idle() {
-                            // Bytes read before the toxic applied go through it now.
-                            match relay.take_held() {
-                                Ok(held) if held.is_empty() => {}
-                                Ok(held) => self.arrived(Bytes::from(held)),
-                                Err(e) => return failed(&e),
-                            }
-                        }
-                    }
-                    Fast::Done(Ok(())) => {
-                        let _ = dst.shutdown().await;
-                        return PipeEnd::Eof;
-                    }
-                    Fast::Done(Err(e)) => return failed(&e),
+                if let Some(end) = self.fast(&mut relay, &src, &mut dst).await {
+                    return end;
                 }
                 continue;
             }
@@ -195,6 +174,41 @@ impl Pipe {
                 eof_queued = true;
                 self.chain.eof(Instant::now());
             }
+        }
+    }
+
+    /// The zero-copy path until the configuration changes (`None`: go on) or the direction
+    /// ends.
+    async fn fast(
+        &mut self,
+        relay: &mut Relay,
+        src: &ReadHalf<'_>,
+        dst: &mut WriteHalf<'_>,
+    ) -> Option<PipeEnd> {
+        let fast = tokio::select! {
+            biased;
+            changed = self.config.changed() => Fast::Changed(changed.is_ok()),
+            done = relay.copy(src.as_ref(), dst.as_ref(), &self.bytes) => Fast::Done(done),
+        };
+        match fast {
+            Fast::Changed(false) => Some(PipeEnd::Kill(Ending::Fin)),
+            Fast::Changed(true) => {
+                self.follow();
+                if !self.chain.is_idle() {
+                    // Bytes read before the toxic applied go through it now.
+                    match relay.take_held() {
+                        Ok(held) if held.is_empty() => {}
+                        Ok(held) => self.arrived(Bytes::from(held)),
+                        Err(e) => return Some(failed(&e)),
+                    }
+                }
+                None
+            }
+            Fast::Done(Ok(())) => {
+                let _ = dst.shutdown().await;
+                Some(PipeEnd::Eof)
+            }
+            Fast::Done(Err(e)) => Some(failed(&e)),
         }
     }
 
