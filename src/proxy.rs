@@ -1,13 +1,13 @@
 //! The fault-injecting TCP proxy: the accept loop and the per-connection plumbing.
 //!
 //! A running proxy is a listener plus one task per connection. Its
-//! configuration (upstream address and toxics) is a [`Snapshot`] published
+//! configuration (upstream address and toxics) is a `Snapshot` published
 //! through a `tokio::sync::watch` channel: the control plane replaces the
 //! snapshot and never waits on connections; each connection notices the
 //! change on its next chunk or while idle, and applies it without closing.
 //!
-//! - [`conn`]: one connection: open-time toxics, dialling, both directions, FIN vs RST.
-//! - [`pipe`]: one direction: read → toxic chain → write; the zero-copy [`relay`] while no toxic applies.
+//! - `conn`: one connection: open-time toxics, dialling, both directions, FIN vs RST.
+//! - `pipe`: one direction: read → toxic chain → write; the zero-copy `relay` while no toxic applies.
 //! - `relay`: the no-toxic fast path, `splice(2)` through a kernel pipe.
 //! - `chain`: the per-direction toxic stages that apply the pure verdicts of [`crate::fault`].
 //! - [`budget`]: the file descriptors connections and splice pipes may hold, and the pipe pool.

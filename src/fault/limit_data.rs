@@ -29,7 +29,7 @@ impl Kind for LimitData {
     const NAME: &'static str = "limit_data";
     const ATTRIBUTES: &'static [&'static str] = &["bytes"];
 
-    /// `bytes`, at most [`MAX_BYTES`].
+    /// `bytes`, at most [`super::attrs::MAX_BYTES`].
     fn from_attributes(a: &Attributes<'_>) -> Result<Self, FaultError> {
         Ok(Self {
             bytes: a.bytes("bytes")?,

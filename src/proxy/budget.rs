@@ -2,7 +2,7 @@
 //!
 //! Each proxied connection holds two sockets (client and upstream); a direction that is
 //! moving bytes on the zero-copy path also borrows a kernel pipe (two descriptors) from the
-//! [`PipePool`] for as long as bytes are in flight, so an idle connection holds no pipe.
+//! budget's pool of idle pipes for as long as bytes are in flight, so an idle connection holds no pipe.
 //! [`FdBudget`] counts what connections and pipes hold against the process's open-file limit,
 //! keeping [`reserve`] descriptors free for the control API, logs and the rest of the process:
 //! a new connection that would not fit is closed at once (an RST) and counted in
