@@ -90,6 +90,12 @@ async fn a_refused_request_changes_nothing_at_any_stage() {
             409,
         ),
         ("PATCH", "/proxies/nope", Some("{}".into()), 404),
+        (
+            "PATCH",
+            "/proxies/db",
+            Some(r#"{"enabled":false,"listen":"nowhere"}"#.into()),
+            400,
+        ),
         // delete
         ("DELETE", "/proxies/nope", None, 404),
         // populate: validation, replacing onto a taken port, a later entry failing to bind,

@@ -16,13 +16,19 @@ pub(crate) struct Bound {
     pub(crate) addr: SocketAddr,
 }
 
-/// Resolve and bind a listen address (IPv4 addresses first).
-pub(crate) async fn bind(listen: &str) -> Result<Bound, ApiError> {
+/// The addresses a listen address resolves to, IPv4 first (`400` naming `listen` if none).
+pub(crate) async fn resolve(listen: &str) -> Result<Vec<SocketAddr>, ApiError> {
     let mut addrs: Vec<SocketAddr> = tokio::net::lookup_host(listen)
         .await
         .map_err(|e| ApiError::bad_body(format!("listen: cannot resolve {listen:?}: {e}")))?
         .collect();
     addrs.sort_by_key(|a| !a.is_ipv4());
+    Ok(addrs)
+}
+
+/// Resolve and bind a listen address (IPv4 addresses first).
+pub(crate) async fn bind(listen: &str) -> Result<Bound, ApiError> {
+    let addrs = resolve(listen).await?;
     let mut last = None;
     for addr in addrs {
         match TcpListener::bind(addr).await {

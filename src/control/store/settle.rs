@@ -8,7 +8,7 @@
 
 use std::collections::HashSet;
 
-use super::listen::{Bound, bind};
+use super::listen::{Bound, bind, resolve};
 use super::{Entry, Slot, Store};
 use crate::control::error::ApiError;
 use crate::fault::ToxicKind;
@@ -61,10 +61,14 @@ impl Store {
     /// Bind what `plan` needs (the first start, a new `listen`, listening again after
     /// `refuse_new` or a disable). Fails with the bind error and changes nothing.
     pub(super) async fn prepare(&self, entry: &Entry, plan: &Plan) -> Result<Prepared, ApiError> {
+        let moves = plan.moves(entry);
         if !plan.enabled {
+            // Kept for later: it must at least name an address.
+            if moves {
+                resolve(&plan.listen).await?;
+            }
             return Ok(Prepared::Nothing);
         }
-        let moves = plan.moves(entry);
         let address = match &entry.running {
             // A proxy that starts binds its address once even when refusing, so port 0 gets
             // its port and a taken port is refused now.
