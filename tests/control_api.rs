@@ -488,9 +488,15 @@ async fn api_connections_over_the_cap_are_refused_at_once() {
     for _ in 0..4 {
         idle.push(TcpStream::connect(api).await.unwrap());
     }
-    // Give the server a moment to accept all four.
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let r = http(api, "GET", "/version", None).await;
+    // Once the server has accepted all four, the next connection is refused.
+    let t = Instant::now();
+    let r = loop {
+        let r = http(api, "GET", "/version", None).await;
+        if r.status != 200 || t.elapsed() > Duration::from_secs(5) {
+            break r;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
     assert_eq!(r.status, 503, "{}", r.body);
     assert_eq!(r.json()["status"], 503);
     drop(idle);
