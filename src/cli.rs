@@ -9,6 +9,7 @@
 
 mod demo;
 mod report;
+mod serve;
 mod run;
 mod test;
 mod validate;
@@ -19,7 +20,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crate::exit::Outcome;
-use crate::{control, load};
+use crate::load;
 
 /// shakedown: fault-injecting proxy, load driver and experiment runner.
 #[derive(Debug, Parser)]
@@ -34,7 +35,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the Toxiproxy-compatible control API and the proxies it manages.
-    Serve(control::ServeArgs),
+    Serve(serve::ServeArgs),
     /// Apply load to an HTTP target and report honest latencies.
     Load(Box<load::LoadArgs>),
     /// Run one experiment file and report detection, recovery and lost writes.
@@ -96,7 +97,7 @@ pub fn main() -> ExitCode {
 /// Run one parsed command.
 pub async fn run(command: Command) -> anyhow::Result<Outcome> {
     match command {
-        Command::Serve(args) => control::serve_main(args).await,
+        Command::Serve(args) => serve::serve_main(args).await,
         Command::Load(args) => load::cli_main(*args).await,
         Command::Run(args) => run::run_main(args).await,
         Command::Test(args) => test::test_main(args).await,
