@@ -13,7 +13,7 @@ use super::writes;
 
 /// What a finished run hands over.
 #[derive(Debug)]
-pub struct Ending<'a> {
+pub(super) struct Ending<'a> {
     /// The run's shared state.
     pub shared: &'a Arc<Shared>,
     /// Every worker's results.
@@ -31,7 +31,7 @@ pub struct Ending<'a> {
 }
 
 /// Merge, judge and read back: the report of a finished run.
-pub async fn report(end: Ending<'_>) -> LoadReport {
+pub(super) async fn report(end: Ending<'_>) -> LoadReport {
     let mut results = end.results;
     let checks = end.checks;
     // Sending and draining, up to the last worker's end (not when the caller noticed).
@@ -167,7 +167,7 @@ pub async fn report(end: Ending<'_>) -> LoadReport {
     LoadReport {
         version: 1,
         target: plan.target.url.clone(),
-        model,
+        model: model.to_string(),
         arrival,
         seed: end.seed,
         connections: plan.connections,

@@ -8,7 +8,7 @@ use super::LoadError;
 use super::scenario::{Picker, Scenario};
 use super::schedule::Schedule;
 use super::spec::{Arrival, LoadSpec, RequestSpec, ScenarioSpec};
-pub use super::target::Target;
+pub(crate) use super::target::Target;
 use super::thresholds::Threshold;
 use super::users::Users;
 
@@ -18,13 +18,13 @@ use scenarios::scenario;
 use stages::{stages_schedule, user_stages};
 
 /// Default per-request timeout.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+pub(super) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default connection cap in the open model.
-pub const DEFAULT_CONNECTIONS: usize = 1000;
+pub(super) const DEFAULT_CONNECTIONS: usize = 1000;
 
 /// Open or closed model.
 #[derive(Debug, Clone)]
-pub enum Model {
+pub(super) enum Model {
     /// Requests on a schedule, whatever the latency.
     Open {
         /// Intended send times.
@@ -42,14 +42,12 @@ pub enum Model {
         requests_per_user: Option<u64>,
         /// End of the run.
         duration: Option<Duration>,
-        /// Whether this is the `max_rate` flat-out mode.
-        max_rate: bool,
     },
 }
 
 /// A validated, runnable load plan.
 #[derive(Debug, Clone)]
-pub struct Plan {
+pub(super) struct Plan {
     /// Where requests go.
     pub target: Target,
     /// How requests are paced.
@@ -72,7 +70,7 @@ pub struct Plan {
 
 impl Plan {
     /// Whether the plan ends on its own (an end time, or users with a request limit).
-    pub fn is_bounded(&self) -> bool {
+    pub(super) fn is_bounded(&self) -> bool {
         self.end().is_some()
             || matches!(
                 self.model,
@@ -84,7 +82,7 @@ impl Plan {
     }
 
     /// When the plan ends on its own, if ever.
-    pub fn end(&self) -> Option<Duration> {
+    pub(super) fn end(&self) -> Option<Duration> {
         match &self.model {
             Model::Open { schedule, .. } => schedule.end(),
             Model::Closed { duration, .. } => *duration,
@@ -100,7 +98,7 @@ fn invalid(field: impl Into<String>, message: impl Into<String>) -> LoadError {
 }
 
 /// Validate a spec into a plan.
-pub fn validate(spec: &LoadSpec) -> Result<Plan, LoadError> {
+pub(super) fn validate(spec: &LoadSpec) -> Result<Plan, LoadError> {
     let url = spec
         .target
         .as_deref()
@@ -177,7 +175,6 @@ pub fn validate(spec: &LoadSpec) -> Result<Plan, LoadError> {
             think: (Duration::ZERO, Duration::ZERO),
             requests_per_user: None,
             duration: spec.duration,
-            max_rate: true,
         }
     } else {
         let (users, end) = match &spec.users_stages {
@@ -200,7 +197,6 @@ pub fn validate(spec: &LoadSpec) -> Result<Plan, LoadError> {
                 .map_or((Duration::ZERO, Duration::ZERO), |t| (t.min, t.max)),
             requests_per_user: spec.requests_per_user,
             duration: end,
-            max_rate: false,
         }
     };
     let connections = match (&model, spec.connections) {
@@ -292,11 +288,8 @@ mod tests {
             .unwrap();
         assert!(matches!(
             &p.model,
-            Model::Closed {
-                users,
-                max_rate: true,
-                ..
-            } if users.max() == 4
+            Model::Closed { users, think, .. }
+                if users.max() == 4 && *think == (Duration::ZERO, Duration::ZERO)
         ));
         let p =
             plan("target: http://a\nusers_stages: 0s:10,30s:200,40s:10\nspawn_rate: 50\n").unwrap();

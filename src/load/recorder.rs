@@ -7,7 +7,7 @@ use super::histogram::{Hist, LocalBuckets, merge, record, run_histogram};
 
 /// Counts and histograms of one scenario.
 #[derive(Debug, Clone)]
-pub struct ScenarioRec {
+pub(super) struct ScenarioRec {
     /// Completed requests.
     pub requests: u64,
     /// Successes.
@@ -20,7 +20,7 @@ pub struct ScenarioRec {
 
 /// Everything one worker measured.
 #[derive(Debug)]
-pub struct Recorder {
+pub(super) struct Recorder {
     /// Latency from intended send time.
     pub latency: Hist,
     /// Service time from actual send.
@@ -45,7 +45,7 @@ pub struct Recorder {
 
 impl Recorder {
     /// Empty measurements for `scenarios` scenarios.
-    pub fn new(scenarios: usize) -> Self {
+    pub(super) fn new(scenarios: usize) -> Self {
         Self {
             latency: run_histogram(),
             service: run_histogram(),
@@ -68,7 +68,7 @@ impl Recorder {
     }
 
     /// Record one completed (or failed) request.
-    pub fn record(
+    pub(super) fn record(
         &mut self,
         scenario: usize,
         second: u64,
@@ -99,7 +99,7 @@ impl Recorder {
 
     /// Add another worker's measurements (the per-second buckets excepted:
     /// those are flushed to the shared timeline as the run goes).
-    pub fn merge(&mut self, o: &Recorder) {
+    pub(super) fn merge(&mut self, o: &Recorder) {
         merge(&mut self.latency, &o.latency);
         merge(&mut self.service, &o.service);
         merge(&mut self.lag, &o.lag);

@@ -1,49 +1,24 @@
-//! The load report: JSON (stable, `version: 1`, see docs/load.md) and the terminal summary table.
+//! The records of a load run: plain data, serialised as the JSON report (stable, `version: 1`,
+//! see docs/load.md) and read back from it; [`table`] renders them for people.
+//!
+//! Nothing here sends a request or reads the system: [`super::collect`] fills a
+//! [`LoadReport`] from the workers, [`super::writes`] a [`WriteReport`] from the read-back,
+//! [`super::usage`] a [`Generator`] from the process.
 
-use std::fmt::Write as _;
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use super::errors::{ClassCounts, ErrorClass};
+use super::errors::ClassCounts;
 use super::histogram::{Hist, TimelinePoint, quantile};
 use super::spec::Arrival;
 use super::thresholds::ThresholdOutcome;
-use super::usage::Generator;
-use super::writes::WriteReport;
+use super::units::serde_ms;
 
-/// Serialise durations as fractional milliseconds.
-pub mod serde_ms {
-    use serde::Serializer;
-    use std::time::Duration;
-
-    /// A duration as milliseconds.
-    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_f64(ms(*d))
-    }
-
-    /// Milliseconds, rounded to the microsecond.
-    pub fn ms(d: Duration) -> f64 {
-        (d.as_secs_f64() * 1e6).round() / 1e3
-    }
-
-    /// An optional duration as milliseconds or `null`.
-    pub mod option {
-        use serde::Serializer;
-        use std::time::Duration;
-
-        /// `null` or milliseconds.
-        pub fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
-            match d {
-                Some(d) => s.serialize_f64(super::ms(*d)),
-                None => s.serialize_none(),
-            }
-        }
-    }
-}
+mod table;
 
 /// A latency distribution summary.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Latency {
     /// Number of samples.
     pub count: u64,
@@ -92,7 +67,7 @@ impl Latency {
 }
 
 /// Whole-run totals.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
     /// Completed requests.
     pub requests: u64,
@@ -119,7 +94,7 @@ pub struct Summary {
 }
 
 /// One scenario's totals.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ScenarioReport {
     /// Name.
     pub name: String,
@@ -136,14 +111,14 @@ pub struct ScenarioReport {
 }
 
 /// Everything a load run measured.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LoadReport {
     /// Format version of this JSON (1).
     pub version: u32,
     /// Target URL.
     pub target: String,
     /// `open` or `closed`.
-    pub model: &'static str,
+    pub model: String,
     /// Arrival process (open model only).
     pub arrival: Option<Arrival>,
     /// The seed of every random choice (pass it back with `--seed` to repeat them).
@@ -178,128 +153,62 @@ pub struct LoadReport {
     pub generator: Generator,
 }
 
-fn ms(d: Option<Duration>) -> String {
-    d.map_or("-".into(), |d| format!("{:.2}ms", serde_ms::ms(d)))
+/// What the generator used, and whether it limited the measurement (see [`super::usage`]).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Generator {
+    /// CPU time (user + system) the process used during the run.
+    #[serde(rename = "cpu_ms", with = "serde_ms::option")]
+    pub cpu: Option<Duration>,
+    /// `cpu / elapsed` in percent of one CPU (200 = two CPUs busy).
+    pub cpu_percent: Option<f64>,
+    /// CPUs available to the process.
+    pub cpus: usize,
+    /// One-minute load average of the machine at the end (`null` where unknown).
+    pub load_average: Option<f64>,
+    /// Peak resident memory of the process so far, in bytes.
+    pub peak_rss_bytes: Option<u64>,
+    /// Open-file soft limit after raising it.
+    pub fd_limit: Option<u64>,
+    /// Most connections open at once.
+    pub peak_connections: usize,
+    /// Whether the generator, not the target, likely limited the run.
+    pub bottleneck: bool,
+    /// Why, one sentence each (empty when it kept up).
+    pub warnings: Vec<String>,
 }
 
-impl LoadReport {
-    /// The human summary table.
-    pub fn table(&self) -> String {
-        let s = &self.summary;
-        let mut out = String::new();
-        let _ = writeln!(
-            out,
-            "target    {} ({} model, {} connections, {} threads, seed {})",
-            self.target, self.model, self.connections, self.threads, self.seed
-        );
-        let _ = writeln!(
-            out,
-            "requests  {} in {:.2}s = {:.1}/s; ok {}, errors {} ({:.2}%)",
-            s.requests,
-            self.elapsed.as_secs_f64(),
-            s.rps,
-            s.ok,
-            s.errors,
-            s.error_rate * 100.0
-        );
-        if let Some(p) = s.planned {
-            let _ = writeln!(
-                out,
-                "schedule  planned {p}, late {} (waited for a connection), lag p99 {} max {}, cancelled {}",
-                s.late,
-                ms(s.schedule_lag.p99),
-                ms(s.schedule_lag.max),
-                s.cancelled
-            );
-        }
-        let _ = writeln!(
-            out,
-            "{:<14}{:>11}{:>11}{:>11}{:>11}{:>11}{:>11}",
-            "", "p50", "p90", "p95", "p99", "p99.9", "max"
-        );
-        for (name, l) in [("latency", &s.latency), ("service time", &s.service_time)] {
-            let _ = writeln!(
-                out,
-                "{name:<14}{:>11}{:>11}{:>11}{:>11}{:>11}{:>11}",
-                ms(l.p50),
-                ms(l.p90),
-                ms(l.p95),
-                ms(l.p99),
-                ms(l.p999),
-                ms(l.max)
-            );
-        }
-        if s.errors > 0 {
-            let classes: Vec<String> = ErrorClass::ALL
-                .iter()
-                .filter(|c| self.errors_by_class.get(**c) > 0)
-                .map(|c| format!("{c} {}", self.errors_by_class.get(*c)))
-                .collect();
-            let _ = writeln!(out, "errors    {}", classes.join(", "));
-        }
-        if self.scenarios.len() > 1 {
-            for sc in &self.scenarios {
-                let _ = writeln!(
-                    out,
-                    "scenario  {:<30} weight {:>3}: {} requests, {} errors, p99 {}",
-                    sc.name,
-                    sc.weight,
-                    sc.requests,
-                    sc.errors,
-                    ms(sc.latency.p99)
-                );
-            }
-        }
-        if let Some(w) = &self.writes {
-            let _ = writeln!(
-                out,
-                "writes    attempted {}, acknowledged {}, refused {}, unknown {}, lost {}, unexpected {}, read failed {}",
-                w.attempted,
-                w.acknowledged,
-                w.refused,
-                w.unknown,
-                w.lost,
-                w.unexpected,
-                w.read_failed
-            );
-            if !w.lost_keys.is_empty() {
-                let shown: Vec<&str> = w.lost_keys.iter().take(10).map(String::as_str).collect();
-                let _ = writeln!(
-                    out,
-                    "lost      {}{}",
-                    shown.join(" "),
-                    if w.lost_keys.len() > 10 { " …" } else { "" }
-                );
-            }
-        }
-        let g = &self.generator;
-        let _ = writeln!(
-            out,
-            "generator cpu {}, peak rss {}, peak connections {}, open-file limit {}",
-            g.cpu_percent
-                .map_or("-".into(), |p| format!("{p:.0}% of {} CPUs", g.cpus)),
-            g.peak_rss_bytes
-                .map_or("-".into(), |b| format!("{:.1} MiB", b as f64 / 1048576.0)),
-            g.peak_connections,
-            g.fd_limit.map_or("-".into(), |l| l.to_string()),
-        );
-        for w in &g.warnings {
-            let _ = writeln!(out, "WARNING   {w}");
-        }
-        for t in &self.thresholds {
-            let observed = t
-                .observed
-                .map_or("no data".into(), |v| format!("{v:.4}{}", t.unit));
-            let _ = writeln!(
-                out,
-                "threshold {:<40} {} (observed {observed}){}",
-                t.threshold,
-                if t.passed { "passed" } else { "FAILED" },
-                if t.aborted { ", aborted the run" } else { "" }
-            );
-        }
-        out
-    }
+/// The outcome of the keyed-write check.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct WriteReport {
+    /// Writes sent.
+    pub attempted: u64,
+    /// Writes answered 2xx.
+    pub acknowledged: u64,
+    /// Writes definitely refused (connect refused, 4xx, 5xx, injected).
+    pub refused: u64,
+    /// Writes with no answer (timeout, reset, cancelled): neither acknowledged nor refused.
+    pub unknown: u64,
+    /// Acknowledged writes whose key reads back as missing.
+    pub lost: u64,
+    /// Acknowledged writes whose key reads back with a value that was never written to it.
+    pub unexpected: u64,
+    /// Acknowledged writes whose read-back failed three times (not judged).
+    pub read_failed: u64,
+    /// `lost / acknowledged` (0 when nothing was acknowledged).
+    pub loss_rate: f64,
+    /// The lost keys, sorted.
+    pub lost_keys: Vec<String>,
+    /// The unexpected keys, sorted.
+    pub unexpected_keys: Vec<String>,
+    /// The keys whose read-back failed, sorted.
+    pub read_failed_keys: Vec<String>,
+    /// When the earliest-acknowledged lost write was acknowledged, on the run's clock
+    /// (`null` when nothing was lost).
+    #[serde(rename = "lost_first_ack_ms", with = "serde_ms::option")]
+    pub lost_first_ack: Option<Duration>,
+    /// When the latest-acknowledged lost write was acknowledged, on the run's clock.
+    #[serde(rename = "lost_last_ack_ms", with = "serde_ms::option")]
+    pub lost_last_ack: Option<Duration>,
 }
 
 #[cfg(test)]
@@ -308,8 +217,8 @@ mod tests {
 
     #[test]
     fn latency_summaries_serialise_in_milliseconds() {
-        let mut h = super::super::histogram::run_histogram();
-        super::super::histogram::record(&mut h, Duration::from_micros(1500));
+        let mut h = crate::load::histogram::run_histogram();
+        crate::load::histogram::record(&mut h, Duration::from_micros(1500));
         let json = serde_json::to_value(Latency::of(&h)).unwrap();
         assert_eq!(json["count"], 1);
         assert!((json["p50_ms"].as_f64().unwrap() - 1.5).abs() < 0.01);

@@ -17,7 +17,7 @@ use rand::rngs::StdRng;
 
 /// A piecewise-linear rate plan (requests per second over time since start).
 #[derive(Debug, Clone, PartialEq)]
-pub struct Schedule {
+pub(super) struct Schedule {
     /// `(seconds since start, requests per second)`, times non-decreasing, first at 0.
     points: Vec<(f64, f64)>,
     /// Arrivals expected by each point: `cum[i] = N(points[i].0)`.
@@ -29,7 +29,7 @@ pub struct Schedule {
 impl Schedule {
     /// A schedule from `(at, rate per second)` points. The caller validates
     /// (times non-decreasing from zero, rates finite and non-negative).
-    pub fn new(points: &[(Duration, f64)], end: Option<Duration>) -> Self {
+    pub(super) fn new(points: &[(Duration, f64)], end: Option<Duration>) -> Self {
         let points: Vec<(f64, f64)> = points.iter().map(|(t, r)| (t.as_secs_f64(), *r)).collect();
         let mut cum = Vec::with_capacity(points.len());
         let mut total = 0.0;
@@ -48,17 +48,17 @@ impl Schedule {
     }
 
     /// A constant rate from zero to `end`.
-    pub fn constant(per_second: f64, end: Option<Duration>) -> Self {
+    pub(super) fn constant(per_second: f64, end: Option<Duration>) -> Self {
         Self::new(&[(Duration::ZERO, per_second)], end)
     }
 
     /// The end of the plan, if it has one.
-    pub fn end(&self) -> Option<Duration> {
+    pub(super) fn end(&self) -> Option<Duration> {
         self.end.map(Duration::from_secs_f64)
     }
 
     /// Expected arrivals between the start and `at` (`N(at)`).
-    pub fn expected_by(&self, at: Duration) -> f64 {
+    pub(super) fn expected_by(&self, at: Duration) -> f64 {
         let t = at.as_secs_f64();
         let t = self.end.map_or(t, |e| t.min(e));
         let i = self
@@ -78,7 +78,7 @@ impl Schedule {
 
     /// The offset from the start at which position `u` on the arrival
     /// count axis falls: `N⁻¹(u)`; `None` once past the end of the plan.
-    pub fn time_of(&self, u: f64) -> Option<Duration> {
+    pub(super) fn time_of(&self, u: f64) -> Option<Duration> {
         // The last piece whose cumulative count is ≤ u.
         let i = self.cum.partition_point(|&c| c <= u).saturating_sub(1);
         // Several points may share a cumulative count (zero-length or zero-rate
@@ -118,7 +118,7 @@ impl Schedule {
 
 /// How a worker's slots are placed on the arrival count axis.
 #[derive(Debug)]
-pub enum Slots {
+pub(super) enum Slots {
     /// Evenly: slot `j` of worker `w` (of `n`) at `u = w + j·n`, so the
     /// workers interleave into one exact global schedule.
     Uniform {
@@ -147,7 +147,7 @@ pub enum Slots {
 
 impl Slots {
     /// The next slot: its global sequence number and its offset from the start.
-    pub fn next(&mut self, schedule: &Schedule) -> Option<(u64, Duration)> {
+    pub(super) fn next(&mut self, schedule: &Schedule) -> Option<(u64, Duration)> {
         match self {
             Slots::Uniform {
                 worker,

@@ -12,7 +12,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::histogram::WindowStats;
 
@@ -223,11 +223,11 @@ impl Threshold {
     }
 
     /// The unit of observed values, for reports.
-    pub fn unit(&self) -> &'static str {
+    pub fn unit(&self) -> Unit {
         match self.metric {
-            Metric::Quantile(_) | Metric::Mean => "s",
-            Metric::ErrorRate => "ratio",
-            Metric::Rps => "1/s",
+            Metric::Quantile(_) | Metric::Mean => Unit::Seconds,
+            Metric::ErrorRate => Unit::Ratio,
+            Metric::Rps => Unit::PerSecond,
         }
     }
 }
@@ -238,8 +238,39 @@ impl fmt::Display for Threshold {
     }
 }
 
+/// The unit of a threshold's observed value; on the wire `s`, `ratio` or `1/s`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Unit {
+    /// Seconds (latencies).
+    #[serde(rename = "s")]
+    Seconds,
+    /// A fraction between 0 and 1 (`error_rate`).
+    #[serde(rename = "ratio")]
+    Ratio,
+    /// Per second (`rps`).
+    #[serde(rename = "1/s")]
+    PerSecond,
+}
+
+impl Unit {
+    /// The wire spelling: `s`, `ratio` or `1/s`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Unit::Seconds => "s",
+            Unit::Ratio => "ratio",
+            Unit::PerSecond => "1/s",
+        }
+    }
+}
+
+impl fmt::Display for Unit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// How one threshold fared.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ThresholdOutcome {
     /// The expression as written.
     pub threshold: String,
@@ -248,7 +279,7 @@ pub struct ThresholdOutcome {
     /// The observed value (whole run), or the worst one seen (windowed); unit in `unit`.
     pub observed: Option<f64>,
     /// `s`, `ratio` or `1/s`.
-    pub unit: &'static str,
+    pub unit: Unit,
     /// Window length in seconds, when windowed.
     pub window_s: Option<f64>,
     /// Number of windowed checks that failed.
@@ -259,7 +290,7 @@ pub struct ThresholdOutcome {
 
 /// Running state of a windowed threshold.
 #[derive(Debug, Clone)]
-pub struct WindowCheck {
+pub(super) struct WindowCheck {
     /// The threshold.
     pub threshold: Threshold,
     /// Worst observed value so far.
@@ -272,7 +303,7 @@ pub struct WindowCheck {
 
 impl WindowCheck {
     /// Check one window; returns true when the run should abort now.
-    pub fn check(&mut self, w: &WindowStats) -> bool {
+    pub(super) fn check(&mut self, w: &WindowStats) -> bool {
         let Some(v) = self.threshold.observe_window(w) else {
             return false;
         };
@@ -294,7 +325,7 @@ impl WindowCheck {
     }
 
     /// The outcome so far.
-    pub fn outcome(&self) -> ThresholdOutcome {
+    pub(super) fn outcome(&self) -> ThresholdOutcome {
         ThresholdOutcome {
             threshold: self.threshold.text.clone(),
             passed: self.breaches == 0,

@@ -10,26 +10,24 @@
 
 use std::time::Duration;
 
-use serde::Serialize;
-
-use super::report::{Summary, serde_ms};
+use super::report::{Generator, Summary};
 
 /// A share of requests waiting for a connection above which the cap, not the target, set the pace.
-pub const LATE_SHARE: f64 = 0.05;
+pub(super) const LATE_SHARE: f64 = 0.05;
 /// Schedule lag p99 above which the generator could not send on time.
-pub const LAG_LIMIT: Duration = Duration::from_millis(10);
+pub(super) const LAG_LIMIT: Duration = Duration::from_millis(10);
 /// Share of all CPUs above which the generator's own CPU was likely the limit.
-pub const CPU_SHARE: f64 = 0.9;
+pub(super) const CPU_SHARE: f64 = 0.9;
 
 /// CPU time of the process at one moment.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct CpuMark {
+pub(super) struct CpuMark {
     cpu: Option<Duration>,
 }
 
 impl CpuMark {
     /// User plus system CPU time of the whole process so far.
-    pub fn now() -> Self {
+    pub(super) fn now() -> Self {
         Self {
             cpu: rusage().map(|u| u.0),
         }
@@ -56,33 +54,9 @@ fn load_average() -> Option<f64> {
     text.split_whitespace().next()?.parse().ok()
 }
 
-/// What the generator used, and whether it limited the measurement.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct Generator {
-    /// CPU time (user + system) the process used during the run.
-    #[serde(rename = "cpu_ms", with = "serde_ms::option")]
-    pub cpu: Option<Duration>,
-    /// `cpu / elapsed` in percent of one CPU (200 = two CPUs busy).
-    pub cpu_percent: Option<f64>,
-    /// CPUs available to the process.
-    pub cpus: usize,
-    /// One-minute load average of the machine at the end (`null` where unknown).
-    pub load_average: Option<f64>,
-    /// Peak resident memory of the process so far, in bytes.
-    pub peak_rss_bytes: Option<u64>,
-    /// Open-file soft limit after raising it.
-    pub fd_limit: Option<u64>,
-    /// Most connections open at once.
-    pub peak_connections: usize,
-    /// Whether the generator, not the target, likely limited the run.
-    pub bottleneck: bool,
-    /// Why, one sentence each (empty when it kept up).
-    pub warnings: Vec<String>,
-}
-
 /// What [`judge`] needs beyond the summary.
 #[derive(Debug, Clone, Copy)]
-pub struct Facts {
+pub(super) struct Facts {
     /// CPU mark taken at the start.
     pub started: CpuMark,
     /// Sending plus draining.
@@ -96,7 +70,7 @@ pub struct Facts {
 }
 
 /// Measure the process now and judge the run.
-pub fn measure(summary: &Summary, facts: Facts) -> Generator {
+pub(super) fn measure(summary: &Summary, facts: Facts) -> Generator {
     let end = rusage();
     let cpu = match (facts.started.cpu, end) {
         (Some(a), Some((b, _))) => Some(b.saturating_sub(a)),
@@ -130,7 +104,7 @@ pub fn measure(summary: &Summary, facts: Facts) -> Generator {
 /// The rules: in-flight cap reached for at least [`LATE_SHARE`] of the
 /// requests; schedule lag p99 above [`LAG_LIMIT`]; CPU above [`CPU_SHARE`]
 /// of every CPU; an open-file limit below the connection cap.
-pub fn judge(summary: &Summary, g: &Generator, connections: usize) -> Vec<String> {
+pub(super) fn judge(summary: &Summary, g: &Generator, connections: usize) -> Vec<String> {
     let mut warnings = Vec::new();
     if summary.requests > 0 {
         let share = summary.late as f64 / summary.requests as f64;

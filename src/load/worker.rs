@@ -23,7 +23,7 @@ use tokio_util::sync::CancellationToken;
 use super::client::{Conn, Gauge};
 use super::histogram::Timeline;
 use super::plan::{Model, Plan};
-pub use super::recorder::{Recorder, ScenarioRec};
+use super::recorder::Recorder;
 use super::scenario::Context;
 use super::schedule::Slots;
 use super::spec::Arrival;
@@ -37,7 +37,7 @@ use exchange::{Meta, complete, prepare, tagged};
 
 /// What every worker shares: the plan, the clock, the live timeline, the stop signal.
 #[derive(Debug)]
-pub struct Shared {
+pub(super) struct Shared {
     /// The validated plan.
     pub plan: Plan,
     /// The run's clock.
@@ -60,7 +60,7 @@ impl Shared {
 
 /// A worker's results.
 #[derive(Debug)]
-pub struct WorkerResult {
+pub(super) struct WorkerResult {
     /// Measurements.
     pub rec: Recorder,
     /// Keyed writes.
@@ -80,7 +80,7 @@ fn share(total: u64, workers: u64, index: u64) -> u64 {
 }
 
 /// Run worker `index` until its plan ends or the stop signal (then drain in-flight requests).
-pub async fn run(shared: Arc<Shared>, index: usize, seed: u64) -> WorkerResult {
+pub(super) async fn run(shared: Arc<Shared>, index: usize, seed: u64) -> WorkerResult {
     let plan = &shared.plan;
     let workers = plan.threads as u64;
     let w = index as u64;

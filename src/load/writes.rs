@@ -15,13 +15,12 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
-use serde::Serialize;
 use tokio::time::Instant;
 
 use super::client::{Conn, exchange};
 use super::errors::ErrorClass;
 use super::plan::Plan;
-use super::report::serde_ms;
+use super::report::WriteReport;
 use super::scenario::{Context, Kind, Vars};
 use crate::clock::Clock;
 
@@ -45,13 +44,13 @@ struct Entry {
 
 /// The writes of one worker (merged at the end).
 #[derive(Debug, Default)]
-pub struct WriteLog {
+pub(super) struct WriteLog {
     entries: HashMap<String, Entry>,
 }
 
 impl WriteLog {
     /// A write was sent.
-    pub fn attempt(&mut self, key: String, scenario: usize, ctx: Context, value: Bytes) {
+    pub(super) fn attempt(&mut self, key: String, scenario: usize, ctx: Context, value: Bytes) {
         self.entries.insert(
             key,
             Entry {
@@ -65,7 +64,7 @@ impl WriteLog {
     }
 
     /// A write completed at `at` (when its answer arrived): `Ok(status is 2xx)` or the error class.
-    pub fn complete(&mut self, key: &str, result: Result<bool, ErrorClass>, at: Instant) {
+    pub(super) fn complete(&mut self, key: &str, result: Result<bool, ErrorClass>, at: Instant) {
         if let Some(e) = self.entries.get_mut(key) {
             e.fate = match result {
                 Ok(true) => Fate::Acked,
@@ -78,48 +77,9 @@ impl WriteLog {
     }
 
     /// Fold another worker's log into this one.
-    pub fn merge(&mut self, other: WriteLog) {
+    pub(super) fn merge(&mut self, other: WriteLog) {
         self.entries.extend(other.entries);
     }
-
-    /// Whether any write was attempted.
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
-}
-
-/// The outcome of the keyed-write check.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct WriteReport {
-    /// Writes sent.
-    pub attempted: u64,
-    /// Writes answered 2xx.
-    pub acknowledged: u64,
-    /// Writes definitely refused (connect refused, 4xx, 5xx, injected).
-    pub refused: u64,
-    /// Writes with no answer (timeout, reset, cancelled): neither acknowledged nor refused.
-    pub unknown: u64,
-    /// Acknowledged writes whose key reads back as missing.
-    pub lost: u64,
-    /// Acknowledged writes whose key reads back with a value that was never written to it.
-    pub unexpected: u64,
-    /// Acknowledged writes whose read-back failed three times (not judged).
-    pub read_failed: u64,
-    /// `lost / acknowledged` (0 when nothing was acknowledged).
-    pub loss_rate: f64,
-    /// The lost keys, sorted.
-    pub lost_keys: Vec<String>,
-    /// The unexpected keys, sorted.
-    pub unexpected_keys: Vec<String>,
-    /// The keys whose read-back failed, sorted.
-    pub read_failed_keys: Vec<String>,
-    /// When the earliest-acknowledged lost write was acknowledged, on the run's clock
-    /// (`null` when nothing was lost).
-    #[serde(rename = "lost_first_ack_ms", with = "serde_ms::option")]
-    pub lost_first_ack: Option<Duration>,
-    /// When the latest-acknowledged lost write was acknowledged, on the run's clock.
-    #[serde(rename = "lost_last_ack_ms", with = "serde_ms::option")]
-    pub lost_last_ack: Option<Duration>,
 }
 
 enum Read {
@@ -130,7 +90,7 @@ enum Read {
 }
 
 /// Read back every acknowledged key and build the report; ack times are read on `clock`.
-pub async fn check(log: WriteLog, plan: &Plan, clock: &Clock) -> WriteReport {
+pub(super) async fn check(log: WriteLog, plan: &Plan, clock: &Clock) -> WriteReport {
     let mut report = WriteReport {
         attempted: log.entries.len() as u64,
         ..WriteReport::default()

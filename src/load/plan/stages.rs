@@ -7,7 +7,7 @@ use crate::load::LoadError;
 use crate::load::schedule::Schedule;
 use crate::load::users::Users;
 
-pub fn user_stages(
+pub(super) fn user_stages(
     stages: &[crate::load::users::UserStage],
     duration: Option<Duration>,
     spawn_rate: Option<f64>,
@@ -45,7 +45,7 @@ pub fn user_stages(
     Ok((Users::new(&points, spawn_rate), end))
 }
 
-pub fn stages_schedule(
+pub(super) fn stages_schedule(
     stages: &[crate::load::spec::Stage],
     duration: Option<Duration>,
 ) -> Result<Schedule, LoadError> {

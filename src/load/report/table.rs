@@ -1,0 +1,132 @@
+//! The terminal summary table of a [`LoadReport`]: every count line adds up.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use super::LoadReport;
+use crate::load::errors::ErrorClass;
+use crate::load::units;
+
+fn ms(d: Option<Duration>) -> String {
+    d.map_or("-".into(), |d| format!("{:.2}ms", units::ms(d)))
+}
+
+impl LoadReport {
+    /// The human summary table.
+    pub fn table(&self) -> String {
+        let s = &self.summary;
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "target    {} ({} model, {} connections, {} threads, seed {})",
+            self.target, self.model, self.connections, self.threads, self.seed
+        );
+        let _ = writeln!(
+            out,
+            "requests  {} in {:.2}s = {:.1}/s; ok {}, errors {} ({:.2}%)",
+            s.requests,
+            self.elapsed.as_secs_f64(),
+            s.rps,
+            s.ok,
+            s.errors,
+            s.error_rate * 100.0
+        );
+        if let Some(p) = s.planned {
+            let _ = writeln!(
+                out,
+                "schedule  planned {p}, late {} (waited for a connection), lag p99 {} max {}, cancelled {}",
+                s.late,
+                ms(s.schedule_lag.p99),
+                ms(s.schedule_lag.max),
+                s.cancelled
+            );
+        }
+        let _ = writeln!(
+            out,
+            "{:<14}{:>11}{:>11}{:>11}{:>11}{:>11}{:>11}",
+            "", "p50", "p90", "p95", "p99", "p99.9", "max"
+        );
+        for (name, l) in [("latency", &s.latency), ("service time", &s.service_time)] {
+            let _ = writeln!(
+                out,
+                "{name:<14}{:>11}{:>11}{:>11}{:>11}{:>11}{:>11}",
+                ms(l.p50),
+                ms(l.p90),
+                ms(l.p95),
+                ms(l.p99),
+                ms(l.p999),
+                ms(l.max)
+            );
+        }
+        if s.errors > 0 {
+            let classes: Vec<String> = ErrorClass::ALL
+                .iter()
+                .filter(|c| self.errors_by_class.get(**c) > 0)
+                .map(|c| format!("{c} {}", self.errors_by_class.get(*c)))
+                .collect();
+            let _ = writeln!(out, "errors    {}", classes.join(", "));
+        }
+        if self.scenarios.len() > 1 {
+            for sc in &self.scenarios {
+                let _ = writeln!(
+                    out,
+                    "scenario  {:<30} weight {:>3}: {} requests, {} errors, p99 {}",
+                    sc.name,
+                    sc.weight,
+                    sc.requests,
+                    sc.errors,
+                    ms(sc.latency.p99)
+                );
+            }
+        }
+        if let Some(w) = &self.writes {
+            let _ = writeln!(
+                out,
+                "writes    attempted {}, acknowledged {}, refused {}, unknown {}, lost {}, unexpected {}, read failed {}",
+                w.attempted,
+                w.acknowledged,
+                w.refused,
+                w.unknown,
+                w.lost,
+                w.unexpected,
+                w.read_failed
+            );
+            if !w.lost_keys.is_empty() {
+                let shown: Vec<&str> = w.lost_keys.iter().take(10).map(String::as_str).collect();
+                let _ = writeln!(
+                    out,
+                    "lost      {}{}",
+                    shown.join(" "),
+                    if w.lost_keys.len() > 10 { " …" } else { "" }
+                );
+            }
+        }
+        let g = &self.generator;
+        let _ = writeln!(
+            out,
+            "generator cpu {}, peak rss {}, peak connections {}, open-file limit {}",
+            g.cpu_percent
+                .map_or("-".into(), |p| format!("{p:.0}% of {} CPUs", g.cpus)),
+            g.peak_rss_bytes
+                .map_or("-".into(), |b| format!("{:.1} MiB", b as f64 / 1048576.0)),
+            g.peak_connections,
+            g.fd_limit.map_or("-".into(), |l| l.to_string()),
+        );
+        for w in &g.warnings {
+            let _ = writeln!(out, "WARNING   {w}");
+        }
+        for t in &self.thresholds {
+            let observed = t
+                .observed
+                .map_or("no data".into(), |v| format!("{v:.4}{}", t.unit));
+            let _ = writeln!(
+                out,
+                "threshold {:<40} {} (observed {observed}){}",
+                t.threshold,
+                if t.passed { "passed" } else { "FAILED" },
+                if t.aborted { ", aborted the run" } else { "" }
+            );
+        }
+        out
+    }
+}
