@@ -7,7 +7,10 @@ use http::{HeaderName, HeaderValue};
 use super::LoadError;
 use super::scenario::{Picker, Scenario};
 use super::schedule::Schedule;
-use super::spec::{Arrival, LoadSpec, RequestSpec, ScenarioSpec};
+use super::spec::{
+    Arrival, LoadSpec, MAX_CONNECTIONS, MAX_DURATION, MAX_REQUESTS_PER_USER, MAX_THREADS,
+    MAX_TIMEOUT, RequestSpec, ScenarioSpec,
+};
 pub(crate) use super::target::Target;
 use super::thresholds::Threshold;
 use super::users::Users;
@@ -97,6 +100,69 @@ fn invalid(field: impl Into<String>, message: impl Into<String>) -> LoadError {
     }
 }
 
+/// `field` is at most `max` (a duration).
+pub(super) fn duration_at_most(field: &str, d: Duration, max: Duration) -> Result<(), LoadError> {
+    if d > max {
+        return Err(invalid(
+            field,
+            format!(
+                "{} is above the limit of {}",
+                humantime::format_duration(d),
+                humantime::format_duration(max)
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// `field` is at most `max` (a count).
+pub(super) fn count_at_most(field: &str, n: u64, max: u64) -> Result<(), LoadError> {
+    if n > max {
+        return Err(invalid(field, format!("{n} is above the limit of {max}")));
+    }
+    Ok(())
+}
+
+/// Every duration and count of `spec` within its documented bound (docs/load.md, "Limits").
+fn bounds(spec: &LoadSpec) -> Result<(), LoadError> {
+    let durations = [
+        ("duration", spec.duration, MAX_DURATION),
+        ("timeout", spec.timeout, MAX_TIMEOUT),
+    ];
+    for (field, d, max) in durations {
+        if let Some(d) = d {
+            duration_at_most(field, d, max)?;
+        }
+    }
+    if spec.timeout == Some(Duration::ZERO) {
+        return Err(invalid("timeout", "must be > 0"));
+    }
+    let counts = [
+        (
+            "connections",
+            spec.connections.map(|c| c as u64),
+            MAX_CONNECTIONS,
+        ),
+        (
+            "threads",
+            spec.threads.map(|t| t as u64),
+            MAX_THREADS as u64,
+        ),
+        ("users", spec.users, MAX_CONNECTIONS),
+        (
+            "requests_per_user",
+            spec.requests_per_user,
+            MAX_REQUESTS_PER_USER,
+        ),
+    ];
+    for (field, n, max) in counts {
+        if let Some(n) = n {
+            count_at_most(field, n, max)?;
+        }
+    }
+    Ok(())
+}
+
 /// Validate a spec into a plan.
 pub(super) fn validate(spec: &LoadSpec) -> Result<Plan, LoadError> {
     let url = spec
@@ -107,6 +173,7 @@ pub(super) fn validate(spec: &LoadSpec) -> Result<Plan, LoadError> {
     if spec.duration == Some(Duration::ZERO) {
         return Err(invalid("duration", "must be > 0"));
     }
+    bounds(spec)?;
     let open = spec.rate.is_some() || spec.stages.is_some();
     let users = spec.users.is_some() || spec.users_stages.is_some();
     let modes = [open, users, spec.max_rate];

@@ -3,17 +3,41 @@
 //! A rate plan is a list of points `(at, rate)` joined by straight lines
 //! (a ramp; two points at the same time make a step), holding the last rate
 //! until the end. The expected number of arrivals by time `t` is the
-//! integral `N(t)` of the rate; slot `u` (a position on that count axis) is
-//! sent at `N⁻¹(u)`, which has a closed form on every linear piece. Uniform
-//! arrivals put slot `k` at `u = k`; Poisson arrivals put it at a sum of
-//! seeded unit exponential gaps (a time change of a unit Poisson process),
-//! so both follow ramps exactly. Nothing here reads a clock: the worker
-//! turns these offsets into instants on the run's clock and never skips one.
+//! integral `N(t)` of the rate; position `u` on that count axis is sent at
+//! `N⁻¹(u) = sup{t : N(t) ≤ u}`, the moment the expected count passes `u`,
+//! which has a closed form on every linear piece (a stretch at rate 0 is
+//! skipped, so no request is sent while the rate is 0, at either end of a
+//! ramp included). Uniform arrivals put slot `k` at `u = k`; Poisson
+//! arrivals put it at a sum of seeded unit exponential gaps (a time change of
+//! a unit Poisson process), so both follow ramps exactly.
+//!
+//! A plan that ends at `T` holds `⌈N(T)⌉` slots (the area under the rate
+//! curve rounded up; an area within 10⁻⁶ of a whole number counts as that
+//! number, so float error never adds or drops one), at most [`MAX_PLANNED`]:
+//! slot `k` is in the plan exactly when `k < ⌈N(T)⌉`. Nothing here reads a
+//! clock: the worker turns these offsets into instants on the run's clock and
+//! never skips one.
 
 use std::time::Duration;
 
 use rand::RngExt;
 use rand::rngs::StdRng;
+
+/// The most slots a plan holds (10¹²); a longer plan is cut there and says so at start.
+pub(super) const MAX_PLANNED: u64 = 1_000_000_000_000;
+
+/// The whole number of slots before count `n`: `⌈n⌉`, with `n` within 10⁻⁶ of a whole
+/// number taken as that number; at most [`MAX_PLANNED`].
+fn slots_before(n: f64) -> u64 {
+    let near = n.round();
+    let whole = if (n - near).abs() < 1e-6 {
+        near
+    } else {
+        n.ceil()
+    };
+    // `as` saturates: a negative or NaN count is 0, a huge one is capped below.
+    (whole as u64).min(MAX_PLANNED)
+}
 
 /// A piecewise-linear rate plan (requests per second over time since start).
 #[derive(Debug, Clone, PartialEq)]
@@ -24,6 +48,10 @@ pub(super) struct Schedule {
     cum: Vec<f64>,
     /// End of the plan in seconds (`None`: runs until stopped).
     end: Option<f64>,
+    /// Slots in the plan: `⌈N(end)⌉` capped at [`MAX_PLANNED`] (the cap alone without an end).
+    slots: u64,
+    /// `N(end)` before the cap, when the cap cut the plan.
+    cut_from: Option<f64>,
 }
 
 impl Schedule {
@@ -40,11 +68,29 @@ impl Schedule {
             }
             cum.push(total);
         }
-        Self {
+        let mut schedule = Self {
             points,
             cum,
             end: end.map(|d| d.as_secs_f64()),
+            slots: MAX_PLANNED,
+            cut_from: None,
+        };
+        if let Some(end) = end {
+            let area = schedule.expected_by(end);
+            schedule.slots = slots_before(area);
+            schedule.cut_from = (area > MAX_PLANNED as f64).then_some(area);
         }
+        schedule
+    }
+
+    /// The expected count of the whole plan when [`MAX_PLANNED`] cut it (to say so at start).
+    pub(super) fn cut_from(&self) -> Option<f64> {
+        self.cut_from
+    }
+
+    /// Slots in the plan whose send time falls before `at` (`⌈N(at)⌉`, at most the plan's).
+    pub(super) fn planned_by(&self, at: Duration) -> u64 {
+        slots_before(self.expected_by(at)).min(self.slots)
     }
 
     /// A constant rate from zero to `end`.
@@ -77,8 +123,12 @@ impl Schedule {
     }
 
     /// The offset from the start at which position `u` on the arrival
-    /// count axis falls: `N⁻¹(u)`; `None` once past the end of the plan.
+    /// count axis falls: `N⁻¹(u)`; `None` for a position at or past the plan's
+    /// slot count (see the module docs), or one the rate never reaches.
     pub(super) fn time_of(&self, u: f64) -> Option<Duration> {
+        if !(u >= 0.0 && u < self.slots as f64) {
+            return None;
+        }
         // The last piece whose cumulative count is ≤ u.
         let i = self.cum.partition_point(|&c| c <= u).saturating_sub(1);
         // Several points may share a cumulative count (zero-length or zero-rate
@@ -90,6 +140,9 @@ impl Schedule {
         let (t0, r0) = self.points[i];
         let delta = u - self.cum[i];
         let tau = match self.points.get(i + 1) {
+            // Piece i is the last whose start count is ≤ u, and the count rises right
+            // after its start (else the walk above would have passed it): u is reached there.
+            _ if delta <= 0.0 => 0.0,
             Some(&(t1, r1)) if t1 > t0 => {
                 // Solve r0·τ + a·τ² = Δ with a = (r1 − r0) / (2·D); the
                 // rationalised root 2Δ / (r0 + √(r0² + 4aΔ)) is stable as a → 0.
@@ -108,11 +161,10 @@ impl Schedule {
                 delta / r0
             }
         };
-        let t = t0 + tau;
-        match self.end {
-            Some(end) if t >= end => None,
-            _ => Some(Duration::from_secs_f64(t.max(0.0))),
-        }
+        // u is inside the plan, so its time is before the end; float error may put it a
+        // hair past, where it is still sent (at the end).
+        let t = self.end.map_or(t0 + tau, |end| (t0 + tau).min(end));
+        Duration::try_from_secs_f64(t.max(0.0)).ok()
     }
 }
 
@@ -182,7 +234,7 @@ impl Slots {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rand::SeedableRng;
+    use rand::{RngExt, SeedableRng};
 
     fn secs(s: f64) -> Duration {
         Duration::from_secs_f64(s)
@@ -296,5 +348,125 @@ mod tests {
         let at = s.time_of(3.0).unwrap();
         tokio::time::sleep_until(clock.instant(at)).await;
         assert_eq!(clock.now(), Duration::from_millis(750));
+    }
+
+    /// Every slot of every worker of `workers` over `s`, as `(k, at)`.
+    fn sent(s: &Schedule, workers: u64) -> Vec<Vec<(u64, Duration)>> {
+        (0..workers)
+            .map(|worker| {
+                let mut slots = Slots::Uniform {
+                    worker,
+                    workers,
+                    next: 0,
+                };
+                std::iter::from_fn(|| slots.next(s)).collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_ramp_from_or_to_zero_sends_its_whole_area_with_any_thread_count() {
+        // The example: 0s:0/s,4s:100/s plans 200; it sent 0, 100, 150 with 1, 2, 4 threads.
+        let ramp = Schedule::new(&[(secs(0.0), 0.0), (secs(4.0), 100.0)], Some(secs(4.0)));
+        for workers in [1, 2, 3, 4] {
+            let all = sent(&ramp, workers);
+            assert_eq!(all.iter().map(Vec::len).sum::<usize>(), 200, "{workers}");
+        }
+        assert_eq!(ramp.time_of(0.0), Some(Duration::ZERO));
+        // Down to 0 and back up: slot 100 is at the bottom, t = 2 s.
+        let vee = Schedule::new(
+            &[(secs(0.0), 100.0), (secs(2.0), 0.0), (secs(4.0), 100.0)],
+            Some(secs(4.0)),
+        );
+        assert!(close(vee.time_of(100.0).unwrap(), 2.0));
+        assert_eq!(sent(&vee, 4).iter().map(Vec::len).sum::<usize>(), 200);
+        // A first stretch at rate 0 sends nothing: slot 0 waits for the step at 2 s.
+        let late = Schedule::new(
+            &[(secs(0.0), 0.0), (secs(2.0), 0.0), (secs(2.0), 100.0)],
+            Some(secs(3.0)),
+        );
+        assert!(close(late.time_of(0.0).unwrap(), 2.0));
+        assert_eq!(sent(&late, 2).iter().map(Vec::len).sum::<usize>(), 100);
+        // Ending at rate 0 after a plateau: the plan holds the area, no more.
+        let tail = Schedule::new(
+            &[(secs(0.0), 10.0), (secs(1.0), 0.0), (secs(3.0), 0.0)],
+            Some(secs(3.0)),
+        );
+        assert_eq!(sent(&tail, 3).iter().map(Vec::len).sum::<usize>(), 5);
+        assert_eq!(tail.planned_by(secs(3.0)), 5);
+    }
+
+    /// A random stage plan: 1 to 6 points, equal times (steps, zero-length stages) and
+    /// rate 0 (at either end, in the middle) drawn often.
+    fn random_plan(rng: &mut StdRng) -> (Vec<(Duration, f64)>, Duration) {
+        let n = rng.random_range(1..=6);
+        let mut t = 0.0;
+        let mut points = Vec::new();
+        for i in 0..n {
+            if i > 0 && rng.random_bool(0.7) {
+                t += f64::from(rng.random_range(1..=40u32)) / 10.0;
+            }
+            let rate = match rng.random_range(0..4) {
+                0 => 0.0,
+                1 => f64::from(rng.random_range(1..=1000u32)),
+                2 => f64::from(rng.random_range(1..=1000u32)) / 7.0,
+                _ => rng.random::<f64>() * 50.0,
+            };
+            points.push((secs(t), rate));
+        }
+        let extra = f64::from(rng.random_range(0..=20u32)) / 10.0;
+        let end = secs(if t + extra > 0.0 { t + extra } else { 1.0 });
+        (points, end)
+    }
+
+    /// The area under the rate curve up to `end`, summed piece by piece (trapezoids).
+    fn area(points: &[(Duration, f64)], end: Duration) -> f64 {
+        let mut total = 0.0;
+        for (i, &(t, r)) in points.iter().enumerate() {
+            let (t, end) = (t.as_secs_f64(), end.as_secs_f64());
+            match points.get(i + 1) {
+                Some(&(t1, r1)) => {
+                    let t1 = t1.as_secs_f64();
+                    let stop = t1.min(end);
+                    if stop > t {
+                        let r_stop = r + (r1 - r) * (stop - t) / (t1 - t);
+                        total += (stop - t) * (r + r_stop) / 2.0;
+                    }
+                }
+                None if end > t => total += (end - t) * r,
+                None => {}
+            }
+        }
+        total
+    }
+
+    #[test]
+    fn property_slots_sent_equal_the_area_and_shares_add_up() {
+        let mut rng = StdRng::seed_from_u64(0x5EED);
+        for case in 0..400 {
+            let (points, end) = random_plan(&mut rng);
+            let workers = rng.random_range(1..=8u64);
+            let s = Schedule::new(&points, Some(end));
+            let a = area(&points, end);
+            let want = slots_before(a);
+            let all = sent(&s, workers);
+            let total: u64 = all.iter().map(|w| w.len() as u64).sum();
+            let why = format!("case {case}: {points:?} to {end:?}, {workers} workers, area {a}");
+            assert_eq!(total, want, "{why}");
+            assert_eq!(s.planned_by(end), want, "{why}");
+            for (w, mine) in all.iter().enumerate() {
+                let share = want / workers + u64::from((w as u64) < want % workers);
+                assert_eq!(mine.len() as u64, share, "worker {w}: {why}");
+                assert!(mine.windows(2).all(|p| p[0].1 <= p[1].1), "{why}");
+                for &(k, at) in mine {
+                    assert!(at <= end, "{why}");
+                    let n = s.expected_by(at);
+                    assert!(
+                        (n - k as f64).abs() < 1e-6 * (k as f64).max(1.0),
+                        "slot {k} at N={n}: {why}"
+                    );
+                }
+            }
+        }
     }
 }
