@@ -118,6 +118,15 @@ pub const WINDOW_HORIZON: Duration = Duration::from_secs(120);
 /// (scenario picks, `{{uuid}}`, `{{random}}`, Poisson gaps, think times).
 pub fn start(spec: LoadSpec, clock: Clock, seed: Option<u64>) -> Result<LoadRun, LoadError> {
     let plan = plan::validate(&spec)?;
+    if let plan::Model::Open { schedule, .. } = &plan.model
+        && let Some(whole) = schedule.cut_from()
+    {
+        tracing::warn!(
+            "the plan holds {whole:.0} requests, more than the cap of {}: only the first {} are scheduled (the run still ends at its duration)",
+            schedule::MAX_PLANNED,
+            schedule::MAX_PLANNED
+        );
+    }
     let handle = tokio::runtime::Handle::try_current().map_err(|_| LoadError::NoRuntime)?;
     let cpu = usage::CpuMark::now();
     let fd_limit = raise_fd_limit(plan.connections);
@@ -129,6 +138,7 @@ pub fn start(spec: LoadSpec, clock: Clock, seed: Option<u64>) -> Result<LoadRun,
         start: clock.now(),
         timeline: Mutex::new(Timeline::new(horizon)),
         stop: CancellationToken::new(),
+        stopped_at: std::sync::OnceLock::new(),
         gauge: Arc::default(),
     });
     let workers = (0..shared.plan.threads)
@@ -221,7 +231,7 @@ async fn monitor(
             };
             if c.check(&stats) {
                 aborted.store(true, Ordering::SeqCst);
-                shared.stop.cancel();
+                shared.stop_now();
             }
         }
     }
@@ -256,7 +266,7 @@ impl LoadRun {
     /// Stop sending now, wait for in-flight requests (at most the request
     /// timeout), run the keyed-write read-back and return the report.
     pub async fn stop(self) -> LoadReport {
-        self.shared.stop.cancel();
+        self.shared.stop_now();
         self.collect().await
     }
 
@@ -265,7 +275,7 @@ impl LoadRun {
     /// (a rate and no duration) is stopped at once.
     pub async fn finish(self) -> LoadReport {
         if !self.shared.plan.is_bounded() {
-            self.shared.stop.cancel();
+            self.shared.stop_now();
         }
         self.collect().await
     }

@@ -1,6 +1,7 @@
 //! The end of a run: worker results merged into the [`LoadReport`], thresholds judged, writes read back.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use super::histogram::{self, run_histogram};
 use super::plan::Model;
@@ -42,12 +43,17 @@ pub(super) async fn report(end: Ending<'_>) -> LoadReport {
         .unwrap_or_else(|| end.shared.clock.now())
         .saturating_sub(end.shared.start);
     let plan = &end.shared.plan;
+    // The span every rate is over: the plan's end, or the stop when it came first, or the
+    // last completion when the plan ended sooner on its own (users out of requests).
+    let span = [plan.end(), end.shared.stopped_at.get().copied()]
+        .into_iter()
+        .flatten()
+        .fold(elapsed, Duration::min);
     let mut writes = writes::WriteLog::default();
     let mut total = results.pop().map(|r| {
         writes.merge(r.writes);
         r.rec
     });
-    let stopped = end.shared.stop.is_cancelled();
     if let Some(t) = total.as_mut() {
         for r in results {
             writes.merge(r.writes);
@@ -66,7 +72,7 @@ pub(super) async fn report(end: Ending<'_>) -> LoadReport {
     let empty = run_histogram();
     let summary = match &total {
         Some(t) => {
-            let secs = elapsed.as_secs_f64();
+            let secs = span.as_secs_f64();
             Summary {
                 requests: t.requests,
                 ok: t.ok,
@@ -82,6 +88,7 @@ pub(super) async fn report(end: Ending<'_>) -> LoadReport {
                     0.0
                 },
                 planned: None,
+                unsent: None,
                 late: t.late,
                 cancelled: t.cancelled,
                 latency: Lat::of(&t.latency),
@@ -93,20 +100,17 @@ pub(super) async fn report(end: Ending<'_>) -> LoadReport {
     };
     let (model, arrival, planned) = match &plan.model {
         Model::Open { schedule, arrival } => {
-            let until = if stopped {
-                elapsed.min(schedule.end().unwrap_or(elapsed))
-            } else {
-                schedule.end().unwrap_or(elapsed)
-            };
-            (
-                "open",
-                Some(*arrival),
-                Some(schedule.expected_by(until).ceil() as u64),
-            )
+            ("open", Some(*arrival), Some(schedule.planned_by(span)))
         }
         Model::Closed { .. } => ("closed", None, None),
     };
-    let summary = Summary { planned, ..summary };
+    // Planned = sent (completed + cancelled) + never sent.
+    let unsent = planned.map(|p| p.saturating_sub(summary.requests + summary.cancelled));
+    let summary = Summary {
+        planned,
+        unsent,
+        ..summary
+    };
     let hist = total.as_ref().map_or(&empty, |t| &t.latency);
     let mut outcomes = Vec::new();
     for t in &plan.thresholds {
@@ -174,6 +178,7 @@ pub(super) async fn report(end: Ending<'_>) -> LoadReport {
         threads: plan.threads,
         started: end.shared.start,
         elapsed,
+        span,
         passed: outcomes.iter().all(|o| o.passed),
         aborted: end.aborted,
         errors_by_class: total.as_ref().map(|t| t.errors).unwrap_or_default(),

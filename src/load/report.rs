@@ -77,10 +77,14 @@ pub struct Summary {
     pub errors: u64,
     /// `errors / requests`.
     pub error_rate: f64,
-    /// Completed requests per second of run.
+    /// Completed requests per second of the run's span (`LoadReport::span`).
     pub rps: f64,
     /// Requests the open-model schedule planned up to the end (or the stop).
     pub planned: Option<u64>,
+    /// Planned requests never sent (the generator fell behind its plan):
+    /// `planned = requests + cancelled + unsent`. Open model only.
+    #[serde(default)]
+    pub unsent: Option<u64>,
     /// Requests that waited for a free connection (in-flight cap reached).
     pub late: u64,
     /// Requests still in flight when a stop's drain period ran out.
@@ -133,6 +137,10 @@ pub struct LoadReport {
     /// How long sending and draining took (read-back excluded).
     #[serde(rename = "elapsed_ms", with = "serde_ms")]
     pub elapsed: Duration,
+    /// The span every rate is over: the plan's duration, or from the start to the stop
+    /// when the run was stopped first (or to the last answer when users finished sooner).
+    #[serde(rename = "span_ms", with = "serde_ms", default)]
+    pub span: Duration,
     /// Totals and latency distributions.
     pub summary: Summary,
     /// Failures by class (every class present).
@@ -209,6 +217,15 @@ pub struct WriteReport {
     /// When the latest-acknowledged lost write was acknowledged, on the run's clock.
     #[serde(rename = "lost_last_ack_ms", with = "serde_ms::option")]
     pub lost_last_ack: Option<Duration>,
+}
+
+impl WriteReport {
+    /// Acknowledged writes whose key read back with the written value:
+    /// `acknowledged − lost − unexpected − read_failed`.
+    pub fn read_back(&self) -> u64 {
+        self.acknowledged
+            .saturating_sub(self.lost + self.unexpected + self.read_failed)
+    }
 }
 
 #[cfg(test)]

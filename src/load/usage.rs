@@ -3,9 +3,10 @@
 //! A load test measures the target only while the generator keeps up. This
 //! module reads the process's CPU time and peak RSS (`getrusage`), the
 //! open-file limit and the machine's load average, and judges the run with
-//! three plain rules (see [`judge`]): requests waited for a free connection
-//! (the in-flight cap), requests were sent late (schedule lag), or the
-//! process used nearly all the CPUs. Any of them makes `bottleneck` true and
+//! four plain rules (see [`judge`]): planned requests were never sent by the
+//! end (the planned rate was beyond the generator), requests waited for a free
+//! connection (the in-flight cap), requests were sent late (schedule lag), or
+//! the process used nearly all the CPUs. Any of them makes `bottleneck` true and
 //! adds a sentence to `warnings`, shown in the summary table.
 
 use std::time::Duration;
@@ -101,11 +102,18 @@ pub(super) fn measure(summary: &Summary, facts: Facts) -> Generator {
     g
 }
 
-/// The rules: in-flight cap reached for at least [`LATE_SHARE`] of the
+/// The rules: planned requests never sent (`unsent > 0`: the completed rate
+/// is the generator's limit); in-flight cap reached for at least [`LATE_SHARE`] of the
 /// requests; schedule lag p99 above [`LAG_LIMIT`]; CPU above [`CPU_SHARE`]
 /// of every CPU; an open-file limit below the connection cap.
 pub(super) fn judge(summary: &Summary, g: &Generator, connections: usize) -> Vec<String> {
     let mut warnings = Vec::new();
+    if let (Some(planned), Some(unsent)) = (summary.planned, summary.unsent.filter(|u| *u > 0)) {
+        warnings.push(format!(
+            "the planned rate was beyond the generator: {unsent} of {planned} planned requests were never sent; it completed {:.1}/s, its limit here",
+            summary.rps
+        ));
+    }
     if summary.requests > 0 {
         let share = summary.late as f64 / summary.requests as f64;
         if share >= LATE_SHARE {

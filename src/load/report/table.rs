@@ -23,10 +23,11 @@ impl LoadReport {
         );
         let _ = writeln!(
             out,
-            "requests  {} in {:.2}s = {:.1}/s; ok {}, errors {} ({:.2}%)",
+            "requests  {} in {:.2}s = {:.1}/s (ended {:.2}s after the start); ok {}, errors {} ({:.2}%)",
             s.requests,
-            self.elapsed.as_secs_f64(),
+            self.span.as_secs_f64(),
             s.rps,
+            self.elapsed.as_secs_f64(),
             s.ok,
             s.errors,
             s.error_rate * 100.0
@@ -34,10 +35,18 @@ impl LoadReport {
         if let Some(p) = s.planned {
             let _ = writeln!(
                 out,
-                "schedule  planned {p}, late {} (waited for a connection), lag p99 {} max {}, cancelled {}",
+                "schedule  planned {p} = completed {} + cancelled {} + never sent {}; late {} (waited for a connection), lag p99 {} max {}",
+                s.requests,
+                s.cancelled,
+                s.unsent.unwrap_or(0),
                 s.late,
                 ms(s.schedule_lag.p99),
                 ms(s.schedule_lag.max),
+            );
+        } else if s.cancelled > 0 {
+            let _ = writeln!(
+                out,
+                "cancelled {} (still in flight when the drain period ended)",
                 s.cancelled
             );
         }
@@ -82,11 +91,13 @@ impl LoadReport {
         if let Some(w) = &self.writes {
             let _ = writeln!(
                 out,
-                "writes    attempted {}, acknowledged {}, refused {}, unknown {}, lost {}, unexpected {}, read failed {}",
+                "writes    attempted {} = acknowledged {} + refused {} + unknown {}; acknowledged {} = read back {} + lost {} + unexpected {} + read failed {}",
                 w.attempted,
                 w.acknowledged,
                 w.refused,
                 w.unknown,
+                w.acknowledged,
+                w.read_back(),
                 w.lost,
                 w.unexpected,
                 w.read_failed
@@ -128,5 +139,66 @@ impl LoadReport {
             );
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The sample report of docs/load.md.
+    fn sample() -> LoadReport {
+        let doc = include_str!("../../../docs/load.md");
+        let json = doc
+            .split("```json")
+            .skip(1)
+            .filter_map(|b| b.split("```").next())
+            .find(|b| b.contains("\"version\""))
+            .expect("the sample report");
+        serde_json::from_str(json).expect("the sample report reads back")
+    }
+
+    /// Every `a = b + c + …` in `line` holds.
+    fn sums_hold(line: &str) -> bool {
+        let number = |s: &str| -> u64 {
+            s.split_whitespace()
+                .filter_map(|w| w.trim_end_matches([';', ',']).parse().ok())
+                .next_back()
+                .unwrap_or_else(|| panic!("no count in {s:?} of {line:?}"))
+        };
+        line.split(';')
+            .filter(|part| part.contains(" = "))
+            .all(|part| {
+                let (total, terms) = part.split_once(" = ").unwrap_or_default();
+                let terms: u64 = terms.split(" + ").map(number).sum();
+                number(total) == terms
+            })
+    }
+
+    #[test]
+    fn every_count_line_adds_up() {
+        let mut r = sample();
+        let w = r.writes.as_mut().unwrap();
+        (w.attempted, w.acknowledged, w.refused, w.unknown) = (601, 500, 100, 1);
+        (w.lost, w.unexpected, w.read_failed) = (2, 1, 1);
+        let s = &mut r.summary;
+        (s.planned, s.requests, s.cancelled, s.unsent) = (Some(400), 390, 4, Some(6));
+        let table = r.table();
+        let writes = table.lines().find(|l| l.starts_with("writes")).unwrap();
+        assert_eq!(
+            writes,
+            "writes    attempted 601 = acknowledged 500 + refused 100 + unknown 1; acknowledged 500 = read back 496 + lost 2 + unexpected 1 + read failed 1"
+        );
+        let schedule = table.lines().find(|l| l.starts_with("schedule")).unwrap();
+        assert!(
+            schedule.contains("planned 400 = completed 390 + cancelled 4 + never sent 6"),
+            "{schedule}"
+        );
+        for line in table
+            .lines()
+            .filter(|l| l.contains(" = ") && !l.starts_with("requests"))
+        {
+            assert!(sums_hold(line), "{line}");
+        }
     }
 }
