@@ -92,10 +92,10 @@ fn probe(ctx: &mut Ctx, p: &str, raw: RawProbe, has_load: bool) -> Option<Probe>
     let check = if let Some(http) = raw.http {
         let expect = raw.expect.unwrap_or_else(empty_expect);
         answer_fields(ctx, p, &expect, true);
-        if !http.url.starts_with("http://") {
+        if let Err(why) = crate::load::parse_http_url(&http.url) {
             ctx.problem(
                 &format!("{p}.http.url"),
-                format!("`{}` must be an http:// URL", http.url),
+                format!("must be an http:// URL: {why}"),
             );
         }
         let method = match http

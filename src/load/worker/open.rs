@@ -98,7 +98,8 @@ pub(super) async fn run(mut w: Worker<'_>, schedule: &Schedule, arrival: Arrival
                 w.rec.cancelled += inflight.len() as u64;
                 break;
             }
-            _ = &mut pace.end_timer, if !pace.stopping => pace.stop(),
+            // Only wakes the loop: its top sends what is due by now, then stops at the end.
+            _ = &mut pace.end_timer, if !pace.stopping => {}
             Some((ex, meta)) = inflight.next() => {
                 let (conn, _) = complete(plan, &mut w.rec, &mut w.writes, ex, meta, origin);
                 w.idle.push(conn);
