@@ -131,7 +131,7 @@ pub fn start(spec: LoadSpec, clock: Clock, seed: Option<u64>) -> Result<LoadRun,
     let cpu = usage::CpuMark::now();
     let fd_limit = raise_fd_limit(plan.connections);
     let seed = seed.unwrap_or_else(rand::random);
-    let horizon = WINDOW_HORIZON.max(plan.timeout + Duration::from_secs(10));
+    let horizon = WINDOW_HORIZON.max(plan.timeout.saturating_add(Duration::from_secs(10)));
     let shared = Arc::new(Shared {
         plan,
         clock,
@@ -167,7 +167,7 @@ pub fn start(spec: LoadSpec, clock: Clock, seed: Option<u64>) -> Result<LoadRun,
 
 /// Raise the open-file soft limit to the hard limit; the soft limit in force after.
 fn raise_fd_limit(connections: usize) -> Option<u64> {
-    let needed = connections as u64 + 64;
+    let needed = (connections as u64).saturating_add(64);
     match rlimit::increase_nofile_limit(u64::MAX) {
         Ok(limit) if limit < needed => {
             tracing::warn!(

@@ -189,7 +189,7 @@ impl Timeline {
             .absorb(bucket);
         let newest = self.open.keys().next_back().copied().unwrap_or(0);
         while let Some((&oldest, _)) = self.open.first_key_value() {
-            if oldest + self.horizon >= newest {
+            if oldest.saturating_add(self.horizon) >= newest {
                 break;
             }
             if let Some(b) = self.open.remove(&oldest) {

@@ -206,7 +206,7 @@ impl Slots {
                 workers,
                 next,
             } => {
-                let k = *worker + *next * *workers;
+                let k = next.checked_mul(*workers)?.checked_add(*worker)?;
                 let at = schedule.time_of(k as f64)?;
                 *next += 1;
                 Some((k, at))
@@ -223,7 +223,7 @@ impl Slots {
                 *position += -(1.0 - unit).ln() * *workers;
                 let at = schedule.time_of(*position)?;
                 // Unique across workers: worker w numbers w, w + n, w + 2n, …
-                let seq = *next * (*workers as u64) + *worker;
+                let seq = next.wrapping_mul(*workers as u64).wrapping_add(*worker);
                 *next += 1;
                 Some((seq, at))
             }

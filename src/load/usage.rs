@@ -45,7 +45,7 @@ fn rusage() -> Option<(Duration, u64)> {
     };
     // Linux reports kilobytes, macOS bytes.
     let unit = if cfg!(target_os = "macos") { 1 } else { 1024 };
-    let rss = u64::try_from(u.max_rss()).unwrap_or(0) * unit;
+    let rss = u64::try_from(u.max_rss()).unwrap_or(0).saturating_mul(unit);
     Some((tv(u.user_time()) + tv(u.system_time()), rss))
 }
 
@@ -141,7 +141,10 @@ pub(super) fn judge(summary: &Summary, g: &Generator, connections: usize) -> Vec
             g.cpus
         ));
     }
-    if let Some(limit) = g.fd_limit.filter(|l| *l < connections as u64 + 64) {
+    if let Some(limit) = g
+        .fd_limit
+        .filter(|l| *l < (connections as u64).saturating_add(64))
+    {
         warnings.push(format!(
             "the open-file limit ({limit}) is below the connection cap ({connections}) plus headroom: connects may fail with connect_error (raise `ulimit -n`)"
         ));

@@ -126,7 +126,8 @@ impl Users {
     pub(super) fn settled(&self) -> Duration {
         let last = self.points.last().copied().unwrap_or((0.0, 0.0));
         let ramp = self.spawn_rate.map_or(0.0, |r| last.1 / r);
-        Duration::from_secs_f64(last.0 + ramp)
+        // A spawn rate near 0 never settles: saturate rather than overflow a Duration.
+        Duration::try_from_secs_f64(last.0 + ramp).unwrap_or(Duration::MAX)
     }
 
     fn target(&self, t: f64) -> f64 {

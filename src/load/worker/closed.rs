@@ -16,7 +16,7 @@ use tokio::time::{Instant, sleep_until};
 
 use super::crowd::{Crowd, User};
 use super::exchange::{Meta, complete, prepare, tagged};
-use super::{Pace, Worker, WorkerResult};
+use super::{Pace, Worker, WorkerResult, after};
 use crate::load::users::Users;
 
 /// How often the user count is followed until it settles.
@@ -75,7 +75,7 @@ pub(super) async fn run(
                         user.step = 0;
                         user.vars.clear();
                         user.done += 1;
-                        user.ready_at = now + think.0.max(Duration::from_millis(1));
+                        user.ready_at = after(now, think.0.max(Duration::from_millis(1)));
                         if crowd.goes_on(&user) {
                             user.ctx = crowd.context(user.id, &mut w.rng);
                             thinking.push(wake(user));
@@ -128,7 +128,7 @@ pub(super) async fn run(
                     ready.push_back(user);
                 } else {
                     // The next send is intended at done + think, whenever this task wakes.
-                    user.ready_at += pause;
+                    user.ready_at = after(user.ready_at, pause);
                     thinking.push(wake(user));
                 }
             }
