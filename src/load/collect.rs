@@ -4,7 +4,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::histogram::{self, run_histogram};
-use super::plan::Model;
+use super::plan::{Model, Plan};
+use super::recorder::Recorder;
 use super::report::{Latency as Lat, LoadReport, ScenarioReport, Summary};
 use super::scenario;
 use super::thresholds::{Metric, ThresholdOutcome, WindowCheck};
@@ -69,35 +70,7 @@ pub(super) async fn report(end: Ending<'_>) -> LoadReport {
     } else {
         None
     };
-    let empty = run_histogram();
-    let summary = match &total {
-        Some(t) => {
-            let secs = span.as_secs_f64();
-            Summary {
-                requests: t.requests,
-                ok: t.ok,
-                errors: t.errors.total(),
-                error_rate: if t.requests > 0 {
-                    t.errors.total() as f64 / t.requests as f64
-                } else {
-                    0.0
-                },
-                rps: if secs > 0.0 {
-                    t.requests as f64 / secs
-                } else {
-                    0.0
-                },
-                planned: None,
-                unsent: None,
-                late: t.late,
-                cancelled: t.cancelled,
-                latency: Lat::of(&t.latency),
-                service_time: Lat::of(&t.service),
-                schedule_lag: Lat::of(&t.lag),
-            }
-        }
-        None => Summary::default(),
-    };
+    let summary = summary(total.as_ref(), span);
     let (model, arrival, planned) = match &plan.model {
         Model::Open { schedule, arrival } => {
             ("open", Some(*arrival), Some(schedule.planned_by(span)))
@@ -111,47 +84,8 @@ pub(super) async fn report(end: Ending<'_>) -> LoadReport {
         unsent,
         ..summary
     };
-    let hist = total.as_ref().map_or(&empty, |t| &t.latency);
-    let mut outcomes = Vec::new();
-    for t in &plan.thresholds {
-        if t.window.is_some() {
-            if let Some(c) = checks.iter().find(|c| c.threshold == *t) {
-                outcomes.push(c.outcome());
-            }
-            continue;
-        }
-        let observed = match t.metric {
-            Metric::Quantile(q) => histogram::quantile(hist, q).map(|d| d.as_secs_f64()),
-            Metric::Mean => (!hist.is_empty()).then(|| hist.mean() / 1e6),
-            Metric::ErrorRate => Some(summary.error_rate),
-            Metric::Rps => Some(summary.rps),
-        };
-        outcomes.push(ThresholdOutcome {
-            threshold: t.text.clone(),
-            passed: observed.is_some_and(|v| t.holds(v)),
-            observed,
-            unit: t.unit(),
-            window_s: None,
-            breaches: u64::from(!observed.is_some_and(|v| t.holds(v))),
-            aborted: false,
-        });
-    }
-    let scenarios = plan
-        .scenarios
-        .iter()
-        .enumerate()
-        .map(|(i, s)| {
-            let r = total.as_ref().and_then(|t| t.scenarios.get(i));
-            ScenarioReport {
-                name: s.name.clone(),
-                weight: s.weight,
-                requests: r.map_or(0, |r| r.requests),
-                ok: r.map_or(0, |r| r.ok),
-                errors: r.map_or(0, |r| r.errors),
-                latency: r.map_or_else(Lat::default, |r| Lat::of(&r.latency)),
-            }
-        })
-        .collect();
+    let outcomes = outcomes(plan, &checks, total.as_ref(), &summary);
+    let scenarios = scenario_reports(plan, total.as_ref());
     let generator = usage::measure(
         &summary,
         usage::Facts {
@@ -189,4 +123,91 @@ pub(super) async fn report(end: Ending<'_>) -> LoadReport {
         writes: write_report,
         generator,
     }
+}
+
+/// Whole-run totals over `span` (the open model's planned counts are added by the caller).
+fn summary(total: Option<&Recorder>, span: Duration) -> Summary {
+    let Some(t) = total else {
+        return Summary::default();
+    };
+    let secs = span.as_secs_f64();
+    Summary {
+        requests: t.requests,
+        ok: t.ok,
+        errors: t.errors.total(),
+        error_rate: if t.requests > 0 {
+            t.errors.total() as f64 / t.requests as f64
+        } else {
+            0.0
+        },
+        rps: if secs > 0.0 {
+            t.requests as f64 / secs
+        } else {
+            0.0
+        },
+        planned: None,
+        unsent: None,
+        late: t.late,
+        cancelled: t.cancelled,
+        latency: Lat::of(&t.latency),
+        service_time: Lat::of(&t.service),
+        schedule_lag: Lat::of(&t.lag),
+    }
+}
+
+/// Every threshold's outcome, in the order given: windowed ones from their checks, the
+/// others on the whole run.
+fn outcomes(
+    plan: &Plan,
+    checks: &[WindowCheck],
+    total: Option<&Recorder>,
+    summary: &Summary,
+) -> Vec<ThresholdOutcome> {
+    let empty = run_histogram();
+    let hist = total.map_or(&empty, |t| &t.latency);
+    let mut outcomes = Vec::new();
+    for t in &plan.thresholds {
+        if t.window.is_some() {
+            if let Some(c) = checks.iter().find(|c| c.threshold == *t) {
+                outcomes.push(c.outcome());
+            }
+            continue;
+        }
+        let observed = match t.metric {
+            Metric::Quantile(q) => histogram::quantile(hist, q).map(|d| d.as_secs_f64()),
+            Metric::Mean => (!hist.is_empty()).then(|| hist.mean() / 1e6),
+            Metric::ErrorRate => Some(summary.error_rate),
+            Metric::Rps => Some(summary.rps),
+        };
+        let passed = observed.is_some_and(|v| t.holds(v));
+        outcomes.push(ThresholdOutcome {
+            threshold: t.text.clone(),
+            passed,
+            observed,
+            unit: t.unit(),
+            window_s: None,
+            breaches: u64::from(!passed),
+            aborted: false,
+        });
+    }
+    outcomes
+}
+
+/// Each scenario's totals, in file order.
+fn scenario_reports(plan: &Plan, total: Option<&Recorder>) -> Vec<ScenarioReport> {
+    plan.scenarios
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let r = total.and_then(|t| t.scenarios.get(i));
+            ScenarioReport {
+                name: s.name.clone(),
+                weight: s.weight,
+                requests: r.map_or(0, |r| r.requests),
+                ok: r.map_or(0, |r| r.ok),
+                errors: r.map_or(0, |r| r.errors),
+                latency: r.map_or_else(Lat::default, |r| Lat::of(&r.latency)),
+            }
+        })
+        .collect()
 }

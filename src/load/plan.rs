@@ -15,10 +15,11 @@ pub(crate) use super::target::Target;
 use super::thresholds::Threshold;
 use super::users::Users;
 
+mod model;
 mod scenarios;
 mod stages;
+use model::model;
 use scenarios::scenario;
-use stages::{stages_schedule, user_stages};
 
 /// Default per-request timeout.
 pub(super) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -174,98 +175,7 @@ pub(super) fn validate(spec: &LoadSpec) -> Result<Plan, LoadError> {
         return Err(invalid("duration", "must be > 0"));
     }
     bounds(spec)?;
-    let open = spec.rate.is_some() || spec.stages.is_some();
-    let users = spec.users.is_some() || spec.users_stages.is_some();
-    let modes = [open, users, spec.max_rate];
-    match modes.iter().filter(|m| **m).count() {
-        0 => {
-            return Err(invalid(
-                "rate",
-                "one of rate, stages, users, users_stages or max_rate is required",
-            ));
-        }
-        1 => {}
-        _ => {
-            return Err(invalid(
-                "rate",
-                "rate/stages, users and max_rate exclude each other",
-            ));
-        }
-    }
-    if spec.rate.is_some() && spec.stages.is_some() {
-        return Err(invalid("stages", "give either rate or stages, not both"));
-    }
-    if spec.users.is_some() && spec.users_stages.is_some() {
-        return Err(invalid(
-            "users_stages",
-            "give either users or users_stages, not both",
-        ));
-    }
-    let spawn_rate = match spec.spawn_rate {
-        Some(_) if !users => {
-            return Err(invalid(
-                "spawn_rate",
-                "a spawn rate needs the closed model (users or users_stages)",
-            ));
-        }
-        Some(r) if r.per_second <= 0.0 => return Err(invalid("spawn_rate", "must be > 0")),
-        r => r.map(|r| r.per_second),
-    };
-    if open && (spec.think.is_some() || spec.requests_per_user.is_some()) {
-        return Err(invalid(
-            "think",
-            "think and requests_per_user need the closed model (users)",
-        ));
-    }
-    if spec.connections == Some(0) {
-        return Err(invalid("connections", "must be > 0"));
-    }
-    if spec.threads == Some(0) {
-        return Err(invalid("threads", "must be > 0"));
-    }
-    let model = if let Some(rate) = spec.rate {
-        if rate.per_second <= 0.0 {
-            return Err(invalid("rate", "must be > 0"));
-        }
-        Model::Open {
-            schedule: Schedule::constant(rate.per_second, spec.duration),
-            arrival: spec.arrival,
-        }
-    } else if let Some(stages) = &spec.stages {
-        Model::Open {
-            schedule: stages_schedule(&stages.0, spec.duration)?,
-            arrival: spec.arrival,
-        }
-    } else if spec.max_rate {
-        Model::Closed {
-            users: Users::constant(spec.connections.unwrap_or(50) as u64, None),
-            think: (Duration::ZERO, Duration::ZERO),
-            requests_per_user: None,
-            duration: spec.duration,
-        }
-    } else {
-        let (users, end) = match &spec.users_stages {
-            Some(stages) => user_stages(&stages.0, spec.duration, spawn_rate)?,
-            None => {
-                let n = spec.users.unwrap_or(0);
-                if n == 0 {
-                    return Err(invalid("users", "must be > 0"));
-                }
-                (Users::constant(n, spawn_rate), spec.duration)
-            }
-        };
-        if spec.requests_per_user == Some(0) {
-            return Err(invalid("requests_per_user", "must be > 0"));
-        }
-        Model::Closed {
-            users,
-            think: spec
-                .think
-                .map_or((Duration::ZERO, Duration::ZERO), |t| (t.min, t.max)),
-            requests_per_user: spec.requests_per_user,
-            duration: end,
-        }
-    };
+    let model = model(spec)?;
     let connections = match (&model, spec.connections) {
         (_, Some(c)) => c,
         (Model::Closed { users, .. }, None) => {
@@ -275,8 +185,24 @@ pub(super) fn validate(spec: &LoadSpec) -> Result<Plan, LoadError> {
     };
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     let threads = spec.threads.unwrap_or(cpus).clamp(1, connections.max(1));
-    let headers = spec
-        .headers
+    let closed = matches!(model, Model::Closed { .. });
+    let scenarios = scenarios(spec, &target, closed)?;
+    Ok(Plan {
+        picker: Picker::new(scenarios.iter().map(|s| s.weight)),
+        target,
+        model,
+        connections,
+        threads,
+        timeout: spec.timeout.unwrap_or(DEFAULT_TIMEOUT),
+        headers: headers(spec)?,
+        scenarios,
+        thresholds: thresholds(spec)?,
+    })
+}
+
+/// The headers sent with every request.
+fn headers(spec: &LoadSpec) -> Result<Vec<(HeaderName, HeaderValue)>, LoadError> {
+    spec.headers
         .iter()
         .map(|(k, v)| {
             let field = format!("headers.{k}");
@@ -285,9 +211,12 @@ pub(super) fn validate(spec: &LoadSpec) -> Result<Plan, LoadError> {
                 HeaderValue::from_str(v).map_err(|e| invalid(&field, e.to_string()))?,
             ))
         })
-        .collect::<Result<Vec<_>, LoadError>>()?;
-    let closed = matches!(model, Model::Closed { .. });
-    let scenarios = if spec.scenarios.is_empty() {
+        .collect()
+}
+
+/// The request mix: the spec's scenarios, or `GET` of the target URL.
+fn scenarios(spec: &LoadSpec, target: &Target, closed: bool) -> Result<Vec<Scenario>, LoadError> {
+    if spec.scenarios.is_empty() {
         let default = ScenarioSpec {
             name: Some(format!("GET {}", target.path)),
             weight: 1,
@@ -298,34 +227,25 @@ pub(super) fn validate(spec: &LoadSpec) -> Result<Plan, LoadError> {
             }),
             ..ScenarioSpec::default()
         };
-        vec![scenario(0, &default, closed)?]
-    } else {
-        spec.scenarios
-            .iter()
-            .enumerate()
-            .map(|(i, s)| scenario(i, s, closed))
-            .collect::<Result<Vec<_>, _>>()?
-    };
-    let thresholds = spec
-        .thresholds
+        return Ok(vec![scenario(0, &default, closed)?]);
+    }
+    spec.scenarios
+        .iter()
+        .enumerate()
+        .map(|(i, s)| scenario(i, s, closed))
+        .collect()
+}
+
+/// The pass/fail criteria, parsed.
+fn thresholds(spec: &LoadSpec) -> Result<Vec<Threshold>, LoadError> {
+    spec.thresholds
         .iter()
         .enumerate()
         .map(|(i, t)| {
             t.parse()
                 .map_err(|e| invalid(format!("thresholds[{i}]"), format!("{e}")))
         })
-        .collect::<Result<Vec<Threshold>, _>>()?;
-    Ok(Plan {
-        picker: Picker::new(scenarios.iter().map(|s| s.weight)),
-        target,
-        model,
-        connections,
-        threads,
-        timeout: spec.timeout.unwrap_or(DEFAULT_TIMEOUT),
-        headers,
-        scenarios,
-        thresholds,
-    })
+        .collect()
 }
 
 #[cfg(test)]

@@ -14,8 +14,19 @@ fn ms(d: Option<Duration>) -> String {
 impl LoadReport {
     /// The human summary table.
     pub fn table(&self) -> String {
-        let s = &self.summary;
         let mut out = String::new();
+        self.totals(&mut out);
+        self.latencies(&mut out);
+        self.breakdown(&mut out);
+        self.writes(&mut out);
+        self.generator(&mut out);
+        self.thresholds(&mut out);
+        out
+    }
+
+    /// Target, totals over the span, and the schedule: planned = completed + cancelled + never sent.
+    fn totals(&self, out: &mut String) {
+        let s = &self.summary;
         let _ = writeln!(
             out,
             "target    {} ({} model, {} connections, {} threads, seed {})",
@@ -50,6 +61,11 @@ impl LoadReport {
                 s.cancelled
             );
         }
+    }
+
+    /// Latency and service-time percentiles.
+    fn latencies(&self, out: &mut String) {
+        let s = &self.summary;
         let _ = writeln!(
             out,
             "{:<14}{:>11}{:>11}{:>11}{:>11}{:>11}{:>11}",
@@ -67,6 +83,11 @@ impl LoadReport {
                 ms(l.max)
             );
         }
+    }
+
+    /// Errors by class and, with several scenarios, each scenario.
+    fn breakdown(&self, out: &mut String) {
+        let s = &self.summary;
         if s.errors > 0 {
             let classes: Vec<String> = ErrorClass::ALL
                 .iter()
@@ -88,6 +109,11 @@ impl LoadReport {
                 );
             }
         }
+    }
+
+    /// The keyed-write line: attempted = acknowledged + refused + unknown; acknowledged =
+    /// read back + lost + unexpected + read failed.
+    fn writes(&self, out: &mut String) {
         if let Some(w) = &self.writes {
             let _ = writeln!(
                 out,
@@ -112,6 +138,10 @@ impl LoadReport {
                 );
             }
         }
+    }
+
+    /// The generator's resources and its bottleneck warnings.
+    fn generator(&self, out: &mut String) {
         let g = &self.generator;
         let _ = writeln!(
             out,
@@ -126,6 +156,10 @@ impl LoadReport {
         for w in &g.warnings {
             let _ = writeln!(out, "WARNING   {w}");
         }
+    }
+
+    /// One line per threshold.
+    fn thresholds(&self, out: &mut String) {
         for t in &self.thresholds {
             let observed = t
                 .observed
@@ -138,7 +172,6 @@ impl LoadReport {
                 if t.aborted { ", aborted the run" } else { "" }
             );
         }
-        out
     }
 }
 

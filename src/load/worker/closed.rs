@@ -69,17 +69,12 @@ pub(super) async fn run(
             match prepare(plan, &mut w.rec, &mut w.writes, &mut meta, now, origin) {
                 Some((req, keep)) => inflight.push(tagged(conn, plan, req, keep, meta)),
                 None => {
-                    // The request could not be built: the user starts over after thinking.
                     w.idle.push(conn);
-                    if let Some(mut user) = meta.user {
-                        user.step = 0;
-                        user.vars.clear();
-                        user.done += 1;
-                        user.ready_at = after(now, think.0.max(Duration::from_millis(1)));
-                        if crowd.goes_on(&user) {
-                            user.ctx = crowd.context(user.id, &mut w.rng);
-                            thinking.push(wake(user));
-                        }
+                    if let Some(user) = meta
+                        .user
+                        .and_then(|u| restart(&mut w, &mut crowd, u, now, think))
+                    {
+                        thinking.push(wake(user));
                     }
                 }
             }
@@ -106,30 +101,11 @@ pub(super) async fn run(
             Some((ex, meta)) = inflight.next() => {
                 let (conn, user) = complete(plan, &mut w.rec, &mut w.writes, ex, meta, origin);
                 w.idle.push(conn);
-                let Some(mut user) = user else { continue };
-                user.done += 1;
-                if pace.stopping {
-                    crowd.retire(&user);
-                    continue;
-                }
-                if !crowd.goes_on(&user) {
-                    continue;
-                }
-                if user.step == 0 {
-                    user.scenario = plan.picker.pick(&mut w.rng);
-                    user.ctx = crowd.context(user.id, &mut w.rng);
-                }
-                let pause = if think.1 > think.0 {
-                    w.rng.random_range(think.0..=think.1)
-                } else {
-                    think.0
-                };
-                if pause.is_zero() {
-                    ready.push_back(user);
-                } else {
-                    // The next send is intended at done + think, whenever this task wakes.
-                    user.ready_at = after(user.ready_at, pause);
-                    thinking.push(wake(user));
+                let Some(user) = user else { continue };
+                match answered(&mut w, &mut crowd, user, pace.stopping, think) {
+                    Next::Now(user) => ready.push_back(user),
+                    Next::After(user) => thinking.push(wake(user)),
+                    Next::Gone => {}
                 }
             }
             Some(user) = thinking.next(), if !pace.stopping => {
@@ -146,4 +122,68 @@ pub(super) async fn run(
     }
     drop(inflight);
     w.finish()
+}
+
+/// Where a user goes after an answer.
+enum Next {
+    /// Sends again at once (no think time).
+    Now(User),
+    /// Sends again after thinking, at `ready_at`.
+    After(User),
+    /// Finished its requests, or stopped (the count fell, or the run is stopping).
+    Gone,
+}
+
+/// A user's answer arrived: count it, start a new iteration (a fresh scenario pick) after
+/// the last step, then think.
+fn answered(
+    w: &mut Worker<'_>,
+    crowd: &mut Crowd,
+    mut user: User,
+    stopping: bool,
+    think: (Duration, Duration),
+) -> Next {
+    user.done += 1;
+    if stopping {
+        crowd.retire(&user);
+        return Next::Gone;
+    }
+    if !crowd.goes_on(&user) {
+        return Next::Gone;
+    }
+    if user.step == 0 {
+        user.scenario = w.plan.picker.pick(&mut w.rng);
+        user.ctx = crowd.context(user.id, &mut w.rng);
+    }
+    let pause = if think.1 > think.0 {
+        w.rng.random_range(think.0..=think.1)
+    } else {
+        think.0
+    };
+    if pause.is_zero() {
+        Next::Now(user)
+    } else {
+        // The next send is intended at done + think, whenever this task wakes.
+        user.ready_at = after(user.ready_at, pause);
+        Next::After(user)
+    }
+}
+
+/// A user's request could not be built: it counts, and the user starts over (fresh values)
+/// after its think time (at least 1 ms), if it goes on.
+fn restart(
+    w: &mut Worker<'_>,
+    crowd: &mut Crowd,
+    mut user: User,
+    now: Instant,
+    think: (Duration, Duration),
+) -> Option<User> {
+    user.step = 0;
+    user.vars.clear();
+    user.done += 1;
+    user.ready_at = after(now, think.0.max(Duration::from_millis(1)));
+    crowd.goes_on(&user).then(|| {
+        user.ctx = crowd.context(user.id, &mut w.rng);
+        user
+    })
 }
