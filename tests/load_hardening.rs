@@ -65,6 +65,36 @@ async fn a_ramp_from_zero_sends_its_whole_plan_with_any_thread_count() {
     }
 }
 
+// Poisson arrivals send a random number of requests around the expected count: falling short
+// of it by chance is not falling behind. Only slots due and unsent count, for both arrivals.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn poisson_arrivals_are_never_unsent_by_chance() {
+    let server = TestServer::start().await;
+    for seed in 1..=4u64 {
+        let spec: LoadSpec = parse(
+            "t.yaml",
+            &format!(
+                "target: {}/r\nrate: 200/s\nduration: 1s\narrival: poisson\n",
+                server.url()
+            ),
+            Format::Yaml,
+        )
+        .unwrap();
+        let r = load::start(spec, Clock::start(), Some(seed))
+            .unwrap()
+            .finish()
+            .await;
+        adds_up(&r);
+        assert_eq!(r.summary.unsent, Some(0), "seed {seed}: {}", r.table());
+        assert_eq!(r.summary.planned, Some(r.summary.requests), "seed {seed}");
+        assert!(
+            !r.generator.warnings.iter().any(|w| w.contains("beyond")),
+            "seed {seed}: {}",
+            r.table()
+        );
+    }
+}
+
 // Item 4b: `--rate 1/s --duration 1s` reported 530-790/s; `--rate 0.5 --duration 8s` ended at 6 s.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_lasts_its_duration_and_rates_are_over_it() {

@@ -71,14 +71,12 @@ pub(super) async fn report(end: Ending<'_>) -> LoadReport {
         None
     };
     let summary = summary(total.as_ref(), span);
-    let (model, arrival, planned) = match &plan.model {
-        Model::Open { schedule, arrival } => {
-            ("open", Some(*arrival), Some(schedule.planned_by(span)))
-        }
+    let (model, arrival, unsent) = match &plan.model {
+        Model::Open { arrival, .. } => ("open", Some(*arrival), total.as_ref().map(|t| t.unsent)),
         Model::Closed { .. } => ("closed", None, None),
     };
-    // Planned = sent (completed + cancelled) + never sent.
-    let unsent = planned.map(|p| p.saturating_sub(summary.requests + summary.cancelled));
+    // Every slot due before sending stopped was sent (and completed or was cancelled) or not.
+    let planned = unsent.map(|u| summary.requests + summary.cancelled + u);
     let summary = Summary {
         planned,
         unsent,

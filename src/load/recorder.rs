@@ -37,6 +37,8 @@ pub(super) struct Recorder {
     pub late: u64,
     /// Requests in flight when a stop's drain period ran out.
     pub cancelled: u64,
+    /// Open model: slots due before sending stopped that were never sent.
+    pub unsent: u64,
     /// Per scenario.
     pub scenarios: Vec<ScenarioRec>,
     /// Per-second buckets not yet flushed to the shared timeline.
@@ -55,6 +57,7 @@ impl Recorder {
             errors: ClassCounts::default(),
             late: 0,
             cancelled: 0,
+            unsent: 0,
             scenarios: (0..scenarios)
                 .map(|_| ScenarioRec {
                     requests: 0,
@@ -108,6 +111,7 @@ impl Recorder {
         self.errors.merge(&o.errors);
         self.late += o.late;
         self.cancelled += o.cancelled;
+        self.unsent += o.unsent;
         for (a, b) in self.scenarios.iter_mut().zip(&o.scenarios) {
             a.requests += b.requests;
             a.ok += b.ok;

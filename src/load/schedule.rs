@@ -197,7 +197,43 @@ pub(super) enum Slots {
     },
 }
 
+/// How many Poisson slots [`Slots::due_before`] walks one by one before it estimates the rest.
+const WALK: u64 = 1_000_000;
+
 impl Slots {
+    /// How many of this worker's slots not drawn yet fall before `until`: exact for uniform
+    /// arrivals; for Poisson arrivals drawn one by one (the stream is spent), and past
+    /// [`WALK`] of them the rest is estimated from the expected count.
+    pub(super) fn due_before(&mut self, schedule: &Schedule, until: Duration) -> u64 {
+        if let Slots::Uniform {
+            worker,
+            workers,
+            next,
+        } = self
+        {
+            let first = next.saturating_mul(*workers).saturating_add(*worker);
+            return schedule
+                .planned_by(until)
+                .saturating_sub(first)
+                .div_ceil(*workers);
+        }
+        let mut walked = 0;
+        while walked < WALK {
+            match self.next(schedule) {
+                Some((_, at)) if at < until => walked += 1,
+                _ => return walked,
+            }
+        }
+        let Slots::Poisson {
+            workers, position, ..
+        } = self
+        else {
+            return walked;
+        };
+        let rest = (schedule.expected_by(until) - *position) / *workers;
+        walked + rest.max(0.0) as u64
+    }
+
     /// The next slot: its global sequence number and its offset from the start.
     pub(super) fn next(&mut self, schedule: &Schedule) -> Option<(u64, Duration)> {
         match self {
@@ -335,6 +371,16 @@ mod tests {
         };
         let a = run(7);
         assert_eq!(a, run(7), "same seed, same arrivals");
+        // Counting the slots due by 10 s walks the same stream.
+        let mut slots = Slots::Poisson {
+            worker: 1,
+            rng: Box::new(StdRng::seed_from_u64(7)),
+            workers: 2.0,
+            position: 0.0,
+            next: 0,
+        };
+        let by_ten = a.iter().filter(|at| **at < secs(10.0)).count() as u64;
+        assert_eq!(slots.due_before(&s, secs(10.0)), by_ten);
         assert_ne!(a, run(8));
         // One of two workers: expected 5000 arrivals, sd ≈ 71; allow 5 sd.
         assert!((a.len() as f64 - 5000.0).abs() < 355.0, "{}", a.len());
@@ -457,6 +503,21 @@ mod tests {
             for (w, mine) in all.iter().enumerate() {
                 let share = want / workers + u64::from((w as u64) < want % workers);
                 assert_eq!(mine.len() as u64, share, "worker {w}: {why}");
+                // Stopping after any number of slots: the rest due by the end is counted exactly.
+                let drawn = rng.random_range(0..=share);
+                let mut slots = Slots::Uniform {
+                    worker: w as u64,
+                    workers,
+                    next: 0,
+                };
+                for _ in 0..drawn {
+                    slots.next(&s);
+                }
+                assert_eq!(
+                    drawn + slots.due_before(&s, end),
+                    share,
+                    "worker {w}: {why}"
+                );
                 assert!(mine.windows(2).all(|p| p[0].1 <= p[1].1), "{why}");
                 for &(k, at) in mine {
                     assert!(at <= end, "{why}");

@@ -41,8 +41,10 @@ pub(super) async fn run(mut w: Worker<'_>, schedule: &Schedule, arrival: Arrival
     let plan = w.plan;
     let origin = w.origin;
     let mut slots = slots(&w, arrival);
-    let mut next = || slots.next(schedule).map(|(k, at)| (k, after(origin, at)));
-    let mut slot = next();
+    let next = |slots: &mut Slots| slots.next(schedule).map(|(k, at)| (k, after(origin, at)));
+    let mut slot = next(&mut slots);
+    // Whether the unsent slots have been counted (once, when sending stops).
+    let mut counted = false;
     let mut pace = Pace::new(origin, schedule.end(), plan.timeout);
     let mut inflight = FuturesUnordered::new();
     let slot_timer = sleep_until(slot.map_or(origin, |(_, at)| at));
@@ -83,10 +85,18 @@ pub(super) async fn run(mut w: Worker<'_>, schedule: &Schedule, arrival: Arrival
                 Some((req, keep)) => inflight.push(tagged(conn, plan, req, keep, meta)),
                 None => w.idle.push(conn),
             }
-            slot = next();
+            slot = next(&mut slots);
         }
         if pace.past_end(now) {
             pace.stop();
+        }
+        if pace.stopping && !counted {
+            // The slots due by the end (or by now, on a stop) that were never sent.
+            counted = true;
+            let until = pace.end.map_or(now, |end| end.min(now));
+            let pending = slot.is_some_and(|(_, at)| at <= until);
+            let since = until.saturating_duration_since(origin);
+            w.rec.unsent = u64::from(pending) + slots.due_before(schedule, since);
         }
         if pace.stopping && inflight.is_empty() {
             break;
