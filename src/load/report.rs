@@ -161,7 +161,8 @@ pub struct LoadReport {
     pub generator: Generator,
 }
 
-/// What the generator used, and whether it limited the measurement (measured by the `usage` module; the rules are in docs/load.md).
+/// What the generator used, and whether it limited the measurement (measured by the
+/// `usage` module; the rules are in docs/load.md).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Generator {
     /// CPU time (user + system) the process used during the run.
