@@ -275,7 +275,7 @@ async fn drive(run: LoadRun, quiet: bool) -> (LoadReport, bool) {
         );
         match &bar {
             Some(b) => b.set_message(line),
-            None if !quiet && elapsed >= last_line + Duration::from_secs(5) => {
+            None if !quiet && elapsed >= last_line.saturating_add(Duration::from_secs(5)) => {
                 last_line = elapsed;
                 eprintln!("{line}");
             }

@@ -55,7 +55,9 @@ impl Latency {
         Self {
             count: h.len(),
             min: some.then(|| Duration::from_micros(h.min())),
-            mean: some.then(|| Duration::from_secs_f64(h.mean() / 1e6)),
+            mean: some
+                .then(|| Duration::try_from_secs_f64(h.mean() / 1e6).ok())
+                .flatten(),
             p50: quantile(h, 0.5),
             p90: quantile(h, 0.9),
             p95: quantile(h, 0.95),
@@ -224,8 +226,11 @@ impl WriteReport {
     /// Acknowledged writes whose key read back with the written value:
     /// `acknowledged − lost − unexpected − read_failed`.
     pub fn read_back(&self) -> u64 {
-        self.acknowledged
-            .saturating_sub(self.lost + self.unexpected + self.read_failed)
+        self.acknowledged.saturating_sub(
+            self.lost
+                .saturating_add(self.unexpected)
+                .saturating_add(self.read_failed),
+        )
     }
 }
 

@@ -100,7 +100,8 @@ impl Schedule {
 
     /// The end of the plan, if it has one.
     pub(super) fn end(&self) -> Option<Duration> {
-        self.end.map(Duration::from_secs_f64)
+        self.end
+            .map(|e| Duration::try_from_secs_f64(e).unwrap_or(Duration::MAX))
     }
 
     /// Expected arrivals between the start and `at` (`N(at)`).

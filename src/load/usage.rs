@@ -40,13 +40,14 @@ fn rusage() -> Option<(Duration, u64)> {
     use nix::sys::resource::{UsageWho, getrusage};
     let u = getrusage(UsageWho::RUSAGE_SELF).ok()?;
     let tv = |t: nix::sys::time::TimeVal| {
-        Duration::from_secs(u64::try_from(t.tv_sec()).unwrap_or(0))
-            + Duration::from_micros(u64::try_from(t.tv_usec()).unwrap_or(0))
+        Duration::from_secs(u64::try_from(t.tv_sec()).unwrap_or(0)).saturating_add(
+            Duration::from_micros(u64::try_from(t.tv_usec()).unwrap_or(0)),
+        )
     };
     // Linux reports kilobytes, macOS bytes.
     let unit = if cfg!(target_os = "macos") { 1 } else { 1024 };
     let rss = u64::try_from(u.max_rss()).unwrap_or(0).saturating_mul(unit);
-    Some((tv(u.user_time()) + tv(u.system_time()), rss))
+    Some((tv(u.user_time()).saturating_add(tv(u.system_time())), rss))
 }
 
 /// The one-minute load average, where the OS tells it (`/proc/loadavg`).

@@ -74,7 +74,10 @@ impl Crowd {
 
     /// Fresh placeholder values for an iteration of user `id` (`{{seq}}` unique in the run).
     pub(super) fn context(&mut self, id: u64, rng: &mut StdRng) -> Context {
-        let seq = self.seq_next * self.workers + self.worker;
+        let seq = self
+            .seq_next
+            .wrapping_mul(self.workers)
+            .wrapping_add(self.worker);
         self.seq_next += 1;
         Context::draw(seq, id, rng)
     }
