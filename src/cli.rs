@@ -8,9 +8,10 @@
 #![warn(unreachable_pub)]
 
 mod demo;
+mod load;
 mod report;
-mod serve;
 mod run;
+mod serve;
 mod test;
 mod validate;
 mod vars;
@@ -20,7 +21,6 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crate::exit::Outcome;
-use crate::load;
 
 /// shakedown: fault-injecting proxy, load driver and experiment runner.
 #[derive(Debug, Parser)]
