@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::measure::{self, Sample, Window};
+use super::measure::{self, Measurement, Sample, Span, Window};
 use super::spec::Experiment;
 use crate::report::journal::{ExpectationRecord, RunJournal, Status};
 
@@ -18,6 +18,37 @@ pub fn samples(journal: &RunJournal) -> Vec<Sample> {
         .collect()
 }
 
+/// Every step's measurement from a journal (`None` for a step that did not complete or is not
+/// measured), breaches attributed as [`measure::measure_steps`] says, with a grace of one
+/// sampling interval.
+pub fn measurements(experiment: &Experiment, journal: &RunJournal) -> Vec<Option<Measurement>> {
+    let spans: Vec<Option<Span>> = journal
+        .steps
+        .iter()
+        .map(|s| {
+            let (i, r) = (s.injected_at?, s.removed_at?);
+            Some(Span {
+                window: Window {
+                    injected: Duration::from_secs_f64(i),
+                    removed: Duration::from_secs_f64(r),
+                },
+                lasting: s.kind == "action",
+            })
+        })
+        .collect();
+    let k = experiment.steady_state.recovered_after;
+    measure::measure_steps(
+        &samples(journal),
+        &spans,
+        experiment.steady_state.interval,
+        k,
+    )
+    .into_iter()
+    .zip(&journal.steps)
+    .map(|(m, s)| m.filter(|_| s.measured))
+    .collect()
+}
+
 /// The name of the rollbacks expectation (evaluated even when a run ends early).
 const ROLLBACKS: &str = "rollbacks succeeded";
 
@@ -28,15 +59,16 @@ fn secs(d: Duration) -> String {
 /// Measure every step, check every expectation, and set the run's status.
 pub fn judge(experiment: &Experiment, journal: &mut RunJournal, stopped: Option<(Status, String)>) {
     let series = samples(journal);
-    let k = experiment.steady_state.recovered_after;
+    let measured = measurements(experiment, journal);
     let has_probes = !experiment.steady_state.probes.is_empty();
     let mut expectations = Vec::new();
-    for step in journal
+    for (step, m) in journal
         .steps
         .iter_mut()
-        .filter(|s| s.measured && has_probes)
+        .zip(measured)
+        .filter(|(s, _)| s.measured && has_probes)
     {
-        let (Some(i), Some(r)) = (step.injected_at, step.removed_at) else {
+        let (Some(m), Some(removed)) = (m, step.removed_at) else {
             // The run ended before this step was done: its expectations are listed, unevaluated.
             for (name, deadline) in [
                 ("recovered_within", experiment.expect.recovered_within),
@@ -54,11 +86,6 @@ pub fn judge(experiment: &Experiment, journal: &mut RunJournal, stopped: Option<
             }
             continue;
         };
-        let window = Window {
-            injected: Duration::from_secs_f64(i),
-            removed: Duration::from_secs_f64(r),
-        };
-        let m = measure::measure(&series, window, k);
         step.measurement = Some(m);
         if let Some(deadline) = experiment.expect.recovered_within {
             let ok = m.recovered_within(deadline);
@@ -75,7 +102,7 @@ pub fn judge(experiment: &Experiment, journal: &mut RunJournal, stopped: Option<
                     let end = series.last().map_or(Duration::ZERO, |s| s.at);
                     format!(
                         "not recovered {} after removal (end of sampling)",
-                        secs(end.saturating_sub(window.removed))
+                        secs(end.saturating_sub(Duration::from_secs_f64(removed)))
                     )
                 }
             };

@@ -8,7 +8,6 @@ use futures_util::future::join_all;
 use super::Shared;
 use crate::clock::Clock;
 use crate::experiment::client::Http;
-use crate::experiment::measure;
 use crate::experiment::probe::{self, Outcome, Status as ProbeStatus};
 use crate::experiment::spec::{Check, Experiment};
 use crate::report::journal::{RunJournal, Status};
@@ -129,7 +128,7 @@ pub(super) async fn wait_for_recovery(experiment: &Experiment, shared: &Shared, 
     let deadline = (last_end + grace).max(experiment.duration);
     // Bounded by the deadline; one check per interval.
     while clock.now() < deadline {
-        if settled(shared, k) {
+        if settled(experiment, shared, k) {
             return;
         }
         tokio::select! {
@@ -140,26 +139,14 @@ pub(super) async fn wait_for_recovery(experiment: &Experiment, shared: &Shared, 
 }
 
 /// `k` samples started after the last confirmed removal, and every measured step recovered.
-fn settled(shared: &Shared, k: u32) -> bool {
+fn settled(experiment: &Experiment, shared: &Shared, k: u32) -> bool {
     let j = shared.journal();
     let last_removal = last_removal(&j);
     if j.samples.iter().filter(|s| s.at >= last_removal).count() < k as usize {
         return false;
     }
-    let samples = super::super::verdict::samples(&j);
-    j.steps
+    crate::experiment::verdict::measurements(experiment, &j)
         .iter()
-        .filter(|s| s.measured)
-        .all(|s| match (s.injected_at, s.removed_at) {
-            (Some(i), Some(r)) => measure::measure(
-                &samples,
-                measure::Window {
-                    injected: Duration::from_secs_f64(i),
-                    removed: Duration::from_secs_f64(r),
-                },
-                k,
-            )
-            .recovered(),
-            _ => true,
-        })
+        .flatten()
+        .all(|m| m.recovered())
 }
