@@ -254,3 +254,125 @@ async fn a_runner_killed_with_sigkill_leaves_a_leased_fault_that_expires_and_no_
         "service {service} outlived its SIGKILLed runner"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_mid_fault_exits_3_and_leaves_nothing_behind() {
+    interrupted_mid_fault_cleans_up("HUP").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigquit_mid_fault_exits_3_and_leaves_nothing_behind() {
+    interrupted_mid_fault_cleans_up("QUIT").await;
+}
+
+/// The live processes whose command line contains `marker` (zombies excluded).
+fn processes_with(marker: &str) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|&pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|c| String::from_utf8_lossy(&c).contains(marker))
+                && alive(pid)
+        })
+        .collect()
+}
+
+/// How a run with a forking service ends.
+#[derive(Debug, Clone, Copy)]
+enum Ending {
+    Passes,
+    Fails,
+    Signal(&'static str),
+}
+
+/// A service `sh -c "sleep MARKER; true"` (the shell and its `sleep` in one group) and a
+/// command action that leaves a `sleep` running in the background: after the run ends in
+/// `ending`, no process of either is left.
+async fn no_child_of_a_service_outlives_the_run(ending: Ending) {
+    let dir = tempfile::tempdir().unwrap();
+    // A unique sleep length marks this test's processes.
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    let (service_mark, action_mark) = (format!("3000.{nanos}"), format!("3001.{nanos}"));
+    let (last, duration) = match ending {
+        Ending::Passes => ("[true]", "2s"),
+        Ending::Fails => ("[\"false\"]", "2s"),
+        Ending::Signal(_) => ("[true]", "60s"),
+    };
+    let file = dir.path().join("forks.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            r#"title: a service and an action that fork
+services:
+  - {{name: forks, command: [sh, -c, "sleep {service_mark}; true"], stop_timeout: 2s}}
+method:
+  - {{at: 200ms, action: {{command: [sh, -c, "sleep {action_mark} >/dev/null 2>&1 &"]}}}}
+  - {{at: 1s, action: {{command: {last}}}}}
+duration: {duration}
+"#
+        ),
+    )
+    .unwrap();
+    let runner = spawn(&["run", file.to_str().unwrap()]);
+    let started = until(Duration::from_secs(30), async || {
+        !processes_with(&service_mark).is_empty()
+    })
+    .await;
+    assert!(started.is_some(), "the service's sleep never ran");
+    let expected = match ending {
+        Ending::Passes => 0,
+        Ending::Fails => 1,
+        Ending::Signal(sig) => {
+            // Past the action, so that its leftover is gone too.
+            tokio::time::sleep(Duration::from_millis(1500)).await;
+            signal(runner.id().unwrap(), sig);
+            if sig == "KILL" { -1 } else { 3 }
+        }
+    };
+    let ran = wait(runner, Duration::from_secs(60)).await;
+    assert_eq!(
+        ran.code, expected,
+        "{ending:?}\n{}\n{}",
+        ran.stdout, ran.stderr
+    );
+    // After SIGKILL the watchdog stops the group (SIGTERM at once): a few seconds at most.
+    let gone = until(Duration::from_secs(10), async || {
+        processes_with(&service_mark).is_empty() && processes_with(&action_mark).is_empty()
+    })
+    .await;
+    assert!(
+        gone.is_some(),
+        "{ending:?}: left running: service {:?}, action {:?}",
+        processes_with(&service_mark),
+        processes_with(&action_mark)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_child_of_a_service_outlives_a_passing_run() {
+    no_child_of_a_service_outlives_the_run(Ending::Passes).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_child_of_a_service_outlives_a_failing_run() {
+    no_child_of_a_service_outlives_the_run(Ending::Fails).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_child_of_a_service_outlives_sigint() {
+    no_child_of_a_service_outlives_the_run(Ending::Signal("INT")).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_child_of_a_service_outlives_sigterm() {
+    no_child_of_a_service_outlives_the_run(Ending::Signal("TERM")).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_child_of_a_service_outlives_a_sigkilled_runner() {
+    no_child_of_a_service_outlives_the_run(Ending::Signal("KILL")).await;
+}
