@@ -130,7 +130,7 @@ impl Services {
         let Some(ready) = &spec.ready else {
             return Ok(());
         };
-        let deadline = tokio::time::Instant::now() + spec.ready_timeout;
+        let deadline = crate::clock::Clock::start().instant(spec.ready_timeout);
         let mut last = "no answer yet".to_string();
         // Bounded by the deadline: one attempt every 50 ms.
         while tokio::time::Instant::now() < deadline {

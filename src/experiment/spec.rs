@@ -289,7 +289,7 @@ impl Step {
     /// When the step ends (its fault is removed); `at` for actions.
     pub fn end(&self) -> Duration {
         match &self.kind {
-            StepKind::Fault { for_, .. } => self.at + *for_,
+            StepKind::Fault { for_, .. } => self.at.saturating_add(*for_),
             StepKind::Action(_) => self.at,
         }
     }

@@ -26,6 +26,9 @@ use crate::config::node::{self, Node, NodeValue};
 use crate::config::{ConfigError, Position};
 use ctx::Ctx;
 
+/// The most consecutive passing samples `steady_state.recovered_after` may ask for.
+pub const MAX_RECOVERED_AFTER: u32 = 1000;
+
 /// What a file is loaded with.
 #[derive(Debug, Clone, Default)]
 pub struct LoadOptions {
@@ -173,9 +176,16 @@ impl Ctx {
             .filter(|v| !v.is_null())
             .and_then(|v| load::section(self, v));
         let duration = match top.get("duration") {
-            Some(v) => self
-                .de::<humantime_serde::Serde<std::time::Duration>>("duration", v)
-                .map(|d| d.into_inner()),
+            Some(v) => {
+                self.de::<Value>("duration", v)
+                    .and_then(|v| match super::quantity::duration(&v) {
+                        Ok(d) => Some(d),
+                        Err(e) => {
+                            self.problem("duration", e);
+                            None
+                        }
+                    })
+            }
             None => {
                 self.problem(
                     "",
@@ -256,8 +266,11 @@ impl Ctx {
             self.problem("steady_state.interval", "must be greater than zero");
         }
         let recovered_after = raw.recovered_after.unwrap_or(DEFAULT_RECOVERED_AFTER);
-        if recovered_after == 0 {
-            self.problem("steady_state.recovered_after", "must be at least 1");
+        if !(1..=MAX_RECOVERED_AFTER).contains(&recovered_after) {
+            self.problem(
+                "steady_state.recovered_after",
+                format!("must be from 1 to {MAX_RECOVERED_AFTER}"),
+            );
         }
         let probes = probes::list(self, "steady_state.probes", &raw.probes, has_load, false)
             .into_iter()

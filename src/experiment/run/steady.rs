@@ -124,8 +124,9 @@ pub(super) async fn wait_for_recovery(experiment: &Experiment, shared: &Shared, 
     let last_end = planned_end.max(Duration::from_secs_f64(confirmed));
     let k = experiment.steady_state.recovered_after;
     let interval = experiment.steady_state.interval;
-    let grace = experiment.expect.recovered_within.unwrap_or(Duration::ZERO) + interval * (k + 1);
-    let deadline = (last_end + grace).max(experiment.duration);
+    let grace = (experiment.expect.recovered_within.unwrap_or(Duration::ZERO))
+        .saturating_add(interval.saturating_mul(k.saturating_add(1)));
+    let deadline = last_end.saturating_add(grace).max(experiment.duration);
     // Bounded by the deadline; one check per interval.
     while clock.now() < deadline {
         if settled(experiment, shared, k) {

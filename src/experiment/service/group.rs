@@ -69,7 +69,7 @@ pub(crate) async fn stop(leader: &mut Child, pgid: u32, grace: Duration) -> Stop
     }
     let _ = signal(pgid, Signal::SIGTERM);
     let _ = signal(pgid, Signal::SIGCONT);
-    let deadline = tokio::time::Instant::now() + grace;
+    let deadline = crate::clock::Clock::start().instant(grace);
     let mut status = None;
     // Bounded by the grace period: one check per step.
     while tokio::time::Instant::now() < deadline {

@@ -66,6 +66,14 @@ impl Ctx {
         }
     }
 
+    /// A name (of a service, proxy or probe) at `path` must follow [`crate::config::name`]:
+    /// names become file names and URL path segments.
+    pub(super) fn name(&mut self, path: &str, name: &str) {
+        if let Err(e) = crate::config::name::check(name) {
+            self.problem(path, format!("name `{}` {e}", name.escape_debug()));
+        }
+    }
+
     /// A problem with the value at `path`.
     pub(super) fn problem(&mut self, path: &str, message: impl Into<String>) {
         let position = self.position(path);
