@@ -20,6 +20,7 @@ async fn run_experiment(file: &str, env: &[(&str, &str)]) -> (i32, String, Value
     let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_shakedown"));
     cmd.args(["run", file, "--quiet", "--json", json.to_str().unwrap()])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("TMPDIR", dir.path())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .kill_on_drop(true);

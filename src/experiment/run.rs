@@ -131,6 +131,37 @@ pub async fn run_once(
     journal
 }
 
+/// Tidy a finished run's `${run.dir}`: removed when the run passed or when it holds no file
+/// (an empty `logs/` included); otherwise kept, and the sentence that tells the user where
+/// (`files kept in DIR (service logs in DIR/logs)`) is returned. The folder is named to the
+/// user only here, once it is known to stay.
+pub fn tidy_run_dir(dir: &Path, passed: bool) -> Option<String> {
+    if passed || !holds_a_file(dir) {
+        let _ = std::fs::remove_dir_all(dir);
+        return None;
+    }
+    let logs = dir.join("logs");
+    Some(if holds_a_file(&logs) {
+        format!(
+            "files kept in {} (service logs in {})",
+            dir.display(),
+            logs.display()
+        )
+    } else {
+        format!("files kept in {}", dir.display())
+    })
+}
+
+/// Whether `dir` or a folder below it holds anything but folders (bounded by the tree's size).
+fn holds_a_file(dir: &Path) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|entries| {
+        entries.flatten().any(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => holds_a_file(&e.path()),
+            _ => true,
+        })
+    })
+}
+
 /// The signals that interrupt a run, listened to before anything starts: each is handled
 /// like SIGTERM (teardown, then exit 3). Only SIGKILL skips the teardown.
 struct Interrupts(Vec<(tokio::signal::unix::Signal, &'static str)>);

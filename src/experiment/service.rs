@@ -111,6 +111,8 @@ impl Services {
         let mut command = tokio::process::Command::new(program(&spec.command[0]));
         command
             .args(&spec.command[1..])
+            // Output goes to a file: ask for no colour (the service's own `env` may override).
+            .env("NO_COLOR", "1")
             .envs(&spec.env)
             .stdin(Stdio::null())
             .stdout(Stdio::from(log))
