@@ -440,3 +440,93 @@ duration: 1s
         }
     }
 }
+
+/// Files that are not experiment files (issue 8, item 21): each is refused by `validate` (exit
+/// 2) saying what it is, with the byte offset and line:col when the content is at fault, and
+/// no library hint in the words; a FIFO is never opened (no hang).
+#[tokio::test]
+async fn files_that_are_not_yaml_text_are_named_for_what_they_are() {
+    let dir = tempfile::tempdir().unwrap();
+    let put = |name: &str, bytes: &[u8]| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, bytes).unwrap();
+        p.display().to_string()
+    };
+    let fifo = dir.path().join("pipe.yaml");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let mut bomb = String::from("title: bomb\na: &a [x,x,x,x,x,x,x,x,x,x]\n");
+    let mut prev = "a".to_string();
+    for i in 1..=8 {
+        bomb.push_str(&format!(
+            "b{i}: &b{i} [{}]\n",
+            vec![format!("*{prev}"); 10].join(",")
+        ));
+        prev = format!("b{i}");
+    }
+    bomb.push_str("duration: 1s\n");
+    let mut big = b"title: big\n# ".to_vec();
+    big.resize(1024 * 1024 + 1, b'x');
+    let cases: Vec<(String, &str)> = vec![
+        (
+            "/dev/zero".into(),
+            "/dev/zero: is a character device, not a regular file",
+        ),
+        (
+            fifo.display().to_string(),
+            "pipe.yaml: is a named pipe (FIFO), not a regular file",
+        ),
+        (
+            put("latin1.yaml", b"title: ok\ntitle2: caf\xe9\n"),
+            "latin1.yaml:2:12: not UTF-8 text: byte 0xe9 at byte offset 21",
+        ),
+        (
+            put("binary.yaml", b"\x7fELF\x02\x01\x01\x00\x00"),
+            "binary.yaml:1:1: control byte 0x7f at byte offset 0, which YAML does not allow",
+        ),
+        (
+            put("nul.yaml", b"title: a\x00b\nduration: 1s\n"),
+            "nul.yaml:1:9: control byte 0x00 at byte offset 8",
+        ),
+        (
+            put("dup.yaml", b"title: a\nduration: 1s\ntitle: b\n"),
+            "dup.yaml:3:1: `title` is written twice in the same mapping; each key may appear once",
+        ),
+        (
+            put("bomb.yaml", bomb.as_bytes()),
+            "it expands to more than 250000 values (aliases counted each time they are used; an alias bomb?)",
+        ),
+        (
+            put("big.yaml", &big),
+            "big.yaml: is 1048577 bytes; files of at most 1048576 bytes (1 MiB) are read",
+        ),
+    ];
+    for (file, says) in cases {
+        let ran = support::runner::shakedown(&["validate", &file]).await;
+        assert_eq!(ran.code, 2, "{file}: {}{}", ran.stdout, ran.stderr);
+        assert!(
+            ran.stderr.contains(says),
+            "{file}: expected {says:?} in\n{}",
+            ran.stderr
+        );
+        for hint in [
+            "DuplicateKeyPolicy",
+            "Options",
+            "budget breached",
+            "Nodes {",
+        ] {
+            assert!(!ran.stderr.contains(hint), "{file}: {}", ran.stderr);
+        }
+    }
+    // The same reader serves `serve --config`: a folder is named as one.
+    let e = shakedown::config::read_text(dir.path()).unwrap_err();
+    assert!(
+        e.to_string().ends_with(": is a folder, not a regular file"),
+        "{e}"
+    );
+    let e = shakedown::config::read_text(&dir.path().join("absent.yaml")).unwrap_err();
+    assert!(e.to_string().ends_with("absent.yaml: no such file"), "{e}");
+}

@@ -22,8 +22,8 @@ use serde_json::Value;
 use super::raw::{self, RawExpect, RawRollback, RawSteadyState};
 use super::spec::*;
 use super::vars::{self, LoadVars};
+use crate::config::ConfigError;
 use crate::config::node::{self, Node, NodeValue};
-use crate::config::{ConfigError, Position};
 use ctx::Ctx;
 
 /// The most consecutive passing samples `steady_state.recovered_after` may ask for.
@@ -40,9 +40,7 @@ pub struct LoadOptions {
 
 /// Read, expand and validate an experiment file.
 pub fn load_file(path: &Path, options: &LoadOptions) -> Result<Experiment, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        ConfigError::one(path, Position::default(), "", format!("cannot read: {e}"))
-    })?;
+    let text = crate::config::read_text(path)?;
     parse_str(path, &text, options)
 }
 
