@@ -101,12 +101,15 @@ pub async fn validate_main(args: ValidateArgs) -> anyhow::Result<Outcome> {
     let mut bad = 0;
     for file in suite::collect(&args.paths)? {
         match validate::load_file(&file, &options) {
-            Ok(e) => crate::cli::print(format_args!(
-                "{}: ok ({}, {})\n",
-                file.display(),
-                count(e.method.len(), "step"),
-                count(e.steady_state.probes.len(), "probe")
-            )),
+            Ok(e) => {
+                e.warnings.iter().for_each(|w| eprintln!("{w}"));
+                crate::cli::print(format_args!(
+                    "{}: ok ({}, {})\n",
+                    file.display(),
+                    count(e.method.len(), "step"),
+                    count(e.steady_state.probes.len(), "probe")
+                ))
+            }
             Err(e) => {
                 bad += 1;
                 eprintln!("{e}");
@@ -129,6 +132,7 @@ fn count(n: usize, noun: &str) -> String {
 pub async fn run_main(args: RunArgs) -> anyhow::Result<Outcome> {
     let options = options(&args.vars)?;
     let experiment = validate::load_file(&args.file, &options)?;
+    experiment.warnings.iter().for_each(|w| eprintln!("{w}"));
     if args.dry_run {
         crate::cli::print(format_args!("{}", super::timeline::render(&experiment)));
         return Ok(Outcome::Passed);

@@ -56,6 +56,8 @@ pub struct Experiment {
     pub expect: Expect,
     /// Commands that always run at the end.
     pub rollbacks: Vec<CommandSpec>,
+    /// What validation found doubtful but not wrong, each `file:line:col: field: warning: …`.
+    pub warnings: Vec<String>,
 }
 
 /// A process the runner manages.

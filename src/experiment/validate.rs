@@ -215,6 +215,7 @@ impl Ctx {
             })
             .unwrap_or_default();
         load::expectations(self, load.as_ref(), has_load, &expect, duration);
+        load::percentile_windows(self, load.as_ref(), &steady_state, &guards);
         let rollbacks = self
             .de_list::<RawRollback>("rollbacks", top.get("rollbacks"))
             .into_iter()
@@ -236,6 +237,7 @@ impl Ctx {
             duration: duration?,
             expect,
             rollbacks,
+            warnings: self.warnings(),
         })
     }
 
