@@ -84,7 +84,7 @@ fn duration_text(s: &str) -> Result<Duration, String> {
 ///
 /// # Errors
 /// Not a string, not a duration, or longer than [`MAX_DURATION`].
-pub fn bounded<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+pub(crate) fn bounded<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
     let s = <String as serde::Deserialize>::deserialize(d)?;
     duration_text(&s).map_err(serde::de::Error::custom)
 }
@@ -93,7 +93,9 @@ pub fn bounded<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::Er
 ///
 /// # Errors
 /// As [`bounded`].
-pub fn bounded_opt<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+pub(crate) fn bounded_opt<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Duration>, D::Error> {
     <Option<String> as serde::Deserialize>::deserialize(d)?
         .map(|s| duration_text(&s).map_err(serde::de::Error::custom))
         .transpose()

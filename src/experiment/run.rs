@@ -135,7 +135,7 @@ pub async fn run_once(
 /// (an empty `logs/` included); otherwise kept, and the sentence that tells the user where
 /// (`files kept in DIR (service logs in DIR/logs)`) is returned. The folder is named to the
 /// user only here, once it is known to stay.
-pub fn tidy_run_dir(dir: &Path, passed: bool) -> Option<String> {
+pub(crate) fn tidy_run_dir(dir: &Path, passed: bool) -> Option<String> {
     if passed || !holds_a_file(dir) {
         let _ = std::fs::remove_dir_all(dir);
         return None;

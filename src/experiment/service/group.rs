@@ -188,3 +188,77 @@ fn stop_with_parent(command: &mut tokio::process::Command) {
 
 #[cfg(not(target_os = "linux"))]
 fn stop_with_parent(_command: &mut tokio::process::Command) {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The live (not zombie) processes of group `pgid`, from /proc: a killed member whose parent
+    /// is gone waits for init to reap it, and a signal still "reaches" it meanwhile.
+    fn live_members(pgid: u32) -> Vec<u32> {
+        std::fs::read_dir("/proc")
+            .unwrap()
+            .flatten()
+            .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+            .filter(|pid| {
+                let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+                    return false;
+                };
+                // After the command's closing parenthesis: state, ppid, pgrp.
+                let fields: Vec<&str> = stat
+                    .rsplit_once(')')
+                    .map_or(Vec::new(), |(_, rest)| rest.split_whitespace().collect());
+                fields.len() > 2 && fields[0] != "Z" && fields[2] == pgid.to_string()
+            })
+            .collect()
+    }
+
+    /// A leader started in its own group, whose shell starts `sleep` (same group).
+    fn start(script: &str) -> (Child, u32) {
+        let mut command = tokio::process::Command::new("sh");
+        command.args(["-c", script]).kill_on_drop(true);
+        lead_own_group(&mut command);
+        let child = command.spawn().unwrap();
+        let pgid = child.id().unwrap();
+        (child, pgid)
+    }
+
+    #[tokio::test]
+    async fn sigterm_stops_a_group_that_heeds_it() {
+        let (mut leader, pgid) = start("sleep 30 & wait");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let how = stop(&mut leader, pgid, Duration::from_secs(5)).await;
+        assert!(matches!(how, Stopped::Terminated(_)), "{how:?}");
+        assert_eq!(live_members(pgid), Vec::<u32>::new());
+    }
+
+    #[tokio::test]
+    async fn a_group_member_that_ignores_sigterm_is_killed_after_the_grace() {
+        // The shell ignores SIGTERM (and so does the `sleep` it starts, which inherits that).
+        let (mut leader, pgid) = start("trap '' TERM; sleep 30; true");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let started = tokio::time::Instant::now();
+        let how = stop(&mut leader, pgid, Duration::from_millis(300)).await;
+        assert_eq!(how, Stopped::Killed);
+        assert!(started.elapsed() >= Duration::from_millis(300));
+        assert_eq!(live_members(pgid), Vec::<u32>::new());
+    }
+
+    #[tokio::test]
+    async fn a_leader_gone_before_its_group_still_has_the_group_stopped() {
+        // The leader exits at once, leaving its background `sleep` in the group.
+        let (mut leader, pgid) = start("sleep 30 & exit 0");
+        let _ = leader.wait().await;
+        assert_eq!(
+            live_members(pgid).len(),
+            1,
+            "the background sleep is still in the group"
+        );
+        let how = stop(&mut leader, pgid, Duration::from_secs(5)).await;
+        assert!(matches!(how, Stopped::Terminated(_)), "{how:?}");
+        assert_eq!(live_members(pgid), Vec::<u32>::new());
+        // Groups 0 and 1 are never signalled.
+        assert_eq!(signal(0, Signal::SIGCONT), Err(Errno::EINVAL));
+        assert_eq!(signal(1, Signal::SIGCONT), Err(Errno::EINVAL));
+    }
+}

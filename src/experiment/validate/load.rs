@@ -105,7 +105,7 @@ pub(super) fn expectations(
 
 /// The fewest requests a percentile probe's window should hold: below it the percentile is the
 /// window's largest few values (p99 of 50 requests is their maximum), so one slow request decides.
-pub const MIN_PERCENTILE_SAMPLES: f64 = 100.0;
+const MIN_PERCENTILE_SAMPLES: f64 = 100.0;
 
 /// Warn about each percentile probe (steady state or guard) whose window holds fewer than
 /// [`MIN_PERCENTILE_SAMPLES`] requests at the open model's peak rate. Closed-model loads send at
