@@ -3,11 +3,14 @@
 //! Definitions (docs/experiments.md, "Measurements"):
 //! - a sample passes when every steady-state probe passed (an erroring probe fails it);
 //! - a *breach* is a run of consecutive failing samples; it belongs to the step most recently
-//!   injected among the steps *in effect* at its first sample taken while any step was: a
+//!   injected among the steps *in effect* at its first sample: a
 //!   fault from `t_inject` to `t_clear`, an action from its start until the next step starts
-//!   (a kill stays killed), each plus a grace of one sampling interval. A breach no step was
-//!   in effect for belongs to none;
-//! - detected at = the first sample the step owns; TTD = detected − `t_inject`;
+//!   (a kill stays killed), each widened by a grace of one sampling interval on both sides (a
+//!   sample is stamped when it starts, so one in flight as a step lands may see it; one that
+//!   starts just after a removal may still see the fault). A breach no step was in effect for
+//!   belongs to none;
+//! - detected at = the first sample the step owns; TTD = detected − `t_inject` (0 when that
+//!   sample was in flight as the step landed);
 //! - recovered at = the start of the first run of `k` consecutive passing samples that
 //!   follows both the detection and the step's last failing sample taken before `t_clear`
 //!   (a flapping system has not recovered while the fault is still in place); a run of passes
@@ -112,7 +115,7 @@ fn breach_owners(
     spans: &[Option<Span>],
     grace: Duration,
 ) -> Vec<Option<usize>> {
-    let reach: Vec<Option<(Duration, Duration)>> = spans
+    let reach: Vec<Option<(Duration, Duration, Duration)>> = spans
         .iter()
         .map(|span| {
             let s = span.as_ref()?;
@@ -128,7 +131,14 @@ fn breach_owners(
             } else {
                 s.window.removed
             };
-            Some((s.window.injected, until.saturating_add(grace)))
+            // From one grace before the injection: a sample is stamped when it starts, and the
+            // sampler and the timeline tick on the same clock, so a sample in flight as the
+            // step lands is common and may see it.
+            Some((
+                s.window.injected,
+                s.window.injected.saturating_sub(grace),
+                until.saturating_add(grace),
+            ))
         })
         .collect();
     let mut owners = vec![None; samples.len()];
@@ -138,17 +148,16 @@ fn breach_owners(
             current = None;
             continue;
         }
-        if current.is_none() {
-            // A breach is claimed by the latest-injected step in effect at its first sample that
-            // any step was in effect for (a sample stamped just before an injection may fail
-            // because of it; its successors claim the breach); it keeps that owner to its end.
+        if i == 0 || samples[i - 1].pass {
+            // A breach begins: the latest-injected step in effect at its first sample (grace
+            // before and after included) owns it to its end; if none is, nobody does.
             current = reach
                 .iter()
                 .enumerate()
-                .filter_map(|(step, r)| r.map(|(from, until)| (step, from, until)))
-                .filter(|&(_, from, until)| from <= sample.at && sample.at <= until)
-                .max_by_key(|&(step, from, _)| (from, step))
-                .map(|(step, _, _)| step);
+                .filter_map(|(step, r)| r.map(|(inj, from, until)| (step, inj, from, until)))
+                .filter(|&(_, _, from, until)| from <= sample.at && sample.at <= until)
+                .max_by_key(|&(step, injected, _, _)| (injected, step))
+                .map(|(step, ..)| step);
         }
         owners[i] = current;
     }
@@ -408,16 +417,25 @@ mod tests {
     }
 
     #[test]
-    fn a_breach_whose_first_sample_precedes_the_injection_is_claimed_by_the_next_sample() {
-        // Seen in a real run: the sample stamped 2.9996 s was in flight when the kill landed at
-        // 3.001 s and failed. The kill owns the breach from its first sample after injection.
+    fn a_sample_in_flight_as_a_step_lands_is_that_steps() {
+        // Seen in a real run: the sample stamped 2.999 s was in flight when the kill landed at
+        // 3.001 s, and failed. The kill owns the breach from that sample (TTD 0).
         let mut s = series(8_000, |t| (3_000..4_250).contains(&t));
         s[12].at = MS(2_999);
         let spans = [fault(1_000, 2_000), action(3_001), action(4_001)];
         let m = measure_steps(&s, &spans, MS(250), 3);
         assert_eq!(m[0], Some(Measurement::default()));
-        assert_eq!(m[1].unwrap().detected_at, Some(MS(3_250)));
-        assert_eq!(m[1].unwrap().recovered_at, Some(MS(4_250)));
+        let kill = m[1].unwrap();
+        assert_eq!(kill.detected_at, Some(MS(2_999)));
+        assert_eq!(kill.time_to_detect, Some(Duration::ZERO));
+        assert_eq!(kill.recovered_at, Some(MS(4_250)));
+        // Seen in another: a harmless fault in place since 3 s, a break landing at 3.5004 s
+        // while the sample stamped 3.5 s was in flight. The break owns it, not the fault.
+        let s = series(8_000, |t| (3_500..4_000).contains(&t));
+        let spans = [fault(3_000, 5_000), action(3_500), action(4_000)];
+        let m = measure_steps(&s, &spans, MS(250), 3);
+        assert_eq!(m[0], Some(Measurement::default()));
+        assert_eq!(m[1].unwrap().detected_at, Some(MS(3_500)));
     }
 
     #[test]
