@@ -23,6 +23,7 @@ pub(super) fn list(
     let mut seen = BTreeSet::new();
     let mut out = Vec::new();
     for (p, raw) in ctx.de_list::<RawProbe>(path, Some(&value)) {
+        ctx.name(&format!("{p}.name"), &raw.name);
         if !seen.insert(raw.name.clone()) {
             ctx.problem(
                 &format!("{p}.name"),

@@ -30,6 +30,7 @@ impl Ctx {
         let mut seen = BTreeSet::new();
         let mut out = Vec::new();
         for (path, s) in self.de_list::<RawService>("services", value) {
+            self.name(&format!("{path}.name"), &s.name);
             if !seen.insert(s.name.clone()) {
                 self.problem(
                     &format!("{path}.name"),
@@ -68,6 +69,7 @@ impl Ctx {
         let mut seen = BTreeSet::new();
         let mut out = Vec::new();
         for (path, p) in self.de_list::<RawProxy>("proxies", value) {
+            self.name(&format!("{path}.name"), &p.name);
             if !seen.insert(p.name.clone()) {
                 self.problem(
                     &format!("{path}.name"),
