@@ -5,7 +5,6 @@
 //! `demo`, …); the modules below (experiment, load, control, report) never import this one.
 //! This root assembles them, starts the runtime and logging, and maps the outcome to a
 //! documented exit code (see [`crate::exit`]).
-#![warn(unreachable_pub)]
 
 mod demo;
 mod load;

@@ -5,7 +5,6 @@
 //! time to recover and latency percentiles line up without conversion. The
 //! clock reads [`tokio::time::Instant`], so tests that pause tokio time stay
 //! honest.
-#![warn(unreachable_pub)]
 
 use std::time::Duration;
 use tokio::time::Instant;

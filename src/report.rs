@@ -1,6 +1,5 @@
 //! Renderings of a run's record ([`crate::experiment::record`]): the terminal summary, the JSON
 //! journal and JUnit XML. A renderer reads a record and nothing else of the runner.
-#![warn(unreachable_pub)]
 
 pub mod junit;
 pub mod terminal;
