@@ -48,15 +48,7 @@ async fn the_quickstart_passes_with_detection_recovery_and_writes_in_its_report(
     assert!(!ran.stderr.contains(" INFO "), "{}", ran.stderr);
     let doc = journal(&json);
     // The journal is the documented one: it validates against docs/journal.schema.json.
-    let schema: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string("docs/journal.schema.json").unwrap())
-            .unwrap();
-    let validator = jsonschema::validator_for(&schema).unwrap();
-    let problems: Vec<String> = validator
-        .iter_errors(&doc)
-        .map(|e| format!("{}: {e}", e.instance_path))
-        .collect();
-    assert!(problems.is_empty(), "{problems:#?}");
+    assert_matches_journal_schema(&doc);
     let run = &doc["experiments"][0]["runs"][0];
     let steps = run["steps"].as_array().unwrap();
     for s in &steps[..2] {
@@ -155,15 +147,7 @@ async fn write_behind_loses_its_last_half_second_to_kill_9() {
     assert!(ran.stdout.contains("lost keys: /kv/"), "{}", ran.stdout);
     let doc = journal(&json);
     // The journal is the documented one: it validates against docs/journal.schema.json.
-    let schema: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string("docs/journal.schema.json").unwrap())
-            .unwrap();
-    let validator = jsonschema::validator_for(&schema).unwrap();
-    let problems: Vec<String> = validator
-        .iter_errors(&doc)
-        .map(|e| format!("{}: {e}", e.instance_path))
-        .collect();
-    assert!(problems.is_empty(), "{problems:#?}");
+    assert_matches_journal_schema(&doc);
     let run = &doc["experiments"][0]["runs"][0];
     let w = &run["writes"];
     let lost = w["lost"].as_u64().unwrap();
@@ -264,15 +248,7 @@ async fn a_breakage_at_the_end_of_the_method_is_not_a_pass() {
     assert_eq!(ran.code, 1, "{}\n{}", ran.stdout, ran.stderr);
     let doc = journal(&json);
     // The journal is the documented one: it validates against docs/journal.schema.json.
-    let schema: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string("docs/journal.schema.json").unwrap())
-            .unwrap();
-    let validator = jsonschema::validator_for(&schema).unwrap();
-    let problems: Vec<String> = validator
-        .iter_errors(&doc)
-        .map(|e| format!("{}: {e}", e.instance_path))
-        .collect();
-    assert!(problems.is_empty(), "{problems:#?}");
+    assert_matches_journal_schema(&doc);
     let run = &doc["experiments"][0]["runs"][0];
     let step = &run["steps"][0];
     assert!(
@@ -342,4 +318,17 @@ duration: 40s
         .and_then(|t| t.parse().ok())
         .unwrap_or_else(|| panic!("{detail}"));
     assert!((0.5..30.0).contains(&at), "{detail}");
+}
+
+/// Panics with every problem when `doc` does not validate against docs/journal.schema.json.
+fn assert_matches_journal_schema(doc: &serde_json::Value) {
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string("docs/journal.schema.json").unwrap())
+            .unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let problems: Vec<String> = validator
+        .iter_errors(doc)
+        .map(|e| format!("{}: {e}", e.instance_path))
+        .collect();
+    assert!(problems.is_empty(), "{problems:#?}");
 }
