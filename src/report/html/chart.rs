@@ -37,8 +37,9 @@ pub(super) fn timeline(run: &RunRecord, id: &str) -> Markup {
         return html! { p.empty { "No timeline: the run stopped before any load or sampling." } };
     }
     let axis = TimeAxis::of(run, &seconds);
-    let mut top = LABEL_ROW * (LABEL_ROWS as f64 + 1.0) + 4.0;
-    let markers = top - LABEL_ROW;
+    // Fault labels on their rows, then the D/R markers' row, then the panels.
+    let markers = LABEL_ROW * (LABEL_ROWS as f64 + 1.0) + 2.0;
+    let mut top = markers + 6.0;
     let chart_top = top;
     let load_panels = (!seconds.is_empty()).then(|| {
         let rate = Panel::linear(&mut top, 80.0, series::max_rate(&seconds));
@@ -117,7 +118,12 @@ fn windows(run: &RunRecord, axis: &TimeAxis, top: f64, bottom: f64) -> Markup {
                     line.action x1=(n(axis.x(from))) x2=(n(axis.x(from))) y1=(n(top)) y2=(n(bottom)) {}
                 }
                 line.tick-label x1=(n(axis.x(from))) x2=(n(axis.x(from))) y1=(n(label_y + 3.0)) y2=(n(top)) {}
-                text.label x=(n(axis.x(from) + 3.0)) y=(n(label_y)) { (step.name) }
+                // Near the right edge a label ends at its line instead of starting there.
+                @if axis.x(from) > WIDTH - 160.0 {
+                    text.label x=(n(axis.x(from) - 3.0)) y=(n(label_y)) text-anchor="end" { (step.name) }
+                } @else {
+                    text.label x=(n(axis.x(from) + 3.0)) y=(n(label_y)) { (step.name) }
+                }
             }
         }
     }

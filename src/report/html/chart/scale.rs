@@ -98,13 +98,14 @@ pub(super) struct Panel {
 }
 
 impl Panel {
-    /// A linear panel from 0 to `nice(max)`, placed at `*top` (after its title); `*top` moves
-    /// below it.
+    /// A linear panel from 0 to a round value above `max` (with headroom, so a flat line at the
+    /// maximum does not run along the panel's title), placed at `*top` (after its title); `*top`
+    /// moves below it.
     pub(super) fn linear(top: &mut f64, height: f64, max: f64) -> Self {
         let panel = Panel {
             top: *top + TITLE,
             height,
-            max: nice(max),
+            max: nice(max * 1.1),
             log_min: None,
         };
         *top = panel.bottom();

@@ -111,7 +111,10 @@ pub(super) fn errors(seconds: &[Second], axis: &TimeAxis, panel: &Panel) -> Mark
             }
             let y0 = panel.y(s.error_pct(below));
             let y1 = panel.y(s.error_pct(below + this));
-            let (x0, x1) = (axis.x(s.t) + 0.5, axis.x(s.t + 1.0) - 0.5);
+            // A hairline gap between bars, when a second is wide enough to spare it.
+            let width = axis.x(s.t + 1.0) - axis.x(s.t);
+            let gap = if width > 4.0 { 0.5 } else { 0.0 };
+            let (x0, x1) = (axis.x(s.t) + gap, axis.x(s.t + 1.0) - gap);
             d.push_str(&format!(
                 "M{} {}H{}V{}H{}Z",
                 n(x0),
