@@ -324,3 +324,35 @@ fn test_appends_its_summary_to_the_github_step_summary() {
     let (_, out) = shakedown(&["test", "fixtures/wrong-types.yaml"], None);
     assert!(!out.contains("report:"));
 }
+
+#[test]
+fn docs_report_md_describes_the_flags_and_shows_the_screenshot() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let doc = std::fs::read_to_string(root.join("docs/report.md")).unwrap();
+    for command in ["run", "test", "report"] {
+        let (code, help) = shakedown(&[command, "--help"], None);
+        assert_eq!(code, 0);
+        for flag in ["--html <FILE>", "--summary <FILE>"] {
+            assert!(help.contains(flag), "{command} --help lacks {flag}");
+        }
+    }
+    for named in [
+        "--html",
+        "--summary",
+        "GITHUB_STEP_SUMMARY",
+        "target/shakedown-report.html",
+    ] {
+        assert!(
+            doc.contains(named),
+            "docs/report.md does not mention {named}"
+        );
+    }
+    assert!(doc.contains("![The quickstart's report"));
+    let png = std::fs::read(root.join("docs/report-screenshot.png")).unwrap();
+    assert!(
+        png.starts_with(b"\x89PNG\r\n\x1a\n"),
+        "the screenshot is a PNG"
+    );
+    let makefile = std::fs::read_to_string(root.join("Makefile")).unwrap();
+    assert!(makefile.contains("--html target/shakedown-report.html"));
+}
