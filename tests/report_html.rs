@@ -109,6 +109,15 @@ fn the_quickstart_page_shows_its_figures_labels_and_fault_windows() {
     let probes = between(&page, "<g class=\"probes\">", "</g>");
     assert_eq!(probes.matches("v12").count(), 48 * 3);
     assert!(probes.contains("<title>latency: fail from 2.50 s to"));
+    // What happened, in words above the chart.
+    assert!(page.contains(
+        "<strong>latency on kv</strong> (fault) from 2.00 s to 5.00 s: <span class=\"\">detected 0.50 s \
+         after injection, recovered 1.00 s after removal (4.00 s after injection)</span>."
+    ));
+    assert!(page.contains(
+        "<strong>start kv</strong> (action) at 9.00 s: <span class=\"\">not measured</span>."
+    ));
+    assert!(page.contains("0 of 893 acknowledged writes lost (0.00 %)</span>; 968 attempted, 0 refused, 75 unanswered."));
     // Tables: steps, MTTR, writes, load.
     assert!(page.contains("<td class=\"num\">0.50 s</td><td class=\"num\">4.00 s</td><td class=\"num\">1.00 s</td><td>yes</td>"));
     assert!(page.contains("<th>from injection</th><td class=\"num\">2.00 s</td><td class=\"num\">4.00 s</td><td class=\"num\">4.00 s</td><td class=\"num\">2</td>"));
@@ -171,6 +180,7 @@ fn a_failed_expectation_comes_first_in_red_with_by_how_much() {
     assert!(first_row.starts_with(" class=\"bad\""), "{first_row}");
     assert!(first_row.contains("✗ failed"));
     assert!(first_row.contains("recovered 7.00s after removal, 2.00s over"));
+    assert!(page.contains("<span class=\"bad\">detected 0.50 s after injection, recovered 1.00 s"));
     let step = between(&page, "<table class=\"steps\">", "</table>");
     assert!(step.contains("<tr class=\"bad\"><td>latency on kv"));
     let summary = markdown::render(&Document::of(vec![failed("Broken")]));

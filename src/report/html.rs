@@ -12,6 +12,7 @@
 mod chart;
 pub(super) mod format;
 mod spread;
+mod story;
 mod tables;
 
 use std::path::Path;
@@ -187,6 +188,7 @@ fn run_section(index: usize, run: &RunRecord, numbered: bool) -> Markup {
                 "."
                 @if let Some(r) = &run.reason { " " span.bad { (r) } }
             }
+            (story::what_happened(run))
             (chart::timeline(run, &format!("{index}-{}", run.run)))
             (tables::steps(run))
             @if let Some(w) = run.writes() { (tables::writes(w)) }

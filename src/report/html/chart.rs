@@ -42,8 +42,8 @@ pub(super) fn timeline(run: &RunRecord, id: &str) -> Markup {
     let mut top = markers + 6.0;
     let chart_top = top;
     let load_panels = (!seconds.is_empty()).then(|| {
-        let rate = Panel::linear(&mut top, 80.0, series::max_rate(&seconds));
-        let errors = Panel::linear(&mut top, 60.0, series::max_error_pct(&seconds));
+        let rate = Panel::linear(&mut top, 80.0, series::max_rate(&seconds), f64::INFINITY);
+        let errors = Panel::linear(&mut top, 60.0, series::max_error_pct(&seconds), 100.0);
         let latency = series::latency_panels(&mut top, &seconds);
         (rate, errors, latency)
     });

@@ -30,6 +30,20 @@ pub(in crate::report::html) fn nice(v: f64) -> f64 {
         .unwrap_or(10.0 * decade)
 }
 
+/// A round value at or above `v`, finer than [`nice`] (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8 × 10^k),
+/// for the top of a panel; 1 for nothing positive.
+pub(super) fn ceiling(v: f64) -> f64 {
+    if !v.is_finite() || v <= 0.0 {
+        return 1.0;
+    }
+    let decade = 10f64.powf(v.log10().floor());
+    [1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0]
+        .into_iter()
+        .map(|m| m * decade)
+        .find(|c| *c >= v * (1.0 - 1e-9))
+        .unwrap_or(10.0 * decade)
+}
+
 /// The shared time axis: `t0..t1` seconds on the run's clock, drawn from `LEFT` to
 /// `WIDTH - RIGHT`.
 pub(super) struct TimeAxis {
@@ -99,13 +113,13 @@ pub(super) struct Panel {
 
 impl Panel {
     /// A linear panel from 0 to a round value above `max` (with headroom, so a flat line at the
-    /// maximum does not run along the panel's title), placed at `*top` (after its title); `*top`
-    /// moves below it.
-    pub(super) fn linear(top: &mut f64, height: f64, max: f64) -> Self {
+    /// maximum does not run along the panel's title) and at most `cap`, placed at `*top` (after
+    /// its title); `*top` moves below it.
+    pub(super) fn linear(top: &mut f64, height: f64, max: f64, cap: f64) -> Self {
         let panel = Panel {
             top: *top + TITLE,
             height,
-            max: nice(max * 1.1),
+            max: ceiling(max * 1.1).min(cap),
             log_min: None,
         };
         *top = panel.bottom();
@@ -172,6 +186,20 @@ mod tests {
         assert_eq!(nice(7.0), 10.0);
         assert_eq!(nice(120.0), 200.0);
         assert_eq!(nice(0.03), 0.05);
+    }
+
+    #[test]
+    fn a_panel_tops_out_at_a_round_value_with_headroom_under_its_cap() {
+        assert_eq!(ceiling(110.0), 120.0);
+        assert_eq!(ceiling(335.0), 400.0);
+        assert_eq!(ceiling(0.0), 1.0);
+        let mut top = 0.0;
+        assert_eq!(
+            Panel::linear(&mut top, 50.0, 100.0, f64::INFINITY).max,
+            120.0
+        );
+        assert_eq!(top, TITLE + 50.0);
+        assert_eq!(Panel::linear(&mut top, 50.0, 100.0, 100.0).max, 100.0);
     }
 
     #[test]

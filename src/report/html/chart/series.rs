@@ -146,7 +146,7 @@ pub(super) fn latency_panels(top: &mut f64, seconds: &[Second]) -> LatencyPanels
         (lo.min(v), hi.max(v))
     });
     let log = Panel::log(*top, 100.0, min, max);
-    let linear = Panel::linear(top, 100.0, max);
+    let linear = Panel::linear(top, 100.0, max, f64::INFINITY);
     LatencyPanels { linear, log }
 }
 
