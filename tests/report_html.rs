@@ -174,7 +174,9 @@ fn every_string_from_the_users_file_is_escaped() {
 #[test]
 fn a_failed_expectation_comes_first_in_red_with_by_how_much() {
     let page = html::render(&Document::of(vec![failed("Broken")]));
-    assert!(page.contains("<strong>FAILED</strong> — recovered_within (latency on kv)"));
+    assert!(page.contains(
+        "<strong>FAILED</strong> — <span class=\"reason\">recovered_within (latency on kv)"
+    ));
     let table = between(&page, "<table class=\"expectations\">", "</table>");
     let first_row = between(table, "<tbody><tr", "</tr>");
     assert!(first_row.starts_with(" class=\"bad\""), "{first_row}");

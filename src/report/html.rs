@@ -124,7 +124,7 @@ fn experiment(index: usize, e: &ExperimentRecord) -> Markup {
             @for line in e.description.lines().filter(|l| !l.trim().is_empty()) { p.description { (line) } }
             div class={ "verdict " (status_class(e.status)) } {
                 strong { (e.status.as_str().to_uppercase()) }
-                @if let Some(r) = &e.reason { " — " (r) }
+                @if let Some(r) = &e.reason { " — " span.reason { (r) } }
             }
             (expectations(e))
             @if !e.runs.is_empty() {

@@ -11,7 +11,7 @@ use crate::experiment::record::ExperimentRecord;
 const WIDTH: f64 = 960.0;
 const LEFT: f64 = 180.0;
 const RIGHT: f64 = 20.0;
-const ROW: f64 = 22.0;
+const ROW: f64 = 26.0;
 
 /// One run's recovery of a step: run number, seconds from injection, from removal for people.
 type Dot = (u32, f64, String);
@@ -56,7 +56,10 @@ pub(super) fn strip(e: &ExperimentRecord) -> Markup {
                     @let y = ROW * i as f64 + ROW / 2.0 + 3.0;
                     text x=(n(LEFT - 8.0)) y=(n(y + 4.0)) text-anchor="end" { (step) }
                     @for (run, t, removal) in dots {
-                        circle.dot cx=(n(x(*t))) cy=(n(y)) r="5" {
+                        // Runs that recovered alike would hide each other: each run's dot sits
+                        // a little off the row's line (five lanes).
+                        @let lane = (run % 5) as f64 - 2.0;
+                        circle.dot cx=(n(x(*t))) cy=(n(y + lane * 4.0)) r="4" {
                             title { (step) ", run " (run) ": recovered " (format!("{t:.2} s")) " after injection, " (removal) " after removal" }
                         }
                     }
