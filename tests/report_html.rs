@@ -100,8 +100,22 @@ fn the_quickstart_page_shows_its_figures_labels_and_fault_windows() {
     let seconds = between(&page, "<g class=\"seconds\">", "</g>");
     assert_eq!(seconds.matches("<rect").count(), timeline.len());
     assert!(seconds.contains(
-        "<title>2–3 s: 100 requests, 0 injected errors, 0 other errors (0.00 %), p50 305.2 ms, p99 307.2 ms</title>"
+        "<title>2–3 s (during latency on kv): 100 requests, 0 injected errors, 0 other errors (0.00 %), \
+         p50 305.2 ms, p99 307.2 ms</title>"
     ));
+    assert!(
+        seconds.contains("<title>1–2 s: 100 requests"),
+        "before the fault"
+    );
+    assert!(
+        seconds.contains("<title>4–5 s (during latency on kv): "),
+        "the fault's last second"
+    );
+    assert!(
+        seconds.contains("<title>5–6 s (during latency on kv): "),
+        "removed at 5.003 s"
+    );
+    assert!(seconds.contains("<title>6–7 s: "), "after the fault");
     assert!(
         seconds.contains("8–9 s: 100 requests, 0 injected errors, 100 other errors (100.00 %)")
     );

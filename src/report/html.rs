@@ -52,7 +52,7 @@ pub fn render(document: &Document) -> String {
             body {
                 header {
                     p.brand { "shakedown report" }
-                    @if experiments.len() > 1 { (suite_verdict(document, &experiments)) }
+                    @if experiments.len() != 1 { (suite_verdict(document, &experiments)) }
                 }
                 main {
                     @for (i, e) in &experiments { (experiment(*i, e)) }

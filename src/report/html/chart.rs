@@ -70,7 +70,7 @@ pub(super) fn timeline(run: &RunRecord, id: &str) -> Markup {
                 (probes::draw(&probe_rows, &axis, probes_top))
                 (instants(run, &axis, markers, chart_top, bottom))
                 @if let Some((rate, _, latency)) = &load_panels {
-                    (series::tooltips(&seconds, &axis, rate.top, latency.bottom()))
+                    (series::tooltips(&seconds, &run.steps, &axis, rate.top, latency.bottom()))
                 }
             }
             figcaption {

@@ -4,6 +4,7 @@
 use maud::{Markup, html};
 
 use super::scale::{Panel, TimeAxis, n};
+use crate::experiment::record::StepRecord;
 use crate::load::{ErrorClass, LoadReport};
 
 /// One second of load, placed on the run's clock.
@@ -178,8 +179,34 @@ impl LatencyPanels {
     }
 }
 
-/// One transparent column per second over the load panels, with that second's figures.
-pub(super) fn tooltips(seconds: &[Second], axis: &TimeAxis, top: f64, bottom: f64) -> Markup {
+/// The names of the fault windows that overlap the second from `t`, as ` (during a, b)`.
+fn during(t: f64, steps: &[StepRecord]) -> String {
+    let names: Vec<&str> = steps
+        .iter()
+        .filter(|s| s.kind == "fault")
+        .filter(|s| {
+            let from = s.injected_at.map(|d| d.as_secs_f64());
+            let to = s.removed_at.map_or(f64::INFINITY, |d| d.as_secs_f64());
+            from.is_some_and(|from| from < t + 1.0 && to > t)
+        })
+        .map(|s| s.name.as_str())
+        .collect();
+    if names.is_empty() {
+        String::new()
+    } else {
+        format!(" (during {})", names.join(", "))
+    }
+}
+
+/// One transparent column per second over the load panels, with that second's figures and the
+/// faults active in it.
+pub(super) fn tooltips(
+    seconds: &[Second],
+    steps: &[StepRecord],
+    axis: &TimeAxis,
+    top: f64,
+    bottom: f64,
+) -> Markup {
     let ms = |v: Option<f64>| v.map_or("—".to_string(), |v| format!("{v:.1} ms"));
     html! {
         g.seconds {
@@ -187,8 +214,8 @@ pub(super) fn tooltips(seconds: &[Second], axis: &TimeAxis, top: f64, bottom: f6
                 rect x=(n(axis.x(s.t))) y=(n(top)) width=(n(axis.x(s.t + 1.0) - axis.x(s.t)))
                     height=(n(bottom - top)) {
                     title {
-                        (format!("{:.0}–{:.0} s: {} requests, {} injected errors, {} other errors ({:.2} %), p50 {}, p99 {}",
-                            s.t, s.t + 1.0, s.requests, s.injected, s.other,
+                        (format!("{:.0}–{:.0} s{}: {} requests, {} injected errors, {} other errors ({:.2} %), p50 {}, p99 {}",
+                            s.t, s.t + 1.0, during(s.t, steps), s.requests, s.injected, s.other,
                             s.error_pct(s.injected + s.other), ms(s.p50_ms), ms(s.p99_ms)))
                     }
                 }
