@@ -6,7 +6,7 @@
 //! so to the browser); the charts are inline SVG, the style follows `prefers-color-scheme` and
 //! prints. At the top: the verdict and every expectation, failed first. Then one section per
 //! experiment, failures first, each with its MTTR and, per run, the timeline chart
-//! ([`chart`]) and the tables ([`tables`]). Rendering is a pure function of the record; every
+//! (`chart`) and the tables (`tables`). Rendering is a pure function of the record; every
 //! string that came from the user's file is escaped by the template engine (maud).
 
 mod chart;

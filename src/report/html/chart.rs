@@ -97,15 +97,13 @@ pub(super) fn timeline(run: &RunRecord, id: &str) -> Markup {
 
 /// Each fault window shaded and each action marked, across the whole chart, labelled above it.
 fn windows(run: &RunRecord, axis: &TimeAxis, top: f64, bottom: f64) -> Markup {
-    let started: Vec<(usize, &StepRecord)> = run
+    let started = run
         .steps
         .iter()
-        .filter(|s| s.injected_at.is_some())
-        .enumerate()
-        .collect();
+        .filter_map(|s| Some((s, s.injected_at?.as_secs_f64())))
+        .enumerate();
     html! {
-        @for (i, step) in started {
-            @let from = step.injected_at.unwrap_or_default().as_secs_f64();
+        @for (i, (step, from)) in started {
             @let to = step.removed_at.map_or(axis.t1, |d| d.as_secs_f64());
             @let label_y = LABEL_ROW * ((i % LABEL_ROWS) as f64 + 1.0);
             @let tip = window_tip(step);

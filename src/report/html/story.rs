@@ -3,7 +3,7 @@
 
 use maud::{Markup, html};
 
-use super::format::{pct, secs};
+use super::format::{in_time, pct, secs};
 use crate::experiment::record::{RunRecord, StepRecord, observed_rpo};
 use crate::load::{LoadReport, WriteReport};
 
@@ -53,7 +53,7 @@ fn step(s: &StepRecord) -> Markup {
     };
     html! {
         strong { (s.name) } " (" (s.kind) ") " (when) ": "
-        span.bad[!s.ok || super::format::in_time(s).1] { (outcome) } "."
+        span.bad[!s.ok || in_time(s).1] { (outcome) } "."
     }
 }
 
