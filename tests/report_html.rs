@@ -32,6 +32,11 @@ fn failed(title: &str) -> ExperimentRecord {
     e
 }
 
+/// Keep `page` as `target/tmp/NAME` for `make e2e` to open in a browser.
+fn keep(name: &str, page: &str) {
+    std::fs::write(Path::new(env!("CARGO_TARGET_TMPDIR")).join(name), page).unwrap();
+}
+
 /// The text between `start` and the next `end` after it.
 fn between<'a>(page: &'a str, start: &str, end: &str) -> &'a str {
     let from = page.find(start).unwrap_or_else(|| panic!("no {start:?}")) + start.len();
@@ -173,6 +178,7 @@ fn every_string_from_the_users_file_is_escaped() {
     run.rollbacks[0].command = vec!["<script>".into()];
     let document = Document::of(vec![e]);
     let page = html::render(&document);
+    keep("escaped.html", &page);
     assert!(!page.contains("<script"), "a user string was not escaped");
     assert!(!page.contains("<img") && !page.contains("<svg onload") && !page.contains("<b>"));
     assert!(page.contains("&lt;script&gt;alert(&quot;title&quot;)&lt;/script&gt;"));
@@ -212,6 +218,7 @@ fn a_suite_page_has_a_section_per_experiment_failures_first() {
     let passed = fixture().experiments.remove(0);
     let document = Document::of(vec![passed, failed("Broken")]);
     let page = html::render(&document);
+    keep("suite.html", &page);
     assert!(page.contains("<h1>Suite: 1 passed, 1 failed</h1>"));
     assert_eq!(page.matches("<section class=\"experiment\"").count(), 2);
     let broken = page.find("<h2>Broken</h2>").unwrap();
@@ -259,9 +266,8 @@ fn a_run_that_stopped_before_sampling_says_so() {
 fn a_ten_minute_run_at_1000_requests_per_second_stays_under_2_mb() {
     let document = synthetic::ten_minutes();
     let page = html::render(&document);
-    let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join("ten-minutes.html");
-    std::fs::write(&path, &page).unwrap();
-    eprintln!("{}: {} bytes", path.display(), page.len());
+    keep("ten-minutes.html", &page);
+    eprintln!("target/tmp/ten-minutes.html: {} bytes", page.len());
     assert!(page.len() < 2_000_000, "{} bytes", page.len());
     let run = &document.experiments[0].runs[0];
     let seconds = between(&page, "<g class=\"seconds\">", "</g>");

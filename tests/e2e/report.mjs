@@ -1,6 +1,6 @@
 // The HTML report in a real browser (`make e2e`): each page is opened from its file in Debian's
-// headless Chromium with a fresh profile. Fails on any console error, page error or network
-// request, or a load slower than a second; checks the script-free log-scale toggle, dark mode and
+// headless Chromium with a fresh profile. Fails on any console error, page error, dialog (a
+// script that ran) or network request, or a load slower than a second; checks the script-free log-scale toggle, dark mode and
 // print styles; saves a screenshot of the first page and fails if it is blank.
 //
 // usage: node report.mjs SCREENSHOT.png REPORT.html [REPORT.html ...]
@@ -49,7 +49,7 @@ async function check(file, screenshot) {
     executablePath: CHROMIUM,
     headless: true,
     args: FLAGS,
-    viewport: { width: 1100, height: 1400 },
+    viewport: { width: 1100, height: 1560 },
   });
   try {
     context.on('request', (r) => {
@@ -60,6 +60,10 @@ async function check(file, screenshot) {
       if (m.type() === 'error') problems.push(`console error: ${m.text()}`);
     });
     page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    page.on('dialog', async (d) => {
+      problems.push(`a script ran and opened a dialog (${d.type()}): ${d.message()}`);
+      await d.dismiss();
+    });
 
     const started = Date.now();
     await page.goto(url, { waitUntil: 'load' });
