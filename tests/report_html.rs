@@ -249,6 +249,9 @@ fn repeated_runs_show_the_spread_of_recovery_times() {
         "2 measured steps × 2 runs"
     );
     assert!(spread.contains("latency on kv, run 2: recovered 4.60 s after injection"));
+    // The record's MTTR (of the fixture: p50 2.00 s, p90 4.00 s, N 2) is marked on the plot.
+    assert!(spread.contains("<title>MTTR p50 across 2 recoveries: 2.00 s</title>"));
+    assert!(spread.contains("<title>MTTR p90 across 2 recoveries: 4.00 s</title>"));
     assert!(page.contains("Run 2: "));
 }
 

@@ -1,6 +1,6 @@
 //! With `--repeat N`: the time to recover of every measured step in every run, as a strip plot
-//! (one row per step, one dot per run, TTR from injection), so the spread is seen, not only the
-//! MTTR summary.
+//! (one row per step, one dot per run, TTR from injection), with the MTTR p50 and p90 across
+//! them marked, so the spread is seen, not only the summary.
 
 use maud::{Markup, html};
 
@@ -35,11 +35,12 @@ pub(super) fn strip(e: &ExperimentRecord) -> Markup {
     if rows.is_empty() {
         return html! {};
     }
+    let mttr_max = e.mttr.map_or(0.0, |m| m.max.as_secs_f64());
     let max = nice(
         rows.iter()
             .flat_map(|r| &r.1)
             .map(|d| d.1)
-            .fold(0.0, f64::max),
+            .fold(mttr_max, f64::max),
     );
     let x = |t: f64| LEFT + t / max * (WIDTH - LEFT - RIGHT);
     let bottom = ROW * rows.len() as f64 + 6.0;
@@ -51,6 +52,17 @@ pub(super) fn strip(e: &ExperimentRecord) -> Markup {
                     @let t = max * i as f64 / 4.0;
                     line.grid x1=(n(x(t))) x2=(n(x(t))) y1="0" y2=(n(bottom)) {}
                     text x=(n(x(t))) y=(n(bottom + 14.0)) text-anchor="middle" { (format!("{t:.2} s")) }
+                }
+                // MTTR across every run, as in the table above the plot.
+                @if let Some(m) = &e.mttr {
+                    @for (class, label, t) in [("p50", "MTTR p50", m.p50), ("p90", "p90", m.p90)] {
+                        @let at = x(t.as_secs_f64());
+                        g.mttr.(class) {
+                            title { "MTTR " (class) " across " (m.n) " recoveries: " (secs(Some(t))) }
+                            line x1=(n(at)) x2=(n(at)) y1="0" y2=(n(bottom)) {}
+                            text x=(n(at + 3.0)) y=(n(bottom - 2.0)) { (label) }
+                        }
+                    }
                 }
                 @for (i, (step, dots)) in rows.iter().enumerate() {
                     @let y = ROW * i as f64 + ROW / 2.0 + 3.0;
