@@ -5,9 +5,11 @@ CARGO ?= cargo
 
 ## Run the quickstart experiment against the embedded demo target (passes: nothing acknowledged
 ## is lost), then measure what write-behind mode loses to kill -9 (passes within its RPO).
+## The first build compiles shakedown (about 2 minutes on 2 cores, once): cargo's progress shows.
 ## The quickstart's report, one HTML page to open in a browser: target/shakedown-report.html.
 demo:
-	$(CARGO) build --quiet
+	@echo "building shakedown (the first time takes about 2 minutes, once)"
+	$(CARGO) build
 	$(CARGO) run --quiet -- run experiments/quickstart.yaml --html target/shakedown-report.html
 	$(CARGO) run --quiet -- run experiments/write-behind.yaml
 	@echo "open target/shakedown-report.html"

@@ -104,8 +104,8 @@ json_field "$tmp/max.json" "'generator: cpu %s%% of %d CPUs, load average %s, bo
 echo "== rate accuracy: ${RATE}/s for ${RATE_DURATION}s (open model) =="
 "$bin" load "$url" --rate "${RATE}/s" --duration "${RATE_DURATION}s" --json "$tmp/rate.json" -q > "$tmp/rate.txt"
 [ "$(json_field "$tmp/max.json" 'j["summary"]["ok"]')" -gt 0 ] || echo "bench-load: WARNING: shakedown saw no successful response"
-json_field "$tmp/rate.json" "'planned %d, completed %d, errors %d, late %d, rps over elapsed %.1f, latency p99 %.2fms, schedule lag p99 %.3fms' % (j['summary']['planned'], j['summary']['requests'], j['summary']['errors'], j['summary']['late'], j['summary']['rps'], j['summary']['latency']['p99_ms'], j['summary']['schedule_lag']['p99_ms'])"
-json_field "$tmp/rate.json" "'achieved %.1f/s (completed / elapsed %.3fs) = %.2f%% of target (goal within 1%%); per intended second min %d max %d' % (j['summary']['rps'], j['elapsed_ms'] / 1000, j['summary']['rps'] / $RATE * 100, min(p['requests'] for p in j['timeline']), max(p['requests'] for p in j['timeline']))"
+json_field "$tmp/rate.json" "'planned %d, completed %d, never sent %d, errors %d, late %d, rps over the span %.1f, latency p99 %.2fms, schedule lag p99 %.3fms' % (j['summary']['planned'], j['summary']['requests'], j['summary']['unsent'], j['summary']['errors'], j['summary']['late'], j['summary']['rps'], j['summary']['latency']['p99_ms'], j['summary']['schedule_lag']['p99_ms'])"
+json_field "$tmp/rate.json" "'achieved %.1f/s (completed / span %.3fs) = %.2f%% of target (goal within 1%%); per intended second min %d max %d' % (j['summary']['rps'], j['span_ms'] / 1000, j['summary']['rps'] / $RATE * 100, min(p['requests'] for p in j['timeline']), max(p['requests'] for p in j['timeline']))"
 
 echo "== scale: $USERS users (closed model), spawned at $((USERS / 2))/s, think 1s, ${SCALE_DURATION}s =="
 "$bin" load "$url" --users "$USERS" --spawn-rate "$((USERS / 2))" --think 1s --duration "${SCALE_DURATION}s" \

@@ -5,11 +5,12 @@
 //! `demo`, …); the modules below (experiment, load, control, report) never import this one.
 //! This root assembles them, starts the runtime and logging, and maps the outcome to a
 //! documented exit code (see [`crate::exit`]).
-#![warn(unreachable_pub)]
 
 mod demo;
+mod load;
 mod report;
 mod run;
+mod serve;
 mod test;
 mod validate;
 mod vars;
@@ -19,7 +20,6 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crate::exit::Outcome;
-use crate::{control, load};
 
 /// shakedown: fault-injecting proxy, load driver and experiment runner.
 #[derive(Debug, Parser)]
@@ -34,7 +34,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the Toxiproxy-compatible control API and the proxies it manages.
-    Serve(control::ServeArgs),
+    Serve(serve::ServeArgs),
     /// Apply load to an HTTP target and report honest latencies.
     Load(Box<load::LoadArgs>),
     /// Run one experiment file and report detection, recovery and lost writes.
@@ -96,7 +96,7 @@ pub fn main() -> ExitCode {
 /// Run one parsed command.
 pub async fn run(command: Command) -> anyhow::Result<Outcome> {
     match command {
-        Command::Serve(args) => control::serve_main(args).await,
+        Command::Serve(args) => serve::serve_main(args).await,
         Command::Load(args) => load::cli_main(*args).await,
         Command::Run(args) => run::run_main(args).await,
         Command::Test(args) => test::test_main(args).await,
@@ -127,8 +127,12 @@ pub fn print(text: std::fmt::Arguments<'_>) {
 fn init_tracing(default: &str) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    // Colour only on a terminal: a service's log file must hold text, not escape codes.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(ansi)
         .try_init();
 }

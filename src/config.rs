@@ -125,10 +125,123 @@ impl Format {
 
 /// Read and parse a file, choosing the format by extension.
 pub fn read<T: DeserializeOwned>(path: &Path) -> Result<T, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        ConfigError::one(path, Position::default(), "", format!("cannot read: {e}"))
-    })?;
+    let text = read_text(path)?;
     parse(path, &text, Format::of_path(path))
+}
+
+/// The largest configuration or experiment file read, in bytes (1 MiB).
+pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
+
+/// Read a configuration or experiment file as text, refusing what is not one: a missing
+/// path, a folder, a device or a pipe (`/dev/zero`, a FIFO: never opened, so never a hang),
+/// a file over [`MAX_FILE_BYTES`], bytes that are not UTF-8, and control bytes YAML forbids
+/// (a binary file); the last two with their byte offset, line and column.
+///
+/// # Errors
+/// One problem naming the file and, for its content, the position.
+pub fn read_text(path: &Path) -> Result<String, ConfigError> {
+    let refuse = |message: String| ConfigError::one(path, Position::default(), "", message);
+    let meta = std::fs::metadata(path).map_err(|e| {
+        refuse(match e.kind() {
+            std::io::ErrorKind::NotFound => "no such file".to_string(),
+            _ => format!("cannot read: {e}"),
+        })
+    })?;
+    if !meta.is_file() {
+        return Err(refuse(format!(
+            "is {}, not a regular file",
+            file_kind(&meta.file_type())
+        )));
+    }
+    let too_large = |size: u64| {
+        refuse(format!(
+            "is {size} bytes; files of at most {MAX_FILE_BYTES} bytes (1 MiB) are read"
+        ))
+    };
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(too_large(meta.len()));
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| {
+            std::io::Read::read_to_end(&mut std::io::Read::take(f, MAX_FILE_BYTES + 1), &mut bytes)
+        })
+        .map_err(|e| refuse(format!("cannot read: {e}")))?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(too_large(bytes.len() as u64));
+    }
+    text_of(path, bytes)
+}
+
+/// What a non-regular file is, in words.
+fn file_kind(t: &std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if t.is_dir() {
+        "a folder"
+    } else if t.is_char_device() {
+        "a character device"
+    } else if t.is_block_device() {
+        "a block device"
+    } else if t.is_fifo() {
+        "a named pipe (FIFO)"
+    } else if t.is_socket() {
+        "a socket"
+    } else {
+        "something other than a file"
+    }
+}
+
+/// `bytes` as text: UTF-8, without the control bytes YAML forbids (tab, LF and CR are fine).
+fn text_of(path: &Path, bytes: Vec<u8>) -> Result<String, ConfigError> {
+    let at = |bytes: &[u8], offset: usize, message: String| {
+        let before = &bytes[..offset];
+        let line = before.iter().filter(|b| **b == b'\n').count() as u64 + 1;
+        let line_start = before
+            .iter()
+            .rposition(|b| *b == b'\n')
+            .map_or(0, |i| i + 1);
+        let column = String::from_utf8_lossy(&before[line_start..])
+            .chars()
+            .count() as u64
+            + 1;
+        ConfigError::one(
+            path,
+            Position { line, column },
+            "",
+            message.replace("{offset}", &offset.to_string()),
+        )
+    };
+    let text = match String::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(e) => {
+            let offset = e.utf8_error().valid_up_to();
+            let bytes = e.into_bytes();
+            return Err(at(
+                &bytes,
+                offset,
+                format!(
+                    "not UTF-8 text: byte 0x{:02x} at byte offset {{offset}} (a binary file, \
+                     or another encoding)",
+                    bytes[offset]
+                ),
+            ));
+        }
+    };
+    if let Some((offset, c)) = text
+        .char_indices()
+        .find(|(_, c)| c.is_control() && !matches!(c, '\t' | '\n' | '\r') && (*c as u32) < 0x80)
+    {
+        return Err(at(
+            text.as_bytes(),
+            offset,
+            format!(
+                "control byte 0x{:02x} at byte offset {{offset}}, which YAML does not allow \
+                 (a binary file?)",
+                c as u32
+            ),
+        ));
+    }
+    Ok(text)
 }
 
 /// Parse `text` (labelled `file` in errors) as `format`.
@@ -168,8 +281,11 @@ fn yaml_error(file: &Path, error: &serde_saphyr::Error) -> ConfigError {
         Some((loc, rest)) if loc.starts_with("line ") => rest,
         _ => message,
     };
+    let plain = plain(error).unwrap_or_else(|| message.to_string());
+    // The snippet repeats the message under its caret: in the same plain words.
     let snippet: String = lines
         .skip_while(|l| l.trim_start().starts_with("-->"))
+        .map(|l| l.replace(message, &plain))
         .collect::<Vec<_>>()
         .join("\n");
     ConfigError {
@@ -177,10 +293,50 @@ fn yaml_error(file: &Path, error: &serde_saphyr::Error) -> ConfigError {
         problems: vec![Problem {
             position: error.location().map(Position::of).unwrap_or_default(),
             field: String::new(),
-            message: message.to_string(),
+            message: plain,
         }],
         snippet: (!snippet.trim().is_empty()).then_some(snippet),
     }
+}
+
+/// The parser's message in plain words where its own speaks to a programmer (a setting of
+/// the library to change, a Rust debug value); `None` keeps its message.
+pub(crate) fn plain(error: &serde_saphyr::Error) -> Option<String> {
+    use serde_saphyr::Error as E;
+    use serde_saphyr::budget::BudgetBreach as B;
+    let mut e = error;
+    while let E::WithSnippet { error, .. } | E::AliasError { error, .. } = e {
+        e = error;
+    }
+    let too = "the file is too large or too intricate to read safely";
+    Some(match e {
+        E::DuplicateMappingKey { key: Some(k), .. } => {
+            format!("`{k}` is written twice in the same mapping; each key may appear once")
+        }
+        E::DuplicateMappingKey { key: None, .. } => {
+            "a key is written twice in the same mapping; each key may appear once".to_string()
+        }
+        E::Budget { breach, .. } => match breach {
+            B::Nodes { nodes } => format!(
+                "{too}: it expands to more than {} values (aliases counted each time they are \
+                 used; an alias bomb?)",
+                nodes - 1
+            ),
+            B::Aliases { aliases } => format!("{too}: it uses more than {} aliases", aliases - 1),
+            B::AliasAnchorRatio { aliases, anchors } => {
+                format!("{too}: {aliases} aliases for {anchors} anchors (an alias bomb?)")
+            }
+            B::Depth { depth } => format!("{too}: it nests {depth} levels deep"),
+            B::Anchors { anchors } => {
+                format!("{too}: it defines more than {} anchors", anchors - 1)
+            }
+            B::Documents { documents } => {
+                format!("{too}: it holds more than {} documents", documents - 1)
+            }
+            _ => too.to_string(),
+        },
+        _ => return None,
+    })
 }
 
 fn strip_json_position(message: &str) -> String {

@@ -8,7 +8,6 @@
 //! | `breaker` | the circuit breaker, a pure state machine |
 //! | `quote` | the backend call behind `/api/quote`, with a timeout and the breaker |
 //! | `http` | routing, service time, the server and its graceful drain |
-#![warn(unreachable_pub)]
 
 pub(crate) mod breaker;
 pub(crate) mod http;

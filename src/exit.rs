@@ -7,7 +7,6 @@
 //! | 2 | invalid input or usage: a bad file, flag or value; nothing was started |
 //! | 3 | aborted or infrastructure failure: a stop condition fired, a signal arrived, a port was in use |
 //! | 5 | nothing selected: `test -k`/`--tag` matched no experiment, so nothing ran |
-#![warn(unreachable_pub)]
 
 use std::process::ExitCode;
 

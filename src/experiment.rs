@@ -10,7 +10,6 @@
 //! | `inject`, `embedded`, `driver` | faults through the control API, the in-process control server, the load |
 //! | [`run`], `timeline` | one run from preflight to teardown; the `--dry-run` plan |
 //! | [`repeat`], [`suite`] | one file run N times (MTTR across runs); a suite: collecting, filtering, running files |
-#![warn(unreachable_pub)]
 
 pub mod action;
 mod client;

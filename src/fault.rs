@@ -2,9 +2,8 @@
 //!
 //! A [`Toxic`] is what the control API stores: a name, the [`Stream`] it
 //! acts on, a [`Toxicity`] and a [`ToxicKind`] carrying typed attributes
-//! (`Duration`s and byte counts, never bare milliseconds). Each kind lives in
-//! its own file with the pure functions that decide what happens to a chunk;
-//! the proxy (`crate::proxy`) only applies those verdicts.
+//! (`Duration`s and byte counts, never bare milliseconds). The proxy
+//! (`crate::proxy`) only applies the verdicts a kind returns.
 //!
 //! The wire format is Toxiproxy's: `{"type": "latency", "attributes":
 //! {"latency": 100, "jitter": 10}}` with the units each kind documents.
@@ -13,17 +12,29 @@
 //! renders the kind back. Random choices come from [`roll`], which derives
 //! every draw from the seed and the identity of the decision, never from
 //! timing.
+//!
+//! # A new fault goes here
+//!
+//! One file and one line. Write `fault/my_fault.rs` with a struct that implements
+//! [`kind::Kind`] (its wire `NAME`, `ATTRIBUTES` and a bound-checked `from_attributes`, using
+//! [`Attributes`]) and [`kind::Behaviour`] (rendering, and whichever of `schedule`, `deadline`,
+//! `blackholes`, `on_open` it acts through), then add one `MyFault(MyFault)` arm to the
+//! `toxic_kinds!` list below. The type list, parsing, rendering and the proxy's dispatch all
+//! follow from that list; nothing else matches on the kind. HTTP faults follow the same pattern.
 
 pub mod attrs;
-pub mod bandwidth;
-pub mod latency;
-pub mod limit_data;
-pub mod reset_peer;
+mod bandwidth;
+pub mod kind;
+mod latency;
+mod limit_data;
+mod noop;
+mod refuse_new;
+mod reset_peer;
 pub mod roll;
-pub mod slicer;
-pub mod slow_close;
-pub mod slow_open;
-pub mod timeout;
+mod slicer;
+mod slow_close;
+mod slow_open;
+mod timeout;
 
 use std::fmt;
 
@@ -31,9 +42,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 pub use attrs::Attributes;
-pub use bandwidth::Bandwidth;
+pub use bandwidth::{Bandwidth, MAX_RATE};
+pub use kind::{Behaviour, Kind};
 pub use latency::Latency;
 pub use limit_data::LimitData;
+pub use noop::Noop;
+pub use refuse_new::RefuseNew;
 pub use reset_peer::ResetPeer;
 pub use slicer::Slicer;
 pub use slow_close::SlowClose;
@@ -128,10 +142,48 @@ pub struct Toxic {
     pub kind: ToxicKind,
 }
 
-/// What a toxic does. One variant per kind; each kind's decisions live in
-/// its own module.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ToxicKind {
+/// The one list of toxic kinds: generates [`ToxicKind`], its type list, and the only
+/// dispatch on the kind (name, attribute names, parser, [`Behaviour`]).
+macro_rules! toxic_kinds {
+    ($( $(#[$doc:meta])* $variant:ident($ty:ty), )*) => {
+        /// What a toxic does. One variant per kind; each kind's decisions live in its own module.
+        #[derive(Debug, Clone, PartialEq)]
+        pub enum ToxicKind {
+            $( $(#[$doc])* $variant($ty), )*
+        }
+
+        impl ToxicKind {
+            /// Every type name the control API accepts.
+            pub const TYPES: &'static [&'static str] = &[$( <$ty as Kind>::NAME ),*];
+
+            /// The wire type name.
+            pub fn type_name(&self) -> &'static str {
+                match self { $( ToxicKind::$variant(_) => <$ty as Kind>::NAME, )* }
+            }
+
+            /// The attribute names this kind understands.
+            pub fn attribute_names(&self) -> &'static [&'static str] {
+                match self { $( ToxicKind::$variant(_) => <$ty as Kind>::ATTRIBUTES, )* }
+            }
+
+            /// What the kind does to a connection.
+            pub fn behaviour(&self) -> &dyn Behaviour {
+                match self { $( ToxicKind::$variant(t) => t, )* }
+            }
+
+            fn parse(type_name: &str, a: &Attributes<'_>) -> Result<Self, FaultError> {
+                $(
+                    if type_name == <$ty as Kind>::NAME {
+                        return Ok(ToxicKind::$variant(<$ty as Kind>::from_attributes(a)?));
+                    }
+                )*
+                Err(FaultError::InvalidType(type_name.to_string()))
+            }
+        }
+    };
+}
+
+toxic_kinds! {
     /// Delay each chunk by a fixed time plus jitter, measured from its arrival.
     Latency(Latency),
     /// Limit throughput to a rate.
@@ -147,94 +199,28 @@ pub enum ToxicKind {
     /// Close the connection once a number of bytes has passed.
     LimitData(LimitData),
     /// Does nothing; useful to test the plumbing and the metrics.
-    Noop,
+    Noop(Noop),
     /// Delay before the upstream is dialled (shakedown extension).
     SlowOpen(SlowOpen),
     /// Reset new connections at once, leaving existing ones alone (shakedown extension).
-    RefuseNew,
+    RefuseNew(RefuseNew),
 }
 
 impl ToxicKind {
-    /// Every type name the control API accepts.
-    pub const TYPES: [&'static str; 10] = [
-        "latency",
-        "bandwidth",
-        "slow_close",
-        "timeout",
-        "reset_peer",
-        "slicer",
-        "limit_data",
-        "noop",
-        "slow_open",
-        "refuse_new",
-    ];
-
-    /// The wire type name.
-    pub fn type_name(&self) -> &'static str {
-        match self {
-            ToxicKind::Latency(_) => "latency",
-            ToxicKind::Bandwidth(_) => "bandwidth",
-            ToxicKind::SlowClose(_) => "slow_close",
-            ToxicKind::Timeout(_) => "timeout",
-            ToxicKind::ResetPeer(_) => "reset_peer",
-            ToxicKind::Slicer(_) => "slicer",
-            ToxicKind::LimitData(_) => "limit_data",
-            ToxicKind::Noop => "noop",
-            ToxicKind::SlowOpen(_) => "slow_open",
-            ToxicKind::RefuseNew => "refuse_new",
-        }
-    }
-
     /// Validate a type name and its wire attributes (missing ones default to
-    /// 0, as in Toxiproxy; unknown ones are rejected).
+    /// 0, as in Toxiproxy; unknown ones are rejected; every duration and size is bounded,
+    /// see [`attrs::MAX_DELAY`] and [`attrs::MAX_BYTES`]).
     pub fn from_wire(type_name: &str, attributes: &Map<String, Value>) -> Result<Self, FaultError> {
         let a = Attributes::new(attributes);
-        let kind = match type_name {
-            "latency" => ToxicKind::Latency(Latency::from_attributes(&a)?),
-            "bandwidth" => ToxicKind::Bandwidth(Bandwidth::from_attributes(&a)?),
-            "slow_close" => ToxicKind::SlowClose(SlowClose::from_attributes(&a)?),
-            "timeout" => ToxicKind::Timeout(Timeout::from_attributes(&a)?),
-            "reset_peer" => ToxicKind::ResetPeer(ResetPeer::from_attributes(&a)?),
-            "slicer" => ToxicKind::Slicer(Slicer::from_attributes(&a)?),
-            "limit_data" => ToxicKind::LimitData(LimitData::from_attributes(&a)?),
-            "noop" => ToxicKind::Noop,
-            "slow_open" => ToxicKind::SlowOpen(SlowOpen::from_attributes(&a)?),
-            "refuse_new" => ToxicKind::RefuseNew,
-            other => return Err(FaultError::InvalidType(other.to_string())),
-        };
+        let kind = Self::parse(type_name, &a)?;
         a.reject_unknown(kind.attribute_names())?;
         Ok(kind)
     }
 
-    /// The attribute names this kind understands.
-    pub fn attribute_names(&self) -> &'static [&'static str] {
-        match self {
-            ToxicKind::Latency(_) => latency::ATTRIBUTES,
-            ToxicKind::Bandwidth(_) => bandwidth::ATTRIBUTES,
-            ToxicKind::SlowClose(_) => slow_close::ATTRIBUTES,
-            ToxicKind::Timeout(_) => timeout::ATTRIBUTES,
-            ToxicKind::ResetPeer(_) => reset_peer::ATTRIBUTES,
-            ToxicKind::Slicer(_) => slicer::ATTRIBUTES,
-            ToxicKind::LimitData(_) => limit_data::ATTRIBUTES,
-            ToxicKind::SlowOpen(_) => slow_open::ATTRIBUTES,
-            ToxicKind::Noop | ToxicKind::RefuseNew => &[],
-        }
-    }
-
     /// The wire attributes (integers in each kind's documented unit).
     pub fn attributes(&self) -> Map<String, Value> {
-        let pairs: Vec<(&str, u64)> = match self {
-            ToxicKind::Latency(t) => t.to_attributes(),
-            ToxicKind::Bandwidth(t) => t.to_attributes(),
-            ToxicKind::SlowClose(t) => t.to_attributes(),
-            ToxicKind::Timeout(t) => t.to_attributes(),
-            ToxicKind::ResetPeer(t) => t.to_attributes(),
-            ToxicKind::Slicer(t) => t.to_attributes(),
-            ToxicKind::LimitData(t) => t.to_attributes(),
-            ToxicKind::SlowOpen(t) => t.to_attributes(),
-            ToxicKind::Noop | ToxicKind::RefuseNew => Vec::new(),
-        };
-        pairs
+        self.behaviour()
+            .to_attributes()
             .into_iter()
             .map(|(k, v)| (k.to_string(), Value::from(v)))
             .collect()
@@ -243,7 +229,7 @@ impl ToxicKind {
     /// Whether this kind acts when a connection is opened rather than on a
     /// stream's data (`slow_open`, `refuse_new`).
     pub fn acts_on_open(&self) -> bool {
-        matches!(self, ToxicKind::SlowOpen(_) | ToxicKind::RefuseNew)
+        self.behaviour().on_open().is_some()
     }
 }
 
@@ -287,7 +273,7 @@ mod tests {
 
     #[test]
     fn every_type_round_trips_through_the_wire() {
-        for name in ToxicKind::TYPES {
+        for &name in ToxicKind::TYPES {
             let attrs = match name {
                 "bandwidth" => map(json!({"rate": 100})),
                 "slicer" => map(json!({"average_size": 10, "size_variation": 2, "delay": 5})),
@@ -321,5 +307,68 @@ mod tests {
         assert!(!Toxicity::new(0.0).unwrap().affects(0.0));
         assert!(Toxicity::new(0.5).unwrap().affects(0.3));
         assert!(!Toxicity::new(0.5).unwrap().affects(0.7));
+    }
+
+    /// Issue 8 item 6: extreme attribute values never panic, anything accepted is within the
+    /// documented bounds and round-trips, and scheduling with it never overflows time.
+    #[tokio::test(start_paused = true)]
+    async fn extreme_attributes_are_refused_or_safe() {
+        use rand::{RngExt, SeedableRng};
+        let values = attrs::extremes();
+        let mut rng = rand::rngs::StdRng::seed_from_u64(8);
+        let now = tokio::time::Instant::now();
+        let mut accepted = 0;
+        for _ in 0..5_000 {
+            let name = ToxicKind::TYPES[rng.random_range(0..ToxicKind::TYPES.len())];
+            let kind = ToxicKind::from_wire(name, &Map::new())
+                .map(|k| k.attribute_names())
+                .unwrap_or(&["rate", "average_size"]);
+            let mut m = Map::new();
+            for a in kind {
+                if rng.random_bool(0.8) {
+                    m.insert(
+                        a.to_string(),
+                        values[rng.random_range(0..values.len())].clone(),
+                    );
+                }
+            }
+            let Ok(parsed) = ToxicKind::from_wire(name, &m) else {
+                continue;
+            };
+            accepted += 1;
+            for (k, v) in parsed.behaviour().to_attributes() {
+                let bound = match k {
+                    "delay" if name == "slicer" => attrs::as_micros(attrs::MAX_DELAY),
+                    "latency" | "jitter" | "delay" | "timeout" => {
+                        attrs::as_millis(attrs::MAX_DELAY)
+                    }
+                    "rate" => bandwidth::MAX_RATE,
+                    _ => attrs::MAX_BYTES,
+                };
+                assert!(v <= bound, "{name}.{k} = {v} accepted from {m:?}");
+            }
+            assert_eq!(
+                ToxicKind::from_wire(name, &parsed.attributes()).as_ref(),
+                Ok(&parsed)
+            );
+            let mut state = kind::State::new(rand::rngs::StdRng::seed_from_u64(1), now);
+            let mut out = Vec::new();
+            for at in [now, now + attrs::MAX_DELAY] {
+                let data = kind::Item::Data {
+                    at,
+                    bytes: bytes::Bytes::from(vec![0u8; 1000]),
+                };
+                parsed.behaviour().schedule(&mut state, data, &mut out);
+                parsed
+                    .behaviour()
+                    .schedule(&mut state, kind::Item::Eof { at }, &mut out);
+                let _ = parsed.behaviour().deadline(at);
+            }
+            assert!(out.iter().all(|i| i.at() >= now));
+        }
+        assert!(
+            accepted > 500,
+            "{accepted}: the generator must also produce valid input"
+        );
     }
 }

@@ -19,7 +19,12 @@
 //! | [`demo`] | the embedded demo target, a small HTTP key-value service with realistic failure modes (`shakedown demo-target`) |
 //! | [`cli`] | the command line: arguments, entry points, printing and output files of every subcommand (`run`, `test`, `validate`, `report`, `serve`, `load`, `demo-target`) |
 #![deny(unsafe_code)]
-#![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
+#![warn(
+    missing_docs,
+    missing_debug_implementations,
+    rust_2018_idioms,
+    unreachable_pub
+)]
 
 pub mod cli;
 pub mod clock;

@@ -4,46 +4,48 @@
 //! tokio runtime; the returned [`LoadRun`] answers live [`LoadRun::window`]
 //! queries and ends with [`LoadRun::finish`] (when the plan ends) or
 //! [`LoadRun::stop`] (now), either of which returns a [`LoadReport`].
-//! `shakedown load` (in [`cli`]) is a thin layer over the same functions.
+//! `shakedown load` (in `crate::cli::load`) is a thin layer over the same functions.
 //!
 //! | module | owns |
 //! |---|---|
-//! | [`spec`] | the file/section format (`LoadSpec`), rates, stages, think times |
-//! | [`plan`] | validation into a runnable plan |
-//! | [`target`] | the target URL |
-//! | [`users`] | closed-model user counts: spawn rate, user stages |
-//! | [`schedule`] | intended send times: constant, ramps, steps, Poisson |
-//! | [`scenario`] | weighted choice, step sequences and extraction |
-//! | [`template`] | placeholders (`{{seq}}`, …) and request templates |
-//! | [`client`] | keep-alive HTTP/1.1 connections owned by workers |
-//! | [`worker`] | pacing and sending without locks |
-//! | [`recorder`] | a worker's counts and histograms |
-//! | [`histogram`] | HDR histograms and the per-second timeline |
-//! | [`errors`] | error classes, injected versus upstream |
-//! | [`thresholds`] | pass/fail expressions, whole-run and sliding windows |
-//! | [`writes`] | the keyed-write (lost acknowledged writes) check |
-//! | [`collect`] | merging worker results into the report at the end |
-//! | [`report`] | the JSON report and the summary table |
-//! | [`usage`] | the generator's own CPU, memory and connections; bottleneck warnings |
+//! | `spec` | the file/section format (`LoadSpec`), rates, stages, think times, their bounds |
+//! | `plan` | validation into a runnable plan |
+//! | `target` | the one strict `http://` URL parser (also used for probe and `ready` URLs) |
+//! | `users` | closed-model user counts: spawn rate, user stages |
+//! | `schedule` | intended send times: constant, ramps, steps, Poisson |
+//! | `scenario` | weighted choice, step sequences and extraction |
+//! | `template` | placeholders (`{{seq}}`, …) and request templates |
+//! | `client` | keep-alive HTTP/1.1 connections owned by workers |
+//! | `worker` | pacing and sending without locks: one loop per model |
+//! | `recorder` | a worker's counts and histograms |
+//! | `histogram` | HDR histograms and the per-second timeline |
+//! | `errors` | error classes, injected versus upstream |
+//! | `thresholds` | pass/fail expressions, whole-run and sliding windows |
+//! | `writes` | the keyed-write (lost acknowledged writes) check: the log and the read-back |
+//! | `collect` | merging worker results into the report at the end |
+//! | `report` | the records (plain data: `LoadReport`, `WriteReport`, `Generator`) and the summary table |
+//! | `usage` | the generator's own CPU, memory and connections; bottleneck warnings |
+//! | `units` | durations as milliseconds on the wire |
 
-pub mod cli;
-pub mod client;
-pub mod collect;
-pub mod errors;
-pub mod histogram;
-pub mod plan;
-pub mod recorder;
-pub mod report;
-pub mod scenario;
-pub mod schedule;
-pub mod spec;
-pub mod target;
-pub mod template;
-pub mod thresholds;
-pub mod usage;
-pub mod users;
-pub mod worker;
-pub mod writes;
+
+mod client;
+mod collect;
+mod errors;
+mod histogram;
+mod plan;
+mod recorder;
+mod report;
+mod scenario;
+mod schedule;
+mod spec;
+mod target;
+mod template;
+mod thresholds;
+mod units;
+mod usage;
+mod users;
+mod worker;
+mod writes;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -52,15 +54,16 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-pub use cli::{LoadArgs, cli_main};
-pub use errors::ErrorClass;
+pub use errors::{ClassCounts, ErrorClass};
 pub use histogram::{TimelinePoint, WindowStats};
-pub use report::{Latency, LoadModel, LoadReport, ScenarioReport, Summary};
-pub use spec::{Arrival, LoadSpec, Rate, RequestSpec, ScenarioSpec, Stage, Stages, ThinkTime};
+pub use report::{Generator, Latency, LoadReport, ScenarioReport, Summary, WriteReport};
+pub use spec::{
+    Arrival, ExtractSpec, LoadSpec, Rate, RequestSpec, ScenarioSpec, Stage, Stages, StepSpec,
+    ThinkTime,
+};
+pub use target::{HttpUrl, parse_http_url};
 pub use thresholds::{Threshold, ThresholdOutcome, Unit};
-pub use usage::Generator;
 pub use users::{UserStage, UserStages};
-pub use writes::WriteReport;
 
 use crate::clock::Clock;
 use histogram::Timeline;
@@ -114,17 +117,27 @@ pub const WINDOW_HORIZON: Duration = Duration::from_secs(120);
 /// (scenario picks, `{{uuid}}`, `{{random}}`, Poisson gaps, think times).
 pub fn start(spec: LoadSpec, clock: Clock, seed: Option<u64>) -> Result<LoadRun, LoadError> {
     let plan = plan::validate(&spec)?;
+    if let plan::Model::Open { schedule, .. } = &plan.model
+        && let Some(whole) = schedule.cut_from()
+    {
+        tracing::warn!(
+            "the plan holds {whole:.0} requests, more than the cap of {}: only the first {} are scheduled (the run still ends at its duration)",
+            schedule::MAX_PLANNED,
+            schedule::MAX_PLANNED
+        );
+    }
     let handle = tokio::runtime::Handle::try_current().map_err(|_| LoadError::NoRuntime)?;
     let cpu = usage::CpuMark::now();
     let fd_limit = raise_fd_limit(plan.connections);
     let seed = seed.unwrap_or_else(rand::random);
-    let horizon = WINDOW_HORIZON.max(plan.timeout + Duration::from_secs(10));
+    let horizon = WINDOW_HORIZON.max(plan.timeout.saturating_add(Duration::from_secs(10)));
     let shared = Arc::new(Shared {
         plan,
         clock,
         start: clock.now(),
         timeline: Mutex::new(Timeline::new(horizon)),
         stop: CancellationToken::new(),
+        stopped_at: std::sync::OnceLock::new(),
         gauge: Arc::default(),
     });
     let workers = (0..shared.plan.threads)
@@ -153,7 +166,7 @@ pub fn start(spec: LoadSpec, clock: Clock, seed: Option<u64>) -> Result<LoadRun,
 
 /// Raise the open-file soft limit to the hard limit; the soft limit in force after.
 fn raise_fd_limit(connections: usize) -> Option<u64> {
-    let needed = connections as u64 + 64;
+    let needed = (connections as u64).saturating_add(64);
     match rlimit::increase_nofile_limit(u64::MAX) {
         Ok(limit) if limit < needed => {
             tracing::warn!(
@@ -217,7 +230,7 @@ async fn monitor(
             };
             if c.check(&stats) {
                 aborted.store(true, Ordering::SeqCst);
-                shared.stop.cancel();
+                shared.stop_now();
             }
         }
     }
@@ -249,15 +262,10 @@ impl LoadRun {
         self.workers.iter().all(|w| w.is_finished())
     }
 
-    /// The seed in use.
-    pub fn seed(&self) -> u64 {
-        self.seed
-    }
-
     /// Stop sending now, wait for in-flight requests (at most the request
     /// timeout), run the keyed-write read-back and return the report.
     pub async fn stop(self) -> LoadReport {
-        self.shared.stop.cancel();
+        self.shared.stop_now();
         self.collect().await
     }
 
@@ -266,7 +274,7 @@ impl LoadRun {
     /// (a rate and no duration) is stopped at once.
     pub async fn finish(self) -> LoadReport {
         if !self.shared.plan.is_bounded() {
-            self.shared.stop.cancel();
+            self.shared.stop_now();
         }
         self.collect().await
     }

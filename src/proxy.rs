@@ -1,22 +1,24 @@
 //! The fault-injecting TCP proxy: the accept loop and the per-connection plumbing.
 //!
 //! A running proxy is a listener plus one task per connection. Its
-//! configuration (upstream address and toxics) is a [`Snapshot`] published
+//! configuration (upstream address and toxics) is a `Snapshot` published
 //! through a `tokio::sync::watch` channel: the control plane replaces the
 //! snapshot and never waits on connections; each connection notices the
 //! change on its next chunk or while idle, and applies it without closing.
 //!
-//! - [`conn`]: one connection: open-time toxics, dialling, both directions, FIN vs RST.
-//! - [`pipe`]: one direction: read → toxic chain → write; the zero-copy [`relay`] while no toxic applies.
-//! - [`relay`]: the no-toxic fast path, `splice(2)` through a kernel pipe.
-//! - [`chain`]: the per-direction toxic state that applies the pure verdicts of [`crate::fault`].
+//! - `conn`: one connection: open-time toxics, dialling, both directions, FIN vs RST.
+//! - `pipe`: one direction: read → toxic chain → write; the zero-copy `relay` while no toxic applies.
+//! - `relay`: the no-toxic fast path, `splice(2)` through a kernel pipe.
+//! - `chain`: the per-direction toxic stages that apply the pure verdicts of [`crate::fault`].
+//! - [`budget`]: the file descriptors connections and splice pipes may hold, and the pipe pool.
 //! - [`metrics`]: Prometheus counters, including what each toxic actually affected.
 
-pub mod chain;
-pub mod conn;
+pub mod budget;
+mod chain;
+mod conn;
 pub mod metrics;
-pub mod pipe;
-pub mod relay;
+mod pipe;
+mod relay;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -30,19 +32,20 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::fault::Toxic;
+pub use budget::FdBudget;
 pub use metrics::{Metrics, ToxicMetrics};
 
 /// A toxic as published to connections: the toxic plus a unique instance id,
 /// so a deleted and re-created toxic starts afresh on each connection, and
 /// its metric handles, built once when the toxic is created.
 #[derive(Debug, Clone)]
-pub struct ToxicEntry {
+pub(crate) struct ToxicEntry {
     /// Unique for the server's lifetime; kept across attribute updates.
-    pub id: u64,
+    pub(crate) id: u64,
     /// The toxic itself.
-    pub toxic: Toxic,
+    pub(crate) toxic: Toxic,
     /// What it affected (shared by every connection; kept across updates).
-    pub metrics: ToxicMetrics,
+    pub(crate) metrics: ToxicMetrics,
 }
 
 impl PartialEq for ToxicEntry {
@@ -53,28 +56,30 @@ impl PartialEq for ToxicEntry {
 
 /// What every connection of a proxy follows: the upstream and the toxics in order.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Snapshot {
+pub(crate) struct Snapshot {
     /// The upstream address (`host:port`), resolved when each connection dials.
-    pub upstream: String,
+    pub(crate) upstream: String,
     /// The toxics in creation order.
-    pub toxics: Vec<Arc<ToxicEntry>>,
+    pub(crate) toxics: Vec<Arc<ToxicEntry>>,
 }
 
 /// Everything a proxy's connections share.
 #[derive(Debug, Clone)]
-pub struct ProxyContext {
+pub(crate) struct ProxyContext {
     /// The proxy's name (part of every decision key and metric label).
-    pub name: Arc<str>,
+    pub(crate) name: Arc<str>,
     /// The server seed.
-    pub seed: u64,
+    pub(crate) seed: u64,
     /// The live configuration.
-    pub config: watch::Receiver<Arc<Snapshot>>,
+    pub(crate) config: watch::Receiver<Arc<Snapshot>>,
     /// The server-wide metrics.
-    pub metrics: Arc<Metrics>,
+    pub(crate) metrics: Arc<Metrics>,
     /// Numbers connections from 1 in accept order; kept across disable/enable.
-    pub connections: Arc<AtomicU64>,
+    pub(crate) connections: Arc<AtomicU64>,
     /// Tracks connection tasks so shutdown can wait for them.
-    pub tracker: TaskTracker,
+    pub(crate) tracker: TaskTracker,
+    /// The descriptors connections may hold (shared by every proxy of the server).
+    pub(crate) budget: FdBudget,
 }
 
 /// A proxy's listener and connections. Dropping it does not stop it; call [`RunningProxy::close`].
@@ -84,7 +89,7 @@ pub struct ProxyContext {
 /// the connections already accepted go on: that is how `refuse_new` makes
 /// connects fail with `ECONNREFUSED`.
 #[derive(Debug)]
-pub struct RunningProxy {
+pub(crate) struct RunningProxy {
     local_addr: SocketAddr,
     ctx: ProxyContext,
     kill: CancellationToken,
@@ -94,46 +99,55 @@ pub struct RunningProxy {
 #[derive(Debug)]
 struct Acceptor {
     stop: CancellationToken,
-    task: JoinHandle<()>,
+    task: JoinHandle<TcpListener>,
 }
 
 impl RunningProxy {
-    /// Start accepting on `listener`.
-    pub fn start(listener: TcpListener, ctx: ProxyContext) -> std::io::Result<Self> {
-        let local_addr = listener.local_addr()?;
+    /// Start accepting on `listener`, which listens on `local_addr`.
+    pub(crate) fn start(listener: TcpListener, local_addr: SocketAddr, ctx: ProxyContext) -> Self {
         let mut running = Self {
             local_addr,
             ctx,
             kill: CancellationToken::new(),
             accept: None,
         };
-        running.listen_again(listener)?;
-        Ok(running)
-    }
-
-    /// The address it listens on (or listened on, while the listener is closed).
-    pub fn local_addr(&self) -> SocketAddr {
-        self.local_addr
+        running.listen_again(listener, local_addr);
+        running
     }
 
     /// Whether the listening socket is open.
-    pub fn is_listening(&self) -> bool {
+    pub(crate) fn is_listening(&self) -> bool {
         self.accept.is_some()
     }
 
     /// Close the listening socket only: new connects are refused by the
     /// kernel (`ECONNREFUSED`), connections already accepted go on.
     /// Returns once the socket is closed.
-    pub async fn close_listener(&mut self) {
-        if let Some(acceptor) = self.accept.take() {
-            acceptor.stop.cancel();
-            let _ = acceptor.task.await;
-        }
+    pub(crate) async fn close_listener(&mut self) {
+        drop(self.stop_accepting().await);
     }
 
-    /// Accept again, on a freshly bound `listener` (normally the same address).
-    pub fn listen_again(&mut self, listener: TcpListener) -> std::io::Result<()> {
-        self.local_addr = listener.local_addr()?;
+    async fn stop_accepting(&mut self) -> Option<TcpListener> {
+        let acceptor = self.accept.take()?;
+        acceptor.stop.cancel();
+        let listener = acceptor.task.await.ok();
+        self.ctx.metrics.proxy(&self.ctx.name).listening.set(0);
+        listener
+    }
+
+    /// Close every connection and hand the listening socket over (still bound and
+    /// listening) with its address, for a proxy that replaces this one on the same address.
+    pub(crate) async fn into_listener(mut self) -> Option<(TcpListener, SocketAddr)> {
+        self.kill.cancel();
+        let addr = self.local_addr;
+        self.stop_accepting().await.map(|l| (l, addr))
+    }
+
+    /// Accept again, on a freshly bound `listener` (normally the same address) listening on
+    /// `local_addr`.
+    pub(crate) fn listen_again(&mut self, listener: TcpListener, local_addr: SocketAddr) {
+        self.local_addr = local_addr;
+        self.ctx.metrics.proxy(&self.ctx.name).listening.set(1);
         let stop = CancellationToken::new();
         let task = tokio::spawn(accept_loop(
             listener,
@@ -142,13 +156,12 @@ impl RunningProxy {
             self.kill.clone(),
         ));
         self.accept = Some(Acceptor { stop, task });
-        Ok(())
     }
 
     /// Close the listener (so new connects are refused) and every connection
     /// (FIN). Returns once the listening socket is closed; it does not wait
     /// for connections to finish.
-    pub async fn close(mut self) {
+    pub(crate) async fn close(mut self) {
         self.kill.cancel();
         self.close_listener().await;
     }
@@ -159,7 +172,7 @@ async fn accept_loop(
     ctx: ProxyContext,
     stop: CancellationToken,
     kill: CancellationToken,
-) {
+) -> TcpListener {
     let proxy_metrics = ctx.metrics.proxy(&ctx.name);
     loop {
         let accepted = tokio::select! {
@@ -168,14 +181,23 @@ async fn accept_loop(
         };
         match accepted {
             Ok((stream, peer)) => {
-                let number = ctx.connections.fetch_add(1, Ordering::Relaxed) + 1;
                 proxy_metrics.accepted.inc();
+                // Its two sockets must fit the budget, or it is closed now (an RST), not
+                // left to fail half-open when the upstream dial runs out of descriptors.
+                let Some(permit) = ctx.budget.admit() else {
+                    proxy_metrics.rejected.inc();
+                    tracing::debug!(proxy = %ctx.name, %peer, "out of descriptors: connection rejected");
+                    let _ = stream.set_zero_linger();
+                    continue;
+                };
+                let number = ctx.connections.fetch_add(1, Ordering::Relaxed) + 1;
                 tracing::debug!(proxy = %ctx.name, %peer, number, "accepted");
                 let conn = conn::Connection {
                     ctx: ctx.clone(),
                     number,
                     metrics: proxy_metrics.clone(),
                     kill: kill.clone(),
+                    _permit: permit,
                 };
                 ctx.tracker.spawn(conn.serve(stream));
             }
@@ -190,4 +212,5 @@ async fn accept_loop(
         }
     }
     tracing::debug!(proxy = %ctx.name, "listener closed");
+    listener
 }

@@ -1,7 +1,6 @@
 //! Renderings of a run's record ([`crate::experiment::record`]): the terminal summary, the JSON
 //! journal, JUnit XML, the self-contained HTML page and the Markdown summary for CI pages. A
 //! renderer reads a record and nothing else of the runner.
-#![warn(unreachable_pub)]
 
 pub mod html;
 pub mod junit;

@@ -375,31 +375,15 @@ async fn serve_loads_toxics_from_config_and_stops_cleanly_on_sigterm() {
     let cfg = json!([{"name": "cfg", "listen": format!("127.0.0.1:{port}"), "upstream": up.to_string(),
                       "toxics": [{"type": "latency", "attributes": {"latency": 200}}]}]);
     std::fs::write(&path, cfg.to_string()).unwrap();
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_shakedown"))
-        .args(["serve", "--port", "0", "--seed", "3", "--config"])
-        .arg(&path)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut stdout = child.stdout.take().unwrap();
-    let mut line = Vec::new();
-    let mut byte = [0u8; 1];
-    while !line.ends_with(b"\n") && line.len() < 200 {
-        let n = tokio::time::timeout(STEP, tokio::io::AsyncReadExt::read(&mut stdout, &mut byte))
-            .await
-            .expect("serve did not start")
-            .unwrap();
-        assert!(n > 0, "serve exited early");
-        line.push(byte[0]);
-    }
-    let line = String::from_utf8_lossy(&line);
-    let api: std::net::SocketAddr = line
-        .trim()
-        .trim_start_matches("listening on ")
-        .parse()
-        .unwrap();
+    let (mut child, api) = spawn_serve(&[
+        "--port".as_ref(),
+        "0".as_ref(),
+        "--seed".as_ref(),
+        "3".as_ref(),
+        "--config".as_ref(),
+        path.as_os_str(),
+    ])
+    .await;
     let r = http(api, "GET", "/proxies/cfg/toxics", None).await;
     assert_eq!(r.json()[0]["attributes"]["latency"], 200);
     let mut c = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
@@ -426,4 +410,107 @@ async fn serve_loads_toxics_from_config_and_stops_cleanly_on_sigterm() {
         TcpStream::connect(("127.0.0.1", port)).await.is_err(),
         "proxy still listening"
     );
+}
+
+/// Issue 8 item 15: half-sent requests neither starve the API nor hold connections open.
+#[tokio::test]
+async fn partial_requests_time_out_and_never_starve_the_api() {
+    let limit = rlimit::increase_nofile_limit(8_192).unwrap_or(0);
+    assert!(
+        limit >= 2_000,
+        "need ~2,000 file descriptors, the limit is {limit}"
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let srv = shakedown::control::ControlServer::start(
+        listener,
+        shakedown::control::ServeOptions {
+            seed: Some(1),
+            read_timeout: Duration::from_secs(1),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let api = srv.local_addr();
+    // 300 requests stuck in their headers, 100 stuck in their bodies.
+    let mut partial = Vec::new();
+    for i in 0..400 {
+        let mut s = TcpStream::connect(api).await.unwrap();
+        let head = if i < 300 {
+            "GET /version HTTP/1.1\r\nHost: x\r\n".to_string()
+        } else {
+            "POST /proxies HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"na".to_string()
+        };
+        s.write_all(head.as_bytes()).await.unwrap();
+        partial.push(s);
+    }
+    let t = Instant::now();
+    let r = http(api, "GET", "/version", None).await;
+    let took = t.elapsed();
+    eprintln!("/version with 400 partial requests open: {took:?}");
+    assert_eq!(r.status, 200);
+    assert!(took < Duration::from_secs(2), "{took:?}");
+    // Every partial request is closed (headers) or answered 408 (body) after ~1 s.
+    let deadline = Duration::from_secs(10);
+    for (i, mut s) in partial.into_iter().enumerate() {
+        let mut got = Vec::new();
+        let read = tokio::time::timeout(
+            deadline,
+            tokio::io::AsyncReadExt::read_to_end(&mut s, &mut got),
+        )
+        .await;
+        assert!(
+            read.is_ok(),
+            "partial request {i} still open after {deadline:?}"
+        );
+        if i >= 300 {
+            let text = String::from_utf8_lossy(&got);
+            assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+        }
+    }
+    srv.shutdown().await;
+}
+
+/// Issue 8 item 15: connections over the cap are answered 503 at once, and the API recovers.
+#[tokio::test]
+async fn api_connections_over_the_cap_are_refused_at_once() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let srv = shakedown::control::ControlServer::start(
+        listener,
+        shakedown::control::ServeOptions {
+            seed: Some(1),
+            max_api_connections: 4,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let api = srv.local_addr();
+    let mut idle = Vec::new();
+    for _ in 0..4 {
+        idle.push(TcpStream::connect(api).await.unwrap());
+    }
+    // Once the server has accepted all four, the next connection is refused.
+    let t = Instant::now();
+    let r = loop {
+        let r = http(api, "GET", "/version", None).await;
+        if r.status != 200 || t.elapsed() > Duration::from_secs(5) {
+            break r;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(r.status, 503, "{}", r.body);
+    assert_eq!(r.json()["status"], 503);
+    drop(idle);
+    let t = Instant::now();
+    loop {
+        let r = http(api, "GET", "/version", None).await;
+        if r.status == 200 {
+            break;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(5),
+            "the API did not recover"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    srv.shutdown().await;
 }

@@ -13,7 +13,7 @@ use support::proxy::http;
 use support::runner::{alive, free_port, journal, signal, spawn, until, wait};
 
 /// An external `shakedown serve` on a free port, ready.
-async fn serve() -> (tokio::process::Child, SocketAddr) {
+async fn serve() -> (support::runner::Spawned, SocketAddr) {
     let port = free_port();
     let child = spawn(&["serve", "--port", &port.to_string()]);
     let api: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
@@ -262,5 +262,270 @@ async fn a_runner_killed_with_sigkill_leaves_a_leased_fault_that_expires_and_no_
     assert!(
         stopped.is_some(),
         "service {service} outlived its SIGKILLed runner"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_mid_fault_exits_3_and_leaves_nothing_behind() {
+    interrupted_mid_fault_cleans_up("HUP").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigquit_mid_fault_exits_3_and_leaves_nothing_behind() {
+    interrupted_mid_fault_cleans_up("QUIT").await;
+}
+
+/// The live processes whose command line contains `marker` (zombies excluded).
+fn processes_with(marker: &str) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|&pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|c| String::from_utf8_lossy(&c).contains(marker))
+                && alive(pid)
+        })
+        .collect()
+}
+
+/// How a run with a forking service ends.
+#[derive(Debug, Clone, Copy)]
+enum Ending {
+    Passes,
+    Fails,
+    Signal(&'static str),
+}
+
+/// A service `sh -c "sleep MARKER; true"` (the shell and its `sleep` in one group) and a
+/// command action that leaves a `sleep` running in the background: after the run ends in
+/// `ending`, no process of either is left.
+async fn no_child_of_a_service_outlives_the_run(ending: Ending) {
+    let dir = tempfile::tempdir().unwrap();
+    // A unique sleep length marks this test's processes.
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    let (service_mark, action_mark) = (format!("3000.{nanos}"), format!("3001.{nanos}"));
+    let (last, duration) = match ending {
+        Ending::Passes => ("[true]", "2s"),
+        Ending::Fails => ("[\"false\"]", "2s"),
+        Ending::Signal(_) => ("[true]", "60s"),
+    };
+    let file = dir.path().join("forks.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            r#"title: a service and an action that fork
+services:
+  - {{name: forks, command: [sh, -c, "sleep {service_mark}; true"], stop_timeout: 2s}}
+method:
+  - {{at: 200ms, action: {{command: [sh, -c, "sleep {action_mark} >/dev/null 2>&1 &"]}}}}
+  - {{at: 1s, action: {{command: {last}}}}}
+duration: {duration}
+"#
+        ),
+    )
+    .unwrap();
+    let runner = spawn(&["run", file.to_str().unwrap()]);
+    let started = until(Duration::from_secs(30), async || {
+        !processes_with(&service_mark).is_empty()
+    })
+    .await;
+    assert!(started.is_some(), "the service's sleep never ran");
+    let expected = match ending {
+        Ending::Passes => 0,
+        Ending::Fails => 1,
+        Ending::Signal(sig) => {
+            // Past the action, so that its leftover is gone too.
+            tokio::time::sleep(Duration::from_millis(1500)).await;
+            signal(runner.id().unwrap(), sig);
+            if sig == "KILL" { -1 } else { 3 }
+        }
+    };
+    let ran = wait(runner, Duration::from_secs(60)).await;
+    assert_eq!(
+        ran.code, expected,
+        "{ending:?}\n{}\n{}",
+        ran.stdout, ran.stderr
+    );
+    // After SIGKILL the watchdog stops the group (SIGTERM at once): a few seconds at most.
+    let gone = until(Duration::from_secs(10), async || {
+        processes_with(&service_mark).is_empty() && processes_with(&action_mark).is_empty()
+    })
+    .await;
+    assert!(
+        gone.is_some(),
+        "{ending:?}: left running: service {:?}, action {:?}",
+        processes_with(&service_mark),
+        processes_with(&action_mark)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_child_of_a_service_outlives_a_passing_run() {
+    no_child_of_a_service_outlives_the_run(Ending::Passes).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_child_of_a_service_outlives_a_failing_run() {
+    no_child_of_a_service_outlives_the_run(Ending::Fails).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_child_of_a_service_outlives_sigint() {
+    no_child_of_a_service_outlives_the_run(Ending::Signal("INT")).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_child_of_a_service_outlives_sigterm() {
+    no_child_of_a_service_outlives_the_run(Ending::Signal("TERM")).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_child_of_a_service_outlives_a_sigkilled_runner() {
+    no_child_of_a_service_outlives_the_run(Ending::Signal("KILL")).await;
+}
+
+/// The `shakedown-*` folders in `tmp`.
+fn run_folders(tmp: &Path) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(tmp)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("shakedown-"))
+        })
+        .collect()
+}
+
+/// `shakedown ARGS` with `tmp` as its temporary folder.
+async fn run_with_tmpdir(tmp: &Path, args: &[&str]) -> support::runner::Ran {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_shakedown"))
+        .args(args)
+        .env("TMPDIR", tmp)
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(Duration::from_secs(60), out)
+        .await
+        .expect("finished within a minute")
+        .unwrap();
+    support::runner::Ran {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Run folders (issue 8, item 17): a passing run, a failing run with nothing to keep and an
+/// invalid file leave no `shakedown-*` folder; a failing run with service logs keeps exactly
+/// the folder its output names, and that folder holds the log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_run_folder_the_output_names_is_left_and_it_exists() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = |name: &str, text: &str| {
+        let f = dir.path().join(name);
+        std::fs::write(&f, text).unwrap();
+        f.display().to_string()
+    };
+    let service = r#"services:
+  - {name: talker, command: [sh, -c, "echo hello from the service; exec sleep 30"]}
+"#;
+    let passing = file(
+        "pass.yaml",
+        &format!(
+            "title: passes\n{service}method:\n  - {{at: 0s, action: {{command: [\"true\"]}}}}\nduration: 500ms\n"
+        ),
+    );
+    let failing = file(
+        "fail.yaml",
+        &format!(
+            "title: fails\n{service}method:\n  - {{at: 0s, action: {{command: [\"false\"]}}}}\nduration: 500ms\n"
+        ),
+    );
+    let failing_bare = file(
+        "bare.yaml",
+        "title: fails with nothing to keep\nmethod:\n  - {at: 0s, action: {command: [\"false\"]}}\nduration: 500ms\n",
+    );
+    let invalid = file("invalid.yaml", "title: invalid\nduration: soon\n");
+    for (f, code) in [(&passing, 0), (&failing_bare, 1), (&invalid, 2)] {
+        let tmp = tempfile::tempdir().unwrap();
+        let ran = run_with_tmpdir(tmp.path(), &["run", f]).await;
+        assert_eq!(ran.code, code, "{f}: {}{}", ran.stdout, ran.stderr);
+        assert_eq!(
+            run_folders(tmp.path()),
+            Vec::<std::path::PathBuf>::new(),
+            "{f}"
+        );
+        assert!(!ran.stderr.contains("kept"), "{f}: {}", ran.stderr);
+        assert!(
+            !ran.stderr.contains("shakedown-"),
+            "{f} names a folder: {}",
+            ran.stderr
+        );
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let ran = run_with_tmpdir(tmp.path(), &["run", &failing]).await;
+    assert_eq!(ran.code, 1, "{}{}", ran.stdout, ran.stderr);
+    let left = run_folders(tmp.path());
+    assert_eq!(left.len(), 1, "{left:?}");
+    let kept = &left[0];
+    let told = format!(
+        "run 1/1: files kept in {} (service logs in {})",
+        kept.display(),
+        kept.join("logs").display()
+    );
+    assert!(ran.stderr.contains(&told), "{told:?} not in {}", ran.stderr);
+    let log = std::fs::read_to_string(kept.join("logs/talker.log")).unwrap();
+    assert_eq!(log, "hello from the service\n");
+}
+
+/// Service logs are text (issue 8, item 21): the demo target's log lines, written to a file,
+/// carry no ANSI escape codes, and neither does the runner's own log on a pipe.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn service_logs_and_the_runners_log_carry_no_colour_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let bin = env!("CARGO_BIN_EXE_shakedown");
+    let f = dir.path().join("colour.yaml");
+    std::fs::write(
+        &f,
+        format!(
+            r#"title: fails, keeping the demo target's log
+services:
+  - {{name: kv, command: [{bin}, demo-target, --listen, "127.0.0.1:{port}"], ready: "http://127.0.0.1:{port}/health"}}
+method:
+  - {{at: 0s, action: {{command: ["false"]}}}}
+duration: 500ms
+"#
+        ),
+    )
+    .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tokio::process::Command::new(bin)
+        .args(["run", f.to_str().unwrap()])
+        .env("TMPDIR", tmp.path())
+        .env("RUST_LOG", "shakedown=info")
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(Duration::from_secs(60), out)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        !out.stderr.contains(&0x1b),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let kept = &run_folders(tmp.path())[0];
+    let log = std::fs::read(kept.join("logs/kv.log")).unwrap();
+    let text = String::from_utf8_lossy(&log);
+    assert!(text.contains("demo-target seed"), "{text}");
+    assert!(
+        !log.contains(&0x1b),
+        "escape codes in the service log: {text:?}"
     );
 }

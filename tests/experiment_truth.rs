@@ -175,3 +175,81 @@ duration: 4s
         "log holds {d} keys; acknowledged {acked}, lost {n_lost}, unknown {unknown}"
     );
 }
+
+/// Harmless, adjacent and overlapping steps against a target that fails exactly while a flag
+/// file exists: each breach is charged to the step that caused it, never to an earlier
+/// harmless fault or to one still in place around it (issue 8, item 1).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_breach_is_charged_to_the_step_that_caused_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let flag = dir.path().join("fault");
+    let target = SlowRecoverer::start(flag.clone(), Duration::ZERO).await;
+    let file = dir.path().join("attribution.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            r#"title: breaches belong to the steps that caused them
+proxies:
+  - {{name: t, listen: "127.0.0.1:{port}", upstream: "{addr}"}}
+steady_state:
+  interval: 100ms
+  recovered_after: 3
+  probes:
+    - {{name: health, http: {{url: "http://127.0.0.1:{port}/health"}}, timeout: 500ms}}
+method:
+  - {{at: 500ms, for: 1s, name: harmless, fault: {{proxy: t, type: noop}}}}
+  - {{at: 2s, name: break 1, action: {{command: [touch, "{flag}"]}}, measure: true}}
+  - {{at: 2500ms, name: mend 1, action: {{command: [rm, "{flag}"]}}}}
+  - {{at: 3s, for: 2s, name: umbrella, fault: {{proxy: t, type: noop}}}}
+  - {{at: 3500ms, name: break 2, action: {{command: [touch, "{flag}"]}}, measure: true}}
+  - {{at: 4s, name: mend 2, action: {{command: [rm, "{flag}"]}}}}
+duration: 6s
+expect:
+  recovered_within: 1s
+"#,
+            port = free_port(),
+            addr = target.addr,
+            flag = flag.display()
+        ),
+    )
+    .unwrap();
+    let (ran, doc) = run_journaled(&file).await;
+    assert_eq!(ran.code, 0, "{}\n{}", ran.stdout, ran.stderr);
+    let run = &doc["experiments"][0]["runs"][0];
+    let step = |name: &str| {
+        run["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == name)
+            .unwrap()
+            .clone()
+    };
+    for harmless in ["harmless", "umbrella"] {
+        let m = &step(harmless)["measurement"];
+        assert!(m["detected_at"].is_null(), "{harmless}: {m}");
+        assert_eq!(step(harmless)["recovered_in_time"], true);
+    }
+    let interval = 0.1;
+    for (brk, mend) in [("break 1", "mend 1"), ("break 2", "mend 2")] {
+        let (b, m) = (step(brk), step(mend));
+        // Truth: failing from the end of `touch` to the end of `rm`; seen by the first sample
+        // started after each (≤ one interval), widened by 50 ms for a busy 2-core machine.
+        let ttd = b["measurement"]["time_to_detect"].as_f64().unwrap();
+        assert!(ttd <= interval + 0.05, "{brk}: ttd {ttd}");
+        let recovered = b["measurement"]["recovered_at"].as_f64().unwrap();
+        let (from, to) = (
+            m["injected_at"].as_f64().unwrap(),
+            m["removed_at"].as_f64().unwrap(),
+        );
+        assert!(
+            recovered >= from && recovered <= to + interval + 0.05,
+            "{brk}: recovered at {recovered}, flag removed during {from}..{to}"
+        );
+    }
+    let mttr = &doc["experiments"][0]["mttr"];
+    assert_eq!(
+        mttr["n"], 2,
+        "only the two breaks recovered from something: {mttr}"
+    );
+}

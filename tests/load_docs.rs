@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 
 use shakedown::clock::Clock;
 use shakedown::config::{Format, parse};
-use shakedown::load::{self, LoadSpec, Stages, Threshold, UserStages};
+use shakedown::load::{self, LoadReport, LoadSpec, Stages, Threshold, UserStages};
 use support::load::TestServer;
 
 const DOC: &str = include_str!("../docs/load.md");
@@ -150,4 +150,11 @@ async fn the_sample_report_has_the_fields_of_a_real_one() {
         a, b,
         "docs/load.md's sample report and a real report differ in fields"
     );
+    // Both read back as a typed report and write out the same JSON value (a saved
+    // journal embeds them).
+    for json in [&sample, &real] {
+        let typed: LoadReport = serde_json::from_value(json.clone()).expect("reads back");
+        assert_eq!(serde_json::to_value(&typed).unwrap(), *json);
+    }
+    // (The typed value itself matches to the microsecond, the wire's precision.)
 }

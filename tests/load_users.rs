@@ -80,7 +80,8 @@ async fn user_stages_make_a_spike() {
 async fn an_in_flight_cap_of_one_is_reported_as_the_bottleneck() {
     let server = TestServer::start().await;
     // 50/s for 1 s on one connection to a target that takes 50 ms: a
-    // connection serves at most 20/s, so most requests wait for it.
+    // connection serves at most 20/s, so most requests wait for it, and the
+    // run still ends at 1 s (plus the drain) with the rest of the plan unsent.
     let r = run(
         format!(
             "target: {}/sleep/50\nrate: 50/s\nduration: 1s\nconnections: 1\nthreads: 1\n",
@@ -89,12 +90,25 @@ async fn an_in_flight_cap_of_one_is_reported_as_the_bottleneck() {
         13,
     )
     .await;
-    assert_eq!(r.summary.requests, 50);
-    assert!(r.summary.late >= 25, "late {}", r.summary.late);
+    let s = &r.summary;
+    assert_eq!(s.planned, Some(50));
+    let unsent = s.unsent.unwrap();
+    assert_eq!(s.requests + s.cancelled + unsent, 50, "{}", r.table());
+    // One connection at 50 ms a request: at most 21 answers by 1 s, one more in the drain.
+    assert!((5..=22).contains(&s.requests), "{}", r.table());
+    assert!(unsent >= 25, "{}", r.table());
+    assert!(s.late * 2 >= s.requests, "late {}", s.late);
+    assert!(r.elapsed < Duration::from_secs(4), "{:?}", r.elapsed);
     let g = &r.generator;
     assert!(g.bottleneck, "{g:?}");
     assert!(
         g.warnings.iter().any(|w| w.contains("in-flight cap")),
+        "{g:?}"
+    );
+    assert!(
+        g.warnings
+            .iter()
+            .any(|w| w.contains("beyond the generator") && w.contains(&format!("{unsent} of 50"))),
         "{g:?}"
     );
     assert!(

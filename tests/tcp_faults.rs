@@ -147,13 +147,7 @@ async fn timeout_zero_is_a_blackhole_until_removed_and_timeout_closes() {
     let mut b = [0u8; 1];
     let silent = tokio::time::timeout(Duration::from_millis(400), c.read(&mut b)).await;
     assert!(silent.is_err(), "data passed a blackhole: {silent:?}");
-    remove_toxic(api, "to", "hole").await;
-    c.write_all(b"3").await.unwrap();
-    assert_eq!(
-        read_n(&mut c, 1).await,
-        b"3",
-        "dropped data must stay dropped"
-    );
+    // Read while the toxic exists: a removed toxic's series goes with it.
     let m = http(api, "GET", "/metrics", None).await.body;
     assert_eq!(
         metric(
@@ -162,6 +156,13 @@ async fn timeout_zero_is_a_blackhole_until_removed_and_timeout_closes() {
             &["toxic=\"hole\""]
         ),
         1.0
+    );
+    remove_toxic(api, "to", "hole").await;
+    c.write_all(b"3").await.unwrap();
+    assert_eq!(
+        read_n(&mut c, 1).await,
+        b"3",
+        "dropped data must stay dropped"
     );
 
     add_toxic(

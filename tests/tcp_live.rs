@@ -111,33 +111,39 @@ async fn refuse_new_refuses_connects_and_keeps_existing_connections() {
 }
 
 #[tokio::test]
-async fn refuse_new_when_the_port_was_taken_meanwhile_disables_the_proxy() {
+async fn refuse_new_removal_onto_a_taken_port_is_refused_and_changes_nothing() {
     let srv = server(1).await;
     let api = srv.local_addr();
     let (up, _u) = echo_upstream().await;
     let addr = create_proxy(api, "taken", up).await;
     let mut old = TcpStream::connect(addr).await.unwrap();
     add_toxic(api, "taken", r#"{"name":"down","type":"refuse_new"}"#).await;
+    let before = http(api, "GET", "/proxies/taken", None).await.json();
     // Another program takes the port while the listener is closed.
     let squatter = TcpListener::bind(addr)
         .await
         .expect("the port is free meanwhile");
-    let r = http(api, "DELETE", "/proxies/taken/toxics/down", None).await;
-    assert_eq!(r.status, 409, "{}", r.body);
-    assert!(r.body.contains("already in use"), "{}", r.body);
-    let view = http(api, "GET", "/proxies/taken", None).await.json();
-    assert_eq!(view["enabled"], false);
-    assert_eq!(
-        view["toxics"].as_array().map(Vec::len),
-        Some(0),
-        "the toxic is gone"
-    );
+    // Every request that would need the port again is refused, and changes nothing.
+    for (method, path, body) in [
+        ("DELETE", "/proxies/taken/toxics/down", None),
+        (
+            "PATCH",
+            "/proxies/taken/toxics/down",
+            Some(r#"{"toxicity":0.5}"#),
+        ),
+        ("POST", "/reset", None),
+    ] {
+        let r = http(api, method, path, body).await;
+        assert_eq!(r.status, 409, "{method} {path}: {}", r.body);
+        assert!(r.body.contains("already in use"), "{}", r.body);
+        let view = http(api, "GET", "/proxies/taken", None).await.json();
+        assert_eq!(view, before, "{method} {path} changed the proxy");
+    }
     old.write_all(b"o").await.unwrap();
     assert_eq!(read_n(&mut old, 1).await, b"o", "open connections go on");
 
     drop(squatter);
-    let r = http(api, "POST", "/proxies/taken", Some(r#"{"enabled":true}"#)).await;
-    assert_eq!(r.status, 200, "{}", r.body);
+    remove_toxic(api, "taken", "down").await;
     let mut c = TcpStream::connect(addr).await.expect("listening again");
     c.write_all(b"n").await.unwrap();
     assert_eq!(read_n(&mut c, 1).await, b"n");

@@ -44,6 +44,7 @@ pub struct RunArgs {
 pub(crate) async fn run_main(args: RunArgs) -> anyhow::Result<Outcome> {
     let options = options(&args.vars)?;
     let experiment = validate::load_file(&args.file, &options)?;
+    experiment.warnings.iter().for_each(|w| eprintln!("{w}"));
     if args.dry_run {
         print(format_args!("{}", timeline::render(&experiment)));
         return Ok(Outcome::Passed);

@@ -24,12 +24,15 @@ pub(crate) async fn validate_main(args: ValidateArgs) -> anyhow::Result<Outcome>
     let mut bad = 0;
     for file in suite::collect(&args.paths)? {
         match validate::load_file(&file, &options) {
-            Ok(e) => print(format_args!(
-                "{}: ok ({}, {})\n",
-                file.display(),
-                count(e.method.len(), "step"),
-                count(e.steady_state.probes.len(), "probe")
-            )),
+            Ok(e) => {
+                e.warnings.iter().for_each(|w| eprintln!("{w}"));
+                print(format_args!(
+                    "{}: ok ({}, {})\n",
+                    file.display(),
+                    count(e.method.len(), "step"),
+                    count(e.steady_state.probes.len(), "probe")
+                ))
+            }
             Err(e) => {
                 bad += 1;
                 eprintln!("{e}");

@@ -47,7 +47,7 @@ pub fn parse(file: &std::path::Path, text: &str) -> Result<Node, super::ConfigEr
                 file,
                 strict.location().map(Position::of).unwrap_or_default(),
                 "",
-                strict.to_string(),
+                super::plain(&strict).unwrap_or_else(|| strict.to_string()),
             )),
         },
     }

@@ -1,7 +1,12 @@
 //! HTTP routing of the control API: Toxiproxy 2.12's endpoints, status codes and bodies.
+//!
+//! Path segments are percent-decoded before they are matched, so `/proxies/my%2Ddb` addresses
+//! `my-db`; names themselves are restricted at creation (`crate::config::name`), so every
+//! proxy and toxic the API creates can be addressed.
 
 use std::convert::Infallible;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode, header};
@@ -20,15 +25,21 @@ pub const TOXIPROXY_VERSION: &str = "2.12.0";
 
 /// What the HTTP handlers share.
 #[derive(Debug)]
-pub struct Api {
+pub(crate) struct Api {
     /// The proxies.
-    pub store: Arc<Store>,
+    pub(crate) store: Arc<Store>,
     /// The metrics.
-    pub metrics: Arc<Metrics>,
+    pub(crate) metrics: Arc<Metrics>,
     /// Largest accepted request body, in bytes.
-    pub max_body_bytes: usize,
+    pub(crate) max_body_bytes: usize,
+    /// How long a request body may take to arrive.
+    pub(crate) read_timeout: Duration,
     /// The server seed, echoed by `/version`.
-    pub seed: u64,
+    pub(crate) seed: u64,
+    /// The open-file limit the descriptor budget was drawn from, echoed by `/version`.
+    pub(crate) open_files: u64,
+    /// Descriptors proxied connections and pipes may hold, echoed by `/version`.
+    pub(crate) budget: u64,
 }
 
 type Reply = Response<Full<Bytes>>;
@@ -57,7 +68,7 @@ fn no_content() -> Reply {
 }
 
 /// Serve one request.
-pub async fn handle(api: Arc<Api>, req: Request<Incoming>) -> Result<Reply, Infallible> {
+pub(crate) async fn handle(api: Arc<Api>, req: Request<Incoming>) -> Result<Reply, Infallible> {
     let browser = req
         .headers()
         .get(header::USER_AGENT)
@@ -72,14 +83,33 @@ pub async fn handle(api: Arc<Api>, req: Request<Incoming>) -> Result<Reply, Infa
     }
     let method = req.method().clone();
     let path = req.uri().path().to_string();
-    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let Some(decoded) = path
+        .trim_start_matches('/')
+        .split('/')
+        .map(percent_decode)
+        .collect::<Option<Vec<String>>>()
+    else {
+        return Ok(respond(
+            404,
+            "text/plain; charset=utf-8",
+            "404 page not found\n",
+        ));
+    };
+    let segments: Vec<&str> = decoded.iter().map(String::as_str).collect();
     let reply = match route(&segments, &method) {
         Route::NotFound => respond(404, "text/plain; charset=utf-8", "404 page not found\n"),
         Route::MethodNotAllowed => respond(405, "text/plain; charset=utf-8", ""),
         Route::Found(endpoint) => {
-            let body = match read_body(req, api.max_body_bytes).await {
-                Ok(body) => body,
-                Err(e) => return Ok(error_reply(&e)),
+            let read = tokio::time::timeout(api.read_timeout, read_body(req, api.max_body_bytes));
+            let body = match read.await {
+                Ok(Ok(body)) => body,
+                Ok(Err(e)) => return Ok(error_reply(&e)),
+                Err(_) => {
+                    let secs = api.read_timeout.as_secs_f64();
+                    let e =
+                        ApiError::new(408, format!("request body not received within {secs} s"));
+                    return Ok(error_reply(&e));
+                }
             };
             match dispatch(&api, endpoint, &segments, &method, &body).await {
                 Ok(reply) => reply,
@@ -91,6 +121,24 @@ pub async fn handle(api: Arc<Api>, req: Request<Incoming>) -> Result<Reply, Infa
         }
     };
     Ok(reply)
+}
+
+/// A percent-decoded path segment; `None` when it is malformed or not UTF-8.
+fn percent_decode(segment: &str) -> Option<String> {
+    let raw = segment.as_bytes();
+    let mut out = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        if raw[i] == b'%' {
+            let hex = std::str::from_utf8(raw.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(raw[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
 }
 
 async fn read_body(req: Request<Incoming>, limit: usize) -> Result<Bytes, ApiError> {
@@ -173,7 +221,13 @@ async fn dispatch(
     Ok(match (endpoint, reading) {
         (Endpoint::Version, _) => json_reply(
             200,
-            &json!({"version": TOXIPROXY_VERSION, "shakedown": env!("CARGO_PKG_VERSION"), "seed": api.seed}),
+            &json!({
+                "version": TOXIPROXY_VERSION,
+                "shakedown": env!("CARGO_PKG_VERSION"),
+                "seed": api.seed,
+                "open_files_limit": api.open_files,
+                "fd_budget": api.budget,
+            }),
         ),
         (Endpoint::Metrics, _) => respond(200, METRICS_CONTENT_TYPE, api.metrics.render()),
         (Endpoint::Reset, _) => {
@@ -193,13 +247,7 @@ async fn dispatch(
                     .await
                     .map_err(|e| e.within(&format!("[{i}].")))?;
             }
-            match store.populate(reqs).await {
-                Ok(views) => json_reply(201, &json!({"proxies": views})),
-                Err((e, views)) => json_reply(
-                    e.status,
-                    &json!({"error": e.message, "status": e.status, "proxies": views}),
-                ),
-            }
+            json_reply(201, &json!({"proxies": store.populate(reqs).await?}))
         }
         (Endpoint::Proxy, _) => match *method {
             Method::GET => json_reply(200, &store.get(proxy).await?),

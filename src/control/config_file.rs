@@ -86,4 +86,26 @@ mod tests {
         let proxies = parse(Path::new("p.yaml"), ok, Format::Yaml).unwrap();
         assert_eq!(proxies[0].toxics[0].toxic.name, "latency_downstream");
     }
+
+    #[test]
+    fn names_and_duplicate_toxics_follow_the_api_rules() {
+        let bad_name = "- {name: 'my db', upstream: '127.0.0.1:1'}\n";
+        let shown = parse(Path::new("p.yaml"), bad_name, Format::Yaml)
+            .unwrap_err()
+            .to_string();
+        assert!(shown.contains("name: \"my db\" contains ' '"), "{shown}");
+        let dup = "- name: db\n  upstream: 127.0.0.1:1\n  toxics: [{name: a, type: noop}, {name: a, type: noop}]\n";
+        let shown = parse(Path::new("p.yaml"), dup, Format::Yaml)
+            .unwrap_err()
+            .to_string();
+        assert!(shown.contains("toxic already exists"), "{shown}");
+        let huge = "- name: db\n  upstream: 127.0.0.1:1\n  toxics: [{type: limit_data, attributes: {bytes: 18446744073709551615}}]\n";
+        let shown = parse(Path::new("p.yaml"), huge, Format::Yaml)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            shown.contains("attributes.bytes: must be at most"),
+            "{shown}"
+        );
+    }
 }

@@ -62,6 +62,8 @@ impl ApiError {
             self.message = format!("bad request body: {prefix}{rest}");
         } else if let Some(rest) = self.message.strip_prefix("missing required field: ") {
             self.message = format!("missing required field: {prefix}{rest}");
+        } else if prefix.ends_with('.') {
+            self.message = format!("{prefix}{}", self.message);
         } else {
             self.message = format!("{prefix}: {}", self.message);
         }

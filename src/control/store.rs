@@ -1,6 +1,14 @@
 //! The proxies by name. Every operation edits plain data and publishes a new
 //! snapshot through a watch channel: it never awaits the data path.
 //!
+//! **A refused request changes nothing.** Each mutating operation first
+//! builds a [`Plan`] (what the proxy should become) and checks it, then
+//! [`Store::prepare`]s it: binds every listening socket the plan needs. Only
+//! when all of that succeeded does [`Store::commit`], which cannot fail,
+//! apply the plan: publish the snapshot, start or stop listeners, close
+//! connections. `/populate` and `/reset` prepare every proxy they touch
+//! before committing any.
+//!
 //! The store's lock is a `tokio::sync::Mutex` held only by control
 //! operations; it may be held across binding a listener or closing one (the
 //! accept task ends at once), never across anything a connection does.
@@ -8,19 +16,20 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
 use serde_json::{Value, json};
 use tokio::sync::{Mutex, watch};
-use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 mod lease;
 mod listen;
+mod populate;
 mod settle;
 
-pub use listen::{bind, check_upstream};
+use lease::Lease;
+pub(crate) use listen::check_upstream;
+use settle::Plan;
 
 use super::error::ApiError;
 use super::wire::{self, ProxyRequest, ProxyUpdate, ToxicPatch, ToxicRequest};
@@ -28,19 +37,27 @@ use crate::proxy::{Metrics, RunningProxy, Snapshot, ToxicEntry};
 
 /// Server-wide state behind the API.
 #[derive(Debug)]
-pub struct Store {
+pub(crate) struct Store {
     inner: Mutex<BTreeMap<String, Entry>>,
     seed: u64,
     metrics: Arc<Metrics>,
     tracker: TaskTracker,
     next_id: AtomicU64,
     shutdown: CancellationToken,
+    budget: crate::proxy::FdBudget,
 }
 
-#[derive(Debug)]
+/// A toxic in a proxy's list, with its lease if it has one.
+#[derive(Debug, Clone)]
 struct Slot {
     entry: Arc<ToxicEntry>,
-    lease: Option<(Duration, Instant)>,
+    lease: Option<Lease>,
+}
+
+impl Slot {
+    fn view(&self) -> Value {
+        wire::toxic_view(&self.entry, self.lease.as_ref().map(Lease::duration))
+    }
 }
 
 #[derive(Debug)]
@@ -57,6 +74,22 @@ struct Entry {
 }
 
 impl Entry {
+    /// A proxy not yet listening, with no toxics; [`Store::commit`] gives it its plan.
+    fn new(name: &str, listen: &str, upstream: &str) -> Self {
+        let (tx, _) = watch::channel(Arc::new(Snapshot::default()));
+        Entry {
+            name: name.into(),
+            requested_listen: listen.to_string(),
+            listen: listen.to_string(),
+            upstream: upstream.to_string(),
+            enabled: false,
+            toxics: Vec::new(),
+            tx,
+            connections: Arc::new(AtomicU64::new(0)),
+            running: None,
+        }
+    }
+
     fn publish(&self) {
         self.tx.send_replace(Arc::new(Snapshot {
             upstream: self.upstream.clone(),
@@ -75,18 +108,13 @@ impl Entry {
     }
 
     fn toxics_view(&self) -> Value {
-        Value::Array(
-            self.toxics
-                .iter()
-                .map(|s| wire::toxic_view(&s.entry, s.lease.map(|l| l.0)))
-                .collect(),
-        )
+        Value::Array(self.toxics.iter().map(Slot::view).collect())
     }
 
-    fn slot(&mut self, name: &str) -> Result<&mut Slot, ApiError> {
+    fn position(&self, toxic: &str) -> Result<usize, ApiError> {
         self.toxics
-            .iter_mut()
-            .find(|s| s.entry.toxic.name == name)
+            .iter()
+            .position(|s| s.entry.toxic.name == toxic)
             .ok_or_else(ApiError::toxic_not_found)
     }
 
@@ -98,12 +126,13 @@ impl Entry {
 }
 
 impl Store {
-    /// An empty store.
-    pub fn new(
+    /// An empty store. `budget` bounds the descriptors proxied connections may hold.
+    pub(crate) fn new(
         seed: u64,
         metrics: Arc<Metrics>,
         tracker: TaskTracker,
         shutdown: CancellationToken,
+        budget: crate::proxy::FdBudget,
     ) -> Self {
         Self {
             inner: Mutex::new(BTreeMap::new()),
@@ -112,26 +141,51 @@ impl Store {
             tracker,
             next_id: AtomicU64::new(1),
             shutdown,
+            budget,
         }
     }
 
-    /// A new toxic instance: a fresh id and its metric handles, built once here.
-    fn entry_id(&self, proxy: &str, toxic: crate::fault::Toxic) -> Arc<ToxicEntry> {
-        Arc::new(ToxicEntry {
+    /// A new toxic instance: a fresh id, its metric handles, and its lease timer if leased.
+    fn slot(self: &Arc<Self>, proxy: &Arc<str>, t: ToxicRequest) -> Slot {
+        let entry = Arc::new(ToxicEntry {
             id: self.next_id.fetch_add(1, Ordering::Relaxed),
-            metrics: self.metrics.toxic(proxy, &toxic),
-            toxic,
-        })
+            metrics: self.metrics.toxic(proxy, &t.toxic),
+            toxic: t.toxic,
+        });
+        let lease = t.lease.map(|d| self.lease(proxy, entry.id, d));
+        Slot { entry, lease }
+    }
+
+    /// The plan of a new proxy, its toxics checked.
+    fn new_plan(self: &Arc<Self>, req: ProxyRequest) -> Plan {
+        let name: Arc<str> = req.name.as_str().into();
+        Plan {
+            listen: req.listen,
+            upstream: req.upstream,
+            enabled: req.enabled,
+            toxics: req
+                .toxics
+                .into_iter()
+                .map(|t| self.slot(&name, t))
+                .collect(),
+        }
+    }
+
+    /// Prepare then commit one proxy's plan.
+    async fn apply(&self, entry: &mut Entry, plan: Plan) -> Result<(), ApiError> {
+        let prepared = self.prepare(entry, &plan).await?;
+        self.commit(entry, plan, prepared).await;
+        Ok(())
     }
 
     /// `GET /proxies`: name → proxy.
-    pub async fn list(&self) -> Value {
+    pub(crate) async fn list(&self) -> Value {
         let inner = self.inner.lock().await;
         Value::Object(inner.iter().map(|(k, e)| (k.clone(), e.view())).collect())
     }
 
     /// `GET /proxies/{p}`.
-    pub async fn get(&self, name: &str) -> Result<Value, ApiError> {
+    pub(crate) async fn get(&self, name: &str) -> Result<Value, ApiError> {
         let inner = self.inner.lock().await;
         inner
             .get(name)
@@ -140,148 +194,78 @@ impl Store {
     }
 
     /// `POST /proxies`: create and (when enabled) start listening.
-    pub async fn create(self: &Arc<Self>, req: ProxyRequest) -> Result<Value, ApiError> {
+    pub(crate) async fn create(self: &Arc<Self>, req: ProxyRequest) -> Result<Value, ApiError> {
         let mut inner = self.inner.lock().await;
         if inner.contains_key(&req.name) {
             return Err(ApiError::proxy_exists());
         }
-        let entry = self.build(req).await?;
+        let mut entry = Entry::new(&req.name, &req.listen, &req.upstream);
+        let plan = self.new_plan(req);
+        self.apply(&mut entry, plan).await?;
         let view = entry.view();
         inner.insert(entry.name.to_string(), entry);
         Ok(view)
     }
 
-    async fn build(self: &Arc<Self>, req: ProxyRequest) -> Result<Entry, ApiError> {
-        let (tx, _) = watch::channel(Arc::new(Snapshot::default()));
-        let mut entry = Entry {
-            name: req.name.as_str().into(),
-            requested_listen: req.listen.clone(),
-            listen: req.listen,
-            upstream: req.upstream,
-            enabled: req.enabled,
-            toxics: Vec::new(),
-            tx,
-            connections: Arc::new(AtomicU64::new(0)),
-            running: None,
-        };
-        for t in req.toxics {
-            if entry
-                .toxics
-                .iter()
-                .any(|s| s.entry.toxic.name == t.toxic.name)
-            {
-                return Err(ApiError::toxic_exists().within(&format!("toxic {:?}", t.toxic.name)));
-            }
-            let slot = self.slot(&entry.name, t);
-            entry.toxics.push(slot);
-        }
-        entry.publish();
-        self.settle(&mut entry).await?;
-        Ok(entry)
-    }
-
-    fn slot(self: &Arc<Self>, proxy: &Arc<str>, t: ToxicRequest) -> Slot {
-        let entry = self.entry_id(proxy, t.toxic);
-        let lease = t.lease.map(|d| (d, Instant::now()));
-        if let Some((d, _)) = lease {
-            self.spawn_reaper(proxy.to_string(), entry.id, d);
-        }
-        Slot { entry, lease }
-    }
-
-    /// `POST /populate`: create or replace each proxy; unchanged ones are left alone.
-    pub async fn populate(
-        self: &Arc<Self>,
-        reqs: Vec<ProxyRequest>,
-    ) -> Result<Vec<Value>, (ApiError, Vec<Value>)> {
-        let mut inner = self.inner.lock().await;
-        let mut done = Vec::new();
-        for req in reqs {
-            if let Some(existing) = inner.get_mut(&req.name) {
-                let same_listen =
-                    existing.requested_listen == req.listen || existing.listen == req.listen;
-                if same_listen && existing.upstream == req.upstream {
-                    existing.enabled = req.enabled;
-                    if !req.toxics.is_empty() {
-                        let name = existing.name.clone();
-                        existing.toxics = req
-                            .toxics
-                            .into_iter()
-                            .map(|t| self.slot(&name, t))
-                            .collect();
-                        existing.publish();
-                    }
-                    if let Err(e) = self.settle(existing).await {
-                        existing.enabled = false;
-                        return Err((e, done));
-                    }
-                    done.push(existing.view());
-                    continue;
-                }
-                if let Some(mut old) = inner.remove(&req.name) {
-                    old.stop().await;
-                }
-            }
-            match self.build(req).await {
-                Ok(entry) => {
-                    done.push(entry.view());
-                    inner.insert(entry.name.to_string(), entry);
-                }
-                Err(e) => return Err((e, done)),
-            }
-        }
-        Ok(done)
-    }
-
     /// `POST|PATCH /proxies/{p}`.
-    pub async fn update(&self, name: &str, upd: ProxyUpdate) -> Result<Value, ApiError> {
+    pub(crate) async fn update(&self, name: &str, upd: ProxyUpdate) -> Result<Value, ApiError> {
         let mut inner = self.inner.lock().await;
         let entry = inner.get_mut(name).ok_or_else(ApiError::proxy_not_found)?;
+        let mut plan = Plan::of(entry);
         if let Some(upstream) = upd.upstream {
-            entry.upstream = upstream;
-            entry.publish();
+            plan.upstream = upstream;
         }
-        let relisten = upd
-            .listen
-            .filter(|l| *l != entry.listen && *l != entry.requested_listen);
-        let enabled = upd.enabled.unwrap_or(entry.enabled);
-        if relisten.is_some() || !enabled {
-            entry.stop().await;
+        if let Some(listen) = upd.listen
+            && !listen::same_address(&listen, &entry.listen).await
+        {
+            plan.listen = listen;
         }
-        if let Some(listen) = relisten {
-            entry.requested_listen = listen.clone();
-            entry.listen = listen;
-        }
-        entry.enabled = enabled;
-        if let Err(e) = self.settle(entry).await {
-            entry.enabled = false;
-            return Err(e);
-        }
+        plan.enabled = upd.enabled.unwrap_or(entry.enabled);
+        self.apply(entry, plan).await?;
         Ok(entry.view())
     }
 
-    /// `DELETE /proxies/{p}`: close the listener and every connection.
-    pub async fn delete(&self, name: &str) -> Result<(), ApiError> {
+    /// `DELETE /proxies/{p}`: close the listener and every connection; forget its metrics.
+    pub(crate) async fn delete(&self, name: &str) -> Result<(), ApiError> {
         let mut inner = self.inner.lock().await;
         let mut entry = inner.remove(name).ok_or_else(ApiError::proxy_not_found)?;
-        entry.stop().await;
+        self.forget(&mut entry).await;
         Ok(())
     }
 
-    /// `POST /reset`: enable every proxy and remove every toxic.
-    pub async fn reset(&self) -> Result<(), ApiError> {
+    /// Stop a proxy that leaves the store; drop its toxics (and their lease timers) and metrics.
+    async fn forget(&self, entry: &mut Entry) {
+        entry.stop().await;
+        for slot in entry.toxics.drain(..) {
+            self.metrics.forget_toxic(&entry.name, &slot.entry.toxic);
+        }
+        self.metrics.forget_proxy(&entry.name);
+    }
+
+    /// `POST /reset`: enable every proxy and remove every toxic, all or nothing.
+    pub(crate) async fn reset(&self) -> Result<(), ApiError> {
         let mut inner = self.inner.lock().await;
-        for entry in inner.values_mut() {
-            entry.toxics.clear();
-            entry.publish();
-            entry.enabled = true;
-            self.settle(entry).await?;
+        let mut ready = Vec::with_capacity(inner.len());
+        for entry in inner.values() {
+            let plan = Plan {
+                enabled: true,
+                toxics: Vec::new(),
+                ..Plan::of(entry)
+            };
+            let prepared = self
+                .prepare(entry, &plan)
+                .await
+                .map_err(|e| e.within(&format!("proxy {:?}", &*entry.name)))?;
+            ready.push((plan, prepared));
+        }
+        for (entry, (plan, prepared)) in inner.values_mut().zip(ready) {
+            self.commit(entry, plan, prepared).await;
         }
         Ok(())
     }
 
     /// `GET /proxies/{p}/toxics`.
-    pub async fn toxics(&self, proxy: &str) -> Result<Value, ApiError> {
+    pub(crate) async fn toxics(&self, proxy: &str) -> Result<Value, ApiError> {
         let inner = self.inner.lock().await;
         inner
             .get(proxy)
@@ -290,38 +274,34 @@ impl Store {
     }
 
     /// `GET /proxies/{p}/toxics/{t}`.
-    pub async fn toxic(&self, proxy: &str, toxic: &str) -> Result<Value, ApiError> {
-        let mut inner = self.inner.lock().await;
-        let entry = inner.get_mut(proxy).ok_or_else(ApiError::proxy_not_found)?;
-        let slot = entry.slot(toxic)?;
-        Ok(wire::toxic_view(&slot.entry, slot.lease.map(|l| l.0)))
+    pub(crate) async fn toxic(&self, proxy: &str, toxic: &str) -> Result<Value, ApiError> {
+        let inner = self.inner.lock().await;
+        let entry = inner.get(proxy).ok_or_else(ApiError::proxy_not_found)?;
+        Ok(entry.toxics[entry.position(toxic)?].view())
     }
 
     /// `POST /proxies/{p}/toxics`.
-    pub async fn add_toxic(
+    pub(crate) async fn add_toxic(
         self: &Arc<Self>,
         proxy: &str,
         req: ToxicRequest,
     ) -> Result<Value, ApiError> {
         let mut inner = self.inner.lock().await;
         let entry = inner.get_mut(proxy).ok_or_else(ApiError::proxy_not_found)?;
-        if entry
-            .toxics
-            .iter()
-            .any(|s| s.entry.toxic.name == req.toxic.name)
-        {
+        if entry.position(&req.toxic.name).is_ok() {
             return Err(ApiError::toxic_exists());
         }
         let slot = self.slot(&entry.name, req);
-        let view = wire::toxic_view(&slot.entry, slot.lease.map(|l| l.0));
-        entry.toxics.push(slot);
-        entry.publish();
-        self.settle(entry).await?;
+        let view = slot.view();
+        let mut plan = Plan::of(entry);
+        plan.toxics.push(slot);
+        self.apply(entry, plan).await?;
         Ok(view)
     }
 
-    /// `POST|PATCH /proxies/{p}/toxics/{t}`: merge, keep the instance (no re-roll), renew any lease.
-    pub async fn update_toxic(
+    /// `POST|PATCH /proxies/{p}/toxics/{t}`: merge, keep the instance (no re-roll), renew any
+    /// lease (a new `lease_ms` replaces the old one, shorter or longer, from now).
+    pub(crate) async fn update_toxic(
         self: &Arc<Self>,
         proxy: &str,
         name: &str,
@@ -329,47 +309,40 @@ impl Store {
     ) -> Result<Value, ApiError> {
         let mut inner = self.inner.lock().await;
         let entry = inner.get_mut(proxy).ok_or_else(ApiError::proxy_not_found)?;
-        let proxy_name = entry.name.to_string();
-        let slot = entry.slot(name)?;
-        let toxic = wire::patched(&slot.entry.toxic, &patch)?;
+        let i = entry.position(name)?;
+        let old = &entry.toxics[i];
+        let toxic = wire::patched(&old.entry.toxic, &patch)?;
+        let lease = patch
+            .lease
+            .or_else(|| old.lease.as_ref().map(Lease::duration))
+            .map(|d| self.lease(&entry.name, old.entry.id, d));
         // Same name, type and stream: the same metric handles.
-        slot.entry = Arc::new(ToxicEntry {
-            id: slot.entry.id,
-            toxic,
-            metrics: slot.entry.metrics.clone(),
-        });
-        let now = Instant::now();
-        slot.lease = match (slot.lease, patch.lease) {
-            (_, Some(d)) => {
-                if slot.lease.is_none() {
-                    self.spawn_reaper(proxy_name, slot.entry.id, d);
-                }
-                Some((d, now))
-            }
-            (Some((d, _)), None) => Some((d, now)),
-            (None, None) => None,
+        let slot = Slot {
+            entry: Arc::new(ToxicEntry {
+                id: old.entry.id,
+                toxic,
+                metrics: old.entry.metrics.clone(),
+            }),
+            lease,
         };
-        let view = wire::toxic_view(&slot.entry, slot.lease.map(|l| l.0));
-        entry.publish();
-        self.settle(entry).await?;
+        let view = slot.view();
+        let mut plan = Plan::of(entry);
+        plan.toxics[i] = slot;
+        self.apply(entry, plan).await?;
         Ok(view)
     }
 
     /// `DELETE /proxies/{p}/toxics/{t}`.
-    pub async fn remove_toxic(&self, proxy: &str, name: &str) -> Result<(), ApiError> {
+    pub(crate) async fn remove_toxic(&self, proxy: &str, name: &str) -> Result<(), ApiError> {
         let mut inner = self.inner.lock().await;
         let entry = inner.get_mut(proxy).ok_or_else(ApiError::proxy_not_found)?;
-        let before = entry.toxics.len();
-        entry.toxics.retain(|s| s.entry.toxic.name != name);
-        if entry.toxics.len() == before {
-            return Err(ApiError::toxic_not_found());
-        }
-        entry.publish();
-        self.settle(entry).await
+        let mut plan = Plan::of(entry);
+        plan.toxics.remove(entry.position(name)?);
+        self.apply(entry, plan).await
     }
 
     /// Close every proxy's listener and connections.
-    pub async fn close_all(&self) {
+    pub(crate) async fn close_all(&self) {
         let mut inner = self.inner.lock().await;
         for entry in inner.values_mut() {
             entry.stop().await;

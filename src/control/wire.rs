@@ -156,14 +156,25 @@ const TOXIC_FIELDS: &[&str] = &[
     "lease_ms",
 ];
 
-/// A proxy to create from a JSON value.
+/// A proxy or toxic name, checked against the one rule ([`crate::config::name`]).
+fn name(map: &Map<String, Value>) -> Result<Option<String>, ApiError> {
+    match string(map, "name")?.filter(|n| !n.is_empty()) {
+        None => Ok(None),
+        Some(n) => match crate::config::name::check(&n) {
+            Ok(()) => Ok(Some(n)),
+            Err(e) => Err(ApiError::bad_body(format!("name: {n:?} {e}"))),
+        },
+    }
+}
+
+/// A proxy to create from a JSON value. Its toxics' names are unique (409 otherwise, as
+/// adding a toxic twice is).
 pub fn proxy_request(value: &Value) -> Result<ProxyRequest, ApiError> {
     let map = object(value, "a proxy")?;
     only(map, PROXY_FIELDS)?;
-    let name = string(map, "name")?.unwrap_or_default();
-    if name.is_empty() {
+    let Some(name) = name(map)? else {
         return Err(ApiError::missing("name"));
-    }
+    };
     let upstream = string(map, "upstream")?.unwrap_or_default();
     if upstream.is_empty() {
         return Err(ApiError::missing("upstream"));
@@ -171,7 +182,7 @@ pub fn proxy_request(value: &Value) -> Result<ProxyRequest, ApiError> {
     let listen = string(map, "listen")?
         .filter(|l| !l.is_empty())
         .unwrap_or_else(|| "127.0.0.1:0".to_string());
-    let toxics = match map.get("toxics") {
+    let toxics: Vec<ToxicRequest> = match map.get("toxics") {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(items)) => items
             .iter()
@@ -184,6 +195,11 @@ pub fn proxy_request(value: &Value) -> Result<ProxyRequest, ApiError> {
             )));
         }
     };
+    for (i, t) in toxics.iter().enumerate() {
+        if toxics[..i].iter().any(|o| o.toxic.name == t.toxic.name) {
+            return Err(ApiError::toxic_exists().within(&format!("toxics[{i}] {:?}", t.toxic.name)));
+        }
+    }
     Ok(ProxyRequest {
         name,
         listen,
@@ -242,9 +258,7 @@ pub fn toxic_request(value: &Value) -> Result<ToxicRequest, ApiError> {
     let type_name = string(map, "type")?.unwrap_or_default();
     let stream = stream(map)?.unwrap_or_default();
     let kind = ToxicKind::from_wire(&type_name, &attributes(map)?)?;
-    let name = string(map, "name")?
-        .filter(|n| !n.is_empty())
-        .unwrap_or_else(|| format!("{type_name}_{stream}"));
+    let name = name(map)?.unwrap_or_else(|| format!("{type_name}_{stream}"));
     Ok(ToxicRequest {
         toxic: Toxic {
             name,
@@ -270,7 +284,7 @@ pub fn toxic_patch(value: &Value) -> Result<ToxicPatch, ApiError> {
 }
 
 /// Apply a patch to a toxic: the merged, re-validated toxic.
-pub fn patched(toxic: &Toxic, patch: &ToxicPatch) -> Result<Toxic, ApiError> {
+pub(crate) fn patched(toxic: &Toxic, patch: &ToxicPatch) -> Result<Toxic, ApiError> {
     if let Some(t) = &patch.type_name
         && t != toxic.kind.type_name()
     {
@@ -298,7 +312,7 @@ pub fn patched(toxic: &Toxic, patch: &ToxicPatch) -> Result<Toxic, ApiError> {
 }
 
 /// The JSON of a toxic; `lease_ms` only on leased toxics.
-pub fn toxic_view(entry: &ToxicEntry, lease: Option<Duration>) -> Value {
+pub(crate) fn toxic_view(entry: &ToxicEntry, lease: Option<Duration>) -> Value {
     let t = &entry.toxic;
     let mut v = json!({
         "name": t.name,
@@ -308,7 +322,8 @@ pub fn toxic_view(entry: &ToxicEntry, lease: Option<Duration>) -> Value {
         "attributes": Value::Object(t.kind.attributes()),
     });
     if let (Some(lease), Some(map)) = (lease, v.as_object_mut()) {
-        map.insert("lease_ms".into(), json!(lease.as_millis() as u64));
+        let ms = u64::try_from(lease.as_millis()).unwrap_or(u64::MAX);
+        map.insert("lease_ms".into(), json!(ms));
     }
     v
 }
@@ -358,5 +373,39 @@ mod tests {
         assert_eq!(merged.kind.attributes()["jitter"], json!(2));
         assert_eq!(merged.kind.attributes()["latency"], json!(9));
         assert_eq!(merged.toxicity.value(), 0.5);
+    }
+
+    /// Issue 8 item 6: the body parsers never panic on extreme values; every duration they
+    /// accept is within its documented bound and renders back.
+    #[test]
+    fn extreme_values_in_bodies_are_refused_or_bounded() {
+        use rand::{RngExt, SeedableRng};
+        let values = crate::fault::attrs::extremes();
+        let mut rng = rand::rngs::StdRng::seed_from_u64(6);
+        let mut pick = || values[rng.random_range(0..values.len())].clone();
+        for _ in 0..2_000 {
+            let toxic = json!({"type": "slicer", "toxicity": pick(), "lease_ms": pick(),
+                "attributes": {"average_size": pick(), "size_variation": 0, "delay": pick()}});
+            let proxy = json!({"name": "p", "upstream": "127.0.0.1:1", "enabled": pick(),
+                "toxics": [toxic.clone()]});
+            let _ = populate_request(&json!([proxy.clone()]));
+            if let Ok(t) = toxic_request(&toxic) {
+                assert!(t.lease.is_none_or(|l| l <= crate::fault::attrs::MAX_DELAY));
+                let view = toxic_view(
+                    &crate::proxy::ToxicEntry {
+                        id: 1,
+                        metrics: crate::proxy::Metrics::new().toxic("p", &t.toxic),
+                        toxic: t.toxic.clone(),
+                    },
+                    t.lease,
+                );
+                assert_eq!(view["attributes"], Value::Object(t.toxic.kind.attributes()));
+                if let Ok(patch) = toxic_patch(&json!({"lease_ms": pick(), "toxicity": pick(),
+                    "attributes": {"delay": pick()}}))
+                {
+                    let _ = patched(&t.toxic, &patch);
+                }
+            }
+        }
     }
 }

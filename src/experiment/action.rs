@@ -1,7 +1,10 @@
-//! Running commands (actions, rollbacks, command probes) with a time limit.
+//! Running commands (actions, rollbacks, command probes) with a time limit, each as a process
+//! group of its own that is killed when the command ends.
 
 use std::process::Stdio;
 use std::time::Duration;
+
+use super::service::group;
 
 /// A command that could not run to completion.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -67,18 +70,24 @@ pub async fn run_command(argv: &[String], timeout: Duration) -> Result<Finished,
             message: "empty command".into(),
         });
     };
-    let child = tokio::process::Command::new(program(first))
+    let mut command = tokio::process::Command::new(program(first));
+    command
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|e| CommandError::Spawn {
-            program: first.clone(),
-            message: e.to_string(),
-        })?;
-    match tokio::time::timeout(timeout, child.wait_with_output()).await {
+        .kill_on_drop(true);
+    group::lead_own_group(&mut command);
+    let child = command.spawn().map_err(|e| CommandError::Spawn {
+        program: first.clone(),
+        message: e.to_string(),
+    })?;
+    // The command leads its own group: whatever it leaves running when it ends, runs out of
+    // time or is abandoned (its future dropped) is killed with the group.
+    let pgid = KillGroupOnDrop(child.id());
+    let waited = tokio::time::timeout(timeout, child.wait_with_output()).await;
+    drop(pgid);
+    match waited {
         Ok(Ok(out)) => Ok(Finished {
             code: out.status.code(),
             stdout: out.stdout,
@@ -89,6 +98,17 @@ pub async fn run_command(argv: &[String], timeout: Duration) -> Result<Finished,
             message: e.to_string(),
         }),
         Err(_) => Err(CommandError::Timeout(argv.join(" "), timeout)),
+    }
+}
+
+/// Kills a command's process group when dropped.
+struct KillGroupOnDrop(Option<u32>);
+
+impl Drop for KillGroupOnDrop {
+    fn drop(&mut self) {
+        if let Some(pgid) = self.0 {
+            group::kill(pgid);
+        }
     }
 }
 

@@ -261,7 +261,7 @@ mod tests {
             .unwrap();
         let fault = Fault {
             proxy: "kv".into(),
-            kind: crate::fault::ToxicKind::Noop,
+            kind: crate::fault::ToxicKind::Noop(crate::fault::Noop),
             stream: crate::fault::Stream::Upstream,
             toxicity: crate::fault::Toxicity::default(),
         };

@@ -2,10 +2,19 @@
 //!
 //! Definitions (docs/experiments.md, "Measurements"):
 //! - a sample passes when every steady-state probe passed (an erroring probe fails it);
-//! - detected at = the first failing sample at or after `t_inject`; TTD = detected − `t_inject`;
+//! - a *breach* is a run of consecutive failing samples; it belongs to the step most recently
+//!   injected among the steps *in effect* at its first sample: a
+//!   fault from `t_inject` to `t_clear`, an action from its start until the next step starts
+//!   (a kill stays killed), each widened by a grace of one sampling interval on both sides (a
+//!   sample is stamped when it starts, so one in flight as a step lands may see it; one that
+//!   starts just after a removal may still see the fault). A breach no step was in effect for
+//!   belongs to none;
+//! - detected at = the first sample the step owns; TTD = detected − `t_inject` (0 when that
+//!   sample was in flight as the step landed);
 //! - recovered at = the start of the first run of `k` consecutive passing samples that
-//!   follows both the detection and the last failing sample taken before `t_clear`
-//!   (a flapping system has not recovered while the fault is still in place);
+//!   follows both the detection and the step's last failing sample taken before `t_clear`
+//!   (a flapping system has not recovered while the fault is still in place); a run of passes
+//!   cut short by a later step's breach still counts (the system was well until the next step);
 //! - TTR from injection = recovered − `t_inject`; from removal = recovered − `t_clear`
 //!   (zero when the system recovered while the fault was still in place);
 //! - a step never detected needs no recovery: it is "undetected" and counts as recovered.
@@ -78,37 +87,127 @@ impl Measurement {
     }
 }
 
-/// Measure one window against the samples (in time order), with `k` passes meaning recovered.
-pub fn measure(samples: &[Sample], window: Window, k: u32) -> Measurement {
+/// One step of the method on the run's clock, as attribution sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    /// When it was in place.
+    pub window: Window,
+    /// An action, whose effect lasts until the next step starts; a fault's ends at its removal.
+    pub lasting: bool,
+}
+
+/// Measure every step against the samples (in time order): `spans[i]` is step `i` (`None`
+/// when it never ran, giving `None`), `grace` how long after a step stops being in effect a
+/// breach may still begin and be its own (one sampling interval), `k` passes mean recovered.
+pub fn measure_steps(
+    samples: &[Sample],
+    spans: &[Option<Span>],
+    grace: Duration,
+    k: u32,
+) -> Vec<Option<Measurement>> {
+    let owners = breach_owners(samples, spans, grace);
+    spans
+        .iter()
+        .enumerate()
+        .map(|(step, span)| span.map(|s| measure_owned(samples, &owners, step, s.window, k)))
+        .collect()
+}
+
+/// For each sample, the step its breach belongs to (`None` for passing or unowned samples).
+fn breach_owners(
+    samples: &[Sample],
+    spans: &[Option<Span>],
+    grace: Duration,
+) -> Vec<Option<usize>> {
+    let reach: Vec<Option<(Duration, Duration, Duration)>> = spans
+        .iter()
+        .map(|span| {
+            let s = span.as_ref()?;
+            let until = if s.lasting {
+                // The next step to start after this one ends its effect; the last lasts forever.
+                spans
+                    .iter()
+                    .flatten()
+                    .map(|o| o.window.injected)
+                    .filter(|&t| t > s.window.injected)
+                    .min()
+                    .map_or(Duration::MAX, |next| next.max(s.window.removed))
+            } else {
+                s.window.removed
+            };
+            // From one grace before the injection: a sample is stamped when it starts, and the
+            // sampler and the timeline tick on the same clock, so a sample in flight as the
+            // step lands is common and may see it.
+            Some((
+                s.window.injected,
+                s.window.injected.saturating_sub(grace),
+                until.saturating_add(grace),
+            ))
+        })
+        .collect();
+    let mut owners = vec![None; samples.len()];
+    let mut current = None;
+    for (i, sample) in samples.iter().enumerate() {
+        if sample.pass {
+            current = None;
+            continue;
+        }
+        if i == 0 || samples[i - 1].pass {
+            // A breach begins: the latest-injected step in effect at its first sample (grace
+            // before and after included) owns it to its end; if none is, nobody does.
+            current = reach
+                .iter()
+                .enumerate()
+                .filter_map(|(step, r)| r.map(|(inj, from, until)| (step, inj, from, until)))
+                .filter(|&(_, _, from, until)| from <= sample.at && sample.at <= until)
+                .max_by_key(|&(step, injected, _, _)| (injected, step))
+                .map(|(step, ..)| step);
+        }
+        owners[i] = current;
+    }
+    owners
+}
+
+/// The measurement of `step`, whose breaches are marked in `owners`.
+fn measure_owned(
+    samples: &[Sample],
+    owners: &[Option<usize>],
+    step: usize,
+    window: Window,
+    k: u32,
+) -> Measurement {
     let k = k.max(1) as usize;
-    let after: Vec<&Sample> = samples.iter().filter(|s| s.at >= window.injected).collect();
-    let Some(breach) = after.iter().position(|s| !s.pass) else {
+    let mine = |i: usize| owners[i] == Some(step);
+    let Some(breach) = (0..samples.len()).find(|&i| mine(i)) else {
         return Measurement::default();
     };
-    let detected_at = after[breach].at;
-    // The search starts after the breach and after the last failure while the fault was in place.
-    let last_fail_in_place = after
-        .iter()
-        .rposition(|s| !s.pass && s.at < window.removed)
-        .unwrap_or(breach)
-        .max(breach);
-    // The first run of `k` consecutive passes: its start is the first pass after the latest failure.
+    let detected_at = samples[breach].at;
+    // The search starts after the breach and after the step's last failure while in place.
+    let last_fail_in_place = (breach..samples.len())
+        .rfind(|&i| mine(i) && samples[i].at < window.removed)
+        .unwrap_or(breach);
+    // The first run of `k` consecutive passes: its start is the first pass after the latest
+    // failure. Another step's breach ends the search: a run it cuts short still counts.
     let mut run_start = None;
     let mut recovered_at = None;
-    for (i, s) in after.iter().enumerate().skip(last_fail_in_place + 1) {
+    for (i, s) in samples.iter().enumerate().skip(last_fail_in_place + 1) {
         if !s.pass {
+            if owners[i].is_some_and(|o| o != step) {
+                recovered_at = run_start.map(|r: usize| samples[r].at);
+                break;
+            }
             run_start = None;
             continue;
         }
         let start = *run_start.get_or_insert(i);
         if i + 1 - start == k {
-            recovered_at = Some(after[start].at);
+            recovered_at = Some(samples[start].at);
             break;
         }
     }
     Measurement {
         detected_at: Some(detected_at),
-        time_to_detect: Some(detected_at - window.injected),
+        time_to_detect: Some(detected_at.saturating_sub(window.injected)),
         recovered_at,
         recovery_from_injection: recovered_at.map(|r| r.saturating_sub(window.injected)),
         recovery_from_removal: recovered_at.map(|r| r.saturating_sub(window.removed)),
@@ -171,6 +270,30 @@ mod tests {
         }
     }
 
+    /// One fault alone, grace one 250 ms interval.
+    fn measure(samples: &[Sample], window: Window, k: u32) -> Measurement {
+        let span = Span {
+            window,
+            lasting: false,
+        };
+        measure_steps(samples, &[Some(span)], MS(250), k)[0].unwrap()
+    }
+
+    fn fault(inject: u64, clear: u64) -> Option<Span> {
+        Some(Span {
+            window: window(inject, clear),
+            lasting: false,
+        })
+    }
+
+    /// An action that started at `at` and took 10 ms.
+    fn action(at: u64) -> Option<Span> {
+        Some(Span {
+            window: window(at, at + 10),
+            lasting: true,
+        })
+    }
+
     #[test]
     fn outage_during_the_fault_recovers_after_removal() {
         // Fault 5 s..10 s; failing 5.25 s..10.5 s; passing from 10.75 s.
@@ -206,13 +329,108 @@ mod tests {
     }
 
     #[test]
-    fn late_detection_after_removal_counts_from_the_breach() {
-        // A breaker that opens only after the fault is gone, then a 5 s cooldown.
-        let s = series(20_000, |t| (10_500..15_500).contains(&t));
+    fn detection_within_one_interval_of_removal_counts_later_does_not() {
+        // A breaker that opens 250 ms after the fault is gone (within the grace), then a 5 s cooldown.
+        let s = series(20_000, |t| (10_250..15_250).contains(&t));
         let m = measure(&s, window(5_000, 10_000), 3);
-        assert_eq!(m.time_to_detect, Some(MS(5_500)));
-        assert_eq!(m.recovered_at, Some(MS(15_500)));
-        assert_eq!(m.recovery_from_removal, Some(MS(5_500)));
+        assert_eq!(m.time_to_detect, Some(MS(5_250)));
+        assert_eq!(m.recovered_at, Some(MS(15_250)));
+        assert_eq!(m.recovery_from_removal, Some(MS(5_250)));
+        // 500 ms after removal is beyond the grace: no step was in effect, nothing is charged.
+        let s = series(20_000, |t| (10_500..15_500).contains(&t));
+        assert_eq!(
+            measure(&s, window(5_000, 10_000), 3),
+            Measurement::default()
+        );
+    }
+
+    #[test]
+    fn a_harmless_fault_is_not_charged_with_a_later_kill() {
+        // The scenario: noop 1–2 s (harmless), kill at 3 s, start at 4 s; the service
+        // is down from the kill until 4.25 s.
+        let s = series(8_000, |t| (3_250..4_250).contains(&t));
+        let spans = [fault(1_000, 2_000), action(3_000), action(4_000)];
+        let m = measure_steps(&s, &spans, MS(250), 3);
+        let noop = m[0].unwrap();
+        assert_eq!(noop, Measurement::default());
+        assert!(noop.recovered_within(Duration::ZERO));
+        let kill = m[1].unwrap();
+        assert_eq!(kill.time_to_detect, Some(MS(250)));
+        assert_eq!(kill.recovered_at, Some(MS(4_250)));
+        // The start began after the breach did: it detects nothing.
+        assert_eq!(m[2], Some(Measurement::default()));
+    }
+
+    #[test]
+    fn adjacent_faults_each_own_their_breach() {
+        // A 1–3 s breaks 1.25–3.25 s; B 3.5–5.5 s breaks 3.75–5.75 s: A recovered at 3.25 s
+        // (its run of passes is cut short by B's breach), B at 5.75 s.
+        let s = series(10_000, |t| {
+            (1_250..3_250).contains(&t) || (3_750..5_750).contains(&t)
+        });
+        let m = measure_steps(&s, &[fault(1_000, 3_000), fault(3_500, 5_500)], MS(250), 3);
+        let (a, b) = (m[0].unwrap(), m[1].unwrap());
+        assert_eq!(
+            (a.time_to_detect, a.recovered_at),
+            (Some(MS(250)), Some(MS(3_250)))
+        );
+        assert_eq!(
+            (b.time_to_detect, b.recovered_at),
+            (Some(MS(250)), Some(MS(5_750)))
+        );
+        assert_eq!(b.recovery_from_removal, Some(MS(250)));
+    }
+
+    #[test]
+    fn overlapping_faults_a_breach_belongs_to_the_latest_in_effect() {
+        // A harmless 1–6 s; B 2–4 s breaks 2.25–4.25 s. A is in effect throughout, but B is the
+        // latest injected when the breach begins: B owns it, A is undetected.
+        let s = series(10_000, |t| (2_250..4_250).contains(&t));
+        let spans = [fault(1_000, 6_000), fault(2_000, 4_000)];
+        let m = measure_steps(&s, &spans, MS(250), 3);
+        assert_eq!(m[0], Some(Measurement::default()));
+        let b = m[1].unwrap();
+        assert_eq!(b.detected_at, Some(MS(2_250)));
+        assert_eq!(b.recovered_at, Some(MS(4_250)));
+        // A breach that begins after B is gone (and its grace) while A is still in place is A's.
+        let s = series(10_000, |t| (4_750..5_250).contains(&t));
+        let m = measure_steps(&s, &spans, MS(250), 3);
+        assert_eq!(m[0].unwrap().detected_at, Some(MS(4_750)));
+        assert_eq!(m[1], Some(Measurement::default()));
+    }
+
+    #[test]
+    fn a_sample_in_flight_as_a_step_lands_is_that_steps() {
+        // Seen in a real run: the sample stamped 2.999 s was in flight when the kill landed at
+        // 3.001 s, and failed. The kill owns the breach from that sample (TTD 0).
+        let mut s = series(8_000, |t| (3_000..4_250).contains(&t));
+        s[12].at = MS(2_999);
+        let spans = [fault(1_000, 2_000), action(3_001), action(4_001)];
+        let m = measure_steps(&s, &spans, MS(250), 3);
+        assert_eq!(m[0], Some(Measurement::default()));
+        let kill = m[1].unwrap();
+        assert_eq!(kill.detected_at, Some(MS(2_999)));
+        assert_eq!(kill.time_to_detect, Some(Duration::ZERO));
+        assert_eq!(kill.recovered_at, Some(MS(4_250)));
+        // Seen in another: a harmless fault in place since 3 s, a break landing at 3.5004 s
+        // while the sample stamped 3.5 s was in flight. The break owns it, not the fault.
+        let s = series(8_000, |t| (3_500..4_000).contains(&t));
+        let spans = [fault(3_000, 5_000), action(3_500), action(4_000)];
+        let m = measure_steps(&s, &spans, MS(250), 3);
+        assert_eq!(m[0], Some(Measurement::default()));
+        assert_eq!(m[1].unwrap().detected_at, Some(MS(3_500)));
+    }
+
+    #[test]
+    fn a_breach_that_spans_the_next_injection_stays_with_its_first_step() {
+        // A 1–2 s breaks 1.25–3.75 s without a pass in between; B at 3 s gets nothing from it.
+        let s = series(10_000, |t| (1_250..3_750).contains(&t));
+        let m = measure_steps(&s, &[fault(1_000, 2_000), fault(3_000, 4_000)], MS(250), 3);
+        assert_eq!(m[0].unwrap().recovered_at, Some(MS(3_750)));
+        assert_eq!(m[1], Some(Measurement::default()));
+        // A step that never ran has no measurement.
+        let m = measure_steps(&s, &[fault(1_000, 2_000), None], MS(250), 3);
+        assert_eq!(m[1], None);
     }
 
     #[test]

@@ -53,15 +53,52 @@ pub(super) fn per_second(value: &Value) -> Result<f64, String> {
     }
 }
 
-/// A duration written as `250ms`, `2s`, `1m30s`.
-pub(super) fn duration(value: &Value) -> Result<Duration, String> {
+/// The longest duration an experiment file accepts in any field: 7 days (`168h`). Longer
+/// values are refused at validation, so no time arithmetic of a run can overflow.
+pub(crate) const MAX_DURATION: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// A duration written as `250ms`, `2s`, `1m30s`, at most [`MAX_DURATION`].
+pub(crate) fn duration(value: &Value) -> Result<Duration, String> {
     match value {
-        Value::String(s) => humantime::parse_duration(s.trim())
-            .map_err(|e| format!("`{s}` is not a duration such as `250ms` ({e})")),
+        Value::String(s) => duration_text(s),
         other => Err(format!(
             "expected a duration with a unit such as `250ms`, found {other}"
         )),
     }
+}
+
+/// [`duration`] of a string.
+fn duration_text(s: &str) -> Result<Duration, String> {
+    let d = humantime::parse_duration(s.trim())
+        .map_err(|e| format!("`{s}` is not a duration such as `250ms` ({e})"))?;
+    if d > MAX_DURATION {
+        return Err(format!(
+            "`{s}` is longer than the longest duration accepted, {}h (7 days)",
+            MAX_DURATION.as_secs() / 3600
+        ));
+    }
+    Ok(d)
+}
+
+/// `deserialize_with` for a duration field of an experiment file (see [`duration`]).
+///
+/// # Errors
+/// Not a string, not a duration, or longer than [`MAX_DURATION`].
+pub(crate) fn bounded<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let s = <String as serde::Deserialize>::deserialize(d)?;
+    duration_text(&s).map_err(serde::de::Error::custom)
+}
+
+/// [`bounded`] for an optional field (use with `#[serde(default)]`).
+///
+/// # Errors
+/// As [`bounded`].
+pub(crate) fn bounded_opt<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Duration>, D::Error> {
+    <Option<String> as serde::Deserialize>::deserialize(d)?
+        .map(|s| duration_text(&s).map_err(serde::de::Error::custom))
+        .transpose()
 }
 
 #[cfg(test)]

@@ -9,6 +9,8 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::quantity;
+
 /// Top-level keys of an experiment file, in the order they are documented.
 pub(super) const SECTIONS: &[&str] = &[
     "title",
@@ -40,13 +42,13 @@ pub(super) struct RawService {
     #[serde(default)]
     pub ready: Option<String>,
     /// How long to wait for `ready`.
-    #[serde(default, with = "humantime_serde")]
+    #[serde(default, deserialize_with = "quantity::bounded_opt")]
     pub ready_timeout: Option<Duration>,
     /// Extra environment variables.
     #[serde(default)]
     pub env: BTreeMap<String, String>,
     /// Grace period between SIGTERM and SIGKILL when stopping.
-    #[serde(default, with = "humantime_serde")]
+    #[serde(default, deserialize_with = "quantity::bounded_opt")]
     pub stop_timeout: Option<Duration>,
 }
 
@@ -67,7 +69,7 @@ pub(super) struct RawProxy {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawSteadyState {
     /// Sampling interval.
-    #[serde(default, with = "humantime_serde")]
+    #[serde(default, deserialize_with = "quantity::bounded_opt")]
     pub interval: Option<Duration>,
     /// Consecutive passing samples that count as recovered.
     #[serde(default)]
@@ -96,7 +98,7 @@ pub(super) struct RawProbe {
     #[serde(default)]
     pub load: Option<String>,
     /// The window a load metric is computed over.
-    #[serde(default, with = "humantime_serde")]
+    #[serde(default, deserialize_with = "quantity::bounded_opt")]
     pub window: Option<Duration>,
     /// Upper bound for a load metric (exclusive).
     #[serde(default)]
@@ -108,10 +110,10 @@ pub(super) struct RawProbe {
     #[serde(default)]
     pub expect: Option<RawExpectAnswer>,
     /// Time limit for one sample.
-    #[serde(default, with = "humantime_serde")]
+    #[serde(default, deserialize_with = "quantity::bounded_opt")]
     pub timeout: Option<Duration>,
     /// Guards only: how long the guard must fail before the run is aborted.
-    #[serde(default, rename = "for", with = "humantime_serde")]
+    #[serde(default, rename = "for", deserialize_with = "quantity::bounded_opt")]
     pub for_: Option<Duration>,
 }
 
@@ -158,10 +160,10 @@ pub(super) struct RawExpectAnswer {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawStep {
     /// When, from the start of the method.
-    #[serde(with = "humantime_serde")]
+    #[serde(deserialize_with = "quantity::bounded")]
     pub at: Duration,
     /// How long a fault stays in place.
-    #[serde(default, rename = "for", with = "humantime_serde")]
+    #[serde(default, rename = "for", deserialize_with = "quantity::bounded_opt")]
     pub for_: Option<Duration>,
     /// Optional label.
     #[serde(default)]
@@ -220,7 +222,7 @@ pub(super) struct RawAction {
     #[serde(default)]
     pub restart: Option<String>,
     /// Time limit for a command.
-    #[serde(default, with = "humantime_serde")]
+    #[serde(default, deserialize_with = "quantity::bounded_opt")]
     pub timeout: Option<Duration>,
 }
 
@@ -229,16 +231,16 @@ pub(super) struct RawAction {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawExpect {
     /// Every measured step recovers within this time of its removal.
-    #[serde(default, with = "humantime_serde")]
+    #[serde(default, deserialize_with = "quantity::bounded_opt")]
     pub recovered_within: Option<Duration>,
     /// Every measured step is detected within this time of its injection.
-    #[serde(default, with = "humantime_serde")]
+    #[serde(default, deserialize_with = "quantity::bounded_opt")]
     pub detected_within: Option<Duration>,
     /// At most this many acknowledged writes lost.
     #[serde(default)]
     pub lost_writes: Option<u64>,
     /// The observed RPO (span of acknowledgement times of lost writes) is at most this.
-    #[serde(default, with = "humantime_serde")]
+    #[serde(default, deserialize_with = "quantity::bounded_opt")]
     pub rpo_within: Option<Duration>,
 }
 
@@ -250,7 +252,7 @@ pub(super) struct RawRollback {
     #[serde(deserialize_with = "argv")]
     pub command: Vec<String>,
     /// Time limit.
-    #[serde(default, with = "humantime_serde")]
+    #[serde(default, deserialize_with = "quantity::bounded_opt")]
     pub timeout: Option<Duration>,
 }
 

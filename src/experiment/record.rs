@@ -361,7 +361,15 @@ mod tests {
         // journal's views (`writes`, `load_summary`) are recomputed from it.
         let original: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-        let again: serde_json::Value = serde_json::from_str(&document.to_json()).unwrap();
+        let mut again: serde_json::Value = serde_json::from_str(&document.to_json()).unwrap();
+        // Fields the load report gained after 0.1.0 (docs/load.md): written by this release,
+        // absent from the old journal. Everything else must come back as it was.
+        for run in again["experiments"][0]["runs"].as_array_mut().unwrap() {
+            let load = run["load"].as_object_mut().unwrap();
+            assert!(load.remove("span_ms").is_some());
+            let summary = load["summary"].as_object_mut().unwrap();
+            assert!(summary.remove("unsent").is_some());
+        }
         assert_eq!(again, original);
     }
 

@@ -17,7 +17,7 @@ pub fn fresh_run_dir() -> PathBuf {
 }
 
 /// Run an experiment once per `(experiment, run dir)` pair (the same file expanded with a fresh
-/// `${run.dir}` each time) and summarize; a run's folder is removed when that run passed.
+/// `${run.dir}` each time) and summarize; a run's folder is removed when that run passed or holds no file, and named otherwise.
 pub async fn run_experiment(
     planned: &[(Experiment, PathBuf)],
     progress: Progress,
@@ -30,17 +30,13 @@ pub async fn run_experiment(
     for (n, (experiment, dir)) in (1..).zip(planned) {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         if progress.verbose {
-            eprintln!(
-                "{} (run {n}/{repeat}); service logs in {}/logs",
-                experiment.title,
-                dir.display()
-            );
+            eprintln!("{} (run {n}/{repeat})", experiment.title);
         }
         let started = tokio::time::Instant::now();
         let mut run = run_once(experiment, n, dir, progress).await;
         run.elapsed = started.elapsed();
-        if run.status == Some(Status::Passed) {
-            let _ = std::fs::remove_dir_all(dir);
+        if let Some(kept) = super::run::tidy_run_dir(dir, run.status == Some(Status::Passed)) {
+            eprintln!("run {n}/{repeat}: {kept}");
         }
         let stop = matches!(run.status, Some(Status::Aborted | Status::PreflightFailed));
         runs.push(run);

@@ -3,7 +3,7 @@
 //! services stopped) → verdict.
 //!
 //! The method runs in its own task. Whatever happens to it (it finishes, a guard aborts it,
-//! Ctrl-C or SIGTERM arrives, it panics), [`run_once`] then tears down through the
+//! SIGINT, SIGTERM, SIGHUP or SIGQUIT arrives, it panics), [`run_once`] then tears down through the
 //! `Resources` it owns, so no fault and no process is left behind and rollbacks always run.
 
 mod method;
@@ -95,6 +95,7 @@ pub async fn run_once(
     dir: &Path,
     progress: Progress,
 ) -> RunRecord {
+    let mut interrupts = Interrupts::listen();
     let http = Http::default();
     let shared = Arc::new(Shared {
         journal: Mutex::new(RunRecord {
@@ -124,7 +125,7 @@ pub async fn run_once(
             let why = if e.is_panic() { format!("the runner panicked: {}", panic_text(e.into_panic())) } else { "cancelled".to_string() };
             shared.stop(Status::Aborted, why);
         },
-        signal = interrupted() => {
+        signal = interrupts.first() => {
             abort.abort();
             shared.stop(Status::Aborted, format!("interrupted by {signal}"));
         }
@@ -135,15 +136,70 @@ pub async fn run_once(
     journal
 }
 
-/// The first of Ctrl-C or SIGTERM.
-async fn interrupted() -> &'static str {
-    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(s) => s,
-        Err(_) => return std::future::pending().await,
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => "SIGINT (Ctrl-C)",
-        _ = term.recv() => "SIGTERM",
+/// Tidy a finished run's `${run.dir}`: removed when the run passed or when it holds no file
+/// (an empty `logs/` included); otherwise kept, and the sentence that tells the user where
+/// (`files kept in DIR (service logs in DIR/logs)`) is returned. The folder is named to the
+/// user only here, once it is known to stay.
+pub(crate) fn tidy_run_dir(dir: &Path, passed: bool) -> Option<String> {
+    if passed || !holds_a_file(dir) {
+        let _ = std::fs::remove_dir_all(dir);
+        return None;
+    }
+    let logs = dir.join("logs");
+    Some(if holds_a_file(&logs) {
+        format!(
+            "files kept in {} (service logs in {})",
+            dir.display(),
+            logs.display()
+        )
+    } else {
+        format!("files kept in {}", dir.display())
+    })
+}
+
+/// Whether `dir` or a folder below it holds anything but folders (bounded by the tree's size).
+fn holds_a_file(dir: &Path) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|entries| {
+        entries.flatten().any(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => holds_a_file(&e.path()),
+            _ => true,
+        })
+    })
+}
+
+/// The signals that interrupt a run, listened to before anything starts: each is handled
+/// like SIGTERM (teardown, then exit 3). Only SIGKILL skips the teardown.
+struct Interrupts(Vec<(tokio::signal::unix::Signal, &'static str)>);
+
+impl Interrupts {
+    fn listen() -> Self {
+        use tokio::signal::unix::{SignalKind, signal};
+        let kinds = [
+            (SignalKind::interrupt(), "SIGINT (Ctrl-C)"),
+            (SignalKind::terminate(), "SIGTERM"),
+            (SignalKind::hangup(), "SIGHUP"),
+            (SignalKind::quit(), "SIGQUIT"),
+        ];
+        Self(
+            kinds
+                .into_iter()
+                .filter_map(|(kind, name)| signal(kind).ok().map(|s| (s, name)))
+                .collect(),
+        )
+    }
+
+    /// The name of the first signal to arrive (pending forever when none could be listened to).
+    async fn first(&mut self) -> &'static str {
+        if self.0.is_empty() {
+            return std::future::pending().await;
+        }
+        let waits = self.0.iter_mut().map(|(s, name)| {
+            Box::pin(async move {
+                s.recv().await;
+                *name
+            })
+        });
+        futures_util::future::select_all(waits).await.0
     }
 }
 

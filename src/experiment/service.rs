@@ -1,13 +1,18 @@
-//! Services: processes the runner starts, waits for, signals and stops (SIGTERM, then SIGKILL).
+//! Services: processes the runner starts, waits for, signals and stops (SIGTERM, then SIGKILL),
+//! each as a process group of its own (see [`group`]), watched by a watchdog for the case
+//! where the runner dies without a teardown.
+
+pub(crate) mod group;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use nix::sys::signal::{self, Signal};
-use nix::unistd::Pid;
+use nix::sys::signal::Signal;
 use tokio::process::Child;
+
+use self::group::{Stopped, Watchdog};
 
 use super::action::program;
 use super::client::Http;
@@ -33,6 +38,7 @@ pub enum ServiceError {
     Signal(String, String, String),
 }
 
+/// A running service: its group leader, whose pid is also the group's id.
 struct Running {
     child: Child,
     pid: u32,
@@ -44,6 +50,7 @@ pub struct Services {
     running: BTreeMap<String, Running>,
     logs: PathBuf,
     http: Http,
+    watchdog: Option<Watchdog>,
 }
 
 impl std::fmt::Debug for Services {
@@ -62,6 +69,7 @@ impl Services {
             running: BTreeMap::new(),
             logs: logs.to_path_buf(),
             http,
+            watchdog: None,
         }
     }
 
@@ -75,13 +83,17 @@ impl Services {
         self.running.keys().cloned().collect()
     }
 
-    /// Start a service and wait until it is ready.
+    /// Start a service and wait until it is ready (a previous instance that was killed or
+    /// exited is stopped first: what its group left is stopped with it).
     pub async fn start(&mut self, name: &str) -> Result<(), ServiceError> {
         let spec = self
             .specs
             .get(name)
             .cloned()
             .ok_or_else(|| ServiceError::NotRunning(name.to_string()))?;
+        if self.running.contains_key(name) {
+            let _ = self.stop(name).await;
+        }
         let log_path = self.logs.join(format!("{name}.log"));
         std::fs::create_dir_all(&self.logs).map_err(|e| {
             ServiceError::Spawn(name.into(), format!("{}: {e}", self.logs.display()))
@@ -99,22 +111,28 @@ impl Services {
         let mut command = tokio::process::Command::new(program(&spec.command[0]));
         command
             .args(&spec.command[1..])
+            // Output goes to a file: ask for no colour (the service's own `env` may override).
+            .env("NO_COLOR", "1")
             .envs(&spec.env)
             .stdin(Stdio::null())
             .stdout(Stdio::from(log))
             .stderr(Stdio::from(log2))
             .kill_on_drop(true);
-        stop_with_parent(&mut command);
+        group::lead_own_group(&mut command);
+        self.watchdog()?;
         let child = command
             .spawn()
             .map_err(|e| ServiceError::Spawn(name.into(), format!("{}: {e}", spec.command[0])))?;
         let pid = child.id().unwrap_or(0);
         self.running
             .insert(name.to_string(), Running { child, pid });
+        if let Err(e) = self.watchdog()?.watch(pid) {
+            return Err(ServiceError::Spawn(name.into(), format!("watchdog: {e}")));
+        }
         let Some(ready) = &spec.ready else {
             return Ok(());
         };
-        let deadline = tokio::time::Instant::now() + spec.ready_timeout;
+        let deadline = crate::clock::Clock::start().instant(spec.ready_timeout);
         let mut last = "no answer yet".to_string();
         // Bounded by the deadline: one attempt every 50 ms.
         while tokio::time::Instant::now() < deadline {
@@ -122,6 +140,7 @@ impl Services {
                 && let Ok(Some(status)) = r.child.try_wait()
             {
                 self.running.remove(name);
+                group::kill(pid);
                 return Err(ServiceError::Exited(
                     name.into(),
                     status.to_string(),
@@ -167,24 +186,38 @@ impl Services {
         }
     }
 
-    /// Send a signal (name without `SIG`) to a running service.
+    /// The watchdog, started with the first service (its grace: the longest stop timeout).
+    fn watchdog(&mut self) -> Result<&mut Watchdog, ServiceError> {
+        if self.watchdog.is_none() {
+            let grace = self.specs.values().map(|s| s.stop_timeout).max();
+            let dog = Watchdog::start(grace.unwrap_or(Duration::from_secs(5)))
+                .map_err(|e| ServiceError::Spawn("watchdog".into(), e.to_string()))?;
+            self.watchdog = Some(dog);
+        }
+        self.watchdog
+            .as_mut()
+            .ok_or_else(|| ServiceError::NotRunning("watchdog".into()))
+    }
+
+    /// Send a signal (name without `SIG`) to every process of a running service's group.
     pub fn signal(&mut self, name: &str, signal_name: &str) -> Result<(), ServiceError> {
         let r = self
             .running
             .get(name)
             .ok_or_else(|| ServiceError::NotRunning(name.into()))?;
+        let fail = |e: String| ServiceError::Signal(name.into(), signal_name.into(), e);
         let sig: Signal = format!("SIG{signal_name}")
             .parse()
-            .map_err(|e: nix::Error| {
-                ServiceError::Signal(name.into(), signal_name.into(), e.to_string())
-            })?;
-        let pid = i32::try_from(r.pid)
-            .map_err(|e| ServiceError::Signal(name.into(), signal_name.into(), e.to_string()))?;
-        signal::kill(Pid::from_raw(pid), sig)
-            .map_err(|e| ServiceError::Signal(name.into(), signal_name.into(), e.to_string()))
+            .map_err(|e: nix::Error| fail(e.to_string()))?;
+        match group::signal(r.pid, sig) {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(fail("no process of it is left".into())),
+            Err(e) => Err(fail(e.to_string())),
+        }
     }
 
-    /// Stop a service: SIGTERM, then SIGKILL after its stop timeout. Returns how it ended.
+    /// Stop a service and its group: SIGTERM, then SIGKILL after its stop timeout. Returns how
+    /// it ended.
     pub async fn stop(&mut self, name: &str) -> Result<String, ServiceError> {
         let grace = self
             .specs
@@ -193,19 +226,11 @@ impl Services {
         let Some(mut r) = self.running.remove(name) else {
             return Err(ServiceError::NotRunning(name.into()));
         };
-        if let Ok(Some(status)) = r.child.try_wait() {
-            return Ok(format!("had already exited ({status})"));
-        }
-        if let Ok(pid) = i32::try_from(r.pid) {
-            let _ = signal::kill(Pid::from_raw(pid), Signal::SIGTERM);
-        }
-        match tokio::time::timeout(grace, r.child.wait()).await {
-            Ok(Ok(status)) => Ok(format!("stopped ({status})")),
-            _ => {
-                let _ = r.child.kill().await;
-                Ok(format!("did not stop within {grace:?} of SIGTERM; killed"))
-            }
-        }
+        Ok(match group::stop(&mut r.child, r.pid, grace).await {
+            Stopped::AlreadyExited(status) => format!("had already exited ({status})"),
+            Stopped::Terminated(status) => format!("stopped ({status})"),
+            Stopped::Killed => format!("did not stop within {grace:?} of SIGTERM; killed"),
+        })
     }
 
     /// Stop every running service, newest name order reversed; returns (name, how) pairs.
@@ -221,35 +246,10 @@ impl Services {
 
 impl Drop for Services {
     fn drop(&mut self) {
-        // Last resort (a panic): kill what still runs; kill_on_drop reaps.
+        // Last resort (a panic): kill what still runs, groups included; kill_on_drop reaps.
         for r in self.running.values_mut() {
+            group::kill(r.pid);
             let _ = r.child.start_kill();
         }
     }
 }
-
-/// Ask the kernel to send SIGTERM to the service when the runner dies, so a
-/// runner killed with SIGKILL (which can run no cleanup of its own) still
-/// leaves no service behind. Linux only; elsewhere a no-op.
-#[cfg(target_os = "linux")]
-#[allow(unsafe_code)]
-fn stop_with_parent(command: &mut tokio::process::Command) {
-    use nix::sys::signal::Signal;
-    // SAFETY: the closure runs in the forked child before exec and only calls
-    // prctl(2) and getppid(2), both async-signal-safe; it allocates nothing.
-    unsafe {
-        command.pre_exec(|| {
-            nix::sys::prctl::set_pdeathsig(Signal::SIGTERM).map_err(std::io::Error::from)?;
-            // The runner may have died between fork and prctl: then init adopted us.
-            if nix::unistd::getppid() == nix::unistd::Pid::from_raw(1) {
-                return Err(std::io::Error::other(
-                    "the runner exited before the service started",
-                ));
-            }
-            Ok(())
-        });
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn stop_with_parent(_command: &mut tokio::process::Command) {}

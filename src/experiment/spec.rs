@@ -56,6 +56,8 @@ pub struct Experiment {
     pub expect: Expect,
     /// Commands that always run at the end.
     pub rollbacks: Vec<CommandSpec>,
+    /// What validation found doubtful but not wrong, each `file:line:col: field: warning: …`.
+    pub warnings: Vec<String>,
 }
 
 /// A process the runner manages.
@@ -287,7 +289,7 @@ impl Step {
     /// When the step ends (its fault is removed); `at` for actions.
     pub fn end(&self) -> Duration {
         match &self.kind {
-            StepKind::Fault { for_, .. } => self.at + *for_,
+            StepKind::Fault { for_, .. } => self.at.saturating_add(*for_),
             StepKind::Action(_) => self.at,
         }
     }

@@ -116,7 +116,8 @@ pub fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>, InvalidInput> {
                     p.display()
                 )));
             }
-        } else if p.is_file() {
+        } else if p.is_file() || p.exists() {
+            // A device or a pipe is reported by the reader for what it is, never opened.
             out.push(p.clone());
         } else {
             return Err(InvalidInput::new(format!(

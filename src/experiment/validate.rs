@@ -22,9 +22,12 @@ use serde_json::Value;
 use super::raw::{self, RawExpect, RawRollback, RawSteadyState};
 use super::spec::*;
 use super::vars::{self, LoadVars};
+use crate::config::ConfigError;
 use crate::config::node::{self, Node, NodeValue};
-use crate::config::{ConfigError, Position};
 use ctx::Ctx;
+
+/// The most consecutive passing samples `steady_state.recovered_after` may ask for.
+pub const MAX_RECOVERED_AFTER: u32 = 1000;
 
 /// What a file is loaded with.
 #[derive(Debug, Clone, Default)]
@@ -37,9 +40,7 @@ pub struct LoadOptions {
 
 /// Read, expand and validate an experiment file.
 pub fn load_file(path: &Path, options: &LoadOptions) -> Result<Experiment, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        ConfigError::one(path, Position::default(), "", format!("cannot read: {e}"))
-    })?;
+    let text = crate::config::read_text(path)?;
     parse_str(path, &text, options)
 }
 
@@ -162,6 +163,7 @@ impl Ctx {
         );
         let expect = self.expect(top.get("expect"));
         load::expectations(self, load.as_ref(), has_load, &expect, duration);
+        load::percentile_windows(self, load.as_ref(), &steady_state, &guards);
         let rollbacks = self
             .de_list::<RawRollback>("rollbacks", top.get("rollbacks"))
             .into_iter()
@@ -183,6 +185,7 @@ impl Ctx {
             duration: duration?,
             expect,
             rollbacks,
+            warnings: self.warnings(),
         })
     }
 
@@ -225,9 +228,16 @@ impl Ctx {
     /// `duration:`, required.
     fn duration(&mut self, top: &serde_json::Map<String, Value>) -> Option<std::time::Duration> {
         match top.get("duration") {
-            Some(v) => self
-                .de::<humantime_serde::Serde<std::time::Duration>>("duration", v)
-                .map(|d| d.into_inner()),
+            Some(v) => {
+                self.de::<Value>("duration", v)
+                    .and_then(|v| match super::quantity::duration(&v) {
+                        Ok(d) => Some(d),
+                        Err(e) => {
+                            self.problem("duration", e);
+                            None
+                        }
+                    })
+            }
             None => {
                 self.problem(
                     "",
@@ -276,8 +286,11 @@ impl Ctx {
             self.problem("steady_state.interval", "must be greater than zero");
         }
         let recovered_after = raw.recovered_after.unwrap_or(DEFAULT_RECOVERED_AFTER);
-        if recovered_after == 0 {
-            self.problem("steady_state.recovered_after", "must be at least 1");
+        if !(1..=MAX_RECOVERED_AFTER).contains(&recovered_after) {
+            self.problem(
+                "steady_state.recovered_after",
+                format!("must be from 1 to {MAX_RECOVERED_AFTER}"),
+            );
         }
         let probes = probes::list(self, "steady_state.probes", &raw.probes, has_load, false)
             .into_iter()

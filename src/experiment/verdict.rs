@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use super::measure::{self, Measurement, Sample, Window};
+use super::measure::{self, Measurement, Sample, Span, Window};
 use super::record::{ExpectationRecord, RunRecord, Status, StepRecord, for_people, observed_rpo};
 use super::spec::{Experiment, Step};
 use crate::load::ThresholdOutcome;
@@ -20,6 +20,35 @@ pub(super) fn samples(run: &RunRecord) -> Vec<Sample> {
             pass: s.pass,
         })
         .collect()
+}
+
+/// Every step's measurement from a record (`None` for a step that did not complete or is not
+/// measured), each breach attributed to the step that caused it as [`measure::measure_steps`]
+/// says, with a grace of one sampling interval.
+pub(super) fn measurements(experiment: &Experiment, run: &RunRecord) -> Vec<Option<Measurement>> {
+    let spans: Vec<Option<Span>> = run
+        .steps
+        .iter()
+        .map(|s| {
+            Some(Span {
+                window: Window {
+                    injected: s.injected_at?,
+                    removed: s.removed_at?,
+                },
+                lasting: s.kind == "action",
+            })
+        })
+        .collect();
+    measure::measure_steps(
+        &samples(run),
+        &spans,
+        experiment.steady_state.interval,
+        experiment.steady_state.recovered_after,
+    )
+    .into_iter()
+    .zip(&run.steps)
+    .map(|(m, s)| m.filter(|_| s.measured))
+    .collect()
 }
 
 /// Why a run ended before its method did: its status, the reason, and when on the run's clock
@@ -70,6 +99,7 @@ pub(super) fn judge(experiment: &Experiment, run: &mut RunRecord, stopped: Optio
         mark_not_run(&mut run.steps, stop);
     }
     let series = samples(run);
+    let measured = measurements(experiment, run);
     let mut expectations = Vec::new();
     if !experiment.steady_state.probes.is_empty() {
         for (i, step) in experiment.method.iter().enumerate() {
@@ -78,6 +108,7 @@ pub(super) fn judge(experiment: &Experiment, run: &mut RunRecord, stopped: Optio
                     experiment,
                     step,
                     run.steps.get_mut(i),
+                    measured.get(i).copied().flatten(),
                     &series,
                 ));
             }
@@ -145,6 +176,7 @@ fn step_expectations(
     experiment: &Experiment,
     step: &Step,
     record: Option<&mut StepRecord>,
+    measured: Option<Measurement>,
     series: &[Sample],
 ) -> Vec<ExpectationRecord> {
     let deadlines = [
@@ -158,7 +190,7 @@ fn step_expectations(
             (Some(injected), Some(removed)) => Some(Window { injected, removed }),
             _ => None,
         });
-    let (Some(record), Some(window)) = (record, window) else {
+    let (Some(record), Some(window), Some(m)) = (record, window, measured) else {
         // The run ended before this step was done: its expectations are listed, unevaluated.
         return deadlines
             .into_iter()
@@ -167,7 +199,6 @@ fn step_expectations(
             })
             .collect();
     };
-    let m = measure::measure(series, window, experiment.steady_state.recovered_after);
     record.measurement = Some(m);
     let mut out = Vec::new();
     if let Some(deadline) = experiment.expect.recovered_within {

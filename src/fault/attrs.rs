@@ -10,6 +10,10 @@ use super::FaultError;
 /// values are almost always a unit mistake (seconds given as milliseconds).
 pub const MAX_DELAY: Duration = Duration::from_secs(24 * 60 * 60);
 
+/// The largest size any attribute may ask for: 10^15 bytes (1 PB), below 2^53 so every JSON
+/// client reads it exactly.
+pub const MAX_BYTES: u64 = 1_000_000_000_000_000;
+
 /// A toxic's attribute map, read field by field.
 #[derive(Debug, Clone, Copy)]
 pub struct Attributes<'a> {
@@ -33,6 +37,18 @@ impl<'a> Attributes<'a> {
                 )
             }),
         }
+    }
+
+    /// A size attribute in bytes, at most [`MAX_BYTES`].
+    pub fn bytes(&self, name: &str) -> Result<u64, FaultError> {
+        let n = self.integer(name)?;
+        if n > MAX_BYTES {
+            return Err(FaultError::field(
+                format!("attributes.{name}"),
+                format!("must be at most {MAX_BYTES} bytes (1 PB), got {n}"),
+            ));
+        }
+        Ok(n)
     }
 
     /// A duration attribute given as an integer in milliseconds, at most [`MAX_DELAY`].
@@ -97,6 +113,39 @@ pub fn as_millis(d: Duration) -> u64 {
 /// Whole microseconds of a duration, for rendering attributes.
 pub fn as_micros(d: Duration) -> u64 {
     u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
+}
+
+/// Extreme JSON values for property tests of every parser that reads attributes.
+#[cfg(test)]
+pub(crate) fn extremes() -> Vec<Value> {
+    let max_ms = MAX_DELAY.as_millis() as u64;
+    let mut v: Vec<Value> = [
+        0,
+        1,
+        max_ms,
+        max_ms + 1,
+        max_ms * 1000,
+        max_ms * 1000 + 1,
+        MAX_BYTES,
+        MAX_BYTES + 1,
+        1 << 53,
+        u64::from(u32::MAX),
+        u64::MAX / 1000,
+        u64::MAX,
+    ]
+    .into_iter()
+    .map(Value::from)
+    .collect();
+    v.extend([
+        Value::from(-1),
+        Value::from(i64::MIN),
+        Value::from(1e308),
+        Value::from(0.5),
+        Value::from("100"),
+        Value::Null,
+        Value::Bool(true),
+    ]);
+    v
 }
 
 #[cfg(test)]

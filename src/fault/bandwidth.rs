@@ -11,9 +11,10 @@ use tokio::time::Instant;
 
 use super::FaultError;
 use super::attrs::Attributes;
+use super::kind::{Behaviour, Item, Kind, State, after};
 
-/// The attribute names on the wire.
-pub const ATTRIBUTES: &[&str] = &["rate"];
+/// The largest `rate` accepted, in KB/s (10^9 KB/s = 1 TB/s: beyond any link).
+pub const MAX_RATE: u64 = 1_000_000_000;
 
 /// Limit throughput to `bytes_per_sec`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,31 +25,64 @@ pub struct Bandwidth {
 
 /// One piece of a chunk and when it leaves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Piece {
+pub(crate) struct Piece {
     /// Its length in bytes.
-    pub len: usize,
+    pub(crate) len: usize,
     /// When it has been fully sent at the limited rate.
-    pub release: Instant,
+    pub(crate) release: Instant,
 }
 
-impl Bandwidth {
-    /// From wire attributes (`rate` in KB/s, > 0).
-    pub fn from_attributes(a: &Attributes<'_>) -> Result<Self, FaultError> {
+impl Kind for Bandwidth {
+    const NAME: &'static str = "bandwidth";
+    const ATTRIBUTES: &'static [&'static str] = &["rate"];
+
+    /// `rate` in KB/s, in `1..=MAX_RATE`.
+    fn from_attributes(a: &Attributes<'_>) -> Result<Self, FaultError> {
         let rate = a.integer("rate")?;
         if rate == 0 {
             return Err(FaultError::field("attributes.rate", "must be > 0"));
         }
-        let bytes_per_sec = rate
-            .checked_mul(1000)
-            .ok_or_else(|| FaultError::field("attributes.rate", "is too large"))?;
-        Ok(Self { bytes_per_sec })
+        if rate > MAX_RATE {
+            return Err(FaultError::field(
+                "attributes.rate",
+                format!("must be at most {MAX_RATE} KB/s, got {rate}"),
+            ));
+        }
+        Ok(Self {
+            bytes_per_sec: rate * 1000,
+        })
     }
+}
 
-    /// To wire attributes.
-    pub fn to_attributes(&self) -> Vec<(&'static str, u64)> {
+impl Behaviour for Bandwidth {
+    fn to_attributes(&self) -> Vec<(&'static str, u64)> {
         vec![("rate", self.bytes_per_sec / 1000)]
     }
 
+    /// Data leaves in pieces at the rate; the close waits until the link is free.
+    fn schedule(&self, state: &mut State, item: Item, out: &mut Vec<Item>) {
+        match item {
+            Item::Data { at, bytes } => {
+                let (pieces, free) = self.pieces(at, state.free, bytes.len());
+                state.free = free;
+                let mut offset = 0;
+                for p in pieces {
+                    out.push(Item::Data {
+                        at: p.release,
+                        bytes: bytes.slice(offset..offset + p.len),
+                    });
+                    offset += p.len;
+                }
+            }
+            other => {
+                let at = other.at().max(state.free);
+                out.push(other.retimed(at));
+            }
+        }
+    }
+}
+
+impl Bandwidth {
     /// The time to send `bytes` at this rate.
     pub fn transmit_time(&self, bytes: u64) -> Duration {
         let nanos = u128::from(bytes) * 1_000_000_000 / u128::from(self.bytes_per_sec.max(1));
@@ -58,7 +92,12 @@ impl Bandwidth {
     /// Schedule `len` bytes that arrived at `arrival` on a link that is busy
     /// until `free`: the pieces and when each leaves, and when the link is
     /// free again.
-    pub fn schedule(&self, arrival: Instant, free: Instant, len: usize) -> (Vec<Piece>, Instant) {
+    pub(crate) fn pieces(
+        &self,
+        arrival: Instant,
+        free: Instant,
+        len: usize,
+    ) -> (Vec<Piece>, Instant) {
         let quantum = usize::try_from(self.bytes_per_sec / 10)
             .unwrap_or(usize::MAX)
             .max(1);
@@ -70,7 +109,7 @@ impl Bandwidth {
             sent += n;
             pieces.push(Piece {
                 len: n,
-                release: start + self.transmit_time(sent as u64),
+                release: after(start, self.transmit_time(sent as u64)),
             });
         }
         let end = pieces.last().map_or(start, |p| p.release);
@@ -89,11 +128,11 @@ mod tests {
             bytes_per_sec: 10_000,
         };
         let t0 = Instant::now();
-        let (pieces, free) = t.schedule(t0, t0, 25_000);
+        let (pieces, free) = t.pieces(t0, t0, 25_000);
         assert_eq!(pieces.len(), 25); // 1,000-byte (100 ms) pieces
         assert_eq!(free - t0, Duration::from_millis(2_500));
         // A chunk arriving while the link is busy waits for it.
-        let (more, free2) = t.schedule(t0 + Duration::from_secs(1), free, 1_000);
+        let (more, free2) = t.pieces(t0 + Duration::from_secs(1), free, 1_000);
         assert_eq!(more[0].release - t0, Duration::from_millis(2_600));
         assert_eq!(free2, more[0].release);
     }

@@ -14,9 +14,7 @@ use tokio::time::Instant;
 
 use super::FaultError;
 use super::attrs::{Attributes, as_millis};
-
-/// The attribute names on the wire.
-pub const ATTRIBUTES: &[&str] = &["latency", "jitter"];
+use super::kind::{Behaviour, Item, Kind, State, after};
 
 /// Delay each chunk by `latency ± jitter`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -27,23 +25,34 @@ pub struct Latency {
     pub jitter: Duration,
 }
 
-impl Latency {
-    /// From wire attributes (`latency`, `jitter` in ms).
-    pub fn from_attributes(a: &Attributes<'_>) -> Result<Self, FaultError> {
+impl Kind for Latency {
+    const NAME: &'static str = "latency";
+    const ATTRIBUTES: &'static [&'static str] = &["latency", "jitter"];
+
+    fn from_attributes(a: &Attributes<'_>) -> Result<Self, FaultError> {
         Ok(Self {
             latency: a.millis("latency")?,
             jitter: a.millis("jitter")?,
         })
     }
+}
 
-    /// To wire attributes.
-    pub fn to_attributes(&self) -> Vec<(&'static str, u64)> {
+impl Behaviour for Latency {
+    fn to_attributes(&self) -> Vec<(&'static str, u64)> {
         vec![
             ("latency", as_millis(self.latency)),
             ("jitter", as_millis(self.jitter)),
         ]
     }
 
+    /// Data and the close leave `latency ± jitter` after they arrived (the proxy keeps order).
+    fn schedule(&self, state: &mut State, item: Item, out: &mut Vec<Item>) {
+        let at = self.release(item.at(), &mut state.rng);
+        out.push(item.retimed(at));
+    }
+}
+
+impl Latency {
     /// The delay of one chunk: `latency` plus a uniform offset in `[-jitter, +jitter]`, at least zero.
     pub fn delay(&self, rng: &mut StdRng) -> Duration {
         if self.jitter.is_zero() {
@@ -55,11 +64,9 @@ impl Latency {
         Duration::from_micros(u64::try_from(total).unwrap_or(u64::MAX))
     }
 
-    /// When a chunk that arrived at `arrival` is released, given when the
-    /// chunk ahead of it was released (chunks never overtake each other).
-    pub fn release(&self, arrival: Instant, ahead: Option<Instant>, rng: &mut StdRng) -> Instant {
-        let due = arrival + self.delay(rng);
-        ahead.map_or(due, |a| due.max(a))
+    /// When a chunk that arrived at `arrival` is released.
+    pub fn release(&self, arrival: Instant, rng: &mut StdRng) -> Instant {
+        after(arrival, self.delay(rng))
     }
 }
 
@@ -80,8 +87,8 @@ mod tests {
         };
         let mut rng = StdRng::seed_from_u64(1);
         let t0 = Instant::now();
-        let first = t.release(t0, None, &mut rng);
-        let second = t.release(t0 + Duration::from_millis(10), Some(first), &mut rng);
+        let first = t.release(t0, &mut rng);
+        let second = t.release(t0 + Duration::from_millis(10), &mut rng);
         assert_eq!(first - t0, Duration::from_millis(100));
         assert_eq!(second - t0, Duration::from_millis(110));
     }

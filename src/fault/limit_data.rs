@@ -7,9 +7,7 @@
 
 use super::FaultError;
 use super::attrs::Attributes;
-
-/// The attribute names on the wire.
-pub const ATTRIBUTES: &[&str] = &["bytes"];
+use super::kind::{Behaviour, Ending, Item, Kind, State};
 
 /// Pass at most `bytes` bytes, then close.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,33 +18,61 @@ pub struct LimitData {
 
 /// The verdict on one chunk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Admit {
+pub(crate) struct Admit {
     /// How many bytes of the chunk pass.
-    pub pass: usize,
+    pub(crate) pass: usize,
     /// Whether the connection closes after them.
-    pub close: bool,
+    pub(crate) close: bool,
 }
 
-impl LimitData {
-    /// From wire attributes (`bytes`).
-    pub fn from_attributes(a: &Attributes<'_>) -> Result<Self, FaultError> {
+impl Kind for LimitData {
+    const NAME: &'static str = "limit_data";
+    const ATTRIBUTES: &'static [&'static str] = &["bytes"];
+
+    /// `bytes`, at most [`super::attrs::MAX_BYTES`].
+    fn from_attributes(a: &Attributes<'_>) -> Result<Self, FaultError> {
         Ok(Self {
-            bytes: a.integer("bytes")?,
+            bytes: a.bytes("bytes")?,
         })
     }
+}
 
-    /// To wire attributes.
-    pub fn to_attributes(&self) -> Vec<(&'static str, u64)> {
+impl Behaviour for LimitData {
+    fn to_attributes(&self) -> Vec<(&'static str, u64)> {
         vec![("bytes", self.bytes)]
     }
 
+    /// Pass what the budget allows, then close (FIN) at the same moment.
+    fn schedule(&self, state: &mut State, item: Item, out: &mut Vec<Item>) {
+        let Item::Data { at, bytes } = item else {
+            out.push(item);
+            return;
+        };
+        let verdict = self.admit(state.passed, bytes.len());
+        state.passed = state.passed.saturating_add(verdict.pass as u64);
+        if verdict.pass > 0 {
+            out.push(Item::Data {
+                at,
+                bytes: bytes.slice(..verdict.pass),
+            });
+        }
+        if verdict.close {
+            out.push(Item::Close {
+                at,
+                how: Ending::Fin,
+            });
+        }
+    }
+}
+
+impl LimitData {
     /// The verdict on a chunk of `len` bytes when `passed` bytes have already gone through.
-    pub fn admit(&self, passed: u64, len: usize) -> Admit {
+    pub(crate) fn admit(&self, passed: u64, len: usize) -> Admit {
         let left = self.bytes.saturating_sub(passed);
         let pass = usize::try_from(left).unwrap_or(usize::MAX).min(len);
         Admit {
             pass,
-            close: passed + pass as u64 >= self.bytes,
+            close: passed.saturating_add(pass as u64) >= self.bytes,
         }
     }
 }

@@ -13,9 +13,7 @@ use tokio::time::Instant;
 
 use super::FaultError;
 use super::attrs::{Attributes, as_millis};
-
-/// The attribute names on the wire.
-pub const ATTRIBUTES: &[&str] = &["timeout"];
+use super::kind::{Behaviour, Ending, Kind, after};
 
 /// Reset after `timeout`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,22 +22,25 @@ pub struct ResetPeer {
     pub timeout: Duration,
 }
 
-impl ResetPeer {
-    /// From wire attributes (`timeout` in ms).
-    pub fn from_attributes(a: &Attributes<'_>) -> Result<Self, FaultError> {
+impl Kind for ResetPeer {
+    const NAME: &'static str = "reset_peer";
+    const ATTRIBUTES: &'static [&'static str] = &["timeout"];
+
+    fn from_attributes(a: &Attributes<'_>) -> Result<Self, FaultError> {
         Ok(Self {
             timeout: a.millis("timeout")?,
         })
     }
+}
 
-    /// To wire attributes.
-    pub fn to_attributes(&self) -> Vec<(&'static str, u64)> {
+impl Behaviour for ResetPeer {
+    fn to_attributes(&self) -> Vec<(&'static str, u64)> {
         vec![("timeout", as_millis(self.timeout))]
     }
 
-    /// When the connection is reset, given when the toxic first applied.
-    pub fn deadline(&self, since: Instant) -> Instant {
-        since + self.timeout
+    /// A reset (RST) `timeout` after the toxic first applied.
+    fn deadline(&self, since: Instant) -> Option<(Instant, Ending)> {
+        Some((after(since, self.timeout), Ending::Rst))
     }
 }
 
@@ -53,6 +54,9 @@ mod tests {
         let t = ResetPeer {
             timeout: Duration::from_millis(500),
         };
-        assert_eq!(t.deadline(now) - now, Duration::from_millis(500));
+        assert_eq!(
+            t.deadline(now),
+            Some((now + Duration::from_millis(500), Ending::Rst))
+        );
     }
 }

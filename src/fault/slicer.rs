@@ -13,9 +13,7 @@ use rand::rngs::StdRng;
 
 use super::FaultError;
 use super::attrs::{Attributes, as_micros};
-
-/// The attribute names on the wire.
-pub const ATTRIBUTES: &[&str] = &["average_size", "size_variation", "delay"];
+use super::kind::{Behaviour, Item, Kind, State, after};
 
 /// Slice chunks into pieces of about `average_size` bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,11 +26,14 @@ pub struct Slicer {
     pub delay: Duration,
 }
 
-impl Slicer {
-    /// From wire attributes.
-    pub fn from_attributes(a: &Attributes<'_>) -> Result<Self, FaultError> {
-        let average_size = a.integer("average_size")?;
-        let size_variation = a.integer("size_variation")?;
+impl Kind for Slicer {
+    const NAME: &'static str = "slicer";
+    const ATTRIBUTES: &'static [&'static str] = &["average_size", "size_variation", "delay"];
+
+    /// Sizes at most [`super::attrs::MAX_BYTES`], `delay` at most 24 h.
+    fn from_attributes(a: &Attributes<'_>) -> Result<Self, FaultError> {
+        let average_size = a.bytes("average_size")?;
+        let size_variation = a.bytes("size_variation")?;
         if average_size == 0 {
             return Err(FaultError::field("attributes.average_size", "must be > 0"));
         }
@@ -48,9 +49,10 @@ impl Slicer {
             delay: a.micros("delay")?,
         })
     }
+}
 
-    /// To wire attributes.
-    pub fn to_attributes(&self) -> Vec<(&'static str, u64)> {
+impl Behaviour for Slicer {
+    fn to_attributes(&self) -> Vec<(&'static str, u64)> {
         vec![
             ("average_size", self.average_size),
             ("size_variation", self.size_variation),
@@ -58,6 +60,34 @@ impl Slicer {
         ]
     }
 
+    /// Slice *i* of a chunk leaves `i × delay` after the chunk (or after the previous chunk's
+    /// last slice, whichever is later); the close passes behind them.
+    fn schedule(&self, state: &mut State, item: Item, out: &mut Vec<Item>) {
+        let Item::Data { at, bytes } = item else {
+            out.push(item);
+            return;
+        };
+        let mut when = state.last.map_or(at, |l| l.max(at));
+        let mut offset = 0;
+        for (i, len) in self
+            .slices(bytes.len(), &mut state.rng)
+            .into_iter()
+            .enumerate()
+        {
+            if i > 0 {
+                when = after(when, self.delay);
+            }
+            out.push(Item::Data {
+                at: when,
+                bytes: bytes.slice(offset..offset + len),
+            });
+            offset += len;
+        }
+        state.last = Some(when);
+    }
+}
+
+impl Slicer {
     /// The slice sizes for a chunk of `len` bytes (they sum to `len`).
     pub fn slices(&self, len: usize, rng: &mut StdRng) -> Vec<usize> {
         let mut sizes = Vec::new();

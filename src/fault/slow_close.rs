@@ -9,9 +9,7 @@ use tokio::time::Instant;
 
 use super::FaultError;
 use super::attrs::{Attributes, as_millis};
-
-/// The attribute names on the wire.
-pub const ATTRIBUTES: &[&str] = &["delay"];
+use super::kind::{Behaviour, Item, Kind, State, after};
 
 /// Delay the close by `delay`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,22 +18,37 @@ pub struct SlowClose {
     pub delay: Duration,
 }
 
-impl SlowClose {
-    /// From wire attributes (`delay` in ms).
-    pub fn from_attributes(a: &Attributes<'_>) -> Result<Self, FaultError> {
+impl Kind for SlowClose {
+    const NAME: &'static str = "slow_close";
+    const ATTRIBUTES: &'static [&'static str] = &["delay"];
+
+    fn from_attributes(a: &Attributes<'_>) -> Result<Self, FaultError> {
         Ok(Self {
             delay: a.millis("delay")?,
         })
     }
+}
 
-    /// To wire attributes.
-    pub fn to_attributes(&self) -> Vec<(&'static str, u64)> {
+impl Behaviour for SlowClose {
+    fn to_attributes(&self) -> Vec<(&'static str, u64)> {
         vec![("delay", as_millis(self.delay))]
     }
 
+    /// The source's close leaves `delay` after it arrived; data passes at once.
+    fn schedule(&self, _state: &mut State, item: Item, out: &mut Vec<Item>) {
+        match item {
+            Item::Eof { at } => out.push(Item::Eof {
+                at: self.close_at(at),
+            }),
+            other => out.push(other),
+        }
+    }
+}
+
+impl SlowClose {
     /// When a close seen at `closed` is passed on.
     pub fn close_at(&self, closed: Instant) -> Instant {
-        closed + self.delay
+        after(closed, self.delay)
     }
 }
 

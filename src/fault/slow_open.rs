@@ -9,9 +9,7 @@ use std::time::Duration;
 
 use super::FaultError;
 use super::attrs::{Attributes, as_millis};
-
-/// The attribute names on the wire.
-pub const ATTRIBUTES: &[&str] = &["delay"];
+use super::kind::{Behaviour, Kind, OnOpen};
 
 /// Delay the upstream dial by `delay`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,17 +18,24 @@ pub struct SlowOpen {
     pub delay: Duration,
 }
 
-impl SlowOpen {
-    /// From wire attributes (`delay` in ms).
-    pub fn from_attributes(a: &Attributes<'_>) -> Result<Self, FaultError> {
+impl Kind for SlowOpen {
+    const NAME: &'static str = "slow_open";
+    const ATTRIBUTES: &'static [&'static str] = &["delay"];
+
+    fn from_attributes(a: &Attributes<'_>) -> Result<Self, FaultError> {
         Ok(Self {
             delay: a.millis("delay")?,
         })
     }
+}
 
-    /// To wire attributes.
-    pub fn to_attributes(&self) -> Vec<(&'static str, u64)> {
+impl Behaviour for SlowOpen {
+    fn to_attributes(&self) -> Vec<(&'static str, u64)> {
         vec![("delay", as_millis(self.delay))]
+    }
+
+    fn on_open(&self) -> Option<OnOpen> {
+        Some(OnOpen::Delay(self.delay))
     }
 }
 

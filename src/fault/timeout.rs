@@ -13,9 +13,7 @@ use tokio::time::Instant;
 
 use super::FaultError;
 use super::attrs::{Attributes, as_millis};
-
-/// The attribute names on the wire.
-pub const ATTRIBUTES: &[&str] = &["timeout"];
+use super::kind::{Behaviour, Ending, Kind, after};
 
 /// Drop data; close after `timeout` unless it is zero.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,22 +22,29 @@ pub struct Timeout {
     pub timeout: Duration,
 }
 
-impl Timeout {
-    /// From wire attributes (`timeout` in ms).
-    pub fn from_attributes(a: &Attributes<'_>) -> Result<Self, FaultError> {
+impl Kind for Timeout {
+    const NAME: &'static str = "timeout";
+    const ATTRIBUTES: &'static [&'static str] = &["timeout"];
+
+    fn from_attributes(a: &Attributes<'_>) -> Result<Self, FaultError> {
         Ok(Self {
             timeout: a.millis("timeout")?,
         })
     }
+}
 
-    /// To wire attributes.
-    pub fn to_attributes(&self) -> Vec<(&'static str, u64)> {
+impl Behaviour for Timeout {
+    fn to_attributes(&self) -> Vec<(&'static str, u64)> {
         vec![("timeout", as_millis(self.timeout))]
     }
 
-    /// When the connection is closed, if ever, given when the toxic first applied.
-    pub fn deadline(&self, since: Instant) -> Option<Instant> {
-        (!self.timeout.is_zero()).then(|| since + self.timeout)
+    /// A close (FIN) `timeout` after the toxic first applied; never when 0.
+    fn deadline(&self, since: Instant) -> Option<(Instant, Ending)> {
+        (!self.timeout.is_zero()).then(|| (after(since, self.timeout), Ending::Fin))
+    }
+
+    fn blackholes(&self) -> bool {
+        true
     }
 }
 
@@ -57,6 +62,9 @@ mod tests {
         let t = Timeout {
             timeout: Duration::from_secs(2),
         };
-        assert_eq!(t.deadline(now), Some(now + Duration::from_secs(2)));
+        assert_eq!(
+            t.deadline(now),
+            Some((now + Duration::from_secs(2), Ending::Fin))
+        );
     }
 }

@@ -24,14 +24,14 @@ use super::plan::Target;
 
 /// A connection slot: empty until first used or after an error.
 #[derive(Debug, Default)]
-pub struct Conn {
+pub(super) struct Conn {
     sender: Option<SendRequest<Full<Bytes>>>,
     gauge: Option<Arc<Gauge>>,
 }
 
 /// Connections open now and at most, across every worker of a run.
 #[derive(Debug, Default)]
-pub struct Gauge {
+pub(super) struct Gauge {
     open: AtomicUsize,
     peak: AtomicUsize,
 }
@@ -47,13 +47,8 @@ impl Gauge {
     }
 
     /// The most connections that were open at once.
-    pub fn peak(&self) -> usize {
+    pub(super) fn peak(&self) -> usize {
         self.peak.load(Ordering::Relaxed)
-    }
-
-    /// Connections open now.
-    pub fn open(&self) -> usize {
-        self.open.load(Ordering::Relaxed)
     }
 }
 
@@ -65,7 +60,7 @@ impl Drop for Conn {
 
 /// A complete response.
 #[derive(Debug)]
-pub struct Answer {
+pub(super) struct Answer {
     /// Status code.
     pub status: StatusCode,
     /// Whether shakedown's fault injection fabricated it.
@@ -76,7 +71,7 @@ pub struct Answer {
 
 /// The result of one exchange, with the connection handed back.
 #[derive(Debug)]
-pub struct Exchanged {
+pub(super) struct Exchanged {
     /// The connection, for reuse.
     pub conn: Conn,
     /// When the exchange began (connect included).
@@ -89,7 +84,7 @@ pub struct Exchanged {
 
 impl Conn {
     /// An empty slot whose open connections count in `gauge`.
-    pub fn counted(gauge: Arc<Gauge>) -> Self {
+    pub(super) fn counted(gauge: Arc<Gauge>) -> Self {
         Self {
             sender: None,
             gauge: Some(gauge),
@@ -185,7 +180,7 @@ impl Conn {
 }
 
 /// Send `req` on `conn` (connecting if needed) within `timeout`.
-pub async fn exchange(
+pub(super) async fn exchange(
     mut conn: Conn,
     target: &Target,
     req: Request<Full<Bytes>>,

@@ -1,10 +1,12 @@
 //! The end of a run: worker results merged into the [`LoadReport`], thresholds judged, writes read back.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use super::histogram::{self, run_histogram};
-use super::plan::Model;
-use super::report::{Latency as Lat, LoadModel, LoadReport, ScenarioReport, Summary};
+use super::plan::{Model, Plan};
+use super::recorder::Recorder;
+use super::report::{Latency as Lat, LoadReport, ScenarioReport, Summary};
 use super::scenario;
 use super::thresholds::{Metric, ThresholdOutcome, WindowCheck};
 use super::usage::{self, CpuMark};
@@ -13,7 +15,7 @@ use super::writes;
 
 /// What a finished run hands over.
 #[derive(Debug)]
-pub struct Ending<'a> {
+pub(super) struct Ending<'a> {
     /// The run's shared state.
     pub shared: &'a Arc<Shared>,
     /// Every worker's results.
@@ -31,7 +33,7 @@ pub struct Ending<'a> {
 }
 
 /// Merge, judge and read back: the report of a finished run.
-pub async fn report(end: Ending<'_>) -> LoadReport {
+pub(super) async fn report(end: Ending<'_>) -> LoadReport {
     let mut results = end.results;
     let checks = end.checks;
     // Sending and draining, up to the last worker's end (not when the caller noticed).
@@ -42,12 +44,17 @@ pub async fn report(end: Ending<'_>) -> LoadReport {
         .unwrap_or_else(|| end.shared.clock.now())
         .saturating_sub(end.shared.start);
     let plan = &end.shared.plan;
+    // The span every rate is over: the plan's end, or the stop when it came first, or the
+    // last completion when the plan ended sooner on its own (users out of requests).
+    let span = [plan.end(), end.shared.stopped_at.get().copied()]
+        .into_iter()
+        .flatten()
+        .fold(elapsed, Duration::min);
     let mut writes = writes::WriteLog::default();
     let mut total = results.pop().map(|r| {
         writes.merge(r.writes);
         r.rec
     });
-    let stopped = end.shared.stop.is_cancelled();
     if let Some(t) = total.as_mut() {
         for r in results {
             writes.merge(r.writes);
@@ -63,91 +70,20 @@ pub async fn report(end: Ending<'_>) -> LoadReport {
     } else {
         None
     };
-    let empty = run_histogram();
-    let summary = match &total {
-        Some(t) => {
-            let secs = elapsed.as_secs_f64();
-            Summary {
-                requests: t.requests,
-                ok: t.ok,
-                errors: t.errors.total(),
-                error_rate: if t.requests > 0 {
-                    t.errors.total() as f64 / t.requests as f64
-                } else {
-                    0.0
-                },
-                rps: if secs > 0.0 {
-                    t.requests as f64 / secs
-                } else {
-                    0.0
-                },
-                planned: None,
-                late: t.late,
-                cancelled: t.cancelled,
-                latency: Lat::of(&t.latency),
-                service_time: Lat::of(&t.service),
-                schedule_lag: Lat::of(&t.lag),
-            }
-        }
-        None => Summary::default(),
+    let summary = summary(total.as_ref(), span);
+    let (model, arrival, unsent) = match &plan.model {
+        Model::Open { arrival, .. } => ("open", Some(*arrival), total.as_ref().map(|t| t.unsent)),
+        Model::Closed { .. } => ("closed", None, None),
     };
-    let (model, arrival, planned) = match &plan.model {
-        Model::Open { schedule, arrival } => {
-            let until = if stopped {
-                elapsed.min(schedule.end().unwrap_or(elapsed))
-            } else {
-                schedule.end().unwrap_or(elapsed)
-            };
-            (
-                LoadModel::Open,
-                Some(*arrival),
-                Some(schedule.expected_by(until).ceil() as u64),
-            )
-        }
-        Model::Closed { .. } => (LoadModel::Closed, None, None),
+    // Every slot due before sending stopped was sent (and completed or was cancelled) or not.
+    let planned = unsent.map(|u| summary.requests + summary.cancelled + u);
+    let summary = Summary {
+        planned,
+        unsent,
+        ..summary
     };
-    let summary = Summary { planned, ..summary };
-    let hist = total.as_ref().map_or(&empty, |t| &t.latency);
-    let mut outcomes = Vec::new();
-    for t in &plan.thresholds {
-        if t.window.is_some() {
-            if let Some(c) = checks.iter().find(|c| c.threshold == *t) {
-                outcomes.push(c.outcome());
-            }
-            continue;
-        }
-        let observed = match t.metric {
-            Metric::Quantile(q) => histogram::quantile(hist, q).map(|d| d.as_secs_f64()),
-            Metric::Mean => (!hist.is_empty()).then(|| hist.mean() / 1e6),
-            Metric::ErrorRate => Some(summary.error_rate),
-            Metric::Rps => Some(summary.rps),
-        };
-        outcomes.push(ThresholdOutcome {
-            threshold: t.text.clone(),
-            passed: observed.is_some_and(|v| t.holds(v)),
-            observed,
-            unit: t.unit(),
-            window_s: None,
-            breaches: u64::from(!observed.is_some_and(|v| t.holds(v))),
-            aborted: false,
-        });
-    }
-    let scenarios = plan
-        .scenarios
-        .iter()
-        .enumerate()
-        .map(|(i, s)| {
-            let r = total.as_ref().and_then(|t| t.scenarios.get(i));
-            ScenarioReport {
-                name: s.name.clone(),
-                weight: s.weight,
-                requests: r.map_or(0, |r| r.requests),
-                ok: r.map_or(0, |r| r.ok),
-                errors: r.map_or(0, |r| r.errors),
-                latency: r.map_or_else(Lat::default, |r| Lat::of(&r.latency)),
-            }
-        })
-        .collect();
+    let outcomes = outcomes(plan, &checks, total.as_ref(), &summary);
+    let scenarios = scenario_reports(plan, total.as_ref());
     let generator = usage::measure(
         &summary,
         usage::Facts {
@@ -167,13 +103,14 @@ pub async fn report(end: Ending<'_>) -> LoadReport {
     LoadReport {
         version: 1,
         target: plan.target.url.clone(),
-        model,
+        model: model.to_string(),
         arrival,
         seed: end.seed,
         connections: plan.connections,
         threads: plan.threads,
         started: end.shared.start,
         elapsed,
+        span,
         passed: outcomes.iter().all(|o| o.passed),
         aborted: end.aborted,
         errors_by_class: total.as_ref().map(|t| t.errors).unwrap_or_default(),
@@ -184,4 +121,91 @@ pub async fn report(end: Ending<'_>) -> LoadReport {
         writes: write_report,
         generator,
     }
+}
+
+/// Whole-run totals over `span` (the open model's planned counts are added by the caller).
+fn summary(total: Option<&Recorder>, span: Duration) -> Summary {
+    let Some(t) = total else {
+        return Summary::default();
+    };
+    let secs = span.as_secs_f64();
+    Summary {
+        requests: t.requests,
+        ok: t.ok,
+        errors: t.errors.total(),
+        error_rate: if t.requests > 0 {
+            t.errors.total() as f64 / t.requests as f64
+        } else {
+            0.0
+        },
+        rps: if secs > 0.0 {
+            t.requests as f64 / secs
+        } else {
+            0.0
+        },
+        planned: None,
+        unsent: None,
+        late: t.late,
+        cancelled: t.cancelled,
+        latency: Lat::of(&t.latency),
+        service_time: Lat::of(&t.service),
+        schedule_lag: Lat::of(&t.lag),
+    }
+}
+
+/// Every threshold's outcome, in the order given: windowed ones from their checks, the
+/// others on the whole run.
+fn outcomes(
+    plan: &Plan,
+    checks: &[WindowCheck],
+    total: Option<&Recorder>,
+    summary: &Summary,
+) -> Vec<ThresholdOutcome> {
+    let empty = run_histogram();
+    let hist = total.map_or(&empty, |t| &t.latency);
+    let mut outcomes = Vec::new();
+    for t in &plan.thresholds {
+        if t.window.is_some() {
+            if let Some(c) = checks.iter().find(|c| c.threshold == *t) {
+                outcomes.push(c.outcome());
+            }
+            continue;
+        }
+        let observed = match t.metric {
+            Metric::Quantile(q) => histogram::quantile(hist, q).map(|d| d.as_secs_f64()),
+            Metric::Mean => (!hist.is_empty()).then(|| hist.mean() / 1e6),
+            Metric::ErrorRate => Some(summary.error_rate),
+            Metric::Rps => Some(summary.rps),
+        };
+        let passed = observed.is_some_and(|v| t.holds(v));
+        outcomes.push(ThresholdOutcome {
+            threshold: t.text.clone(),
+            passed,
+            observed,
+            unit: t.unit(),
+            window_s: None,
+            breaches: u64::from(!passed),
+            aborted: false,
+        });
+    }
+    outcomes
+}
+
+/// Each scenario's totals, in file order.
+fn scenario_reports(plan: &Plan, total: Option<&Recorder>) -> Vec<ScenarioReport> {
+    plan.scenarios
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let r = total.and_then(|t| t.scenarios.get(i));
+            ScenarioReport {
+                name: s.name.clone(),
+                weight: s.weight,
+                requests: r.map_or(0, |r| r.requests),
+                ok: r.map_or(0, |r| r.ok),
+                errors: r.map_or(0, |r| r.errors),
+                latency: r.map_or_else(Lat::default, |r| Lat::of(&r.latency)),
+            }
+        })
+        .collect()
 }

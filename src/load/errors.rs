@@ -8,11 +8,11 @@
 
 use std::fmt;
 
-use serde::de::{Deserialize, Deserializer};
+use serde::de::{Deserialize, Deserializer, Error as _};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
 /// The response header shakedown's HTTP faults set on every response they fabricate.
-pub const FAULT_HEADER: &str = "x-shakedown-fault";
+pub(super) const FAULT_HEADER: &str = "x-shakedown-fault";
 
 /// Why a request failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -181,7 +181,7 @@ impl Serialize for ClassCounts {
 }
 
 impl<'de> Deserialize<'de> for ClassCounts {
-    /// A map of class names to counts; a class left out counts 0, an unknown name is an error.
+    /// The map [`Serialize`] writes; a class left out counts 0, an unknown class is an error.
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let map = std::collections::BTreeMap::<String, u64>::deserialize(deserializer)?;
         let mut counts = ClassCounts::default();
@@ -189,7 +189,7 @@ impl<'de> Deserialize<'de> for ClassCounts {
             let class = ErrorClass::ALL
                 .into_iter()
                 .find(|c| c.name() == name)
-                .ok_or_else(|| serde::de::Error::custom(format!("unknown error class {name:?}")))?;
+                .ok_or_else(|| D::Error::custom(format!("unknown error class {name:?}")))?;
             counts.0[class.index()] = n;
         }
         Ok(counts)

@@ -17,25 +17,25 @@ use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
 use super::errors::{ClassCounts, ErrorClass};
-use super::report::serde_ms;
+use super::units::serde_ms;
 
 /// A latency histogram in microseconds.
-pub type Hist = Histogram<u64>;
+pub(super) type Hist = Histogram<u64>;
 
 /// A whole-run histogram: 1 µs to 1 hour at 3 significant figures.
-pub fn run_histogram() -> Hist {
+pub(super) fn run_histogram() -> Hist {
     Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("constant bounds are valid")
 }
 
 /// A per-second histogram: 2 significant figures, grows to the largest value seen.
-pub fn small_histogram() -> Hist {
+pub(super) fn small_histogram() -> Hist {
     let mut h = Histogram::new(2).expect("2 significant figures are valid");
     h.auto(true);
     h
 }
 
 /// Record a duration (at least 1 µs; growing an auto-resizing histogram, else saturating).
-pub fn record(h: &mut Hist, d: Duration) {
+pub(super) fn record(h: &mut Hist, d: Duration) {
     let v = u64::try_from(d.as_micros()).unwrap_or(u64::MAX).max(1);
     if h.record(v).is_err() {
         h.saturating_record(v);
@@ -43,12 +43,12 @@ pub fn record(h: &mut Hist, d: Duration) {
 }
 
 /// The value at quantile `q` (0..=1), `None` when empty.
-pub fn quantile(h: &Hist, q: f64) -> Option<Duration> {
+pub(super) fn quantile(h: &Hist, q: f64) -> Option<Duration> {
     (!h.is_empty()).then(|| Duration::from_micros(h.value_at_quantile(q)))
 }
 
 /// Merge `from` into `into`; on a bounds mismatch fall back to per-value records.
-pub fn merge(into: &mut Hist, from: &Hist) {
+pub(super) fn merge(into: &mut Hist, from: &Hist) {
     if into.add(from).is_err() {
         for v in from.iter_recorded() {
             into.saturating_record_n(v.value_iterated_to(), v.count_at_value());
@@ -57,7 +57,7 @@ pub fn merge(into: &mut Hist, from: &Hist) {
 }
 
 /// Statistics of the requests whose intended send time fell in a recent window.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct WindowStats {
     /// Completed requests.
     pub requests: u64,
@@ -85,7 +85,7 @@ pub struct WindowStats {
 
 /// Counts and latencies of the requests intended in one second.
 #[derive(Debug, Clone)]
-pub struct Bucket {
+pub(super) struct Bucket {
     /// Completed requests.
     pub requests: u64,
     /// Successes.
@@ -158,7 +158,7 @@ impl TimelinePoint {
 
 /// The shared per-second timeline: recent seconds in full, older ones summarised.
 #[derive(Debug)]
-pub struct Timeline {
+pub(super) struct Timeline {
     open: BTreeMap<u64, Bucket>,
     closed: BTreeMap<u64, TimelinePoint>,
     horizon: u64,
@@ -166,7 +166,7 @@ pub struct Timeline {
 
 impl Timeline {
     /// A timeline keeping full histograms for `horizon` seconds.
-    pub fn new(horizon: Duration) -> Self {
+    pub(super) fn new(horizon: Duration) -> Self {
         Self {
             open: BTreeMap::new(),
             closed: BTreeMap::new(),
@@ -189,7 +189,7 @@ impl Timeline {
             .absorb(bucket);
         let newest = self.open.keys().next_back().copied().unwrap_or(0);
         while let Some((&oldest, _)) = self.open.first_key_value() {
-            if oldest + self.horizon >= newest {
+            if oldest.saturating_add(self.horizon) >= newest {
                 break;
             }
             if let Some(b) = self.open.remove(&oldest) {
@@ -199,7 +199,7 @@ impl Timeline {
     }
 
     /// Statistics of the seconds `first..end` (seconds since start), rates over `span`.
-    pub fn window(&self, first: u64, end: u64, span: Duration) -> WindowStats {
+    pub(super) fn window(&self, first: u64, end: u64, span: Duration) -> WindowStats {
         let end = end.max(first);
         let mut acc = Bucket::new();
         for (_, b) in self.open.range(first..end) {
@@ -231,7 +231,7 @@ impl Timeline {
     }
 
     /// Every second from 0 to the last one seen, gaps filled with zeros.
-    pub fn points(&self) -> Vec<TimelinePoint> {
+    pub(super) fn points(&self) -> Vec<TimelinePoint> {
         let last = self
             .open
             .keys()
@@ -256,14 +256,14 @@ impl Timeline {
 
 /// A worker's not-yet-published seconds (usually one or two).
 #[derive(Debug, Default)]
-pub struct LocalBuckets {
+pub(super) struct LocalBuckets {
     live: Vec<(u64, Bucket)>,
     spare: Vec<Bucket>,
 }
 
 impl LocalBuckets {
     /// Record one completed request intended in `second`.
-    pub fn record(&mut self, second: u64, latency: Duration, error: Option<ErrorClass>) {
+    pub(super) fn record(&mut self, second: u64, latency: Duration, error: Option<ErrorClass>) {
         let i = match self.live.iter().position(|(s, _)| *s == second) {
             Some(i) => i,
             None => {
@@ -282,7 +282,7 @@ impl LocalBuckets {
     }
 
     /// Fold everything into the shared timeline and start afresh.
-    pub fn flush(&mut self, shared: &std::sync::Mutex<Timeline>) {
+    pub(super) fn flush(&mut self, shared: &std::sync::Mutex<Timeline>) {
         if self.live.is_empty() {
             return;
         }

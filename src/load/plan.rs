@@ -7,24 +7,28 @@ use http::{HeaderName, HeaderValue};
 use super::LoadError;
 use super::scenario::{Picker, Scenario};
 use super::schedule::Schedule;
-use super::spec::{Arrival, LoadSpec, RequestSpec, ScenarioSpec};
-pub use super::target::Target;
+use super::spec::{
+    Arrival, LoadSpec, MAX_CONNECTIONS, MAX_DURATION, MAX_REQUESTS_PER_USER, MAX_THREADS,
+    MAX_TIMEOUT, RequestSpec, ScenarioSpec,
+};
+pub(crate) use super::target::Target;
 use super::thresholds::Threshold;
 use super::users::Users;
 
+mod model;
 mod scenarios;
 mod stages;
+use model::model;
 use scenarios::scenario;
-use stages::{stages_schedule, user_stages};
 
 /// Default per-request timeout.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+pub(super) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default connection cap in the open model.
-pub const DEFAULT_CONNECTIONS: usize = 1000;
+pub(super) const DEFAULT_CONNECTIONS: usize = 1000;
 
 /// Open or closed model.
 #[derive(Debug, Clone)]
-pub enum Model {
+pub(super) enum Model {
     /// Requests on a schedule, whatever the latency.
     Open {
         /// Intended send times.
@@ -42,14 +46,12 @@ pub enum Model {
         requests_per_user: Option<u64>,
         /// End of the run.
         duration: Option<Duration>,
-        /// Whether this is the `max_rate` flat-out mode.
-        max_rate: bool,
     },
 }
 
 /// A validated, runnable load plan.
 #[derive(Debug, Clone)]
-pub struct Plan {
+pub(super) struct Plan {
     /// Where requests go.
     pub target: Target,
     /// How requests are paced.
@@ -72,7 +74,7 @@ pub struct Plan {
 
 impl Plan {
     /// Whether the plan ends on its own (an end time, or users with a request limit).
-    pub fn is_bounded(&self) -> bool {
+    pub(super) fn is_bounded(&self) -> bool {
         self.end().is_some()
             || matches!(
                 self.model,
@@ -84,7 +86,7 @@ impl Plan {
     }
 
     /// When the plan ends on its own, if ever.
-    pub fn end(&self) -> Option<Duration> {
+    pub(super) fn end(&self) -> Option<Duration> {
         match &self.model {
             Model::Open { schedule, .. } => schedule.end(),
             Model::Closed { duration, .. } => *duration,
@@ -99,8 +101,71 @@ fn invalid(field: impl Into<String>, message: impl Into<String>) -> LoadError {
     }
 }
 
+/// `field` is at most `max` (a duration).
+pub(super) fn duration_at_most(field: &str, d: Duration, max: Duration) -> Result<(), LoadError> {
+    if d > max {
+        return Err(invalid(
+            field,
+            format!(
+                "{} is above the limit of {}",
+                humantime::format_duration(d),
+                humantime::format_duration(max)
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// `field` is at most `max` (a count).
+pub(super) fn count_at_most(field: &str, n: u64, max: u64) -> Result<(), LoadError> {
+    if n > max {
+        return Err(invalid(field, format!("{n} is above the limit of {max}")));
+    }
+    Ok(())
+}
+
+/// Every duration and count of `spec` within its documented bound (docs/load.md, "Limits").
+fn bounds(spec: &LoadSpec) -> Result<(), LoadError> {
+    let durations = [
+        ("duration", spec.duration, MAX_DURATION),
+        ("timeout", spec.timeout, MAX_TIMEOUT),
+    ];
+    for (field, d, max) in durations {
+        if let Some(d) = d {
+            duration_at_most(field, d, max)?;
+        }
+    }
+    if spec.timeout == Some(Duration::ZERO) {
+        return Err(invalid("timeout", "must be > 0"));
+    }
+    let counts = [
+        (
+            "connections",
+            spec.connections.map(|c| c as u64),
+            MAX_CONNECTIONS,
+        ),
+        (
+            "threads",
+            spec.threads.map(|t| t as u64),
+            MAX_THREADS as u64,
+        ),
+        ("users", spec.users, MAX_CONNECTIONS),
+        (
+            "requests_per_user",
+            spec.requests_per_user,
+            MAX_REQUESTS_PER_USER,
+        ),
+    ];
+    for (field, n, max) in counts {
+        if let Some(n) = n {
+            count_at_most(field, n, max)?;
+        }
+    }
+    Ok(())
+}
+
 /// Validate a spec into a plan.
-pub fn validate(spec: &LoadSpec) -> Result<Plan, LoadError> {
+pub(super) fn validate(spec: &LoadSpec) -> Result<Plan, LoadError> {
     let url = spec
         .target
         .as_deref()
@@ -109,100 +174,8 @@ pub fn validate(spec: &LoadSpec) -> Result<Plan, LoadError> {
     if spec.duration == Some(Duration::ZERO) {
         return Err(invalid("duration", "must be > 0"));
     }
-    let open = spec.rate.is_some() || spec.stages.is_some();
-    let users = spec.users.is_some() || spec.users_stages.is_some();
-    let modes = [open, users, spec.max_rate];
-    match modes.iter().filter(|m| **m).count() {
-        0 => {
-            return Err(invalid(
-                "rate",
-                "one of rate, stages, users, users_stages or max_rate is required",
-            ));
-        }
-        1 => {}
-        _ => {
-            return Err(invalid(
-                "rate",
-                "rate/stages, users and max_rate exclude each other",
-            ));
-        }
-    }
-    if spec.rate.is_some() && spec.stages.is_some() {
-        return Err(invalid("stages", "give either rate or stages, not both"));
-    }
-    if spec.users.is_some() && spec.users_stages.is_some() {
-        return Err(invalid(
-            "users_stages",
-            "give either users or users_stages, not both",
-        ));
-    }
-    let spawn_rate = match spec.spawn_rate {
-        Some(_) if !users => {
-            return Err(invalid(
-                "spawn_rate",
-                "a spawn rate needs the closed model (users or users_stages)",
-            ));
-        }
-        Some(r) if r.per_second <= 0.0 => return Err(invalid("spawn_rate", "must be > 0")),
-        r => r.map(|r| r.per_second),
-    };
-    if open && (spec.think.is_some() || spec.requests_per_user.is_some()) {
-        return Err(invalid(
-            "think",
-            "think and requests_per_user need the closed model (users)",
-        ));
-    }
-    if spec.connections == Some(0) {
-        return Err(invalid("connections", "must be > 0"));
-    }
-    if spec.threads == Some(0) {
-        return Err(invalid("threads", "must be > 0"));
-    }
-    let model = if let Some(rate) = spec.rate {
-        if rate.per_second <= 0.0 {
-            return Err(invalid("rate", "must be > 0"));
-        }
-        Model::Open {
-            schedule: Schedule::constant(rate.per_second, spec.duration),
-            arrival: spec.arrival,
-        }
-    } else if let Some(stages) = &spec.stages {
-        Model::Open {
-            schedule: stages_schedule(&stages.0, spec.duration)?,
-            arrival: spec.arrival,
-        }
-    } else if spec.max_rate {
-        Model::Closed {
-            users: Users::constant(spec.connections.unwrap_or(50) as u64, None),
-            think: (Duration::ZERO, Duration::ZERO),
-            requests_per_user: None,
-            duration: spec.duration,
-            max_rate: true,
-        }
-    } else {
-        let (users, end) = match &spec.users_stages {
-            Some(stages) => user_stages(&stages.0, spec.duration, spawn_rate)?,
-            None => {
-                let n = spec.users.unwrap_or(0);
-                if n == 0 {
-                    return Err(invalid("users", "must be > 0"));
-                }
-                (Users::constant(n, spawn_rate), spec.duration)
-            }
-        };
-        if spec.requests_per_user == Some(0) {
-            return Err(invalid("requests_per_user", "must be > 0"));
-        }
-        Model::Closed {
-            users,
-            think: spec
-                .think
-                .map_or((Duration::ZERO, Duration::ZERO), |t| (t.min, t.max)),
-            requests_per_user: spec.requests_per_user,
-            duration: end,
-            max_rate: false,
-        }
-    };
+    bounds(spec)?;
+    let model = model(spec)?;
     let connections = match (&model, spec.connections) {
         (_, Some(c)) => c,
         (Model::Closed { users, .. }, None) => {
@@ -212,8 +185,24 @@ pub fn validate(spec: &LoadSpec) -> Result<Plan, LoadError> {
     };
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     let threads = spec.threads.unwrap_or(cpus).clamp(1, connections.max(1));
-    let headers = spec
-        .headers
+    let closed = matches!(model, Model::Closed { .. });
+    let scenarios = scenarios(spec, &target, closed)?;
+    Ok(Plan {
+        picker: Picker::new(scenarios.iter().map(|s| s.weight)),
+        target,
+        model,
+        connections,
+        threads,
+        timeout: spec.timeout.unwrap_or(DEFAULT_TIMEOUT),
+        headers: headers(spec)?,
+        scenarios,
+        thresholds: thresholds(spec)?,
+    })
+}
+
+/// The headers sent with every request.
+fn headers(spec: &LoadSpec) -> Result<Vec<(HeaderName, HeaderValue)>, LoadError> {
+    spec.headers
         .iter()
         .map(|(k, v)| {
             let field = format!("headers.{k}");
@@ -222,9 +211,12 @@ pub fn validate(spec: &LoadSpec) -> Result<Plan, LoadError> {
                 HeaderValue::from_str(v).map_err(|e| invalid(&field, e.to_string()))?,
             ))
         })
-        .collect::<Result<Vec<_>, LoadError>>()?;
-    let closed = matches!(model, Model::Closed { .. });
-    let scenarios = if spec.scenarios.is_empty() {
+        .collect()
+}
+
+/// The request mix: the spec's scenarios, or `GET` of the target URL.
+fn scenarios(spec: &LoadSpec, target: &Target, closed: bool) -> Result<Vec<Scenario>, LoadError> {
+    if spec.scenarios.is_empty() {
         let default = ScenarioSpec {
             name: Some(format!("GET {}", target.path)),
             weight: 1,
@@ -235,147 +227,26 @@ pub fn validate(spec: &LoadSpec) -> Result<Plan, LoadError> {
             }),
             ..ScenarioSpec::default()
         };
-        vec![scenario(0, &default, closed)?]
-    } else {
-        spec.scenarios
-            .iter()
-            .enumerate()
-            .map(|(i, s)| scenario(i, s, closed))
-            .collect::<Result<Vec<_>, _>>()?
-    };
-    let thresholds = spec
-        .thresholds
+        return Ok(vec![scenario(0, &default, closed)?]);
+    }
+    spec.scenarios
+        .iter()
+        .enumerate()
+        .map(|(i, s)| scenario(i, s, closed))
+        .collect()
+}
+
+/// The pass/fail criteria, parsed.
+fn thresholds(spec: &LoadSpec) -> Result<Vec<Threshold>, LoadError> {
+    spec.thresholds
         .iter()
         .enumerate()
         .map(|(i, t)| {
             t.parse()
                 .map_err(|e| invalid(format!("thresholds[{i}]"), format!("{e}")))
         })
-        .collect::<Result<Vec<Threshold>, _>>()?;
-    Ok(Plan {
-        picker: Picker::new(scenarios.iter().map(|s| s.weight)),
-        target,
-        model,
-        connections,
-        threads,
-        timeout: spec.timeout.unwrap_or(DEFAULT_TIMEOUT),
-        headers,
-        scenarios,
-        thresholds,
-    })
+        .collect()
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::config::{Format, parse};
-
-    fn plan(yaml: &str) -> Result<Plan, LoadError> {
-        validate(&parse::<LoadSpec>("t.yaml", yaml, Format::Yaml).unwrap())
-    }
-
-    fn field(yaml: &str) -> String {
-        match plan(yaml) {
-            Err(LoadError::Invalid { field, .. }) => field,
-            other => panic!("expected invalid, got {other:?}"),
-        }
-    }
-
-    #[test]
-    fn valid_plans() {
-        let p = plan("target: http://127.0.0.1:9/x?y=1\nrate: 10/s\nduration: 2s\n").unwrap();
-        assert_eq!(p.target.path, "/x?y=1");
-        assert_eq!(p.target.port, 9);
-        assert_eq!(p.scenarios[0].name, "GET /x?y=1");
-        assert_eq!(p.end(), Some(Duration::from_secs(2)));
-        let p = plan("target: http://localhost:8/\nmax_rate: true\nconnections: 4\nduration: 1s\n")
-            .unwrap();
-        assert!(matches!(
-            &p.model,
-            Model::Closed {
-                users,
-                max_rate: true,
-                ..
-            } if users.max() == 4
-        ));
-        let p =
-            plan("target: http://a\nusers_stages: 0s:10,30s:200,40s:10\nspawn_rate: 50\n").unwrap();
-        assert_eq!(
-            (p.connections, p.end()),
-            (200, Some(Duration::from_secs(40)))
-        );
-        let p = plan("target: http://a\nusers_stages: [{at: 0s, users: 0}, {at: 1m, users: 30}]\nduration: 2m\n")
-            .unwrap();
-        assert_eq!(
-            (p.connections, p.end()),
-            (30, Some(Duration::from_secs(120)))
-        );
-        let p = plan(
-            "target: http://127.0.0.1:9\nusers: 3\nthink: 1s..2s\nscenarios:\n  - steps:\n    - request: {method: POST, path: /login}\n      extract: {token: {json: $.token}}\n    - request: {path: /me, headers: {authorization: 'Bearer {{token}}'}}\n",
-        )
-        .unwrap();
-        assert_eq!(p.connections, 3);
-        assert_eq!(p.scenarios[0].len(), 2);
-    }
-
-    #[test]
-    fn bad_plans_name_the_field() {
-        assert_eq!(field("rate: 1/s\n"), "target");
-        assert_eq!(field("target: 'http://'\nrate: 1/s\n"), "target");
-        assert_eq!(field("target: https://a\nrate: 1/s\n"), "target");
-        assert_eq!(field("target: http://a\nrate: 0/s\n"), "rate");
-        assert_eq!(field("target: http://a\n"), "rate");
-        assert_eq!(field("target: http://a\nrate: 1/s\nusers: 2\n"), "rate");
-        assert_eq!(
-            field("target: http://a\nstages: 0s:1/s,10s:5/s,5s:1/s\n"),
-            "stages[2]"
-        );
-        assert_eq!(field("target: http://a\nstages: 1s:1/s\n"), "stages");
-        assert_eq!(
-            field("target: http://a\nusers_stages: 0s:5,10s:9,5s:1\n"),
-            "users_stages[2]"
-        );
-        assert_eq!(
-            field("target: http://a\nusers_stages: 0s:0\n"),
-            "users_stages"
-        );
-        assert_eq!(
-            field("target: http://a\nusers: 3\nusers_stages: 0s:1\n"),
-            "users_stages"
-        );
-        assert_eq!(
-            field("target: http://a\nrate: 1/s\nspawn_rate: 5\n"),
-            "spawn_rate"
-        );
-        assert_eq!(
-            field("target: http://a\nusers: 3\nspawn_rate: 0\n"),
-            "spawn_rate"
-        );
-        assert_eq!(
-            field("target: http://a\nrate: 1/s\nscenarios: [{weight: 0, request: {path: /}}]\n"),
-            "scenarios[0].weight"
-        );
-        assert_eq!(
-            field("target: http://a\nrate: 1/s\nscenarios: [{request: {path: x}}]\n"),
-            "scenarios[0].request.path"
-        );
-        assert_eq!(
-            field("target: http://a\nrate: 1/s\nscenarios: [{request: {path: '/{{nope}}'}}]\n"),
-            "scenarios[0].request"
-        );
-        assert_eq!(
-            field(
-                "target: http://a\nrate: 1/s\nscenarios: [{write: {method: PUT, path: /k}, read_back: {path: /k}}]\n"
-            ),
-            "scenarios[0].read_back.path"
-        );
-        assert_eq!(
-            field("target: http://a\nrate: 1/s\nscenarios: [{steps: [{request: {path: /}}]}]\n"),
-            "scenarios[0].steps"
-        );
-        assert_eq!(
-            field("target: http://a\nrate: 1/s\nthresholds: ['p95 ~ 1s']\n"),
-            "thresholds[0]"
-        );
-    }
-}
+mod tests;

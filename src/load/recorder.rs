@@ -7,7 +7,7 @@ use super::histogram::{Hist, LocalBuckets, merge, record, run_histogram};
 
 /// Counts and histograms of one scenario.
 #[derive(Debug, Clone)]
-pub struct ScenarioRec {
+pub(super) struct ScenarioRec {
     /// Completed requests.
     pub requests: u64,
     /// Successes.
@@ -20,7 +20,7 @@ pub struct ScenarioRec {
 
 /// Everything one worker measured.
 #[derive(Debug)]
-pub struct Recorder {
+pub(super) struct Recorder {
     /// Latency from intended send time.
     pub latency: Hist,
     /// Service time from actual send.
@@ -37,6 +37,8 @@ pub struct Recorder {
     pub late: u64,
     /// Requests in flight when a stop's drain period ran out.
     pub cancelled: u64,
+    /// Open model: slots due before sending stopped that were never sent.
+    pub unsent: u64,
     /// Per scenario.
     pub scenarios: Vec<ScenarioRec>,
     /// Per-second buckets not yet flushed to the shared timeline.
@@ -45,7 +47,7 @@ pub struct Recorder {
 
 impl Recorder {
     /// Empty measurements for `scenarios` scenarios.
-    pub fn new(scenarios: usize) -> Self {
+    pub(super) fn new(scenarios: usize) -> Self {
         Self {
             latency: run_histogram(),
             service: run_histogram(),
@@ -55,6 +57,7 @@ impl Recorder {
             errors: ClassCounts::default(),
             late: 0,
             cancelled: 0,
+            unsent: 0,
             scenarios: (0..scenarios)
                 .map(|_| ScenarioRec {
                     requests: 0,
@@ -68,7 +71,7 @@ impl Recorder {
     }
 
     /// Record one completed (or failed) request.
-    pub fn record(
+    pub(super) fn record(
         &mut self,
         scenario: usize,
         second: u64,
@@ -99,7 +102,7 @@ impl Recorder {
 
     /// Add another worker's measurements (the per-second buckets excepted:
     /// those are flushed to the shared timeline as the run goes).
-    pub fn merge(&mut self, o: &Recorder) {
+    pub(super) fn merge(&mut self, o: &Recorder) {
         merge(&mut self.latency, &o.latency);
         merge(&mut self.service, &o.service);
         merge(&mut self.lag, &o.lag);
@@ -108,6 +111,7 @@ impl Recorder {
         self.errors.merge(&o.errors);
         self.late += o.late;
         self.cancelled += o.cancelled;
+        self.unsent += o.unsent;
         for (a, b) in self.scenarios.iter_mut().zip(&o.scenarios) {
             a.requests += b.requests;
             a.ok += b.ok;

@@ -1,69 +1,21 @@
-//! The load report: JSON (stable, `version: 1`, see docs/load.md) and the terminal summary table.
+//! The records of a load run: plain data, serialised as the JSON report (stable, `version: 1`,
+//! see docs/load.md) and read back from it; [`table`] renders them for people.
+//!
+//! Nothing here sends a request or reads the system: [`super::collect`] fills a
+//! [`LoadReport`] from the workers, [`super::writes`] a [`WriteReport`] from the read-back,
+//! [`super::usage`] a [`Generator`] from the process.
 
-use std::fmt::Write as _;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::errors::{ClassCounts, ErrorClass};
+use super::errors::ClassCounts;
 use super::histogram::{Hist, TimelinePoint, quantile};
 use super::spec::Arrival;
 use super::thresholds::ThresholdOutcome;
-use super::usage::Generator;
-use super::writes::WriteReport;
+use super::units::serde_ms;
 
-/// Serialise durations as fractional milliseconds.
-pub mod serde_ms {
-    use serde::{Deserialize, Deserializer, Serializer};
-    use std::time::Duration;
-
-    /// A duration as milliseconds.
-    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_f64(ms(*d))
-    }
-
-    /// A duration from milliseconds (as [`serialize`] wrote it, so rounded to the microsecond).
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        from_ms(f64::deserialize(d)?).map_err(serde::de::Error::custom)
-    }
-
-    fn from_ms(ms: f64) -> Result<Duration, String> {
-        let micros = (ms * 1e3).round();
-        if !(0.0..=u64::MAX as f64).contains(&micros) {
-            return Err(format!("{ms} is not a duration in milliseconds"));
-        }
-        Ok(Duration::from_micros(micros as u64))
-    }
-
-    /// Milliseconds, rounded to the microsecond.
-    pub fn ms(d: Duration) -> f64 {
-        (d.as_secs_f64() * 1e6).round() / 1e3
-    }
-
-    /// An optional duration as milliseconds or `null`.
-    pub mod option {
-        use serde::Serializer;
-        use std::time::Duration;
-
-        /// `null` or milliseconds.
-        pub fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
-            match d {
-                Some(d) => s.serialize_f64(super::ms(*d)),
-                None => s.serialize_none(),
-            }
-        }
-
-        /// `null` or a duration from milliseconds.
-        pub fn deserialize<'de, D: serde::Deserializer<'de>>(
-            d: D,
-        ) -> Result<Option<Duration>, D::Error> {
-            use serde::Deserialize;
-            Option::<f64>::deserialize(d)?
-                .map(|ms| super::from_ms(ms).map_err(serde::de::Error::custom))
-                .transpose()
-        }
-    }
-}
+mod table;
 
 /// A latency distribution summary.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -103,7 +55,9 @@ impl Latency {
         Self {
             count: h.len(),
             min: some.then(|| Duration::from_micros(h.min())),
-            mean: some.then(|| Duration::from_secs_f64(h.mean() / 1e6)),
+            mean: some
+                .then(|| Duration::try_from_secs_f64(h.mean() / 1e6).ok())
+                .flatten(),
             p50: quantile(h, 0.5),
             p90: quantile(h, 0.9),
             p95: quantile(h, 0.95),
@@ -125,10 +79,14 @@ pub struct Summary {
     pub errors: u64,
     /// `errors / requests`.
     pub error_rate: f64,
-    /// Completed requests per second of run.
+    /// Completed requests per second of the run's span (`LoadReport::span`).
     pub rps: f64,
     /// Requests the open-model schedule planned up to the end (or the stop).
     pub planned: Option<u64>,
+    /// Planned requests never sent (the generator fell behind its plan):
+    /// `planned = requests + cancelled + unsent`. Open model only.
+    #[serde(default)]
+    pub unsent: Option<u64>,
     /// Requests that waited for a free connection (in-flight cap reached).
     pub late: u64,
     /// Requests still in flight when a stop's drain period ran out.
@@ -166,7 +124,7 @@ pub struct LoadReport {
     /// Target URL.
     pub target: String,
     /// `open` or `closed`.
-    pub model: LoadModel,
+    pub model: String,
     /// Arrival process (open model only).
     pub arrival: Option<Arrival>,
     /// The seed of every random choice (pass it back with `--seed` to repeat them).
@@ -181,6 +139,10 @@ pub struct LoadReport {
     /// How long sending and draining took (read-back excluded).
     #[serde(rename = "elapsed_ms", with = "serde_ms")]
     pub elapsed: Duration,
+    /// The span every rate is over: the plan's duration, or from the start to the stop
+    /// when the run was stopped first (or to the last answer when users finished sooner).
+    #[serde(rename = "span_ms", with = "serde_ms", default)]
+    pub span: Duration,
     /// Totals and latency distributions.
     pub summary: Summary,
     /// Failures by class (every class present).
@@ -201,160 +163,74 @@ pub struct LoadReport {
     pub generator: Generator,
 }
 
-/// How requests were paced; on the wire `open` or `closed`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum LoadModel {
-    /// A fixed arrival rate, whatever the latency.
-    #[default]
-    Open,
-    /// Users that wait for each answer.
-    Closed,
+/// What the generator used, and whether it limited the measurement (measured by the
+/// `usage` module; the rules are in docs/load.md).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Generator {
+    /// CPU time (user + system) the process used during the run.
+    #[serde(rename = "cpu_ms", with = "serde_ms::option")]
+    pub cpu: Option<Duration>,
+    /// `cpu / elapsed` in percent of one CPU (200 = two CPUs busy).
+    pub cpu_percent: Option<f64>,
+    /// CPUs available to the process.
+    pub cpus: usize,
+    /// One-minute load average of the machine at the end (`null` where unknown).
+    pub load_average: Option<f64>,
+    /// Peak resident memory of the process so far, in bytes.
+    pub peak_rss_bytes: Option<u64>,
+    /// Open-file soft limit after raising it.
+    pub fd_limit: Option<u64>,
+    /// Most connections open at once.
+    pub peak_connections: usize,
+    /// Whether the generator, not the target, likely limited the run.
+    pub bottleneck: bool,
+    /// Why, one sentence each (empty when it kept up).
+    pub warnings: Vec<String>,
 }
 
-impl LoadModel {
-    /// `open` or `closed`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LoadModel::Open => "open",
-            LoadModel::Closed => "closed",
-        }
-    }
+/// The outcome of the keyed-write check.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct WriteReport {
+    /// Writes sent.
+    pub attempted: u64,
+    /// Writes answered 2xx.
+    pub acknowledged: u64,
+    /// Writes definitely refused (connect refused, 4xx, 5xx, injected).
+    pub refused: u64,
+    /// Writes with no answer (timeout, reset, cancelled): neither acknowledged nor refused.
+    pub unknown: u64,
+    /// Acknowledged writes whose key reads back as missing.
+    pub lost: u64,
+    /// Acknowledged writes whose key reads back with a value that was never written to it.
+    pub unexpected: u64,
+    /// Acknowledged writes whose read-back failed three times (not judged).
+    pub read_failed: u64,
+    /// `lost / acknowledged` (0 when nothing was acknowledged).
+    pub loss_rate: f64,
+    /// The lost keys, sorted.
+    pub lost_keys: Vec<String>,
+    /// The unexpected keys, sorted.
+    pub unexpected_keys: Vec<String>,
+    /// The keys whose read-back failed, sorted.
+    pub read_failed_keys: Vec<String>,
+    /// When the earliest-acknowledged lost write was acknowledged, on the run's clock
+    /// (`null` when nothing was lost).
+    #[serde(rename = "lost_first_ack_ms", with = "serde_ms::option")]
+    pub lost_first_ack: Option<Duration>,
+    /// When the latest-acknowledged lost write was acknowledged, on the run's clock.
+    #[serde(rename = "lost_last_ack_ms", with = "serde_ms::option")]
+    pub lost_last_ack: Option<Duration>,
 }
 
-impl std::fmt::Display for LoadModel {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl PartialEq<&str> for LoadModel {
-    fn eq(&self, other: &&str) -> bool {
-        self.as_str() == *other
-    }
-}
-
-fn ms(d: Option<Duration>) -> String {
-    d.map_or("-".into(), |d| format!("{:.2}ms", serde_ms::ms(d)))
-}
-
-impl LoadReport {
-    /// The human summary table.
-    pub fn table(&self) -> String {
-        let s = &self.summary;
-        let mut out = String::new();
-        let _ = writeln!(
-            out,
-            "target    {} ({} model, {} connections, {} threads, seed {})",
-            self.target, self.model, self.connections, self.threads, self.seed
-        );
-        let _ = writeln!(
-            out,
-            "requests  {} in {:.2}s = {:.1}/s; ok {}, errors {} ({:.2}%)",
-            s.requests,
-            self.elapsed.as_secs_f64(),
-            s.rps,
-            s.ok,
-            s.errors,
-            s.error_rate * 100.0
-        );
-        if let Some(p) = s.planned {
-            let _ = writeln!(
-                out,
-                "schedule  planned {p}, late {} (waited for a connection), lag p99 {} max {}, cancelled {}",
-                s.late,
-                ms(s.schedule_lag.p99),
-                ms(s.schedule_lag.max),
-                s.cancelled
-            );
-        }
-        let _ = writeln!(
-            out,
-            "{:<14}{:>11}{:>11}{:>11}{:>11}{:>11}{:>11}",
-            "", "p50", "p90", "p95", "p99", "p99.9", "max"
-        );
-        for (name, l) in [("latency", &s.latency), ("service time", &s.service_time)] {
-            let _ = writeln!(
-                out,
-                "{name:<14}{:>11}{:>11}{:>11}{:>11}{:>11}{:>11}",
-                ms(l.p50),
-                ms(l.p90),
-                ms(l.p95),
-                ms(l.p99),
-                ms(l.p999),
-                ms(l.max)
-            );
-        }
-        if s.errors > 0 {
-            let classes: Vec<String> = ErrorClass::ALL
-                .iter()
-                .filter(|c| self.errors_by_class.get(**c) > 0)
-                .map(|c| format!("{c} {}", self.errors_by_class.get(*c)))
-                .collect();
-            let _ = writeln!(out, "errors    {}", classes.join(", "));
-        }
-        if self.scenarios.len() > 1 {
-            for sc in &self.scenarios {
-                let _ = writeln!(
-                    out,
-                    "scenario  {:<30} weight {:>3}: {} requests, {} errors, p99 {}",
-                    sc.name,
-                    sc.weight,
-                    sc.requests,
-                    sc.errors,
-                    ms(sc.latency.p99)
-                );
-            }
-        }
-        if let Some(w) = &self.writes {
-            let _ = writeln!(
-                out,
-                "writes    attempted {}, acknowledged {}, refused {}, unknown {}, lost {}, unexpected {}, read failed {}",
-                w.attempted,
-                w.acknowledged,
-                w.refused,
-                w.unknown,
-                w.lost,
-                w.unexpected,
-                w.read_failed
-            );
-            if !w.lost_keys.is_empty() {
-                let shown: Vec<&str> = w.lost_keys.iter().take(10).map(String::as_str).collect();
-                let _ = writeln!(
-                    out,
-                    "lost      {}{}",
-                    shown.join(" "),
-                    if w.lost_keys.len() > 10 { " …" } else { "" }
-                );
-            }
-        }
-        let g = &self.generator;
-        let _ = writeln!(
-            out,
-            "generator cpu {}, peak rss {}, peak connections {}, open-file limit {}",
-            g.cpu_percent
-                .map_or("-".into(), |p| format!("{p:.0}% of {} CPUs", g.cpus)),
-            g.peak_rss_bytes
-                .map_or("-".into(), |b| format!("{:.1} MiB", b as f64 / 1048576.0)),
-            g.peak_connections,
-            g.fd_limit.map_or("-".into(), |l| l.to_string()),
-        );
-        for w in &g.warnings {
-            let _ = writeln!(out, "WARNING   {w}");
-        }
-        for t in &self.thresholds {
-            let observed = t
-                .observed
-                .map_or("no data".into(), |v| t.unit.for_people(v));
-            let _ = writeln!(
-                out,
-                "threshold {:<40} {} (observed {observed}){}",
-                t.threshold,
-                if t.passed { "passed" } else { "FAILED" },
-                if t.aborted { ", aborted the run" } else { "" }
-            );
-        }
-        out
+impl WriteReport {
+    /// Acknowledged writes whose key read back with the written value:
+    /// `acknowledged − lost − unexpected − read_failed`.
+    pub fn read_back(&self) -> u64 {
+        self.acknowledged.saturating_sub(
+            self.lost
+                .saturating_add(self.unexpected)
+                .saturating_add(self.read_failed),
+        )
     }
 }
 
@@ -364,8 +240,8 @@ mod tests {
 
     #[test]
     fn latency_summaries_serialise_in_milliseconds() {
-        let mut h = super::super::histogram::run_histogram();
-        super::super::histogram::record(&mut h, Duration::from_micros(1500));
+        let mut h = crate::load::histogram::run_histogram();
+        crate::load::histogram::record(&mut h, Duration::from_micros(1500));
         let json = serde_json::to_value(Latency::of(&h)).unwrap();
         assert_eq!(json["count"], 1);
         assert!((json["p50_ms"].as_f64().unwrap() - 1.5).abs() < 0.01);

@@ -5,18 +5,16 @@
 //! values (see [`super::template`] for the placeholders). The [`Picker`]
 //! chooses among scenarios by weight.
 
-use std::time::Duration;
-
 use rand::RngExt;
 use rand::rngs::StdRng;
 use regex::Regex;
 use serde_json_path::JsonPath;
 
-pub use super::template::{Context, RequestTemplate, Template, Vars};
+pub(super) use super::template::{Context, RequestTemplate, Template, Vars};
 
 /// How a value is taken from a response body.
 #[derive(Debug, Clone)]
-pub enum Extractor {
+pub(super) enum Extractor {
     /// The first node a JSON path selects (strings unquoted).
     Json(JsonPath),
     /// The first capture group of a regex (or the whole match without groups).
@@ -25,7 +23,7 @@ pub enum Extractor {
 
 impl Extractor {
     /// The extracted value, `None` when nothing matched.
-    pub fn extract(&self, body: &[u8]) -> Option<String> {
+    pub(super) fn extract(&self, body: &[u8]) -> Option<String> {
         match self {
             Extractor::Json(path) => {
                 let value: serde_json::Value = serde_json::from_slice(body).ok()?;
@@ -47,7 +45,7 @@ impl Extractor {
 
 /// One step of a per-user sequence.
 #[derive(Debug, Clone)]
-pub struct Step {
+pub(super) struct Step {
     /// The request.
     pub request: RequestTemplate,
     /// Values to extract from its response, by variable name.
@@ -56,7 +54,7 @@ pub struct Step {
 
 /// What a scenario sends.
 #[derive(Debug, Clone)]
-pub enum Kind {
+pub(super) enum Kind {
     /// One request per iteration.
     Request(RequestTemplate),
     /// A keyed write, read back at the end of the run.
@@ -72,33 +70,26 @@ pub enum Kind {
 
 /// A validated scenario.
 #[derive(Debug, Clone)]
-pub struct Scenario {
+pub(super) struct Scenario {
     /// Name in reports.
     pub name: String,
     /// Relative weight (> 0).
     pub weight: u32,
     /// What it sends.
     pub kind: Kind,
-    /// Think time after each request (closed model), overriding the run's.
-    pub think: Option<(Duration, Duration)>,
 }
 
 impl Scenario {
     /// Number of requests in one iteration.
-    pub fn len(&self) -> usize {
+    pub(super) fn len(&self) -> usize {
         match &self.kind {
             Kind::Steps(s) => s.len(),
             _ => 1,
         }
     }
 
-    /// Never empty (validation rejects empty step lists).
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// The request of step `i` and whether its body must be kept.
-    pub fn step(&self, i: usize) -> (&RequestTemplate, bool) {
+    pub(super) fn step(&self, i: usize) -> (&RequestTemplate, bool) {
         match &self.kind {
             Kind::Request(r) => (r, false),
             Kind::Write { write, .. } => (write, false),
@@ -112,13 +103,13 @@ impl Scenario {
 
 /// Weighted choice among scenarios.
 #[derive(Debug, Clone)]
-pub struct Picker {
+pub(super) struct Picker {
     cumulative: Vec<u64>,
 }
 
 impl Picker {
     /// A picker for these weights (all > 0).
-    pub fn new(weights: impl IntoIterator<Item = u32>) -> Self {
+    pub(super) fn new(weights: impl IntoIterator<Item = u32>) -> Self {
         let mut total = 0u64;
         let cumulative = weights
             .into_iter()
@@ -131,7 +122,7 @@ impl Picker {
     }
 
     /// Pick an index with probability proportional to its weight.
-    pub fn pick(&self, rng: &mut StdRng) -> usize {
+    pub(super) fn pick(&self, rng: &mut StdRng) -> usize {
         match self.cumulative.as_slice() {
             [] | [_] => 0,
             all => {

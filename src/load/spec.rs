@@ -13,6 +13,19 @@ use serde::{Deserialize, Serialize};
 
 use super::users::UserStages;
 
+/// The longest `duration` and the latest stage time (30 days); checked at validation.
+pub(crate) const MAX_DURATION: Duration = Duration::from_secs(30 * 86_400);
+/// The longest request `timeout` and think time (1 hour, the latency histograms' range).
+pub(crate) const MAX_TIMEOUT: Duration = Duration::from_secs(3_600);
+/// The highest rate and spawn rate, per second (10^12); checked when a rate is parsed.
+pub(crate) const MAX_RATE: f64 = 1e12;
+/// The most connections, and the most virtual users (of `users` and of every user stage).
+pub(crate) const MAX_CONNECTIONS: u64 = 1_000_000;
+/// The most worker tasks.
+pub(crate) const MAX_THREADS: usize = 1_024;
+/// The most requests per user.
+pub(crate) const MAX_REQUESTS_PER_USER: u64 = 1_000_000_000_000;
+
 /// What load to apply, to which target, and how to judge it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -210,6 +223,11 @@ impl FromStr for Rate {
         if !per_second.is_finite() || per_second < 0.0 {
             return Err(format!("invalid rate {s:?}"));
         }
+        if per_second > MAX_RATE {
+            return Err(format!(
+                "rate {s:?} is above the limit of {MAX_RATE:e} per second"
+            ));
+        }
         Ok(Rate { per_second })
     }
 }
@@ -308,6 +326,12 @@ impl FromStr for ThinkTime {
         };
         if min > max {
             return Err(format!("think time {s:?}: minimum exceeds maximum"));
+        }
+        if max > MAX_TIMEOUT {
+            return Err(format!(
+                "think time {s:?}: at most {}",
+                humantime::format_duration(MAX_TIMEOUT)
+            ));
         }
         Ok(ThinkTime { min, max })
     }

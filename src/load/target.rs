@@ -1,63 +1,120 @@
-//! The target: an `http://` URL parsed once into what the client needs to connect and address requests.
+//! URLs: the one strict `http://` parser of shakedown, and the load target built on it.
+//!
+//! [`parse_http_url`] is used for the load target and for the experiment's HTTP probe
+//! and `ready` URLs, so that every URL is judged by the same rule: scheme `http`, a host,
+//! and a port that is absent (80) or in 1–65535. `http::Uri` alone accepts any digits
+//! as a port and its users fall back to port 80 when they do not fit in 16 bits; here a
+//! port out of range is an error.
 
 use std::net::SocketAddr;
 
 use http::{HeaderValue, Uri};
 
-/// Where requests go.
-#[derive(Debug, Clone)]
-pub struct Target {
-    /// The URL as given.
-    pub url: String,
-    /// Host name or address.
+/// The highest TCP port.
+const MAX_PORT: u32 = 65_535;
+
+/// An `http://` URL, checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpUrl {
+    /// Host name or IP address (IPv6 without brackets).
     pub host: String,
-    /// TCP port.
+    /// TCP port: the URL's (1–65535), or 80 when it names none.
     pub port: u16,
-    /// The address when the host is an IP literal (no resolution needed).
-    pub addr: Option<SocketAddr>,
-    /// The `Host` header value.
-    pub authority: HeaderValue,
-    /// Path and query of the URL (the default request's path).
+    /// `host[:port]` as written, for the `Host` header.
+    pub authority: String,
+    /// Path and query (`/` when empty).
     pub path: String,
 }
 
-impl Target {
-    /// Parse an `http://` URL.
-    pub fn parse(url: &str) -> Result<Self, String> {
-        let uri: Uri = url
-            .parse()
-            .map_err(|e| format!("invalid URL {url:?}: {e}"))?;
-        match uri.scheme_str() {
-            Some("http") => {}
-            Some(other) => {
+/// Parse `url` as `http://host[:port][/path][?query]`.
+///
+/// # Errors
+/// A message naming the URL and what is wrong: not a URL, a scheme other than `http`, no
+/// host, or a port that is 0 or above 65535.
+pub fn parse_http_url(url: &str) -> Result<HttpUrl, String> {
+    let uri: Uri = url
+        .parse()
+        .map_err(|e| format!("invalid URL {url:?}: {e}"))?;
+    match uri.scheme_str() {
+        Some("http") => {}
+        Some(other) => {
+            return Err(format!(
+                "unsupported scheme {other:?} in {url:?} (http only)"
+            ));
+        }
+        None => return Err(format!("URL {url:?} needs a scheme, e.g. http://{url}")),
+    }
+    let authority = uri
+        .authority()
+        .ok_or_else(|| format!("URL {url:?} has no host"))?;
+    let host = authority
+        .host()
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string();
+    if host.is_empty() {
+        return Err(format!("URL {url:?} has no host"));
+    }
+    let port = match port_text(authority.as_str()) {
+        None | Some("") => 80,
+        Some(p) => match p.parse::<u32>() {
+            Ok(n @ 1..=MAX_PORT) => n as u16,
+            _ => {
                 return Err(format!(
-                    "unsupported scheme {other:?} in {url:?} (http only)"
+                    "port {p} in {url:?} is out of range (1-{MAX_PORT})"
                 ));
             }
-            None => return Err(format!("URL {url:?} needs a scheme, e.g. http://{url}")),
-        }
-        let authority = uri
-            .authority()
-            .ok_or_else(|| format!("URL {url:?} has no host"))?;
-        let host = authority
-            .host()
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_string();
-        if host.is_empty() {
-            return Err(format!("URL {url:?} has no host"));
-        }
-        let port = authority.port_u16().unwrap_or(80);
-        let addr = host.parse().ok().map(|ip| SocketAddr::new(ip, port));
-        let path = uri.path_and_query().map_or("/", |p| p.as_str()).to_string();
+        },
+    };
+    Ok(HttpUrl {
+        host,
+        port,
+        authority: authority.as_str().to_string(),
+        path: uri.path_and_query().map_or("/", |p| p.as_str()).to_string(),
+    })
+}
+
+/// The port as written in `authority` (`[user@]host[:port]`, the host possibly `[v6]`):
+/// read here because `http::Authority::port` answers `None` for digits that do not fit in
+/// 16 bits, which its users take for "no port" (80).
+fn port_text(authority: &str) -> Option<&str> {
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let after_host = match host_port.strip_prefix('[') {
+        Some(v6) => v6.split_once(']').map_or("", |(_, rest)| rest),
+        None => host_port.find(':').map_or("", |i| &host_port[i..]),
+    };
+    after_host.strip_prefix(':')
+}
+
+/// Where requests go.
+#[derive(Debug, Clone)]
+pub(crate) struct Target {
+    /// The URL as given.
+    pub(crate) url: String,
+    /// Host name or address.
+    pub(crate) host: String,
+    /// TCP port.
+    pub(crate) port: u16,
+    /// The address when the host is an IP literal (no resolution needed).
+    pub(crate) addr: Option<SocketAddr>,
+    /// The `Host` header value.
+    pub(crate) authority: HeaderValue,
+    /// Path and query of the URL (the default request's path).
+    pub(crate) path: String,
+}
+
+impl Target {
+    /// Parse an `http://` URL (see [`parse_http_url`]).
+    pub(crate) fn parse(url: &str) -> Result<Self, String> {
+        let u = parse_http_url(url)?;
         Ok(Self {
             url: url.to_string(),
-            host,
-            port,
-            addr,
-            authority: HeaderValue::from_str(authority.as_str())
+            addr: u.host.parse().ok().map(|ip| SocketAddr::new(ip, u.port)),
+            authority: HeaderValue::from_str(&u.authority)
                 .map_err(|e| format!("invalid host in {url:?}: {e}"))?,
-            path,
+            host: u.host,
+            port: u.port,
+            path: u.path,
         })
     }
 }
@@ -81,5 +138,20 @@ mod tests {
         );
         assert!(Target::parse("a:80").is_err());
         assert!(Target::parse("http://").is_err());
+    }
+
+    #[test]
+    fn a_port_is_in_range_or_an_error() {
+        assert_eq!(
+            parse_http_url("http://127.0.0.1:65535/").unwrap().port,
+            65535
+        );
+        assert_eq!(parse_http_url("http://127.0.0.1:1").unwrap().port, 1);
+        assert_eq!(parse_http_url("http://[::1]:443/x").unwrap().port, 443);
+        for bad in ["0", "65536", "99999", "18446744073709551617"] {
+            let e = parse_http_url(&format!("http://127.0.0.1:{bad}/")).unwrap_err();
+            assert!(e.contains(&format!("port {bad} ")), "{bad}: {e}");
+            assert!(e.contains("out of range (1-65535)"), "{bad}: {e}");
+        }
     }
 }

@@ -16,7 +16,7 @@ use rand::rngs::StdRng;
 
 /// Per-iteration values for the built-in placeholders.
 #[derive(Debug, Clone, Copy)]
-pub struct Context {
+pub(super) struct Context {
     /// `{{seq}}`.
     pub seq: u64,
     /// `{{uuid}}`.
@@ -29,7 +29,7 @@ pub struct Context {
 
 impl Context {
     /// Draw the random parts from `rng`.
-    pub fn draw(seq: u64, user: u64, rng: &mut StdRng) -> Self {
+    pub(super) fn draw(seq: u64, user: u64, rng: &mut StdRng) -> Self {
         let bytes: [u8; 16] = rng.random();
         Self {
             seq,
@@ -41,7 +41,7 @@ impl Context {
 }
 
 /// Values extracted by earlier steps, by name.
-pub type Vars = Vec<(String, String)>;
+pub(super) type Vars = Vec<(String, String)>;
 
 #[derive(Debug, Clone, PartialEq)]
 enum Part {
@@ -55,13 +55,13 @@ enum Part {
 
 /// A parsed template string.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Template {
+pub(super) struct Template {
     parts: Vec<Part>,
 }
 
 impl Template {
     /// Parse `text`; an unterminated or empty `{{` placeholder is an error.
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub(super) fn parse(text: &str) -> Result<Self, String> {
         let mut parts = Vec::new();
         let mut rest = text;
         while let Some(open) = rest.find("{{") {
@@ -90,19 +90,19 @@ impl Template {
     }
 
     /// Whether the template has no placeholders.
-    pub fn is_static(&self) -> bool {
+    pub(super) fn is_static(&self) -> bool {
         self.parts.iter().all(|p| matches!(p, Part::Lit(_)))
     }
 
     /// Whether every rendering differs (contains `{{seq}}` or `{{uuid}}`).
-    pub fn is_unique(&self) -> bool {
+    pub(super) fn is_unique(&self) -> bool {
         self.parts
             .iter()
             .any(|p| matches!(p, Part::Seq | Part::Uuid))
     }
 
     /// Names of extracted variables this template uses.
-    pub fn vars(&self) -> impl Iterator<Item = &str> {
+    pub(super) fn vars(&self) -> impl Iterator<Item = &str> {
         self.parts.iter().filter_map(|p| match p {
             Part::Var(v) => Some(v.as_str()),
             _ => None,
@@ -110,7 +110,7 @@ impl Template {
     }
 
     /// Render into `out`.
-    pub fn render_into(&self, ctx: &Context, vars: &Vars, out: &mut String) {
+    pub(super) fn render_into(&self, ctx: &Context, vars: &Vars, out: &mut String) {
         use std::fmt::Write;
         for p in &self.parts {
             let _ = match p {
@@ -133,7 +133,7 @@ impl Template {
     }
 
     /// Render to a new string.
-    pub fn render(&self, ctx: &Context, vars: &Vars) -> String {
+    pub(super) fn render(&self, ctx: &Context, vars: &Vars) -> String {
         let mut s = String::new();
         self.render_into(ctx, vars, &mut s);
         s
@@ -142,7 +142,7 @@ impl Template {
 
 /// A request template with its static parts prepared once.
 #[derive(Debug, Clone)]
-pub struct RequestTemplate {
+pub(super) struct RequestTemplate {
     /// HTTP method.
     pub method: Method,
     /// Path and query (origin form).
@@ -157,7 +157,7 @@ pub struct RequestTemplate {
 
 impl RequestTemplate {
     /// Prepare a template; `path` must start with `/`.
-    pub fn new(
+    pub(super) fn new(
         method: Method,
         path: Template,
         headers: Vec<(HeaderName, Template)>,
@@ -186,7 +186,7 @@ impl RequestTemplate {
     }
 
     /// Build the request for `host`; `None` when a rendered value is not valid HTTP.
-    pub fn build(
+    pub(super) fn build(
         &self,
         host: &HeaderValue,
         common: &[(HeaderName, HeaderValue)],

@@ -299,7 +299,7 @@ pub struct ThresholdOutcome {
 
 /// Running state of a windowed threshold.
 #[derive(Debug, Clone)]
-pub struct WindowCheck {
+pub(super) struct WindowCheck {
     /// The threshold.
     pub threshold: Threshold,
     /// Worst observed value so far.
@@ -312,7 +312,7 @@ pub struct WindowCheck {
 
 impl WindowCheck {
     /// Check one window; returns true when the run should abort now.
-    pub fn check(&mut self, w: &WindowStats) -> bool {
+    pub(super) fn check(&mut self, w: &WindowStats) -> bool {
         let Some(v) = self.threshold.observe_window(w) else {
             return false;
         };
@@ -334,7 +334,7 @@ impl WindowCheck {
     }
 
     /// The outcome so far.
-    pub fn outcome(&self) -> ThresholdOutcome {
+    pub(super) fn outcome(&self) -> ThresholdOutcome {
         ThresholdOutcome {
             threshold: self.threshold.text.clone(),
             passed: self.breaches == 0,

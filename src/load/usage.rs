@@ -3,33 +3,32 @@
 //! A load test measures the target only while the generator keeps up. This
 //! module reads the process's CPU time and peak RSS (`getrusage`), the
 //! open-file limit and the machine's load average, and judges the run with
-//! three plain rules (see [`judge`]): requests waited for a free connection
-//! (the in-flight cap), requests were sent late (schedule lag), or the
-//! process used nearly all the CPUs. Any of them makes `bottleneck` true and
+//! four plain rules (see [`judge`]): planned requests were never sent by the
+//! end (the planned rate was beyond the generator), requests waited for a free
+//! connection (the in-flight cap), requests were sent late (schedule lag), or
+//! the process used nearly all the CPUs. Any of them makes `bottleneck` true and
 //! adds a sentence to `warnings`, shown in the summary table.
 
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-
-use super::report::{Summary, serde_ms};
+use super::report::{Generator, Summary};
 
 /// A share of requests waiting for a connection above which the cap, not the target, set the pace.
-pub const LATE_SHARE: f64 = 0.05;
+pub(super) const LATE_SHARE: f64 = 0.05;
 /// Schedule lag p99 above which the generator could not send on time.
-pub const LAG_LIMIT: Duration = Duration::from_millis(10);
+pub(super) const LAG_LIMIT: Duration = Duration::from_millis(10);
 /// Share of all CPUs above which the generator's own CPU was likely the limit.
-pub const CPU_SHARE: f64 = 0.9;
+pub(super) const CPU_SHARE: f64 = 0.9;
 
 /// CPU time of the process at one moment.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct CpuMark {
+pub(super) struct CpuMark {
     cpu: Option<Duration>,
 }
 
 impl CpuMark {
     /// User plus system CPU time of the whole process so far.
-    pub fn now() -> Self {
+    pub(super) fn now() -> Self {
         Self {
             cpu: rusage().map(|u| u.0),
         }
@@ -41,13 +40,14 @@ fn rusage() -> Option<(Duration, u64)> {
     use nix::sys::resource::{UsageWho, getrusage};
     let u = getrusage(UsageWho::RUSAGE_SELF).ok()?;
     let tv = |t: nix::sys::time::TimeVal| {
-        Duration::from_secs(u64::try_from(t.tv_sec()).unwrap_or(0))
-            + Duration::from_micros(u64::try_from(t.tv_usec()).unwrap_or(0))
+        Duration::from_secs(u64::try_from(t.tv_sec()).unwrap_or(0)).saturating_add(
+            Duration::from_micros(u64::try_from(t.tv_usec()).unwrap_or(0)),
+        )
     };
     // Linux reports kilobytes, macOS bytes.
     let unit = if cfg!(target_os = "macos") { 1 } else { 1024 };
-    let rss = u64::try_from(u.max_rss()).unwrap_or(0) * unit;
-    Some((tv(u.user_time()) + tv(u.system_time()), rss))
+    let rss = u64::try_from(u.max_rss()).unwrap_or(0).saturating_mul(unit);
+    Some((tv(u.user_time()).saturating_add(tv(u.system_time())), rss))
 }
 
 /// The one-minute load average, where the OS tells it (`/proc/loadavg`).
@@ -56,33 +56,9 @@ fn load_average() -> Option<f64> {
     text.split_whitespace().next()?.parse().ok()
 }
 
-/// What the generator used, and whether it limited the measurement.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Generator {
-    /// CPU time (user + system) the process used during the run.
-    #[serde(rename = "cpu_ms", with = "serde_ms::option")]
-    pub cpu: Option<Duration>,
-    /// `cpu / elapsed` in percent of one CPU (200 = two CPUs busy).
-    pub cpu_percent: Option<f64>,
-    /// CPUs available to the process.
-    pub cpus: usize,
-    /// One-minute load average of the machine at the end (`null` where unknown).
-    pub load_average: Option<f64>,
-    /// Peak resident memory of the process so far, in bytes.
-    pub peak_rss_bytes: Option<u64>,
-    /// Open-file soft limit after raising it.
-    pub fd_limit: Option<u64>,
-    /// Most connections open at once.
-    pub peak_connections: usize,
-    /// Whether the generator, not the target, likely limited the run.
-    pub bottleneck: bool,
-    /// Why, one sentence each (empty when it kept up).
-    pub warnings: Vec<String>,
-}
-
 /// What [`judge`] needs beyond the summary.
 #[derive(Debug, Clone, Copy)]
-pub struct Facts {
+pub(super) struct Facts {
     /// CPU mark taken at the start.
     pub started: CpuMark,
     /// Sending plus draining.
@@ -96,7 +72,7 @@ pub struct Facts {
 }
 
 /// Measure the process now and judge the run.
-pub fn measure(summary: &Summary, facts: Facts) -> Generator {
+pub(super) fn measure(summary: &Summary, facts: Facts) -> Generator {
     let end = rusage();
     let cpu = match (facts.started.cpu, end) {
         (Some(a), Some((b, _))) => Some(b.saturating_sub(a)),
@@ -127,11 +103,18 @@ pub fn measure(summary: &Summary, facts: Facts) -> Generator {
     g
 }
 
-/// The rules: in-flight cap reached for at least [`LATE_SHARE`] of the
+/// The rules: planned requests never sent (`unsent > 0`: the completed rate
+/// is the generator's limit); in-flight cap reached for at least [`LATE_SHARE`] of the
 /// requests; schedule lag p99 above [`LAG_LIMIT`]; CPU above [`CPU_SHARE`]
 /// of every CPU; an open-file limit below the connection cap.
-pub fn judge(summary: &Summary, g: &Generator, connections: usize) -> Vec<String> {
+pub(super) fn judge(summary: &Summary, g: &Generator, connections: usize) -> Vec<String> {
     let mut warnings = Vec::new();
+    if let (Some(planned), Some(unsent)) = (summary.planned, summary.unsent.filter(|u| *u > 0)) {
+        warnings.push(format!(
+            "the planned rate was beyond the generator: {unsent} of {planned} planned requests were never sent; it completed {:.1}/s, its limit here",
+            summary.rps
+        ));
+    }
     if summary.requests > 0 {
         let share = summary.late as f64 / summary.requests as f64;
         if share >= LATE_SHARE {
@@ -159,7 +142,10 @@ pub fn judge(summary: &Summary, g: &Generator, connections: usize) -> Vec<String
             g.cpus
         ));
     }
-    if let Some(limit) = g.fd_limit.filter(|l| *l < connections as u64 + 64) {
+    if let Some(limit) = g
+        .fd_limit
+        .filter(|l| *l < (connections as u64).saturating_add(64))
+    {
         warnings.push(format!(
             "the open-file limit ({limit}) is below the connection cap ({connections}) plus headroom: connects may fail with connect_error (raise `ulimit -n`)"
         ));

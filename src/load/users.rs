@@ -93,7 +93,7 @@ impl fmt::Display for UserStages {
 
 /// The active user count over time (validated: times non-decreasing from 0).
 #[derive(Debug, Clone, PartialEq)]
-pub struct Users {
+pub(super) struct Users {
     /// `(seconds, users)`.
     points: Vec<(f64, f64)>,
     /// Users per second, when bounded.
@@ -102,7 +102,7 @@ pub struct Users {
 
 impl Users {
     /// A count following `points`, rising at most `spawn_rate` users per second.
-    pub fn new(points: &[(Duration, u64)], spawn_rate: Option<f64>) -> Self {
+    pub(super) fn new(points: &[(Duration, u64)], spawn_rate: Option<f64>) -> Self {
         Self {
             points: points
                 .iter()
@@ -113,25 +113,21 @@ impl Users {
     }
 
     /// A constant count, all at once or at `spawn_rate`.
-    pub fn constant(users: u64, spawn_rate: Option<f64>) -> Self {
+    pub(super) fn constant(users: u64, spawn_rate: Option<f64>) -> Self {
         Self::new(&[(Duration::ZERO, users)], spawn_rate)
     }
 
     /// The most users ever active.
-    pub fn max(&self) -> u64 {
+    pub(super) fn max(&self) -> u64 {
         self.points.iter().map(|p| p.1 as u64).max().unwrap_or(0)
     }
 
-    /// The time of the last point.
-    pub fn last_at(&self) -> Duration {
-        Duration::from_secs_f64(self.points.last().map_or(0.0, |p| p.0))
-    }
-
     /// From this time on the count no longer changes.
-    pub fn settled(&self) -> Duration {
+    pub(super) fn settled(&self) -> Duration {
         let last = self.points.last().copied().unwrap_or((0.0, 0.0));
         let ramp = self.spawn_rate.map_or(0.0, |r| last.1 / r);
-        Duration::from_secs_f64(last.0 + ramp)
+        // A spawn rate near 0 never settles: saturate rather than overflow a Duration.
+        Duration::try_from_secs_f64(last.0 + ramp).unwrap_or(Duration::MAX)
     }
 
     fn target(&self, t: f64) -> f64 {
@@ -146,7 +142,7 @@ impl Users {
     }
 
     /// Users that should be active at `t` since the start.
-    pub fn active(&self, t: Duration) -> u64 {
+    pub(super) fn active(&self, t: Duration) -> u64 {
         let t = t.as_secs_f64();
         let mut n = self.target(t);
         if let Some(r) = self.spawn_rate {
@@ -222,6 +218,5 @@ mod tests {
         let ramp = Users::new(&[(s(0.0), 0), (s(10.0), 100)], None);
         assert_eq!(ramp.active(s(2.5)), 25);
         assert_eq!(ramp.active(s(20.0)), 100);
-        assert_eq!(ramp.last_at(), s(10.0));
     }
 }

@@ -8,22 +8,20 @@
 //! a different body is **unexpected**. Unknown writes are never called lost.
 //! A read-back that itself fails (after three tries) is counted apart as
 //! `read_failed`, never silently as present or lost.
+//!
+//! This file holds the log (plain data the workers fill); `check` performs the
+//! read-back and fills the [`super::report::WriteReport`] record.
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use bytes::Bytes;
-use futures_util::StreamExt;
-use futures_util::stream::FuturesUnordered;
-use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
-use super::client::{Conn, exchange};
 use super::errors::ErrorClass;
-use super::plan::Plan;
-use super::report::serde_ms;
-use super::scenario::{Context, Kind, Vars};
-use crate::clock::Clock;
+use super::scenario::Context;
+
+mod check;
+pub(super) use check::check;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Fate {
@@ -45,13 +43,13 @@ struct Entry {
 
 /// The writes of one worker (merged at the end).
 #[derive(Debug, Default)]
-pub struct WriteLog {
+pub(super) struct WriteLog {
     entries: HashMap<String, Entry>,
 }
 
 impl WriteLog {
     /// A write was sent.
-    pub fn attempt(&mut self, key: String, scenario: usize, ctx: Context, value: Bytes) {
+    pub(super) fn attempt(&mut self, key: String, scenario: usize, ctx: Context, value: Bytes) {
         self.entries.insert(
             key,
             Entry {
@@ -65,7 +63,7 @@ impl WriteLog {
     }
 
     /// A write completed at `at` (when its answer arrived): `Ok(status is 2xx)` or the error class.
-    pub fn complete(&mut self, key: &str, result: Result<bool, ErrorClass>, at: Instant) {
+    pub(super) fn complete(&mut self, key: &str, result: Result<bool, ErrorClass>, at: Instant) {
         if let Some(e) = self.entries.get_mut(key) {
             e.fate = match result {
                 Ok(true) => Fate::Acked,
@@ -78,148 +76,9 @@ impl WriteLog {
     }
 
     /// Fold another worker's log into this one.
-    pub fn merge(&mut self, other: WriteLog) {
+    pub(super) fn merge(&mut self, other: WriteLog) {
         self.entries.extend(other.entries);
     }
-
-    /// Whether any write was attempted.
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
-}
-
-/// The outcome of the keyed-write check.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct WriteReport {
-    /// Writes sent.
-    pub attempted: u64,
-    /// Writes answered 2xx.
-    pub acknowledged: u64,
-    /// Writes definitely refused (connect refused, 4xx, 5xx, injected).
-    pub refused: u64,
-    /// Writes with no answer (timeout, reset, cancelled): neither acknowledged nor refused.
-    pub unknown: u64,
-    /// Acknowledged writes whose key reads back as missing.
-    pub lost: u64,
-    /// Acknowledged writes whose key reads back with a value that was never written to it.
-    pub unexpected: u64,
-    /// Acknowledged writes whose read-back failed three times (not judged).
-    pub read_failed: u64,
-    /// `lost / acknowledged` (0 when nothing was acknowledged).
-    pub loss_rate: f64,
-    /// The lost keys, sorted.
-    pub lost_keys: Vec<String>,
-    /// The unexpected keys, sorted.
-    pub unexpected_keys: Vec<String>,
-    /// The keys whose read-back failed, sorted.
-    pub read_failed_keys: Vec<String>,
-    /// When the earliest-acknowledged lost write was acknowledged, on the run's clock
-    /// (`null` when nothing was lost).
-    #[serde(rename = "lost_first_ack_ms", with = "serde_ms::option")]
-    pub lost_first_ack: Option<Duration>,
-    /// When the latest-acknowledged lost write was acknowledged, on the run's clock.
-    #[serde(rename = "lost_last_ack_ms", with = "serde_ms::option")]
-    pub lost_last_ack: Option<Duration>,
-}
-
-enum Read {
-    Present,
-    Missing,
-    Changed,
-    Failed,
-}
-
-/// Read back every acknowledged key and build the report; ack times are read on `clock`.
-pub async fn check(log: WriteLog, plan: &Plan, clock: &Clock) -> WriteReport {
-    let mut report = WriteReport {
-        attempted: log.entries.len() as u64,
-        ..WriteReport::default()
-    };
-    let mut acked = Vec::new();
-    for (key, e) in log.entries {
-        match e.fate {
-            Fate::Acked => acked.push((key, e)),
-            Fate::Refused => report.refused += 1,
-            Fate::Pending | Fate::Unknown => report.unknown += 1,
-        }
-    }
-    report.acknowledged = acked.len() as u64;
-    acked.sort_by(|a, b| a.0.cmp(&b.0));
-    let parallel = plan.connections.clamp(1, 32);
-    let mut pending = acked.into_iter();
-    let mut running = FuturesUnordered::new();
-    loop {
-        while running.len() < parallel {
-            let Some((key, entry)) = pending.next() else {
-                break;
-            };
-            running.push(async move {
-                let verdict = read_back(plan, &entry).await;
-                (key, verdict, entry.acked_at)
-            });
-        }
-        let Some((key, verdict, acked_at)) = running.next().await else {
-            break;
-        };
-        match verdict {
-            Read::Present => {}
-            Read::Missing => {
-                if let Some(at) = acked_at {
-                    let at = clock.at(at);
-                    report.lost_first_ack = Some(report.lost_first_ack.map_or(at, |f| f.min(at)));
-                    report.lost_last_ack = Some(report.lost_last_ack.map_or(at, |l| l.max(at)));
-                }
-                report.lost_keys.push(key)
-            }
-            Read::Changed => report.unexpected_keys.push(key),
-            Read::Failed => report.read_failed_keys.push(key),
-        }
-    }
-    report.lost_keys.sort();
-    report.unexpected_keys.sort();
-    report.read_failed_keys.sort();
-    report.lost = report.lost_keys.len() as u64;
-    report.unexpected = report.unexpected_keys.len() as u64;
-    report.read_failed = report.read_failed_keys.len() as u64;
-    if report.acknowledged > 0 {
-        report.loss_rate = report.lost as f64 / report.acknowledged as f64;
-    }
-    report
-}
-
-async fn read_back(plan: &Plan, entry: &Entry) -> Read {
-    let Some(Kind::Write { read_back, .. }) = plan.scenarios.get(entry.scenario).map(|s| &s.kind)
-    else {
-        return Read::Failed;
-    };
-    let mut conn = Conn::default();
-    for attempt in 0..3u32 {
-        if attempt > 0 {
-            tokio::time::sleep(Duration::from_millis(100) * attempt).await;
-        }
-        let Some((req, _)) = read_back.build(
-            &plan.target.authority,
-            &plan.headers,
-            &entry.ctx,
-            &Vars::new(),
-        ) else {
-            return Read::Failed;
-        };
-        let done = exchange(conn, &plan.target, req, true, plan.timeout).await;
-        conn = done.conn;
-        match done.result {
-            Ok(a) if a.status.is_success() && !a.injected => {
-                return if a.body.as_ref() == Some(&entry.value) {
-                    Read::Present
-                } else {
-                    Read::Changed
-                };
-            }
-            Ok(a) if !a.injected && (a.status == 404 || a.status == 410) => return Read::Missing,
-            _ => {}
-        }
-    }
-    Read::Failed
 }
 
 #[cfg(test)]

@@ -1,297 +1,321 @@
 //! One direction's toxic state: applies the pure verdicts of [`crate::fault`] to chunks.
 //!
-//! A [`Chain`] holds, for every toxic on its stream, the per-connection state
-//! (the fixed toxicity draw, the random generator, when the toxic first
-//! applied, bytes passed, when the link is free). [`Chain::sync`] follows a
-//! new [`Snapshot`], keeping that state for toxics that are still there (by
-//! instance id), so an attribute or toxicity update never re-rolls anything.
+//! A [`Chain`] is one *stage* per toxic on its stream, in creation order, like Toxiproxy's
+//! pipeline. A chunk enters the first stage; a toxic that affects the connection schedules it
+//! ([`Behaviour::schedule`](crate::fault::Behaviour::schedule)) and the stage holds the pieces
+//! until they are due, then hands them to the next stage, which schedules them from that
+//! moment. Because what a toxic has scheduled stays in its own stage:
+//!
+//! - **removing** a toxic (or lowering its toxicity so it no longer affects the connection)
+//!   releases what it held at once, into the next stage;
+//! - **updating** its attributes schedules what it holds again under the new attributes,
+//!   from now (a faster `bandwidth` drains the queue at the new rate, a shorter `latency`
+//!   releases what has waited long enough).
+//!
+//! [`Chain::sync`] follows a new [`Snapshot`], keeping each remaining toxic's state (by instance
+//! id: the fixed toxicity draw, the random generator, when it first applied, bytes passed), so
+//! an update never re-rolls anything.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use rand::rngs::StdRng;
 use tokio::time::Instant;
 
-use super::metrics::ToxicMetrics;
 use super::{Snapshot, ToxicEntry};
+use crate::fault::Stream;
+use crate::fault::kind::State;
+pub(crate) use crate::fault::kind::{Ending, Item};
 use crate::fault::roll::DecisionKey;
-use crate::fault::{Stream, ToxicKind};
 
-/// How a connection is torn down.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Ending {
-    /// An orderly close: FIN on both sockets.
-    Fin,
-    /// A reset: both sockets closed with `SO_LINGER` 0, so peers get an RST.
-    Rst,
-}
-
-/// Something for the writer to do at a given time.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Item {
-    /// Write these bytes.
-    Data {
-        /// When.
-        at: Instant,
-        /// What.
-        bytes: Bytes,
-    },
-    /// Pass the source's close on (shut down the write side).
-    Eof {
-        /// When.
-        at: Instant,
-    },
-    /// Tear the whole connection down.
-    Close {
-        /// When.
-        at: Instant,
-        /// How.
-        how: Ending,
-    },
-}
-
-impl Item {
-    /// When the item is due.
-    pub fn at(&self) -> Instant {
-        match self {
-            Item::Data { at, .. } | Item::Eof { at } | Item::Close { at, .. } => *at,
-        }
-    }
-
-    fn set_at(&mut self, when: Instant) {
-        match self {
-            Item::Data { at, .. } | Item::Eof { at } | Item::Close { at, .. } => *at = when,
-        }
-    }
+/// An item a stage holds: when it reached the stage, and the item stamped with when it leaves.
+#[derive(Debug)]
+struct Held {
+    arrival: Instant,
+    item: Item,
 }
 
 #[derive(Debug)]
-struct Active {
+struct Stage {
     entry: Arc<ToxicEntry>,
     draw: f64,
-    rng: StdRng,
     since: Instant,
     counted: bool,
-    metrics: ToxicMetrics,
-    /// Release time of the last item this toxic emitted (keeps order).
-    last: Option<Instant>,
-    /// Bandwidth: when the link is free again.
-    free: Instant,
-    /// limit_data: bytes passed so far.
-    passed: u64,
+    state: State,
+    queue: VecDeque<Held>,
 }
 
-impl Active {
+impl Stage {
     fn affected(&self) -> bool {
         self.entry.toxic.toxicity.affects(self.draw)
+    }
+
+    /// Schedule `item` (arrived at `arrival`) and hold what it becomes, in order.
+    fn admit(&mut self, arrival: Instant, item: Item) -> usize {
+        let mut out = Vec::new();
+        match item {
+            close @ Item::Close { .. } => out.push(close),
+            other => self
+                .entry
+                .toxic
+                .kind
+                .behaviour()
+                .schedule(&mut self.state, other, &mut out),
+        }
+        let mut bytes = 0;
+        for item in out {
+            // Never leave before what is ahead, nor before arriving.
+            let floor = self
+                .queue
+                .back()
+                .map_or(arrival, |h| h.item.at().max(arrival));
+            let at = item.at().max(floor);
+            bytes += item.len();
+            self.queue.push_back(Held {
+                arrival,
+                item: item.retimed(at),
+            });
+        }
+        bytes
     }
 }
 
 /// The toxics of one direction of one connection.
 #[derive(Debug)]
-pub struct Chain {
+pub(crate) struct Chain {
     stream: Stream,
     seed: u64,
     proxy: Arc<str>,
     connection: u64,
-    toxics: Vec<Active>,
+    stages: Vec<Stage>,
+    /// Items that left the last stage, in order, for the writer.
+    ready: Vec<Item>,
+    /// Data bytes held in stages.
+    held: usize,
 }
 
 impl Chain {
     /// An empty chain for `stream` of connection number `connection` on `proxy`.
-    pub fn new(stream: Stream, seed: u64, proxy: Arc<str>, connection: u64) -> Self {
+    pub(crate) fn new(stream: Stream, seed: u64, proxy: Arc<str>, connection: u64) -> Self {
         Self {
             stream,
             seed,
             proxy,
             connection,
-            toxics: Vec::new(),
+            stages: Vec::new(),
+            ready: Vec::new(),
+            held: 0,
         }
     }
 
-    /// Follow a new configuration. Toxics that remain keep their state and
-    /// draw; new ones are rolled now and count `now` as when they first applied.
-    pub fn sync(&mut self, snapshot: &Snapshot, now: Instant) {
-        let mut old = std::mem::take(&mut self.toxics);
+    /// Follow a new configuration. Toxics that remain keep their state and draw; new ones are
+    /// rolled now and count `now` as when they first applied. What a removed (or no longer
+    /// affecting) toxic held is released at `now`; what an updated one holds is scheduled again.
+    pub(crate) fn sync(&mut self, snapshot: &Snapshot, now: Instant) {
+        let mut old: Vec<Option<Stage>> = std::mem::take(&mut self.stages)
+            .into_iter()
+            .map(Some)
+            .collect();
+        // Items released by a stage that goes, with the old position they resume after.
+        let mut released: Vec<(usize, Vec<Held>)> = Vec::new();
+        // Each stage of the new chain with its old position (new toxics: after every old one).
+        let mut kept: Vec<(usize, Stage)> = Vec::new();
         for entry in &snapshot.toxics {
             let toxic = &entry.toxic;
             if toxic.stream != self.stream || toxic.kind.acts_on_open() {
                 continue;
             }
-            let active = match old.iter().position(|a| a.entry.id == entry.id) {
-                Some(i) => {
-                    let mut a = old.swap_remove(i);
-                    a.entry = entry.clone();
-                    a
-                }
-                None => {
-                    let key = DecisionKey {
-                        seed: self.seed,
-                        proxy: &self.proxy,
-                        connection: self.connection,
-                        toxic: &toxic.name,
-                    };
-                    Active {
-                        entry: entry.clone(),
-                        draw: key.draw(),
-                        rng: key.rng(),
-                        since: now,
-                        counted: false,
-                        metrics: entry.metrics.clone(),
-                        last: None,
-                        free: now,
-                        passed: 0,
+            let found = old
+                .iter()
+                .position(|s| s.as_ref().is_some_and(|s| s.entry.id == entry.id));
+            match found.and_then(|i| old[i].take().map(|s| (i, s))) {
+                Some((i, mut stage)) => {
+                    if let Some(held) = self.follow(&mut stage, entry, now) {
+                        released.push((i, held));
                     }
+                    kept.push((i, stage));
                 }
-            };
-            self.toxics.push(active);
+                None => kept.push((usize::MAX, self.stage(entry, now))),
+            }
         }
-        for a in &mut self.toxics {
-            if a.affected() && !a.counted {
-                a.counted = true;
-                a.metrics.connections.inc();
+        for (i, stage) in old.into_iter().enumerate() {
+            if let Some(mut stage) = stage {
+                released.push((i, stage.queue.drain(..).collect()));
+            }
+        }
+        let positions: Vec<usize> = kept.iter().map(|(i, _)| *i).collect();
+        self.stages = kept.into_iter().map(|(_, s)| s).collect();
+        for stage in &mut self.stages {
+            if stage.affected() && !stage.counted {
+                stage.counted = true;
+                stage.entry.metrics.connections.inc();
+            }
+        }
+        self.resume(released, &positions, now);
+    }
+
+    /// A new toxic's stage: its draw and generator rolled now, `now` as when it first applied.
+    fn stage(&self, entry: &Arc<ToxicEntry>, now: Instant) -> Stage {
+        let key = DecisionKey {
+            seed: self.seed,
+            proxy: &self.proxy,
+            connection: self.connection,
+            toxic: &entry.toxic.name,
+        };
+        Stage {
+            entry: entry.clone(),
+            draw: key.draw(),
+            since: now,
+            counted: false,
+            state: State::new(key.rng(), now),
+            queue: VecDeque::new(),
+        }
+    }
+
+    /// An existing stage follows its toxic's update: what it holds is released (it no longer
+    /// affects the connection) or scheduled again (its attributes changed).
+    fn follow(
+        &mut self,
+        stage: &mut Stage,
+        entry: &Arc<ToxicEntry>,
+        now: Instant,
+    ) -> Option<Vec<Held>> {
+        let changed = stage.entry.toxic.kind != entry.toxic.kind;
+        stage.entry = entry.clone();
+        if !stage.affected() {
+            return Some(stage.queue.drain(..).collect());
+        }
+        if changed {
+            self.held -= stage.queue.iter().map(|h| h.item.len()).sum::<usize>();
+            let queue = std::mem::take(&mut stage.queue);
+            stage.state.reschedule(now);
+            for h in queue {
+                self.held += stage.admit(h.arrival, h.item.retimed(h.arrival));
+            }
+        }
+        None
+    }
+
+    /// Items let go by stages (by old position) enter the first stage that came after theirs.
+    fn resume(&mut self, mut released: Vec<(usize, Vec<Held>)>, positions: &[usize], now: Instant) {
+        released.sort_by_key(|(i, _)| *i);
+        for (i, items) in released {
+            let next = positions
+                .iter()
+                .position(|p| *p > i)
+                .unwrap_or(positions.len());
+            for h in items {
+                self.held -= h.item.len();
+                self.enter(next, now, h.item.retimed(now));
             }
         }
     }
 
-    /// No toxic affects this direction: the pipe may copy straight through.
-    pub fn is_idle(&self) -> bool {
-        !self.toxics.iter().any(Active::affected)
+    /// Feed `item`, which arrived at `at`, to stage `from` onward (skipping stages that do not
+    /// affect the connection).
+    fn enter(&mut self, from: usize, at: Instant, item: Item) {
+        match self.stages.iter().skip(from).position(Stage::affected) {
+            Some(i) => {
+                let stage = &mut self.stages[from + i];
+                if !matches!(item, Item::Close { .. }) {
+                    stage.entry.metrics.bytes.inc_by(item.len() as u64);
+                }
+                self.held += stage.admit(at, item);
+            }
+            None => self.ready.push(item),
+        }
     }
 
-    /// An affected `timeout` toxic is dropping this direction's data.
-    pub fn blackholed(&self) -> bool {
-        self.toxics
+    /// Move every item that is due at `now` on through the stages; the items that left the
+    /// last stage, in order.
+    pub(crate) fn advance(&mut self, now: Instant) -> Vec<Item> {
+        for i in 0..self.stages.len() {
+            while let Some(h) = self.stages[i].queue.front() {
+                if h.item.at() > now {
+                    break;
+                }
+                let Some(h) = self.stages[i].queue.pop_front() else {
+                    break;
+                };
+                self.held -= h.item.len();
+                let at = h.item.at();
+                self.enter(i + 1, at, h.item);
+            }
+        }
+        std::mem::take(&mut self.ready)
+    }
+
+    /// When the next held item is due, if any.
+    pub(crate) fn next_due(&self) -> Option<Instant> {
+        self.stages
             .iter()
-            .any(|a| a.affected() && matches!(a.entry.toxic.kind, ToxicKind::Timeout(_)))
+            .filter_map(|s| s.queue.front().map(|h| h.item.at()))
+            .min()
+    }
+
+    /// Data bytes held by the toxics.
+    pub(crate) fn held_bytes(&self) -> usize {
+        self.held
+    }
+
+    /// Nothing held and nothing ready.
+    pub(crate) fn is_drained(&self) -> bool {
+        self.ready.is_empty() && self.stages.iter().all(|s| s.queue.is_empty())
+    }
+
+    /// No toxic affects this direction: the pipe may copy straight through.
+    pub(crate) fn is_idle(&self) -> bool {
+        !self.stages.iter().any(Stage::affected)
+    }
+
+    /// An affected toxic is dropping this direction's data (`timeout`).
+    pub(crate) fn blackholed(&self) -> bool {
+        self.stages
+            .iter()
+            .any(|s| s.affected() && s.entry.toxic.kind.behaviour().blackholes())
     }
 
     /// The earliest time a toxic tears the connection down, and how.
-    pub fn deadline(&self) -> Option<(Instant, Ending)> {
-        self.toxics
+    pub(crate) fn deadline(&self) -> Option<(Instant, Ending)> {
+        self.stages
             .iter()
-            .filter(|a| a.affected())
-            .filter_map(|a| match &a.entry.toxic.kind {
-                ToxicKind::Timeout(t) => t.deadline(a.since).map(|d| (d, Ending::Fin)),
-                ToxicKind::ResetPeer(t) => Some((t.deadline(a.since), Ending::Rst)),
-                _ => None,
-            })
+            .filter(|s| s.affected())
+            .filter_map(|s| s.entry.toxic.kind.behaviour().deadline(s.since))
             .min_by_key(|(at, _)| *at)
     }
 
     /// Account `n` bytes dropped by the blackhole.
-    pub fn drop_bytes(&mut self, n: usize) {
-        for a in self.toxics.iter().filter(|a| a.affected()) {
-            if matches!(a.entry.toxic.kind, ToxicKind::Timeout(_)) {
-                a.metrics.bytes.inc_by(n as u64);
+    pub(crate) fn drop_bytes(&mut self, n: usize) {
+        for s in self.stages.iter().filter(|s| s.affected()) {
+            if s.entry.toxic.kind.behaviour().blackholes() {
+                s.entry.metrics.bytes.inc_by(n as u64);
             }
         }
     }
 
-    /// The items for a chunk that arrived at `at`.
-    pub fn data(&mut self, at: Instant, bytes: Bytes) -> Vec<Item> {
-        self.run(vec![Item::Data { at, bytes }])
+    /// A chunk that arrived at `at`.
+    pub(crate) fn data(&mut self, at: Instant, bytes: Bytes) {
+        self.enter(0, at, Item::Data { at, bytes });
     }
 
-    /// The items for the source's close seen at `at`.
-    pub fn eof(&mut self, at: Instant) -> Vec<Item> {
-        self.run(vec![Item::Eof { at }])
-    }
-
-    fn run(&mut self, mut items: Vec<Item>) -> Vec<Item> {
-        for a in self.toxics.iter_mut().filter(|a| a.affected()) {
-            let data: u64 = items
-                .iter()
-                .map(|i| match i {
-                    Item::Data { bytes, .. } => bytes.len() as u64,
-                    _ => 0,
-                })
-                .sum();
-            a.metrics.bytes.inc_by(data);
-            items = apply(a, items);
-        }
-        items
+    /// The source's close, seen at `at`.
+    pub(crate) fn eof(&mut self, at: Instant) {
+        self.enter(0, at, Item::Eof { at });
     }
 }
 
-fn apply(a: &mut Active, items: Vec<Item>) -> Vec<Item> {
-    let kind = a.entry.toxic.kind.clone();
-    let mut out = Vec::with_capacity(items.len());
-    for item in items {
-        match (&kind, item) {
-            (_, item @ Item::Close { .. }) => out.push(item),
-            (ToxicKind::Latency(t), mut item) => {
-                let at = t.release(item.at(), a.last, &mut a.rng);
-                a.last = Some(at);
-                item.set_at(at);
-                out.push(item);
-            }
-            (ToxicKind::Bandwidth(t), Item::Data { at, bytes }) => {
-                let (pieces, free) = t.schedule(at, a.free, bytes.len());
-                a.free = free;
-                let mut offset = 0;
-                for p in pieces {
-                    out.push(Item::Data {
-                        at: p.release,
-                        bytes: bytes.slice(offset..offset + p.len),
-                    });
-                    offset += p.len;
-                }
-            }
-            (ToxicKind::Bandwidth(_), Item::Eof { at }) => {
-                out.push(Item::Eof { at: at.max(a.free) })
-            }
-            (ToxicKind::Slicer(t), Item::Data { at, bytes }) => {
-                let mut offset = 0;
-                let start = a.last.map_or(at, |l| l.max(at));
-                for (i, len) in t.slices(bytes.len(), &mut a.rng).into_iter().enumerate() {
-                    let when = start + t.delay * u32::try_from(i).unwrap_or(u32::MAX);
-                    a.last = Some(when);
-                    out.push(Item::Data {
-                        at: when,
-                        bytes: bytes.slice(offset..offset + len),
-                    });
-                    offset += len;
-                }
-            }
-            (ToxicKind::LimitData(t), Item::Data { at, bytes }) => {
-                let verdict = t.admit(a.passed, bytes.len());
-                a.passed += verdict.pass as u64;
-                if verdict.pass > 0 {
-                    out.push(Item::Data {
-                        at,
-                        bytes: bytes.slice(..verdict.pass),
-                    });
-                }
-                if verdict.close {
-                    out.push(Item::Close {
-                        at,
-                        how: Ending::Fin,
-                    });
-                    break;
-                }
-            }
-            (ToxicKind::SlowClose(t), Item::Eof { at }) => {
-                out.push(Item::Eof { at: t.close_at(at) })
-            }
-            (_, item) => out.push(item),
-        }
-    }
-    out
-}
-
-/// How far ahead of now a queued item may be scheduled before reading pauses
+/// How much data the toxics and the writer may hold before reading pauses
 /// (bounded memory under a long latency or a low bandwidth).
-pub const MAX_QUEUED_BYTES: usize = 4 * 1024 * 1024;
+pub(crate) const MAX_QUEUED_BYTES: usize = 4 * 1024 * 1024;
 
 /// The longest sleep the pipe takes when nothing is due (a bound, not a timer).
-pub const IDLE: Duration = Duration::from_secs(3600);
+pub(crate) const IDLE: Duration = Duration::from_secs(3600);
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fault::{Latency, LimitData, Toxic, Toxicity};
+    use crate::fault::{Bandwidth, Latency, LimitData, Toxic, ToxicKind, Toxicity};
     use crate::proxy::Metrics;
 
     fn snapshot(toxics: Vec<(u64, Toxic)>) -> Snapshot {
@@ -340,8 +364,8 @@ mod tests {
         let mut ch = chain(hit);
         let now = Instant::now();
         ch.sync(&snapshot(vec![(1, toxic("l", 0.5, lat.clone()))]), now);
-        let items = ch.data(now, Bytes::from_static(b"abc"));
-        assert_eq!(items[0].at() - now, Duration::from_millis(100));
+        ch.data(now, Bytes::from_static(b"abc"));
+        assert_eq!(ch.next_due(), Some(now + Duration::from_millis(100)));
         // Raising the toxicity keeps it affected; the same draw is compared.
         ch.sync(&snapshot(vec![(1, toxic("l", 0.9, lat.clone()))]), now);
         assert!(!ch.is_idle());
@@ -356,10 +380,12 @@ mod tests {
         let lim = ToxicKind::LimitData(LimitData { bytes: 5 });
         let now = Instant::now();
         ch.sync(&snapshot(vec![(1, toxic("lim", 1.0, lim.clone()))]), now);
-        assert_eq!(ch.data(now, Bytes::from_static(b"abc")).len(), 1);
+        ch.data(now, Bytes::from_static(b"abc"));
+        assert_eq!(ch.advance(now).len(), 1);
         // An update (same id) keeps the count.
         ch.sync(&snapshot(vec![(1, toxic("lim", 1.0, lim))]), now);
-        let items = ch.data(now, Bytes::from_static(b"defg"));
+        ch.data(now, Bytes::from_static(b"defg"));
+        let items = ch.advance(now);
         assert_eq!(
             items,
             vec![
@@ -373,5 +399,67 @@ mod tests {
                 },
             ]
         );
+    }
+
+    fn data_len(items: &[Item]) -> usize {
+        items.iter().map(Item::len).sum()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn what_a_toxic_holds_follows_its_removal_and_updates() {
+        let slow = ToxicKind::Bandwidth(Bandwidth {
+            bytes_per_sec: 1_000,
+        });
+        let fast = ToxicKind::Bandwidth(Bandwidth {
+            bytes_per_sec: 1_000_000,
+        });
+        let now = Instant::now();
+        // An update to a faster rate drains what is held at the new rate, from now.
+        let mut ch = chain(1);
+        ch.sync(&snapshot(vec![(1, toxic("bw", 1.0, slow.clone()))]), now);
+        ch.data(now, Bytes::from(vec![0u8; 100_000]));
+        assert_eq!(data_len(&ch.advance(now)), 0);
+        assert_eq!(ch.held_bytes(), 100_000);
+        ch.sync(&snapshot(vec![(1, toxic("bw", 1.0, fast))]), now);
+        let done = now + Duration::from_millis(100);
+        assert_eq!(ch.next_due().map(|d| d <= done), Some(true));
+        assert_eq!(data_len(&ch.advance(done)), 100_000);
+        assert!(ch.is_drained());
+
+        // Removing it releases everything at once; so does a toxicity that no longer affects.
+        for after in [vec![], vec![(1, toxic("bw", 0.0, slow.clone()))]] {
+            let mut ch = chain(1);
+            ch.sync(&snapshot(vec![(1, toxic("bw", 1.0, slow.clone()))]), now);
+            ch.data(now, Bytes::from(vec![0u8; 50_000]));
+            ch.eof(now);
+            assert!(ch.advance(now).is_empty());
+            ch.sync(&snapshot(after), now);
+            let items = ch.advance(now);
+            assert_eq!(data_len(&items), 50_000);
+            assert_eq!(items.last(), Some(&Item::Eof { at: now }));
+            assert_eq!(ch.held_bytes(), 0);
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_removed_stage_hands_its_items_to_the_next_one() {
+        let lat = |ms| {
+            ToxicKind::Latency(Latency {
+                latency: Duration::from_millis(ms),
+                jitter: Duration::ZERO,
+            })
+        };
+        let now = Instant::now();
+        let mut ch = chain(1);
+        let both = vec![
+            (1, toxic("a", 1.0, lat(10_000))),
+            (2, toxic("b", 1.0, lat(100))),
+        ];
+        ch.sync(&snapshot(both), now);
+        ch.data(now, Bytes::from_static(b"x"));
+        // "a" goes: the chunk enters "b" now and leaves 100 ms later, not 10.1 s.
+        ch.sync(&snapshot(vec![(2, toxic("b", 1.0, lat(100)))]), now);
+        assert_eq!(ch.next_due(), Some(now + Duration::from_millis(100)));
+        assert_eq!(data_len(&ch.advance(now + Duration::from_millis(100))), 1);
     }
 }

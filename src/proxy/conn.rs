@@ -10,28 +10,32 @@ use tokio::net::tcp::{ReadHalf, WriteHalf};
 use tokio_util::sync::CancellationToken;
 
 use super::ProxyContext;
+use super::budget::Permit;
 use super::chain::{Chain, Ending};
 use super::metrics::ProxyMetrics;
 use super::pipe::{Pipe, PipeEnd};
+use crate::fault::Stream;
+use crate::fault::kind::OnOpen;
 use crate::fault::roll::DecisionKey;
-use crate::fault::{Stream, ToxicKind};
 
 /// A connection just accepted, with what it needs to run.
 #[derive(Debug)]
-pub struct Connection {
+pub(crate) struct Connection {
     /// The proxy's shared context.
-    pub ctx: ProxyContext,
+    pub(crate) ctx: ProxyContext,
     /// This connection's number on the proxy (from 1).
-    pub number: u64,
+    pub(crate) number: u64,
     /// The proxy's metric handles.
-    pub metrics: ProxyMetrics,
+    pub(crate) metrics: ProxyMetrics,
     /// Cancelled when the proxy is disabled, deleted or shut down.
-    pub kill: CancellationToken,
+    pub(crate) kill: CancellationToken,
+    /// Its two sockets' share of the descriptor budget.
+    pub(crate) _permit: Permit,
 }
 
 /// What the open-time toxics decided for a new connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OpenVerdict {
+pub(crate) enum OpenVerdict {
     /// Reset it at once (`refuse_new`).
     Refuse,
     /// Dial the upstream after this delay (`slow_open`; zero for none).
@@ -40,7 +44,7 @@ pub enum OpenVerdict {
 
 impl Connection {
     /// Decide the open-time toxics (pure apart from counting metrics).
-    pub fn open_verdict(&self) -> OpenVerdict {
+    pub(crate) fn open_verdict(&self) -> OpenVerdict {
         let snapshot = self.ctx.config.borrow().clone();
         let mut delay = Duration::ZERO;
         for entry in &snapshot.toxics {
@@ -58,17 +62,17 @@ impl Connection {
                 continue;
             }
             entry.metrics.connections.inc();
-            match &toxic.kind {
-                ToxicKind::RefuseNew => return OpenVerdict::Refuse,
-                ToxicKind::SlowOpen(t) => delay += t.delay,
-                _ => {}
+            match toxic.kind.behaviour().on_open() {
+                Some(OnOpen::Refuse) => return OpenVerdict::Refuse,
+                Some(OnOpen::Delay(d)) => delay = delay.saturating_add(d),
+                None => {}
             }
         }
         OpenVerdict::Dial(delay)
     }
 
     /// Serve the connection to its end.
-    pub async fn serve(self, mut client: TcpStream) {
+    pub(crate) async fn serve(self, mut client: TcpStream) {
         self.metrics.active.inc();
         let _active = ActiveGuard(self.metrics.clone());
         let _ = client.set_nodelay(true);
@@ -120,6 +124,7 @@ impl Connection {
             ),
             config: self.ctx.config.clone(),
             bytes,
+            budget: self.ctx.budget.clone(),
         }
     }
 

@@ -4,6 +4,8 @@
 //! |---|---|---|
 //! | `shakedown_proxy_connections_accepted_total` | proxy | connections accepted |
 //! | `shakedown_proxy_connections_active` | proxy | connections open now |
+//! | `shakedown_proxy_connections_rejected_total` | proxy | connections closed at once because the descriptor budget was spent |
+//! | `shakedown_proxy_listening` | proxy | 1 while the listening socket is open, 0 while closed (disabled, or `refuse_new` at toxicity 1) |
 //! | `shakedown_proxy_upstream_dial_failures_total` | proxy | connections closed because the upstream could not be dialled |
 //! | `shakedown_proxy_bytes_total` | proxy, stream | bytes delivered (upstream = client → upstream) |
 //! | `shakedown_toxic_connections_affected_total` | proxy, toxic, type, stream | connections the toxic affected (once per connection) |
@@ -24,6 +26,8 @@ pub struct Metrics {
     registry: Registry,
     accepted: Family<Labels, Counter>,
     active: Family<Labels, Gauge>,
+    rejected: Family<Labels, Counter>,
+    listening: Family<Labels, Gauge>,
     dial_failures: Family<Labels, Counter>,
     bytes: Family<Labels, Counter>,
     toxic_connections: Family<Labels, Counter>,
@@ -37,6 +41,10 @@ pub struct ProxyMetrics {
     pub accepted: Counter,
     /// Connections open now.
     pub active: Gauge,
+    /// Connections closed at once for want of descriptors.
+    pub rejected: Counter,
+    /// 1 while the listening socket is open.
+    pub listening: Gauge,
     /// Upstream dials that failed.
     pub dial_failures: Counter,
     /// Bytes delivered client → upstream.
@@ -60,6 +68,8 @@ impl Metrics {
         let mut registry = Registry::default();
         let accepted = Family::<Labels, Counter>::default();
         let active = Family::<Labels, Gauge>::default();
+        let rejected = Family::<Labels, Counter>::default();
+        let listening = Family::<Labels, Gauge>::default();
         let dial_failures = Family::<Labels, Counter>::default();
         let bytes = Family::<Labels, Counter>::default();
         let toxic_connections = Family::<Labels, Counter>::default();
@@ -73,6 +83,16 @@ impl Metrics {
             "shakedown_proxy_connections_active",
             "Connections open through the proxy",
             active.clone(),
+        );
+        registry.register(
+            "shakedown_proxy_connections_rejected",
+            "Connections closed at once because the open-file budget was spent",
+            rejected.clone(),
+        );
+        registry.register(
+            "shakedown_proxy_listening",
+            "1 while the proxy's listening socket is open, 0 while it is closed",
+            listening.clone(),
         );
         registry.register(
             "shakedown_proxy_upstream_dial_failures",
@@ -98,6 +118,8 @@ impl Metrics {
             registry,
             accepted,
             active,
+            rejected,
+            listening,
             dial_failures,
             bytes,
             toxic_connections,
@@ -112,20 +134,41 @@ impl Metrics {
         ProxyMetrics {
             accepted: self.accepted.get_or_create_owned(&p()),
             active: self.active.get_or_create_owned(&p()),
+            rejected: self.rejected.get_or_create_owned(&p()),
+            listening: self.listening.get_or_create_owned(&p()),
             dial_failures: self.dial_failures.get_or_create_owned(&p()),
             upstream_bytes: self.bytes.get_or_create_owned(&s("upstream")),
             downstream_bytes: self.bytes.get_or_create_owned(&s("downstream")),
         }
     }
 
+    /// Drop every series of proxy `name` (its toxics' series go with [`Metrics::forget_toxic`]).
+    /// Handles still held by closing connections keep counting, unseen.
+    pub fn forget_proxy(&self, name: &str) {
+        let p = vec![("proxy", name.to_string())];
+        for family in [&self.accepted, &self.rejected, &self.dial_failures] {
+            family.remove(&p);
+        }
+        self.active.remove(&p);
+        self.listening.remove(&p);
+        for stream in ["upstream", "downstream"] {
+            self.bytes.remove(&vec![
+                ("proxy", name.to_string()),
+                ("stream", stream.to_string()),
+            ]);
+        }
+    }
+
+    /// Drop the series of one toxic of `proxy`.
+    pub fn forget_toxic(&self, proxy: &str, toxic: &Toxic) {
+        let labels = toxic_labels(proxy, toxic);
+        self.toxic_connections.remove(&labels);
+        self.toxic_bytes.remove(&labels);
+    }
+
     /// The handles of one toxic on one proxy.
     pub fn toxic(&self, proxy: &str, toxic: &Toxic) -> ToxicMetrics {
-        let labels = vec![
-            ("proxy", proxy.to_string()),
-            ("toxic", toxic.name.clone()),
-            ("type", toxic.kind.type_name().to_string()),
-            ("stream", toxic.stream.as_str().to_string()),
-        ];
+        let labels = toxic_labels(proxy, toxic);
         ToxicMetrics {
             connections: self.toxic_connections.get_or_create_owned(&labels),
             bytes: self.toxic_bytes.get_or_create_owned(&labels),
@@ -145,6 +188,15 @@ impl Default for Metrics {
     fn default() -> Self {
         Self::new()
     }
+}
+
+fn toxic_labels(proxy: &str, toxic: &Toxic) -> Labels {
+    vec![
+        ("proxy", proxy.to_string()),
+        ("toxic", toxic.name.clone()),
+        ("type", toxic.kind.type_name().to_string()),
+        ("stream", toxic.stream.as_str().to_string()),
+    ]
 }
 
 /// The content type of [`Metrics::render`].

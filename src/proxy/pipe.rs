@@ -2,9 +2,10 @@
 //!
 //! With no toxic affecting the direction the bytes go through the zero-copy
 //! [`Relay`] (no allocation, no copy into user space). Otherwise each chunk
-//! is stamped with its arrival time, passed through the [`Chain`], and queued
-//! until due, while reading continues, so delays are measured from arrival
-//! and never add up.
+//! is stamped with its arrival time and handed to the [`Chain`], whose toxics
+//! hold it until due, while reading continues, so delays are measured from
+//! arrival and never add up. What leaves the chain waits in the [`Outbox`]
+//! only until the destination accepts it.
 //!
 //! Every wait (a read, a blocked write, a timer) is raced against a change of
 //! configuration, so a toxic added while a write is stuck behind a slow
@@ -23,15 +24,17 @@ use tokio::sync::watch;
 use tokio::time::{Instant, sleep_until};
 
 use super::Snapshot;
+use super::budget::FdBudget;
 use super::chain::{Chain, Ending, IDLE, Item, MAX_QUEUED_BYTES};
 use super::relay::Relay;
+use crate::fault::kind::after;
 
 /// Size of the read buffer of the toxic path (allocated when first needed).
-pub const BUFFER_BYTES: usize = 64 * 1024;
+pub(crate) const BUFFER_BYTES: usize = 64 * 1024;
 
 /// How a pipe finished.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PipeEnd {
+pub(crate) enum PipeEnd {
     /// The source closed and the close was passed on; the other direction may go on.
     Eof,
     /// The whole connection must be torn down.
@@ -40,13 +43,15 @@ pub enum PipeEnd {
 
 /// One direction's state.
 #[derive(Debug)]
-pub struct Pipe {
+pub(crate) struct Pipe {
     /// The toxics of this direction.
-    pub chain: Chain,
+    pub(crate) chain: Chain,
     /// The live configuration.
-    pub config: watch::Receiver<Arc<Snapshot>>,
+    pub(crate) config: watch::Receiver<Arc<Snapshot>>,
     /// Bytes delivered in this direction.
-    pub bytes: Counter,
+    pub(crate) bytes: Counter,
+    /// Where the zero-copy path borrows its pipes.
+    pub(crate) budget: FdBudget,
 }
 
 fn failed(error: &io::Error) -> PipeEnd {
@@ -56,7 +61,7 @@ fn failed(error: &io::Error) -> PipeEnd {
     }
 }
 
-/// Items waiting to be written, and how far the front one has been written.
+/// Items due and waiting for the destination, and how far the front one has been written.
 #[derive(Debug, Default)]
 struct Outbox {
     queue: VecDeque<Item>,
@@ -66,23 +71,16 @@ struct Outbox {
 
 impl Outbox {
     fn push(&mut self, items: Vec<Item>) {
-        for mut item in items {
-            // Never overtake what is already queued.
-            if let Some(last) = self.queue.back() {
-                let at = item.at().max(last.at());
-                item = retime(item, at);
-            }
-            if let Item::Data { bytes, .. } = &item {
-                self.queued += bytes.len();
-            }
+        for item in items {
+            self.queued += item.len();
             self.queue.push_back(item);
         }
     }
 
-    /// The unwritten rest of the front item when it is data and due.
-    fn due_data(&self, now: Instant) -> Option<Bytes> {
+    /// The unwritten rest of the front item when it is data.
+    fn front_data(&self) -> Option<Bytes> {
         match self.queue.front() {
-            Some(Item::Data { at, bytes }) if *at <= now => Some(bytes.slice(self.written..)),
+            Some(Item::Data { bytes, .. }) => Some(bytes.slice(self.written..)),
             _ => None,
         }
     }
@@ -108,22 +106,24 @@ enum Fast {
 impl Pipe {
     /// Copy from `src` to `dst` until the source closes (and the close was
     /// passed on) or the connection must end.
-    pub async fn run(&mut self, mut src: ReadHalf<'_>, mut dst: WriteHalf<'_>) -> PipeEnd {
-        let mut relay = Relay::new();
+    pub(crate) async fn run(&mut self, mut src: ReadHalf<'_>, mut dst: WriteHalf<'_>) -> PipeEnd {
+        let mut relay = Relay::new(self.budget.clone());
         let mut buf: Vec<u8> = Vec::new();
         let mut out = Outbox::default();
         let mut eof_seen = false;
         let mut eof_queued = false;
         self.follow();
         loop {
-            // Closes that are due happen now; data waits for the select below.
+            // What is due leaves the toxics; a close at the front happens now, data waits for
+            // the select below.
             let now = Instant::now();
+            out.push(self.chain.advance(now));
             match out.queue.front() {
-                Some(Item::Eof { at }) if *at <= now => {
+                Some(Item::Eof { .. }) => {
                     let _ = dst.shutdown().await;
                     return PipeEnd::Eof;
                 }
-                Some(Item::Close { at, how }) if *at <= now => return PipeEnd::Kill(*how),
+                Some(Item::Close { how, .. }) => return PipeEnd::Kill(*how),
                 _ => {}
             }
             let deadline = self.chain.deadline();
@@ -132,44 +132,21 @@ impl Pipe {
             {
                 return PipeEnd::Kill(how);
             }
-            if out.queue.is_empty() && !eof_seen && self.chain.is_idle() {
-                let fast = tokio::select! {
-                    biased;
-                    changed = self.config.changed() => Fast::Changed(changed.is_ok()),
-                    done = relay.copy(src.as_ref(), dst.as_ref(), &self.bytes) => Fast::Done(done),
-                };
-                match fast {
-                    Fast::Changed(false) => return PipeEnd::Kill(Ending::Fin),
-                    Fast::Changed(true) => {
-                        self.follow();
-                        if !self.chain.is_idle() {
-                            // Bytes read before the toxic applied go through it now.
-                            match relay.take_held() {
-                                Ok(held) if held.is_empty() => {}
-                                Ok(held) => self.arrived(Bytes::from(held), &mut out),
-                                Err(e) => return failed(&e),
-                            }
-                        }
-                    }
-                    Fast::Done(Ok(())) => {
-                        let _ = dst.shutdown().await;
-                        return PipeEnd::Eof;
-                    }
-                    Fast::Done(Err(e)) => return failed(&e),
+            if out.queue.is_empty() && self.chain.is_drained() && !eof_seen && self.chain.is_idle()
+            {
+                if let Some(end) = self.fast(&mut relay, &src, &mut dst).await {
+                    return end;
                 }
                 continue;
             }
             if buf.is_empty() {
                 buf = vec![0u8; BUFFER_BYTES];
             }
-            let due = out.due_data(now);
-            let far = now + IDLE;
-            let next = match out.queue.front() {
-                Some(item) if due.is_none() => item.at(),
-                _ => far,
-            };
+            let due = out.front_data();
+            let far = after(now, IDLE);
+            let next = self.chain.next_due().unwrap_or(far);
             let wake = next.min(deadline.map_or(far, |(at, _)| at));
-            let can_read = !eof_seen && out.queued < MAX_QUEUED_BYTES;
+            let can_read = !eof_seen && out.queued + self.chain.held_bytes() < MAX_QUEUED_BYTES;
             tokio::select! {
                 biased;
                 changed = self.config.changed() => {
@@ -189,21 +166,56 @@ impl Pipe {
                 },
                 read = src.read(&mut buf), if can_read => match read {
                     Ok(0) => eof_seen = true,
-                    Ok(n) => self.arrived(Bytes::copy_from_slice(&buf[..n]), &mut out),
+                    Ok(n) => self.arrived(Bytes::copy_from_slice(&buf[..n])),
                     Err(e) => return failed(&e),
                 },
             }
             if eof_seen && !eof_queued && !self.chain.blackholed() {
                 eof_queued = true;
-                out.push(self.chain.eof(Instant::now()));
+                self.chain.eof(Instant::now());
             }
+        }
+    }
+
+    /// The zero-copy path until the configuration changes (`None`: go on) or the direction
+    /// ends.
+    async fn fast(
+        &mut self,
+        relay: &mut Relay,
+        src: &ReadHalf<'_>,
+        dst: &mut WriteHalf<'_>,
+    ) -> Option<PipeEnd> {
+        let fast = tokio::select! {
+            biased;
+            changed = self.config.changed() => Fast::Changed(changed.is_ok()),
+            done = relay.copy(src.as_ref(), dst.as_ref(), &self.bytes) => Fast::Done(done),
+        };
+        match fast {
+            Fast::Changed(false) => Some(PipeEnd::Kill(Ending::Fin)),
+            Fast::Changed(true) => {
+                self.follow();
+                if !self.chain.is_idle() {
+                    // Bytes read before the toxic applied go through it now.
+                    match relay.take_held() {
+                        Ok(held) if held.is_empty() => {}
+                        Ok(held) => self.arrived(Bytes::from(held)),
+                        Err(e) => return Some(failed(&e)),
+                    }
+                }
+                None
+            }
+            Fast::Done(Ok(())) => {
+                let _ = dst.shutdown().await;
+                Some(PipeEnd::Eof)
+            }
+            Fast::Done(Err(e)) => Some(failed(&e)),
         }
     }
 
     /// After the direction has closed in order: keep following the
     /// configuration so that a toxic that tears the connection down
     /// (`reset_peer`, `timeout`) still does. Returns how to tear down.
-    pub async fn linger(&mut self) -> Ending {
+    pub(crate) async fn linger(&mut self) -> Ending {
         loop {
             let now = Instant::now();
             let deadline = self.chain.deadline();
@@ -212,7 +224,7 @@ impl Pipe {
             {
                 return how;
             }
-            let wake = deadline.map_or(now + IDLE, |(at, _)| at);
+            let wake = deadline.map_or(after(now, IDLE), |(at, _)| at);
             tokio::select! {
                 changed = self.config.changed() => {
                     if changed.is_err() {
@@ -232,19 +244,11 @@ impl Pipe {
     }
 
     /// A chunk read from the source while toxics apply.
-    fn arrived(&mut self, chunk: Bytes, out: &mut Outbox) {
+    fn arrived(&mut self, chunk: Bytes) {
         if self.chain.blackholed() {
             self.chain.drop_bytes(chunk.len());
         } else {
-            out.push(self.chain.data(Instant::now(), chunk));
+            self.chain.data(Instant::now(), chunk);
         }
-    }
-}
-
-fn retime(item: Item, at: Instant) -> Item {
-    match item {
-        Item::Data { bytes, .. } => Item::Data { at, bytes },
-        Item::Eof { .. } => Item::Eof { at },
-        Item::Close { how, .. } => Item::Close { at, how },
     }
 }

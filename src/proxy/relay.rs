@@ -3,9 +3,10 @@
 //! While no toxic affects a direction, its bytes never enter user space: they
 //! are spliced from the source socket into a pipe and from the pipe into the
 //! destination socket, driven by tokio's readiness API
-//! (`readable()`/`writable()` + `try_io`). If a pipe cannot be had (for
-//! example out of file descriptors) the relay copies through one reused
-//! buffer instead.
+//! (`readable()`/`writable()` + `try_io`). The pipe is borrowed from the
+//! server's pool ([`FdBudget`]) only while bytes are in flight, so an idle
+//! connection holds no pipe. If no pipe can be had (the budget is spent, or
+//! the kernel refuses) the relay copies through a buffer instead.
 //!
 //! [`Relay::copy`] is cancel-safe: every syscall is synchronous, so when the
 //! caller drops the future (a toxic arrived) no byte is lost. Bytes already
@@ -13,168 +14,158 @@
 //! resumes `copy` (still no toxic) or takes them with [`Relay::take_held`]
 //! and feeds them to the toxic chain.
 
-use std::fs::File;
 use std::io::{self, Read};
-use std::os::fd::OwnedFd;
 
-use nix::fcntl::{FcntlArg, OFlag, SpliceFFlags, fcntl, splice};
+use nix::fcntl::{SpliceFFlags, splice};
 use prometheus_client::metrics::counter::Counter;
 use tokio::io::Interest;
 use tokio::net::TcpStream;
 
-/// The pipe size asked for (`F_SETPIPE_SZ`); the kernel default (64 KiB) is kept if refused.
-pub const PIPE_BYTES: usize = 1024 * 1024;
+use super::budget::{FdBudget, PipeFds};
 
-/// The copy buffer of the fallback when no pipe can be created.
-pub const FALLBACK_BUFFER_BYTES: usize = 256 * 1024;
+/// The copy buffer of the fallback when no pipe can be had.
+pub(crate) const FALLBACK_BUFFER_BYTES: usize = 256 * 1024;
 
 /// One direction's fast-path state.
-#[derive(Debug, Default)]
-pub struct Relay {
-    how: Option<How>,
-}
-
 #[derive(Debug)]
-enum How {
-    Splice {
-        read: File,
-        write: File,
-        capacity: usize,
-        held: usize,
-    },
-    Buffer {
-        buf: Box<[u8]>,
-        start: usize,
-        end: usize,
-    },
+pub(crate) struct Relay {
+    budget: FdBudget,
+    /// The borrowed pipe while `held` bytes are in it.
+    pipe: Option<PipeFds>,
+    held: usize,
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+    spliced: bool,
 }
 
 fn flags() -> SpliceFFlags {
     SpliceFFlags::SPLICE_F_MOVE | SpliceFFlags::SPLICE_F_NONBLOCK
 }
 
-impl How {
-    fn new() -> Self {
-        match nix::unistd::pipe2(OFlag::O_NONBLOCK | OFlag::O_CLOEXEC) {
-            Ok((read, write)) => {
-                let capacity = grow(&write);
-                How::Splice {
-                    read: File::from(read),
-                    write: File::from(write),
-                    capacity,
-                    held: 0,
-                }
-            }
-            Err(error) => {
-                tracing::debug!(%error, "no pipe for splice, copying through a buffer");
-                How::Buffer {
-                    buf: vec![0u8; FALLBACK_BUFFER_BYTES].into_boxed_slice(),
-                    start: 0,
-                    end: 0,
-                }
-            }
+impl Relay {
+    /// A relay borrowing its pipes from `budget`'s pool.
+    pub(crate) fn new(budget: FdBudget) -> Self {
+        Self {
+            budget,
+            pipe: None,
+            held: 0,
+            buf: Vec::new(),
+            start: 0,
+            end: 0,
+            spliced: false,
         }
     }
-}
 
-/// Ask for a [`PIPE_BYTES`] pipe; the size actually granted.
-fn grow(write: &OwnedFd) -> usize {
-    let asked = i32::try_from(PIPE_BYTES).unwrap_or(i32::MAX);
-    match fcntl(write, FcntlArg::F_SETPIPE_SZ(asked)) {
-        Ok(size) => usize::try_from(size).unwrap_or(64 * 1024),
-        Err(_) => fcntl(write, FcntlArg::F_GETPIPE_SZ)
-            .ok()
-            .and_then(|s| usize::try_from(s).ok())
-            .unwrap_or(64 * 1024),
-    }
-}
-
-impl Relay {
-    /// A relay; its pipe (or buffer) is created on first use.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Whether it uses `splice(2)` (false before first use or on the buffer fallback).
-    pub fn is_zero_copy(&self) -> bool {
-        matches!(self.how, Some(How::Splice { .. }))
+    /// Whether it has moved bytes with `splice(2)`.
+    #[cfg(test)]
+    pub(crate) fn is_zero_copy(&self) -> bool {
+        self.spliced
     }
 
     /// Copy from `src` to `dst` until `src` reaches end of stream with
     /// everything written (`Ok`), or an I/O error. Counts delivered bytes in
     /// `bytes`. Cancel-safe (see the module docs).
-    pub async fn copy(
+    pub(crate) async fn copy(
         &mut self,
         src: &TcpStream,
         dst: &TcpStream,
         bytes: &Counter,
     ) -> io::Result<()> {
-        match self.how.get_or_insert_with(How::new) {
-            How::Splice {
-                read,
-                write,
-                capacity,
-                held,
-            } => loop {
-                if *held == 0 {
-                    let n = io_when_ready(src, Interest::READABLE, || {
-                        Ok(splice(src, None, &*write, None, *capacity, flags())?)
-                    })
-                    .await?;
-                    if n == 0 {
-                        return Ok(());
+        loop {
+            if self.held == 0 && self.start == self.end && self.fill(src).await? == 0 {
+                return Ok(());
+            }
+            while self.held > 0 {
+                let Some(pipe) = &self.pipe else { break };
+                let n = io_when_ready(dst, Interest::WRITABLE, || {
+                    Ok(splice(&pipe.read, None, dst, None, self.held, flags())?)
+                })
+                .await?;
+                self.held -= n;
+                bytes.inc_by(n as u64);
+            }
+            self.give_back();
+            while self.start < self.end {
+                let chunk = &self.buf[self.start..self.end];
+                let n = io_when_ready(dst, Interest::WRITABLE, || dst.try_write(chunk)).await?;
+                if n == 0 {
+                    return Err(io::ErrorKind::WriteZero.into());
+                }
+                self.start += n;
+                bytes.inc_by(n as u64);
+            }
+        }
+    }
+
+    /// Wait for data and read it into a borrowed pipe (or the buffer): how many bytes, 0 at
+    /// end of stream.
+    async fn fill(&mut self, src: &TcpStream) -> io::Result<usize> {
+        loop {
+            src.ready(Interest::READABLE).await?;
+            let read = match self.budget.take_pipe() {
+                Some(pipe) => {
+                    let n = src.try_io(Interest::READABLE, || {
+                        Ok(splice(
+                            src,
+                            None,
+                            &pipe.write,
+                            None,
+                            pipe.capacity,
+                            flags(),
+                        )?)
+                    });
+                    if let Ok(n @ 1..) = n {
+                        self.held = n;
+                        self.spliced = true;
+                        self.pipe = Some(pipe);
+                    } else {
+                        self.budget.put_pipe(pipe);
                     }
-                    *held = n;
+                    n
                 }
-                while *held > 0 {
-                    let n = io_when_ready(dst, Interest::WRITABLE, || {
-                        Ok(splice(&*read, None, dst, None, *held, flags())?)
-                    })
-                    .await?;
-                    *held -= n;
-                    bytes.inc_by(n as u64);
-                }
-            },
-            How::Buffer { buf, start, end } => loop {
-                if start == end {
-                    let n = io_when_ready(src, Interest::READABLE, || src.try_read(buf)).await?;
-                    if n == 0 {
-                        return Ok(());
+                None => {
+                    if self.buf.is_empty() {
+                        self.buf = vec![0u8; FALLBACK_BUFFER_BYTES];
                     }
-                    (*start, *end) = (0, n);
-                }
-                while start < end {
-                    let n = io_when_ready(dst, Interest::WRITABLE, || {
-                        dst.try_write(&buf[*start..*end])
-                    })
-                    .await?;
-                    if n == 0 {
-                        return Err(io::ErrorKind::WriteZero.into());
+                    let n = src.try_read(&mut self.buf);
+                    if let Ok(n) = n {
+                        (self.start, self.end) = (0, n);
                     }
-                    *start += n;
-                    bytes.inc_by(n as u64);
+                    n
                 }
-            },
+            };
+            match read {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                done => return done,
+            }
+        }
+    }
+
+    /// Return an empty pipe to the pool.
+    fn give_back(&mut self) {
+        if self.held == 0
+            && let Some(pipe) = self.pipe.take()
+        {
+            self.budget.put_pipe(pipe);
         }
     }
 
     /// Take the bytes read from the source but not yet written (empty when none).
-    pub fn take_held(&mut self) -> io::Result<Vec<u8>> {
-        match &mut self.how {
-            None => Ok(Vec::new()),
-            Some(How::Splice { read, held, .. }) => {
-                let mut out = vec![0u8; *held];
-                // The bytes are in the pipe already: this read never waits.
-                read.read_exact(&mut out)?;
-                *held = 0;
-                Ok(out)
-            }
-            Some(How::Buffer { buf, start, end }) => {
-                let out = buf[*start..*end].to_vec();
-                (*start, *end) = (0, 0);
-                Ok(out)
-            }
+    pub(crate) fn take_held(&mut self) -> io::Result<Vec<u8>> {
+        let mut out = self.buf[self.start..self.end].to_vec();
+        (self.start, self.end) = (0, 0);
+        if let Some(pipe) = &mut self.pipe
+            && self.held > 0
+        {
+            let mut piped = vec![0u8; self.held];
+            // The bytes are in the pipe already: this read never waits.
+            pipe.read.read_exact(&mut piped)?;
+            self.held = 0;
+            out.extend_from_slice(&piped);
         }
+        self.give_back();
+        Ok(out)
     }
 }
 
@@ -224,7 +215,7 @@ mod tests {
             sink.read_to_end(&mut got).await.unwrap();
             got
         });
-        let mut relay = Relay::new();
+        let mut relay = Relay::new(FdBudget::new(65_536));
         let bytes = Counter::default();
         relay.copy(&a_in, &b_out, &bytes).await.unwrap();
         assert!(relay.is_zero_copy());
@@ -246,7 +237,7 @@ mod tests {
             let _ = client.write_all(&sent).await;
             client
         });
-        let mut relay = Relay::new();
+        let mut relay = Relay::new(FdBudget::new(65_536));
         let bytes = Counter::default();
         let copied = tokio::time::timeout(
             std::time::Duration::from_millis(300),

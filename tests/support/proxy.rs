@@ -247,3 +247,34 @@ pub async fn holding_upstream(hold: Duration) -> (SocketAddr, JoinHandle<()>) {
     });
     (addr, task)
 }
+
+/// Start `shakedown serve` with `args` as a process (killed on drop) and wait for its
+/// `listening on ADDR` line: the child and the API address.
+pub async fn spawn_serve(args: &[&std::ffi::OsStr]) -> (tokio::process::Child, SocketAddr) {
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_shakedown"))
+        .arg("serve")
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn shakedown serve");
+    let mut stdout = child.stdout.take().expect("stdout");
+    let mut line = Vec::new();
+    let mut byte = [0u8; 1];
+    while !line.ends_with(b"\n") && line.len() < 200 {
+        let n = tokio::time::timeout(STEP, stdout.read(&mut byte))
+            .await
+            .expect("serve did not start")
+            .expect("read serve's stdout");
+        assert!(n > 0, "serve exited early");
+        line.push(byte[0]);
+    }
+    let line = String::from_utf8_lossy(&line);
+    let api = line
+        .trim()
+        .trim_start_matches("listening on ")
+        .parse()
+        .unwrap_or_else(|e| panic!("{line:?}: {e}"));
+    (child, api)
+}

@@ -82,24 +82,10 @@ pub struct Ran {
     pub stderr: String,
 }
 
-/// Run the built binary with `args` (bounded: killed after two minutes).
+/// Run the built binary with `args` (bounded: killed after two minutes), its temporary
+/// folder (`TMPDIR`) a private one removed afterwards, so that no run folder outlives the test.
 pub async fn shakedown(args: &[&str]) -> Ran {
-    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_shakedown"))
-        .args(args)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let out = tokio::time::timeout(Duration::from_secs(120), child.wait_with_output())
-        .await
-        .expect("shakedown finished within 2 minutes")
-        .unwrap();
-    Ran {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    wait(spawn(args), Duration::from_secs(120)).await
 }
 
 /// `shakedown run FILE --json DIR/out.json -q`: the outcome and the journal it wrote.
@@ -239,20 +225,41 @@ impl Drop for Forgetful {
     }
 }
 
-/// A running `shakedown …` whose exit the test waits for (killed if dropped).
-pub fn spawn(args: &[&str]) -> tokio::process::Child {
-    tokio::process::Command::new(env!("CARGO_BIN_EXE_shakedown"))
+/// A running `shakedown …` whose exit the test waits for (killed if dropped), with a private
+/// `TMPDIR` that is removed with it.
+pub struct Spawned {
+    child: tokio::process::Child,
+    _tmp: tempfile::TempDir,
+}
+
+impl std::ops::Deref for Spawned {
+    type Target = tokio::process::Child;
+    fn deref(&self) -> &Self::Target {
+        &self.child
+    }
+}
+
+/// Start `shakedown ARGS` with a private `TMPDIR`.
+pub fn spawn(args: &[&str]) -> Spawned {
+    spawn_in(args, tempfile::tempdir().unwrap())
+}
+
+/// Start `shakedown ARGS` with `tmp` as its `TMPDIR` (removed when the run is waited for).
+pub fn spawn_in(args: &[&str], tmp: tempfile::TempDir) -> Spawned {
+    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_shakedown"))
         .args(args)
+        .env("TMPDIR", tmp.path())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .kill_on_drop(true)
         .spawn()
-        .unwrap()
+        .unwrap();
+    Spawned { child, _tmp: tmp }
 }
 
 /// Wait (bounded by `limit`) for a spawned `shakedown` to exit.
-pub async fn wait(child: tokio::process::Child, limit: Duration) -> Ran {
-    let out = tokio::time::timeout(limit, child.wait_with_output())
+pub async fn wait(spawned: Spawned, limit: Duration) -> Ran {
+    let out = tokio::time::timeout(limit, spawned.child.wait_with_output())
         .await
         .expect("shakedown exited in time")
         .unwrap();

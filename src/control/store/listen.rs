@@ -7,17 +7,37 @@ use tokio::net::TcpListener;
 
 use crate::control::error::ApiError;
 
-/// Resolve and bind a listen address (IPv4 addresses first).
-pub async fn bind(listen: &str) -> Result<TcpListener, ApiError> {
+/// A listening socket bound for a proxy, and its address.
+#[derive(Debug)]
+pub(crate) struct Bound {
+    /// The socket.
+    pub(crate) listener: TcpListener,
+    /// Where it listens (the real port when port 0 was asked).
+    pub(crate) addr: SocketAddr,
+}
+
+/// The addresses a listen address resolves to, IPv4 first (`400` naming `listen` if none).
+pub(crate) async fn resolve(listen: &str) -> Result<Vec<SocketAddr>, ApiError> {
     let mut addrs: Vec<SocketAddr> = tokio::net::lookup_host(listen)
         .await
         .map_err(|e| ApiError::bad_body(format!("listen: cannot resolve {listen:?}: {e}")))?
         .collect();
     addrs.sort_by_key(|a| !a.is_ipv4());
+    Ok(addrs)
+}
+
+/// Resolve and bind a listen address (IPv4 addresses first).
+pub(crate) async fn bind(listen: &str) -> Result<Bound, ApiError> {
+    let addrs = resolve(listen).await?;
     let mut last = None;
     for addr in addrs {
         match TcpListener::bind(addr).await {
-            Ok(listener) => return Ok(listener),
+            Ok(listener) => {
+                let addr = listener
+                    .local_addr()
+                    .map_err(|e| ApiError::new(500, format!("listen: {e}")))?;
+                return Ok(Bound { listener, addr });
+            }
             Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
                 return Err(ApiError::new(
                     409,
@@ -33,8 +53,23 @@ pub async fn bind(listen: &str) -> Result<TcpListener, ApiError> {
     ))
 }
 
+/// Whether `listen` names the address `current` (a socket address as the proxy shows it),
+/// e.g. `localhost:2001` and `127.0.0.1:2001`.
+pub(crate) async fn same_address(listen: &str, current: &str) -> bool {
+    if listen == current {
+        return true;
+    }
+    let Ok(current) = current.parse::<SocketAddr>() else {
+        return false;
+    };
+    match tokio::net::lookup_host(listen).await {
+        Ok(mut addrs) => addrs.any(|a| a == current),
+        Err(_) => false,
+    }
+}
+
 /// Check that an upstream `host:port` resolves (within 5 s).
-pub async fn check_upstream(upstream: &str) -> Result<(), ApiError> {
+pub(crate) async fn check_upstream(upstream: &str) -> Result<(), ApiError> {
     let fail =
         |why: String| ApiError::bad_body(format!("upstream: cannot resolve {upstream:?}: {why}"));
     match tokio::time::timeout(Duration::from_secs(5), tokio::net::lookup_host(upstream)).await {

@@ -1,26 +1,128 @@
-//! Whether a proxy listens: it is enabled and no `refuse_new` toxic at
-//! toxicity 1 is present. [`Store::settle`] brings the listener in line after
-//! every change, without touching the connections already open.
+//! Plans and how they are applied: prepare (check and bind, may fail, changes nothing), then
+//! commit (cannot fail).
+//!
+//! Whether a proxy listens: it is enabled and no `refuse_new` toxic at toxicity 1 is present.
+//! [`Store::commit`] brings the listener in line, without touching the connections already
+//! open (except when disabling, which closes them, or moving `listen`, which replaces the
+//! proxy's listener and connections).
 
-use super::{Entry, Store, bind};
+use std::collections::HashSet;
+
+use super::listen::{Bound, bind, resolve};
+use super::{Entry, Slot, Store};
 use crate::control::error::ApiError;
 use crate::fault::ToxicKind;
 use crate::proxy::{ProxyContext, RunningProxy};
 
-impl Entry {
+/// What a request wants a proxy to become.
+#[derive(Debug, Clone)]
+pub(super) struct Plan {
+    pub(super) listen: String,
+    pub(super) upstream: String,
+    pub(super) enabled: bool,
+    pub(super) toxics: Vec<Slot>,
+}
+
+impl Plan {
+    /// The proxy as it is.
+    pub(super) fn of(entry: &Entry) -> Plan {
+        Plan {
+            listen: entry.listen.clone(),
+            upstream: entry.upstream.clone(),
+            enabled: entry.enabled,
+            toxics: entry.toxics.clone(),
+        }
+    }
+
     /// A `refuse_new` toxic with toxicity 1 is present: the listening socket stays closed.
-    pub(super) fn refusing(&self) -> bool {
+    fn refusing(&self) -> bool {
         self.toxics.iter().any(|s| {
-            matches!(s.entry.toxic.kind, ToxicKind::RefuseNew)
+            matches!(s.entry.toxic.kind, ToxicKind::RefuseNew(_))
                 && s.entry.toxic.toxicity.value() >= 1.0
         })
     }
+
+    /// Whether it moves the proxy to another listen address.
+    fn moves(&self, entry: &Entry) -> bool {
+        self.listen != entry.listen && self.listen != entry.requested_listen
+    }
+}
+
+/// What [`Store::prepare`] got ready for the commit.
+#[derive(Debug)]
+pub(super) enum Prepared {
+    /// Nothing to bind.
+    Nothing,
+    /// A freshly bound listening socket.
+    Bound(Bound),
 }
 
 impl Store {
-    /// Bind the listener (first start, or re-enable after a disable that closed everything).
-    pub(super) async fn start(&self, entry: &mut Entry) -> Result<(), ApiError> {
-        let listener = bind(&entry.requested_listen).await?;
+    /// Bind what `plan` needs (the first start, a new `listen`, listening again after
+    /// `refuse_new` or a disable). Fails with the bind error and changes nothing.
+    pub(super) async fn prepare(&self, entry: &Entry, plan: &Plan) -> Result<Prepared, ApiError> {
+        let moves = plan.moves(entry);
+        if !plan.enabled {
+            // Kept for later: it must at least name an address.
+            if moves {
+                resolve(&plan.listen).await?;
+            }
+            return Ok(Prepared::Nothing);
+        }
+        let address = match &entry.running {
+            // A proxy that starts binds its address once even when refusing, so port 0 gets
+            // its port and a taken port is refused now.
+            None if moves => &plan.listen,
+            None => &entry.requested_listen,
+            Some(_) if moves => &plan.listen,
+            Some(running) if !plan.refusing() && !running.is_listening() => &entry.listen,
+            Some(_) => return Ok(Prepared::Nothing),
+        };
+        Ok(Prepared::Bound(bind(address).await?))
+    }
+
+    /// Apply a prepared plan. Toxics that leave the proxy lose their metric series and lease
+    /// timers.
+    pub(super) async fn commit(&self, entry: &mut Entry, plan: Plan, prepared: Prepared) {
+        let kept: HashSet<u64> = plan.toxics.iter().map(|s| s.entry.id).collect();
+        for gone in entry.toxics.iter().filter(|s| !kept.contains(&s.entry.id)) {
+            self.metrics.forget_toxic(&entry.name, &gone.entry.toxic);
+        }
+        let refusing = plan.refusing();
+        let moves = plan.moves(entry);
+        entry.upstream = plan.upstream;
+        entry.toxics = plan.toxics;
+        entry.enabled = plan.enabled;
+        entry.publish();
+        if !entry.enabled {
+            entry.stop().await;
+            if moves {
+                entry.listen = plan.listen.clone();
+                entry.requested_listen = plan.listen;
+            }
+            return;
+        }
+        if let Prepared::Bound(bound) = prepared {
+            match entry.running.as_mut() {
+                Some(running) if !moves => running.listen_again(bound.listener, bound.addr),
+                _ => {
+                    entry.stop().await;
+                    self.start(entry, bound);
+                }
+            }
+            tracing::info!(proxy = %entry.name, listen = %entry.listen, "listening");
+        }
+        if let Some(running) = entry.running.as_mut()
+            && refusing
+            && running.is_listening()
+        {
+            running.close_listener().await;
+            tracing::info!(proxy = %entry.name, listen = %entry.listen, "refuse_new: listener closed");
+        }
+    }
+
+    /// Start the proxy's accept loop on a bound socket.
+    fn start(&self, entry: &mut Entry, bound: Bound) {
         let ctx = ProxyContext {
             name: entry.name.clone(),
             seed: self.seed,
@@ -28,60 +130,11 @@ impl Store {
             metrics: self.metrics.clone(),
             connections: entry.connections.clone(),
             tracker: self.tracker.clone(),
+            budget: self.budget.clone(),
         };
-        let running = RunningProxy::start(listener, ctx)
-            .map_err(|e| ApiError::new(500, format!("listen: {e}")))?;
-        entry.listen = running.local_addr().to_string();
+        entry.listen = bound.addr.to_string();
         // Later re-binds (enable after disable, refuse_new removed) reuse the port actually chosen.
         entry.requested_listen = entry.listen.clone();
-        entry.running = Some(running);
-        Ok(())
-    }
-
-    /// Make the listener follow `enabled` and `refuse_new`:
-    /// - disabled: listener and every connection closed;
-    /// - enabled and refusing: the address is bound once (so port 0 gets its
-    ///   port), then the listening socket is closed: connects get
-    ///   `ECONNREFUSED`; open connections go on;
-    /// - enabled, not refusing: listening, re-bound on the same address if it
-    ///   was closed. If that re-bind fails (someone else took the port), the
-    ///   proxy is marked disabled (its open connections go on) and the bind
-    ///   error is returned; `enabled: true` retries.
-    pub(super) async fn settle(&self, entry: &mut Entry) -> Result<(), ApiError> {
-        if !entry.enabled {
-            entry.stop().await;
-            return Ok(());
-        }
-        let refusing = entry.refusing();
-        if entry.running.is_none() {
-            self.start(entry).await?;
-        }
-        let Some(running) = entry.running.as_mut() else {
-            return Ok(());
-        };
-        if refusing && running.is_listening() {
-            running.close_listener().await;
-            tracing::info!(proxy = %entry.name, listen = %entry.listen, "refuse_new: listener closed");
-        } else if !refusing && !running.is_listening() {
-            let bound = match bind(&entry.listen).await {
-                Ok(listener) => running
-                    .listen_again(listener)
-                    .map_err(|e| ApiError::new(500, format!("listen: {e}"))),
-                Err(e) => Err(e),
-            };
-            if let Err(e) = bound {
-                entry.enabled = false;
-                tracing::warn!(proxy = %entry.name, error = %e.message, "cannot listen again; proxy disabled");
-                return Err(ApiError::new(
-                    e.status,
-                    format!(
-                        "{}; the proxy is now disabled (open connections go on), enable it to retry",
-                        e.message
-                    ),
-                ));
-            }
-            tracing::info!(proxy = %entry.name, listen = %entry.listen, "listening again");
-        }
-        Ok(())
+        entry.running = Some(RunningProxy::start(bound.listener, bound.addr, ctx));
     }
 }

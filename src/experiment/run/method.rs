@@ -161,7 +161,9 @@ async fn timeline(experiment: &Experiment, shared: &Shared, res: &Res, clock: Cl
                                     format!(
                                         "+ {} (for {})",
                                         step.name,
-                                        humantime::format_duration(step.end() - step.at)
+                                        humantime::format_duration(
+                                            step.end().saturating_sub(step.at)
+                                        )
                                     ),
                                 );
                                 let mut j = shared.journal();

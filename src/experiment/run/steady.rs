@@ -8,7 +8,6 @@ use futures_util::future::join_all;
 use super::Shared;
 use crate::clock::Clock;
 use crate::experiment::client::Http;
-use crate::experiment::measure;
 use crate::experiment::probe::{self, Outcome, Status as ProbeStatus};
 use crate::experiment::record::Status;
 use crate::experiment::spec::{Check, Experiment};
@@ -116,11 +115,12 @@ pub(super) async fn wait_for_recovery(experiment: &Experiment, shared: &Shared, 
     let last_end = planned_end.max(confirmed);
     let k = experiment.steady_state.recovered_after;
     let interval = experiment.steady_state.interval;
-    let grace = experiment.expect.recovered_within.unwrap_or(Duration::ZERO) + interval * (k + 1);
-    let deadline = (last_end + grace).max(experiment.duration);
+    let grace = (experiment.expect.recovered_within.unwrap_or(Duration::ZERO))
+        .saturating_add(interval.saturating_mul(k.saturating_add(1)));
+    let deadline = last_end.saturating_add(grace).max(experiment.duration);
     // Bounded by the deadline; one check per interval.
     while clock.now() < deadline {
-        if settled(shared, k) {
+        if settled(experiment, shared, k) {
             return;
         }
         tokio::select! {
@@ -131,20 +131,14 @@ pub(super) async fn wait_for_recovery(experiment: &Experiment, shared: &Shared, 
 }
 
 /// `k` samples started after the last confirmed removal, and every measured step recovered.
-fn settled(shared: &Shared, k: u32) -> bool {
+fn settled(experiment: &Experiment, shared: &Shared, k: u32) -> bool {
     let j = shared.journal();
     let last_removal = j.last_removal();
     if j.samples.iter().filter(|s| s.at >= last_removal).count() < k as usize {
         return false;
     }
-    let samples = super::super::verdict::samples(&j);
-    j.steps
+    crate::experiment::verdict::measurements(experiment, &j)
         .iter()
-        .filter(|s| s.measured)
-        .all(|s| match (s.injected_at, s.removed_at) {
-            (Some(injected), Some(removed)) => {
-                measure::measure(&samples, measure::Window { injected, removed }, k).recovered()
-            }
-            _ => true,
-        })
+        .flatten()
+        .all(|m| m.recovered())
 }

@@ -15,6 +15,8 @@ pub(super) struct Ctx {
     /// Positions of the fields, by path.
     pub(super) locs: Locations,
     problems: Vec<Problem>,
+    /// Doubtful but valid: reported, never a reason to refuse the file.
+    warnings: Vec<Problem>,
 }
 
 impl Ctx {
@@ -24,6 +26,7 @@ impl Ctx {
             file: file.to_path_buf(),
             locs: Locations::new(),
             problems: Vec::new(),
+            warnings: Vec::new(),
         }
     }
 
@@ -64,6 +67,38 @@ impl Ctx {
                 None => return self.locs.get("").copied().unwrap_or_default(),
             }
         }
+    }
+
+    /// A name (of a service, proxy or probe) at `path` must follow [`crate::config::name`]:
+    /// names become file names and URL path segments.
+    pub(super) fn name(&mut self, path: &str, name: &str) {
+        if let Err(e) = crate::config::name::check(name) {
+            self.problem(path, format!("name `{}` {e}", name.escape_debug()));
+        }
+    }
+
+    /// A warning about the value at `path`.
+    pub(super) fn warn(&mut self, path: &str, message: impl Into<String>) {
+        self.warnings.push(Problem {
+            position: self.position(path),
+            field: path.to_string(),
+            message: format!("warning: {}", message.into()),
+        });
+    }
+
+    /// The warnings, each rendered as `file:line:col: field: warning: message`.
+    pub(super) fn warnings(&self) -> Vec<String> {
+        self.warnings
+            .iter()
+            .map(|w| {
+                ConfigError {
+                    file: self.file.clone(),
+                    problems: vec![w.clone()],
+                    snippet: None,
+                }
+                .to_string()
+            })
+            .collect()
     }
 
     /// A problem with the value at `path`.

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::super::spec::Expect;
+use super::super::spec::{Check, Expect, Guard, LoadMetric, SteadyState};
 use super::Ctx;
 use crate::load::{LoadError, LoadSpec};
 
@@ -100,5 +100,67 @@ pub(super) fn expectations(
                 humantime::format_duration(d)
             ),
         );
+    }
+}
+
+/// The fewest requests a percentile probe's window should hold: below it the percentile is the
+/// window's largest few values (p99 of 50 requests is their maximum), so one slow request decides.
+const MIN_PERCENTILE_SAMPLES: f64 = 100.0;
+
+/// Warn about each percentile probe (steady state or guard) whose window holds fewer than
+/// [`MIN_PERCENTILE_SAMPLES`] requests at the open model's peak rate. Closed-model loads send at
+/// the pace the target allows, so nothing is expected of them.
+pub(super) fn percentile_windows(
+    ctx: &mut Ctx,
+    load: Option<&LoadSpec>,
+    steady: &SteadyState,
+    guards: &[Guard],
+) {
+    let Some(rate) = load.and_then(peak_rate) else {
+        return;
+    };
+    let probes = steady
+        .probes
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (format!("steady_state.probes[{i}].window"), p))
+        .chain(
+            guards
+                .iter()
+                .enumerate()
+                .map(|(i, g)| (format!("guards[{i}].window"), &g.probe)),
+        );
+    for (path, probe) in probes {
+        let Check::Load {
+            metric: LoadMetric::Latency(p),
+            window,
+            ..
+        } = &probe.check
+        else {
+            continue;
+        };
+        let expected = rate * window.as_secs_f64();
+        if expected < MIN_PERCENTILE_SAMPLES {
+            let needed = Duration::from_secs_f64((MIN_PERCENTILE_SAMPLES / rate).ceil());
+            ctx.warn(
+                &path,
+                format!(
+                    "p{p} over {} at {rate}/s holds about {expected:.0} requests, fewer than \
+                     {MIN_PERCENTILE_SAMPLES}: its p{p} is then the largest few of them (one slow \
+                     request decides); give the window at least {} at this rate, or raise the rate",
+                    humantime::format_duration(*window),
+                    humantime::format_duration(needed)
+                ),
+            );
+        }
+    }
+}
+
+/// The highest planned rate of an open-model load, in requests per second.
+fn peak_rate(load: &LoadSpec) -> Option<f64> {
+    match (&load.rate, &load.stages) {
+        (Some(r), _) => Some(r.per_second),
+        (None, Some(stages)) => stages.0.iter().map(|s| s.rate.per_second).reduce(f64::max),
+        _ => None,
     }
 }

@@ -40,12 +40,11 @@ pub(super) fn steps(
             );
         }
         previous = Some(raw.at);
-        let end = raw.at
-            + if raw.fault.is_some() {
-                raw.for_.unwrap_or_default()
-            } else {
-                Duration::ZERO
-            };
+        let end = raw.at.saturating_add(if raw.fault.is_some() {
+            raw.for_.unwrap_or_default()
+        } else {
+            Duration::ZERO
+        });
         if let Some(d) = duration.filter(|d| end > *d) {
             let field = if raw.fault.is_some() { "for" } else { "at" };
             ctx.problem(

@@ -23,6 +23,7 @@ pub(super) fn list(
     let mut seen = BTreeSet::new();
     let mut out = Vec::new();
     for (p, raw) in ctx.de_list::<RawProbe>(path, Some(&value)) {
+        ctx.name(&format!("{p}.name"), &raw.name);
         if !seen.insert(raw.name.clone()) {
             ctx.problem(
                 &format!("{p}.name"),
@@ -109,10 +110,10 @@ fn probe(ctx: &mut Ctx, p: &str, raw: RawProbe, has_load: bool) -> Option<Probe>
 /// `http: {url, method, headers, body}` with `expect: {status, body, json}`.
 fn http_check(ctx: &mut Ctx, p: &str, http: RawHttp, expect: RawExpectAnswer) -> Check {
     answer_fields(ctx, p, &expect, true);
-    if !http.url.starts_with("http://") {
+    if let Err(why) = crate::load::parse_http_url(&http.url) {
         ctx.problem(
             &format!("{p}.http.url"),
-            format!("`{}` must be an http:// URL", http.url),
+            format!("must be an http:// URL: {why}"),
         );
     }
     let method = match http

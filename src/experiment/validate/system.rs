@@ -30,6 +30,7 @@ impl Ctx {
         let mut seen = BTreeSet::new();
         let mut out = Vec::new();
         for (path, s) in self.de_list::<RawService>("services", value) {
+            self.name(&format!("{path}.name"), &s.name);
             if !seen.insert(s.name.clone()) {
                 self.problem(
                     &format!("{path}.name"),
@@ -40,14 +41,14 @@ impl Ctx {
                 continue;
             };
             let ready = s.ready.and_then(|r| {
-                if r.starts_with("http://") {
+                if crate::load::parse_http_url(&r).is_ok() {
                     Some(Ready::Http(r))
                 } else if let Some(addr) = r.strip_prefix("tcp://") {
                     Some(Ready::Tcp(addr.to_string()))
                 } else {
                     self.problem(
                         &format!("{path}.ready"),
-                        format!("`{r}` must be an http:// URL or tcp://host:port"),
+                        format!("`{r}` must be an http:// URL (port 1-65535) or tcp://host:port"),
                     );
                     None
                 }
@@ -68,6 +69,7 @@ impl Ctx {
         let mut seen = BTreeSet::new();
         let mut out = Vec::new();
         for (path, p) in self.de_list::<RawProxy>("proxies", value) {
+            self.name(&format!("{path}.name"), &p.name);
             if !seen.insert(p.name.clone()) {
                 self.problem(
                     &format!("{path}.name"),
@@ -100,7 +102,7 @@ impl Ctx {
             .flatten()
         {
             None => Control::Embedded,
-            Some(url) if url.starts_with("http://") => {
+            Some(url) if crate::load::parse_http_url(&url).is_ok() => {
                 Control::External(url.trim_end_matches('/').to_string())
             }
             Some(url) => {

@@ -250,7 +250,7 @@ duration: 5s
     };
     assert_eq!(
         (fault.kind.clone(), fault.stream),
-        (ToxicKind::Noop, Stream::Downstream)
+        (ToxicKind::Noop(crate::fault::Noop), Stream::Downstream)
     );
     assert_eq!(fault.toxicity.value(), 1.0);
     // Each bad field of a fault is its own problem, at its own path.

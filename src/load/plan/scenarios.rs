@@ -52,7 +52,7 @@ fn no_vars(field: &str, r: &RequestTemplate) -> Result<(), LoadError> {
     }
 }
 
-pub fn scenario(i: usize, s: &ScenarioSpec, closed: bool) -> Result<Scenario, LoadError> {
+pub(super) fn scenario(i: usize, s: &ScenarioSpec, closed: bool) -> Result<Scenario, LoadError> {
     let f = format!("scenarios[{i}]");
     if s.weight == 0 {
         return Err(invalid(format!("{f}.weight"), "must be > 0"));
@@ -137,6 +137,5 @@ pub fn scenario(i: usize, s: &ScenarioSpec, closed: bool) -> Result<Scenario, Lo
         name: s.name.clone().unwrap_or(default_name),
         weight: s.weight,
         kind,
-        think: None,
     })
 }

@@ -2,12 +2,13 @@
 
 use std::time::Duration;
 
-use super::invalid;
+use super::{count_at_most, duration_at_most, invalid};
 use crate::load::LoadError;
 use crate::load::schedule::Schedule;
+use crate::load::spec::{MAX_CONNECTIONS, MAX_DURATION};
 use crate::load::users::Users;
 
-pub fn user_stages(
+pub(super) fn user_stages(
     stages: &[crate::load::users::UserStage],
     duration: Option<Duration>,
     spawn_rate: Option<f64>,
@@ -17,6 +18,14 @@ pub fn user_stages(
         .ok_or_else(|| invalid("users_stages", "at least one stage"))?;
     if first.at != Duration::ZERO {
         return Err(invalid("users_stages", "the first stage must be at 0s"));
+    }
+    for (i, s) in stages.iter().enumerate() {
+        duration_at_most(&format!("users_stages[{i}].at"), s.at, MAX_DURATION)?;
+        count_at_most(
+            &format!("users_stages[{i}].users"),
+            s.users,
+            MAX_CONNECTIONS,
+        )?;
     }
     for (i, w) in stages.windows(2).enumerate() {
         if w[1].at < w[0].at {
@@ -45,7 +54,7 @@ pub fn user_stages(
     Ok((Users::new(&points, spawn_rate), end))
 }
 
-pub fn stages_schedule(
+pub(super) fn stages_schedule(
     stages: &[crate::load::spec::Stage],
     duration: Option<Duration>,
 ) -> Result<Schedule, LoadError> {
@@ -54,6 +63,9 @@ pub fn stages_schedule(
         .ok_or_else(|| invalid("stages", "at least one stage"))?;
     if first.at != Duration::ZERO {
         return Err(invalid("stages", "the first stage must be at 0s"));
+    }
+    for (i, s) in stages.iter().enumerate() {
+        duration_at_most(&format!("stages[{i}].at"), s.at, MAX_DURATION)?;
     }
     for (i, w) in stages.windows(2).enumerate() {
         if w[1].at < w[0].at {

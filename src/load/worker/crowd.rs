@@ -19,7 +19,7 @@ use super::share;
 
 /// One virtual user's state between requests.
 #[derive(Debug)]
-pub struct User {
+pub(super) struct User {
     /// Global user number (`{{user}}`).
     pub id: u64,
     /// This worker's index of the user.
@@ -47,7 +47,7 @@ enum Slot {
 
 /// This worker's users.
 #[derive(Debug)]
-pub struct Crowd {
+pub(super) struct Crowd {
     users: Users,
     worker: u64,
     workers: u64,
@@ -59,7 +59,7 @@ pub struct Crowd {
 
 impl Crowd {
     /// Worker `worker` of `workers`, each user stopping after `limit` requests.
-    pub fn new(users: Users, worker: u64, workers: u64, limit: Option<u64>) -> Self {
+    pub(super) fn new(users: Users, worker: u64, workers: u64, limit: Option<u64>) -> Self {
         let mine = share(users.max(), workers, worker);
         Self {
             users,
@@ -73,15 +73,18 @@ impl Crowd {
     }
 
     /// Fresh placeholder values for an iteration of user `id` (`{{seq}}` unique in the run).
-    pub fn context(&mut self, id: u64, rng: &mut StdRng) -> Context {
-        let seq = self.seq_next * self.workers + self.worker;
+    pub(super) fn context(&mut self, id: u64, rng: &mut StdRng) -> Context {
+        let seq = self
+            .seq_next
+            .wrapping_mul(self.workers)
+            .wrapping_add(self.worker);
         self.seq_next += 1;
         Context::draw(seq, id, rng)
     }
 
     /// Follow the count at `since` (since the start): start users that should
     /// run (ready at `now`) into `ready`.
-    pub fn tick(
+    pub(super) fn tick(
         &mut self,
         since: Duration,
         now: Instant,
@@ -115,12 +118,12 @@ impl Crowd {
     }
 
     /// Whether the count will never change again after `since`.
-    pub fn settled(&self, since: Duration) -> bool {
+    pub(super) fn settled(&self, since: Duration) -> bool {
         since >= self.users.settled()
     }
 
     /// At a request boundary: whether `user` goes on (else it is finished or stopped).
-    pub fn goes_on(&mut self, user: &User) -> bool {
+    pub(super) fn goes_on(&mut self, user: &User) -> bool {
         let slot = &mut self.slots[user.slot];
         if self.limit.is_some_and(|l| user.done >= l) {
             *slot = Slot::Finished;
@@ -134,7 +137,7 @@ impl Crowd {
     }
 
     /// The user stops for good (the run is stopping).
-    pub fn retire(&mut self, user: &User) {
+    pub(super) fn retire(&mut self, user: &User) {
         self.slots[user.slot] = Slot::Finished;
     }
 }

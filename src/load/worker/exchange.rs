@@ -13,7 +13,7 @@ use super::crowd::User;
 
 /// What travels with a request while it is in flight.
 #[derive(Debug)]
-pub struct Meta {
+pub(super) struct Meta {
     /// When the request was due.
     pub intended: Instant,
     /// Its scenario.
@@ -29,7 +29,7 @@ pub struct Meta {
 }
 
 /// Send a request and hand its metadata back with the result.
-pub async fn tagged(
+pub(super) async fn tagged(
     conn: Conn,
     plan: &Plan,
     req: http::Request<http_body_util::Full<bytes::Bytes>>,
@@ -43,7 +43,7 @@ pub async fn tagged(
 }
 
 /// Build the request for `meta`; on failure record an `other` error and return `None`.
-pub fn prepare(
+pub(super) fn prepare(
     plan: &Plan,
     rec: &mut Recorder,
     writes: &mut WriteLog,
@@ -77,7 +77,7 @@ pub fn prepare(
 }
 
 /// Record a finished exchange; hand back the connection and the user, if any.
-pub fn complete(
+pub(super) fn complete(
     plan: &Plan,
     rec: &mut Recorder,
     writes: &mut WriteLog,

@@ -1,4 +1,6 @@
 //! `shakedown load`: flags (and an optional scenario file) to a [`LoadSpec`], live progress, summary, JSON, exit code.
+//!
+//! The command-line face of [`crate::load`]: the driver itself knows nothing of it.
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -6,11 +8,11 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 
-use super::spec::{LoadSpec, Rate, Stages, ThinkTime};
-use super::users::UserStages;
-use super::{LoadError, LoadReport, LoadRun, start};
 use crate::clock::Clock;
 use crate::exit::{InvalidInput, Outcome};
+use crate::load::{
+    self, Arrival, LoadError, LoadReport, LoadRun, LoadSpec, Rate, Stages, ThinkTime, UserStages,
+};
 
 /// Arguments of `shakedown load`.
 #[derive(Debug, Default, clap::Args)]
@@ -109,7 +111,7 @@ impl LoadArgs {
             spec.stages = self.stages.clone();
         }
         if self.poisson {
-            spec.arrival = super::Arrival::Poisson;
+            spec.arrival = Arrival::Poisson;
         }
         spec.duration = self.duration.or(spec.duration);
         spec.connections = self.connections.or(spec.connections);
@@ -212,21 +214,21 @@ fn invalid(e: LoadError) -> anyhow::Error {
 }
 
 /// `shakedown load`.
-pub async fn cli_main(args: LoadArgs) -> anyhow::Result<Outcome> {
+pub(super) async fn cli_main(args: LoadArgs) -> anyhow::Result<Outcome> {
     let spec = args.spec()?;
-    super::validate(&spec).map_err(|e| args.problem(e))?;
-    let run = start(spec, Clock::start(), args.seed).map_err(invalid)?;
+    load::validate(&spec).map_err(|e| args.problem(e))?;
+    let run = load::start(spec, Clock::start(), args.seed).map_err(invalid)?;
     let (report, interrupted) = drive(run, args.quiet).await;
     let json_to_stdout = args.json.as_ref().is_some_and(|p| p.as_os_str() == "-");
     if json_to_stdout {
         eprint!("{}", report.table());
     } else {
-        crate::cli::print(format_args!("{}", report.table()));
+        super::print(format_args!("{}", report.table()));
     }
     if let Some(path) = &args.json {
         let json = serde_json::to_string_pretty(&report)?;
         if path.as_os_str() == "-" {
-            crate::cli::print(format_args!("{json}\n"));
+            super::print(format_args!("{json}\n"));
         } else {
             std::fs::write(path, json + "\n")
                 .with_context(|| format!("writing the JSON report to {}", path.display()))?;
@@ -273,7 +275,7 @@ async fn drive(run: LoadRun, quiet: bool) -> (LoadReport, bool) {
         );
         match &bar {
             Some(b) => b.set_message(line),
-            None if !quiet && elapsed >= last_line + Duration::from_secs(5) => {
+            None if !quiet && elapsed >= last_line.saturating_add(Duration::from_secs(5)) => {
                 last_line = elapsed;
                 eprintln!("{line}");
             }

@@ -1,0 +1,86 @@
+//! Units on the wire: durations as fractional milliseconds (`_ms` fields) in the load report's JSON.
+//!
+//! Inside the code every time is a [`Duration`]; these helpers are the one place
+//! where it becomes (and comes back from) a number of milliseconds.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer, Serializer};
+
+/// Milliseconds, rounded to the microsecond (`1.5` for 1500 µs).
+pub(crate) fn ms(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1e6).round() / 1e3
+}
+
+/// A duration from milliseconds; an error for a negative, infinite or NaN number or one
+/// beyond what a `Duration` holds.
+fn from_ms(ms: f64) -> Result<Duration, String> {
+    Duration::try_from_secs_f64(ms / 1e3).map_err(|e| format!("{ms} ms: {e}"))
+}
+
+/// `#[serde(with = "units::serde_ms")]`: a [`Duration`] as milliseconds.
+pub(crate) mod serde_ms {
+    use super::*;
+
+    /// A duration as milliseconds.
+    pub(crate) fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_f64(ms(*d))
+    }
+
+    /// Milliseconds as a duration.
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        from_ms(f64::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+
+    /// `#[serde(with = "units::serde_ms::option")]`: an optional duration as milliseconds or `null`.
+    pub(crate) mod option {
+        use super::super::*;
+
+        /// `null` or milliseconds.
+        pub(crate) fn serialize<S: Serializer>(
+            d: &Option<Duration>,
+            s: S,
+        ) -> Result<S::Ok, S::Error> {
+            match d {
+                Some(d) => s.serialize_f64(ms(*d)),
+                None => s.serialize_none(),
+            }
+        }
+
+        /// `null` or milliseconds as a duration.
+        pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+            d: D,
+        ) -> Result<Option<Duration>, D::Error> {
+            Option::<f64>::deserialize(d)?
+                .map(from_ms)
+                .transpose()
+                .map_err(serde::de::Error::custom)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+    struct T {
+        #[serde(with = "serde_ms")]
+        a: Duration,
+        #[serde(with = "serde_ms::option")]
+        b: Option<Duration>,
+    }
+
+    #[test]
+    fn milliseconds_round_trip_to_the_microsecond() {
+        let t = T {
+            a: Duration::from_micros(1500),
+            b: None,
+        };
+        let json = serde_json::to_string(&t).unwrap();
+        assert_eq!(json, r#"{"a":1.5,"b":null}"#);
+        assert_eq!(serde_json::from_str::<T>(&json).unwrap(), t);
+        assert!(serde_json::from_str::<T>(r#"{"a":-1,"b":null}"#).is_err());
+        assert!(serde_json::from_str::<T>(r#"{"a":1e300,"b":null}"#).is_err());
+    }
+}
