@@ -27,7 +27,6 @@
 //! | `usage` | the generator's own CPU, memory and connections; bottleneck warnings |
 //! | `units` | durations as milliseconds on the wire |
 
-
 mod client;
 mod collect;
 mod errors;

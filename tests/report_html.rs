@@ -355,9 +355,11 @@ fn test_appends_its_summary_to_the_github_step_summary() {
     );
     let page = std::fs::read_to_string(&page).unwrap();
     assert!(page.contains("<strong>INVALID</strong>"));
-    // Without the variable nothing is appended anywhere.
+    // Without --html no page is named; without the variable the step summary is left alone.
+    let before = std::fs::read_to_string(&step_summary).unwrap();
     let (_, out) = shakedown(&["test", "fixtures/wrong-types.yaml"], None);
-    assert!(!out.contains("report:"));
+    assert!(!out.contains("report:"), "{out}");
+    assert_eq!(std::fs::read_to_string(&step_summary).unwrap(), before);
 }
 
 #[test]

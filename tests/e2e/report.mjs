@@ -79,6 +79,16 @@ async function check(file, screenshot) {
       if ((await shown('svg g.lin')) || !(await shown('svg g.log'))) problems.push('the log-scale toggle did not switch');
       await page.click('label.logtoggle');
     }
+    // Hovering a second highlights its column (its <title> is the tooltip).
+    const second = await page.$('g.seconds rect');
+    if (second) {
+      const fill = () => second.evaluate((e) => getComputedStyle(e).fill);
+      const idle = await fill();
+      await second.hover();
+      if ((await fill()) === idle) problems.push('hovering a second does not highlight it');
+      if (!(await second.$('title'))) problems.push('a second has no tooltip');
+      await page.mouse.move(0, 0);
+    }
     const charts = await page.$$eval('figure.timeline svg', (s) => s.length);
     if (charts === 0) problems.push('no timeline chart');
 
