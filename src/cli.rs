@@ -43,7 +43,7 @@ pub enum Command {
     Test(test::TestArgs),
     /// Validate experiment files without running anything.
     Validate(validate::ValidateArgs),
-    /// Re-render a saved JSON journal (`run`/`test --json`) as the terminal summary.
+    /// Re-render a saved JSON journal (`run`/`test --json`): terminal summary, HTML, Markdown.
     Report(report::ReportArgs),
     /// Serve the embedded demo target (an HTTP key-value service).
     DemoTarget(demo::DemoArgs),

@@ -15,7 +15,7 @@
 //! | [`control`] | the Toxiproxy-compatible control API and the proxy store behind it (`shakedown serve`) |
 //! | [`load`] | the load driver: open/closed models, schedules, scenarios, histograms, keyed-write check (`shakedown load`) |
 //! | [`experiment`] | the experiment runner: file format, probes, method, measurements, suites, and the typed record of runs |
-//! | [`report`] | renderings of a run's record: terminal summary, JSON journal, JUnit XML |
+//! | [`report`] | renderings of a run's record: terminal summary, JSON journal, JUnit XML, HTML page, Markdown summary |
 //! | [`demo`] | the embedded demo target, a small HTTP key-value service with realistic failure modes (`shakedown demo-target`) |
 //! | [`cli`] | the command line: arguments, entry points, printing and output files of every subcommand (`run`, `test`, `validate`, `report`, `serve`, `load`, `demo-target`) |
 #![deny(unsafe_code)]

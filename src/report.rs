@@ -1,7 +1,10 @@
 //! Renderings of a run's record ([`crate::experiment::record`]): the terminal summary, the JSON
-//! journal and JUnit XML. A renderer reads a record and nothing else of the runner.
+//! journal, JUnit XML, the self-contained HTML page and the Markdown summary for CI pages. A
+//! renderer reads a record and nothing else of the runner.
 
+pub mod html;
 pub mod junit;
+pub mod markdown;
 pub mod terminal;
 
 use std::path::Path;

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 
 use super::print;
-use super::run::write_outputs;
+use super::run::{Pages, write_outputs};
 use crate::exit::{InvalidInput, Outcome};
 use crate::experiment::record::Document;
 use crate::report::terminal;
@@ -18,6 +18,9 @@ pub struct ReportArgs {
     /// Also write it as JUnit XML here.
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
+    /// Also render it as the HTML report or the Markdown summary.
+    #[command(flatten)]
+    pub pages: Pages,
 }
 
 /// `shakedown report`: print each experiment's terminal summary; the exit code is the one the
@@ -34,6 +37,6 @@ pub(crate) async fn report_main(args: ReportArgs) -> anyhow::Result<Outcome> {
             worst = outcome;
         }
     }
-    write_outputs(&document, None, args.junit.as_deref())?;
+    write_outputs(&document, None, args.junit.as_deref(), &args.pages)?;
     Ok(worst)
 }

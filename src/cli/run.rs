@@ -10,7 +10,7 @@ use crate::experiment::repeat::{fresh_run_dir, outcome, run_experiment};
 use crate::experiment::run::Progress;
 use crate::experiment::timeline;
 use crate::experiment::validate::{self, LoadOptions};
-use crate::report::{self, junit, terminal};
+use crate::report::{self, html, junit, markdown, terminal};
 
 /// Arguments of `shakedown run`.
 #[derive(Debug, clap::Args)]
@@ -32,6 +32,9 @@ pub struct RunArgs {
     /// Write JUnit XML here (one test case per expectation).
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
+    /// The HTML report and the Markdown summary.
+    #[command(flatten)]
+    pub pages: Pages,
     /// Do not print events as they happen.
     #[arg(long, short)]
     pub quiet: bool,
@@ -63,21 +66,47 @@ pub(crate) async fn run_main(args: RunArgs) -> anyhow::Result<Outcome> {
     let report = run_experiment(&runs, progress).await?;
     print(format_args!("{}", terminal::render(&report)));
     let document = Document::of(vec![report]);
-    write_outputs(&document, args.json.as_deref(), args.junit.as_deref())?;
+    write_outputs(
+        &document,
+        args.json.as_deref(),
+        args.junit.as_deref(),
+        &args.pages,
+    )?;
     Ok(outcome(document.experiments[0].status))
 }
 
-/// Write the journal and the JUnit XML where asked.
+/// The pages a run, a suite or a saved journal is rendered to (`docs/report.md`).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct Pages {
+    /// Write the report as one self-contained HTML page here (inline charts, opens offline).
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// Write a GitHub-flavoured Markdown summary here (verdict, expectations, steps).
+    #[arg(long, value_name = "FILE")]
+    pub summary: Option<PathBuf>,
+}
+
+/// Write the journal, the JUnit XML, the HTML report and the Markdown summary where asked;
+/// the report's and the summary's paths are printed.
 pub(super) fn write_outputs(
     document: &Document,
     json: Option<&Path>,
     junit_path: Option<&Path>,
+    pages: &Pages,
 ) -> anyhow::Result<()> {
     if let Some(p) = json {
         report::write_json(p, document)?;
     }
     if let Some(p) = junit_path {
         junit::write(p, document)?;
+    }
+    if let Some(p) = &pages.html {
+        html::write(p, document)?;
+        print(format_args!("report: {}\n", p.display()));
+    }
+    if let Some(p) = &pages.summary {
+        markdown::write(p, document)?;
+        print(format_args!("summary: {}\n", p.display()));
     }
     Ok(())
 }

@@ -1,15 +1,18 @@
 //! `shakedown test`: a folder of experiments as a suite, one line each, JUnit XML for CI.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::print;
-use super::run::write_outputs;
+use super::run::{Pages, write_outputs};
 use super::vars::options;
 use crate::exit::Outcome;
 use crate::experiment::repeat::fresh_run_dir;
 use crate::experiment::suite::{self, Event, Filter, Selection};
 use crate::experiment::validate::LoadOptions;
-use crate::report::terminal;
+use crate::report::{markdown, terminal};
+
+/// The file GitHub Actions shows on a job's page; `test` appends its Markdown summary to it.
+const STEP_SUMMARY: &str = "GITHUB_STEP_SUMMARY";
 
 /// Arguments of `shakedown test`.
 #[derive(Debug, clap::Args)]
@@ -31,6 +34,10 @@ pub struct TestArgs {
     /// Write the JSON journal of the whole suite here.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
+    /// The HTML report (one page, a section per experiment, failures first) and the Markdown
+    /// summary (also appended to `$GITHUB_STEP_SUMMARY` when that is set).
+    #[command(flatten)]
+    pub pages: Pages,
     /// Print each experiment's summary, not only its line.
     #[arg(long, short)]
     pub verbose: bool,
@@ -78,6 +85,15 @@ pub(crate) async fn test_main(args: TestArgs) -> anyhow::Result<Outcome> {
         }
     })
     .await?;
+    write_outputs(
+        &document,
+        args.json.as_deref(),
+        args.junit.as_deref(),
+        &args.pages,
+    )?;
+    if let Some(path) = std::env::var_os(STEP_SUMMARY).filter(|p| !p.is_empty()) {
+        markdown::append(Path::new(&path), &document)?;
+    }
     let mut closing = format!("{} passed, {} failed", document.passed, document.failed);
     if document.skipped > 0 {
         closing.push_str(&format!(", {} skipped", document.skipped));
@@ -89,6 +105,5 @@ pub(crate) async fn test_main(args: TestArgs) -> anyhow::Result<Outcome> {
             files.len()
         );
     }
-    write_outputs(&document, args.json.as_deref(), args.junit.as_deref())?;
     Ok(worst)
 }
