@@ -14,8 +14,9 @@ demo:
 	$(CARGO) run --quiet -- run experiments/write-behind.yaml
 	@echo "open target/shakedown-report.html"
 
-## Everything CI checks: formatting, clippy, the test suite, Toxiproxy client conformance.
-test: lint unit conformance
+## Everything CI checks: formatting, clippy, the test suite, Toxiproxy client conformance, and the
+## HTML report in headless Chromium (needs Debian's chromium and Node.js; .ci/run installs chromium).
+test: lint unit conformance e2e
 
 ## The HTML report in Debian's headless Chromium (apt-get install chromium): the quickstart's
 ## report, a 10-minute 1,000 req/s one, a suite and one with <script> in every user string (the
