@@ -1,7 +1,7 @@
 # shakedown: the two commands a newcomer needs are `make demo` and `make test`.
 CARGO ?= cargo
 
-.PHONY: demo test lint unit conformance bench build
+.PHONY: demo test lint unit conformance bench build python
 
 ## Run the quickstart experiment against the embedded demo target (passes: nothing acknowledged
 ## is lost), then measure what write-behind mode loses to kill -9 (passes within its RPO).
@@ -32,3 +32,8 @@ bench:
 
 build:
 	$(CARGO) build --release
+
+## pytest-shakedown: build the wheel (maturin, release), install it in a fresh venv and run the
+## plugin's suite and the fast examples against it (scripts/python-tests.sh, docs/pytest.md).
+python:
+	bash scripts/python-tests.sh
