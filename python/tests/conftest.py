@@ -8,7 +8,6 @@ from importlib.metadata import entry_points
 from pathlib import Path
 
 import pytest
-
 from echo import EchoServer
 
 pytest_plugins = ["pytester"]

@@ -6,7 +6,6 @@ import os
 import subprocess
 
 import pytest
-
 from conftest import INNER_ARGS
 
 from pytest_shakedown.binary import BinaryNotFound, find_binary, installed_beside

@@ -6,7 +6,6 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-
 from conftest import INNER_ARGS
 
 
@@ -57,7 +56,9 @@ def test_outcomes_messages_and_junit(pytester, experiments):
             "*break the flag * 0.3*s * NO",
         ]
     )
-    result.stdout.fnmatch_lines(["SKIPPED [1] experiments/skipped.yaml: tagged `skip` in the experiment file"])
+    result.stdout.fnmatch_lines(
+        ["SKIPPED [1] experiments/skipped.yaml: tagged `skip` in the experiment file"]
+    )
 
     cases = {case.get("name"): case for case in ET.parse(junit).getroot().iter("testcase")}
     assert set(cases) == {"passing", "failing", "aborted", "skipped", "invalid"}

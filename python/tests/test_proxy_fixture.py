@@ -9,7 +9,6 @@ import socket
 from pathlib import Path
 
 import pytest
-
 from conftest import INNER_ARGS
 from echo import round_trip
 
@@ -53,7 +52,7 @@ def test_refused_requests_raise_with_the_servers_message(shakedown_proxy, echo_s
     assert shakedown_proxy.proxies()["echo"]["toxics"] == []
 
 
-INNER_TESTS = f'''
+INNER_TESTS = f"""
 import json
 from pathlib import Path
 
@@ -78,7 +77,7 @@ def test_next_test_starts_clean(shakedown_proxy):
         "proxies": list(shakedown_proxy.proxies()), "toxics": proxy.toxics(),
         "fast": round_trip(proxy.listen),
     }}))
-'''
+"""
 
 
 def refused(address: str) -> bool:

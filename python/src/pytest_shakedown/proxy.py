@@ -62,7 +62,7 @@ class FaultServer:
         self.log_path = log_path
 
     @classmethod
-    def start(cls, binary: str, *, seed: int | None = None) -> "FaultServer":
+    def start(cls, binary: str, *, seed: int | None = None) -> FaultServer:
         """Run ``BINARY serve --host 127.0.0.1 --port 0`` and wait for its ``listening on``
         line (at most 15 s). Raises ``RuntimeError`` with the server's log if it exits first."""
         fd, log_path = tempfile.mkstemp(prefix="shakedown-serve-", suffix=".log")
@@ -70,9 +70,7 @@ class FaultServer:
         if seed is not None:
             command += ["--seed", str(seed)]
         with os.fdopen(fd, "wb") as log:
-            process = subprocess.Popen(
-                command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log
-            )
+            process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log)
         try:
             address = _read_address(process, log_path)
         except BaseException:
@@ -81,7 +79,7 @@ class FaultServer:
             raise
         return cls(process, address, log_path)
 
-    def create(self, name: str, upstream: str, listen: str = "127.0.0.1:0") -> "Proxy":
+    def create(self, name: str, upstream: str, listen: str = "127.0.0.1:0") -> Proxy:
         """Create proxy ``name`` forwarding to ``upstream`` (``HOST:PORT``); ``listen`` defaults
         to a free loopback port, read back in :attr:`Proxy.listen`."""
         body = self.request("POST", "/proxies", {"name": name, "upstream": upstream, "listen": listen})
@@ -126,7 +124,7 @@ class FaultServer:
             raise ApiError(method, path, e.code, text) from None
         return json.loads(payload) if payload else None
 
-    def __enter__(self) -> "FaultServer":
+    def __enter__(self) -> FaultServer:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -161,7 +159,7 @@ class Proxy:
         stream: str = "downstream",
         toxicity: float = 1.0,
         **attributes: int,
-    ) -> "Toxic":
+    ) -> Toxic:
         """Add a toxic of ``type`` (latency, bandwidth, slow_close, timeout, reset_peer, slicer,
         limit_data, noop, …) with its ``attributes``; ``name`` defaults to ``TYPE_STREAM``.
         The returned :class:`Toxic` removes itself at the end of a ``with`` block."""
@@ -171,19 +169,19 @@ class Proxy:
         created = self.server.request("POST", f"/proxies/{self.name}/toxics", body)
         return Toxic(self, created)
 
-    def add_latency(self, ms: int, jitter: int = 0, **options) -> "Toxic":
+    def add_latency(self, ms: int, jitter: int = 0, **options) -> Toxic:
         """Delay data by ``ms`` milliseconds (± ``jitter`` ms); see :meth:`toxic` for options."""
         return self.toxic("latency", latency=ms, jitter=jitter, **options)
 
-    def add_timeout(self, ms: int = 0, **options) -> "Toxic":
+    def add_timeout(self, ms: int = 0, **options) -> Toxic:
         """Stop all data, closing the connection after ``ms`` (0: never, a blackhole)."""
         return self.toxic("timeout", timeout=ms, **options)
 
-    def add_reset_peer(self, ms: int = 0, **options) -> "Toxic":
+    def add_reset_peer(self, ms: int = 0, **options) -> Toxic:
         """Reset connections (TCP RST) after ``ms`` milliseconds."""
         return self.toxic("reset_peer", timeout=ms, **options)
 
-    def add_bandwidth(self, kb_per_s: int, **options) -> "Toxic":
+    def add_bandwidth(self, kb_per_s: int, **options) -> Toxic:
         """Limit throughput to ``kb_per_s`` KB/s."""
         return self.toxic("bandwidth", rate=kb_per_s, **options)
 
@@ -226,7 +224,7 @@ class Toxic:
                 raise
         self.removed = True
 
-    def __enter__(self) -> "Toxic":
+    def __enter__(self) -> Toxic:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -243,7 +241,9 @@ def _read_address(process: subprocess.Popen, log_path: str) -> str:
         while b"\n" not in buffer:
             left = deadline - time.monotonic()
             if left <= 0:
-                raise RuntimeError(f"shakedown serve did not report its address within {START_TIMEOUT_S:.0f} s")
+                raise RuntimeError(
+                    f"shakedown serve did not report its address within {START_TIMEOUT_S:.0f} s"
+                )
             if selector.select(timeout=left):
                 chunk = os.read(process.stdout.fileno(), 4096)
                 if not chunk:
@@ -259,7 +259,7 @@ def _read_address(process: subprocess.Popen, log_path: str) -> str:
             raise RuntimeError(
                 f"shakedown serve exited with code {process.returncode} before listening:\n{log.read()}"
             )
-    return line[len(prefix):]
+    return line[len(prefix) :]
 
 
 def _stop(process: subprocess.Popen) -> None:
