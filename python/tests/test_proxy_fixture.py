@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
+import tempfile
 from pathlib import Path
 
 import pytest
 from conftest import INNER_ARGS
 from echo import round_trip
 
-from pytest_shakedown.proxy import ApiError
+from pytest_shakedown.proxy import ApiError, FaultServer
 
 #: The injected latency, and the bound that separates a delayed round trip from a direct one
 #: (a loopback echo through the proxy takes milliseconds; with the toxic, at least 500 ms).
@@ -106,3 +108,12 @@ def test_a_failing_test_leaves_no_server_and_no_fault(pytester):
     after = json.loads((pytester.path / "next.json").read_text())
     assert after["proxies"] == ["echo"] and after["toxics"] == []
     assert after["fast"] < SLOW_S
+
+
+def test_a_server_that_does_not_start_is_reported_and_leaves_nothing(tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    with pytest.raises(FileNotFoundError):
+        FaultServer.start(str(tmp_path / "no-such-binary"))
+    with pytest.raises(RuntimeError, match="exited with code 1 before listening"):
+        FaultServer.start(shutil.which("false"))
+    assert list(tmp_path.iterdir()) == []

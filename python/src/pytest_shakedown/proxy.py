@@ -69,12 +69,16 @@ class FaultServer:
         command = [binary, "serve", "--host", "127.0.0.1", "--port", "0"]
         if seed is not None:
             command += ["--seed", str(seed)]
-        with os.fdopen(fd, "wb") as log:
-            process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log)
+        process = None
         try:
+            with os.fdopen(fd, "wb") as log:
+                process = subprocess.Popen(
+                    command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log
+                )
             address = _read_address(process, log_path)
         except BaseException:
-            _stop(process)
+            if process is not None:
+                _stop(process)
             os.unlink(log_path)
             raise
         return cls(process, address, log_path)
