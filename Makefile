@@ -1,7 +1,7 @@
 # shakedown: the two commands a newcomer needs are `make demo` and `make test`.
 CARGO ?= cargo
 
-.PHONY: demo test e2e lint unit conformance bench build
+.PHONY: demo test e2e lint unit conformance bench build python
 
 ## Run the quickstart experiment against the embedded demo target (passes: nothing acknowledged
 ## is lost), then measure what write-behind mode loses to kill -9 (passes within its RPO).
@@ -14,9 +14,10 @@ demo:
 	$(CARGO) run --quiet -- run experiments/write-behind.yaml
 	@echo "open target/shakedown-report.html"
 
-## Everything CI checks: formatting, clippy, the test suite, Toxiproxy client conformance, and the
-## HTML report in headless Chromium (needs Debian's chromium and Node.js; .ci/run installs chromium).
-test: lint unit conformance e2e
+## Everything CI checks: formatting, clippy, the test suite, Toxiproxy client conformance, the
+## HTML report in headless Chromium (needs Debian's chromium and Node.js; .ci/run installs chromium),
+## and the pytest plugin built as a wheel and tested in a fresh venv (needs python3 with venv).
+test: lint unit conformance e2e python
 
 ## The HTML report in Debian's headless Chromium (apt-get install chromium): the quickstart's
 ## report, a 10-minute 1,000 req/s one, a suite and one with <script> in every user string (the
@@ -53,3 +54,8 @@ bench:
 
 build:
 	$(CARGO) build --release
+
+## pytest-shakedown: build the wheel (maturin, release), install it in a fresh venv and run the
+## plugin's suite and the fast examples against it (scripts/python-tests.sh, docs/pytest.md).
+python:
+	bash scripts/python-tests.sh

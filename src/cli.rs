@@ -21,9 +21,18 @@ use clap::{Parser, Subcommand};
 
 use crate::exit::Outcome;
 
+/// `shakedown --version`: the crate's version and the git commit it was built from (`unknown`
+/// outside a git checkout; see build.rs), e.g. `0.1.0 (509c2f8)`.
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("SHAKEDOWN_COMMIT"),
+    ")"
+);
+
 /// shakedown: fault-injecting proxy, load driver and experiment runner.
 #[derive(Debug, Parser)]
-#[command(name = "shakedown", version, about, long_about = None)]
+#[command(name = "shakedown", version = VERSION, about, long_about = None)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]

@@ -1,0 +1,1 @@
+"""pytest-shakedown: shakedown experiments as pytest items, and a fault-proxy fixture."""
