@@ -123,7 +123,7 @@ impl Chain {
         let mut kept: Vec<(usize, Stage)> = Vec::new();
         for entry in &snapshot.toxics {
             let toxic = &entry.toxic;
-            if toxic.stream != self.stream || toxic.kind.acts_on_open() {
+            if toxic.stream != self.stream || toxic.kind.acts_on_open() || toxic.kind.is_http() {
                 continue;
             }
             let found = old
