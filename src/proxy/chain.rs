@@ -321,11 +321,17 @@ mod tests {
     fn snapshot(toxics: Vec<(u64, Toxic)>) -> Snapshot {
         Snapshot {
             upstream: "127.0.0.1:1".into(),
+            http: None,
             toxics: toxics
                 .into_iter()
                 .map(|(id, toxic)| {
                     let metrics = Metrics::new().toxic("p", &toxic);
-                    Arc::new(ToxicEntry { id, toxic, metrics })
+                    Arc::new(ToxicEntry {
+                        id,
+                        toxic,
+                        metrics,
+                        requests: Arc::default(),
+                    })
                 })
                 .collect(),
         }

@@ -103,6 +103,13 @@ impl Connection {
             }
         };
         let _ = upstream.set_nodelay(true);
+        // HTTP mode: tell the front who the client is (x-forwarded-for).
+        let _peer = match (upstream.local_addr(), client.peer_addr()) {
+            (Ok(local), Ok(peer)) if self.ctx.config.borrow().http.is_some() => {
+                Some(self.ctx.peers.register(local, peer))
+            }
+            _ => None,
+        };
         let ending = self.pump(&mut client, &mut upstream).await;
         if ending == Some(Ending::Rst) {
             let _ = client.set_zero_linger();

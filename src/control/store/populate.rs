@@ -70,6 +70,8 @@ impl Store {
             {
                 let mut plan = Plan::of(old);
                 plan.enabled = req.enabled;
+                plan.protocol = req.protocol;
+                plan.header_faults = req.header_faults;
                 if !req.toxics.is_empty() {
                     plan.toxics = self.new_plan(req.clone()).toxics;
                 }

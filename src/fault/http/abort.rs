@@ -14,7 +14,7 @@ use crate::fault::kind::Kind;
 #[derive(Debug, Clone, PartialEq)]
 pub struct HttpAbort {
     /// Which requests.
-    pub matcher: Matcher,
+    pub matcher: Box<Matcher>,
     /// The status (100..=599; required).
     pub status: StatusCode,
     /// Extra response headers.
@@ -47,7 +47,7 @@ impl Kind for HttpAbort {
             })?,
             headers: super::headers(a, "headers")?,
             body: super::body(a, "body")?.unwrap_or_default(),
-            matcher: Matcher::from_attributes(a)?,
+            matcher: Box::new(Matcher::from_attributes(a)?),
         })
     }
 }

@@ -15,7 +15,7 @@ use crate::fault::{FaultError, Latency};
 #[derive(Debug, Clone, PartialEq)]
 pub struct HttpDelay {
     /// Which requests.
-    pub matcher: Matcher,
+    pub matcher: Box<Matcher>,
     /// Before forwarding: `delay ± jitter`.
     pub request: Latency,
     /// Before the response head is passed on.
@@ -38,7 +38,7 @@ impl Kind for HttpDelay {
 
     fn from_attributes(a: &Attributes<'_>) -> Result<Self, FaultError> {
         Ok(Self {
-            matcher: Matcher::from_attributes(a)?,
+            matcher: Box::new(Matcher::from_attributes(a)?),
             request: Latency {
                 latency: a.millis("delay")?,
                 jitter: a.millis("jitter")?,

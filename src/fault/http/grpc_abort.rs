@@ -14,7 +14,7 @@ use crate::fault::kind::Kind;
 #[derive(Debug, Clone, PartialEq)]
 pub struct GrpcAbort {
     /// Which requests.
-    pub matcher: Matcher,
+    pub matcher: Box<Matcher>,
     /// The gRPC status code, 1..=16 (14 is UNAVAILABLE).
     pub code: u8,
     /// The status message (sent percent-encoded in `grpc-message`).
@@ -47,7 +47,7 @@ impl Kind for GrpcAbort {
             })?;
         let message = a.text("message")?.map(str::to_string);
         Ok(Self {
-            matcher: Matcher::from_attributes(a)?,
+            matcher: Box::new(Matcher::from_attributes(a)?),
             code,
             message,
         })

@@ -12,7 +12,7 @@ use crate::fault::kind::Kind;
 #[derive(Debug, Clone, PartialEq)]
 pub struct HttpReset {
     /// Which requests.
-    pub matcher: Matcher,
+    pub matcher: Box<Matcher>,
 }
 
 impl Kind for HttpReset {
@@ -21,7 +21,7 @@ impl Kind for HttpReset {
 
     fn from_attributes(a: &Attributes<'_>) -> Result<Self, FaultError> {
         Ok(Self {
-            matcher: Matcher::from_attributes(a)?,
+            matcher: Box::new(Matcher::from_attributes(a)?),
         })
     }
 }

@@ -31,9 +31,9 @@ pub struct Tamper {
 #[derive(Debug, Clone, PartialEq)]
 pub struct HttpTamper {
     /// Which requests.
-    pub matcher: Matcher,
+    pub matcher: Box<Matcher>,
     /// The change.
-    pub tamper: Tamper,
+    pub tamper: Box<Tamper>,
 }
 
 impl Kind for HttpTamper {
@@ -67,14 +67,14 @@ impl Kind for HttpTamper {
             })
             .collect::<Result<_, _>>()?;
         Ok(Self {
-            matcher: Matcher::from_attributes(a)?,
-            tamper: Tamper {
+            matcher: Box::new(Matcher::from_attributes(a)?),
+            tamper: Box::new(Tamper {
                 status: super::status(a, "status")?,
                 set_headers: super::headers(a, "set_headers")?,
                 remove_headers,
                 body: super::body(a, "body")?,
                 truncate: a.has("truncate").then(|| a.bytes("truncate")).transpose()?,
-            },
+            }),
         })
     }
 }
@@ -107,7 +107,7 @@ impl HttpFault for HttpTamper {
     }
 
     fn verdict(&self, _: &mut StdRng) -> Verdict {
-        Verdict::Tamper(self.tamper.clone())
+        Verdict::Tamper((*self.tamper).clone())
     }
 }
 

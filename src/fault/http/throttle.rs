@@ -13,7 +13,7 @@ use crate::fault::{FaultError, MAX_RATE};
 #[derive(Debug, Clone, PartialEq)]
 pub struct HttpThrottle {
     /// Which requests.
-    pub matcher: Matcher,
+    pub matcher: Box<Matcher>,
     /// Bytes per second (the wire's KB/s × 1000).
     pub bytes_per_sec: u64,
 }
@@ -40,7 +40,7 @@ impl Kind for HttpThrottle {
             ));
         }
         Ok(Self {
-            matcher: Matcher::from_attributes(a)?,
+            matcher: Box::new(Matcher::from_attributes(a)?),
             bytes_per_sec: rate * 1000,
         })
     }
