@@ -376,3 +376,47 @@ async fn bad_http_toxics_are_refused_and_change_nothing() {
     );
     srv.shutdown().await;
 }
+
+/// Every HTTP kind in `ToxicKind::TYPES` (so a new one must be added here) counts the request
+/// it faults, and marks the answer when there is one.
+#[tokio::test]
+async fn every_http_kind_counts_the_requests_it_faults() {
+    let srv = server(1).await;
+    let api = srv.local_addr();
+    let up = Upstream::start().await;
+    let addr = http_proxy(api, "p", up.addr, "").await;
+    let mut checked = 0;
+    for &kind in shakedown::fault::ToxicKind::TYPES {
+        let attrs = match kind {
+            "http_abort" => r#"{"status":503}"#,
+            "http_delay" => r#"{"delay":10}"#,
+            "http_reset" => "{}",
+            "http_throttle" => r#"{"rate":100}"#,
+            "http_tamper" => r#"{"status":500}"#,
+            "grpc_abort" => r#"{"code":14}"#,
+            k if !k.starts_with("http_") => continue,
+            other => panic!("add a case for the new HTTP toxic kind {other:?}"),
+        };
+        add_toxic(
+            api,
+            "p",
+            &format!(r#"{{"name":"t","type":"{kind}","attributes":{attrs}}}"#),
+        )
+        .await;
+        let got = H1::connect(addr).await.get("/").await;
+        match got {
+            Ok(got) => assert_eq!(got.marker(), vec!["t"], "{kind}"),
+            Err(_) => assert_eq!(kind, "http_reset"),
+        }
+        let t = http(api, "GET", "/proxies/p/toxics/t", None).await.json();
+        assert_eq!(
+            t["requests"],
+            json!({"matched": 1, "faulted": 1, "passed": 0}),
+            "{kind}"
+        );
+        remove_toxic(api, "p", "t").await;
+        checked += 1;
+    }
+    assert_eq!(checked, 6);
+    srv.shutdown().await;
+}
