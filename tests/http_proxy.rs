@@ -237,5 +237,21 @@ async fn protocol_is_checked_on_create_update_and_config() {
         H1::connect(listen).await.get("/").await.unwrap().status,
         418
     );
+    // A Toxiproxy client's /populate (no `protocol`) keeps the proxy in HTTP mode, so it can
+    // give it HTTP toxics (toxiproxy_rust sends integer attributes only).
+    let body = format!(
+        r#"[{{"name":"pop","listen":"{listen}","upstream":"{}","enabled":true,"toxics":[{{"name":"b","type":"http_abort","stream":"downstream","toxicity":1.0,"attributes":{{"status":503}}}}]}}]"#,
+        up.addr
+    );
+    let r = http(api, "POST", "/populate", Some(&body)).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(
+        http(api, "GET", "/proxies/pop", None).await.json()["protocol"],
+        "http"
+    );
+    assert_eq!(
+        H1::connect(listen).await.get("/").await.unwrap().status,
+        503
+    );
     srv.shutdown().await;
 }

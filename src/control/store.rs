@@ -189,8 +189,8 @@ impl Store {
             listen: req.listen,
             upstream: req.upstream,
             enabled: req.enabled,
-            protocol: req.protocol,
-            header_faults: req.header_faults,
+            protocol: req.protocol.unwrap_or_default(),
+            header_faults: req.header_faults.unwrap_or(false),
             toxics: req
                 .toxics
                 .into_iter()

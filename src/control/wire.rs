@@ -23,10 +23,12 @@ pub struct ProxyRequest {
     pub upstream: String,
     /// Whether it listens (default true).
     pub enabled: bool,
-    /// `protocol`: `tcp` (default) or `http` (shakedown extension).
-    pub protocol: Protocol,
-    /// `header_faults`: HTTP mode obeys `x-shakedown-fault-*` request headers (default false).
-    pub header_faults: bool,
+    /// `protocol`: `tcp` or `http` (shakedown extension); `None` (not given) is `tcp` for a
+    /// new proxy and keeps an existing one's protocol on `/populate`.
+    pub protocol: Option<Protocol>,
+    /// `header_faults`: HTTP mode obeys `x-shakedown-fault-*` request headers; `None` (not
+    /// given) is false for a new proxy and keeps an existing one's on `/populate`.
+    pub header_faults: Option<bool>,
     /// Toxics to start with (shakedown extension; Toxiproxy ignores them).
     pub toxics: Vec<ToxicRequest>,
 }
@@ -228,8 +230,8 @@ pub fn proxy_request(value: &Value) -> Result<ProxyRequest, ApiError> {
         listen,
         upstream,
         enabled: boolean(map, "enabled")?.unwrap_or(true),
-        protocol: protocol(map)?.unwrap_or_default(),
-        header_faults: boolean(map, "header_faults")?.unwrap_or(false),
+        protocol: protocol(map)?,
+        header_faults: boolean(map, "header_faults")?,
         toxics,
     })
 }
