@@ -234,7 +234,18 @@ async fn accept_loop(
                 proxy_metrics.accepted.inc();
                 // Its two sockets must fit the budget, or it is closed now (an RST), not
                 // left to fail half-open when the upstream dial runs out of descriptors.
-                let Some(permit) = ctx.budget.admit() else {
+                // HTTP mode holds two more: the front's side of the connection and an upstream
+                // connection of the pool.
+                let http = ctx.config.borrow().http.is_some();
+                let permit = ctx.budget.admit().and_then(|p| {
+                    let front = if http {
+                        Some(ctx.budget.admit()?)
+                    } else {
+                        None
+                    };
+                    Some((p, front))
+                });
+                let Some(permit) = permit else {
                     proxy_metrics.rejected.inc();
                     tracing::debug!(proxy = %ctx.name, %peer, "out of descriptors: connection rejected");
                     let _ = stream.set_zero_linger();

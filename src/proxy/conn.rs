@@ -29,8 +29,8 @@ pub(crate) struct Connection {
     pub(crate) metrics: ProxyMetrics,
     /// Cancelled when the proxy is disabled, deleted or shut down.
     pub(crate) kill: CancellationToken,
-    /// Its two sockets' share of the descriptor budget.
-    pub(crate) _permit: Permit,
+    /// Its two sockets' share of the descriptor budget, and in HTTP mode the front's two.
+    pub(crate) _permit: (Permit, Option<Permit>),
 }
 
 /// What the open-time toxics decided for a new connection.
