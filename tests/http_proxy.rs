@@ -133,6 +133,22 @@ async fn upstream_garbage_early_close_or_absence_is_a_502_with_a_reason() {
             );
         }
     }
+    // An upstream that closes in the middle of a body: the status is already sent, so the
+    // client's response ends early (an error on the body), and the proxy keeps serving.
+    let (short, _s) =
+        sending_upstream(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly ten..".to_vec())
+            .await;
+    let addr = http_proxy(api, "short", short, "").await;
+    assert!(
+        H1::connect(addr).await.get("/").await.is_err(),
+        "a short body is an error"
+    );
+    let again = http(api, "GET", "/proxies/gone", None).await.json();
+    let gone_addr = again["listen"].as_str().unwrap().parse().unwrap();
+    assert_eq!(
+        H1::connect(gone_addr).await.get("/").await.unwrap().status,
+        502
+    );
     srv.shutdown().await;
 }
 
