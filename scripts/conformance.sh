@@ -81,3 +81,67 @@ if ! grep -q "test result: ok. 11 passed; 0 failed" "$WORK/test.log"; then
     exit 1
 fi
 echo "conformance: 11/11 $CRATE $VERSION tests passed against shakedown serve"
+
+# 6. The same client adds an HTTP toxic to an HTTP-mode proxy (issue 9): a fresh server whose
+#    --config declares the proxy `web` with `protocol: http`; the client, which knows nothing of
+#    protocols, populates it with an `http_abort` toxic (its /populate keeps the protocol).
+kill -TERM "$SERVER_PID"
+wait "$SERVER_PID" 2>/dev/null || true
+cat > "$WORK/http.yaml" <<'YAML'
+- {name: web, listen: "127.0.0.1:0", upstream: "127.0.0.1:9", protocol: http}
+YAML
+cat > "$WORK/crate/tests/shakedown_http.rs" <<'RUST'
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+
+use toxiproxy_rust::proxy::ProxyPack;
+use toxiproxy_rust::toxic::ToxicPack;
+use toxiproxy_rust::TOXIPROXY;
+
+#[test]
+fn the_client_adds_an_http_abort_toxic_to_an_http_mode_proxy() {
+    let web = TOXIPROXY.find_proxy("web").expect("proxy web from --config");
+    let listen = web.proxy_pack.listen.clone();
+    let mut attributes = HashMap::new();
+    attributes.insert("status".to_string(), 503u32);
+    let toxic = ToxicPack {
+        name: "abort".into(),
+        r#type: "http_abort".into(),
+        stream: "downstream".into(),
+        toxicity: 1.0,
+        attributes,
+    };
+    let pack = ProxyPack {
+        name: "web".into(),
+        listen: listen.clone(),
+        upstream: web.proxy_pack.upstream.clone(),
+        enabled: true,
+        toxics: vec![toxic],
+    };
+    TOXIPROXY.populate(vec![pack]).expect("populate");
+    let toxics = TOXIPROXY.find_proxy("web").unwrap().toxics().expect("toxics");
+    assert_eq!(toxics.len(), 1);
+    assert_eq!(toxics[0].r#type, "http_abort");
+    let mut s = TcpStream::connect(&listen).unwrap();
+    s.write_all(b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n").unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    assert!(out.starts_with("HTTP/1.1 503"), "{out}");
+    assert!(out.to_ascii_lowercase().contains("x-shakedown-fault: abort"), "{out}");
+}
+RUST
+: > "$WORK/serve.out"
+"$BIN" serve --host 127.0.0.1 --port $PORT --seed 1 --config "$WORK/http.yaml" > "$WORK/serve.out" 2> "$WORK/serve.err" &
+SERVER_PID=$!
+for _ in $(seq 1 100); do
+    grep -q "listening on" "$WORK/serve.out" 2>/dev/null && break
+    kill -0 "$SERVER_PID" 2>/dev/null || { cat "$WORK/serve.err" >&2; exit 1; }
+    sleep 0.1
+done
+if ! (cd "$WORK/crate" && $CARGO test --quiet --test shakedown_http) > "$WORK/http.log" 2>&1; then
+    cat "$WORK/http.log" >&2
+    echo "conformance: FAILED: $CRATE could not add an http_abort toxic to an HTTP-mode proxy" >&2
+    exit 1
+fi
+echo "conformance: $CRATE $VERSION added an http_abort toxic to an HTTP-mode proxy"

@@ -24,6 +24,7 @@
 
 pub mod attrs;
 mod bandwidth;
+pub mod http;
 pub mod kind;
 mod latency;
 mod limit_data;
@@ -43,6 +44,7 @@ use serde_json::{Map, Value};
 
 pub use attrs::Attributes;
 pub use bandwidth::{Bandwidth, MAX_RATE};
+pub use http::{GrpcAbort, HttpAbort, HttpDelay, HttpReset, HttpTamper, HttpThrottle};
 pub use kind::{Behaviour, Kind};
 pub use latency::Latency;
 pub use limit_data::LimitData;
@@ -204,6 +206,18 @@ toxic_kinds! {
     SlowOpen(SlowOpen),
     /// Reset new connections at once, leaving existing ones alone (shakedown extension).
     RefuseNew(RefuseNew),
+    /// HTTP mode: answer a status without contacting the upstream.
+    HttpAbort(HttpAbort),
+    /// HTTP mode: delay a request before forwarding, and its response head.
+    HttpDelay(HttpDelay),
+    /// HTTP mode: drop the client connection with a TCP RST.
+    HttpReset(HttpReset),
+    /// HTTP mode: throttle a response body.
+    HttpThrottle(HttpThrottle),
+    /// HTTP mode: rewrite the upstream's response.
+    HttpTamper(HttpTamper),
+    /// HTTP mode: a gRPC error status in trailers with HTTP 200.
+    GrpcAbort(GrpcAbort),
 }
 
 impl ToxicKind {
@@ -219,6 +233,9 @@ impl ToxicKind {
 
     /// The wire attributes (integers in each kind's documented unit).
     pub fn attributes(&self) -> Map<String, Value> {
+        if let Some(wire) = self.behaviour().to_wire() {
+            return wire;
+        }
         self.behaviour()
             .to_attributes()
             .into_iter()
@@ -230,6 +247,11 @@ impl ToxicKind {
     /// stream's data (`slow_open`, `refuse_new`).
     pub fn acts_on_open(&self) -> bool {
         self.behaviour().on_open().is_some()
+    }
+
+    /// Whether this is an HTTP toxic, which acts per request on an HTTP-mode proxy only.
+    pub fn is_http(&self) -> bool {
+        self.behaviour().http().is_some()
     }
 }
 
@@ -277,6 +299,9 @@ mod tests {
             let attrs = match name {
                 "bandwidth" => map(json!({"rate": 100})),
                 "slicer" => map(json!({"average_size": 10, "size_variation": 2, "delay": 5})),
+                "http_abort" => map(json!({"status": 503, "body": "x", "headers": {"a": "b"}})),
+                "http_throttle" => map(json!({"rate": 2, "path": "/x", "first_n": 2})),
+                "grpc_abort" => map(json!({"code": 14, "message": "down 100%"})),
                 _ => Map::new(),
             };
             let kind = ToxicKind::from_wire(name, &attrs).unwrap();

@@ -10,12 +10,15 @@
 //! - `pipe`: one direction: read → toxic chain → write; the zero-copy `relay` while no toxic applies.
 //! - `relay`: the no-toxic fast path, `splice(2)` through a kernel pipe.
 //! - `chain`: the per-direction toxic stages that apply the pure verdicts of [`crate::fault`].
+//! - `http`: HTTP mode: the per-proxy HTTP front that the TCP pipes dial, which serves
+//!   HTTP/1.1 and h2c, applies HTTP toxics per request and forwards through a pooled client.
 //! - [`budget`]: the file descriptors connections and splice pipes may hold, and the pipe pool.
 //! - [`metrics`]: Prometheus counters, including what each toxic actually affected.
 
 pub mod budget;
 mod chain;
 mod conn;
+pub(crate) mod http;
 pub mod metrics;
 mod pipe;
 mod relay;
@@ -33,6 +36,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::fault::Toxic;
 pub use budget::FdBudget;
+pub(crate) use http::{HttpFront, PeerMap, RequestState};
 pub use metrics::{Metrics, ToxicMetrics};
 
 /// A toxic as published to connections: the toxic plus a unique instance id,
@@ -46,6 +50,8 @@ pub(crate) struct ToxicEntry {
     pub(crate) toxic: Toxic,
     /// What it affected (shared by every connection; kept across updates).
     pub(crate) metrics: ToxicMetrics,
+    /// HTTP toxics: its request count and faulted requests in flight (kept across updates).
+    pub(crate) requests: Arc<RequestState>,
 }
 
 impl PartialEq for ToxicEntry {
@@ -54,11 +60,52 @@ impl PartialEq for ToxicEntry {
     }
 }
 
+/// What a proxy speaks to its clients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Protocol {
+    /// Bytes, as Toxiproxy does (the default).
+    #[default]
+    Tcp,
+    /// HTTP/1.1 and h2c, request by request (HTTP toxics apply).
+    Http,
+}
+
+impl Protocol {
+    /// The wire name, `tcp` or `http`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Tcp => "tcp",
+            Protocol::Http => "http",
+        }
+    }
+
+    /// Parse a wire name; the error says what is accepted.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        match text {
+            "tcp" => Ok(Protocol::Tcp),
+            "http" => Ok(Protocol::Http),
+            _ => Err(format!("expected \"tcp\" or \"http\", got {text:?}")),
+        }
+    }
+}
+
+/// Where an HTTP-mode proxy's front forwards, and whether it obeys fault headers.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct HttpTarget {
+    /// The real upstream (`host:port`).
+    pub(crate) upstream: String,
+    /// Whether `x-shakedown-fault-*` request headers inject faults.
+    pub(crate) header_faults: bool,
+}
+
 /// What every connection of a proxy follows: the upstream and the toxics in order.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct Snapshot {
-    /// The upstream address (`host:port`), resolved when each connection dials.
+    /// The address each connection dials (`host:port`, resolved then): the upstream, or in
+    /// HTTP mode the proxy's HTTP front.
     pub(crate) upstream: String,
+    /// HTTP mode: where the front forwards; `None` in TCP mode.
+    pub(crate) http: Option<HttpTarget>,
     /// The toxics in creation order.
     pub(crate) toxics: Vec<Arc<ToxicEntry>>,
 }
@@ -80,6 +127,9 @@ pub(crate) struct ProxyContext {
     pub(crate) tracker: TaskTracker,
     /// The descriptors connections may hold (shared by every proxy of the server).
     pub(crate) budget: FdBudget,
+    /// HTTP mode: the client address of each connection to the front, by the dialling
+    /// socket's address (for `x-forwarded-for`).
+    pub(crate) peers: PeerMap,
 }
 
 /// A proxy's listener and connections. Dropping it does not stop it; call [`RunningProxy::close`].
@@ -184,7 +234,18 @@ async fn accept_loop(
                 proxy_metrics.accepted.inc();
                 // Its two sockets must fit the budget, or it is closed now (an RST), not
                 // left to fail half-open when the upstream dial runs out of descriptors.
-                let Some(permit) = ctx.budget.admit() else {
+                // HTTP mode holds two more: the front's side of the connection and an upstream
+                // connection of the pool.
+                let http = ctx.config.borrow().http.is_some();
+                let permit = ctx.budget.admit().and_then(|p| {
+                    let front = if http {
+                        Some(ctx.budget.admit()?)
+                    } else {
+                        None
+                    };
+                    Some((p, front))
+                });
+                let Some(permit) = permit else {
                     proxy_metrics.rejected.inc();
                     tracing::debug!(proxy = %ctx.name, %peer, "out of descriptors: connection rejected");
                     let _ = stream.set_zero_linger();

@@ -33,7 +33,9 @@ use settle::Plan;
 
 use super::error::ApiError;
 use super::wire::{self, ProxyRequest, ProxyUpdate, ToxicPatch, ToxicRequest};
-use crate::proxy::{Metrics, RunningProxy, Snapshot, ToxicEntry};
+use crate::proxy::{
+    HttpFront, HttpTarget, Metrics, PeerMap, Protocol, RunningProxy, Snapshot, ToxicEntry,
+};
 
 /// Server-wide state behind the API.
 #[derive(Debug)]
@@ -67,7 +69,12 @@ struct Entry {
     listen: String,
     upstream: String,
     enabled: bool,
+    protocol: Protocol,
+    header_faults: bool,
     toxics: Vec<Slot>,
+    /// HTTP mode: the front the connections dial (started on the first switch to HTTP).
+    front: Option<HttpFront>,
+    peers: PeerMap,
     tx: watch::Sender<Arc<Snapshot>>,
     connections: Arc<AtomicU64>,
     running: Option<RunningProxy>,
@@ -83,7 +90,11 @@ impl Entry {
             listen: listen.to_string(),
             upstream: upstream.to_string(),
             enabled: false,
+            protocol: Protocol::Tcp,
+            header_faults: false,
             toxics: Vec::new(),
+            front: None,
+            peers: PeerMap::default(),
             tx,
             connections: Arc::new(AtomicU64::new(0)),
             running: None,
@@ -91,20 +102,34 @@ impl Entry {
     }
 
     fn publish(&self) {
+        let front = self
+            .front
+            .as_ref()
+            .filter(|_| self.protocol == Protocol::Http);
         self.tx.send_replace(Arc::new(Snapshot {
-            upstream: self.upstream.clone(),
+            upstream: front.map_or_else(|| self.upstream.clone(), |f| f.addr().to_string()),
+            http: front.map(|_| HttpTarget {
+                upstream: self.upstream.clone(),
+                header_faults: self.header_faults,
+            }),
             toxics: self.toxics.iter().map(|s| s.entry.clone()).collect(),
         }));
     }
 
+    /// Toxiproxy's proxy JSON; an HTTP-mode proxy adds `protocol` and `header_faults`.
     fn view(&self) -> Value {
-        json!({
+        let mut v = json!({
             "name": &*self.name,
             "listen": self.listen,
             "upstream": self.upstream,
             "enabled": self.enabled,
             "toxics": self.toxics_view(),
-        })
+        });
+        if let (Protocol::Http, Some(map)) = (self.protocol, v.as_object_mut()) {
+            map.insert("protocol".into(), json!(self.protocol.as_str()));
+            map.insert("header_faults".into(), json!(self.header_faults));
+        }
+        v
     }
 
     fn toxics_view(&self) -> Value {
@@ -150,6 +175,7 @@ impl Store {
         let entry = Arc::new(ToxicEntry {
             id: self.next_id.fetch_add(1, Ordering::Relaxed),
             metrics: self.metrics.toxic(proxy, &t.toxic),
+            requests: Arc::default(),
             toxic: t.toxic,
         });
         let lease = t.lease.map(|d| self.lease(proxy, entry.id, d));
@@ -163,6 +189,8 @@ impl Store {
             listen: req.listen,
             upstream: req.upstream,
             enabled: req.enabled,
+            protocol: req.protocol.unwrap_or_default(),
+            header_faults: req.header_faults.unwrap_or(false),
             toxics: req
                 .toxics
                 .into_iter()
@@ -221,6 +249,8 @@ impl Store {
             plan.listen = listen;
         }
         plan.enabled = upd.enabled.unwrap_or(entry.enabled);
+        plan.protocol = upd.protocol.unwrap_or(entry.protocol);
+        plan.header_faults = upd.header_faults.unwrap_or(entry.header_faults);
         self.apply(entry, plan).await?;
         Ok(entry.view())
     }
@@ -236,6 +266,7 @@ impl Store {
     /// Stop a proxy that leaves the store; drop its toxics (and their lease timers) and metrics.
     async fn forget(&self, entry: &mut Entry) {
         entry.stop().await;
+        entry.front = None;
         for slot in entry.toxics.drain(..) {
             self.metrics.forget_toxic(&entry.name, &slot.entry.toxic);
         }
@@ -322,6 +353,7 @@ impl Store {
                 id: old.entry.id,
                 toxic,
                 metrics: old.entry.metrics.clone(),
+                requests: old.entry.requests.clone(),
             }),
             lease,
         };
@@ -346,6 +378,7 @@ impl Store {
         let mut inner = self.inner.lock().await;
         for entry in inner.values_mut() {
             entry.stop().await;
+            entry.front = None;
         }
     }
 }

@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 
 use super::error::ApiError;
 use crate::fault::{Stream, Toxic, ToxicKind, Toxicity};
-use crate::proxy::ToxicEntry;
+use crate::proxy::{Protocol, ToxicEntry};
 
 /// A validated proxy to create (`POST /proxies`, `/populate`, a config file).
 #[derive(Debug, Clone, PartialEq)]
@@ -23,6 +23,12 @@ pub struct ProxyRequest {
     pub upstream: String,
     /// Whether it listens (default true).
     pub enabled: bool,
+    /// `protocol`: `tcp` or `http` (shakedown extension); `None` (not given) is `tcp` for a
+    /// new proxy and keeps an existing one's protocol on `/populate`.
+    pub protocol: Option<Protocol>,
+    /// `header_faults`: HTTP mode obeys `x-shakedown-fault-*` request headers; `None` (not
+    /// given) is false for a new proxy and keeps an existing one's on `/populate`.
+    pub header_faults: Option<bool>,
     /// Toxics to start with (shakedown extension; Toxiproxy ignores them).
     pub toxics: Vec<ToxicRequest>,
 }
@@ -36,6 +42,10 @@ pub struct ProxyUpdate {
     pub upstream: Option<String>,
     /// Enable or disable.
     pub enabled: Option<bool>,
+    /// New protocol.
+    pub protocol: Option<Protocol>,
+    /// Turn header-driven faults on or off.
+    pub header_faults: Option<bool>,
 }
 
 /// A validated toxic to create.
@@ -146,7 +156,22 @@ fn stream(map: &Map<String, Value>) -> Result<Option<Stream>, ApiError> {
     }
 }
 
-const PROXY_FIELDS: &[&str] = &["name", "listen", "upstream", "enabled", "toxics"];
+const PROXY_FIELDS: &[&str] = &[
+    "name",
+    "listen",
+    "upstream",
+    "enabled",
+    "toxics",
+    "protocol",
+    "header_faults",
+];
+
+fn protocol(map: &Map<String, Value>) -> Result<Option<Protocol>, ApiError> {
+    string(map, "protocol")?
+        .filter(|p| !p.is_empty())
+        .map(|p| Protocol::parse(&p).map_err(|e| ApiError::bad_body(format!("protocol: {e}"))))
+        .transpose()
+}
 const TOXIC_FIELDS: &[&str] = &[
     "name",
     "type",
@@ -205,6 +230,8 @@ pub fn proxy_request(value: &Value) -> Result<ProxyRequest, ApiError> {
         listen,
         upstream,
         enabled: boolean(map, "enabled")?.unwrap_or(true),
+        protocol: protocol(map)?,
+        header_faults: boolean(map, "header_faults")?,
         toxics,
     })
 }
@@ -248,6 +275,8 @@ pub fn proxy_update(value: &Value) -> Result<ProxyUpdate, ApiError> {
         listen: string(map, "listen")?.filter(|l| !l.is_empty()),
         upstream: string(map, "upstream")?.filter(|u| !u.is_empty()),
         enabled: boolean(map, "enabled")?,
+        protocol: protocol(map)?,
+        header_faults: boolean(map, "header_faults")?,
     })
 }
 
@@ -311,7 +340,8 @@ pub(crate) fn patched(toxic: &Toxic, patch: &ToxicPatch) -> Result<Toxic, ApiErr
     })
 }
 
-/// The JSON of a toxic; `lease_ms` only on leased toxics.
+/// The JSON of a toxic; `lease_ms` only on leased toxics; HTTP toxics add their request
+/// counters, `"requests": {"matched", "faulted", "passed"}`.
 pub(crate) fn toxic_view(entry: &ToxicEntry, lease: Option<Duration>) -> Value {
     let t = &entry.toxic;
     let mut v = json!({
@@ -324,6 +354,13 @@ pub(crate) fn toxic_view(entry: &ToxicEntry, lease: Option<Duration>) -> Value {
     if let (Some(lease), Some(map)) = (lease, v.as_object_mut()) {
         let ms = u64::try_from(lease.as_millis()).unwrap_or(u64::MAX);
         map.insert("lease_ms".into(), json!(ms));
+    }
+    if let (true, Some(map)) = (t.kind.is_http(), v.as_object_mut()) {
+        let m = &entry.metrics;
+        map.insert(
+            "requests".into(),
+            json!({"matched": m.matched.get(), "faulted": m.faulted.get(), "passed": m.passed.get()}),
+        );
     }
     v
 }
@@ -395,6 +432,7 @@ mod tests {
                     &crate::proxy::ToxicEntry {
                         id: 1,
                         metrics: crate::proxy::Metrics::new().toxic("p", &t.toxic),
+                        requests: std::sync::Arc::default(),
                         toxic: t.toxic.clone(),
                     },
                     t.lease,

@@ -85,7 +85,8 @@ impl Injector {
     /// Create the experiment's proxies (replacing any left over with the same name).
     pub(super) async fn create_proxies(&mut self, proxies: &[Proxy]) -> Result<(), InjectError> {
         for p in proxies {
-            let body = json!({"name": p.name, "listen": p.listen, "upstream": p.upstream, "enabled": true});
+            let body = json!({"name": p.name, "listen": p.listen, "upstream": p.upstream,
+                "enabled": true, "protocol": p.protocol.as_str()});
             let action = format!("create proxy `{}` ({} → {})", p.name, p.listen, p.upstream);
             if let Err(e) = self
                 .call(http::Method::POST, "/proxies", Some(&body), action.clone())
@@ -247,6 +248,7 @@ mod tests {
             name: "kv".into(),
             listen: "127.0.0.1:0".into(),
             upstream: "127.0.0.1:9".into(),
+            protocol: crate::proxy::Protocol::Tcp,
         };
         let mut first = Injector::new(base.clone(), Http::default(), None, Clock::start());
         first

@@ -62,6 +62,9 @@ pub(super) struct RawProxy {
     pub listen: String,
     /// Address it forwards to.
     pub upstream: String,
+    /// `tcp` (default) or `http` (HTTP toxics need it).
+    #[serde(default)]
+    pub protocol: Option<String>,
 }
 
 /// `steady_state:`.

@@ -95,6 +95,8 @@ pub struct Proxy {
     pub listen: String,
     /// Upstream address.
     pub upstream: String,
+    /// What it speaks to its clients (HTTP toxics need `Http`).
+    pub protocol: crate::proxy::Protocol,
 }
 
 /// Where proxies are created and faults injected.

@@ -113,6 +113,22 @@ fn service_names(root: &Node) -> Vec<String> {
     }
 }
 
+/// Each proxy's name and `protocol` as written (`tcp` when absent).
+fn protocols(list: Option<&Value>) -> BTreeMap<String, String> {
+    list.and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|item| {
+            let name = item.get("name").and_then(Value::as_str)?;
+            let protocol = item
+                .get("protocol")
+                .and_then(Value::as_str)
+                .unwrap_or("tcp");
+            Some((name.to_string(), protocol.to_string()))
+        })
+        .collect()
+}
+
 fn names(list: Option<&Value>) -> BTreeSet<String> {
     list.and_then(Value::as_array)
         .into_iter()
@@ -152,7 +168,7 @@ impl Ctx {
         let steady_state = self.steady_state(top.get("steady_state"), has_load);
         let guards = probes::guards(self, top.get("guards"), has_load);
         // Names as written, so a typo elsewhere in a proxy does not hide the faults' checks.
-        let proxy_names = names(top.get("proxies"));
+        let proxy_names = protocols(top.get("proxies"));
         let service_names = names(top.get("services"));
         let method = method::steps(
             self,

@@ -89,6 +89,67 @@ impl<'a> Attributes<'a> {
         Ok(value)
     }
 
+    /// A string attribute; missing (or `null`) means `None`.
+    pub fn text(&self, name: &str) -> Result<Option<&'a str>, FaultError> {
+        match self.map.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.as_str())),
+            Some(other) => Err(FaultError::field(
+                format!("attributes.{name}"),
+                format!("expected a string, got {other}"),
+            )),
+        }
+    }
+
+    /// An object of string values (`{"name": "value"}`, e.g. headers); missing means empty.
+    pub fn string_map(&self, name: &str) -> Result<Vec<(&'a str, &'a str)>, FaultError> {
+        match self.map.get(name) {
+            None | Some(Value::Null) => Ok(Vec::new()),
+            Some(Value::Object(m)) => m
+                .iter()
+                .map(|(k, v)| match v {
+                    Value::String(s) => Ok((k.as_str(), s.as_str())),
+                    other => Err(FaultError::field(
+                        format!("attributes.{name}.{k}"),
+                        format!("expected a string, got {other}"),
+                    )),
+                })
+                .collect(),
+            Some(other) => Err(FaultError::field(
+                format!("attributes.{name}"),
+                format!("expected an object of strings, got {other}"),
+            )),
+        }
+    }
+
+    /// An array of strings; missing means empty.
+    pub fn strings(&self, name: &str) -> Result<Vec<&'a str>, FaultError> {
+        match self.map.get(name) {
+            None | Some(Value::Null) => Ok(Vec::new()),
+            Some(Value::Array(items)) => items
+                .iter()
+                .enumerate()
+                .map(|(i, v)| {
+                    v.as_str().ok_or_else(|| {
+                        FaultError::field(
+                            format!("attributes.{name}[{i}]"),
+                            format!("expected a string, got {v}"),
+                        )
+                    })
+                })
+                .collect(),
+            Some(other) => Err(FaultError::field(
+                format!("attributes.{name}"),
+                format!("expected an array of strings, got {other}"),
+            )),
+        }
+    }
+
+    /// Whether the attribute is present (and not `null`).
+    pub fn has(&self, name: &str) -> bool {
+        !matches!(self.map.get(name), None | Some(Value::Null))
+    }
+
     /// Fail on any attribute not in `known`.
     pub fn reject_unknown(&self, known: &[&str]) -> Result<(), FaultError> {
         match self.map.keys().find(|k| !known.contains(&k.as_str())) {

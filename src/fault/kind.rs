@@ -56,6 +56,17 @@ pub trait Behaviour {
     fn on_open(&self) -> Option<OnOpen> {
         None
     }
+
+    /// The kind as an HTTP toxic (`http_*`, `grpc_abort`); `None` for TCP kinds.
+    fn http(&self) -> Option<&dyn super::http::HttpFault> {
+        None
+    }
+
+    /// Wire attributes that are not all integers (HTTP kinds); `None` uses
+    /// [`Behaviour::to_attributes`].
+    fn to_wire(&self) -> Option<serde_json::Map<String, serde_json::Value>> {
+        None
+    }
 }
 
 /// How a connection is torn down.

@@ -15,16 +15,23 @@ pub enum Purpose {
     Toxicity,
     /// The toxic's own random choices (latency jitter, slice sizes).
     Randomness,
+    /// Whether an HTTP toxic faults one request (the key's number is the request's).
+    Request,
+    /// An HTTP toxic's own random choices for one request.
+    RequestRandomness,
 }
 
-/// Identifies one toxic on one connection: the key of its decisions.
+/// Identifies one toxic on one connection (or, for HTTP toxics, on one request): the key of
+/// its decisions.
 #[derive(Debug, Clone, Copy)]
 pub struct DecisionKey<'a> {
     /// The server seed (`--seed`).
     pub seed: u64,
     /// The proxy's name.
     pub proxy: &'a str,
-    /// The connection's number on that proxy, from 1 in accept order.
+    /// The connection's number on that proxy, from 1 in accept order; for an HTTP toxic's
+    /// per-request draws, the request's number among those the toxic matched, from 1 since
+    /// the toxic was created.
     pub connection: u64,
     /// The toxic's name.
     pub toxic: &'a str,
@@ -60,6 +67,16 @@ impl DecisionKey<'_> {
     /// A generator for the toxic's own random choices on this connection.
     pub fn rng(&self) -> StdRng {
         StdRng::seed_from_u64(self.hash(Purpose::Randomness))
+    }
+
+    /// The fixed draw in `[0, 1)` of one request (the key's `connection` is its number).
+    pub fn request_draw(&self) -> f64 {
+        unit(self.hash(Purpose::Request))
+    }
+
+    /// A generator for an HTTP toxic's random choices on one request.
+    pub fn request_rng(&self) -> StdRng {
+        StdRng::seed_from_u64(self.hash(Purpose::RequestRandomness))
     }
 }
 

@@ -123,7 +123,7 @@ impl Chain {
         let mut kept: Vec<(usize, Stage)> = Vec::new();
         for entry in &snapshot.toxics {
             let toxic = &entry.toxic;
-            if toxic.stream != self.stream || toxic.kind.acts_on_open() {
+            if toxic.stream != self.stream || toxic.kind.acts_on_open() || toxic.kind.is_http() {
                 continue;
             }
             let found = old
@@ -321,11 +321,17 @@ mod tests {
     fn snapshot(toxics: Vec<(u64, Toxic)>) -> Snapshot {
         Snapshot {
             upstream: "127.0.0.1:1".into(),
+            http: None,
             toxics: toxics
                 .into_iter()
                 .map(|(id, toxic)| {
                     let metrics = Metrics::new().toxic("p", &toxic);
-                    Arc::new(ToxicEntry { id, toxic, metrics })
+                    Arc::new(ToxicEntry {
+                        id,
+                        toxic,
+                        metrics,
+                        requests: Arc::default(),
+                    })
                 })
                 .collect(),
         }

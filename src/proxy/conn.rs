@@ -29,8 +29,8 @@ pub(crate) struct Connection {
     pub(crate) metrics: ProxyMetrics,
     /// Cancelled when the proxy is disabled, deleted or shut down.
     pub(crate) kill: CancellationToken,
-    /// Its two sockets' share of the descriptor budget.
-    pub(crate) _permit: Permit,
+    /// Its two sockets' share of the descriptor budget, and in HTTP mode the front's two.
+    pub(crate) _permit: (Permit, Option<Permit>),
 }
 
 /// What the open-time toxics decided for a new connection.
@@ -103,6 +103,13 @@ impl Connection {
             }
         };
         let _ = upstream.set_nodelay(true);
+        // HTTP mode: tell the front who the client is (x-forwarded-for).
+        let _peer = match (upstream.local_addr(), client.peer_addr()) {
+            (Ok(local), Ok(peer)) if self.ctx.config.borrow().http.is_some() => {
+                Some(self.ctx.peers.register(local, peer))
+            }
+            _ => None,
+        };
         let ending = self.pump(&mut client, &mut upstream).await;
         if ending == Some(Ending::Rst) {
             let _ = client.set_zero_linger();

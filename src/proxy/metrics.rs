@@ -10,6 +10,9 @@
 //! | `shakedown_proxy_bytes_total` | proxy, stream | bytes delivered (upstream = client → upstream) |
 //! | `shakedown_toxic_connections_affected_total` | proxy, toxic, type, stream | connections the toxic affected (once per connection) |
 //! | `shakedown_toxic_bytes_affected_total` | proxy, toxic, type, stream | bytes that went through the toxic while it affected a connection (for `timeout`: bytes dropped) |
+//! | `shakedown_toxic_requests_matched_total` | proxy, toxic, type, stream | HTTP toxics: requests its matcher selected |
+//! | `shakedown_toxic_requests_faulted_total` | proxy, toxic, type, stream | HTTP toxics: matched requests it faulted |
+//! | `shakedown_toxic_requests_passed_total` | proxy, toxic, type, stream | HTTP toxics: matched requests it let pass (toxicity, `first_n`, `max_active`) |
 
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -32,6 +35,7 @@ pub struct Metrics {
     bytes: Family<Labels, Counter>,
     toxic_connections: Family<Labels, Counter>,
     toxic_bytes: Family<Labels, Counter>,
+    requests: [Family<Labels, Counter>; 3],
 }
 
 /// One proxy's handles (cheap clones of shared atomics).
@@ -60,6 +64,12 @@ pub struct ToxicMetrics {
     pub connections: Counter,
     /// Bytes affected.
     pub bytes: Counter,
+    /// HTTP toxics: requests matched.
+    pub matched: Counter,
+    /// HTTP toxics: matched requests faulted.
+    pub faulted: Counter,
+    /// HTTP toxics: matched requests passed.
+    pub passed: Counter,
 }
 
 impl Metrics {
@@ -114,7 +124,32 @@ impl Metrics {
             "Bytes that went through a toxic while it affected a connection",
             toxic_bytes.clone(),
         );
+        let requests: [Family<Labels, Counter>; 3] = Default::default();
+        for (family, what, help) in [
+            (
+                &requests[0],
+                "matched",
+                "Requests an HTTP toxic's matcher selected",
+            ),
+            (
+                &requests[1],
+                "faulted",
+                "Matched requests an HTTP toxic faulted",
+            ),
+            (
+                &requests[2],
+                "passed",
+                "Matched requests an HTTP toxic let pass",
+            ),
+        ] {
+            registry.register(
+                format!("shakedown_toxic_requests_{what}"),
+                help,
+                family.clone(),
+            );
+        }
         Self {
+            requests,
             registry,
             accepted,
             active,
@@ -164,6 +199,9 @@ impl Metrics {
         let labels = toxic_labels(proxy, toxic);
         self.toxic_connections.remove(&labels);
         self.toxic_bytes.remove(&labels);
+        for family in &self.requests {
+            family.remove(&labels);
+        }
     }
 
     /// The handles of one toxic on one proxy.
@@ -172,6 +210,9 @@ impl Metrics {
         ToxicMetrics {
             connections: self.toxic_connections.get_or_create_owned(&labels),
             bytes: self.toxic_bytes.get_or_create_owned(&labels),
+            matched: self.requests[0].get_or_create_owned(&labels),
+            faulted: self.requests[1].get_or_create_owned(&labels),
+            passed: self.requests[2].get_or_create_owned(&labels),
         }
     }
 

@@ -3,6 +3,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 pub mod demo;
+pub mod http;
 pub mod load;
 pub mod proxy;
 pub mod runner;

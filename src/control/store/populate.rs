@@ -70,6 +70,9 @@ impl Store {
             {
                 let mut plan = Plan::of(old);
                 plan.enabled = req.enabled;
+                // A Toxiproxy client does not know `protocol`: what it leaves out is kept.
+                plan.protocol = req.protocol.unwrap_or(old.protocol);
+                plan.header_faults = req.header_faults.unwrap_or(old.header_faults);
                 if !req.toxics.is_empty() {
                     plan.toxics = self.new_plan(req.clone()).toxics;
                 }

@@ -12,7 +12,7 @@ use super::listen::{Bound, bind, resolve};
 use super::{Entry, Slot, Store};
 use crate::control::error::ApiError;
 use crate::fault::ToxicKind;
-use crate::proxy::{ProxyContext, RunningProxy};
+use crate::proxy::{HttpFront, Protocol, ProxyContext, RunningProxy};
 
 /// What a request wants a proxy to become.
 #[derive(Debug, Clone)]
@@ -20,6 +20,8 @@ pub(super) struct Plan {
     pub(super) listen: String,
     pub(super) upstream: String,
     pub(super) enabled: bool,
+    pub(super) protocol: Protocol,
+    pub(super) header_faults: bool,
     pub(super) toxics: Vec<Slot>,
 }
 
@@ -30,6 +32,8 @@ impl Plan {
             listen: entry.listen.clone(),
             upstream: entry.upstream.clone(),
             enabled: entry.enabled,
+            protocol: entry.protocol,
+            header_faults: entry.header_faults,
             toxics: entry.toxics.clone(),
         }
     }
@@ -40,6 +44,21 @@ impl Plan {
             matches!(s.entry.toxic.kind, ToxicKind::RefuseNew(_))
                 && s.entry.toxic.toxicity.value() >= 1.0
         })
+    }
+
+    /// An HTTP toxic needs an HTTP-mode proxy (`400` naming the toxic otherwise).
+    fn check_protocol(&self) -> Result<(), ApiError> {
+        if self.protocol == Protocol::Http {
+            return Ok(());
+        }
+        match self.toxics.iter().find(|s| s.entry.toxic.kind.is_http()) {
+            None => Ok(()),
+            Some(s) => Err(ApiError::bad_body(format!(
+                "toxic {:?}: {} needs an HTTP-mode proxy (\"protocol\": \"http\")",
+                s.entry.toxic.name,
+                s.entry.toxic.kind.type_name()
+            ))),
+        }
     }
 
     /// Whether it moves the proxy to another listen address.
@@ -61,6 +80,7 @@ impl Store {
     /// Bind what `plan` needs (the first start, a new `listen`, listening again after
     /// `refuse_new` or a disable). Fails with the bind error and changes nothing.
     pub(super) async fn prepare(&self, entry: &Entry, plan: &Plan) -> Result<Prepared, ApiError> {
+        plan.check_protocol()?;
         let moves = plan.moves(entry);
         if !plan.enabled {
             // Kept for later: it must at least name an address.
@@ -93,6 +113,9 @@ impl Store {
         entry.upstream = plan.upstream;
         entry.toxics = plan.toxics;
         entry.enabled = plan.enabled;
+        entry.protocol = plan.protocol;
+        entry.header_faults = plan.header_faults;
+        self.front(entry);
         entry.publish();
         if !entry.enabled {
             entry.stop().await;
@@ -121,6 +144,25 @@ impl Store {
         }
     }
 
+    /// Start the HTTP front of a proxy that is now in HTTP mode (it stays, idle, if the proxy
+    /// goes back to TCP). Binding a loopback port fails only when out of descriptors: then the
+    /// error is logged and the proxy's connections fail to dial (counted as dial failures).
+    fn front(&self, entry: &mut Entry) {
+        if entry.protocol != Protocol::Http || entry.front.is_some() {
+            return;
+        }
+        match HttpFront::start(
+            entry.name.clone(),
+            self.seed,
+            entry.tx.subscribe(),
+            entry.peers.clone(),
+            &self.tracker,
+        ) {
+            Ok(front) => entry.front = Some(front),
+            Err(error) => tracing::error!(proxy = %entry.name, %error, "HTTP front: cannot bind"),
+        }
+    }
+
     /// Start the proxy's accept loop on a bound socket.
     fn start(&self, entry: &mut Entry, bound: Bound) {
         let ctx = ProxyContext {
@@ -131,6 +173,7 @@ impl Store {
             connections: entry.connections.clone(),
             tracker: self.tracker.clone(),
             budget: self.budget.clone(),
+            peers: entry.peers.clone(),
         };
         entry.listen = bound.addr.to_string();
         // Later re-binds (enable after disable, refuse_new removed) reuse the port actually chosen.

@@ -1,7 +1,7 @@
 //! Checks of the method: steps in time order, within the duration, faults on declared
 //! proxies with known toxics, actions on declared services.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -22,7 +22,7 @@ pub(crate) const SIGNALS: &[&str] = &[
 pub(super) fn steps(
     ctx: &mut Ctx,
     value: Option<&Value>,
-    proxies: &BTreeSet<String>,
+    proxies: &BTreeMap<String, String>,
     services: &BTreeSet<String>,
     duration: Option<Duration>,
 ) -> Vec<Step> {
@@ -67,7 +67,7 @@ fn step(
     ctx: &mut Ctx,
     p: &str,
     raw: RawStep,
-    proxies: &BTreeSet<String>,
+    proxies: &BTreeMap<String, String>,
     services: &BTreeSet<String>,
 ) -> Option<Step> {
     let kind = match (raw.fault, raw.action) {
@@ -123,9 +123,15 @@ pub(crate) fn describe(kind: &StepKind) -> String {
     }
 }
 
-fn fault(ctx: &mut Ctx, p: &str, raw: RawFault, proxies: &BTreeSet<String>) -> Option<Fault> {
+/// `proxies`: each declared proxy's name and protocol as written.
+fn fault(
+    ctx: &mut Ctx,
+    p: &str,
+    raw: RawFault,
+    proxies: &BTreeMap<String, String>,
+) -> Option<Fault> {
     let mut ok = true;
-    if !proxies.contains(&raw.proxy) {
+    if !proxies.contains_key(&raw.proxy) {
         ctx.problem(
             &format!("{p}.proxy"),
             format!("proxy `{}` is not declared under `proxies`", raw.proxy),
@@ -170,6 +176,20 @@ fn fault(ctx: &mut Ctx, p: &str, raw: RawFault, proxies: &BTreeSet<String>) -> O
             None
         }
     };
+    if let (Some(kind), Some(protocol)) = (&kind, proxies.get(&raw.proxy))
+        && kind.is_http()
+        && protocol != "http"
+    {
+        ctx.problem(
+            &format!("{p}.type"),
+            format!(
+                "`{}` needs an HTTP-mode proxy: set `protocol: http` on proxy `{}`",
+                kind.type_name(),
+                raw.proxy
+            ),
+        );
+        ok = false;
+    }
     Some(Fault {
         proxy: raw.proxy,
         kind: kind?,

@@ -7,6 +7,7 @@ use serde_json::Value;
 use super::super::raw::{RawProxy, RawService};
 use super::super::spec::*;
 use super::Ctx;
+use crate::proxy::Protocol;
 
 impl Ctx {
     /// A command line (`[program, arg, …]`) with its timeout; an empty one is a problem.
@@ -87,10 +88,18 @@ impl Ctx {
                     );
                 }
             }
+            let protocol = match p.protocol.as_deref().map(Protocol::parse).transpose() {
+                Ok(protocol) => protocol.unwrap_or_default(),
+                Err(e) => {
+                    self.problem(&format!("{path}.protocol"), e);
+                    Protocol::default()
+                }
+            };
             out.push(Proxy {
                 name: p.name,
                 listen: p.listen,
                 upstream: p.upstream,
+                protocol,
             });
         }
         out

@@ -1,0 +1,82 @@
+//! `http_abort {status, body?, headers?}`: answer without contacting the upstream.
+
+use bytes::Bytes;
+use http::StatusCode;
+use rand::rngs::StdRng;
+use serde_json::{Map, Value};
+
+use super::{Answer, Header, HttpFault, Matcher, Verdict, http_behaviour};
+use crate::fault::FaultError;
+use crate::fault::attrs::Attributes;
+use crate::fault::kind::Kind;
+
+/// Answer `status` with `headers` and `body`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpAbort {
+    /// Which requests.
+    pub matcher: Box<Matcher>,
+    /// The status (100..=599; required).
+    pub status: StatusCode,
+    /// Extra response headers.
+    pub headers: Vec<Header>,
+    /// The response body (empty by default).
+    pub body: Bytes,
+}
+
+impl Kind for HttpAbort {
+    const NAME: &'static str = "http_abort";
+    const ATTRIBUTES: &'static [&'static str] = &[
+        "status",
+        "body",
+        "headers",
+        "method",
+        "path",
+        "path_regex",
+        "header",
+        "first_n",
+        "max_active",
+    ];
+
+    fn from_attributes(a: &Attributes<'_>) -> Result<Self, FaultError> {
+        Ok(Self {
+            status: super::status(a, "status")?.ok_or_else(|| {
+                FaultError::field(
+                    "attributes.status",
+                    "required (an HTTP status in 100..=599)",
+                )
+            })?,
+            headers: super::headers(a, "headers")?,
+            body: super::body(a, "body")?.unwrap_or_default(),
+            matcher: Box::new(Matcher::from_attributes(a)?),
+        })
+    }
+}
+
+impl HttpAbort {
+    fn render_own(&self, map: &mut Map<String, Value>) {
+        map.insert("status".into(), Value::from(self.status.as_u16()));
+        if !self.body.is_empty() {
+            super::render_body(map, "body", &self.body);
+        }
+        if !self.headers.is_empty() {
+            map.insert("headers".into(), super::render_headers(&self.headers));
+        }
+    }
+}
+
+impl HttpFault for HttpAbort {
+    fn matcher(&self) -> &Matcher {
+        &self.matcher
+    }
+
+    fn verdict(&self, _: &mut StdRng) -> Verdict {
+        Verdict::Answer(Answer {
+            status: self.status,
+            headers: self.headers.clone(),
+            body: self.body.clone(),
+            trailers: Vec::new(),
+        })
+    }
+}
+
+http_behaviour!(HttpAbort);

@@ -1,0 +1,114 @@
+//! `http_tamper {status?, set_headers?, remove_headers?, body?, truncate?}`: rewrite the
+//! upstream's response. `body` replaces the body; `truncate` (bytes) ends it after that many
+//! bytes. Either drops `content-length`, so the shorter body is still well framed.
+
+use bytes::Bytes;
+use http::{HeaderName, StatusCode};
+use rand::rngs::StdRng;
+use serde_json::{Map, Value};
+
+use super::{Header, HttpFault, Matcher, Verdict, http_behaviour};
+use crate::fault::FaultError;
+use crate::fault::attrs::Attributes;
+use crate::fault::kind::Kind;
+
+/// What to change in a response.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Tamper {
+    /// A new status.
+    pub status: Option<StatusCode>,
+    /// Headers to set (replacing any of the same name).
+    pub set_headers: Vec<Header>,
+    /// Headers to remove.
+    pub remove_headers: Vec<HeaderName>,
+    /// A new body.
+    pub body: Option<Bytes>,
+    /// Keep only this many bytes of the body.
+    pub truncate: Option<u64>,
+}
+
+/// Rewrite a response.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpTamper {
+    /// Which requests.
+    pub matcher: Box<Matcher>,
+    /// The change.
+    pub tamper: Box<Tamper>,
+}
+
+impl Kind for HttpTamper {
+    const NAME: &'static str = "http_tamper";
+    const ATTRIBUTES: &'static [&'static str] = &[
+        "status",
+        "set_headers",
+        "remove_headers",
+        "body",
+        "truncate",
+        "method",
+        "path",
+        "path_regex",
+        "header",
+        "first_n",
+        "max_active",
+    ];
+
+    fn from_attributes(a: &Attributes<'_>) -> Result<Self, FaultError> {
+        let remove_headers = a
+            .strings("remove_headers")?
+            .into_iter()
+            .enumerate()
+            .map(|(i, h)| {
+                HeaderName::from_bytes(h.as_bytes()).map_err(|_| {
+                    FaultError::field(
+                        format!("attributes.remove_headers[{i}]"),
+                        format!("not a header name: {h:?}"),
+                    )
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Self {
+            matcher: Box::new(Matcher::from_attributes(a)?),
+            tamper: Box::new(Tamper {
+                status: super::status(a, "status")?,
+                set_headers: super::headers(a, "set_headers")?,
+                remove_headers,
+                body: super::body(a, "body")?,
+                truncate: a.has("truncate").then(|| a.bytes("truncate")).transpose()?,
+            }),
+        })
+    }
+}
+
+impl HttpTamper {
+    fn render_own(&self, map: &mut Map<String, Value>) {
+        let t = &self.tamper;
+        if let Some(s) = t.status {
+            map.insert("status".into(), Value::from(s.as_u16()));
+        }
+        if !t.set_headers.is_empty() {
+            map.insert("set_headers".into(), super::render_headers(&t.set_headers));
+        }
+        if !t.remove_headers.is_empty() {
+            let names = t.remove_headers.iter().map(|h| Value::from(h.as_str()));
+            map.insert("remove_headers".into(), Value::Array(names.collect()));
+        }
+        if let Some(b) = &t.body {
+            super::render_body(map, "body", b);
+        }
+        if let Some(n) = t.truncate {
+            map.insert("truncate".into(), Value::from(n));
+        }
+    }
+}
+
+impl HttpFault for HttpTamper {
+    fn matcher(&self) -> &Matcher {
+        &self.matcher
+    }
+
+    fn verdict(&self, _: &mut StdRng) -> Verdict {
+        Verdict::Tamper((*self.tamper).clone())
+    }
+}
+
+http_behaviour!(HttpTamper);

@@ -1,0 +1,153 @@
+use http::{HeaderMap, Method};
+use serde_json::{Value, json};
+
+use super::*;
+use crate::fault::ToxicKind;
+use crate::fault::roll::DecisionKey;
+
+fn kind(type_name: &str, attrs: Value) -> Result<ToxicKind, FaultError> {
+    ToxicKind::from_wire(type_name, attrs.as_object().unwrap_or(&Map::new()))
+}
+
+#[test]
+fn bad_attributes_name_the_field() {
+    let err = |t, a| kind(t, a).unwrap_err().to_string();
+    assert_eq!(
+        err("http_abort", json!({"status": 600})),
+        "attributes.status: must be an HTTP status in 100..=599, got 600"
+    );
+    assert_eq!(
+        err("http_abort", json!({"status": 99})),
+        "attributes.status: must be an HTTP status in 100..=599, got 99"
+    );
+    assert!(err("http_abort", json!({})).starts_with("attributes.status: required"));
+    assert!(err("http_tamper", json!({"status": 0})).starts_with("attributes.status: must be"));
+    assert!(
+        err("http_delay", json!({"path_regex": "(["}))
+            .starts_with("attributes.path_regex: does not compile"),
+    );
+    assert!(err("http_reset", json!({"path": "x"})).starts_with("attributes.path: must start"));
+    assert!(err("http_reset", json!({"method": "GE T"})).starts_with("attributes.method: "));
+    assert!(err("http_reset", json!({"header": "a b"})).starts_with("attributes.header: "));
+    assert!(
+        err("http_abort", json!({"status": 503, "headers": {"a": 1}}))
+            .starts_with("attributes.headers.a: ")
+    );
+    assert!(
+        err("http_tamper", json!({"remove_headers": ["ok", "b d"]}))
+            .starts_with("attributes.remove_headers[1]: ")
+    );
+    assert!(err("http_throttle", json!({"rate": 0})).starts_with("attributes.rate: "));
+    assert!(err("grpc_abort", json!({"code": 17})).starts_with("attributes.code: "));
+    assert!(err("http_reset", json!({"first_n": -1})).starts_with("attributes.first_n: "));
+}
+
+#[test]
+fn every_http_kind_round_trips_with_its_matcher() {
+    let matcher = json!({"method": "POST", "path": "/orders", "path_regex": "^/o.*s$",
+        "header": "x-test: 1", "first_n": 2, "max_active": 3});
+    let own = [
+        (
+            "http_abort",
+            json!({"status": 503, "body": "no", "headers": {"retry-after": "1"}}),
+        ),
+        (
+            "http_delay",
+            json!({"delay": 200, "jitter": 10, "response_delay": 5}),
+        ),
+        ("http_reset", json!({})),
+        ("http_throttle", json!({"rate": 10})),
+        (
+            "http_tamper",
+            json!({"status": 500, "set_headers": {"a": "b"}, "remove_headers": ["c"], "body": "x", "truncate": 3}),
+        ),
+        ("grpc_abort", json!({"code": 14, "message": "unavailable"})),
+    ];
+    for (name, attrs) in own {
+        let mut all = attrs.as_object().cloned().unwrap_or_default();
+        all.extend(matcher.as_object().cloned().unwrap_or_default());
+        let k = kind(name, Value::Object(all.clone())).unwrap();
+        assert!(k.is_http());
+        assert_eq!(k.attributes(), all, "{name}");
+        assert_eq!(ToxicKind::from_wire(name, &k.attributes()).unwrap(), k);
+    }
+}
+
+#[test]
+fn matchers_select_requests() {
+    let k = kind(
+        "http_reset",
+        json!({"method": "post", "path": "/orders", "header": "x-a: 1"}),
+    )
+    .unwrap();
+    let m = k
+        .behaviour()
+        .http()
+        .map(HttpFault::matcher)
+        .cloned()
+        .unwrap_or_default();
+    let mut h = HeaderMap::new();
+    assert!(!m.matches(&Method::POST, "/orders/1", &h));
+    h.insert("x-a", "1".parse().unwrap());
+    assert!(m.matches(&Method::POST, "/orders/1", &h));
+    assert!(!m.matches(&Method::GET, "/orders/1", &h));
+    assert!(!m.matches(&Method::POST, "/order", &h));
+    h.insert("x-a", "2".parse().unwrap());
+    assert!(!m.matches(&Method::POST, "/orders", &h));
+    let r = kind(
+        "http_reset",
+        json!({"path_regex": "/[0-9]+$", "header": "x-b"}),
+    )
+    .unwrap();
+    let m = r
+        .behaviour()
+        .http()
+        .map(HttpFault::matcher)
+        .cloned()
+        .unwrap_or_default();
+    h.insert("x-b", "anything".parse().unwrap());
+    assert!(m.matches(&Method::GET, "/a/12", &h));
+    assert!(!m.matches(&Method::GET, "/a/12/b", &h));
+}
+
+/// The per-request rule: `first_n` passes every request after the N-th; the draw is fixed by
+/// (seed, proxy, request number, toxic), so the same sequence gives the same faults.
+#[test]
+fn per_request_decisions_are_pure_and_reproducible() {
+    let draw = |n| {
+        DecisionKey {
+            seed: 7,
+            proxy: "web",
+            connection: n,
+            toxic: "abort",
+        }
+        .request_draw()
+    };
+    let m = Matcher {
+        first_n: 2,
+        ..Matcher::default()
+    };
+    let always = Toxicity::ALWAYS;
+    let faulted: Vec<u64> = (1..=5)
+        .filter(|n| faults(always, &m, *n, draw(*n)))
+        .collect();
+    assert_eq!(faulted, vec![1, 2]);
+    let fifth = Toxicity::new(0.2).unwrap();
+    let any = Matcher::default();
+    let run = || {
+        (1..=1000)
+            .filter(|n| faults(fifth, &any, *n, draw(*n)))
+            .collect::<Vec<_>>()
+    };
+    let first = run();
+    assert_eq!(first, run());
+    assert!((150..=250).contains(&first.len()), "{}", first.len());
+    // A request's draw differs from the connection draw of the same number.
+    let key = DecisionKey {
+        seed: 7,
+        proxy: "web",
+        connection: 3,
+        toxic: "abort",
+    };
+    assert_ne!(key.request_draw(), key.draw());
+}

@@ -1,0 +1,216 @@
+//! HTTP mode: the proxy's HTTP front.
+//!
+//! An HTTP-mode proxy keeps its TCP face: its listener, connection numbering, TCP toxics and
+//! descriptor budget are the TCP proxy's. Each connection's pipes dial the proxy's **front**
+//! (a listener on `127.0.0.1:0`) instead of the upstream, so TCP toxics act on the client's
+//! bytes exactly as in TCP mode. The front serves HTTP/1.1 and h2c (prior knowledge) with
+//! hyper-util's auto server, keeps client connections alive, decides each request's HTTP
+//! toxics (`decide`), acts on the verdicts (`serve`), and forwards through one pooled
+//! hyper-util client per proxy (`forward`), streaming bodies both ways (`body`).
+//!
+//! `http_reset` resets the front's socket; the pipe reading it sees the RST and resets the
+//! client (the TCP proxy's rule for a reset peer).
+
+mod body;
+mod decide;
+mod forward;
+mod reset;
+mod serve;
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::combinators::UnsyncBoxBody;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use super::Snapshot;
+
+/// Any error of a body.
+pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The body type on both sides of the front.
+pub(crate) type ProxyBody = UnsyncBoxBody<Bytes, BoxError>;
+
+/// An HTTP toxic's per-request state, shared by every connection and kept across updates.
+#[derive(Debug, Default)]
+pub(crate) struct RequestState {
+    /// Requests it matched so far (the number of the next one is this + 1).
+    pub(crate) number: AtomicU64,
+    /// Faulted requests in flight (for `max_active`).
+    pub(crate) active: AtomicU64,
+}
+
+/// The client address of each connection to the front, keyed by the address of the socket
+/// the proxy dialled the front from.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct PeerMap(Arc<Mutex<HashMap<SocketAddr, SocketAddr>>>);
+
+/// Removes its entry from the [`PeerMap`] when the connection ends.
+#[derive(Debug)]
+pub(crate) struct PeerGuard {
+    map: PeerMap,
+    key: SocketAddr,
+}
+
+impl PeerMap {
+    /// Record that the front connection from `local` carries client `peer`.
+    pub(crate) fn register(&self, local: SocketAddr, peer: SocketAddr) -> PeerGuard {
+        if let Ok(mut m) = self.0.lock() {
+            m.insert(local, peer);
+        }
+        PeerGuard {
+            map: self.clone(),
+            key: local,
+        }
+    }
+
+    fn lookup(&self, local: SocketAddr) -> Option<SocketAddr> {
+        self.0.lock().ok().and_then(|m| m.get(&local).copied())
+    }
+}
+
+impl Drop for PeerGuard {
+    fn drop(&mut self) {
+        if let Ok(mut m) = self.map.0.lock() {
+            m.remove(&self.key);
+        }
+    }
+}
+
+/// What the front's connections share.
+#[derive(Debug)]
+pub(crate) struct Front {
+    /// The proxy's name (part of every decision key).
+    pub(crate) name: Arc<str>,
+    /// The server seed.
+    pub(crate) seed: u64,
+    /// The live configuration (the real upstream, the toxics).
+    pub(crate) config: watch::Receiver<Arc<Snapshot>>,
+    /// Client addresses by front connection.
+    pub(crate) peers: PeerMap,
+    /// The pooled upstream client.
+    pub(crate) client: Client<HttpConnector, ProxyBody>,
+}
+
+/// A running front: its address and the switch that stops it and its connections.
+#[derive(Debug)]
+pub(crate) struct HttpFront {
+    addr: SocketAddr,
+    stop: CancellationToken,
+}
+
+/// How long an idle upstream connection stays in the pool.
+const POOL_IDLE: Duration = Duration::from_secs(30);
+
+impl HttpFront {
+    /// Bind `127.0.0.1:0` and serve the front of proxy `name`. Fails only when no loopback
+    /// port can be bound (out of descriptors).
+    pub(crate) fn start(
+        name: Arc<str>,
+        seed: u64,
+        config: watch::Receiver<Arc<Snapshot>>,
+        peers: PeerMap,
+        tracker: &TaskTracker,
+    ) -> std::io::Result<HttpFront> {
+        let std_listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        std_listener.set_nonblocking(true)?;
+        let addr = std_listener.local_addr()?;
+        let listener = TcpListener::from_std(std_listener)?;
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        let client = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(POOL_IDLE)
+            .build(connector);
+        let front = Arc::new(Front {
+            name,
+            seed,
+            config,
+            peers,
+            client,
+        });
+        let stop = CancellationToken::new();
+        tracker.spawn(accept_loop(listener, front, stop.clone(), tracker.clone()));
+        Ok(HttpFront { addr, stop })
+    }
+
+    /// Where the proxy's pipes dial.
+    pub(crate) fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+}
+
+impl Drop for HttpFront {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    front: Arc<Front>,
+    stop: CancellationToken,
+    tracker: TaskTracker,
+) {
+    loop {
+        let accepted = tokio::select! {
+            _ = stop.cancelled() => break,
+            accepted = listener.accept() => accepted,
+        };
+        match accepted {
+            Ok((stream, from)) => {
+                let _ = stream.set_nodelay(true);
+                tracker.spawn(connection(stream, from, front.clone(), stop.clone()));
+            }
+            Err(error) => {
+                tracing::warn!(proxy = %front.name, %error, "HTTP front: accept failed");
+                tokio::select! {
+                    _ = stop.cancelled() => break,
+                    _ = tokio::time::sleep(Duration::from_millis(20)) => {}
+                }
+            }
+        }
+    }
+}
+
+/// Serve one front connection (from the proxy's socket `from`) until it closes, is reset by
+/// `http_reset`, or the front stops.
+async fn connection(
+    stream: tokio::net::TcpStream,
+    from: SocketAddr,
+    front: Arc<Front>,
+    stop: CancellationToken,
+) {
+    let reset = CancellationToken::new();
+    let io = TokioIo::new(reset::ResetOnDrop::new(stream, reset.clone()));
+    let service = hyper::service::service_fn({
+        let reset = reset.clone();
+        move |req| {
+            let front = front.clone();
+            let reset = reset.clone();
+            async move {
+                // Looked up per request: the proxy registers the client once it has dialled,
+                // which may be just after the front accepted.
+                let peer = front.peers.lookup(from);
+                Ok::<_, Infallible>(serve::handle(&front, peer, &reset, req).await)
+            }
+        }
+    });
+    let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    let conn = builder.serve_connection(io, service);
+    tokio::select! {
+        _ = conn => {}
+        _ = reset.cancelled() => {}
+        _ = stop.cancelled() => {}
+    }
+}

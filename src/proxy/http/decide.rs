@@ -1,0 +1,161 @@
+//! Which faults one request gets: the proxy's HTTP toxics in order, then (when the proxy
+//! enables them) the request's own `x-shakedown-fault-*` headers.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use http::request::Parts;
+use http::{HeaderMap, StatusCode};
+
+use super::{Front, RequestState};
+use crate::fault::attrs::MAX_DELAY;
+use crate::fault::http::{Answer, Verdict, faults};
+use crate::fault::roll::DecisionKey;
+use crate::proxy::Snapshot;
+
+/// The prefix of the request headers that ask for a fault (`"header_faults": true`).
+pub(super) const HEADER_PREFIX: &str = "x-shakedown-fault-";
+
+/// The marker name of a header-driven fault.
+pub(super) const HEADER_FAULT: &str = "header";
+
+/// One fault decided for a request: the toxic's name (the marker) and what to do.
+#[derive(Debug)]
+pub(super) struct Fault {
+    pub(super) name: String,
+    pub(super) verdict: Verdict,
+}
+
+/// A faulted request in flight, counted against its toxic's `max_active` until dropped.
+#[derive(Debug)]
+pub(super) struct ActiveGuard(Arc<RequestState>);
+
+impl Drop for ActiveGuard {
+    fn drop(&mut self) {
+        self.0.active.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// What the toxics decided for one request.
+#[derive(Debug, Default)]
+pub(super) struct Decision {
+    pub(super) faults: Vec<Fault>,
+    pub(super) guards: Vec<ActiveGuard>,
+}
+
+/// Count `state` as one more faulted request in flight, unless `max_active` (0: none) is reached.
+fn admit(state: &Arc<RequestState>, max_active: u64) -> Option<ActiveGuard> {
+    state
+        .active
+        .fetch_update(Ordering::AcqRel, Ordering::Acquire, |a| {
+            (max_active == 0 || a < max_active).then_some(a + 1)
+        })
+        .ok()
+        .map(|_| ActiveGuard(state.clone()))
+}
+
+/// Decide every HTTP toxic of `snapshot` for the request `parts`, counting matched, faulted
+/// and passed requests. A matching request takes the toxic's next number; the draw is keyed by
+/// (seed, proxy, number, toxic name), so the same seed and request sequence fault the same
+/// requests.
+pub(super) fn toxics(front: &Front, snapshot: &Snapshot, parts: &Parts) -> Decision {
+    let mut decision = Decision::default();
+    for entry in &snapshot.toxics {
+        let Some(fault) = entry.toxic.kind.behaviour().http() else {
+            continue;
+        };
+        let matcher = fault.matcher();
+        if !matcher.matches(&parts.method, parts.uri.path(), &parts.headers) {
+            continue;
+        }
+        entry.metrics.matched.inc();
+        let number = entry.requests.number.fetch_add(1, Ordering::AcqRel) + 1;
+        let key = DecisionKey {
+            seed: front.seed,
+            proxy: &front.name,
+            connection: number,
+            toxic: &entry.toxic.name,
+        };
+        let guard = faults(entry.toxic.toxicity, matcher, number, key.request_draw())
+            .then(|| admit(&entry.requests, matcher.max_active))
+            .flatten();
+        match guard {
+            Some(guard) => {
+                entry.metrics.faulted.inc();
+                decision.guards.push(guard);
+                decision.faults.push(Fault {
+                    name: entry.toxic.name.clone(),
+                    verdict: fault.verdict(&mut key.request_rng()),
+                });
+            }
+            None => {
+                entry.metrics.passed.inc();
+            }
+        }
+    }
+    decision
+}
+
+/// The faults a request's headers ask for (`x-shakedown-fault-abort: 503`, `-delay: 200ms`,
+/// `-reset: 1`), removing every `x-shakedown-fault-*` header so none reaches the upstream.
+/// A bad value is an error naming the header.
+pub(super) fn from_headers(headers: &mut HeaderMap) -> Result<Vec<Fault>, String> {
+    let names: Vec<_> = headers
+        .keys()
+        .filter(|k| k.as_str().starts_with(HEADER_PREFIX))
+        .cloned()
+        .collect();
+    let mut out = Vec::new();
+    for name in names {
+        let value = headers.remove(&name);
+        let text = value
+            .as_ref()
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .trim();
+        let what = &name.as_str()[HEADER_PREFIX.len()..];
+        let bad = |expected: &str| format!("{name}: expected {expected}, got {text:?}");
+        let verdict = match what {
+            "abort" => {
+                let status = text
+                    .parse::<u16>()
+                    .ok()
+                    .filter(|s| (100..=599).contains(s))
+                    .and_then(|s| StatusCode::from_u16(s).ok())
+                    .ok_or_else(|| bad("an HTTP status in 100..=599"))?;
+                Verdict::Answer(Answer {
+                    status,
+                    headers: Vec::new(),
+                    body: bytes::Bytes::new(),
+                    trailers: Vec::new(),
+                })
+            }
+            "delay" => {
+                let delay = humantime::parse_duration(text)
+                    .ok()
+                    .filter(|d| *d <= MAX_DELAY)
+                    .ok_or_else(|| bad("a duration such as 200ms, at most 24h"))?;
+                Verdict::Delay {
+                    request: delay,
+                    response: Duration::ZERO,
+                }
+            }
+            "reset" => match text {
+                "1" | "true" => Verdict::Reset,
+                "0" | "false" => continue,
+                _ => return Err(bad("1 or 0")),
+            },
+            _ => {
+                return Err(format!(
+                    "{name}: unknown fault header (expected {HEADER_PREFIX}abort, -delay or -reset)"
+                ));
+            }
+        };
+        out.push(Fault {
+            name: HEADER_FAULT.to_string(),
+            verdict,
+        });
+    }
+    Ok(out)
+}

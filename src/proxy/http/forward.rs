@@ -1,0 +1,143 @@
+//! Forwarding: the request as the upstream gets it, the response as the client gets it, and
+//! the proxy's own error answers (400, 502) with their reason in `x-shakedown-error`.
+
+use std::net::SocketAddr;
+
+use bytes::Bytes;
+use http::header::{self, HeaderName};
+use http::request::Parts;
+use http::{HeaderMap, HeaderValue, Request, Response, StatusCode, Uri, Version};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+
+use super::ProxyBody;
+
+/// The header carrying the reason of an error the proxy answered itself.
+pub(crate) const ERROR_HEADER: &str = "x-shakedown-error";
+
+/// Hop-by-hop headers, never forwarded (RFC 9110 §7.6.1).
+const HOP_BY_HOP: &[&str] = &[
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    let named: Vec<HeaderName> = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|n| HeaderName::from_bytes(n.trim().as_bytes()).ok())
+        .collect();
+    for name in named {
+        headers.remove(name);
+    }
+    for name in HOP_BY_HOP {
+        headers.remove(*name);
+    }
+}
+
+fn via(version: Version) -> HeaderValue {
+    HeaderValue::from_static(match version {
+        Version::HTTP_2 => "2 shakedown",
+        Version::HTTP_10 => "1.0 shakedown",
+        _ => "1.1 shakedown",
+    })
+}
+
+/// The request for `upstream` (`host:port`): an absolute URI, HTTP/1.1, no hop-by-hop
+/// headers, the client's `host` (from `:authority` on h2) kept, `via` and `x-forwarded-for`
+/// (the client `peer`, when known) appended, the body streamed as it comes.
+pub(super) fn request(
+    mut parts: Parts,
+    body: Incoming,
+    upstream: &str,
+    peer: Option<SocketAddr>,
+) -> Result<Request<ProxyBody>, String> {
+    let path = parts
+        .uri
+        .path_and_query()
+        .map_or("/", |p| p.as_str())
+        .to_string();
+    if !parts.headers.contains_key(header::HOST)
+        && let Some(authority) = parts.uri.authority()
+        && let Ok(v) = HeaderValue::from_str(authority.as_str())
+    {
+        parts.headers.insert(header::HOST, v);
+    }
+    strip_hop_by_hop(&mut parts.headers);
+    parts.headers.append(header::VIA, via(parts.version));
+    if let Some(peer) = peer
+        && let Ok(v) = HeaderValue::from_str(&peer.ip().to_string())
+    {
+        parts.headers.append("x-forwarded-for", v);
+    }
+    parts.uri = format!("http://{upstream}{path}")
+        .parse::<Uri>()
+        .map_err(|e| format!("bad upstream URI: {e}"))?;
+    parts.version = Version::HTTP_11;
+    Ok(Request::from_parts(
+        parts,
+        body.map_err(Into::into).boxed_unsync(),
+    ))
+}
+
+/// The upstream's response for the client (`version` is the client's): hop-by-hop headers
+/// removed, `via` appended, the body streamed.
+pub(super) fn response(response: Response<Incoming>, version: Version) -> Response<ProxyBody> {
+    let (mut parts, body) = response.into_parts();
+    strip_hop_by_hop(&mut parts.headers);
+    parts.headers.append(header::VIA, via(version));
+    parts.version = version;
+    Response::from_parts(parts, body.map_err(Into::into).boxed_unsync())
+}
+
+/// A whole body.
+pub(super) fn full(bytes: Bytes) -> ProxyBody {
+    Full::new(bytes)
+        .map_err(|never| match never {})
+        .boxed_unsync()
+}
+
+/// An error the proxy answers itself: `status`, the reason in [`ERROR_HEADER`] and the body.
+pub(super) fn error(status: StatusCode, reason: &str) -> Response<ProxyBody> {
+    let printable: String = reason
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() || c == ' ' {
+                c
+            } else {
+                '?'
+            }
+        })
+        .collect();
+    let mut r = Response::new(full(Bytes::from(format!("shakedown: {printable}\n"))));
+    *r.status_mut() = status;
+    if let Ok(v) = HeaderValue::from_str(&printable) {
+        r.headers_mut().insert(ERROR_HEADER, v);
+    }
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    r
+}
+
+/// The reason an upstream exchange failed: the error and its causes, `: `-joined.
+pub(super) fn reason(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = format!("upstream: {error}");
+    let mut cause = error.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
+}

@@ -1,0 +1,167 @@
+//! One request through the front: decide its faults, act on them, forward the rest.
+//!
+//! Faults apply in the toxics' order. Delays add up; the first `Answer` or `Reset` ends the
+//! exchange (after the request delays so far); throttles and tampers shape the upstream's
+//! response. Every response a fault fabricated or altered carries `x-shakedown-fault` with the
+//! name of each toxic that faulted it.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use http::{HeaderMap, HeaderValue, Request, Response, StatusCode};
+use hyper::body::Incoming;
+use tokio_util::sync::CancellationToken;
+
+use super::body::Shaped;
+use super::decide::{self, Decision};
+use super::{Front, ProxyBody, forward};
+use crate::fault::http::{Answer, MARKER, Tamper, Verdict};
+
+/// What the faults of one request add up to.
+#[derive(Debug, Default)]
+struct Plan {
+    request_delay: Duration,
+    response_delay: Duration,
+    rate: Option<u64>,
+    tampers: Vec<Tamper>,
+    /// The exchange ends here: a fabricated answer, or `None` inside for a reset.
+    end: Option<Option<Answer>>,
+    markers: Vec<String>,
+}
+
+impl Plan {
+    fn of(decision: &mut Decision) -> Plan {
+        let mut plan = Plan::default();
+        for fault in decision.faults.drain(..) {
+            plan.markers.push(fault.name);
+            match fault.verdict {
+                Verdict::Answer(a) => plan.end = Some(Some(a)),
+                Verdict::Reset => plan.end = Some(None),
+                Verdict::Delay { request, response } => {
+                    plan.request_delay = plan.request_delay.saturating_add(request);
+                    plan.response_delay = plan.response_delay.saturating_add(response);
+                }
+                Verdict::Throttle { bytes_per_sec } => {
+                    plan.rate = Some(plan.rate.map_or(bytes_per_sec, |r| r.min(bytes_per_sec)));
+                }
+                Verdict::Tamper(t) => plan.tampers.push(t),
+            }
+            if plan.end.is_some() {
+                break;
+            }
+        }
+        plan
+    }
+
+    fn mark(&self, headers: &mut HeaderMap) {
+        for name in &self.markers {
+            if let Ok(v) = HeaderValue::from_str(name) {
+                headers.append(MARKER, v);
+            }
+        }
+    }
+}
+
+/// Serve one request: the response for the client. `reset` is cancelled for `http_reset`
+/// (the connection task then drops the connection with an RST and this never returns).
+pub(super) async fn handle(
+    front: &Front,
+    peer: Option<SocketAddr>,
+    reset: &CancellationToken,
+    req: Request<Incoming>,
+) -> Response<ProxyBody> {
+    let snapshot = front.config.borrow().clone();
+    let Some(target) = snapshot.http.clone() else {
+        return forward::error(StatusCode::BAD_GATEWAY, "the proxy is not in HTTP mode");
+    };
+    let (mut parts, body) = req.into_parts();
+    let version = parts.version;
+    let mut decision = decide::toxics(front, &snapshot, &parts);
+    if target.header_faults {
+        match decide::from_headers(&mut parts.headers) {
+            Ok(faults) => decision.faults.extend(faults),
+            Err(e) => return forward::error(StatusCode::BAD_REQUEST, &e),
+        }
+    }
+    let plan = Plan::of(&mut decision);
+    if !plan.request_delay.is_zero() {
+        tokio::time::sleep(plan.request_delay).await;
+    }
+    match plan.end.clone() {
+        Some(Some(answer)) => return respond(answer, &plan, decision),
+        Some(None) => {
+            reset.cancel();
+            return std::future::pending().await;
+        }
+        None => {}
+    }
+    let req = match forward::request(parts, body, &target.upstream, peer) {
+        Ok(req) => req,
+        Err(e) => return forward::error(StatusCode::BAD_GATEWAY, &e),
+    };
+    let response = match front.client.request(req).await {
+        Ok(r) => r,
+        Err(e) => return forward::error(StatusCode::BAD_GATEWAY, &forward::reason(&e)),
+    };
+    if !plan.response_delay.is_zero() {
+        tokio::time::sleep(plan.response_delay).await;
+    }
+    let mut response = forward::response(response, version);
+    let mut truncate = None;
+    for t in &plan.tampers {
+        tamper(&mut response, t, &mut truncate);
+    }
+    shape(response, &plan, decision, truncate, None)
+}
+
+/// A fabricated answer.
+fn respond(answer: Answer, plan: &Plan, decision: Decision) -> Response<ProxyBody> {
+    let mut r = Response::new(forward::full(answer.body));
+    *r.status_mut() = answer.status;
+    for (k, v) in answer.headers {
+        r.headers_mut().insert(k, v);
+    }
+    let trailers = (!answer.trailers.is_empty()).then(|| answer.trailers.into_iter().collect());
+    shape(r, plan, decision, None, trailers)
+}
+
+/// Apply one `http_tamper` to the upstream's response.
+fn tamper(response: &mut Response<ProxyBody>, t: &Tamper, truncate: &mut Option<u64>) {
+    if let Some(s) = t.status {
+        *response.status_mut() = s;
+    }
+    let headers = response.headers_mut();
+    for name in &t.remove_headers {
+        headers.remove(name);
+    }
+    for (k, v) in &t.set_headers {
+        headers.insert(k.clone(), v.clone());
+    }
+    if t.body.is_some() || t.truncate.is_some() {
+        headers.remove(http::header::CONTENT_LENGTH);
+    }
+    if let Some(b) = &t.body {
+        *response.body_mut() = forward::full(b.clone());
+    }
+    if let Some(n) = t.truncate {
+        *truncate = Some(truncate.map_or(n, |m| m.min(n)));
+    }
+}
+
+/// Mark a faulted response and shape its body (throttle, truncation, trailers, slots).
+fn shape(
+    response: Response<ProxyBody>,
+    plan: &Plan,
+    decision: Decision,
+    truncate: Option<u64>,
+    trailers: Option<HeaderMap>,
+) -> Response<ProxyBody> {
+    let (mut parts, body) = response.into_parts();
+    plan.mark(&mut parts.headers);
+    if plan.rate.is_none() && truncate.is_none() && trailers.is_none() && decision.guards.is_empty()
+    {
+        return Response::from_parts(parts, body);
+    }
+    let shaped = Shaped::new(body, plan.rate, truncate, trailers, decision.guards);
+    Response::from_parts(parts, http_body_util::BodyExt::boxed_unsync(shaped))
+}
