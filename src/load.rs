@@ -13,6 +13,7 @@
 //! | `target` | the one strict `http://` URL parser (also used for probe and `ready` URLs) |
 //! | `users` | closed-model user counts: spawn rate, user stages |
 //! | `schedule` | intended send times: constant, ramps, steps, Poisson |
+//! | `segment` | one agent's exact share (`I/N`) of a plan split across agents |
 //! | `scenario` | weighted choice, step sequences and extraction |
 //! | `template` | placeholders (`{{seq}}`, …) and request templates |
 //! | `client` | keep-alive HTTP/1.1 connections owned by workers |
@@ -38,6 +39,7 @@ mod recorder;
 mod report;
 mod scenario;
 mod schedule;
+mod segment;
 mod spec;
 mod target;
 mod template;
@@ -50,7 +52,7 @@ mod writes;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -58,6 +60,7 @@ use tokio_util::sync::CancellationToken;
 pub use errors::{ClassCounts, ErrorClass};
 pub use histogram::{TimelinePoint, WindowStats};
 pub use report::{Generator, Latency, LoadReport, ScenarioReport, Summary, WriteReport};
+pub use segment::Segment;
 pub use spec::{
     Arrival, ExtractSpec, LoadSpec, Rate, RequestSpec, ScenarioSpec, Stage, Stages, StepSpec,
     ThinkTime,
@@ -117,6 +120,33 @@ pub const WINDOW_HORIZON: Duration = Duration::from_secs(120);
 /// from `clock` (the run starts now on it); `seed` fixes every random choice
 /// (scenario picks, `{{uuid}}`, `{{random}}`, Poisson gaps, think times).
 pub fn start(spec: LoadSpec, clock: Clock, seed: Option<u64>) -> Result<LoadRun, LoadError> {
+    start_at(spec, clock, seed, None)
+}
+
+/// As [`start`], but the plan begins at the wall-clock instant `at` (so that agents started
+/// at different moments send one plan together): until then the workers wait, and the run's
+/// start (`started_ms`, every offset of the plan) is that instant on `clock`. A late wake-up
+/// shows as schedule lag. An instant already past is [`LoadError::Invalid`] (`start_at`): the
+/// plan's first slots would be due before this agent existed.
+pub fn start_at(
+    spec: LoadSpec,
+    clock: Clock,
+    seed: Option<u64>,
+    at: Option<SystemTime>,
+) -> Result<LoadRun, LoadError> {
+    let delay = match at {
+        None => Duration::ZERO,
+        Some(at) => at
+            .duration_since(SystemTime::now())
+            .map_err(|past| LoadError::Invalid {
+                field: "start_at".into(),
+                message: format!(
+                    "{} is {:.3}s in the past: give an instant ahead of every agent's start",
+                    humantime::format_rfc3339_millis(at),
+                    past.duration().as_secs_f64()
+                ),
+            })?,
+    };
     let plan = plan::validate(&spec)?;
     if let plan::Model::Open { schedule, .. } = &plan.model
         && let Some(whole) = schedule.cut_from()
@@ -127,6 +157,18 @@ pub fn start(spec: LoadSpec, clock: Clock, seed: Option<u64>) -> Result<LoadRun,
             schedule::MAX_PLANNED
         );
     }
+    if let plan::Model::Open {
+        arrival: Arrival::Poisson,
+        ..
+    } = &plan.model
+        && !plan.segment.is_whole()
+        && seed.is_none()
+    {
+        return Err(LoadError::Invalid {
+            field: "segment".into(),
+            message: "Poisson arrivals split into segments need a seed (`--seed`): every agent must draw the same arrivals".into(),
+        });
+    }
     let handle = tokio::runtime::Handle::try_current().map_err(|_| LoadError::NoRuntime)?;
     let cpu = usage::CpuMark::now();
     let fd_limit = raise_fd_limit(plan.connections);
@@ -135,7 +177,7 @@ pub fn start(spec: LoadSpec, clock: Clock, seed: Option<u64>) -> Result<LoadRun,
     let shared = Arc::new(Shared {
         plan,
         clock,
-        start: clock.now(),
+        start: clock.now().saturating_add(delay),
         timeline: Mutex::new(Timeline::new(horizon)),
         stop: CancellationToken::new(),
         stopped_at: std::sync::OnceLock::new(),

@@ -4,14 +4,15 @@
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use anyhow::Context as _;
 
 use crate::clock::Clock;
 use crate::exit::{InvalidInput, Outcome};
 use crate::load::{
-    self, Arrival, LoadError, LoadReport, LoadRun, LoadSpec, Rate, Stages, ThinkTime, UserStages,
+    self, Arrival, LoadError, LoadReport, LoadRun, LoadSpec, Rate, Segment, Stages, ThinkTime,
+    UserStages,
 };
 
 /// Arguments of `shakedown load`.
@@ -70,6 +71,14 @@ pub struct LoadArgs {
     /// Write the JSON report to this file (`-` for stdout).
     #[arg(long)]
     pub json: Option<PathBuf>,
+    /// Run only this agent's share `I/N` of the plan: open model slots `k mod N = I`, closed
+    /// model users `I, I+N, …` (see docs/scaling.md). Poisson arrivals need `--seed`.
+    #[arg(long, value_parser = parse_segment)]
+    pub segment: Option<Segment>,
+    /// Begin the plan at this UTC instant (RFC 3339, `2026-11-30T21:00:00Z`); one in the past is
+    /// invalid input (exit 2).
+    #[arg(long, value_parser = humantime::parse_rfc3339_weak)]
+    pub start_at: Option<SystemTime>,
     /// Seed for every random choice (printed in the report).
     #[arg(long)]
     pub seed: Option<u64>,
@@ -87,6 +96,10 @@ fn parse_stages(s: &str) -> Result<Stages, String> {
 }
 
 fn parse_user_stages(s: &str) -> Result<UserStages, String> {
+    s.parse()
+}
+
+fn parse_segment(s: &str) -> Result<Segment, String> {
     s.parse()
 }
 
@@ -125,6 +138,7 @@ impl LoadArgs {
         spec.requests_per_user = self.requests_per_user.or(spec.requests_per_user);
         spec.timeout = self.timeout.or(spec.timeout);
         spec.max_rate |= self.max_rate;
+        spec.segment = self.segment.or(spec.segment);
         for h in &self.headers {
             let (name, value) = h.split_once(':').ok_or_else(|| {
                 InvalidInput::new(format!("--header {h:?}: expected `Name: value`"))
@@ -155,6 +169,7 @@ impl LoadArgs {
             ("requests_per_user", self.requests_per_user.is_some()),
             ("timeout", self.timeout.is_some()),
             ("max_rate", self.max_rate),
+            ("segment", self.segment.is_some()),
         ]
         .into_iter()
         .filter_map(|(field, set)| set.then_some(field))
@@ -217,7 +232,7 @@ fn invalid(e: LoadError) -> anyhow::Error {
 pub(super) async fn cli_main(args: LoadArgs) -> anyhow::Result<Outcome> {
     let spec = args.spec()?;
     load::validate(&spec).map_err(|e| args.problem(e))?;
-    let run = load::start(spec, Clock::start(), args.seed).map_err(invalid)?;
+    let run = load::start_at(spec, Clock::start(), args.seed, args.start_at).map_err(invalid)?;
     let (report, interrupted) = drive(run, args.quiet).await;
     let json_to_stdout = args.json.as_ref().is_some_and(|p| p.as_os_str() == "-");
     if json_to_stdout {
