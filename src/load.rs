@@ -20,9 +20,11 @@
 //! | `worker` | pacing and sending without locks: one loop per model |
 //! | `recorder` | a worker's counts and histograms |
 //! | `histogram` | HDR histograms and the per-second timeline |
+//! | `intervals` | per-second histograms kept compressed; `.hlog` interval logs; base64 histograms |
 //! | `errors` | error classes, injected versus upstream |
 //! | `thresholds` | pass/fail expressions, whole-run and sliding windows |
 //! | `writes` | the keyed-write (lost acknowledged writes) check: the log and the read-back |
+//! | `merge` | agents' reports added exactly, thresholds judged once on the sum |
 //! | `collect` | merging worker results into the report at the end |
 //! | `report` | the records (plain data: `LoadReport`, `WriteReport`, `Generator`) and the summary table |
 //! | `usage` | the generator's own CPU, memory and connections; bottleneck warnings |
@@ -34,6 +36,8 @@ mod client;
 mod collect;
 mod errors;
 mod histogram;
+mod intervals;
+mod merge;
 mod plan;
 mod recorder;
 mod report;
@@ -59,7 +63,13 @@ use tokio_util::sync::CancellationToken;
 
 pub use errors::{ClassCounts, ErrorClass};
 pub use histogram::{TimelinePoint, WindowStats};
-pub use report::{Generator, Latency, LoadReport, ScenarioReport, Summary, WriteReport};
+pub use intervals::{
+    Interval, Intervals, LATENCY_TAG, SERVICE_TAG, from_base64, read_hlog, to_base64,
+};
+pub use merge::{AgentResult, MergeError, merge};
+pub use report::{
+    Generator, Histograms, Latency, LoadReport, ScenarioReport, Summary, WriteReport,
+};
 pub use segment::Segment;
 pub use spec::{
     Arrival, ExtractSpec, LoadSpec, Rate, RequestSpec, ScenarioSpec, Stage, Stages, StepSpec,
@@ -120,21 +130,42 @@ pub const WINDOW_HORIZON: Duration = Duration::from_secs(120);
 /// from `clock` (the run starts now on it); `seed` fixes every random choice
 /// (scenario picks, `{{uuid}}`, `{{random}}`, Poisson gaps, think times).
 pub fn start(spec: LoadSpec, clock: Clock, seed: Option<u64>) -> Result<LoadRun, LoadError> {
-    start_at(spec, clock, seed, None)
+    start_with(
+        spec,
+        clock,
+        StartOptions {
+            seed,
+            ..StartOptions::default()
+        },
+    )
 }
 
-/// As [`start`], but the plan begins at the wall-clock instant `at` (so that agents started
-/// at different moments send one plan together): until then the workers wait, and the run's
-/// start (`started_ms`, every offset of the plan) is that instant on `clock`. A late wake-up
-/// shows as schedule lag. An instant already past is [`LoadError::Invalid`] (`start_at`): the
-/// plan's first slots would be due before this agent existed.
-pub fn start_at(
+/// What [`start_with`] may add to [`start`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StartOptions {
+    /// Fixes every random choice (random when `None`).
+    pub seed: Option<u64>,
+    /// Begin the plan at this wall-clock instant rather than now.
+    pub start_at: Option<SystemTime>,
+    /// Keep every second's histograms for [`LoadReport::intervals`] (about 1 KiB a second).
+    pub intervals: bool,
+    /// Put the whole-run histograms in the report ([`LoadReport::histograms`]).
+    pub histograms: bool,
+}
+
+/// As [`start`], with options. With `start_at`, the plan begins at that wall-clock instant
+/// (so that agents started at different moments send one plan together): until then the
+/// workers wait, and the run's start (`started_ms`, every offset of the plan) is that instant
+/// on `clock`. A late wake-up shows as schedule lag. An instant already past is
+/// [`LoadError::Invalid`] (`start_at`): the plan's first slots would be due before this agent
+/// existed.
+pub fn start_with(
     spec: LoadSpec,
     clock: Clock,
-    seed: Option<u64>,
-    at: Option<SystemTime>,
+    options: StartOptions,
 ) -> Result<LoadRun, LoadError> {
-    let delay = match at {
+    let seed = options.seed;
+    let delay = match options.start_at {
         None => Duration::ZERO,
         Some(at) => at
             .duration_since(SystemTime::now())
@@ -178,7 +209,9 @@ pub fn start_at(
         plan,
         clock,
         start: clock.now().saturating_add(delay),
-        timeline: Mutex::new(Timeline::new(horizon)),
+        timeline: Mutex::new(Timeline::new(horizon, options.intervals)),
+        wall_start: SystemTime::now() + delay,
+        histograms: options.histograms,
         stop: CancellationToken::new(),
         stopped_at: std::sync::OnceLock::new(),
         gauge: Arc::default(),

@@ -79,6 +79,13 @@ pub struct LoadArgs {
     /// invalid input (exit 2).
     #[arg(long, value_parser = humantime::parse_rfc3339_weak)]
     pub start_at: Option<SystemTime>,
+    /// Write each second's latency and service-time histograms to FILE as an HdrHistogram
+    /// interval log (tags `latency` and `service`, microseconds).
+    #[arg(long, value_name = "FILE")]
+    pub hlog: Option<PathBuf>,
+    /// Put the whole-run histograms in the JSON report (`histograms`, base64), for `shakedown merge`.
+    #[arg(long)]
+    pub histograms: bool,
     /// Seed for every random choice (printed in the report).
     #[arg(long)]
     pub seed: Option<u64>,
@@ -232,13 +239,22 @@ fn invalid(e: LoadError) -> anyhow::Error {
 pub(super) async fn cli_main(args: LoadArgs) -> anyhow::Result<Outcome> {
     let spec = args.spec()?;
     load::validate(&spec).map_err(|e| args.problem(e))?;
-    let run = load::start_at(spec, Clock::start(), args.seed, args.start_at).map_err(invalid)?;
+    let options = load::StartOptions {
+        seed: args.seed,
+        start_at: args.start_at,
+        intervals: args.hlog.is_some(),
+        histograms: args.histograms,
+    };
+    let run = load::start_with(spec, Clock::start(), options).map_err(invalid)?;
     let (report, interrupted) = drive(run, args.quiet).await;
     let json_to_stdout = args.json.as_ref().is_some_and(|p| p.as_os_str() == "-");
     if json_to_stdout {
         eprint!("{}", report.table());
     } else {
         super::print(format_args!("{}", report.table()));
+    }
+    if let Some(path) = &args.hlog {
+        write_hlog(path, &report)?;
     }
     if let Some(path) = &args.json {
         let json = serde_json::to_string_pretty(&report)?;
@@ -256,6 +272,20 @@ pub(super) async fn cli_main(args: LoadArgs) -> anyhow::Result<Outcome> {
     } else {
         Outcome::Failed
     })
+}
+
+/// Write the report's per-second histograms to `path` as an HdrHistogram interval log.
+pub(super) fn write_hlog(path: &Path, report: &LoadReport) -> anyhow::Result<()> {
+    let mut out = std::io::BufWriter::new(
+        std::fs::File::create(path)
+            .with_context(|| format!("creating the interval log {}", path.display()))?,
+    );
+    let start = report.wall_start.unwrap_or_else(SystemTime::now);
+    report
+        .intervals
+        .write_hlog(&mut out, start)
+        .and_then(|()| std::io::Write::flush(&mut out))
+        .with_context(|| format!("writing the interval log {}", path.display()))
 }
 
 /// Show progress until the run ends or Ctrl-C; returns the report and whether it was interrupted.

@@ -43,6 +43,10 @@ pub(super) struct Shared {
     pub(super) clock: Clock,
     /// When the run started, on `clock`.
     pub(super) start: Duration,
+    /// When the run started, on the wall clock.
+    pub(super) wall_start: std::time::SystemTime,
+    /// Whether the report carries the whole-run histograms.
+    pub(super) histograms: bool,
     /// Per-second statistics, fed by the workers.
     pub(super) timeline: Mutex<Timeline>,
     /// Cancelled to stop sending.
