@@ -1,7 +1,7 @@
 # shakedown: the two commands a newcomer needs are `make demo` and `make test`.
 CARGO ?= cargo
 
-.PHONY: demo test lint unit conformance bench build
+.PHONY: demo test lint unit conformance deploy bench build
 
 ## Run the quickstart experiment against the embedded demo target (passes: nothing acknowledged
 ## is lost), then measure what write-behind mode loses to kill -9 (passes within its RPO).
@@ -12,8 +12,9 @@ demo:
 	$(CARGO) run --quiet -- run experiments/quickstart.yaml
 	$(CARGO) run --quiet -- run experiments/write-behind.yaml
 
-## Everything CI checks: formatting, clippy, the test suite, Toxiproxy client conformance.
-test: lint unit conformance
+## Everything CI checks: formatting, clippy, the test suite, Toxiproxy client conformance,
+## the Kubernetes manifests (offline schemas) and the Jobs' command lines on loopback.
+test: lint unit conformance deploy
 
 lint:
 	$(CARGO) fmt --all -- --check
@@ -24,6 +25,9 @@ unit:
 
 conformance:
 	bash scripts/conformance.sh
+
+deploy:
+	bash scripts/validate-deploy.sh
 
 ## Benchmarks: proxy overhead vs direct and nginx, load driver vs wrk. Prints ratios.
 bench:
