@@ -5,6 +5,7 @@
 mod support;
 
 use std::process::Output;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime};
 
 use support::load::{TestServer, shakedown_load};
@@ -97,13 +98,7 @@ async fn three_agents_write_the_plans_keys_once_each_from_one_start_instant() {
         .collect();
     keys.sort();
     assert_eq!(keys, (0..200).collect::<Vec<_>>());
-    assert_eq!(
-        server
-            .state
-            .writes
-            .load(std::sync::atomic::Ordering::SeqCst),
-        200
-    );
+    assert_eq!(server.state.writes.load(Ordering::SeqCst), 200);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -154,15 +149,26 @@ async fn bad_segments_and_start_instants_are_invalid_input() {
         assert_eq!(out.status.code(), Some(2), "{extra:?}: {}", text(&out));
         assert!(text(&out).contains(says), "{extra:?}: {}", text(&out));
     }
-    assert_eq!(
-        server
-            .state
-            .requests
-            .load(std::sync::atomic::Ordering::SeqCst),
-        0
-    );
-    // In a scenario file: the file, line and field.
+    assert_eq!(server.state.requests.load(Ordering::SeqCst), 0);
+    // An interval log that cannot be created, and one refused with the run: nothing sent,
+    // nothing left behind.
     let dir = tempfile::tempdir().unwrap();
+    let nowhere = dir.path().join("no/such/dir/x.hlog").display().to_string();
+    let kept = dir.path().join("refused.hlog");
+    let refused = kept.display().to_string();
+    let cases: [(&[&str], &str); 2] = [
+        (&["--hlog", &nowhere], "--hlog"),
+        (&["--hlog", &refused, "--start-at", &past], "start_at"),
+    ];
+    for (extra, says) in cases {
+        let args: Vec<&str> = base.iter().chain(extra).copied().collect();
+        let out = shakedown_load(&args, Duration::from_secs(30)).await;
+        assert_eq!(out.status.code(), Some(2), "{extra:?}: {}", text(&out));
+        assert!(text(&out).contains(says), "{extra:?}: {}", text(&out));
+    }
+    assert!(!kept.exists());
+    assert_eq!(server.state.requests.load(Ordering::SeqCst), 0);
+    // In a scenario file: the file, line and field.
     let file = dir.path().join("load.yaml");
     std::fs::write(&file, "rate: 10/s\nduration: 1s\nsegment: \"3/3\"\n").unwrap();
     let out = shakedown_load(

@@ -239,13 +239,27 @@ fn invalid(e: LoadError) -> anyhow::Error {
 pub(super) async fn cli_main(args: LoadArgs) -> anyhow::Result<Outcome> {
     let spec = args.spec()?;
     load::validate(&spec).map_err(|e| args.problem(e))?;
+    // The interval log's file is created before any request: a bad path sends nothing.
+    let hlog = match &args.hlog {
+        Some(path) => Some((path, create(path, "--hlog")?)),
+        None => None,
+    };
     let options = load::StartOptions {
         seed: args.seed,
         start_at: args.start_at,
         intervals: args.hlog.is_some(),
         histograms: args.histograms,
     };
-    let run = load::start_with(spec, Clock::start(), options).map_err(invalid)?;
+    let run = match load::start_with(spec, Clock::start(), options) {
+        Ok(run) => run,
+        Err(e) => {
+            // Refused: nothing left behind.
+            if let Some((path, _)) = &hlog {
+                let _ = std::fs::remove_file(path);
+            }
+            return Err(invalid(e));
+        }
+    };
     let (report, interrupted) = drive(run, args.quiet).await;
     let json_to_stdout = args.json.as_ref().is_some_and(|p| p.as_os_str() == "-");
     if json_to_stdout {
@@ -253,8 +267,8 @@ pub(super) async fn cli_main(args: LoadArgs) -> anyhow::Result<Outcome> {
     } else {
         super::print(format_args!("{}", report.table()));
     }
-    if let Some(path) = &args.hlog {
-        write_hlog(path, &report)?;
+    if let Some((path, file)) = hlog {
+        write_hlog(path, file, &report)?;
     }
     if let Some(path) = &args.json {
         let json = serde_json::to_string_pretty(&report)?;
@@ -274,12 +288,20 @@ pub(super) async fn cli_main(args: LoadArgs) -> anyhow::Result<Outcome> {
     })
 }
 
-/// Write the report's per-second histograms to `path` as an HdrHistogram interval log.
-pub(super) fn write_hlog(path: &Path, report: &LoadReport) -> anyhow::Result<()> {
-    let mut out = std::io::BufWriter::new(
-        std::fs::File::create(path)
-            .with_context(|| format!("creating the interval log {}", path.display()))?,
-    );
+/// Create (truncate) the file `path` given to `flag`; a failure is invalid input.
+pub(super) fn create(path: &Path, flag: &str) -> anyhow::Result<std::fs::File> {
+    std::fs::File::create(path).map_err(|e| {
+        InvalidInput::new(format!("{flag} {}: cannot create: {e}", path.display())).into()
+    })
+}
+
+/// Write the report's per-second histograms to `file` (at `path`) as an HdrHistogram interval log.
+pub(super) fn write_hlog(
+    path: &Path,
+    file: std::fs::File,
+    report: &LoadReport,
+) -> anyhow::Result<()> {
+    let mut out = std::io::BufWriter::new(file);
     let start = report.wall_start.unwrap_or_else(SystemTime::now);
     report
         .intervals

@@ -83,14 +83,18 @@ pub(super) async fn merge_main(args: MergeArgs) -> anyhow::Result<Outcome> {
             .unwrap_or_default();
         InvalidInput::new(format!("{at}{e}"))
     })?;
+    let hlog_out = match &args.hlog_out {
+        Some(path) => Some((path, super::load::create(path, "--hlog-out")?)),
+        None => None,
+    };
     let json_to_stdout = args.json.as_ref().is_some_and(|p| p.as_os_str() == "-");
     if json_to_stdout {
         eprint!("{}", merged.table());
     } else {
         super::print(format_args!("{}", merged.table()));
     }
-    if let Some(path) = &args.hlog_out {
-        super::load::write_hlog(path, &merged)?;
+    if let Some((path, file)) = hlog_out {
+        super::load::write_hlog(path, file, &merged)?;
     }
     if let Some(path) = &args.json {
         let json = serde_json::to_string_pretty(&merged)?;

@@ -123,6 +123,7 @@ pub(super) async fn report(end: Ending<'_>) -> LoadReport {
         thresholds: outcomes,
         writes: write_report,
         generator,
+        segment: (!plan.segment.is_whole()).then_some(plan.segment),
         histograms: end.shared.histograms.then(|| histograms(total.as_ref())),
         intervals: end
             .shared

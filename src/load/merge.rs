@@ -105,6 +105,7 @@ pub fn merge(agents: &[AgentResult], thresholds: &[String]) -> Result<LoadReport
         }
     }
     let reports: Vec<&LoadReport> = agents.iter().map(|a| &a.report).collect();
+    segments(&reports)?;
     let thresholds = threshold_list(&reports, thresholds)?;
     let intervals = merged_intervals(agents);
     let timeline = timeline(&reports, intervals.as_deref());
@@ -152,6 +153,7 @@ pub fn merge(agents: &[AgentResult], thresholds: &[String]) -> Result<LoadReport
         thresholds: outcomes,
         writes: writes(&reports),
         generator: generator(&reports),
+        segment: None,
         histograms: Some(Histograms {
             latency: to_base64(&sum.latency),
             service_time: to_base64(&sum.service),
@@ -160,6 +162,39 @@ pub fn merge(agents: &[AgentResult], thresholds: &[String]) -> Result<LoadReport
         intervals: packed,
         wall_start: reports.iter().filter_map(|r| r.wall_start).min(),
     })
+}
+
+/// Segmented reports must be the N distinct segments of one split: none twice, none missing.
+fn segments(reports: &[&LoadReport]) -> Result<(), MergeError> {
+    if reports.iter().all(|r| r.segment.is_none()) {
+        return Ok(());
+    }
+    let n = reports.len() as u64;
+    let mut seen = vec![None; reports.len()];
+    for (i, r) in reports.iter().enumerate() {
+        let s = r.segment.ok_or_else(|| {
+            fault(
+                Some(i),
+                "a whole plan's report among segments of a split one",
+            )
+        })?;
+        if s.count != n {
+            return Err(fault(
+                Some(i),
+                format!(
+                    "segment {s} of a split into {}, but {n} reports are given",
+                    s.count
+                ),
+            ));
+        }
+        if let Some(j) = seen[s.index as usize].replace(i) {
+            return Err(fault(
+                Some(i),
+                format!("segment {s} twice (also report {})", j + 1),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The thresholds to judge: those given, else every agent's, each once.

@@ -174,6 +174,9 @@ pub struct LoadReport {
     pub writes: Option<WriteReport>,
     /// The generator's own resources and whether it was the bottleneck.
     pub generator: Generator,
+    /// The agent's share of a split plan (`"1/4"`); absent for a whole plan (and in a merge).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segment: Option<super::Segment>,
     /// The whole-run histograms (`--histograms`), what `shakedown merge` adds exactly.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub histograms: Option<Histograms>,

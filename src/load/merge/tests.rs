@@ -155,3 +155,28 @@ fn windowed_thresholds_are_judged_on_the_merged_seconds() {
     assert_eq!(o.observed, Some(0.25));
     assert!(!merged.passed);
 }
+
+#[test]
+fn segments_must_be_the_n_distinct_parts_of_one_split() {
+    let seg = |i: u64, n: u64| {
+        let mut r = agent(&[1000], 0, 0);
+        r.segment = Some(crate::load::Segment { index: i, count: n });
+        r
+    };
+    assert!(merge(&results(vec![seg(1, 2), seg(0, 2)]), &[]).is_ok());
+    let e = merge(&results(vec![seg(0, 2), seg(0, 2)]), &[]).unwrap_err();
+    assert_eq!(e.agent, Some(1));
+    assert!(e.message.contains("0/2 twice"), "{e}");
+    let e = merge(&results(vec![seg(0, 3), seg(1, 3)]), &[]).unwrap_err();
+    assert!(e.message.contains("split into 3, but 2 reports"), "{e}");
+    let e = merge(&results(vec![seg(0, 2), agent(&[1000], 0, 0)]), &[]).unwrap_err();
+    assert_eq!(e.agent, Some(1));
+    // Whole plans merge freely (independent loads added up).
+    assert!(
+        merge(
+            &results(vec![agent(&[1000], 0, 0), agent(&[1000], 0, 0)]),
+            &[]
+        )
+        .is_ok()
+    );
+}
