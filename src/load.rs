@@ -24,6 +24,7 @@
 //! | `errors` | error classes, injected versus upstream |
 //! | `thresholds` | pass/fail expressions, whole-run and sliding windows |
 //! | `writes` | the keyed-write (lost acknowledged writes) check: the log and the read-back |
+//! | `live` | a running agent's recent seconds, for `load --serve` |
 //! | `merge` | agents' reports added exactly, thresholds judged once on the sum |
 //! | `collect` | merging worker results into the report at the end |
 //! | `report` | the records (plain data: `LoadReport`, `WriteReport`, `Generator`) and the summary table |
@@ -37,6 +38,7 @@ mod collect;
 mod errors;
 mod histogram;
 mod intervals;
+mod live;
 mod merge;
 mod plan;
 mod recorder;
@@ -66,6 +68,7 @@ pub use histogram::{TimelinePoint, WindowStats};
 pub use intervals::{
     Interval, Intervals, LATENCY_TAG, SERVICE_TAG, from_base64, read_hlog, to_base64,
 };
+pub use live::{LiveHandle, LiveIntervals, LiveSecond};
 pub use merge::{AgentResult, MergeError, merge};
 pub use report::{
     Generator, Histograms, Latency, LoadReport, ScenarioReport, Summary, WriteReport,
@@ -114,6 +117,8 @@ pub struct LoadRun {
     monitor: JoinHandle<Vec<WindowCheck>>,
     monitor_stop: CancellationToken,
     aborted: Arc<AtomicBool>,
+    /// Set once every worker has ended (for [`LiveHandle`]).
+    finished: Arc<AtomicBool>,
     seed: u64,
     cpu: usage::CpuMark,
     fd_limit: Option<u64>,
@@ -233,6 +238,7 @@ pub fn start_with(
         monitor,
         monitor_stop,
         aborted,
+        finished: Arc::default(),
         seed,
         cpu,
         fd_limit,
@@ -333,6 +339,14 @@ impl LoadRun {
         self.shared.clock.now().saturating_sub(self.shared.start)
     }
 
+    /// A handle on the live timeline (for `load --serve`), valid after the run ends too.
+    pub fn live(&self) -> LiveHandle {
+        LiveHandle {
+            shared: self.shared.clone(),
+            finished: self.finished.clone(),
+        }
+    }
+
     /// Whether every worker has finished (the plan ended, or a stop drained).
     pub fn is_finished(&self) -> bool {
         self.workers.iter().all(|w| w.is_finished())
@@ -363,6 +377,7 @@ impl LoadRun {
                 Err(e) => tracing::error!(error = %e, "a load worker failed"),
             }
         }
+        self.finished.store(true, Ordering::SeqCst);
         self.monitor_stop.cancel();
         let checks = self.monitor.await.unwrap_or_default();
         collect::report(collect::Ending {

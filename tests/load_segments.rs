@@ -181,3 +181,84 @@ async fn bad_segments_and_start_instants_are_invalid_input() {
     assert!(err.contains("load.yaml:3"), "{err}");
     assert!(err.contains("invalid segment"), "{err}");
 }
+
+/// `GET path` on `addr` with a fresh connection: the status code and the body.
+async fn get(addr: &str, path: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).await.unwrap();
+    let status = raw[9..12].parse().unwrap();
+    let body = raw
+        .split_once("\r\n\r\n")
+        .map_or("", |(_, b)| b)
+        .to_string();
+    (status, body)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_served_agent_answers_its_live_seconds() {
+    use tokio::io::AsyncBufReadExt;
+    let server = TestServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("a.json");
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_shakedown"))
+        .args(["load", &server.url(), "--rate", "200/s", "--duration", "3s"])
+        .args(["--segment", "1/2", "--serve", "127.0.0.1:0", "-q", "--json"])
+        .arg(&json)
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let addr = loop {
+        let line = lines.next_line().await.unwrap().expect("the serving line");
+        if let Some(rest) = line.strip_prefix("serving live intervals on http://") {
+            break rest.trim_end_matches("/intervals").to_string();
+        }
+    };
+    // Poll until second 0 is well over (2 s into the run).
+    let live = loop {
+        let (status, body) = get(&addr, "/intervals?from=0").await;
+        assert_eq!(status, 200, "{body}");
+        let live: shakedown::load::LiveIntervals = serde_json::from_str(&body).unwrap();
+        if live.elapsed >= Duration::from_secs(2) {
+            break live;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(live.segment.map(|s| s.to_string()), Some("1/2".into()));
+    assert!(!live.finished);
+    let first = &live.seconds[0];
+    assert_eq!(first.second, 0);
+    let hist = shakedown::load::from_base64(&first.latency).unwrap();
+    assert_eq!(hist.len(), first.requests);
+    assert_eq!(get(&addr, "/intervals?from=x").await.0, 400);
+    assert_eq!(get(&addr, "/nope").await.0, 404);
+    assert!(child.wait().await.unwrap().success());
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    // Second 0 of the 200/s plan holds 200 slots; this agent's half is 100, as served live.
+    assert_eq!(report["timeline"][0]["requests"], 100);
+    assert_eq!(first.requests, 100);
+    // A bad address is invalid input, and nothing is sent.
+    let before = server.state.requests.load(Ordering::SeqCst);
+    let out = shakedown_load(
+        &[
+            &server.url(),
+            "--rate",
+            "10/s",
+            "--duration",
+            "1s",
+            "--serve",
+            "256.0.0.1:1",
+        ],
+        Duration::from_secs(30),
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("--serve"), "{}", text(&out));
+    assert_eq!(server.state.requests.load(Ordering::SeqCst), before);
+}

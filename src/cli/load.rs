@@ -9,6 +9,8 @@ use std::time::{Duration, SystemTime};
 use anyhow::Context as _;
 
 use crate::clock::Clock;
+
+mod live;
 use crate::exit::{InvalidInput, Outcome};
 use crate::load::{
     self, Arrival, LoadError, LoadReport, LoadRun, LoadSpec, Rate, Segment, Stages, ThinkTime,
@@ -86,6 +88,10 @@ pub struct LoadArgs {
     /// Put the whole-run histograms in the JSON report (`histograms`, base64), for `shakedown merge`.
     #[arg(long)]
     pub histograms: bool,
+    /// Serve this agent's recent seconds over HTTP while it runs, at ADDR (`host:port`; port 0
+    /// picks one, printed on stderr): `GET /intervals?from=SECOND`.
+    #[arg(long, value_name = "ADDR")]
+    pub serve: Option<String>,
     /// Seed for every random choice (printed in the report).
     #[arg(long)]
     pub seed: Option<u64>,
@@ -239,6 +245,10 @@ fn invalid(e: LoadError) -> anyhow::Error {
 pub(super) async fn cli_main(args: LoadArgs) -> anyhow::Result<Outcome> {
     let spec = args.spec()?;
     load::validate(&spec).map_err(|e| args.problem(e))?;
+    let serve = match &args.serve {
+        Some(addr) => Some(live::bind(addr).await?),
+        None => None,
+    };
     // The interval log's file is created before any request: a bad path sends nothing.
     let hlog = match &args.hlog {
         Some(path) => Some((path, create(path, "--hlog")?)),
@@ -260,6 +270,10 @@ pub(super) async fn cli_main(args: LoadArgs) -> anyhow::Result<Outcome> {
             return Err(invalid(e));
         }
     };
+    if let Some((listener, bound)) = serve {
+        eprintln!("serving live intervals on http://{bound}/intervals");
+        live::spawn(listener, run.live());
+    }
     let (report, interrupted) = drive(run, args.quiet).await;
     let json_to_stdout = args.json.as_ref().is_some_and(|p| p.as_os_str() == "-");
     if json_to_stdout {

@@ -238,6 +238,20 @@ impl Timeline {
         self.absorb(point.second, &b);
     }
 
+    /// The seconds from `from` on that still hold histograms, for a live merger.
+    pub(super) fn live_from(&self, from: u64) -> Vec<super::live::LiveSecond> {
+        self.open
+            .range(from..)
+            .map(|(s, b)| super::live::LiveSecond {
+                second: *s,
+                requests: b.requests,
+                ok: b.ok,
+                errors_by_class: b.errors,
+                latency: super::intervals::to_base64(&b.latency),
+            })
+            .collect()
+    }
+
     /// Statistics of the seconds `first..end` (seconds since start), rates over `span`.
     pub(super) fn window(&self, first: u64, end: u64, span: Duration) -> WindowStats {
         let end = end.max(first);
