@@ -1,7 +1,7 @@
 # shakedown: the two commands a newcomer needs are `make demo` and `make test`.
 CARGO ?= cargo
 
-.PHONY: demo test e2e lint unit conformance bench build python
+.PHONY: demo test e2e lint unit conformance deploy bench build python
 
 ## Run the quickstart experiment against the embedded demo target (passes: nothing acknowledged
 ## is lost), then measure what write-behind mode loses to kill -9 (passes within its RPO).
@@ -16,8 +16,9 @@ demo:
 
 ## Everything CI checks: formatting, clippy, the test suite, Toxiproxy client conformance, the
 ## HTML report in headless Chromium (needs Debian's chromium and Node.js; .ci/run installs chromium),
-## and the pytest plugin built as a wheel and tested in a fresh venv (needs python3 with venv).
-test: lint unit conformance e2e python
+## the pytest plugin built as a wheel and tested in a fresh venv (needs python3 with venv), and the
+## Kubernetes manifests (offline schemas) with the Jobs' command lines on loopback.
+test: lint unit conformance e2e python deploy
 
 ## The HTML report in Debian's headless Chromium (apt-get install chromium): the quickstart's
 ## report, a 10-minute 1,000 req/s one, a suite and one with <script> in every user string (the
@@ -46,6 +47,9 @@ unit:
 
 conformance:
 	bash scripts/conformance.sh
+
+deploy:
+	bash scripts/validate-deploy.sh
 
 ## Benchmarks: proxy overhead vs direct and nginx, load driver vs wrk. Prints ratios.
 bench:

@@ -5,7 +5,10 @@
 #  2. rate accuracy of the open model at a fixed rate (default 2,000/s for 10 s);
 #  3. scale: USERS (10,000) closed-model users spawned at USERS/2 per second,
 #     1 s think time, for SCALE_DURATION (10 s), with the client's peak RSS;
-#     then tests/load_scale.rs at 10,000 connections and users (LOAD_SCALE).
+#     then tests/load_scale.rs at 10,000 connections and users (LOAD_SCALE);
+#  4. segments: total requests/s of 1, 2 and 4 local agents (`--segment I/N`) at max rate against
+#     nginx (on 2 cores this shows the split's overhead, not a speed-up), and the time
+#     `shakedown merge` takes for 60 one-second intervals from 16 agents.
 # Goals: shakedown >= 90% of wrk's rate; achieved fixed rate within 1% of the target.
 # Knobs: CONNS (50) THREADS (2) DURATION (5, seconds) RATE (2000) RATE_DURATION (10)
 #        USERS (10000) SCALE_DURATION (10).
@@ -113,4 +116,50 @@ echo "== scale: $USERS users (closed model), spawned at $((USERS / 2))/s, think 
 json_field "$tmp/scale.json" "'%d requests (%.1f/s), errors %d, latency p99 %.2fms; peak connections %d, peak RSS %.1f MiB, cpu %s%%, open-file limit %s; warnings %s' % (j['summary']['requests'], j['summary']['rps'], j['summary']['errors'], j['summary']['latency']['p99_ms'] or 0, j['generator']['peak_connections'], j['generator']['peak_rss_bytes'] / 1048576, round(j['generator']['cpu_percent'] or 0), j['generator']['fd_limit'], j['generator']['warnings'])"
 echo "== scale: 10,000 open connections (open model) and 10,000 users (closed model), debug build, requests held 2 s =="
 LOAD_SCALE=10000 cargo test --quiet --test load_scale -- --nocapture 2>&1 | grep -E '^(open|closed) model:|test result' || echo "bench-load: the scale test failed"
+
+echo "== segments: 1, 2 and 4 agents at max rate ($CONNS connections in all), ${DURATION}s; merge time =="
+for n in 1 2 4; do
+    start=$(date -u -d '+3 sec' +%FT%TZ)
+    pids=()
+    for i in $(seq 0 $((n - 1))); do
+        "$bin" load "$url" --max-rate -c "$CONNS" --threads 1 --duration "${DURATION}s" --segment "$i/$n" \
+            --start-at "$start" --histograms --json "$tmp/seg$n-$i.json" -q > /dev/null &
+        pids+=($!)
+    done
+    wait "${pids[@]}"
+    args=()
+    for i in $(seq 0 $((n - 1))); do args+=("$tmp/seg$n-$i.json"); done
+    "$bin" merge "${args[@]}" --json "$tmp/seg$n.json" > /dev/null
+    json_field "$tmp/seg$n.json" "'%d agent(s): %.1f req/s in all, errors %d, latency p99 %.2fms' % ($n, j['summary']['rps'], j['summary']['errors'], j['summary']['latency']['p99_ms'] or 0)"
+done
+# 16 agents split a 2 s plan; each agent's interval log is stretched to 60 one-second intervals
+# (its first second repeated), then the merge of the 16 reports and logs is timed.
+mkdir -p "$tmp/m"
+start=$(date -u -d '+3 sec' +%FT%TZ)
+pids=()
+for i in $(seq 0 15); do
+    "$bin" load "$url" --rate 800/s --duration 2s --segment "$i/16" --start-at "$start" --threads 1 \
+        --histograms --json "$tmp/m/a$i.json" --hlog "$tmp/m/a$i.short" -q > /dev/null &
+    pids+=($!)
+done
+wait "${pids[@]}"
+args=()
+for i in $(seq 0 15); do
+    python3 - "$tmp/m/a$i.short" "$tmp/m/a$i.hlog" <<'PY'
+import sys
+lines = open(sys.argv[1]).read().splitlines()
+rows = [l for l in lines if l.startswith('Tag=')][:2]
+out = [l for l in lines if l.startswith('#')]
+for s in range(60):
+    for r in rows:
+        tag, _, dur, mx, h = r.split(',')
+        out.append(','.join([tag, f'{s}.000', dur, mx, h]))
+open(sys.argv[2], 'w').write('\n'.join(out) + '\n')
+PY
+    args+=("$tmp/m/a$i.json" --hlog "$tmp/m/a$i.hlog")
+done
+t0=$(date +%s.%N)
+"$bin" merge "${args[@]}" --json "$tmp/m/merged.json" > /dev/null
+t1=$(date +%s.%N)
+json_field "$tmp/m/merged.json" "'merge of 16 agents x 60 one-second intervals (%d seconds, %d requests): %.3f s' % (len(j['timeline']), j['summary']['requests'], $t1 - $t0)"
 echo "machine load average: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown) on $(nproc 2>/dev/null || echo '?') CPUs"

@@ -8,6 +8,7 @@
 
 mod demo;
 mod load;
+mod merge;
 mod report;
 mod run;
 mod serve;
@@ -46,6 +47,8 @@ pub enum Command {
     Serve(serve::ServeArgs),
     /// Apply load to an HTTP target and report honest latencies.
     Load(Box<load::LoadArgs>),
+    /// Add agents' load reports (`load --segment I/N --histograms`) into one and judge thresholds once.
+    Merge(merge::MergeArgs),
     /// Run one experiment file and report detection, recovery and lost writes.
     Run(run::RunArgs),
     /// Run a folder of experiments as a suite (JUnit XML, non-zero exit on failure).
@@ -107,6 +110,7 @@ pub async fn run(command: Command) -> anyhow::Result<Outcome> {
     match command {
         Command::Serve(args) => serve::serve_main(args).await,
         Command::Load(args) => load::cli_main(*args).await,
+        Command::Merge(args) => merge::merge_main(args).await,
         Command::Run(args) => run::run_main(args).await,
         Command::Test(args) => test::test_main(args).await,
         Command::Validate(args) => validate::validate_main(args).await,

@@ -13,15 +13,19 @@
 //! | `target` | the one strict `http://` URL parser (also used for probe and `ready` URLs) |
 //! | `users` | closed-model user counts: spawn rate, user stages |
 //! | `schedule` | intended send times: constant, ramps, steps, Poisson |
+//! | `segment` | one agent's exact share (`I/N`) of a plan split across agents |
 //! | `scenario` | weighted choice, step sequences and extraction |
 //! | `template` | placeholders (`{{seq}}`, …) and request templates |
 //! | `client` | keep-alive HTTP/1.1 connections owned by workers |
 //! | `worker` | pacing and sending without locks: one loop per model |
 //! | `recorder` | a worker's counts and histograms |
 //! | `histogram` | HDR histograms and the per-second timeline |
+//! | `intervals` | per-second histograms kept compressed; `.hlog` interval logs; base64 histograms |
 //! | `errors` | error classes, injected versus upstream |
 //! | `thresholds` | pass/fail expressions, whole-run and sliding windows |
 //! | `writes` | the keyed-write (lost acknowledged writes) check: the log and the read-back |
+//! | `live` | a running agent's recent seconds, for `load --serve` |
+//! | `merge` | agents' reports added exactly, thresholds judged once on the sum |
 //! | `collect` | merging worker results into the report at the end |
 //! | `report` | the records (plain data: `LoadReport`, `WriteReport`, `Generator`) and the summary table |
 //! | `usage` | the generator's own CPU, memory and connections; bottleneck warnings |
@@ -31,11 +35,15 @@ mod client;
 mod collect;
 mod errors;
 mod histogram;
+mod intervals;
+mod live;
+mod merge;
 mod plan;
 mod recorder;
 mod report;
 mod scenario;
 mod schedule;
+mod segment;
 mod spec;
 mod target;
 mod template;
@@ -48,14 +56,22 @@ mod writes;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 pub use errors::{ClassCounts, ErrorClass};
 pub use histogram::{TimelinePoint, WindowStats};
-pub use report::{Generator, Latency, LoadReport, ScenarioReport, Summary, WriteReport};
+pub use intervals::{
+    Interval, Intervals, LATENCY_TAG, SERVICE_TAG, from_base64, read_hlog, to_base64,
+};
+pub use live::{LiveHandle, LiveIntervals, LiveSecond};
+pub use merge::{AgentResult, MergeError, merge};
+pub use report::{
+    Generator, Histograms, Latency, LoadReport, ScenarioReport, Summary, WriteReport,
+};
+pub use segment::Segment;
 pub use spec::{
     Arrival, ExtractSpec, LoadSpec, Rate, RequestSpec, ScenarioSpec, Stage, Stages, StepSpec,
     ThinkTime,
@@ -99,6 +115,8 @@ pub struct LoadRun {
     monitor: JoinHandle<Vec<WindowCheck>>,
     monitor_stop: CancellationToken,
     aborted: Arc<AtomicBool>,
+    /// Set once every worker has ended (for [`LiveHandle`]).
+    finished: Arc<AtomicBool>,
     seed: u64,
     cpu: usage::CpuMark,
     fd_limit: Option<u64>,
@@ -115,6 +133,54 @@ pub const WINDOW_HORIZON: Duration = Duration::from_secs(120);
 /// from `clock` (the run starts now on it); `seed` fixes every random choice
 /// (scenario picks, `{{uuid}}`, `{{random}}`, Poisson gaps, think times).
 pub fn start(spec: LoadSpec, clock: Clock, seed: Option<u64>) -> Result<LoadRun, LoadError> {
+    start_with(
+        spec,
+        clock,
+        StartOptions {
+            seed,
+            ..StartOptions::default()
+        },
+    )
+}
+
+/// What [`start_with`] may add to [`start`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StartOptions {
+    /// Fixes every random choice (random when `None`).
+    pub seed: Option<u64>,
+    /// Begin the plan at this wall-clock instant rather than now.
+    pub start_at: Option<SystemTime>,
+    /// Keep every second's histograms for [`LoadReport::intervals`] (about 1 KiB a second).
+    pub intervals: bool,
+    /// Put the whole-run histograms in the report ([`LoadReport::histograms`]).
+    pub histograms: bool,
+}
+
+/// As [`start`], with options. With `start_at`, the plan begins at that wall-clock instant
+/// (so that agents started at different moments send one plan together): until then the
+/// workers wait, and the run's start (`started_ms`, every offset of the plan) is that instant
+/// on `clock`. A late wake-up shows as schedule lag. An instant already past is
+/// [`LoadError::Invalid`] (`start_at`): the plan's first slots would be due before this agent
+/// existed.
+pub fn start_with(
+    spec: LoadSpec,
+    clock: Clock,
+    options: StartOptions,
+) -> Result<LoadRun, LoadError> {
+    let seed = options.seed;
+    let delay = match options.start_at {
+        None => Duration::ZERO,
+        Some(at) => at
+            .duration_since(SystemTime::now())
+            .map_err(|past| LoadError::Invalid {
+                field: "start_at".into(),
+                message: format!(
+                    "{} is {:.3}s in the past: give an instant ahead of every agent's start",
+                    humantime::format_rfc3339_millis(at),
+                    past.duration().as_secs_f64()
+                ),
+            })?,
+    };
     let plan = plan::validate(&spec)?;
     if let plan::Model::Open { schedule, .. } = &plan.model
         && let Some(whole) = schedule.cut_from()
@@ -125,6 +191,18 @@ pub fn start(spec: LoadSpec, clock: Clock, seed: Option<u64>) -> Result<LoadRun,
             schedule::MAX_PLANNED
         );
     }
+    if let plan::Model::Open {
+        arrival: Arrival::Poisson,
+        ..
+    } = &plan.model
+        && !plan.segment.is_whole()
+        && seed.is_none()
+    {
+        return Err(LoadError::Invalid {
+            field: "segment".into(),
+            message: "Poisson arrivals split into segments need a seed (`--seed`): every agent must draw the same arrivals".into(),
+        });
+    }
     let handle = tokio::runtime::Handle::try_current().map_err(|_| LoadError::NoRuntime)?;
     let cpu = usage::CpuMark::now();
     let fd_limit = raise_fd_limit(plan.connections);
@@ -133,8 +211,10 @@ pub fn start(spec: LoadSpec, clock: Clock, seed: Option<u64>) -> Result<LoadRun,
     let shared = Arc::new(Shared {
         plan,
         clock,
-        start: clock.now(),
-        timeline: Mutex::new(Timeline::new(horizon)),
+        start: clock.now().saturating_add(delay),
+        timeline: Mutex::new(Timeline::new(horizon, options.intervals)),
+        wall_start: SystemTime::now() + delay,
+        histograms: options.histograms,
         stop: CancellationToken::new(),
         stopped_at: std::sync::OnceLock::new(),
         gauge: Arc::default(),
@@ -156,6 +236,7 @@ pub fn start(spec: LoadSpec, clock: Clock, seed: Option<u64>) -> Result<LoadRun,
         monitor,
         monitor_stop,
         aborted,
+        finished: Arc::default(),
         seed,
         cpu,
         fd_limit,
@@ -256,6 +337,14 @@ impl LoadRun {
         self.shared.clock.now().saturating_sub(self.shared.start)
     }
 
+    /// A handle on the live timeline (for `load --serve`), valid after the run ends too.
+    pub fn live(&self) -> LiveHandle {
+        LiveHandle {
+            shared: self.shared.clone(),
+            finished: self.finished.clone(),
+        }
+    }
+
     /// Whether every worker has finished (the plan ended, or a stop drained).
     pub fn is_finished(&self) -> bool {
         self.workers.iter().all(|w| w.is_finished())
@@ -286,6 +375,7 @@ impl LoadRun {
                 Err(e) => tracing::error!(error = %e, "a load worker failed"),
             }
         }
+        self.finished.store(true, Ordering::SeqCst);
         self.monitor_stop.cancel();
         let checks = self.monitor.await.unwrap_or_default();
         collect::report(collect::Ending {

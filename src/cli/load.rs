@@ -4,14 +4,17 @@
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use anyhow::Context as _;
 
 use crate::clock::Clock;
+
+mod live;
 use crate::exit::{InvalidInput, Outcome};
 use crate::load::{
-    self, Arrival, LoadError, LoadReport, LoadRun, LoadSpec, Rate, Stages, ThinkTime, UserStages,
+    self, Arrival, LoadError, LoadReport, LoadRun, LoadSpec, Rate, Segment, Stages, ThinkTime,
+    UserStages,
 };
 
 /// Arguments of `shakedown load`.
@@ -70,6 +73,25 @@ pub struct LoadArgs {
     /// Write the JSON report to this file (`-` for stdout).
     #[arg(long)]
     pub json: Option<PathBuf>,
+    /// Run only this agent's share `I/N` of the plan: open model slots `k mod N = I`, closed
+    /// model users `I, I+N, …` (see docs/scaling.md). Poisson arrivals need `--seed`.
+    #[arg(long, value_parser = parse_segment)]
+    pub segment: Option<Segment>,
+    /// Begin the plan at this UTC instant (RFC 3339, `2026-11-30T21:00:00Z`); one in the past is
+    /// invalid input (exit 2).
+    #[arg(long, value_parser = humantime::parse_rfc3339_weak)]
+    pub start_at: Option<SystemTime>,
+    /// Write each second's latency and service-time histograms to FILE as an HdrHistogram
+    /// interval log (tags `latency` and `service`, microseconds).
+    #[arg(long, value_name = "FILE")]
+    pub hlog: Option<PathBuf>,
+    /// Put the whole-run histograms in the JSON report (`histograms`, base64), for `shakedown merge`.
+    #[arg(long)]
+    pub histograms: bool,
+    /// Serve this agent's recent seconds over HTTP while it runs, at ADDR (`host:port`; port 0
+    /// picks one, printed on stderr): `GET /intervals?from=SECOND`.
+    #[arg(long, value_name = "ADDR")]
+    pub serve: Option<String>,
     /// Seed for every random choice (printed in the report).
     #[arg(long)]
     pub seed: Option<u64>,
@@ -87,6 +109,10 @@ fn parse_stages(s: &str) -> Result<Stages, String> {
 }
 
 fn parse_user_stages(s: &str) -> Result<UserStages, String> {
+    s.parse()
+}
+
+fn parse_segment(s: &str) -> Result<Segment, String> {
     s.parse()
 }
 
@@ -125,6 +151,7 @@ impl LoadArgs {
         spec.requests_per_user = self.requests_per_user.or(spec.requests_per_user);
         spec.timeout = self.timeout.or(spec.timeout);
         spec.max_rate |= self.max_rate;
+        spec.segment = self.segment.or(spec.segment);
         for h in &self.headers {
             let (name, value) = h.split_once(':').ok_or_else(|| {
                 InvalidInput::new(format!("--header {h:?}: expected `Name: value`"))
@@ -155,6 +182,7 @@ impl LoadArgs {
             ("requests_per_user", self.requests_per_user.is_some()),
             ("timeout", self.timeout.is_some()),
             ("max_rate", self.max_rate),
+            ("segment", self.segment.is_some()),
         ]
         .into_iter()
         .filter_map(|(field, set)| set.then_some(field))
@@ -217,13 +245,44 @@ fn invalid(e: LoadError) -> anyhow::Error {
 pub(super) async fn cli_main(args: LoadArgs) -> anyhow::Result<Outcome> {
     let spec = args.spec()?;
     load::validate(&spec).map_err(|e| args.problem(e))?;
-    let run = load::start(spec, Clock::start(), args.seed).map_err(invalid)?;
+    let serve = match &args.serve {
+        Some(addr) => Some(live::bind(addr).await?),
+        None => None,
+    };
+    // The interval log's file is created before any request: a bad path sends nothing.
+    let hlog = match &args.hlog {
+        Some(path) => Some((path, create(path, "--hlog")?)),
+        None => None,
+    };
+    let options = load::StartOptions {
+        seed: args.seed,
+        start_at: args.start_at,
+        intervals: args.hlog.is_some(),
+        histograms: args.histograms,
+    };
+    let run = match load::start_with(spec, Clock::start(), options) {
+        Ok(run) => run,
+        Err(e) => {
+            // Refused: nothing left behind.
+            if let Some((path, _)) = &hlog {
+                let _ = std::fs::remove_file(path);
+            }
+            return Err(invalid(e));
+        }
+    };
+    if let Some((listener, bound)) = serve {
+        eprintln!("serving live intervals on http://{bound}/intervals");
+        live::spawn(listener, run.live());
+    }
     let (report, interrupted) = drive(run, args.quiet).await;
     let json_to_stdout = args.json.as_ref().is_some_and(|p| p.as_os_str() == "-");
     if json_to_stdout {
         eprint!("{}", report.table());
     } else {
         super::print(format_args!("{}", report.table()));
+    }
+    if let Some((path, file)) = hlog {
+        write_hlog(path, file, &report)?;
     }
     if let Some(path) = &args.json {
         let json = serde_json::to_string_pretty(&report)?;
@@ -241,6 +300,28 @@ pub(super) async fn cli_main(args: LoadArgs) -> anyhow::Result<Outcome> {
     } else {
         Outcome::Failed
     })
+}
+
+/// Create (truncate) the file `path` given to `flag`; a failure is invalid input.
+pub(super) fn create(path: &Path, flag: &str) -> anyhow::Result<std::fs::File> {
+    std::fs::File::create(path).map_err(|e| {
+        InvalidInput::new(format!("{flag} {}: cannot create: {e}", path.display())).into()
+    })
+}
+
+/// Write the report's per-second histograms to `file` (at `path`) as an HdrHistogram interval log.
+pub(super) fn write_hlog(
+    path: &Path,
+    file: std::fs::File,
+    report: &LoadReport,
+) -> anyhow::Result<()> {
+    let mut out = std::io::BufWriter::new(file);
+    let start = report.wall_start.unwrap_or_else(SystemTime::now);
+    report
+        .intervals
+        .write_hlog(&mut out, start)
+        .and_then(|()| std::io::Write::flush(&mut out))
+        .with_context(|| format!("writing the interval log {}", path.display()))
 }
 
 /// Show progress until the run ends or Ctrl-C; returns the report and whether it was interrupted.

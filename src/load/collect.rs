@@ -4,11 +4,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::histogram::{self, run_histogram};
+use super::intervals::to_base64;
 use super::plan::{Model, Plan};
 use super::recorder::Recorder;
-use super::report::{Latency as Lat, LoadReport, ScenarioReport, Summary};
+use super::report::{Histograms, Latency as Lat, LoadReport, ScenarioReport, Summary};
 use super::scenario;
-use super::thresholds::{Metric, ThresholdOutcome, WindowCheck};
+use super::thresholds::{Metric, Threshold, ThresholdOutcome, WindowCheck};
 use super::usage::{self, CpuMark};
 use super::worker::{Shared, WorkerResult};
 use super::writes;
@@ -82,7 +83,9 @@ pub(super) async fn report(end: Ending<'_>) -> LoadReport {
         unsent,
         ..summary
     };
-    let outcomes = outcomes(plan, &checks, total.as_ref(), &summary);
+    let empty = run_histogram();
+    let latency = total.as_ref().map_or(&empty, |t| &t.latency);
+    let outcomes = outcomes(&plan.thresholds, &checks, latency, &summary);
     let scenarios = scenario_reports(plan, total.as_ref());
     let generator = usage::measure(
         &summary,
@@ -120,6 +123,26 @@ pub(super) async fn report(end: Ending<'_>) -> LoadReport {
         thresholds: outcomes,
         writes: write_report,
         generator,
+        segment: (!plan.segment.is_whole()).then_some(plan.segment),
+        histograms: end.shared.histograms.then(|| histograms(total.as_ref())),
+        intervals: end
+            .shared
+            .timeline
+            .lock()
+            .map(|t| t.intervals())
+            .unwrap_or_default(),
+        wall_start: Some(end.shared.wall_start),
+    }
+}
+
+/// The whole-run histograms as base64 text.
+fn histograms(total: Option<&Recorder>) -> Histograms {
+    let empty = run_histogram();
+    let of = |pick: fn(&Recorder) -> &histogram::Hist| to_base64(total.map_or(&empty, pick));
+    Histograms {
+        latency: of(|t| &t.latency),
+        service_time: of(|t| &t.service),
+        schedule_lag: of(|t| &t.lag),
     }
 }
 
@@ -155,16 +178,14 @@ fn summary(total: Option<&Recorder>, span: Duration) -> Summary {
 
 /// Every threshold's outcome, in the order given: windowed ones from their checks, the
 /// others on the whole run.
-fn outcomes(
-    plan: &Plan,
+pub(super) fn outcomes(
+    thresholds: &[Threshold],
     checks: &[WindowCheck],
-    total: Option<&Recorder>,
+    hist: &histogram::Hist,
     summary: &Summary,
 ) -> Vec<ThresholdOutcome> {
-    let empty = run_histogram();
-    let hist = total.map_or(&empty, |t| &t.latency);
     let mut outcomes = Vec::new();
-    for t in &plan.thresholds {
+    for t in thresholds {
         if t.window.is_some() {
             if let Some(c) = checks.iter().find(|c| c.threshold == *t) {
                 outcomes.push(c.outcome());

@@ -17,6 +17,7 @@ use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
 use super::errors::{ClassCounts, ErrorClass};
+use super::intervals::Intervals;
 use super::units::serde_ms;
 
 /// A latency histogram in microseconds.
@@ -94,6 +95,8 @@ pub(super) struct Bucket {
     pub errors: ClassCounts,
     /// Latency from intended send time.
     pub latency: Hist,
+    /// Service time from the actual send (requests that were sent).
+    pub service: Hist,
 }
 
 impl Bucket {
@@ -103,6 +106,7 @@ impl Bucket {
             ok: 0,
             errors: ClassCounts::default(),
             latency: small_histogram(),
+            service: small_histogram(),
         }
     }
 
@@ -111,6 +115,7 @@ impl Bucket {
         self.ok += other.ok;
         self.errors.merge(&other.errors);
         merge(&mut self.latency, &other.latency);
+        merge(&mut self.service, &other.service);
     }
 
     fn reset(&mut self) {
@@ -118,6 +123,7 @@ impl Bucket {
         self.ok = 0;
         self.errors = ClassCounts::default();
         self.latency.reset();
+        self.service.reset();
     }
 }
 
@@ -162,16 +168,35 @@ pub(super) struct Timeline {
     open: BTreeMap<u64, Bucket>,
     closed: BTreeMap<u64, TimelinePoint>,
     horizon: u64,
+    /// The histograms of the summarised seconds, compressed, when asked for (`--hlog`).
+    archive: Option<Intervals>,
 }
 
 impl Timeline {
-    /// A timeline keeping full histograms for `horizon` seconds.
-    pub(super) fn new(horizon: Duration) -> Self {
+    /// A timeline keeping full histograms for `horizon` seconds; with `keep_intervals`, also
+    /// every older second's histograms, compressed (for [`Timeline::intervals`]).
+    pub(super) fn new(horizon: Duration, keep_intervals: bool) -> Self {
         Self {
             open: BTreeMap::new(),
             closed: BTreeMap::new(),
             horizon: horizon.as_secs().max(2),
+            archive: keep_intervals.then(Intervals::default),
         }
+    }
+
+    /// Every second's histograms so far (empty unless asked for at creation). A request
+    /// completing more than the horizon after its intended second counts in the timeline but
+    /// not here (the horizon is at least the request timeout plus 10 s).
+    pub(super) fn intervals(&self) -> Intervals {
+        let Some(archive) = &self.archive else {
+            return Intervals::default();
+        };
+        let mut all = archive.clone();
+        for (s, b) in &self.open {
+            all.push(*s, &b.latency, &b.service);
+        }
+        all.sort();
+        all
     }
 
     fn absorb(&mut self, second: u64, bucket: &Bucket) {
@@ -193,9 +218,38 @@ impl Timeline {
                 break;
             }
             if let Some(b) = self.open.remove(&oldest) {
+                if let Some(archive) = &mut self.archive {
+                    archive.push(oldest, &b.latency, &b.service);
+                }
                 self.closed.insert(oldest, TimelinePoint::of(oldest, &b));
             }
         }
+    }
+
+    /// Add a second of another run (a merge): its counts, and its latency histogram when known.
+    pub(super) fn add_point(&mut self, point: &TimelinePoint, latency: Option<&Hist>) {
+        let mut b = Bucket::new();
+        b.requests = point.requests;
+        b.ok = point.ok;
+        b.errors = point.errors_by_class;
+        if let Some(h) = latency {
+            merge(&mut b.latency, h);
+        }
+        self.absorb(point.second, &b);
+    }
+
+    /// The seconds from `from` on that still hold histograms, for a live merger.
+    pub(super) fn live_from(&self, from: u64) -> Vec<super::live::LiveSecond> {
+        self.open
+            .range(from..)
+            .map(|(s, b)| super::live::LiveSecond {
+                second: *s,
+                requests: b.requests,
+                ok: b.ok,
+                errors_by_class: b.errors,
+                latency: super::intervals::to_base64(&b.latency),
+            })
+            .collect()
     }
 
     /// Statistics of the seconds `first..end` (seconds since start), rates over `span`.
@@ -263,7 +317,13 @@ pub(super) struct LocalBuckets {
 
 impl LocalBuckets {
     /// Record one completed request intended in `second`.
-    pub(super) fn record(&mut self, second: u64, latency: Duration, error: Option<ErrorClass>) {
+    pub(super) fn record(
+        &mut self,
+        second: u64,
+        latency: Duration,
+        service: Option<Duration>,
+        error: Option<ErrorClass>,
+    ) {
         let i = match self.live.iter().position(|(s, _)| *s == second) {
             Some(i) => i,
             None => {
@@ -279,6 +339,9 @@ impl LocalBuckets {
             Some(class) => b.errors.add(class),
         }
         record(&mut b.latency, latency);
+        if let Some(s) = service {
+            record(&mut b.service, s);
+        }
     }
 
     /// Fold everything into the shared timeline and start afresh.
@@ -305,14 +368,19 @@ mod tests {
 
     #[test]
     fn buckets_flush_into_windows_and_points() {
-        let shared = Mutex::new(Timeline::new(Duration::from_secs(3)));
+        let shared = Mutex::new(Timeline::new(Duration::from_secs(3), true));
         let mut a = LocalBuckets::default();
         let mut b = LocalBuckets::default();
         for s in 0..10u64 {
             for i in 0..10 {
-                a.record(s, Duration::from_millis(10), None);
+                a.record(s, Duration::from_millis(10), None, None);
                 let err = (i == 0).then_some(ErrorClass::Http5xx);
-                b.record(s, Duration::from_millis(100 * (s + 1)), err);
+                b.record(
+                    s,
+                    Duration::from_millis(100 * (s + 1)),
+                    Some(Duration::from_millis(5)),
+                    err,
+                );
             }
             a.flush(&shared);
             b.flush(&shared);
@@ -336,6 +404,19 @@ mod tests {
         let p99 = w.p99.unwrap();
         assert!(p99 >= Duration::from_millis(990) && p99 <= Duration::from_millis(1010));
         assert_eq!(t.window(0, 10, Duration::from_secs(10)).requests, 200);
+        // Every second's histograms kept, the summarised ones included.
+        let mut text = Vec::new();
+        let intervals = t.intervals();
+        assert_eq!(intervals.len(), 10);
+        intervals
+            .write_hlog(&mut text, std::time::SystemTime::UNIX_EPOCH)
+            .unwrap();
+        let back = crate::load::read_hlog(&text).unwrap();
+        assert_eq!(back.len(), 10);
+        assert!(
+            back.iter()
+                .all(|i| i.latency.len() == 20 && i.service.len() == 10)
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@ use http::{HeaderName, HeaderValue};
 use super::LoadError;
 use super::scenario::{Picker, Scenario};
 use super::schedule::Schedule;
+use super::segment::Segment;
 use super::spec::{
     Arrival, LoadSpec, MAX_CONNECTIONS, MAX_DURATION, MAX_REQUESTS_PER_USER, MAX_THREADS,
     MAX_TIMEOUT, RequestSpec, ScenarioSpec,
@@ -70,6 +71,8 @@ pub(super) struct Plan {
     pub picker: Picker,
     /// Pass/fail criteria.
     pub thresholds: Vec<Threshold>,
+    /// This agent's share of the plan (the whole plan by default).
+    pub segment: Segment,
 }
 
 impl Plan {
@@ -176,11 +179,12 @@ pub(super) fn validate(spec: &LoadSpec) -> Result<Plan, LoadError> {
     }
     bounds(spec)?;
     let model = model(spec)?;
+    let segment = spec.segment.unwrap_or_default();
     let connections = match (&model, spec.connections) {
         (_, Some(c)) => c,
-        (Model::Closed { users, .. }, None) => {
-            usize::try_from(users.max()).unwrap_or(usize::MAX).max(1)
-        }
+        (Model::Closed { users, .. }, None) => usize::try_from(segment.share(users.max()))
+            .unwrap_or(usize::MAX)
+            .max(1),
         (Model::Open { .. }, None) => DEFAULT_CONNECTIONS,
     };
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -197,6 +201,7 @@ pub(super) fn validate(spec: &LoadSpec) -> Result<Plan, LoadError> {
         headers: headers(spec)?,
         scenarios,
         thresholds: thresholds(spec)?,
+        segment,
     })
 }
 

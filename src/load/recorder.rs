@@ -97,7 +97,7 @@ impl Recorder {
                 s.errors += 1;
             }
         }
-        self.local.record(second, latency, error);
+        self.local.record(second, latency, service, error);
     }
 
     /// Add another worker's measurements (the per-second buckets excepted:

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::errors::ClassCounts;
 use super::histogram::{Hist, TimelinePoint, quantile};
+use super::intervals::Intervals;
 use super::spec::Arrival;
 use super::thresholds::ThresholdOutcome;
 use super::units::serde_ms;
@@ -116,6 +117,18 @@ pub struct ScenarioReport {
     pub latency: Latency,
 }
 
+/// The whole-run histograms of a report (microseconds), each the base64 text of its
+/// V2-deflate encoding ([`super::to_base64`]): what `shakedown merge` adds exactly.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Histograms {
+    /// Latency from the intended send time (3 significant figures).
+    pub latency: String,
+    /// Service time from the actual send.
+    pub service_time: String,
+    /// Schedule lag.
+    pub schedule_lag: String,
+}
+
 /// Everything a load run measured.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct LoadReport {
@@ -161,6 +174,18 @@ pub struct LoadReport {
     pub writes: Option<WriteReport>,
     /// The generator's own resources and whether it was the bottleneck.
     pub generator: Generator,
+    /// The agent's share of a split plan (`"1/4"`); absent for a whole plan (and in a merge).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segment: Option<super::Segment>,
+    /// The whole-run histograms (`--histograms`), what `shakedown merge` adds exactly.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub histograms: Option<Histograms>,
+    /// Every second's histograms (`--hlog`); not in the JSON (written as an interval log).
+    #[serde(skip)]
+    pub intervals: Intervals,
+    /// The wall-clock instant of the run's second 0 (not in the JSON).
+    #[serde(skip)]
+    pub wall_start: Option<std::time::SystemTime>,
 }
 
 /// What the generator used, and whether it limited the measurement (measured by the

@@ -23,6 +23,8 @@ use std::time::Duration;
 use rand::RngExt;
 use rand::rngs::StdRng;
 
+use super::segment::Lane;
+
 /// The most slots a plan holds (10¹²); a longer plan is cut there and says so at start.
 pub(super) const MAX_PLANNED: u64 = 1_000_000_000_000;
 
@@ -169,31 +171,31 @@ impl Schedule {
     }
 }
 
-/// How a worker's slots are placed on the arrival count axis.
+/// How a worker's slots are placed on the arrival count axis: the worker owns the global
+/// slot numbers of its [`Lane`] (see [`super::segment`]), in both arrival processes.
 #[derive(Debug)]
 pub(super) enum Slots {
-    /// Evenly: slot `j` of worker `w` (of `n`) at `u = w + j·n`, so the
-    /// workers interleave into one exact global schedule.
+    /// Evenly: slot `k` at `u = k`, so the lanes interleave into one exact global schedule.
     Uniform {
-        /// This worker's index.
-        worker: u64,
-        /// Number of workers.
-        workers: u64,
-        /// Next slot of this worker.
+        /// The slots this worker owns.
+        lane: Lane,
+        /// Next slot of the lane (its index `j`).
         next: u64,
     },
-    /// Poisson: each worker runs a process of rate `r(t)/n` from seeded
-    /// exponential gaps; their superposition is a Poisson process of rate `r(t)`.
+    /// Poisson: one seeded stream of unit exponential gaps for the whole plan (every agent
+    /// and worker draws the same stream from the run's seed); slot `k` is at the sum of the
+    /// first `k + 1` gaps, and a worker keeps the slots of its lane. The union of the lanes
+    /// is one Poisson process of rate `r(t)`.
     Poisson {
-        /// This worker's index.
-        worker: u64,
-        /// The worker's own seeded stream.
+        /// The slots this worker owns.
+        lane: Lane,
+        /// The plan's stream, seeded from the run's seed alone.
         rng: Box<StdRng>,
-        /// Number of workers.
-        workers: f64,
-        /// Position of the last arrival on the count axis.
+        /// Position of the last drawn arrival on the count axis.
         position: f64,
-        /// Arrivals generated so far by this worker.
+        /// Arrivals of the whole plan drawn so far.
+        drawn: u64,
+        /// Slots of the lane taken so far.
         next: u64,
     },
 }
@@ -206,17 +208,8 @@ impl Slots {
     /// arrivals; for Poisson arrivals drawn one by one (the stream is spent), and past
     /// [`WALK`] of them the rest is estimated from the expected count.
     pub(super) fn due_before(&mut self, schedule: &Schedule, until: Duration) -> u64 {
-        if let Slots::Uniform {
-            worker,
-            workers,
-            next,
-        } = self
-        {
-            let first = next.saturating_mul(*workers).saturating_add(*worker);
-            return schedule
-                .planned_by(until)
-                .saturating_sub(first)
-                .div_ceil(*workers);
+        if let Slots::Uniform { lane, next } = self {
+            return lane.share(schedule.planned_by(until)).saturating_sub(*next);
         }
         let mut walked = 0;
         while walked < WALK {
@@ -225,44 +218,39 @@ impl Slots {
                 _ => return walked,
             }
         }
-        let Slots::Poisson {
-            workers, position, ..
-        } = self
-        else {
+        let Slots::Poisson { lane, position, .. } = self else {
             return walked;
         };
-        let rest = (schedule.expected_by(until) - *position) / *workers;
+        let rest = (schedule.expected_by(until) - *position) / lane.stride as f64;
         walked + rest.max(0.0) as u64
     }
 
     /// The next slot: its global sequence number and its offset from the start.
     pub(super) fn next(&mut self, schedule: &Schedule) -> Option<(u64, Duration)> {
         match self {
-            Slots::Uniform {
-                worker,
-                workers,
-                next,
-            } => {
-                let k = next.checked_mul(*workers)?.checked_add(*worker)?;
+            Slots::Uniform { lane, next } => {
+                let k = lane.nth(*next)?;
                 let at = schedule.time_of(k as f64)?;
                 *next += 1;
                 Some((k, at))
             }
             Slots::Poisson {
-                worker,
+                lane,
                 rng,
-                workers,
                 position,
+                drawn,
                 next,
             } => {
-                // Exp(1) by inversion; 1 − U lies in (0, 1] so ln is finite.
-                let unit: f64 = rng.random::<f64>();
-                *position += -(1.0 - unit).ln() * *workers;
+                let k = lane.nth(*next)?;
+                while *drawn <= k {
+                    // Exp(1) by inversion; 1 − U lies in (0, 1] so ln is finite.
+                    let unit: f64 = rng.random::<f64>();
+                    *position += -(1.0 - unit).ln();
+                    *drawn += 1;
+                }
                 let at = schedule.time_of(*position)?;
-                // Unique across workers: worker w numbers w, w + n, w + 2n, …
-                let seq = next.wrapping_mul(*workers as u64).wrapping_add(*worker);
                 *next += 1;
-                Some((seq, at))
+                Some((k, at))
             }
         }
     }

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::segment::Segment;
 use super::users::UserStages;
 
 /// The longest `duration` and the latest stage time (30 days); checked at validation.
@@ -86,6 +87,9 @@ pub struct LoadSpec {
     /// The request mix; empty means `GET` the target URL.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub scenarios: Vec<ScenarioSpec>,
+    /// This agent's share of a plan split across agents (`"1/4"`; see docs/scaling.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segment: Option<Segment>,
     /// Pass/fail criteria such as `p95 < 300ms`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub thresholds: Vec<String>,

@@ -22,6 +22,7 @@ use super::client::{Conn, Gauge};
 use super::histogram::Timeline;
 use super::plan::{Model, Plan};
 use super::recorder::Recorder;
+use super::segment::Lane;
 use super::writes::WriteLog;
 use crate::clock::Clock;
 
@@ -42,6 +43,10 @@ pub(super) struct Shared {
     pub(super) clock: Clock,
     /// When the run started, on `clock`.
     pub(super) start: Duration,
+    /// When the run started, on the wall clock.
+    pub(super) wall_start: std::time::SystemTime,
+    /// Whether the report carries the whole-run histograms.
+    pub(super) histograms: bool,
     /// Per-second statistics, fed by the workers.
     pub(super) timeline: Mutex<Timeline>,
     /// Cancelled to stop sending.
@@ -98,10 +103,10 @@ struct Worker<'a> {
     plan: &'a Plan,
     /// This worker's index.
     index: u64,
-    /// Number of workers.
-    workers: u64,
-    /// Seed of this worker's streams.
-    seed: u64,
+    /// The global slot (or user) numbers this worker owns.
+    lane: Lane,
+    /// The run's seed (the plan's Poisson stream is drawn from it on every agent).
+    run_seed: u64,
     rng: StdRng,
     rec: Recorder,
     writes: WriteLog,
@@ -128,14 +133,15 @@ pub(super) async fn run(shared: Arc<Shared>, index: usize, seed: u64) -> WorkerR
     let plan = &shared.plan;
     let workers = plan.threads as u64;
     let w = index as u64;
+    let run_seed = seed;
     let seed = seed ^ (w + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     let cap = share(plan.connections as u64, workers, w).max(1);
     let worker = Worker {
         shared: &shared,
         plan,
         index: w,
-        workers,
-        seed,
+        lane: plan.segment.lane(w, workers),
+        run_seed,
         rng: StdRng::seed_from_u64(seed),
         rec: Recorder::new(plan.scenarios.len()),
         writes: WriteLog::default(),
@@ -144,6 +150,11 @@ pub(super) async fn run(shared: Arc<Shared>, index: usize, seed: u64) -> WorkerR
             .collect(),
         origin: shared.origin(),
     };
+    // A run given a start instant waits for it (or for a stop).
+    tokio::select! {
+        _ = sleep_until(worker.origin) => {}
+        _ = shared.stop.cancelled() => return worker.finish(),
+    }
     match &plan.model {
         Model::Open { schedule, arrival } => open::run(worker, schedule, *arrival).await,
         Model::Closed {

@@ -4,6 +4,8 @@
 use super::*;
 use rand::{RngExt, SeedableRng};
 
+use crate::load::segment::{Lane, Segment};
+
 fn secs(s: f64) -> Duration {
     Duration::from_secs_f64(s)
 }
@@ -72,8 +74,10 @@ fn uniform_workers_interleave_into_one_schedule_and_never_skip() {
     let mut all = Vec::new();
     for w in 0..3 {
         let mut slots = Slots::Uniform {
-            worker: w,
-            workers: 3,
+            lane: Lane {
+                offset: w,
+                stride: 3,
+            },
             next: 0,
         };
         while let Some((k, at)) = slots.next(&s) {
@@ -92,25 +96,25 @@ fn uniform_workers_interleave_into_one_schedule_and_never_skip() {
 fn poisson_is_seeded_and_has_the_planned_mean() {
     let s = Schedule::constant(500.0, Some(secs(20.0)));
     let run = |seed| {
-        let mut slots = Slots::Poisson {
-            worker: 1,
-            rng: Box::new(StdRng::seed_from_u64(seed)),
-            workers: 2.0,
-            position: 0.0,
-            next: 0,
-        };
+        let mut slots = poisson(
+            Lane {
+                offset: 1,
+                stride: 2,
+            },
+            seed,
+        );
         std::iter::from_fn(|| slots.next(&s).map(|(_, at)| at)).collect::<Vec<_>>()
     };
     let a = run(7);
     assert_eq!(a, run(7), "same seed, same arrivals");
     // Counting the slots due by 10 s walks the same stream.
-    let mut slots = Slots::Poisson {
-        worker: 1,
-        rng: Box::new(StdRng::seed_from_u64(7)),
-        workers: 2.0,
-        position: 0.0,
-        next: 0,
-    };
+    let mut slots = poisson(
+        Lane {
+            offset: 1,
+            stride: 2,
+        },
+        7,
+    );
     let by_ten = a.iter().filter(|at| **at < secs(10.0)).count() as u64;
     assert_eq!(slots.due_before(&s, secs(10.0)), by_ten);
     assert_ne!(a, run(8));
@@ -133,8 +137,10 @@ fn sent(s: &Schedule, workers: u64) -> Vec<Vec<(u64, Duration)>> {
     (0..workers)
         .map(|worker| {
             let mut slots = Slots::Uniform {
-                worker,
-                workers,
+                lane: Lane {
+                    offset: worker,
+                    stride: workers,
+                },
                 next: 0,
             };
             std::iter::from_fn(|| slots.next(s)).collect()
@@ -238,8 +244,10 @@ fn property_slots_sent_equal_the_area_and_shares_add_up() {
             // Stopping after any number of slots: the rest due by the end is counted exactly.
             let drawn = rng.random_range(0..=share);
             let mut slots = Slots::Uniform {
-                worker: w as u64,
-                workers,
+                lane: Lane {
+                    offset: w as u64,
+                    stride: workers,
+                },
                 next: 0,
             };
             for _ in 0..drawn {
@@ -260,5 +268,69 @@ fn property_slots_sent_equal_the_area_and_shares_add_up() {
                 );
             }
         }
+    }
+}
+
+/// The Poisson slots of `lane` drawn from the plan's stream seeded with `seed`.
+fn poisson(lane: Lane, seed: u64) -> Slots {
+    Slots::Poisson {
+        lane,
+        rng: Box::new(StdRng::seed_from_u64(seed)),
+        position: 0.0,
+        drawn: 0,
+        next: 0,
+    }
+}
+
+/// Every slot of `slots` over `s`.
+fn drain(s: &Schedule, mut slots: Slots) -> Vec<(u64, Duration)> {
+    std::iter::from_fn(|| slots.next(s)).collect()
+}
+
+#[test]
+fn property_segments_together_send_the_one_plan_each_slot_once() {
+    let mut rng = StdRng::seed_from_u64(0x5E67);
+    for case in 0..300 {
+        let (points, end) = random_plan(&mut rng);
+        let s = Schedule::new(&points, Some(end));
+        let count = rng.random_range(1..=16u64);
+        let poisson_seed: u64 = rng.random();
+        let why = format!("case {case}: {points:?} to {end:?}, {count} segments");
+        // The one plan: uniform slots 0..⌈N(end)⌉; Poisson, the one stream read by one lane.
+        let whole = Lane {
+            offset: 0,
+            stride: 1,
+        };
+        let uniform_plan = drain(
+            &s,
+            Slots::Uniform {
+                lane: whole,
+                next: 0,
+            },
+        );
+        let poisson_plan = drain(&s, poisson(whole, poisson_seed));
+        assert_eq!(uniform_plan.len() as u64, s.planned_by(end), "{why}");
+        let (mut uniform, mut poissons) = (Vec::new(), Vec::new());
+        for index in 0..count {
+            let seg = Segment { index, count };
+            // Each agent with its own thread count.
+            let workers = rng.random_range(1..=4u64);
+            let mut mine = 0;
+            for w in 0..workers {
+                let lane = seg.lane(w, workers);
+                let u = drain(&s, Slots::Uniform { lane, next: 0 });
+                assert!(u.iter().all(|(k, _)| k % count == index), "{why}");
+                mine += u.len() as u64;
+                uniform.extend(u);
+                let p = drain(&s, poisson(lane, poisson_seed));
+                assert!(p.iter().all(|(k, _)| k % count == index), "{why}");
+                poissons.extend(p);
+            }
+            assert_eq!(mine, seg.share(s.planned_by(end)), "segment {index}: {why}");
+        }
+        uniform.sort_by_key(|(k, _)| *k);
+        poissons.sort_by_key(|(k, _)| *k);
+        assert_eq!(uniform, uniform_plan, "uniform: {why}");
+        assert_eq!(poissons, poisson_plan, "poisson: {why}");
     }
 }

@@ -36,7 +36,7 @@ pub(super) async fn run(
 ) -> WorkerResult {
     let plan = w.plan;
     let origin = w.origin;
-    let mut crowd = Crowd::new(users.clone(), w.index, w.workers, requests_per_user);
+    let mut crowd = Crowd::new(users.clone(), w.lane, requests_per_user);
     let mut pace = Pace::new(origin, plan.end(), plan.timeout);
     let mut inflight = FuturesUnordered::new();
     let mut thinking = FuturesUnordered::new();

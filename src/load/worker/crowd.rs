@@ -1,7 +1,8 @@
 //! A worker's share of the closed model's virtual users: who runs, who starts, who stops.
 //!
-//! User `j` of worker `w` (of `W`) is global user `w + j·W`; the worker runs
-//! its share of [`Users::active`] at each tick. New users start ready at the
+//! User `j` of worker `w` is global user `lane.nth(j)` (of segment `I/N` with `W` workers:
+//! `I + N·w + j·N·W`, see [`super::super::segment`]); the worker runs the users of its lane
+//! among the first [`Users::active`] at each tick. New users start ready at the
 //! tick; when the count falls, users with `j ≥ keep` stop at their next
 //! request boundary (after the in-flight request, or on waking from think
 //! time) and may start again fresh if the count rises later. A user that
@@ -14,8 +15,8 @@ use tokio::time::Instant;
 
 use super::super::plan::Plan;
 use super::super::scenario::{Context, Vars};
+use super::super::segment::Lane;
 use super::super::users::Users;
-use super::share;
 
 /// One virtual user's state between requests.
 #[derive(Debug)]
@@ -49,8 +50,7 @@ enum Slot {
 #[derive(Debug)]
 pub(super) struct Crowd {
     users: Users,
-    worker: u64,
-    workers: u64,
+    lane: Lane,
     keep: u64,
     slots: Vec<Slot>,
     seq_next: u64,
@@ -58,13 +58,12 @@ pub(super) struct Crowd {
 }
 
 impl Crowd {
-    /// Worker `worker` of `workers`, each user stopping after `limit` requests.
-    pub(super) fn new(users: Users, worker: u64, workers: u64, limit: Option<u64>) -> Self {
-        let mine = share(users.max(), workers, worker);
+    /// The users of `lane`, each stopping after `limit` requests.
+    pub(super) fn new(users: Users, lane: Lane, limit: Option<u64>) -> Self {
+        let mine = lane.share(users.max());
         Self {
             users,
-            worker,
-            workers,
+            lane,
             keep: 0,
             slots: vec![Slot::Idle; usize::try_from(mine).unwrap_or(0)],
             seq_next: 0,
@@ -76,8 +75,8 @@ impl Crowd {
     pub(super) fn context(&mut self, id: u64, rng: &mut StdRng) -> Context {
         let seq = self
             .seq_next
-            .wrapping_mul(self.workers)
-            .wrapping_add(self.worker);
+            .wrapping_mul(self.lane.stride)
+            .wrapping_add(self.lane.offset);
         self.seq_next += 1;
         Context::draw(seq, id, rng)
     }
@@ -92,15 +91,17 @@ impl Crowd {
         rng: &mut StdRng,
         ready: &mut std::collections::VecDeque<User>,
     ) {
-        let k =
-            share(self.users.active(since), self.workers, self.worker).min(self.slots.len() as u64);
+        let k = self
+            .lane
+            .share(self.users.active(since))
+            .min(self.slots.len() as u64);
         for j in self.keep..k {
             let j = j as usize;
             if self.slots[j] != Slot::Idle {
                 continue;
             }
             self.slots[j] = Slot::Running;
-            let id = self.worker + j as u64 * self.workers;
+            let id = self.lane.offset + j as u64 * self.lane.stride;
             let scenario = plan.picker.pick(rng);
             let ctx = self.context(id, rng);
             ready.push_back(User {

@@ -22,15 +22,14 @@ use crate::load::spec::Arrival;
 fn slots(w: &Worker<'_>, arrival: Arrival) -> Slots {
     match arrival {
         Arrival::Uniform => Slots::Uniform {
-            worker: w.index,
-            workers: w.workers,
+            lane: w.lane,
             next: 0,
         },
         Arrival::Poisson => Slots::Poisson {
-            worker: w.index,
-            rng: Box::new(StdRng::seed_from_u64(w.seed.rotate_left(17))),
-            workers: w.workers as f64,
+            lane: w.lane,
+            rng: Box::new(StdRng::seed_from_u64(w.run_seed.rotate_left(17))),
             position: 0.0,
+            drawn: 0,
             next: 0,
         },
     }
