@@ -7,10 +7,13 @@
 //! documented exit code (see [`crate::exit`]).
 #![warn(unreachable_pub)]
 
+mod completions;
 mod demo;
 mod load;
+mod man;
 mod report;
 mod run;
+mod schema;
 mod serve;
 mod test;
 mod validate;
@@ -48,6 +51,12 @@ pub enum Command {
     Report(report::ReportArgs),
     /// Serve the embedded demo target (an HTTP key-value service).
     DemoTarget(demo::DemoArgs),
+    /// Print the JSON Schema of the experiment file or of the journal.
+    Schema(schema::SchemaArgs),
+    /// Print a shell completion script (bash, zsh, fish).
+    Completions(completions::CompletionsArgs),
+    /// Print the manual page (roff).
+    Man(man::ManArgs),
 }
 
 /// Parse the process arguments, run the command, and return its exit code.
@@ -68,7 +77,13 @@ pub fn main() -> ExitCode {
     // (RUST_LOG still overrides). The servers log their lifecycle at info.
     let quiet = matches!(
         cli.command,
-        Command::Run(_) | Command::Test(_) | Command::Validate(_) | Command::Report(_)
+        Command::Run(_)
+            | Command::Test(_)
+            | Command::Validate(_)
+            | Command::Report(_)
+            | Command::Schema(_)
+            | Command::Completions(_)
+            | Command::Man(_)
     );
     init_tracing(if quiet {
         "shakedown=warn"
@@ -104,6 +119,9 @@ pub async fn run(command: Command) -> anyhow::Result<Outcome> {
         Command::Validate(args) => validate::validate_main(args).await,
         Command::Report(args) => report::report_main(args).await,
         Command::DemoTarget(args) => demo::demo_main(args).await,
+        Command::Schema(args) => schema::schema_main(args).await,
+        Command::Completions(args) => completions::completions_main(args).await,
+        Command::Man(args) => man::man_main(args).await,
     }
 }
 
