@@ -9,6 +9,7 @@
 
 mod completions;
 mod demo;
+mod import;
 mod load;
 mod man;
 mod report;
@@ -57,6 +58,8 @@ pub enum Command {
     Completions(completions::CompletionsArgs),
     /// Print the manual page (roff).
     Man(man::ManArgs),
+    /// Convert a Chaos Toolkit experiment into a shakedown experiment.
+    Import(import::ImportArgs),
 }
 
 /// Parse the process arguments, run the command, and return its exit code.
@@ -84,6 +87,7 @@ pub fn main() -> ExitCode {
             | Command::Schema(_)
             | Command::Completions(_)
             | Command::Man(_)
+            | Command::Import(_)
     );
     init_tracing(if quiet {
         "shakedown=warn"
@@ -122,6 +126,7 @@ pub async fn run(command: Command) -> anyhow::Result<Outcome> {
         Command::Schema(args) => schema::schema_main(args).await,
         Command::Completions(args) => completions::completions_main(args).await,
         Command::Man(args) => man::man_main(args).await,
+        Command::Import(args) => import::import_main(args).await,
     }
 }
 

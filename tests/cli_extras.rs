@@ -19,6 +19,7 @@ const SUBCOMMANDS: &[&str] = &[
     "schema",
     "completions",
     "man",
+    "import",
 ];
 
 /// `shakedown ARGS`: exit code, stdout, stderr.

@@ -1,0 +1,512 @@
+//! Chaos Toolkit activities: the hypothesis's probes, the method's actions and pauses, and the
+//! rollbacks, through their `http`, `process` and `python` providers and their tolerances.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use super::super::yaml::Y;
+use super::{Importer, Step, seconds};
+
+/// What a toxiproxy call or an action became.
+pub(super) enum Effect {
+    /// A step of the method.
+    Step(Step),
+    /// Handled without a step (a proxy declared, a toxic's end recorded).
+    Done,
+}
+
+impl Importer {
+    /// `steady-state-hypothesis.probes` → `steady_state.probes`.
+    pub(super) fn hypothesis(&mut self, hypothesis: Option<&Value>) -> Vec<Y> {
+        let Some(h) = hypothesis.and_then(Value::as_object) else {
+            return Vec::new();
+        };
+        for key in h
+            .keys()
+            .filter(|k| !["title", "probes"].contains(&k.as_str()))
+        {
+            self.drop(
+                format!("$.steady-state-hypothesis.{key}"),
+                "not part of a shakedown steady state",
+            );
+        }
+        let probes = h.get("probes").and_then(Value::as_array).cloned();
+        let mut out = Vec::new();
+        for (i, p) in probes.iter().flatten().enumerate() {
+            let path = format!("$.steady-state-hypothesis.probes[{i}]");
+            if let Some(p) = self.resolve(&path, p)
+                && let Some(y) = self.probe(&path, &p)
+            {
+                out.push(y);
+            }
+        }
+        out
+    }
+
+    /// `{"ref": NAME}` → the activity it names (a dropped item when there is none).
+    fn resolve(&mut self, path: &str, activity: &Value) -> Option<Value> {
+        let Some(name) = activity.get("ref").and_then(Value::as_str) else {
+            return Some(activity.clone());
+        };
+        let found = self.named.get(name).cloned();
+        if found.is_none() {
+            self.drop(
+                format!("{path}.ref"),
+                format!("no activity is named `{name}`"),
+            );
+        }
+        found
+    }
+
+    /// One hypothesis probe: an HTTP or process provider with a tolerance it can express.
+    fn probe(&mut self, path: &str, p: &Value) -> Option<Y> {
+        self.activity_extras(path, p);
+        let provider = p.get("provider").unwrap_or(&Value::Null);
+        let name = self.probe_name(p.get("name").and_then(Value::as_str).unwrap_or("probe"));
+        let tolerance = p.get("tolerance").unwrap_or(&Value::Null);
+        let tpath = format!("{path}.tolerance");
+        let ppath = format!("{path}.provider");
+        let (check, expect) = match provider.get("type").and_then(Value::as_str) {
+            Some("http") => {
+                let (request, timeout) = self.http(&ppath, provider)?;
+                let expect = self.http_tolerance(&tpath, tolerance)?;
+                (("http", request, timeout), expect)
+            }
+            Some("process") => {
+                let (argv, timeout) = self.process(&ppath, provider)?;
+                let expect = self.process_tolerance(&tpath, tolerance)?;
+                (("command", argv, timeout), expect)
+            }
+            other => {
+                self.drop(ppath, unsupported_provider(other, provider));
+                return None;
+            }
+        };
+        let (kind, body, timeout) = check;
+        Some(Y::Map(
+            [
+                Some(("name".to_string(), Y::str(name))),
+                Some((kind.to_string(), body)),
+                timeout.map(|t| ("timeout".to_string(), t)),
+                expect.map(|e| ("expect".to_string(), e)),
+            ]
+            .into_iter()
+            .flatten()
+            .collect(),
+        ))
+    }
+
+    /// Keys of an activity shakedown does not keep.
+    fn activity_extras(&mut self, path: &str, a: &Value) {
+        for key in ["controls", "secrets"] {
+            if a.get(key).is_some_and(|v| !v.is_null()) {
+                self.drop(
+                    format!("{path}.{key}"),
+                    format!("an activity's `{key}` have no shakedown equivalent"),
+                );
+            }
+        }
+    }
+
+    /// An `http` provider → `http: {url, method, headers, body}` and a timeout.
+    fn http(&mut self, path: &str, provider: &Value) -> Option<(Y, Option<Y>)> {
+        let Some(url) = provider
+            .get("url")
+            .and_then(|u| self.string(&format!("{path}.url"), u))
+        else {
+            self.drop(format!("{path}.url"), "an HTTP provider without a `url`");
+            return None;
+        };
+        if url.starts_with("https://") {
+            self.drop(
+                format!("{path}.url"),
+                "an HTTPS URL: shakedown's probes speak plain HTTP",
+            );
+            return None;
+        }
+        let method = provider
+            .get("method")
+            .and_then(Value::as_str)
+            .unwrap_or("GET")
+            .to_ascii_uppercase();
+        let headers = provider
+            .get("headers")
+            .filter(|h| h.is_object())
+            .map(|h| self.value(&format!("{path}.headers"), h));
+        let json_body = headers.as_ref().is_some_and(|h| {
+            h.as_object().into_iter().flatten().any(|(k, v)| {
+                k.eq_ignore_ascii_case("content-type")
+                    && v.as_str().is_some_and(|v| v.contains("json"))
+            })
+        });
+        let (mut url, mut body) = (url, None);
+        if let Some(args) = provider.get("arguments").filter(|a| !a.is_null()) {
+            let args = self.value(&format!("{path}.arguments"), args);
+            match (&args, method.as_str()) {
+                (Value::Object(map), "GET") => {
+                    let query: Vec<String> = map
+                        .iter()
+                        .map(|(k, v)| format!("{k}={}", plain(v)))
+                        .collect();
+                    url.push(if url.contains('?') { '&' } else { '?' });
+                    url.push_str(&query.join("&"));
+                }
+                (Value::Object(map), _) if !json_body => {
+                    let form: Vec<String> = map
+                        .iter()
+                        .map(|(k, v)| format!("{k}={}", plain(v)))
+                        .collect();
+                    body = Some(form.join("&"));
+                }
+                (Value::String(s), _) => body = Some(s.clone()),
+                (other, _) => body = Some(other.to_string()),
+            }
+        }
+        for key in ["verify_tls", "expected_status", "max_retries"] {
+            if provider.get(key).is_some() {
+                self.drop(format!("{path}.{key}"), format!("`{key}` is not kept"));
+            }
+        }
+        let request = Y::map([
+            ("url", Some(Y::str(url))),
+            ("method", (method != "GET").then(|| Y::str(method))),
+            ("headers", headers.as_ref().map(Y::json)),
+            ("body", body.map(Y::str)),
+        ]);
+        Some((request, self.timeout(&format!("{path}.timeout"), provider)))
+    }
+
+    /// A provider's `timeout` in seconds (or `[connect, read]`, added up) as a duration.
+    fn timeout(&mut self, path: &str, provider: &Value) -> Option<Y> {
+        let t = provider.get("timeout")?;
+        let secs = match t {
+            Value::Array(parts) => parts.iter().filter_map(Value::as_f64).sum(),
+            other => other.as_f64().unwrap_or(-1.0),
+        };
+        if secs > 0.0 && secs.is_finite() {
+            Some(Y::str(seconds(Duration::from_secs_f64(secs))))
+        } else {
+            self.drop(path.to_string(), format!("{t} is not a timeout in seconds"));
+            None
+        }
+    }
+
+    /// A `process` provider → `[path, args…]` and a timeout.
+    fn process(&mut self, path: &str, provider: &Value) -> Option<(Y, Option<Y>)> {
+        let Some(program) = provider
+            .get("path")
+            .and_then(|p| self.string(&format!("{path}.path"), p))
+        else {
+            self.drop(
+                format!("{path}.path"),
+                "a process provider without a `path`",
+            );
+            return None;
+        };
+        let apath = format!("{path}.arguments");
+        let mut argv = vec![program];
+        match provider.get("arguments") {
+            None | Some(Value::Null) => {}
+            Some(Value::String(s)) => {
+                self.check_refs(&apath, s);
+                argv.extend(words(&self.text(s)));
+            }
+            Some(Value::Array(items)) => {
+                for (i, v) in items.iter().enumerate() {
+                    argv.extend(self.string(&format!("{apath}[{i}]"), v));
+                }
+            }
+            Some(Value::Object(map)) => {
+                for (k, v) in map.clone() {
+                    argv.push(format!("--{k}"));
+                    argv.extend(self.string(&format!("{apath}.{k}"), &v));
+                }
+            }
+            Some(other) => {
+                self.drop(
+                    apath,
+                    format!("arguments {other} are not a string, list or mapping"),
+                );
+                return None;
+            }
+        }
+        let argv = Y::List(argv.into_iter().map(Y::str).collect());
+        Some((argv, self.timeout(&format!("{path}.timeout"), provider)))
+    }
+
+    /// The tolerance of an HTTP probe → `expect` (status, body regex, JSONPath value).
+    fn http_tolerance(&mut self, path: &str, t: &Value) -> Option<Option<Y>> {
+        let expect = match t {
+            Value::Number(n) if n.is_u64() => json!({"status": n}),
+            Value::Array(items) if items.iter().all(Value::is_u64) => json!({"status": items}),
+            Value::Object(o) => match (type_of(t), target(t)) {
+                (Some("range"), "status") => {
+                    let range = o.get("range").and_then(Value::as_array);
+                    let bounds =
+                        range.and_then(|r| Some((r.first()?.as_u64()?, r.get(1)?.as_u64()?)));
+                    match bounds {
+                        Some((lo, hi)) if 100 <= lo && lo <= hi && hi <= 599 => {
+                            json!({"status": (lo..=hi).collect::<Vec<_>>()})
+                        }
+                        _ => return self.tolerance_dropped(path, t),
+                    }
+                }
+                (Some("regex"), "body") => json!({"body": o.get("pattern")}),
+                (Some("jsonpath"), "body") if o.contains_key("expect") => {
+                    let p = o.get("path").and_then(Value::as_str).unwrap_or_default();
+                    let want = match &o["expect"] {
+                        Value::Array(one) if one.len() == 1 => one[0].clone(),
+                        other => other.clone(),
+                    };
+                    json!({"json": {p: want}})
+                }
+                _ => return self.tolerance_dropped(path, t),
+            },
+            _ => return self.tolerance_dropped(path, t),
+        };
+        Some(Some(Y::json(&self.value(path, &expect))))
+    }
+
+    /// The tolerance of a process probe → `expect` (exit code, stdout regex).
+    fn process_tolerance(&mut self, path: &str, t: &Value) -> Option<Option<Y>> {
+        let expect = match t {
+            Value::Number(n) if n.is_i64() => json!({"exit": n}),
+            Value::Object(o) if type_of(t) == Some("regex") && target(t) == "stdout" => {
+                json!({"stdout": o.get("pattern")})
+            }
+            _ => return self.tolerance_dropped(path, t),
+        };
+        Some(Some(Y::json(&self.value(path, &expect))))
+    }
+
+    fn tolerance_dropped(&mut self, path: &str, t: &Value) -> Option<Option<Y>> {
+        self.drop(
+            path.to_string(),
+            format!(
+                "tolerance {t} has no shakedown equivalent (an HTTP probe takes a status, a list or \
+                 range of them, a body regex or a JSONPath with `expect`; a process probe an exit \
+                 code or a stdout regex): the probe is left out"
+            ),
+        );
+        None
+    }
+
+    /// `method:` → steps at the time the pauses add up to.
+    pub(super) fn method(&mut self, method: &[Value]) {
+        for (i, written) in method.iter().enumerate() {
+            let path = format!("$.method[{i}]");
+            let Some(a) = self.resolve(&path, written) else {
+                continue;
+            };
+            self.pause(&format!("{path}.pauses.before"), &a, "before");
+            match a.get("type").and_then(Value::as_str) {
+                Some("action") => {
+                    // A `ref` repeats an activity whose extras were listed where it is defined.
+                    if written.get("ref").is_none() {
+                        self.activity_extras(&path, &a);
+                    }
+                    if let Some(Effect::Step(step)) = self.action(&path, &a, false) {
+                        self.steps.push(step);
+                    }
+                }
+                Some("probe") => self.drop(
+                    path.clone(),
+                    "a probe in the method (its result only goes to the journal): \
+                     shakedown samples its steady-state probes throughout the run",
+                ),
+                other => self.drop(
+                    format!("{path}.type"),
+                    format!("activity type {} is neither action nor probe", json!(other)),
+                ),
+            }
+            self.pause(&format!("{path}.pauses.after"), &a, "after");
+        }
+    }
+
+    /// Advance the clock by `pauses.WHICH` (seconds).
+    fn pause(&mut self, path: &str, a: &Value, which: &str) {
+        let Some(p) = a.get("pauses").and_then(|p| p.get(which)) else {
+            return;
+        };
+        let secs = match p {
+            Value::String(s) => self.text(s).trim().parse::<f64>().ok(),
+            other => other.as_f64(),
+        };
+        match secs.filter(|s| *s >= 0.0 && s.is_finite()) {
+            Some(s) => self.clock += Duration::from_secs_f64(s),
+            None => self.drop(path.to_string(), format!("{p} is not a number of seconds")),
+        }
+    }
+
+    /// One action: a command, an HTTP call (through curl), or a toxiproxy call.
+    fn action(&mut self, path: &str, a: &Value, rollback: bool) -> Option<Effect> {
+        let provider = a.get("provider").unwrap_or(&Value::Null);
+        let ppath = format!("{path}.provider");
+        let name = a.get("name").and_then(Value::as_str).unwrap_or("action");
+        let (argv, timeout) = match provider.get("type").and_then(Value::as_str) {
+            Some("process") => self.process(&ppath, provider)?,
+            Some("http") => self.curl(&ppath, provider)?,
+            Some("python") if toxiproxy_module(provider) => {
+                return self.toxiproxy(&ppath, provider, name, rollback);
+            }
+            other => {
+                self.drop(ppath, unsupported_provider(other, provider));
+                return None;
+            }
+        };
+        let command = Y::map([("command", Some(argv)), ("timeout", timeout)]);
+        Some(Effect::Step(Step {
+            at: self.clock,
+            name: self.text(name),
+            kind: ("action", command),
+            until: None,
+            toxic: None,
+        }))
+    }
+
+    /// An HTTP action as a `curl` command (shakedown's actions are commands).
+    fn curl(&mut self, path: &str, provider: &Value) -> Option<(Y, Option<Y>)> {
+        let (request, timeout) = self.http(path, provider)?;
+        let Y::Map(fields) = request else {
+            return None;
+        };
+        let mut argv = vec![
+            Y::str("curl"),
+            Y::str("-sS"),
+            Y::str("-o"),
+            Y::str("/dev/null"),
+        ];
+        let mut url = Y::str("");
+        for (key, value) in fields {
+            match (key.as_str(), value) {
+                ("url", v) => url = v,
+                ("method", v) => argv.extend([Y::str("-X"), v]),
+                ("headers", Y::Map(h)) => {
+                    for (k, v) in h {
+                        if let Y::Scalar(v) = v {
+                            argv.extend([Y::str("-H"), Y::str(format!("{k}: {}", plain(&v)))]);
+                        }
+                    }
+                }
+                ("body", v) => argv.extend([Y::str("--data"), v]),
+                _ => {}
+            }
+        }
+        if let Some(Y::Scalar(Value::String(t))) = &timeout {
+            let secs = humantime::parse_duration(t)
+                .map(|d| d.as_secs_f64())
+                .unwrap_or(0.0);
+            argv.extend([Y::str("--max-time"), Y::str(secs.to_string())]);
+        }
+        argv.push(url);
+        Some((Y::List(argv), timeout))
+    }
+
+    /// `rollbacks:` → commands; toxiproxy clean-up is implied (faults end, proxies go).
+    pub(super) fn rollbacks(&mut self, rollbacks: Option<&Value>) -> Vec<Y> {
+        let mut out = Vec::new();
+        for (i, a) in rollbacks
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            let path = format!("$.rollbacks[{i}]");
+            let Some(a) = self.resolve(&path, a) else {
+                continue;
+            };
+            self.activity_extras(&path, &a);
+            if let Some(Effect::Step(step)) = self.action(&path, &a, true) {
+                out.push(step.kind.1);
+            }
+        }
+        out
+    }
+}
+
+fn toxiproxy_module(provider: &Value) -> bool {
+    let module = provider
+        .get("module")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    ["chaostoxi.", "toxiproxy."]
+        .iter()
+        .any(|prefix| module.starts_with(prefix))
+}
+
+fn unsupported_provider(kind: Option<&str>, provider: &Value) -> String {
+    match kind {
+        Some("python") => format!(
+            "the Python function {}.{} has no shakedown equivalent",
+            provider
+                .get("module")
+                .and_then(Value::as_str)
+                .unwrap_or("?"),
+            provider.get("func").and_then(Value::as_str).unwrap_or("?")
+        ),
+        Some(other) => format!("a `{other}` provider has no shakedown equivalent"),
+        None => "an activity without a provider type".to_string(),
+    }
+}
+
+fn type_of(t: &Value) -> Option<&str> {
+    t.get("type").and_then(Value::as_str)
+}
+
+/// The `target` of a tolerance: `status`, `body` or `stdout` (a regex or JSONPath on an HTTP
+/// probe without one looks at the body).
+fn target(t: &Value) -> &str {
+    t.get("target")
+        .and_then(Value::as_str)
+        .unwrap_or(match type_of(t) {
+            Some("range") => "status",
+            _ => "body",
+        })
+}
+
+/// A scalar as plain text (strings without quotes).
+fn plain(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Split a command line on whitespace, honouring single and double quotes (as Chaos Toolkit's
+/// `shlex.split` of a string `arguments`).
+fn words(line: &str) -> Vec<String> {
+    let (mut out, mut word, mut quote, mut any) = (Vec::new(), String::new(), None, false);
+    for c in line.chars() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), c) => word.push(c),
+            (None, '\'' | '"') => {
+                quote = Some(c);
+                any = true;
+            }
+            (None, c) if c.is_whitespace() => {
+                if any || !word.is_empty() {
+                    out.push(std::mem::take(&mut word));
+                }
+                any = false;
+            }
+            (None, c) => word.push(c),
+        }
+    }
+    if any || !word.is_empty() {
+        out.push(word);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_split_like_a_shell() {
+        assert_eq!(words("-c 'echo hi' x"), ["-c", "echo hi", "x"]);
+        assert_eq!(words("  a \"b c\"  ''"), ["a", "b c", ""]);
+    }
+}
