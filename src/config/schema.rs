@@ -152,31 +152,19 @@ pub fn with_references(mut schema: Value) -> Value {
 fn widen(value: &mut Value) {
     match value {
         Value::Object(map) => {
-            for v in map.values_mut() {
-                widen(v);
-            }
+            map.values_mut().for_each(widen);
             let scalar = |t: &Value| matches!(t.as_str(), Some("integer" | "number" | "boolean"));
-            let widened = match map.get("type") {
-                Some(Value::String(_)) if map.get("type").is_some_and(scalar) => {
-                    Some(vec![map["type"].clone(), Value::from("string")])
-                }
-                Some(Value::Array(types))
-                    if types.iter().any(scalar) && !types.iter().any(|t| t == "string") =>
-                {
-                    let mut types = types.clone();
-                    types.push(Value::from("string"));
-                    Some(types)
-                }
-                _ => None,
+            let types = match map.get("type") {
+                Some(Value::Array(types)) => types.clone(),
+                Some(t) => vec![t.clone()],
+                None => return,
             };
-            if let Some(types) = widened {
+            if types.iter().any(scalar) && !types.iter().any(|t| t == "string") {
+                let mut types = types;
+                types.push(Value::from("string"));
                 map.insert("type".into(), Value::Array(types));
                 // A string is accepted only as a reference, never as a number in quotes.
-                let reference = format!("^.*{REFERENCE}.*$");
-                if map.contains_key("pattern") {
-                    return;
-                }
-                map.insert("pattern".into(), Value::from(reference));
+                map.insert("pattern".into(), Value::from(format!("^.*{REFERENCE}.*$")));
             }
         }
         Value::Array(items) => items.iter_mut().for_each(widen),

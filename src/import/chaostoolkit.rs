@@ -10,6 +10,8 @@
 //! `rollbacks`. Everything else is listed as [`Dropped`], one item per JSON path.
 
 mod activity;
+#[cfg(test)]
+mod tests;
 mod toxiproxy;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -59,11 +61,14 @@ pub fn import(doc: &Value, source: &str) -> Result<Translation, NotAnExperiment>
         }
     }
     let mut out: Vec<(String, Y)> = vec![("title".into(), Y::str(ctk.text(title)))];
-    if let Some(d) = top.get("description").and_then(Value::as_str) {
-        out.push(("description".into(), Y::str(ctk.text(d))));
+    match top.get("description") {
+        Some(Value::String(d)) => out.push(("description".into(), Y::str(ctk.text(d)))),
+        None | Some(Value::Null) => {}
+        Some(_) => ctk.drop("$.description", "a description that is not text"),
     }
-    if let Some(tags) = top.get("tags").filter(|t| t.is_array()) {
-        out.push(("tags".into(), Y::json(tags)));
+    let tags = ctk.tags(top.get("tags"));
+    if !tags.is_empty() {
+        out.push(("tags".into(), Y::List(tags)));
     }
     let probes = ctk.hypothesis(top.get("steady-state-hypothesis"));
     ctk.method(method);
@@ -183,6 +188,24 @@ impl Importer {
     /// Record that the item at `path` was not translated.
     fn drop(&mut self, path: impl Into<String>, reason: impl Into<String>) {
         self.dropped.push(Dropped::new(path, reason));
+    }
+
+    /// `tags:` → the tags that are text; any other is a dropped item.
+    fn tags(&mut self, tags: Option<&Value>) -> Vec<Y> {
+        let mut out = Vec::new();
+        match tags {
+            None | Some(Value::Null) => {}
+            Some(Value::Array(items)) => {
+                for (i, tag) in items.iter().enumerate() {
+                    match tag.as_str() {
+                        Some(t) => out.push(Y::str(t)),
+                        None => self.drop(format!("$.tags[{i}]"), format!("tag {tag} is not text")),
+                    }
+                }
+            }
+            Some(_) => self.drop("$.tags", "tags that are not a list"),
+        }
+        out
     }
 
     /// `configuration:` → the replacement of each `${NAME}`.

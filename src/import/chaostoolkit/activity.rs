@@ -130,10 +130,16 @@ impl Importer {
             .and_then(Value::as_str)
             .unwrap_or("GET")
             .to_ascii_uppercase();
-        let headers = provider
-            .get("headers")
-            .filter(|h| h.is_object())
-            .map(|h| self.value(&format!("{path}.headers"), h));
+        // Header values are text (a number is sent as its digits).
+        let headers = provider.get("headers").filter(|h| h.is_object()).map(|h| {
+            match self.value(&format!("{path}.headers"), h) {
+                Value::Object(map) => map
+                    .into_iter()
+                    .map(|(k, v)| (k, Value::String(plain(&v))))
+                    .collect(),
+                other => other,
+            }
+        });
         let json_body = headers.as_ref().is_some_and(|h| {
             h.as_object().into_iter().flatten().any(|(k, v)| {
                 k.eq_ignore_ascii_case("content-type")
@@ -147,7 +153,7 @@ impl Importer {
                 (Value::Object(map), "GET") => {
                     let query: Vec<String> = map
                         .iter()
-                        .map(|(k, v)| format!("{k}={}", plain(v)))
+                        .map(|(k, v)| format!("{}={}", encode(k), encode(&plain(v))))
                         .collect();
                     url.push(if url.contains('?') { '&' } else { '?' });
                     url.push_str(&query.join("&"));
@@ -155,7 +161,7 @@ impl Importer {
                 (Value::Object(map), _) if !json_body => {
                     let form: Vec<String> = map
                         .iter()
-                        .map(|(k, v)| format!("{k}={}", plain(v)))
+                        .map(|(k, v)| format!("{}={}", encode(k), encode(&plain(v))))
                         .collect();
                     body = Some(form.join("&"));
                 }
@@ -238,8 +244,10 @@ impl Importer {
     /// The tolerance of an HTTP probe → `expect` (status, body regex, JSONPath value).
     fn http_tolerance(&mut self, path: &str, t: &Value) -> Option<Option<Y>> {
         let expect = match t {
-            Value::Number(n) if n.is_u64() => json!({"status": n}),
-            Value::Array(items) if items.iter().all(Value::is_u64) => json!({"status": items}),
+            Value::Number(_) if is_status(t) => json!({"status": t}),
+            Value::Array(items) if !items.is_empty() && items.iter().all(is_status) => {
+                json!({"status": items})
+            }
             Value::Object(o) => match (type_of(t), target(t)) {
                 (Some("range"), "status") => {
                     let range = o.get("range").and_then(Value::as_array);
@@ -465,6 +473,36 @@ fn target(t: &Value) -> &str {
         })
 }
 
+/// An HTTP status Chaos Toolkit could compare with: a whole number from 100 to 599.
+fn is_status(v: &Value) -> bool {
+    v.as_u64().is_some_and(|s| (100..=599).contains(&s))
+}
+
+/// `text` percent-encoded for a query string or a form (RFC 3986 unreserved characters and
+/// `${…}` references kept as they are, so shakedown still expands them).
+fn encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut depth = 0;
+    for (i, c) in text.char_indices() {
+        if text[i..].starts_with("${") {
+            depth += 1;
+        }
+        let keep = depth > 0 || c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~');
+        if keep {
+            out.push(c);
+        } else {
+            let mut buf = [0u8; 4];
+            for b in c.encode_utf8(&mut buf).bytes() {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        }
+        if c == '}' && depth > 0 {
+            depth -= 1;
+        }
+    }
+    out
+}
+
 /// A scalar as plain text (strings without quotes).
 fn plain(v: &Value) -> String {
     match v {
@@ -503,6 +541,12 @@ fn words(line: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn query_values_are_encoded_but_references_kept() {
+        assert_eq!(encode("a b&c=d/é"), "a%20b%26c%3Dd%2F%C3%A9");
+        assert_eq!(encode("x ${var.q:-a b} y"), "x%20${var.q:-a b}%20y");
+    }
 
     #[test]
     fn words_split_like_a_shell() {
