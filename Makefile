@@ -1,7 +1,7 @@
 # shakedown: the two commands a newcomer needs are `make demo` and `make test`.
 CARGO ?= cargo
 
-.PHONY: demo test lint unit conformance bench build
+.PHONY: demo test lint unit conformance chaostoolkit bench build
 
 ## Run the quickstart experiment against the embedded demo target (passes: nothing acknowledged
 ## is lost), then measure what write-behind mode loses to kill -9 (passes within its RPO).
@@ -12,8 +12,9 @@ demo:
 	$(CARGO) run --quiet -- run experiments/quickstart.yaml
 	$(CARGO) run --quiet -- run experiments/write-behind.yaml
 
-## Everything CI checks: formatting, clippy, the test suite, Toxiproxy client conformance.
-test: lint unit conformance
+## Everything CI checks: formatting, clippy, the test suite, Toxiproxy client conformance, the
+## Chaos Toolkit fixtures validated by Chaos Toolkit itself.
+test: lint unit conformance chaostoolkit
 
 lint:
 	$(CARGO) fmt --all -- --check
@@ -24,6 +25,9 @@ unit:
 
 conformance:
 	bash scripts/conformance.sh
+
+chaostoolkit:
+	bash scripts/chaostoolkit-check.sh
 
 ## Benchmarks: proxy overhead vs direct and nginx, load driver vs wrk. Prints ratios.
 bench:

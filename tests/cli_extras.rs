@@ -7,20 +7,31 @@ use std::process::Command;
 
 use support::demo::binary;
 
-/// Every subcommand, as typed.
-const SUBCOMMANDS: &[&str] = &[
-    "serve",
-    "load",
-    "run",
-    "test",
-    "validate",
-    "report",
-    "demo-target",
-    "schema",
-    "completions",
-    "man",
-    "import",
-];
+/// The subcommands this issue added; [`subcommands`] must list them.
+const ADDED: &[&str] = &["schema", "completions", "man", "import"];
+
+/// Every subcommand, as `shakedown --help` lists them (without `help`).
+fn subcommands() -> Vec<String> {
+    let (_, help, _) = shakedown(&["--help"]);
+    let list: Vec<String> = help
+        .split("Commands:\n")
+        .nth(1)
+        .unwrap_or_default()
+        .lines()
+        .take_while(|l| l.starts_with("  "))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|name| *name != "help")
+        .map(str::to_string)
+        .collect();
+    assert!(list.len() >= 11, "{help}");
+    for added in ADDED {
+        assert!(
+            list.iter().any(|s| s == added),
+            "{added} missing from --help"
+        );
+    }
+    list
+}
 
 /// `shakedown ARGS`: exit code, stdout, stderr.
 fn shakedown(args: &[&str]) -> (i32, String, String) {
@@ -64,8 +75,17 @@ fn completions_for_bash_zsh_and_fish_name_every_subcommand() {
         let (code, script, stderr) = shakedown(&["completions", shell]);
         assert_eq!(code, 0, "{shell}: {stderr}");
         assert!(stderr.is_empty(), "{shell}: {stderr}");
-        for sub in SUBCOMMANDS {
-            assert!(script.contains(sub), "{shell} completions lack `{sub}`");
+        for sub in &subcommands() {
+            // How each script names a subcommand it completes.
+            let entry = match shell {
+                "bash" => format!("shakedown,{sub})"),
+                "zsh" => format!("'{sub}:"),
+                _ => format!("-a \"{sub}\""),
+            };
+            assert!(
+                script.contains(&entry),
+                "{shell} completions lack `{entry}`"
+            );
         }
     }
     let (code, _, _) = shakedown(&["completions", "tcsh"]);
@@ -115,7 +135,7 @@ fn the_man_page_has_name_synopsis_and_every_subcommand() {
         page.contains("shakedown \\- shakedown: fault\\-injecting proxy"),
         "{page}"
     );
-    for sub in SUBCOMMANDS {
+    for sub in subcommands() {
         let roff = sub.replace('-', "\\-");
         assert!(
             page.contains(&format!("shakedown\\-{roff}(1)")),
@@ -136,7 +156,7 @@ fn man_writes_one_page_per_subcommand_and_prints_one_on_request() {
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
     pages.sort();
-    let mut expected: Vec<String> = SUBCOMMANDS
+    let mut expected: Vec<String> = subcommands()
         .iter()
         .map(|s| format!("shakedown-{s}.1"))
         .chain(["shakedown.1".to_string()])

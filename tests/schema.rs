@@ -9,6 +9,9 @@ use std::path::{Path, PathBuf};
 use serde_json::{Value, json};
 use support::demo::blocks;
 
+/// The first line of every example: where yaml-language-server finds the schema.
+const SCHEMA_LINE: &str = "# yaml-language-server: $schema=../docs/experiment.schema.json";
+
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -84,11 +87,16 @@ fn every_example_in_experiments_is_valid_against_the_schema() {
 }
 
 #[test]
-fn every_experiment_example_in_the_docs_is_valid_against_the_schema() {
+fn every_experiment_example_in_the_docs_names_the_schema_and_is_valid_against_it() {
     let validator = validator();
     let examples = doc_examples();
     assert!(examples.len() >= 4, "only {} examples", examples.len());
     for (page, text) in examples {
+        assert_eq!(
+            text.lines().next(),
+            Some(SCHEMA_LINE),
+            "docs/{page}:\n{text}"
+        );
         let problems = errors(&validator, &yaml(&text));
         assert_eq!(problems, Vec::<String>::new(), "docs/{page}:\n{text}");
     }
@@ -98,12 +106,7 @@ fn every_experiment_example_in_the_docs_is_valid_against_the_schema() {
 fn every_example_in_experiments_names_the_schema_on_its_first_line() {
     for file in example_files() {
         let text = std::fs::read_to_string(&file).unwrap();
-        assert_eq!(
-            text.lines().next(),
-            Some("# yaml-language-server: $schema=../docs/experiment.schema.json"),
-            "{}",
-            name(&file)
-        );
+        assert_eq!(text.lines().next(), Some(SCHEMA_LINE), "{}", name(&file));
     }
 }
 
