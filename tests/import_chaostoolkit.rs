@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::{Value, json};
-use support::demo::binary;
+use support::demo::{DemoTarget, binary};
+use support::runner::{free_port, run_journaled};
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -342,4 +343,68 @@ fn chaos_toolkit_itself_accepts_every_fixture() {
     );
     let valid = stdout.lines().filter(|l| l.ends_with(": valid")).count();
     assert_eq!(valid, 4, "{stdout}");
+}
+
+/// An imported experiment runs: a Chaos Toolkit experiment that blackholes a proxy in front of
+/// the demo target for the 2s between `create_timeout_toxic` and `delete_toxic` becomes a fault
+/// injected at 1s and removed at 3s (the pauses), detected by the translated HTTP probe, and the
+/// steady state holds again after the method: exit 0.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_imported_toxiproxy_experiment_runs_with_the_faults_at_the_pauses_times() {
+    let target = DemoTarget::start(&[]);
+    let proxy_port = free_port();
+    let toxic = |func: &str, args: Value, after: u64| {
+        json!({"type": "action", "name": func, "pauses": {"after": after},
+               "provider": {"type": "python", "module": "chaostoxi.toxic.actions",
+                            "func": func, "arguments": args}})
+    };
+    let ctk = json!({
+        "title": "The demo target answers again once its link stops blackholing",
+        "configuration": {"proxy_port": proxy_port},
+        "steady-state-hypothesis": {"title": "healthy", "probes": [
+            {"type": "probe", "name": "health", "tolerance": 200,
+             "provider": {"type": "http", "url": "http://127.0.0.1:${proxy_port}/health", "timeout": 1}}
+        ]},
+        "method": [
+            {"type": "action", "name": "proxy", "pauses": {"after": 1},
+             "provider": {"type": "python", "module": "chaostoxi.proxy.actions", "func": "create_proxy",
+                          "arguments": {"proxy_name": "kv", "listen_host": "127.0.0.1",
+                                        "listen_port": "${proxy_port}", "upstream_host": "127.0.0.1",
+                                        "upstream_port": target.addr.port()}}},
+            toxic("create_timeout_toxic", json!({"for_proxy": "kv", "toxic_name": "hole", "timeout": 0}), 2),
+            toxic("delete_toxic", json!({"for_proxy": "kv", "toxic_name": "hole"}), 3),
+        ],
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("ctk.json");
+    std::fs::write(&input, ctk.to_string()).unwrap();
+    let file = dir.path().join("imported.yaml");
+    let out = Command::new(binary())
+        .args(["import", "chaostoolkit"])
+        .arg(&input)
+        .arg("-o")
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (ran, doc) = run_journaled(&file).await;
+    let yaml = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(ran.code, 0, "{yaml}\n{}\n{}", ran.stdout, ran.stderr);
+    let step = &doc["experiments"][0]["runs"][0]["steps"][0];
+    assert_eq!(step["kind"], "fault", "{step}");
+    let injected = step["injected_at"].as_f64().unwrap();
+    let removed = step["removed_at"].as_f64().unwrap();
+    // Planned at 1s and 3s; the control API confirms within a generous bound on a busy machine.
+    assert_eq!(step["planned_at"].as_f64(), Some(1.0), "{step}");
+    assert!((1.0..2.5).contains(&injected), "{step}");
+    assert!((3.0..4.5).contains(&removed), "{step}");
+    assert!(
+        step["measurement"]["detected_at"].is_number(),
+        "the blackhole went unseen: {step}"
+    );
 }
