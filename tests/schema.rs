@@ -130,7 +130,7 @@ fn the_schema_refuses_what_the_validator_refuses_as_written() {
     let validator = validator();
     assert_eq!(errors(&validator, &base()), Vec::<String>::new());
     type Break = fn(&mut Value);
-    let cases: [(&str, Break); 9] = [
+    let cases: [(&str, Break); 12] = [
         ("unknown top-level key", |d| d["titel"] = json!("x")),
         ("missing title", |d| {
             d.as_object_mut().unwrap().remove("title");
@@ -149,6 +149,15 @@ fn the_schema_refuses_what_the_validator_refuses_as_written() {
         }),
         ("users quoted but not a reference", |d| {
             d["load"]["users"] = json!("twenty")
+        }),
+        ("unknown toxic type", |d| {
+            d["method"][0]["fault"]["type"] = json!("latencyy")
+        }),
+        ("unknown stream", |d| {
+            d["method"][0]["fault"]["stream"] = json!("sideways")
+        }),
+        ("unknown load metric", |d| {
+            d["steady_state"]["probes"][0] = json!({"name": "m", "load": "p42", "below": "1ms"})
         }),
     ];
     for (what, break_it) in cases {

@@ -142,6 +142,17 @@ impl JsonSchema for Statuses {
     }
 }
 
+/// Schema of a string that is one of `words` (or a `${…}` reference standing for one).
+pub fn one_of(description: &str, words: &[&str]) -> Schema {
+    json_schema!({
+        "description": description,
+        "anyOf": [
+            {"type": "string", "enum": words},
+            {"type": "string", "pattern": format!("^.*{REFERENCE}.*$")},
+        ],
+    })
+}
+
 /// `schema` with every number, integer and boolean also accepting a string that holds a
 /// `${…}` reference (`users: ${env.USERS:-20}`), as the runner expands them before checking.
 pub fn with_references(mut schema: Value) -> Value {

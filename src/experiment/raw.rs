@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::quantity;
-use crate::config::schema::{Argv, DurationText, FractionText, LimitText, Statuses};
+use crate::config::schema::{Argv, DurationText, FractionText, LimitText, Statuses, one_of};
 
 /// Top-level keys of an experiment file, in the order they are documented.
 pub(super) const SECTIONS: &[&str] = &[
@@ -108,6 +108,7 @@ pub(super) struct RawProbe {
     pub command: Option<Vec<String>>,
     /// A load-driver metric: error_rate, rps, p50, p90, p95, p99.
     #[serde(default)]
+    #[schemars(with = "Option<MetricName>")]
     pub load: Option<String>,
     /// The window a load metric is computed over.
     #[serde(default, deserialize_with = "quantity::bounded_opt")]
@@ -211,9 +212,11 @@ pub(super) struct RawFault {
     pub proxy: String,
     /// Toxic type: latency, bandwidth, slow_close, timeout, reset_peer, slicer, limit_data, …
     #[serde(rename = "type")]
+    #[schemars(with = "ToxicType")]
     pub kind: String,
     /// `downstream` (default) or `upstream`.
     #[serde(default)]
+    #[schemars(with = "Option<StreamName>")]
     pub stream: Option<String>,
     /// Probability the toxic applies to a connection, 0..1 or a percentage.
     #[serde(default)]
@@ -289,6 +292,54 @@ pub(super) struct RawRollback {
     #[serde(default, deserialize_with = "quantity::bounded_opt")]
     #[schemars(with = "Option<DurationText>")]
     pub timeout: Option<Duration>,
+}
+
+/// The metrics a load probe may read (`validate/probes.rs` parses each).
+pub(super) const METRICS: &[&str] = &["error_rate", "rps", "p50", "p90", "p95", "p99"];
+
+/// Schema of a fault's `type`: the toxic types of the fault registry.
+struct ToxicType;
+
+impl JsonSchema for ToxicType {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "ToxicType".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        one_of(
+            "A toxic type (docs/faults.md).",
+            crate::fault::ToxicKind::TYPES,
+        )
+    }
+}
+
+/// Schema of a fault's `stream`.
+struct StreamName;
+
+impl JsonSchema for StreamName {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Stream".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        one_of(
+            "The direction: `downstream` (to the client, default) or `upstream`.",
+            &["downstream", "upstream"],
+        )
+    }
+}
+
+/// Schema of a load probe's metric.
+struct MetricName;
+
+impl JsonSchema for MetricName {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "LoadMetric".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        one_of("A load-driver metric over the probe's window.", METRICS)
+    }
 }
 
 /// A command line: a list of strings; numbers and booleans are taken as written (`[kill, -9, …]`).

@@ -86,6 +86,54 @@ mod tests {
         assert_eq!(schema["required"], serde_json::json!(["title", "duration"]));
     }
 
+    /// The metrics, toxic types and streams the schema offers are the ones the validator takes.
+    #[test]
+    fn the_words_the_schema_offers_are_the_ones_the_validator_takes() {
+        use crate::experiment::validate::{LoadOptions, parse_str};
+        let check = |probe: &str, fault: &str| {
+            let text = format!(
+                "title: t\nload: {{target: \"http://127.0.0.1:1\", rate: 200/s}}\n\
+                 proxies: [{{name: p, listen: \"127.0.0.1:1\", upstream: \"127.0.0.1:2\"}}]\n\
+                 steady_state: {{probes: [{probe}]}}\n\
+                 method: [{{at: 0s, for: 1s, fault: {fault}}}]\nduration: 2s\n"
+            );
+            parse_str(
+                std::path::Path::new("x.yaml"),
+                &text,
+                &LoadOptions::default(),
+            )
+        };
+        let fault = "{proxy: p, type: latency, attributes: {latency: 1}}";
+        for metric in super::super::raw::METRICS {
+            let below = match *metric {
+                "error_rate" => "1%",
+                "rps" => "10/s",
+                _ => "300ms",
+            };
+            let probe = format!("{{name: m, load: {metric}, window: 2s, below: \"{below}\"}}");
+            assert!(
+                check(&probe, fault).is_ok(),
+                "{metric}: {:?}",
+                check(&probe, fault)
+            );
+        }
+        assert!(check("{name: m, load: p42, below: 1ms}", fault).is_err());
+        let probe = "{name: up, tcp: \"127.0.0.1:1\"}";
+        for kind in crate::fault::ToxicKind::TYPES {
+            let fault = format!("{{proxy: p, type: {kind}}}");
+            // Attributes may be required; the type itself must never be the problem.
+            if let Err(e) = check(probe, &fault) {
+                assert!(!e.to_string().contains(".type"), "{kind}: {e}");
+            }
+        }
+        for stream in ["downstream", "upstream"] {
+            let fault = format!(
+                "{{proxy: p, type: latency, stream: {stream}, attributes: {{latency: 1}}}}"
+            );
+            assert!(check(probe, &fault).is_ok(), "{stream}");
+        }
+    }
+
     #[test]
     fn the_committed_schema_is_current() {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/experiment.schema.json");
