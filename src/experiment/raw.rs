@@ -297,50 +297,45 @@ pub(super) struct RawRollback {
 /// The metrics a load probe may read (`validate/probes.rs` parses each).
 pub(super) const METRICS: &[&str] = &["error_rate", "rps", "p50", "p90", "p95", "p99"];
 
-/// Schema of a fault's `type`: the toxic types of the fault registry.
-struct ToxicType;
+/// A schema-only type: a string that is one of `$words`, named `$name` in the schema.
+macro_rules! words {
+    ($(#[$doc:meta])* $ty:ident, $name:literal, $description:literal, $words:expr) => {
+        $(#[$doc])*
+        struct $ty;
 
-impl JsonSchema for ToxicType {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        "ToxicType".into()
-    }
+        impl JsonSchema for $ty {
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                $name.into()
+            }
 
-    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        one_of(
-            "A toxic type (docs/faults.md).",
-            crate::fault::ToxicKind::TYPES,
-        )
-    }
+            fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                one_of($description, $words)
+            }
+        }
+    };
 }
 
-/// Schema of a fault's `stream`.
-struct StreamName;
-
-impl JsonSchema for StreamName {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        "Stream".into()
-    }
-
-    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        one_of(
-            "The direction: `downstream` (to the client, default) or `upstream`.",
-            &["downstream", "upstream"],
-        )
-    }
-}
-
-/// Schema of a load probe's metric.
-struct MetricName;
-
-impl JsonSchema for MetricName {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        "LoadMetric".into()
-    }
-
-    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        one_of("A load-driver metric over the probe's window.", METRICS)
-    }
-}
+words!(
+    /// A fault's `type`: the toxic types of the fault registry.
+    ToxicType,
+    "ToxicType",
+    "A toxic type (docs/faults.md).",
+    crate::fault::ToxicKind::TYPES
+);
+words!(
+    /// A fault's `stream`.
+    StreamName,
+    "Stream",
+    "The direction: `downstream` (to the client, default) or `upstream`.",
+    &["downstream", "upstream"]
+);
+words!(
+    /// A load probe's metric.
+    MetricName,
+    "LoadMetric",
+    "A load-driver metric over the probe's window.",
+    METRICS
+);
 
 /// A command line: a list of strings; numbers and booleans are taken as written (`[kill, -9, …]`).
 fn argv<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
