@@ -10,6 +10,7 @@
 //! `rollbacks`. Everything else is listed as [`Dropped`], one item per JSON path.
 
 mod activity;
+mod provider;
 #[cfg(test)]
 mod tests;
 mod toxiproxy;
