@@ -1,7 +1,7 @@
 # shakedown: the two commands a newcomer needs are `make demo` and `make test`.
 CARGO ?= cargo
 
-.PHONY: demo test e2e lint unit conformance deploy bench build python
+.PHONY: demo test e2e lint unit conformance deploy chaostoolkit bench build python
 
 ## Run the quickstart experiment against the embedded demo target (passes: nothing acknowledged
 ## is lost), then measure what write-behind mode loses to kill -9 (passes within its RPO).
@@ -17,8 +17,9 @@ demo:
 ## Everything CI checks: formatting, clippy, the test suite, Toxiproxy client conformance, the
 ## HTML report in headless Chromium (needs Debian's chromium and Node.js; .ci/run installs chromium),
 ## the pytest plugin built as a wheel and tested in a fresh venv (needs python3 with venv), and the
-## Kubernetes manifests (offline schemas) with the Jobs' command lines on loopback.
-test: lint unit conformance e2e python deploy
+## Kubernetes manifests (offline schemas) with the Jobs' command lines on loopback, and the Chaos
+## Toolkit fixtures validated by Chaos Toolkit itself (python3 and PyPI).
+test: lint unit conformance e2e python deploy chaostoolkit
 
 ## The HTML report in Debian's headless Chromium (apt-get install chromium): the quickstart's
 ## report, a 10-minute 1,000 req/s one, a suite and one with <script> in every user string (the
@@ -50,6 +51,9 @@ conformance:
 
 deploy:
 	bash scripts/validate-deploy.sh
+
+chaostoolkit:
+	bash scripts/chaostoolkit-check.sh
 
 ## Benchmarks: proxy overhead vs direct and nginx, load driver vs wrk. Prints ratios.
 bench:

@@ -6,11 +6,15 @@
 //! This root assembles them, starts the runtime and logging, and maps the outcome to a
 //! documented exit code (see [`crate::exit`]).
 
+mod completions;
 mod demo;
+mod import;
 mod load;
+mod man;
 mod merge;
 mod report;
 mod run;
+mod schema;
 mod serve;
 mod test;
 mod validate;
@@ -59,6 +63,14 @@ pub enum Command {
     Report(report::ReportArgs),
     /// Serve the embedded demo target (an HTTP key-value service).
     DemoTarget(demo::DemoArgs),
+    /// Print the JSON Schema of the experiment file or of the journal.
+    Schema(schema::SchemaArgs),
+    /// Print a shell completion script (bash, zsh, fish).
+    Completions(completions::CompletionsArgs),
+    /// Print the manual page (roff).
+    Man(man::ManArgs),
+    /// Convert a Chaos Toolkit experiment into a shakedown experiment.
+    Import(import::ImportArgs),
 }
 
 /// Parse the process arguments, run the command, and return its exit code.
@@ -79,7 +91,14 @@ pub fn main() -> ExitCode {
     // (RUST_LOG still overrides). The servers log their lifecycle at info.
     let quiet = matches!(
         cli.command,
-        Command::Run(_) | Command::Test(_) | Command::Validate(_) | Command::Report(_)
+        Command::Run(_)
+            | Command::Test(_)
+            | Command::Validate(_)
+            | Command::Report(_)
+            | Command::Schema(_)
+            | Command::Completions(_)
+            | Command::Man(_)
+            | Command::Import(_)
     );
     init_tracing(if quiet {
         "shakedown=warn"
@@ -116,6 +135,10 @@ pub async fn run(command: Command) -> anyhow::Result<Outcome> {
         Command::Validate(args) => validate::validate_main(args).await,
         Command::Report(args) => report::report_main(args).await,
         Command::DemoTarget(args) => demo::demo_main(args).await,
+        Command::Schema(args) => schema::schema_main(args).await,
+        Command::Completions(args) => completions::completions_main(args).await,
+        Command::Man(args) => man::man_main(args).await,
+        Command::Import(args) => import::import_main(args).await,
     }
 }
 

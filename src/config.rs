@@ -14,6 +14,7 @@
 
 pub mod name;
 pub mod node;
+pub mod schema;
 
 use std::fmt;
 use std::path::{Path, PathBuf};

@@ -6,6 +6,7 @@
 //! | 1 | failed: an expectation or threshold did not hold |
 //! | 2 | invalid input or usage: a bad file, flag or value; nothing was started |
 //! | 3 | aborted or infrastructure failure: a stop condition fired, a signal arrived, a port was in use |
+//! | 4 | incomplete: `import` wrote the experiment but left out items it lists on stderr |
 //! | 5 | nothing selected: `test -k`/`--tag` matched no experiment, so nothing ran |
 
 use std::process::ExitCode;
@@ -21,6 +22,9 @@ pub enum Outcome {
     Invalid,
     /// Aborted, interrupted, or the infrastructure failed (exit 3).
     Aborted,
+    /// `import` wrote its output but could not translate everything (exit 4); each item left
+    /// out is listed on stderr.
+    Incomplete,
     /// Nothing was selected to run: a suite of nothing must not pass (exit 5, pytest's "no
     /// tests collected").
     NothingSelected,
@@ -34,6 +38,7 @@ impl Outcome {
             Outcome::Failed => 1,
             Outcome::Invalid => 2,
             Outcome::Aborted => 3,
+            Outcome::Incomplete => 4,
             Outcome::NothingSelected => 5,
         }
     }

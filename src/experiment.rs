@@ -2,7 +2,7 @@
 //!
 //! | module | owns |
 //! |---|---|
-//! | `raw`, [`spec`], [`validate`] | the file format: as written, validated, and the checks between |
+//! | `raw`, [`spec`], [`validate`], [`schema`] | the file format: as written, validated, the checks between, and its JSON Schema |
 //! | `vars`, `quantity`, `toxics` | `${…}` variables, units, the toxic vocabulary |
 //! | [`record`] | the typed record of runs and its JSON journal (read back by `shakedown report`) |
 //! | [`measure`], `verdict` | pure functions from samples and fault windows to TTD, TTR, MTTR and a verdict |
@@ -23,6 +23,7 @@ mod raw;
 pub mod record;
 pub mod repeat;
 pub mod run;
+pub mod schema;
 pub mod service;
 pub mod spec;
 pub mod suite;

@@ -6,10 +6,12 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 
 use super::quantity;
+use crate::config::schema::{Argv, DurationText, FractionText, LimitText, Statuses, one_of};
 
 /// Top-level keys of an experiment file, in the order they are documented.
 pub(super) const SECTIONS: &[&str] = &[
@@ -30,31 +32,36 @@ pub(super) const SECTIONS: &[&str] = &[
 ];
 
 /// A process the runner starts, waits for, and stops.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Service")]
 pub(super) struct RawService {
     /// Unique name.
     pub name: String,
     /// Program and arguments; `shakedown` means this executable.
     #[serde(deserialize_with = "argv")]
+    #[schemars(with = "Argv")]
     pub command: Vec<String>,
     /// `http://…` polled until 2xx, or `tcp://host:port` until it connects.
     #[serde(default)]
     pub ready: Option<String>,
     /// How long to wait for `ready`.
     #[serde(default, deserialize_with = "quantity::bounded_opt")]
+    #[schemars(with = "Option<DurationText>")]
     pub ready_timeout: Option<Duration>,
     /// Extra environment variables.
     #[serde(default)]
     pub env: BTreeMap<String, String>,
     /// Grace period between SIGTERM and SIGKILL when stopping.
     #[serde(default, deserialize_with = "quantity::bounded_opt")]
+    #[schemars(with = "Option<DurationText>")]
     pub stop_timeout: Option<Duration>,
 }
 
 /// A proxy the runner creates through the control API.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Proxy")]
 pub(super) struct RawProxy {
     /// Unique name; faults refer to it.
     pub name: String,
@@ -67,24 +74,28 @@ pub(super) struct RawProxy {
     pub protocol: Option<String>,
 }
 
-/// `steady_state:`.
-#[derive(Debug, Deserialize)]
+/// `steady_state:`: how often the probes are sampled and when a run counts as recovered.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "SteadyState")]
 pub(super) struct RawSteadyState {
     /// Sampling interval.
     #[serde(default, deserialize_with = "quantity::bounded_opt")]
+    #[schemars(with = "Option<DurationText>")]
     pub interval: Option<Duration>,
     /// Consecutive passing samples that count as recovered.
     #[serde(default)]
     pub recovered_after: Option<u32>,
     /// The probes (checked one by one).
     #[serde(default)]
+    #[schemars(with = "Vec<RawProbe>")]
     pub probes: Vec<Value>,
 }
 
 /// One probe (steady state or guard).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Probe")]
 pub(super) struct RawProbe {
     /// Unique name.
     pub name: String,
@@ -96,33 +107,41 @@ pub(super) struct RawProbe {
     pub tcp: Option<String>,
     /// A command (program and arguments).
     #[serde(default, deserialize_with = "opt_argv")]
+    #[schemars(with = "Option<Argv>")]
     pub command: Option<Vec<String>>,
     /// A load-driver metric: error_rate, rps, p50, p90, p95, p99.
     #[serde(default)]
+    #[schemars(with = "Option<MetricName>")]
     pub load: Option<String>,
     /// The window a load metric is computed over.
     #[serde(default, deserialize_with = "quantity::bounded_opt")]
+    #[schemars(with = "Option<DurationText>")]
     pub window: Option<Duration>,
     /// Upper bound for a load metric (exclusive).
     #[serde(default)]
+    #[schemars(with = "Option<LimitText>")]
     pub below: Option<Value>,
     /// Lower bound for a load metric (exclusive).
     #[serde(default)]
+    #[schemars(with = "Option<LimitText>")]
     pub above: Option<Value>,
     /// What an HTTP or command probe's answer must look like.
     #[serde(default)]
     pub expect: Option<RawExpectAnswer>,
     /// Time limit for one sample.
     #[serde(default, deserialize_with = "quantity::bounded_opt")]
+    #[schemars(with = "Option<DurationText>")]
     pub timeout: Option<Duration>,
     /// Guards only: how long the guard must fail before the run is aborted.
     #[serde(default, rename = "for", deserialize_with = "quantity::bounded_opt")]
+    #[schemars(with = "Option<DurationText>")]
     pub for_: Option<Duration>,
 }
 
 /// The request of an HTTP probe.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "HttpRequest")]
 pub(super) struct RawHttp {
     /// `http://host:port/path`.
     pub url: String,
@@ -137,12 +156,14 @@ pub(super) struct RawHttp {
     pub body: Option<String>,
 }
 
-/// `expect:` of an HTTP or command probe.
-#[derive(Debug, Deserialize)]
+/// `expect:` of an HTTP or command probe: what its answer must look like.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Answer")]
 pub(super) struct RawExpectAnswer {
     /// HTTP status (one or a list).
     #[serde(default)]
+    #[schemars(with = "Option<Statuses>")]
     pub status: Option<Value>,
     /// Regex the response body must match.
     #[serde(default)]
@@ -159,14 +180,17 @@ pub(super) struct RawExpectAnswer {
 }
 
 /// One step of `method:`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Step")]
 pub(super) struct RawStep {
     /// When, from the start of the method.
     #[serde(deserialize_with = "quantity::bounded")]
+    #[schemars(with = "DurationText")]
     pub at: Duration,
     /// How long a fault stays in place.
     #[serde(default, rename = "for", deserialize_with = "quantity::bounded_opt")]
+    #[schemars(with = "Option<DurationText>")]
     pub for_: Option<Duration>,
     /// Optional label.
     #[serde(default)]
@@ -183,19 +207,23 @@ pub(super) struct RawStep {
 }
 
 /// A fault: a toxic of one proxy, in Toxiproxy's terms.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Fault")]
 pub(super) struct RawFault {
     /// The proxy (declared under `proxies`).
     pub proxy: String,
     /// Toxic type: latency, bandwidth, slow_close, timeout, reset_peer, slicer, limit_data, …
     #[serde(rename = "type")]
+    #[schemars(with = "ToxicType")]
     pub kind: String,
     /// `downstream` (default) or `upstream`.
     #[serde(default)]
+    #[schemars(with = "Option<StreamName>")]
     pub stream: Option<String>,
     /// Probability the toxic applies to a connection, 0..1 or a percentage.
     #[serde(default)]
+    #[schemars(with = "Option<FractionText>")]
     pub toxicity: Option<Value>,
     /// The toxic's attributes.
     #[serde(default)]
@@ -203,11 +231,13 @@ pub(super) struct RawFault {
 }
 
 /// An action: exactly one of the fields below.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Action")]
 pub(super) struct RawAction {
     /// Run a command and wait for it.
     #[serde(default, deserialize_with = "opt_argv")]
+    #[schemars(with = "Option<Argv>")]
     pub command: Option<Vec<String>>,
     /// Send a signal to a service.
     #[serde(default)]
@@ -226,38 +256,89 @@ pub(super) struct RawAction {
     pub restart: Option<String>,
     /// Time limit for a command.
     #[serde(default, deserialize_with = "quantity::bounded_opt")]
+    #[schemars(with = "Option<DurationText>")]
     pub timeout: Option<Duration>,
 }
 
-/// `expect:`.
-#[derive(Debug, Deserialize)]
+/// `expect:`: what a run must show to pass (every expectation optional).
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Expect")]
 pub(super) struct RawExpect {
     /// Every measured step recovers within this time of its removal.
     #[serde(default, deserialize_with = "quantity::bounded_opt")]
+    #[schemars(with = "Option<DurationText>")]
     pub recovered_within: Option<Duration>,
     /// Every measured step is detected within this time of its injection.
     #[serde(default, deserialize_with = "quantity::bounded_opt")]
+    #[schemars(with = "Option<DurationText>")]
     pub detected_within: Option<Duration>,
     /// At most this many acknowledged writes lost.
     #[serde(default)]
     pub lost_writes: Option<u64>,
     /// The observed RPO (span of acknowledgement times of lost writes) is at most this.
     #[serde(default, deserialize_with = "quantity::bounded_opt")]
+    #[schemars(with = "Option<DurationText>")]
     pub rpo_within: Option<Duration>,
 }
 
 /// A rollback command.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Rollback")]
 pub(super) struct RawRollback {
     /// Program and arguments.
     #[serde(deserialize_with = "argv")]
+    #[schemars(with = "Argv")]
     pub command: Vec<String>,
     /// Time limit.
     #[serde(default, deserialize_with = "quantity::bounded_opt")]
+    #[schemars(with = "Option<DurationText>")]
     pub timeout: Option<Duration>,
 }
+
+/// The metrics a load probe may read (`validate/probes.rs` parses each).
+pub(super) const METRICS: &[&str] = &["error_rate", "rps", "p50", "p90", "p95", "p99"];
+
+/// A schema-only type: a string that is one of `$words`, named `$name` in the schema.
+macro_rules! words {
+    ($(#[$doc:meta])* $ty:ident, $name:literal, $description:literal, $words:expr) => {
+        $(#[$doc])*
+        struct $ty;
+
+        impl JsonSchema for $ty {
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                $name.into()
+            }
+
+            fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                one_of($description, $words)
+            }
+        }
+    };
+}
+
+words!(
+    /// A fault's `type`: the toxic types of the fault registry.
+    ToxicType,
+    "ToxicType",
+    "A toxic type (docs/faults.md).",
+    crate::fault::ToxicKind::TYPES
+);
+words!(
+    /// A fault's `stream`.
+    StreamName,
+    "Stream",
+    "The direction: `downstream` (to the client, default) or `upstream`.",
+    &["downstream", "upstream"]
+);
+words!(
+    /// A load probe's metric.
+    MetricName,
+    "LoadMetric",
+    "A load-driver metric over the probe's window.",
+    METRICS
+);
 
 /// A command line: a list of strings; numbers and booleans are taken as written (`[kill, -9, …]`).
 fn argv<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {

@@ -28,7 +28,7 @@ pub(crate) const MAX_THREADS: usize = 1_024;
 pub(crate) const MAX_REQUESTS_PER_USER: u64 = 1_000_000_000_000;
 
 /// What load to apply, to which target, and how to judge it.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoadSpec {
     /// Base URL, `http://host:port[/path]`; scenario paths are relative to its origin.
@@ -49,6 +49,7 @@ pub struct LoadSpec {
         with = "humantime_serde",
         skip_serializing_if = "Option::is_none"
     )]
+    #[schemars(with = "Option<crate::config::schema::DurationText>")]
     pub duration: Option<Duration>,
     /// Maximum open connections = maximum requests in flight (HTTP/1.1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -80,6 +81,7 @@ pub struct LoadSpec {
         with = "humantime_serde",
         skip_serializing_if = "Option::is_none"
     )]
+    #[schemars(with = "Option<crate::config::schema::DurationText>")]
     pub timeout: Option<Duration>,
     /// Headers sent with every request.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -89,6 +91,7 @@ pub struct LoadSpec {
     pub scenarios: Vec<ScenarioSpec>,
     /// This agent's share of a plan split across agents (`"1/4"`; see docs/scaling.md).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<crate::config::schema::SegmentText>")]
     pub segment: Option<Segment>,
     /// Pass/fail criteria such as `p95 < 300ms`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -96,7 +99,7 @@ pub struct LoadSpec {
 }
 
 /// One weighted entry of the request mix: exactly one of `request`, `write` or `steps`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScenarioSpec {
     /// Name in reports (default: method and path).
@@ -124,7 +127,7 @@ fn one() -> u32 {
 }
 
 /// A request template.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RequestSpec {
     /// HTTP method (default GET).
@@ -145,7 +148,7 @@ fn get() -> String {
 }
 
 /// One step of a user's sequence.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StepSpec {
     /// The request.
@@ -156,7 +159,7 @@ pub struct StepSpec {
 }
 
 /// Where to find a value in a response body: exactly one of `json` or `regex`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExtractSpec {
     /// A JSON path (RFC 9535), e.g. `$.token`.
@@ -168,7 +171,9 @@ pub struct ExtractSpec {
 }
 
 /// Arrival process of the open model.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Arrival {
     /// Evenly spaced (wrk2, vegeta).
@@ -179,8 +184,9 @@ pub enum Arrival {
 }
 
 /// A rate in requests per second, written `200/s`, `12000/m`, `5/ms` or `200`.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(try_from = "RateText", into = "String")]
+#[schemars(with = "crate::config::schema::RateText")]
 pub struct Rate {
     /// Requests per second.
     pub per_second: f64,
@@ -249,22 +255,23 @@ impl fmt::Display for Rate {
 }
 
 /// Rate stages: points joined by linear ramps; equal times make a step.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(try_from = "StagesText", into = "Vec<Stage>")]
 pub struct Stages(pub Vec<Stage>);
 
 /// One stage point: from `at`, the rate is (heading linearly to the next point from) `rate`.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Stage {
     /// Time since start.
     #[serde(with = "humantime_serde")]
+    #[schemars(with = "crate::config::schema::DurationText")]
     pub at: Duration,
     /// Rate at that time.
     pub rate: Rate,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
 enum StagesText {
     Text(String),
@@ -309,7 +316,7 @@ impl FromStr for Stages {
 }
 
 /// Think time: a fixed `2s` or a uniform range `5s..15s`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(try_from = "String", into = "String")]
 pub struct ThinkTime {
     /// Shortest pause.

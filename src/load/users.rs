@@ -21,22 +21,23 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 /// User stages as written: `0s:10,30s:200,40s:10` or a list of `{at, users}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(try_from = "UserStagesText", into = "Vec<UserStage>")]
 pub struct UserStages(pub Vec<UserStage>);
 
 /// One point: from `at`, the user count is (heading linearly to the next point from) `users`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserStage {
     /// Time since start.
     #[serde(with = "humantime_serde")]
+    #[schemars(with = "crate::config::schema::DurationText")]
     pub at: Duration,
     /// Users at that time.
     pub users: u64,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
 enum UserStagesText {
     Text(String),

@@ -253,7 +253,8 @@ fn load_metric(ctx: &mut Ctx, p: &str, name: &str) -> Option<LoadMetric> {
             ctx.problem(
                 &format!("{p}.load"),
                 format!(
-                    "unknown metric `{other}`, expected one of error_rate, rps, p50, p90, p95, p99"
+                    "unknown metric `{other}`, expected one of {}",
+                    super::super::raw::METRICS.join(", ")
                 ),
             );
             return None;

@@ -1,0 +1,57 @@
+//! `shakedown import chaostoolkit FILE`: convert a Chaos Toolkit experiment.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+
+use super::print;
+use crate::exit::{InvalidInput, Outcome};
+use crate::import::chaostoolkit;
+
+/// Arguments of `shakedown import`.
+#[derive(Debug, clap::Args)]
+pub struct ImportArgs {
+    /// The format of the input.
+    #[arg(value_enum)]
+    pub format: Format,
+    /// The experiment to convert (`.json`, `.yaml` or `.yml`).
+    pub file: PathBuf,
+    /// Write the shakedown experiment here instead of stdout.
+    #[arg(short, long, value_name = "OUT.yaml")]
+    pub output: Option<PathBuf>,
+}
+
+/// A format `import` reads.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum Format {
+    /// A Chaos Toolkit experiment (JSON or YAML), with the chaostoolkit-toxiproxy extension.
+    Chaostoolkit,
+}
+
+/// `shakedown import`: the experiment on stdout (or `-o`); every item left out on stderr as
+/// `FILE: $.json.path: reason`. Exit 0 when everything translated, 4 when something was left
+/// out, 2 when the input is not an experiment.
+pub(crate) async fn import_main(args: ImportArgs) -> anyhow::Result<Outcome> {
+    let Format::Chaostoolkit = args.format;
+    let doc: serde_json::Value = crate::config::read(&args.file)?;
+    let label = args.file.display().to_string();
+    let source = args
+        .file
+        .file_name()
+        .map_or(label.clone(), |n| n.to_string_lossy().into_owned());
+    let translation = chaostoolkit::import(&doc, &source)
+        .map_err(|e| InvalidInput::new(format!("{label}: {e}")))?;
+    match &args.output {
+        Some(out) => std::fs::write(out, &translation.yaml)
+            .with_context(|| format!("writing {}", out.display()))?,
+        None => print(format_args!("{}", translation.yaml)),
+    }
+    for item in &translation.dropped {
+        eprintln!("{label}: {item}");
+    }
+    Ok(if translation.dropped.is_empty() {
+        Outcome::Passed
+    } else {
+        Outcome::Incomplete
+    })
+}
