@@ -396,3 +396,53 @@ async fn the_report_shows_the_file_as_it_ran_its_host_and_version() {
         shown.stdout
     );
 }
+
+/// An output file that could not be written is refused before anything starts (exit 2, naming
+/// the flag and the path), not found after the whole run: a path in a missing folder, and one
+/// whose parent is a regular file (which stops root too, unlike permission bits).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unwritable_output_path_is_refused_before_the_run_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("probed");
+    let file = dir.path().join("e.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            "title: never starts\nsteady_state:\n  probes:\n    - {{name: p, command: [touch, \"{}\"]}}\nmethod:\n  - {{at: 1s, action: {{command: [\"true\"]}}}}\nduration: 1s\n",
+            marker.display()
+        ),
+    )
+    .unwrap();
+    let regular = dir.path().join("a-file");
+    std::fs::write(&regular, "").unwrap();
+    for flag in ["--json", "--junit", "--html", "--summary"] {
+        for parent in [dir.path().join("missing"), regular.clone()] {
+            let out = parent.join("out");
+            let out = out.to_str().unwrap();
+            let ran = shakedown(&["run", file.to_str().unwrap(), "--quiet", flag, out]).await;
+            assert_eq!(ran.code, 2, "{flag} {out}: {}\n{}", ran.stdout, ran.stderr);
+            assert!(
+                ran.stderr
+                    .starts_with(&format!("shakedown: {flag} {out}: cannot write it: ")),
+                "{}",
+                ran.stderr
+            );
+            assert!(!marker.exists(), "{flag} {out}: the run started");
+        }
+    }
+    // A writable path is left as it was found: a new one is not left behind.
+    let fine = dir.path().join("fine.json");
+    let ran = shakedown(&[
+        "run",
+        file.to_str().unwrap(),
+        "--quiet",
+        "--html",
+        "/dev/null/x",
+        "--json",
+        fine.to_str().unwrap(),
+    ])
+    .await;
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(ran.stderr.contains("--html /dev/null/x"), "{}", ran.stderr);
+    assert!(!fine.exists());
+}
