@@ -332,3 +332,117 @@ fn assert_matches_journal_schema(doc: &serde_json::Value) {
         .collect();
     assert!(problems.is_empty(), "{problems:#?}");
 }
+
+/// The journal keeps where, with what and from which text an experiment ran: the HTML page
+/// shows the description, the host, the version and the file with its variables resolved
+/// (escaped), and `shakedown report` on the journal shows the description and the host.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_report_shows_the_file_as_it_ran_its_host_and_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("as-ran.yaml");
+    std::fs::write(
+        &file,
+        "title: as it ran\ndescription: Says <where> it ran.\nsteady_state:\n  probes:\n    - {name: same, command: [test, \"${var.word}\", \"=\", \"a&b\"]}\nmethod:\n  - {at: 200ms, action: {command: [\"true\"]}}\nduration: 500ms\n",
+    )
+    .unwrap();
+    let (json, page) = (dir.path().join("j.json"), dir.path().join("r.html"));
+    let ran = shakedown(&[
+        "run",
+        file.to_str().unwrap(),
+        "--quiet",
+        "--var",
+        "word=a&b",
+        "--json",
+        json.to_str().unwrap(),
+        "--html",
+        page.to_str().unwrap(),
+    ])
+    .await;
+    assert_eq!(ran.code, 0, "{}\n{}", ran.stdout, ran.stderr);
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    let ran_on = format!(
+        "ran on {} with shakedown {}",
+        host.trim(),
+        env!("CARGO_PKG_VERSION")
+    );
+    let doc = journal(&json);
+    assert_matches_journal_schema(&doc);
+    let experiment = &doc["experiments"][0];
+    assert_eq!(experiment["description"], "Says <where> it ran.");
+    assert_eq!(experiment["host"], host.trim());
+    assert_eq!(experiment["shakedown_version"], env!("CARGO_PKG_VERSION"));
+    let resolved = experiment["resolved"].as_str().unwrap();
+    assert!(resolved.starts_with("title: as it ran\n"), "{resolved}");
+    assert!(resolved.contains("- a&b\n"), "{resolved}");
+    assert!(!resolved.contains("${var.word}"), "{resolved}");
+    let html = std::fs::read_to_string(&page).unwrap();
+    for needle in [
+        "<p class=\"description\">Says &lt;where&gt; it ran.</p>",
+        &format!("<p class=\"meta provenance\">{ran_on}</p>"),
+        "<summary>The experiment file as it ran (variables resolved)</summary>",
+        "- a&amp;b\n",
+    ] {
+        assert!(html.contains(needle), "{needle:?} in\n{html}");
+    }
+    assert!(!html.contains("${var.word}"));
+    let shown = shakedown(&["report", json.to_str().unwrap()]).await;
+    assert_eq!(shown.code, 0, "{}", shown.stderr);
+    assert!(
+        shown.stdout.starts_with(&format!(
+            "\nas it ran  ({})\n  Says <where> it ran.\n  {ran_on}\n",
+            file.display()
+        )),
+        "{}",
+        shown.stdout
+    );
+}
+
+/// An output file that could not be written is refused before anything starts (exit 2, naming
+/// the flag and the path), not found after the whole run: a path in a missing folder, and one
+/// whose parent is a regular file (which stops root too, unlike permission bits).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unwritable_output_path_is_refused_before_the_run_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("probed");
+    let file = dir.path().join("e.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            "title: never starts\nsteady_state:\n  probes:\n    - {{name: p, command: [touch, \"{}\"]}}\nmethod:\n  - {{at: 1s, action: {{command: [\"true\"]}}}}\nduration: 1s\n",
+            marker.display()
+        ),
+    )
+    .unwrap();
+    let regular = dir.path().join("a-file");
+    std::fs::write(&regular, "").unwrap();
+    for flag in ["--json", "--junit", "--html", "--summary"] {
+        for parent in [dir.path().join("missing"), regular.clone()] {
+            let out = parent.join("out");
+            let out = out.to_str().unwrap();
+            let ran = shakedown(&["run", file.to_str().unwrap(), "--quiet", flag, out]).await;
+            assert_eq!(ran.code, 2, "{flag} {out}: {}\n{}", ran.stdout, ran.stderr);
+            assert!(
+                ran.stderr
+                    .starts_with(&format!("shakedown: {flag} {out}: cannot write it: ")),
+                "{}",
+                ran.stderr
+            );
+            assert!(!marker.exists(), "{flag} {out}: the run started");
+        }
+    }
+    // A writable path is left as it was found: a new one is not left behind.
+    let fine = dir.path().join("fine.json");
+    let ran = shakedown(&[
+        "run",
+        file.to_str().unwrap(),
+        "--quiet",
+        "--html",
+        "/dev/null/x",
+        "--json",
+        fine.to_str().unwrap(),
+    ])
+    .await;
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(ran.stderr.contains("--html /dev/null/x"), "{}", ran.stderr);
+    assert!(!fine.exists());
+}

@@ -7,7 +7,8 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use shakedown::experiment::record::{Document, ExperimentRecord, Status};
+use shakedown::experiment::record::{Document, ExperimentRecord, Provenance, Status};
+use shakedown::experiment::validate::{LoadOptions, parse_str};
 use shakedown::report::{html, markdown};
 
 #[path = "report_html/synthetic.rs"]
@@ -165,6 +166,37 @@ fn the_page_is_self_contained() {
     assert!(page.contains("@media print"));
 }
 
+/// The page and the summary say where, with what and from which text the experiment ran: the
+/// file with its variables resolved (collapsed), the host, the version and the description.
+#[test]
+fn the_page_shows_the_file_as_it_ran_its_host_version_and_description() {
+    let text = "title: t\ndescription: Why it holds.\nsteady_state:\n  probes:\n    - {name: up, tcp: \"127.0.0.1:${var.port}\"}\nmethod:\n  - {at: 1s, action: {command: [\"true\"]}}\nduration: 2s\n";
+    let options = LoadOptions {
+        vars: [("port".to_string(), "18080".to_string())].into(),
+        ..LoadOptions::default()
+    };
+    let parsed = parse_str(Path::new("t.yaml"), text, &options).unwrap();
+    let mut e = failed("t");
+    e.description = parsed.description.clone().unwrap();
+    e.provenance = Provenance {
+        resolved: Some(parsed.resolved),
+        host: Some("ci-7".into()),
+        shakedown_version: Some("9.9.9".into()),
+    };
+    let document = Document::of(vec![e]);
+    let page = html::render(&document);
+    let block = between(&page, "<details class=\"resolved\">", "</details>");
+    assert!(block.starts_with(
+        "<summary>The experiment file as it ran (variables resolved)</summary><pre><code>title: t\ndescription: Why it holds.\n"
+    ), "{block}");
+    assert!(block.contains("tcp: 127.0.0.1:18080\n"), "{block}");
+    assert!(!page.contains("${var.port}"));
+    assert!(page.contains("<p class=\"description\">Why it holds.</p>"));
+    assert!(page.contains("<p class=\"meta provenance\">ran on ci-7 with shakedown 9.9.9</p>"));
+    let summary = markdown::render(&document);
+    assert!(summary.contains("\nWhy it holds.\n\nFile: experiments/quickstart.yaml, ran on ci-7 with shakedown 9.9.9, started "), "{summary}");
+}
+
 #[test]
 fn every_string_from_the_users_file_is_escaped() {
     let mut e = failed("<script>alert(\"title\")</script>");
@@ -176,6 +208,11 @@ fn every_string_from_the_users_file_is_escaped() {
     run.samples[0].probes[0].probe = "<svg onload=alert(1)>".into();
     run.expectations[0].observed = "</td><script>observed</script>".into();
     run.rollbacks[0].command = vec!["<script>".into()];
+    e.provenance = Provenance {
+        resolved: Some("title: </code></pre><script>resolved</script>\n".into()),
+        host: Some("<script>host</script>".into()),
+        shakedown_version: Some("<i>1</i>".into()),
+    };
     let document = Document::of(vec![e]);
     let page = html::render(&document);
     keep("escaped.html", &page);
@@ -183,6 +220,12 @@ fn every_string_from_the_users_file_is_escaped() {
     assert!(!page.contains("<img") && !page.contains("<svg onload") && !page.contains("<b>"));
     assert!(page.contains("&lt;script&gt;alert(&quot;title&quot;)&lt;/script&gt;"));
     assert!(page.contains("&lt;script&gt;step&lt;/script&gt;</text>"));
+    assert!(
+        page.contains(
+            "ran on &lt;script&gt;host&lt;/script&gt; with shakedown &lt;i&gt;1&lt;/i&gt;"
+        )
+    );
+    assert!(page.contains("<pre><code>title: &lt;/code&gt;&lt;/pre&gt;&lt;script&gt;resolved"));
     let summary = markdown::render(&document);
     let bare_angle = summary
         .match_indices('<')

@@ -233,3 +233,39 @@ async fn an_empty_selection_does_not_pass() {
     assert_eq!(ran.code, 2, "{}\n{}", ran.stdout, ran.stderr);
     assert!(ran.stderr.contains("no experiment files"), "{}", ran.stderr);
 }
+
+/// `test` (and `report`) refuse an output file that could not be written before running
+/// anything: exit 2 naming the flag and the path.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unwritable_output_path_is_refused_before_the_suite_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("probed");
+    let suite = dir.path().join("suite");
+    std::fs::create_dir(&suite).unwrap();
+    std::fs::write(
+        suite.join("e.yaml"),
+        format!(
+            "title: never starts\nsteady_state:\n  probes:\n    - {{name: p, command: [touch, \"{}\"]}}\nmethod:\n  - {{at: 1s, action: {{command: [\"true\"]}}}}\nduration: 1s\n",
+            marker.display()
+        ),
+    )
+    .unwrap();
+    let regular = dir.path().join("a-file");
+    std::fs::write(&regular, "").unwrap();
+    for flag in ["--json", "--junit", "--html", "--summary"] {
+        for parent in [dir.path().join("missing"), regular.clone()] {
+            let out = parent.join("out");
+            let out = out.to_str().unwrap();
+            let ran = shakedown(&["test", suite.to_str().unwrap(), flag, out]).await;
+            assert_eq!(ran.code, 2, "{flag} {out}: {}\n{}", ran.stdout, ran.stderr);
+            let said = format!("shakedown: {flag} {out}: cannot write it: ");
+            assert!(ran.stderr.starts_with(&said), "{}", ran.stderr);
+            assert!(!marker.exists(), "{flag} {out}: the suite ran");
+            if flag != "--json" {
+                let ran = shakedown(&["report", "fixtures/journal-v0.1.0.json", flag, out]).await;
+                assert_eq!(ran.code, 2, "report {flag} {out}: {}", ran.stderr);
+                assert!(ran.stderr.starts_with(&said), "{}", ran.stderr);
+            }
+        }
+    }
+}

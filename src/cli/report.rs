@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 
 use super::print;
-use super::run::{Pages, write_outputs};
+use super::run::{Pages, check_outputs, write_outputs};
 use crate::exit::{InvalidInput, Outcome};
 use crate::experiment::record::Document;
 use crate::report::terminal;
@@ -29,6 +29,7 @@ pub(crate) async fn report_main(args: ReportArgs) -> anyhow::Result<Outcome> {
     let document = Document::read(&args.journal)
         .map_err(|e| InvalidInput::new(e.to_string()))
         .with_context(|| format!("{}", args.journal.display()))?;
+    check_outputs(None, args.junit.as_deref(), &args.pages)?;
     let mut worst = Outcome::Passed;
     for e in &document.experiments {
         print(format_args!("{}", terminal::render(e)));

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use super::print;
 use super::vars::options;
-use crate::exit::Outcome;
+use crate::exit::{InvalidInput, Outcome};
 use crate::experiment::record::Document;
 use crate::experiment::repeat::{fresh_run_dir, outcome, run_experiment};
 use crate::experiment::run::Progress;
@@ -49,6 +49,7 @@ pub(crate) async fn run_main(args: RunArgs) -> anyhow::Result<Outcome> {
         print(format_args!("{}", timeline::render(&experiment)));
         return Ok(Outcome::Passed);
     }
+    check_outputs(args.json.as_deref(), args.junit.as_deref(), &args.pages)?;
     let progress = Progress {
         verbose: !args.quiet,
     };
@@ -84,6 +85,45 @@ pub struct Pages {
     /// Write a GitHub-flavoured Markdown summary here (verdict, expectations, steps).
     #[arg(long, value_name = "FILE")]
     pub summary: Option<PathBuf>,
+}
+
+/// Refuse, before anything starts, an output file that could not be written at the end of the
+/// run: each of `--json`, `--junit`, `--html` and `--summary` must name a file that can be
+/// opened for writing, or created in an existing folder (the probe file is removed again).
+///
+/// Errors: [`InvalidInput`] (exit 2) naming the flag, the path and why.
+pub(super) fn check_outputs(
+    json: Option<&Path>,
+    junit: Option<&Path>,
+    pages: &Pages,
+) -> Result<(), InvalidInput> {
+    let outputs = [
+        ("--json", json),
+        ("--junit", junit),
+        ("--html", pages.html.as_deref()),
+        ("--summary", pages.summary.as_deref()),
+    ];
+    for (flag, path) in outputs {
+        if let Some(path) = path {
+            writable(path).map_err(|e| {
+                InvalidInput::new(format!("{flag} {}: cannot write it: {e}", path.display()))
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// Whether `path` can be written: an existing file opened for appending (unchanged), or a new
+/// one created and removed.
+fn writable(path: &Path) -> std::io::Result<()> {
+    match std::fs::OpenOptions::new().append(true).open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::File::create_new(path)?;
+            std::fs::remove_file(path)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// Write the journal, the JUnit XML, the HTML report and the Markdown summary where asked;

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use super::print;
-use super::run::{Pages, write_outputs};
+use super::run::{Pages, check_outputs, write_outputs};
 use super::vars::options;
 use crate::exit::Outcome;
 use crate::experiment::repeat::fresh_run_dir;
@@ -51,6 +51,7 @@ pub(crate) async fn test_main(args: TestArgs) -> anyhow::Result<Outcome> {
         args.paths.clone()
     };
     let files = suite::collect(&paths)?;
+    check_outputs(args.json.as_deref(), args.junit.as_deref(), &args.pages)?;
     let selection = Selection {
         filter: args.filter.as_deref().map(Filter::parse).transpose()?,
         tags: args.tags.clone(),

@@ -154,10 +154,8 @@ pub struct ExperimentRecord {
     pub file: String,
     /// Its title (empty when invalid).
     pub title: String,
-    /// Its description (empty when it has none). Not on the wire: `shakedown report` shows it
-    /// when the file is still at hand.
-    #[serde(skip)]
-    #[schemars(skip)]
+    /// Its description (empty when it has none; absent from older journals).
+    #[serde(default)]
     pub description: String,
     /// Its tags.
     pub tags: Vec<String>,
@@ -173,6 +171,41 @@ pub struct ExperimentRecord {
     pub mttr_from_removal: Option<Summary>,
     /// Measured steps that never recovered.
     pub unrecovered: usize,
+    /// Where and with what it ran (absent from older journals).
+    #[serde(flatten)]
+    pub provenance: Provenance,
+}
+
+/// Where, with what, and from which text an experiment ran: the report's "as it ran" facts.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Provenance {
+    /// The experiment file as it ran: YAML with every `${…}` resolved (the first run's, when
+    /// `--repeat` gave each run its own `${run.dir}`). `None` when it did not validate.
+    #[serde(default)]
+    pub resolved: Option<String>,
+    /// The host name of the machine that ran it.
+    #[serde(default)]
+    pub host: Option<String>,
+    /// The shakedown release that ran it, e.g. `0.2.0`.
+    #[serde(default)]
+    pub shakedown_version: Option<String>,
+}
+
+impl Provenance {
+    /// This machine and this release, with the resolved file when there is one.
+    pub fn here(resolved: Option<String>) -> Self {
+        Self {
+            resolved,
+            host: nix::unistd::gethostname()
+                .ok()
+                .map(|h| h.to_string_lossy().into_owned()),
+            shakedown_version: Some(env!("CARGO_PKG_VERSION").to_string()),
+        }
+    }
+
+    /// The newly added journal fields, for the test that reads a 0.1.0 journal back.
+    #[cfg(test)]
+    const FIELDS: [&str; 3] = ["resolved", "host", "shakedown_version"];
 }
 
 impl ExperimentRecord {
@@ -189,6 +222,7 @@ impl ExperimentRecord {
             mttr: None,
             mttr_from_removal: None,
             unrecovered: 0,
+            provenance: Provenance::here(None),
         }
     }
 
@@ -364,6 +398,15 @@ mod tests {
         let mut again: serde_json::Value = serde_json::from_str(&document.to_json()).unwrap();
         // Fields the load report gained after 0.1.0 (docs/load.md): written by this release,
         // absent from the old journal. Everything else must come back as it was.
+        // Fields the experiment gained after 0.1.0 (docs/journal.md), empty on reading.
+        let experiment = again["experiments"][0].as_object_mut().unwrap();
+        for field in Provenance::FIELDS.iter().chain(&["description"]) {
+            assert!(
+                experiment
+                    .remove(*field)
+                    .is_some_and(|v| v.is_null() || v == "")
+            );
+        }
         for run in again["experiments"][0]["runs"].as_array_mut().unwrap() {
             let load = run["load"].as_object_mut().unwrap();
             assert!(load.remove("span_ms").is_some());

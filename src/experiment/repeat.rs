@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 
 use super::measure;
-use super::record::{ExperimentRecord, Status};
+use super::record::{ExperimentRecord, Provenance, Status};
 use super::run::{Progress, run_once};
 use super::spec::Experiment;
 use crate::exit::Outcome;
@@ -73,6 +73,7 @@ pub async fn run_experiment(
         mttr: measure::summarize(&from_inject),
         mttr_from_removal: measure::summarize(&from_removal),
         unrecovered,
+        provenance: Provenance::here(Some(experiment.resolved.clone())),
     })
 }
 

@@ -58,6 +58,8 @@ pub struct Experiment {
     pub rollbacks: Vec<CommandSpec>,
     /// What validation found doubtful but not wrong, each `file:line:col: field: warning: …`.
     pub warnings: Vec<String>,
+    /// The file as it runs: its YAML with every `${…}` resolved, keys in file order.
+    pub resolved: String,
 }
 
 /// A process the runner manages.

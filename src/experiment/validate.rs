@@ -12,6 +12,7 @@ mod ctx;
 mod load;
 mod method;
 mod probes;
+mod resolved;
 mod system;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -79,7 +80,10 @@ pub fn parse_str(
     let json = root.to_json("", &mut ctx.locs);
     let experiment = ctx.experiment(file, &json);
     match experiment {
-        Some(e) if ctx.is_clean() => Ok(e),
+        Some(e) if ctx.is_clean() => Ok(Experiment {
+            resolved: resolved::yaml(&root),
+            ..e
+        }),
         _ => Err(ctx.into_error()),
     }
 }
@@ -202,6 +206,7 @@ impl Ctx {
             expect,
             rollbacks,
             warnings: self.warnings(),
+            resolved: String::new(),
         })
     }
 

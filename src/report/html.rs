@@ -20,6 +20,7 @@ use std::path::Path;
 use anyhow::Context;
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
+use super::terminal;
 use crate::experiment::record::{Document, ExpectationRecord, ExperimentRecord, RunRecord, Status};
 
 /// The page's style sheet, compiled in.
@@ -122,6 +123,7 @@ fn experiment(index: usize, e: &ExperimentRecord) -> Markup {
             p.meta { code { (e.file) }
                 @for t in &e.tags { " " span.tag { (t) } } }
             @for line in e.description.lines().filter(|l| !l.trim().is_empty()) { p.description { (line) } }
+            @if let Some(ran) = terminal::ran_on(&e.provenance) { p.meta.provenance { (ran) } }
             div class={ "verdict " (status_class(e.status)) } {
                 strong { (e.status.as_str().to_uppercase()) }
                 @if let Some(r) = &e.reason { " — " span.reason { (r) } }
@@ -133,6 +135,12 @@ fn experiment(index: usize, e: &ExperimentRecord) -> Markup {
                 @if numbered { (spread::strip(e)) }
             }
             @for run in &e.runs { (run_section(index, run, numbered)) }
+            @if let Some(text) = &e.provenance.resolved {
+                details.resolved {
+                    summary { "The experiment file as it ran (variables resolved)" }
+                    pre { code { (text) } }
+                }
+            }
         }
     }
 }

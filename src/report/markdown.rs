@@ -91,7 +91,16 @@ fn experiment(out: &mut String, e: &ExperimentRecord) {
         e.status.as_str().to_uppercase(),
         text(title)
     );
+    if !e.description.trim().is_empty() {
+        let _ = writeln!(out, "{}\n", text(e.description.trim()));
+    }
     let _ = write!(out, "File: {}", text(&e.file));
+    if let Some(ran) = super::terminal::ran_on(&e.provenance) {
+        let _ = write!(out, ", {}", text(&ran));
+    }
+    if let Some(run) = e.runs.first() {
+        let _ = write!(out, ", started {}", text(&run.started));
+    }
     if let Some(r) = &e.reason {
         let _ = write!(out, ". Reason: {}", text(r));
     }

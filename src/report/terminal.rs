@@ -6,7 +6,7 @@ use std::fmt::Write;
 use std::time::Duration;
 
 use crate::experiment::record::{
-    ExperimentRecord, RunRecord, Status, StepRecord, Summary, observed_rpo,
+    ExperimentRecord, Provenance, RunRecord, Status, StepRecord, Summary, observed_rpo,
 };
 use crate::load::{ErrorClass, LoadReport, WriteReport};
 
@@ -33,12 +33,28 @@ fn summary_line(label: &str, s: &Option<Summary>, unrecovered: usize) -> String 
     }
 }
 
+/// `ran on HOST with shakedown VERSION`, from what the record knows (older journals
+/// know neither).
+pub fn ran_on(p: &Provenance) -> Option<String> {
+    match (&p.host, &p.shakedown_version) {
+        (None, None) => None,
+        (host, version) => Some(format!(
+            "ran on {} with shakedown {}",
+            host.as_deref().unwrap_or("an unknown host"),
+            version.as_deref().unwrap_or("(unknown version)")
+        )),
+    }
+}
+
 /// The summary of one experiment and its runs.
 pub fn render(report: &ExperimentRecord) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "\n{}  ({})", report.title, report.file);
     for line in report.description.lines().filter(|l| !l.trim().is_empty()) {
         let _ = writeln!(out, "  {}", line.trim());
+    }
+    if let Some(ran) = ran_on(&report.provenance) {
+        let _ = writeln!(out, "  {ran}");
     }
     for run in &report.runs {
         render_run(&mut out, run, report.runs.len() > 1);

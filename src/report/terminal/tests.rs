@@ -12,6 +12,7 @@ fn record(run: RunRecord) -> ExperimentRecord {
         mttr: None,
         mttr_from_removal: None,
         unrecovered: 0,
+        provenance: Provenance::default(),
     }
 }
 
@@ -74,6 +75,23 @@ fn the_writes_lines_add_up_and_show_refused() {
     );
     let (total, parts) = equation(&read);
     assert_eq!(total, parts.iter().sum::<u64>());
+}
+
+#[test]
+fn the_header_says_where_and_with_what_it_ran() {
+    let mut e = record(RunRecord::default());
+    e.provenance = Provenance {
+        resolved: None,
+        host: Some("box-7".into()),
+        shakedown_version: Some("9.8.7".into()),
+    };
+    let shown = render(&e);
+    assert!(
+        shown.starts_with(
+            "\nt  (e.yaml)\n  What should hold,\n  and why.\n  ran on box-7 with shakedown 9.8.7\n"
+        ),
+        "{shown}"
+    );
 }
 
 #[test]
