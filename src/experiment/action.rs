@@ -176,7 +176,7 @@ mod tests {
     async fn a_command_ends_when_its_leader_exits_even_if_its_output_stays_open() {
         let mark = format!("{}", 4_000_000 + std::process::id() % 1_000_000);
         let script = format!("echo hi; sleep {mark} & exit 4");
-        let started = std::time::Instant::now();
+        let started = tokio::time::Instant::now();
         let out = run_command(&["sh".into(), "-c".into(), script], Duration::from_secs(20))
             .await
             .unwrap();
@@ -195,9 +195,9 @@ mod tests {
                 .unwrap();
             !found.stdout.is_empty()
         };
-        let deadline = std::time::Instant::now() + Duration::from_secs(5);
-        while alive() && std::time::Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(50));
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        while alive() && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
         assert!(!alive(), "`sleep {mark}` was left running");
     }
