@@ -126,6 +126,7 @@ pub async fn run_once(
             shared.stop(Status::Aborted, why);
         },
         signal = interrupts.first() => {
+            let _ = INTERRUPTED.set(signal);
             abort.abort();
             shared.stop(Status::Aborted, format!("interrupted by {signal}"));
         }
@@ -165,6 +166,15 @@ fn holds_a_file(dir: &Path) -> bool {
             _ => true,
         })
     })
+}
+
+/// The signal that interrupted a run of this process, once one has.
+static INTERRUPTED: OnceLock<&'static str> = OnceLock::new();
+
+/// The signal that interrupted a run of this process (`SIGTERM`, …), if one has: a suite
+/// stops there instead of going on with its next experiment.
+pub(crate) fn interrupted_by() -> Option<&'static str> {
+    INTERRUPTED.get().copied()
 }
 
 /// The signals that interrupt a run, listened to before anything starts: each is handled

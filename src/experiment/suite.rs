@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use super::record::{Document, ExperimentRecord, Status};
 use super::repeat::{outcome, run_experiment};
-use super::run::Progress;
+use super::run::{Progress, interrupted_by};
 use super::validate::{self, LoadOptions};
 use crate::config::ConfigError;
 use crate::exit::{InvalidInput, Outcome};
@@ -42,7 +42,8 @@ pub enum Event<'a> {
     Ran(&'a Path, &'a ExperimentRecord),
 }
 
-/// Run every selected file in order (each with fresh `options()`), calling `on` as each ends.
+/// Run every selected file in order (each with fresh `options()`), calling `on` as each ends;
+/// once a signal has interrupted one, the rest are skipped (`not run: the suite was interrupted`).
 /// Returns the suite's document and the worst outcome; [`Outcome::NothingSelected`] when every
 /// file validated and none was selected.
 pub async fn run(
@@ -77,6 +78,17 @@ pub async fn run(
                 &experiment.tags,
                 Status::Skipped,
                 why.into(),
+            ));
+            continue;
+        }
+        if let Some(signal) = interrupted_by() {
+            // Ctrl-C stops the suite, not only the experiment it arrived in.
+            reports.push(ExperimentRecord::not_run(
+                file,
+                &experiment.title,
+                &experiment.tags,
+                Status::Skipped,
+                format!("not run: the suite was interrupted by {signal}"),
             ));
             continue;
         }
