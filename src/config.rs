@@ -140,6 +140,15 @@ pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
 /// # Errors
 /// One problem naming the file and, for its content, the position.
 pub fn read_text(path: &Path) -> Result<String, ConfigError> {
+    read_text_within(path, MAX_FILE_BYTES)
+}
+
+/// [`read_text`] for files of at most `limit` bytes (a saved journal may be larger than an
+/// experiment file).
+///
+/// # Errors
+/// As [`read_text`], the size against `limit`.
+pub fn read_text_within(path: &Path, limit: u64) -> Result<String, ConfigError> {
     let refuse = |message: String| ConfigError::one(path, Position::default(), "", message);
     let meta = std::fs::metadata(path).map_err(|e| {
         refuse(match e.kind() {
@@ -155,22 +164,31 @@ pub fn read_text(path: &Path) -> Result<String, ConfigError> {
     }
     let too_large = |size: u64| {
         refuse(format!(
-            "is {size} bytes; files of at most {MAX_FILE_BYTES} bytes (1 MiB) are read"
+            "is {size} bytes; files of at most {limit} bytes ({}) are read",
+            mebibytes(limit)
         ))
     };
-    if meta.len() > MAX_FILE_BYTES {
+    if meta.len() > limit {
         return Err(too_large(meta.len()));
     }
     let mut bytes = Vec::new();
     std::fs::File::open(path)
         .and_then(|f| {
-            std::io::Read::read_to_end(&mut std::io::Read::take(f, MAX_FILE_BYTES + 1), &mut bytes)
+            std::io::Read::read_to_end(
+                &mut std::io::Read::take(f, limit.saturating_add(1)),
+                &mut bytes,
+            )
         })
         .map_err(|e| refuse(format!("cannot read: {e}")))?;
-    if bytes.len() as u64 > MAX_FILE_BYTES {
+    if bytes.len() as u64 > limit {
         return Err(too_large(bytes.len() as u64));
     }
     text_of(path, bytes)
+}
+
+/// A size limit for people: `1 MiB`, `1024 MiB`.
+fn mebibytes(bytes: u64) -> String {
+    format!("{} MiB", bytes / (1024 * 1024))
 }
 
 /// What a non-regular file is, in words.
