@@ -318,7 +318,7 @@ fn yaml_error(file: &Path, error: &serde_saphyr::Error) -> ConfigError {
 }
 
 /// The parser's message in plain words where its own speaks to a programmer (a setting of
-/// the library to change, a Rust debug value); `None` keeps its message.
+/// the library to change, a Rust type or debug value, an API to call); `None` keeps its message.
 pub(crate) fn plain(error: &serde_saphyr::Error) -> Option<String> {
     use serde_saphyr::Error as E;
     use serde_saphyr::budget::BudgetBreach as B;
@@ -353,6 +353,14 @@ pub(crate) fn plain(error: &serde_saphyr::Error) -> Option<String> {
             }
             _ => too.to_string(),
         },
+        E::ExternalMessage { msg, .. } if msg == "recursion limit exceeded" => {
+            format!("{too}: it nests lists or mappings too deep")
+        }
+        E::MultipleDocuments { .. } => {
+            "a second YAML document starts here (after `---` or `...`); a file holds one".into()
+        }
+        E::NullIntoString { .. } => "expected text, found null (`~`, `null` or nothing)".into(),
+        E::NonFiniteFloat { value, .. } => format!("`{value}` is not a finite number"),
         _ => return None,
     })
 }
@@ -375,6 +383,48 @@ mod tests {
     struct Doc {
         name: String,
         rate: u32,
+    }
+
+    /// The YAML library's words for a programmer (an API to call, a Rust type, a library
+    /// policy) never reach the user: each of these says what is wrong with the file instead.
+    #[test]
+    fn yaml_errors_speak_of_the_file_not_of_the_library() {
+        let deep = format!(
+            "title: t\ntags: {}{}\n",
+            "[".repeat(5_000),
+            "]".repeat(5_000)
+        );
+        let cases = [
+            (
+                "title: t\n---\ntitle: u\n",
+                "3:1: a second YAML document starts here",
+            ),
+            (
+                "title: t\n...\nx: [\n",
+                "3:1: a second YAML document starts here",
+            ),
+            ("title: t\n~: x\n", "expected text, found null"),
+            ("toxicity: .nan\n", "1:11: `.nan` is not a finite number"),
+            ("rate: .inf\n", "1:7: `.inf` is not a finite number"),
+            (
+                deep.as_str(),
+                "too intricate to read safely: it nests lists or mappings too deep",
+            ),
+        ];
+        for (text, said) in cases {
+            let shown = node::parse(Path::new("x.yaml"), text)
+                .unwrap_err()
+                .to_string();
+            assert!(shown.contains(said), "{said:?} in {shown}");
+            for leak in [
+                "from_str",
+                "Option<",
+                "configured policy",
+                "recursion limit",
+            ] {
+                assert!(!shown.contains(leak), "{leak:?} in {shown}");
+            }
+        }
     }
 
     #[test]
