@@ -387,6 +387,28 @@ async fn validate_refuses_a_u64_max_duration_with_exit_2_and_a_position() {
 
 /// Names that become file names and URL paths (issue 8, item 7): services, proxies, probes and
 /// guards follow `config::name`; each bad one is refused at its position.
+/// A command probe's `expect.exit` outside 0..255 can never be met: refused at the field.
+#[test]
+fn an_exit_code_no_process_can_return_is_refused() {
+    let probe = |exit: &str| {
+        format!(
+            "title: t\nsteady_state:\n  probes:\n    - {{name: p, command: [\"true\"], expect: {{exit: {exit}}}}}\nduration: 1s\n"
+        )
+    };
+    for exit in ["-1", "256", "2147483647"] {
+        let shown = validate(&probe(exit)).unwrap_err().to_string();
+        assert!(
+            shown.contains(&format!(
+                "steady_state.probes[0].expect.exit: {exit} is not an exit code (0..255)"
+            )),
+            "{shown}"
+        );
+    }
+    for exit in ["0", "255"] {
+        assert!(validate(&probe(exit)).is_ok(), "{exit}");
+    }
+}
+
 #[test]
 fn names_that_would_escape_the_run_folder_are_refused() {
     let base = r#"title: names

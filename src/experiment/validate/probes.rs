@@ -178,9 +178,17 @@ fn command_check(
     answer_fields(ctx, p, &expect, false);
     let cmd = ctx.command(&format!("{p}.command"), argv, None)?;
     let stdout = regex(ctx, &format!("{p}.expect.stdout"), expect.stdout.as_deref());
+    let exit = expect.exit.unwrap_or(0);
+    if !(0..=255).contains(&exit) {
+        // A process exits with 0..=255: any other code could never be met.
+        ctx.problem(
+            &format!("{p}.expect.exit"),
+            format!("{exit} is not an exit code (0..255)"),
+        );
+    }
     Some(Check::Command {
         argv: cmd.argv,
-        exit: expect.exit.unwrap_or(0),
+        exit,
         stdout,
     })
 }
