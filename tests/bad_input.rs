@@ -409,6 +409,59 @@ fn an_exit_code_no_process_can_return_is_refused() {
     }
 }
 
+/// Every `host:port` of a file (a proxy's `listen` and `upstream`, a tcp probe, a `tcp://`
+/// ready check) has one rule (issue 8, item 5's kind): a host and a port of digits in 1..65535
+/// (`listen` may be 0: a free port). `tcp://127.0.0.1:70000` validated and the service was
+/// then never ready; an upstream of port 0 validated and no connection could reach it.
+#[test]
+fn every_host_port_of_a_file_has_a_port_in_range() {
+    let file = |listen: &str, upstream: &str, tcp: &str, ready: &str| {
+        format!(
+            "title: t\nservices:\n  - {{name: s, command: [\"true\"], ready: \"tcp://{ready}\"}}\n\
+             proxies:\n  - {{name: p, listen: \"{listen}\", upstream: \"{upstream}\"}}\n\
+             steady_state:\n  probes:\n    - {{name: t, tcp: \"{tcp}\"}}\nduration: 1s\n"
+        )
+    };
+    let good = "127.0.0.1:65535";
+    assert!(validate(&file(good, good, good, good)).is_ok());
+    assert!(validate(&file("127.0.0.1:0", "[::1]:1", "localhost:1", good)).is_ok());
+    for bad in [
+        "127.0.0.1:65536",
+        "127.0.0.1:99999",
+        "127.0.0.1:+80",
+        "127.0.0.1",
+        ":80",
+    ] {
+        let shown = validate(&file(bad, bad, bad, bad)).unwrap_err().to_string();
+        for field in [
+            "services[0].ready",
+            "proxies[0].listen",
+            "proxies[0].upstream",
+            "steady_state.probes[0].tcp",
+        ] {
+            assert!(
+                shown.contains(&format!("{field}: `{bad}` must be host:port")),
+                "{field} in {shown}"
+            );
+        }
+    }
+    let shown = validate(&file(good, "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"))
+        .unwrap_err()
+        .to_string();
+    for field in [
+        "services[0].ready",
+        "proxies[0].upstream",
+        "steady_state.probes[0].tcp",
+    ] {
+        assert!(
+            shown.contains(&format!(
+                "{field}: `127.0.0.1:0` must be host:port with a port in 1..65535"
+            )),
+            "{field} in {shown}"
+        );
+    }
+}
+
 #[test]
 fn names_that_would_escape_the_run_folder_are_refused() {
     let base = r#"title: names

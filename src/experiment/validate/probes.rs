@@ -159,12 +159,7 @@ fn tcp_check(ctx: &mut Ctx, p: &str, addr: String, has_expect: bool) -> Check {
             "a tcp probe passes when it connects; it takes no `expect`",
         );
     }
-    if addr
-        .rsplit_once(':')
-        .is_none_or(|(_, port)| port.parse::<u16>().is_err())
-    {
-        ctx.problem(&format!("{p}.tcp"), format!("`{addr}` must be host:port"));
-    }
+    ctx.host_port(&format!("{p}.tcp"), &addr, false);
     Check::Tcp(addr)
 }
 

@@ -44,6 +44,7 @@ impl Ctx {
                 if crate::load::parse_http_url(&r).is_ok() {
                     Some(Ready::Http(r))
                 } else if let Some(addr) = r.strip_prefix("tcp://") {
+                    self.host_port(&format!("{path}.ready"), addr, false);
                     Some(Ready::Tcp(addr.to_string()))
                 } else {
                     self.problem(
@@ -76,17 +77,8 @@ impl Ctx {
                     format!("proxy `{}` is declared twice", p.name),
                 );
             }
-            for (field, addr) in [("listen", &p.listen), ("upstream", &p.upstream)] {
-                if addr
-                    .rsplit_once(':')
-                    .is_none_or(|(_, port)| port.parse::<u16>().is_err())
-                {
-                    self.problem(
-                        &format!("{path}.{field}"),
-                        format!("`{addr}` must be host:port"),
-                    );
-                }
-            }
+            self.host_port(&format!("{path}.listen"), &p.listen, true);
+            self.host_port(&format!("{path}.upstream"), &p.upstream, false);
             out.push(Proxy {
                 name: p.name,
                 listen: p.listen,
