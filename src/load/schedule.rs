@@ -231,7 +231,9 @@ impl Slots {
         else {
             return walked;
         };
-        let rest = (schedule.expected_by(until) - *position) / *workers;
+        // The plan holds at most its slots (the cap of a cut plan included).
+        let expected = schedule.expected_by(until).min(schedule.slots as f64);
+        let rest = (expected - *position) / *workers;
         walked + rest.max(0.0) as u64
     }
 
