@@ -236,7 +236,7 @@ async fn an_empty_selection_does_not_pass() {
     assert!(ran.stderr.contains("no experiment files"), "{}", ran.stderr);
 }
 
-/// Ctrl-C (or SIGTERM, SIGHUP, SIGQUIT) stops the suite: the experiment it arrives in is torn
+/// Ctrl-C (or SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM) stops the suite: the experiment it arrives in is torn
 /// down and aborted, and the ones after it do not run (skipped, `not run: the suite was
 /// interrupted by SIGINT (Ctrl-C)`); the suite exits 3.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -189,6 +189,10 @@ impl Interrupts {
             (SignalKind::terminate(), "SIGTERM"),
             (SignalKind::hangup(), "SIGHUP"),
             (SignalKind::quit(), "SIGQUIT"),
+            // Their default action also ends the process: unheard, they would skip teardown.
+            (SignalKind::user_defined1(), "SIGUSR1"),
+            (SignalKind::user_defined2(), "SIGUSR2"),
+            (SignalKind::alarm(), "SIGALRM"),
         ];
         Self(
             kinds
