@@ -462,6 +462,55 @@ fn every_host_port_of_a_file_has_a_port_in_range() {
     }
 }
 
+/// A command or environment the operating system cannot take (a NUL byte; a variable name
+/// that is empty or holds `=`) is refused at validation, at its field: it validated, then the
+/// run failed in preflight (exit 3) when it started the service.
+#[test]
+fn commands_and_environments_the_os_cannot_take_are_refused() {
+    let cases = [
+        (
+            "services: [{name: s, command: [\"tr\\0ue\"]}]",
+            "services[0].command[0]: contains a NUL byte",
+        ),
+        (
+            "services: [{name: s, command: [sh, -c, \"a\\0b\"]}]",
+            "services[0].command[2]: contains a NUL byte",
+        ),
+        (
+            "method: [{at: 0s, action: {command: [echo, \"\\0\"]}}]",
+            "method[0].action.command[1]: contains a NUL byte",
+        ),
+        (
+            "rollbacks: [{command: [\"\\0\"]}]",
+            "rollbacks[0].command[0]: contains a NUL byte",
+        ),
+        (
+            "steady_state: {probes: [{name: p, command: [echo, \"\\0\"]}]}",
+            "steady_state.probes[0].command[1]: contains a NUL byte",
+        ),
+        (
+            "services: [{name: s, command: [\"true\"], env: {\"A=B\": x}}]",
+            "services[0].env.A=B: a variable name",
+        ),
+        (
+            "services: [{name: s, command: [\"true\"], env: {\"\": x}}]",
+            "services[0].env.: a variable name",
+        ),
+        (
+            "services: [{name: s, command: [\"true\"], env: {A: \"x\\0y\"}}]",
+            "services[0].env.A: a variable name",
+        ),
+    ];
+    for (part, said) in cases {
+        let text = format!("title: t\n{part}\nduration: 1s\n");
+        let shown = validate(&text).unwrap_err().to_string();
+        assert!(shown.contains(said), "{said:?} in {shown}");
+    }
+    let fine =
+        "title: t\nservices: [{name: s, command: [\"true\"], env: {A_1: \"x=y\"}}]\nduration: 1s\n";
+    assert!(validate(fine).is_ok());
+}
+
 #[test]
 fn names_that_would_escape_the_run_folder_are_refused() {
     let base = r#"title: names

@@ -20,6 +20,12 @@ impl Ctx {
             self.problem(path, "must name a program: [program, arg, …]");
             return None;
         }
+        // The operating system takes C strings: a NUL byte cannot be passed, and the run would
+        // fail only when it starts the command.
+        if let Some(i) = argv.iter().position(|a| a.contains('\0')) {
+            self.problem(&format!("{path}[{i}]"), "contains a NUL byte (\\0)");
+            return None;
+        }
         Some(CommandSpec {
             argv,
             timeout: timeout.unwrap_or(DEFAULT_COMMAND_TIMEOUT),
@@ -54,6 +60,15 @@ impl Ctx {
                     None
                 }
             });
+            for (key, value) in &s.env {
+                // An environment entry is `KEY=VALUE` as a C string.
+                if key.is_empty() || key.contains(['=', '\0']) || value.contains('\0') {
+                    self.problem(
+                        &format!("{path}.env.{key}"),
+                        "a variable name is not empty and holds no `=` or NUL byte, nor does its value",
+                    );
+                }
+            }
             out.push(Service {
                 name: s.name,
                 command: cmd.argv,
