@@ -141,6 +141,15 @@ pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
 /// # Errors
 /// One problem naming the file and, for its content, the position.
 pub fn read_text(path: &Path) -> Result<String, ConfigError> {
+    read_text_within(path, MAX_FILE_BYTES)
+}
+
+/// [`read_text`] for files of at most `limit` bytes (a saved journal may be larger than an
+/// experiment file).
+///
+/// # Errors
+/// As [`read_text`], the size against `limit`.
+pub fn read_text_within(path: &Path, limit: u64) -> Result<String, ConfigError> {
     let refuse = |message: String| ConfigError::one(path, Position::default(), "", message);
     let meta = std::fs::metadata(path).map_err(|e| {
         refuse(match e.kind() {
@@ -156,22 +165,31 @@ pub fn read_text(path: &Path) -> Result<String, ConfigError> {
     }
     let too_large = |size: u64| {
         refuse(format!(
-            "is {size} bytes; files of at most {MAX_FILE_BYTES} bytes (1 MiB) are read"
+            "is {size} bytes; files of at most {limit} bytes ({}) are read",
+            mebibytes(limit)
         ))
     };
-    if meta.len() > MAX_FILE_BYTES {
+    if meta.len() > limit {
         return Err(too_large(meta.len()));
     }
     let mut bytes = Vec::new();
     std::fs::File::open(path)
         .and_then(|f| {
-            std::io::Read::read_to_end(&mut std::io::Read::take(f, MAX_FILE_BYTES + 1), &mut bytes)
+            std::io::Read::read_to_end(
+                &mut std::io::Read::take(f, limit.saturating_add(1)),
+                &mut bytes,
+            )
         })
         .map_err(|e| refuse(format!("cannot read: {e}")))?;
-    if bytes.len() as u64 > MAX_FILE_BYTES {
+    if bytes.len() as u64 > limit {
         return Err(too_large(bytes.len() as u64));
     }
     text_of(path, bytes)
+}
+
+/// A size limit for people: `1 MiB`, `1024 MiB`.
+fn mebibytes(bytes: u64) -> String {
+    format!("{} MiB", bytes / (1024 * 1024))
 }
 
 /// What a non-regular file is, in words.
@@ -301,7 +319,7 @@ fn yaml_error(file: &Path, error: &serde_saphyr::Error) -> ConfigError {
 }
 
 /// The parser's message in plain words where its own speaks to a programmer (a setting of
-/// the library to change, a Rust debug value); `None` keeps its message.
+/// the library to change, a Rust type or debug value, an API to call); `None` keeps its message.
 pub(crate) fn plain(error: &serde_saphyr::Error) -> Option<String> {
     use serde_saphyr::Error as E;
     use serde_saphyr::budget::BudgetBreach as B;
@@ -336,6 +354,14 @@ pub(crate) fn plain(error: &serde_saphyr::Error) -> Option<String> {
             }
             _ => too.to_string(),
         },
+        E::ExternalMessage { msg, .. } if msg == "recursion limit exceeded" => {
+            format!("{too}: it nests lists or mappings too deep")
+        }
+        E::MultipleDocuments { .. } => {
+            "a second YAML document starts here (after `---` or `...`); a file holds one".into()
+        }
+        E::NullIntoString { .. } => "expected text, found null (`~`, `null` or nothing)".into(),
+        E::NonFiniteFloat { value, .. } => format!("`{value}` is not a finite number"),
         _ => return None,
     })
 }
@@ -358,6 +384,48 @@ mod tests {
     struct Doc {
         name: String,
         rate: u32,
+    }
+
+    /// The YAML library's words for a programmer (an API to call, a Rust type, a library
+    /// policy) never reach the user: each of these says what is wrong with the file instead.
+    #[test]
+    fn yaml_errors_speak_of_the_file_not_of_the_library() {
+        let deep = format!(
+            "title: t\ntags: {}{}\n",
+            "[".repeat(5_000),
+            "]".repeat(5_000)
+        );
+        let cases = [
+            (
+                "title: t\n---\ntitle: u\n",
+                "3:1: a second YAML document starts here",
+            ),
+            (
+                "title: t\n...\nx: [\n",
+                "3:1: a second YAML document starts here",
+            ),
+            ("title: t\n~: x\n", "expected text, found null"),
+            ("toxicity: .nan\n", "1:11: `.nan` is not a finite number"),
+            ("rate: .inf\n", "1:7: `.inf` is not a finite number"),
+            (
+                deep.as_str(),
+                "too intricate to read safely: it nests lists or mappings too deep",
+            ),
+        ];
+        for (text, said) in cases {
+            let shown = node::parse(Path::new("x.yaml"), text)
+                .unwrap_err()
+                .to_string();
+            assert!(shown.contains(said), "{said:?} in {shown}");
+            for leak in [
+                "from_str",
+                "Option<",
+                "configured policy",
+                "recursion limit",
+            ] {
+                assert!(!shown.contains(leak), "{leak:?} in {shown}");
+            }
+        }
     }
 
     #[test]

@@ -387,6 +387,130 @@ async fn validate_refuses_a_u64_max_duration_with_exit_2_and_a_position() {
 
 /// Names that become file names and URL paths (issue 8, item 7): services, proxies, probes and
 /// guards follow `config::name`; each bad one is refused at its position.
+/// A command probe's `expect.exit` outside 0..255 can never be met: refused at the field.
+#[test]
+fn an_exit_code_no_process_can_return_is_refused() {
+    let probe = |exit: &str| {
+        format!(
+            "title: t\nsteady_state:\n  probes:\n    - {{name: p, command: [\"true\"], expect: {{exit: {exit}}}}}\nduration: 1s\n"
+        )
+    };
+    for exit in ["-1", "256", "2147483647"] {
+        let shown = validate(&probe(exit)).unwrap_err().to_string();
+        assert!(
+            shown.contains(&format!(
+                "steady_state.probes[0].expect.exit: {exit} is not an exit code (0..255)"
+            )),
+            "{shown}"
+        );
+    }
+    for exit in ["0", "255"] {
+        assert!(validate(&probe(exit)).is_ok(), "{exit}");
+    }
+}
+
+/// Every `host:port` of a file (a proxy's `listen` and `upstream`, a tcp probe, a `tcp://`
+/// ready check) has one rule (issue 8, item 5's kind): a host and a port of digits in 1..65535
+/// (`listen` may be 0: a free port). `tcp://127.0.0.1:70000` validated and the service was
+/// then never ready; an upstream of port 0 validated and no connection could reach it.
+#[test]
+fn every_host_port_of_a_file_has_a_port_in_range() {
+    let file = |listen: &str, upstream: &str, tcp: &str, ready: &str| {
+        format!(
+            "title: t\nservices:\n  - {{name: s, command: [\"true\"], ready: \"tcp://{ready}\"}}\n\
+             proxies:\n  - {{name: p, listen: \"{listen}\", upstream: \"{upstream}\"}}\n\
+             steady_state:\n  probes:\n    - {{name: t, tcp: \"{tcp}\"}}\nduration: 1s\n"
+        )
+    };
+    let good = "127.0.0.1:65535";
+    assert!(validate(&file(good, good, good, good)).is_ok());
+    assert!(validate(&file("127.0.0.1:0", "[::1]:1", "localhost:1", good)).is_ok());
+    for bad in [
+        "127.0.0.1:65536",
+        "127.0.0.1:99999",
+        "127.0.0.1:+80",
+        "127.0.0.1",
+        ":80",
+    ] {
+        let shown = validate(&file(bad, bad, bad, bad)).unwrap_err().to_string();
+        for field in [
+            "services[0].ready",
+            "proxies[0].listen",
+            "proxies[0].upstream",
+            "steady_state.probes[0].tcp",
+        ] {
+            assert!(
+                shown.contains(&format!("{field}: `{bad}` must be host:port")),
+                "{field} in {shown}"
+            );
+        }
+    }
+    let shown = validate(&file(good, "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"))
+        .unwrap_err()
+        .to_string();
+    for field in [
+        "services[0].ready",
+        "proxies[0].upstream",
+        "steady_state.probes[0].tcp",
+    ] {
+        assert!(
+            shown.contains(&format!(
+                "{field}: `127.0.0.1:0` must be host:port with a port in 1..65535"
+            )),
+            "{field} in {shown}"
+        );
+    }
+}
+
+/// A command or environment the operating system cannot take (a NUL byte; a variable name
+/// that is empty or holds `=`) is refused at validation, at its field: it validated, then the
+/// run failed in preflight (exit 3) when it started the service.
+#[test]
+fn commands_and_environments_the_os_cannot_take_are_refused() {
+    let cases = [
+        (
+            "services: [{name: s, command: [\"tr\\0ue\"]}]",
+            "services[0].command[0]: contains a NUL byte",
+        ),
+        (
+            "services: [{name: s, command: [sh, -c, \"a\\0b\"]}]",
+            "services[0].command[2]: contains a NUL byte",
+        ),
+        (
+            "method: [{at: 0s, action: {command: [echo, \"\\0\"]}}]",
+            "method[0].action.command[1]: contains a NUL byte",
+        ),
+        (
+            "rollbacks: [{command: [\"\\0\"]}]",
+            "rollbacks[0].command[0]: contains a NUL byte",
+        ),
+        (
+            "steady_state: {probes: [{name: p, command: [echo, \"\\0\"]}]}",
+            "steady_state.probes[0].command[1]: contains a NUL byte",
+        ),
+        (
+            "services: [{name: s, command: [\"true\"], env: {\"A=B\": x}}]",
+            "services[0].env.A=B: a variable name",
+        ),
+        (
+            "services: [{name: s, command: [\"true\"], env: {\"\": x}}]",
+            "services[0].env.: a variable name",
+        ),
+        (
+            "services: [{name: s, command: [\"true\"], env: {A: \"x\\0y\"}}]",
+            "services[0].env.A: a variable name",
+        ),
+    ];
+    for (part, said) in cases {
+        let text = format!("title: t\n{part}\nduration: 1s\n");
+        let shown = validate(&text).unwrap_err().to_string();
+        assert!(shown.contains(said), "{said:?} in {shown}");
+    }
+    let fine =
+        "title: t\nservices: [{name: s, command: [\"true\"], env: {A_1: \"x=y\"}}]\nduration: 1s\n";
+    assert!(validate(fine).is_ok());
+}
+
 #[test]
 fn names_that_would_escape_the_run_folder_are_refused() {
     let base = r#"title: names

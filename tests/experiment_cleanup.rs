@@ -275,6 +275,13 @@ async fn sigquit_mid_fault_exits_3_and_leaves_nothing_behind() {
     interrupted_mid_fault_cleans_up("QUIT").await;
 }
 
+/// SIGUSR1 (like SIGUSR2 and SIGALRM) ends a process by default: unhandled, it skipped the
+/// teardown (exit 138, rollbacks not run) although the docs say only SIGKILL does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigusr1_mid_fault_exits_3_and_leaves_nothing_behind() {
+    interrupted_mid_fault_cleans_up("USR1").await;
+}
+
 /// The live processes whose command line contains `marker` (zombies excluded).
 fn processes_with(marker: &str) -> Vec<u32> {
     std::fs::read_dir("/proc")

@@ -2,7 +2,9 @@
 
 mod support;
 
-use support::runner::{journal, shakedown};
+use std::time::Duration;
+
+use support::runner::{journal, shakedown, signal, spawn, until, wait};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_filtered_suite_runs_the_short_experiments_and_reports_them() {
@@ -268,4 +270,44 @@ async fn an_unwritable_output_path_is_refused_before_the_suite_runs() {
             }
         }
     }
+}
+
+/// Ctrl-C (or SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM) stops the suite: the experiment it arrives in is torn
+/// down and aborted, and the ones after it do not run (skipped, `not run: the suite was
+/// interrupted by SIGINT (Ctrl-C)`); the suite exits 3.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_suite_runs_no_further_experiment() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = |name: &str| {
+        let mark = dir.path().join(format!("{name}.started"));
+        let path = dir.path().join(format!("{name}.yaml"));
+        let text = format!(
+            "title: {name}\nservices:\n  - {{name: s, command: [sh, -c, \"touch {} && exec sleep 120\"]}}\nduration: 20s\n",
+            mark.display()
+        );
+        std::fs::write(&path, text).unwrap();
+        mark
+    };
+    let (first, second) = (file("a"), file("b"));
+    let json = dir.path().join("out.json");
+    let runner = spawn(&[
+        "test",
+        dir.path().to_str().unwrap(),
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    let running = until(Duration::from_secs(30), async || first.exists()).await;
+    assert!(running.is_some(), "the first experiment never started");
+    signal(runner.id().unwrap(), "INT");
+    let ran = wait(runner, Duration::from_secs(60)).await;
+    assert_eq!(ran.code, 3, "{}\n{}", ran.stdout, ran.stderr);
+    assert!(!second.exists(), "the second experiment ran after Ctrl-C");
+    let doc = journal(&json);
+    let experiments = doc["experiments"].as_array().unwrap();
+    assert_eq!(experiments[0]["status"], "aborted", "{doc}");
+    assert_eq!(experiments[1]["status"], "skipped", "{doc}");
+    assert_eq!(
+        experiments[1]["reason"],
+        "not run: the suite was interrupted by SIGINT (Ctrl-C)"
+    );
 }

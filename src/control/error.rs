@@ -62,8 +62,22 @@ impl ApiError {
             self.message = format!("bad request body: {prefix}{rest}");
         } else if let Some(rest) = self.message.strip_prefix("missing required field: ") {
             self.message = format!("missing required field: {prefix}{rest}");
-        } else if prefix.ends_with('.') {
-            self.message = format!("{prefix}{}", self.message);
+        } else if let Some(field) = prefix.strip_suffix('.') {
+            // Before a message that starts with a field path (an inner prefix), the paths
+            // join: `[1].toxics[0]: …`; before a sentence, the path is its subject:
+            // `toxics[1]: invalid toxic type: …` (it read `toxics[1].invalid toxic type`).
+            let first = self.message.split(' ').next().unwrap_or_default();
+            let word = first.strip_suffix(':').unwrap_or(first);
+            let led_by_path = !word.is_empty()
+                && word
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_.[]".contains(c))
+                && (word.contains(['[', '.']) || first.ends_with(':'));
+            self.message = if led_by_path {
+                format!("{prefix}{}", self.message)
+            } else {
+                format!("{field}: {}", self.message)
+            };
         } else {
             self.message = format!("{prefix}: {}", self.message);
         }
@@ -84,5 +98,37 @@ impl From<FaultError> for ApiError {
             }
             FaultError::Field { .. } => ApiError::bad_body(error),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A path prefix reads as the subject of a sentence, and joins an inner path.
+    #[test]
+    fn a_field_path_prefix_reads_as_a_subject() {
+        let invalid = || ApiError::new(400, "invalid toxic type: \"nope\"");
+        assert_eq!(
+            invalid().within("toxics[1].").message,
+            "toxics[1]: invalid toxic type: \"nope\""
+        );
+        assert_eq!(
+            invalid().within("toxics[0].").within("[1].").message,
+            "[1].toxics[0]: invalid toxic type: \"nope\""
+        );
+        assert_eq!(
+            ApiError::toxic_exists()
+                .within("toxics[1] \"a\"")
+                .within("[0].")
+                .message,
+            "[0].toxics[1] \"a\": toxic already exists"
+        );
+        assert_eq!(
+            ApiError::bad_body("attributes.latency: too long")
+                .within("toxics[1].")
+                .message,
+            "bad request body: toxics[1].attributes.latency: too long"
+        );
     }
 }

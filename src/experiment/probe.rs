@@ -82,7 +82,10 @@ pub async fn run(probe: &Probe, http: &Http, load: Option<&dyn LoadWindow>) -> O
                     if out.code != Some(*exit) {
                         (
                             Status::Fail,
-                            format!("exit code {:?}, expected {exit}", out.code),
+                            match out.code {
+                                Some(code) => format!("exit code {code}, expected {exit}"),
+                                None => format!("killed by a signal, expected exit code {exit}"),
+                            },
                         )
                     } else if let Some(re) = stdout.as_ref().filter(|re| !re.is_match(&text)) {
                         (
@@ -290,5 +293,31 @@ mod tests {
         };
         let young = Fixed(failing, Duration::from_millis(500));
         assert_eq!(run(&probe, &http, Some(&young)).await.status, Status::Fail);
+    }
+
+    /// A command probe's detail names the exit code, or the signal that ended the command,
+    /// in words (it said `exit code Some(3)` / `exit code None`).
+    #[tokio::test]
+    async fn a_command_probe_says_how_the_command_ended() {
+        let probe = |script: &str| Probe {
+            name: "script".into(),
+            check: Check::Command {
+                argv: vec!["sh".into(), "-c".into(), script.into()],
+                exit: 0,
+                stdout: None,
+            },
+            timeout: Duration::from_secs(10),
+        };
+        let http = Http::default();
+        let out = run(&probe("exit 3"), &http, None).await;
+        assert_eq!(
+            (out.status, out.detail.as_str()),
+            (Status::Fail, "exit code 3, expected 0")
+        );
+        let out = run(&probe("kill -9 $$"), &http, None).await;
+        assert_eq!(
+            (out.status, out.detail.as_str()),
+            (Status::Fail, "killed by a signal, expected exit code 0")
+        );
     }
 }

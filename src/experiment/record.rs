@@ -54,10 +54,19 @@ impl Document {
 
     /// Read a saved journal (`--json FILE`, this release or an earlier one of version 1).
     ///
-    /// Errors: the file cannot be read, is not JSON of this shape (the message names the
+    /// Errors: the file cannot be read or is not a regular UTF-8 text file of at most
+    /// [`MAX_JOURNAL_BYTES`] (a folder, `/dev/zero` or a FIFO is refused unopened), is not JSON of this shape (the message names the
     /// field path, line and column), or has another `version`.
     pub fn read(path: &Path) -> Result<Self, ReadError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ReadError::Io(e.to_string()))?;
+        let text = crate::config::read_text_within(path, MAX_JOURNAL_BYTES).map_err(|e| {
+            // The caller names the file: keep the position and the message.
+            let problem = e.problems.first();
+            let message = problem.map_or_else(String::new, |p| p.message.clone());
+            match problem.map(|p| p.position).filter(|at| at.line > 0) {
+                Some(at) => ReadError::Io(format!("{}:{}: {message}", at.line, at.column)),
+                None => ReadError::Io(message),
+            }
+        })?;
         let mut de = serde_json::Deserializer::from_str(&text);
         let document: Document = serde_path_to_error::deserialize(&mut de).map_err(|e| {
             let path = e.path().to_string();
@@ -81,11 +90,14 @@ impl Document {
     }
 }
 
+/// The largest journal `shakedown report` reads, in bytes (1 GiB).
+pub const MAX_JOURNAL_BYTES: u64 = 1024 * 1024 * 1024;
+
 /// Why a saved journal could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ReadError {
     /// The file could not be read.
-    #[error("cannot read: {0}")]
+    #[error("{0}")]
     Io(String),
     /// Not a journal: `field.path: what at line L column C`, or not JSON at all.
     #[error("not a shakedown journal: {0}")]
@@ -436,5 +448,39 @@ mod tests {
         std::fs::write(&p, "[package]").unwrap();
         let e = Document::read(&p).unwrap_err().to_string();
         assert!(e.starts_with("not a shakedown journal: not JSON: "), "{e}");
+    }
+
+    /// What is not a journal file is refused for what it is, without reading it: a device
+    /// (`/dev/zero` would be read forever), a named pipe (opening it would wait for a writer),
+    /// a folder; binary bytes with their position.
+    #[test]
+    fn a_device_a_pipe_or_a_folder_is_refused_unread() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("journal.json");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        let binary = dir.path().join("binary.json");
+        std::fs::write(&binary, b"{\"version\": 1\x00}").unwrap();
+        let cases = [
+            (
+                Path::new("/dev/zero"),
+                "is a character device, not a regular file",
+            ),
+            (fifo.as_path(), "is a named pipe (FIFO), not a regular file"),
+            (dir.path(), "is a folder, not a regular file"),
+            (
+                binary.as_path(),
+                "1:14: control byte 0x00 at byte offset 13",
+            ),
+        ];
+        for (path, said) in cases {
+            let path = path.to_path_buf();
+            let (tx, rx) = std::sync::mpsc::channel();
+            std::thread::spawn(move || tx.send(Document::read(&path).map(|_| ())));
+            let read = rx
+                .recv_timeout(std::time::Duration::from_secs(20))
+                .unwrap_or_else(|_| panic!("reading {said:?} never returned"));
+            let error = read.unwrap_err().to_string();
+            assert!(error.starts_with(said), "{error}");
+        }
     }
 }

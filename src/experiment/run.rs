@@ -126,6 +126,7 @@ pub async fn run_once(
             shared.stop(Status::Aborted, why);
         },
         signal = interrupts.first() => {
+            let _ = INTERRUPTED.set(signal);
             abort.abort();
             shared.stop(Status::Aborted, format!("interrupted by {signal}"));
         }
@@ -167,6 +168,15 @@ fn holds_a_file(dir: &Path) -> bool {
     })
 }
 
+/// The signal that interrupted a run of this process, once one has.
+static INTERRUPTED: OnceLock<&'static str> = OnceLock::new();
+
+/// The signal that interrupted a run of this process (`SIGTERM`, …), if one has: a suite
+/// stops there instead of going on with its next experiment.
+pub(crate) fn interrupted_by() -> Option<&'static str> {
+    INTERRUPTED.get().copied()
+}
+
 /// The signals that interrupt a run, listened to before anything starts: each is handled
 /// like SIGTERM (teardown, then exit 3). Only SIGKILL skips the teardown.
 struct Interrupts(Vec<(tokio::signal::unix::Signal, &'static str)>);
@@ -179,6 +189,10 @@ impl Interrupts {
             (SignalKind::terminate(), "SIGTERM"),
             (SignalKind::hangup(), "SIGHUP"),
             (SignalKind::quit(), "SIGQUIT"),
+            // Their default action also ends the process: unheard, they would skip teardown.
+            (SignalKind::user_defined1(), "SIGUSR1"),
+            (SignalKind::user_defined2(), "SIGUSR2"),
+            (SignalKind::alarm(), "SIGALRM"),
         ];
         Self(
             kinds

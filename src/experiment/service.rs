@@ -30,6 +30,12 @@ pub enum ServiceError {
     /// It did not become ready in time.
     #[error("service `{0}` was not ready within {1:?} ({2}); see {3}")]
     NotReady(String, Duration, String, PathBuf),
+    /// Its readiness check already passed before it started: another process answers there,
+    /// and would be measured in its place.
+    #[error(
+        "service `{0}`: {1} already answers before the service starts: another process holds its address"
+    )]
+    Occupied(String, String),
     /// It is not running.
     #[error("service `{0}` is not running")]
     NotRunning(String),
@@ -93,6 +99,15 @@ impl Services {
             .ok_or_else(|| ServiceError::NotRunning(name.to_string()))?;
         if self.running.contains_key(name) {
             let _ = self.stop(name).await;
+        }
+        if let Some(ready) = &spec.ready
+            && self.check(ready).await.is_ok()
+        {
+            let at = match ready {
+                Ready::Http(url) => url.clone(),
+                Ready::Tcp(addr) => format!("tcp://{addr}"),
+            };
+            return Err(ServiceError::Occupied(name.into(), at));
         }
         let log_path = self.logs.join(format!("{name}.log"));
         std::fs::create_dir_all(&self.logs).map_err(|e| {
@@ -251,5 +266,39 @@ impl Drop for Services {
             group::kill(r.pid);
             let _ = r.child.start_kill();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A service whose ready address another process already answers is refused before it
+    /// starts: it would fail to bind and exit while the other process's answers made it look
+    /// ready, and the run would measure that process (an experiment passed, exit 0, whose
+    /// service had exited at once with `Address already in use`).
+    #[tokio::test]
+    async fn a_service_whose_address_already_answers_is_not_started() {
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = taken.local_addr().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let spec = Service {
+            name: "kv".into(),
+            command: vec!["sh".into(), "-c".into(), "exit 3".into()],
+            ready: Some(Ready::Tcp(addr.to_string())),
+            ready_timeout: Duration::from_secs(5),
+            env: BTreeMap::new(),
+            stop_timeout: Duration::from_secs(1),
+        };
+        let mut services = Services::new(&[spec], dir.path(), Http::default());
+        let error = services.start("kv").await.unwrap_err().to_string();
+        assert_eq!(
+            error,
+            format!(
+                "service `kv`: tcp://{addr} already answers before the service starts: \
+                 another process holds its address"
+            )
+        );
+        assert!(services.running().is_empty());
     }
 }

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use super::record::{Document, ExperimentRecord, Status};
 use super::repeat::{outcome, run_experiment};
-use super::run::Progress;
+use super::run::{Progress, interrupted_by};
 use super::validate::{self, LoadOptions};
 use crate::config::ConfigError;
 use crate::exit::{InvalidInput, Outcome};
@@ -42,7 +42,8 @@ pub enum Event<'a> {
     Ran(&'a Path, &'a ExperimentRecord),
 }
 
-/// Run every selected file in order (each with fresh `options()`), calling `on` as each ends.
+/// Run every selected file in order (each with fresh `options()`), calling `on` as each ends;
+/// once a signal has interrupted one, the rest are skipped (`not run: the suite was interrupted`).
 /// Returns the suite's document and the worst outcome; [`Outcome::NothingSelected`] when every
 /// file validated and none was selected.
 pub async fn run(
@@ -77,6 +78,17 @@ pub async fn run(
                 &experiment.tags,
                 Status::Skipped,
                 why.into(),
+            ));
+            continue;
+        }
+        if let Some(signal) = interrupted_by() {
+            // Ctrl-C stops the suite, not only the experiment it arrived in.
+            reports.push(ExperimentRecord::not_run(
+                file,
+                &experiment.title,
+                &experiment.tags,
+                Status::Skipped,
+                format!("not run: the suite was interrupted by {signal}"),
             ));
             continue;
         }
@@ -164,7 +176,7 @@ impl Filter {
         let spaced = text.replace('(', " ( ").replace(')', " ) ");
         let tokens: Vec<&str> = spaced.split_whitespace().collect();
         let mut pos = 0;
-        let parsed = or(&tokens, &mut pos).and_then(|f| match tokens.get(pos) {
+        let parsed = or(&tokens, &mut pos, 0).and_then(|f| match tokens.get(pos) {
             None => Ok(f),
             Some(extra) => Err(format!("unexpected `{extra}`")),
         });
@@ -182,33 +194,43 @@ impl Filter {
     }
 }
 
-fn or(t: &[&str], pos: &mut usize) -> Result<Filter, String> {
-    let mut left = and(t, pos)?;
+fn or(t: &[&str], pos: &mut usize, depth: usize) -> Result<Filter, String> {
+    let mut left = and(t, pos, depth)?;
     while t.get(*pos) == Some(&"or") {
         *pos += 1;
-        left = Filter::Or(Box::new(left), Box::new(and(t, pos)?));
+        left = Filter::Or(Box::new(left), Box::new(and(t, pos, depth)?));
     }
     Ok(left)
 }
 
-fn and(t: &[&str], pos: &mut usize) -> Result<Filter, String> {
-    let mut left = not(t, pos)?;
+fn and(t: &[&str], pos: &mut usize, depth: usize) -> Result<Filter, String> {
+    let mut left = not(t, pos, depth)?;
     while t.get(*pos) == Some(&"and") {
         *pos += 1;
-        left = Filter::And(Box::new(left), Box::new(not(t, pos)?));
+        left = Filter::And(Box::new(left), Box::new(not(t, pos, depth)?));
     }
     Ok(left)
 }
 
-fn not(t: &[&str], pos: &mut usize) -> Result<Filter, String> {
+/// The deepest nesting of `not` and parentheses a `-k` expression may have (parsing, matching
+/// and dropping the tree recurse once per level).
+const MAX_DEPTH: usize = 64;
+
+/// A word, `not X` or `( X )`, `depth` levels of `not` and parentheses in.
+fn not(t: &[&str], pos: &mut usize, depth: usize) -> Result<Filter, String> {
+    if depth > MAX_DEPTH {
+        return Err(format!(
+            "nested more than {MAX_DEPTH} levels deep (`not` and parentheses)"
+        ));
+    }
     match t.get(*pos).copied() {
         Some("not") => {
             *pos += 1;
-            Ok(Filter::Not(Box::new(not(t, pos)?)))
+            Ok(Filter::Not(Box::new(not(t, pos, depth + 1)?)))
         }
         Some("(") => {
             *pos += 1;
-            let f = or(t, pos)?;
+            let f = or(t, pos, depth + 1)?;
             if t.get(*pos) != Some(&")") {
                 return Err("missing `)`".to_string());
             }
@@ -256,5 +278,25 @@ mod tests {
         assert_eq!(error("(a"), "-k \"(a\": missing `)`");
         assert_eq!(error("a or )"), "-k \"a or )\": expected a word, found `)`");
         assert_eq!(error("a b"), "-k \"a b\": unexpected `b`");
+    }
+
+    /// Nesting is bounded (a `-k` of 30,000 `not`s overflowed the stack, exit 134); as deep as
+    /// the bound still parses, and long flat chains are not nesting.
+    #[test]
+    fn k_nesting_is_bounded() {
+        let deep = |n: usize| format!("{}x{}", "( not ".repeat(n), " )".repeat(n));
+        // 32 levels of `( not`: 64 deep, 32 negations of a match.
+        assert!(Filter::parse(&deep(MAX_DEPTH / 2)).unwrap().matches("x"));
+        assert!(Filter::parse(&deep(MAX_DEPTH / 2 + 1)).is_err());
+        for text in ["not ".repeat(30_000) + "x", "(".repeat(100_000) + "x"] {
+            let error = Filter::parse(&text).unwrap_err().to_string();
+            assert!(
+                error.ends_with("nested more than 64 levels deep (`not` and parentheses)"),
+                "{}",
+                &error[error.len().saturating_sub(120)..]
+            );
+        }
+        let chain = vec!["not x"; 5_000].join(" and ");
+        assert!(Filter::parse(&chain).unwrap().matches("y"));
     }
 }

@@ -221,7 +221,9 @@ impl Slots {
         let Slots::Poisson { lane, position, .. } = self else {
             return walked;
         };
-        let rest = (schedule.expected_by(until) - *position) / lane.stride as f64;
+        // The plan holds at most its slots (the cap of a cut plan included).
+        let expected = schedule.expected_by(until).min(schedule.slots as f64);
+        let rest = (expected - *position) / lane.stride as f64;
         walked + rest.max(0.0) as u64
     }
 

@@ -77,6 +77,24 @@ impl Ctx {
         }
     }
 
+    /// A `host:port` address at `path`: a host, and a port of digits in 1..=65535 (0 too when
+    /// `listening`, where it picks a free port). Proxies' `listen` and `upstream`, tcp probes
+    /// and `tcp://` ready checks all go through here.
+    pub(super) fn host_port(&mut self, path: &str, addr: &str, listening: bool) {
+        let lowest = u16::from(!listening);
+        let fits = addr.rsplit_once(':').is_some_and(|(host, port)| {
+            !host.is_empty()
+                && port.bytes().all(|b| b.is_ascii_digit())
+                && port.parse::<u16>().is_ok_and(|p| p >= lowest)
+        });
+        if !fits {
+            self.problem(
+                path,
+                format!("`{addr}` must be host:port with a port in {lowest}..65535"),
+            );
+        }
+    }
+
     /// A warning about the value at `path`.
     pub(super) fn warn(&mut self, path: &str, message: impl Into<String>) {
         self.warnings.push(Problem {

@@ -159,12 +159,7 @@ fn tcp_check(ctx: &mut Ctx, p: &str, addr: String, has_expect: bool) -> Check {
             "a tcp probe passes when it connects; it takes no `expect`",
         );
     }
-    if addr
-        .rsplit_once(':')
-        .is_none_or(|(_, port)| port.parse::<u16>().is_err())
-    {
-        ctx.problem(&format!("{p}.tcp"), format!("`{addr}` must be host:port"));
-    }
+    ctx.host_port(&format!("{p}.tcp"), &addr, false);
     Check::Tcp(addr)
 }
 
@@ -178,9 +173,17 @@ fn command_check(
     answer_fields(ctx, p, &expect, false);
     let cmd = ctx.command(&format!("{p}.command"), argv, None)?;
     let stdout = regex(ctx, &format!("{p}.expect.stdout"), expect.stdout.as_deref());
+    let exit = expect.exit.unwrap_or(0);
+    if !(0..=255).contains(&exit) {
+        // A process exits with 0..=255: any other code could never be met.
+        ctx.problem(
+            &format!("{p}.expect.exit"),
+            format!("{exit} is not an exit code (0..255)"),
+        );
+    }
     Some(Check::Command {
         argv: cmd.argv,
-        exit: expect.exit.unwrap_or(0),
+        exit,
         stdout,
     })
 }

@@ -21,6 +21,12 @@ impl Ctx {
             self.problem(path, "must name a program: [program, arg, …]");
             return None;
         }
+        // The operating system takes C strings: a NUL byte cannot be passed, and the run would
+        // fail only when it starts the command.
+        if let Some(i) = argv.iter().position(|a| a.contains('\0')) {
+            self.problem(&format!("{path}[{i}]"), "contains a NUL byte (\\0)");
+            return None;
+        }
         Some(CommandSpec {
             argv,
             timeout: timeout.unwrap_or(DEFAULT_COMMAND_TIMEOUT),
@@ -45,6 +51,7 @@ impl Ctx {
                 if crate::load::parse_http_url(&r).is_ok() {
                     Some(Ready::Http(r))
                 } else if let Some(addr) = r.strip_prefix("tcp://") {
+                    self.host_port(&format!("{path}.ready"), addr, false);
                     Some(Ready::Tcp(addr.to_string()))
                 } else {
                     self.problem(
@@ -54,6 +61,15 @@ impl Ctx {
                     None
                 }
             });
+            for (key, value) in &s.env {
+                // An environment entry is `KEY=VALUE` as a C string.
+                if key.is_empty() || key.contains(['=', '\0']) || value.contains('\0') {
+                    self.problem(
+                        &format!("{path}.env.{key}"),
+                        "a variable name is not empty and holds no `=` or NUL byte, nor does its value",
+                    );
+                }
+            }
             out.push(Service {
                 name: s.name,
                 command: cmd.argv,
@@ -77,17 +93,8 @@ impl Ctx {
                     format!("proxy `{}` is declared twice", p.name),
                 );
             }
-            for (field, addr) in [("listen", &p.listen), ("upstream", &p.upstream)] {
-                if addr
-                    .rsplit_once(':')
-                    .is_none_or(|(_, port)| port.parse::<u16>().is_err())
-                {
-                    self.problem(
-                        &format!("{path}.{field}"),
-                        format!("`{addr}` must be host:port"),
-                    );
-                }
-            }
+            self.host_port(&format!("{path}.listen"), &p.listen, true);
+            self.host_port(&format!("{path}.upstream"), &p.upstream, false);
             let protocol = match p.protocol.as_deref().map(Protocol::parse).transpose() {
                 Ok(protocol) => protocol.unwrap_or_default(),
                 Err(e) => {

@@ -123,6 +123,32 @@ fn poisson_is_seeded_and_has_the_planned_mean() {
     assert!(a.windows(2).all(|w| w[0] <= w[1]));
 }
 
+/// A plan cut at the cap counts no more unsent Poisson slots than it holds (`--rate 1e12
+/// --duration 2s --poisson` reported `planned 1999999999255` after saying only the first
+/// 10^12 were scheduled).
+#[test]
+fn poisson_unsent_slots_of_a_cut_plan_stay_within_the_cap() {
+    let s = Schedule::constant(1e12, Some(secs(2.0)));
+    assert_eq!(s.planned_by(secs(2.0)), MAX_PLANNED);
+    let workers = 2;
+    let due: u64 = (0..workers)
+        .map(|worker| {
+            let mut slots = poisson(
+                Lane {
+                    offset: worker,
+                    stride: workers,
+                },
+                7,
+            );
+            slots.due_before(&s, secs(2.0))
+        })
+        .sum();
+    // Each worker walks a million slots, then estimates the rest of its share of the plan.
+    let spread = 1e-6 * MAX_PLANNED as f64;
+    assert!(due as f64 <= MAX_PLANNED as f64 + spread, "{due}");
+    assert!(due as f64 >= MAX_PLANNED as f64 - spread, "{due}");
+}
+
 #[tokio::test(start_paused = true)]
 async fn offsets_become_instants_on_the_run_clock() {
     let clock = crate::clock::Clock::start();
