@@ -242,8 +242,11 @@ expect:
             m["injected_at"].as_f64().unwrap(),
             m["removed_at"].as_f64().unwrap(),
         );
+        // A sample is stamped when it starts; its request may land just after `rm` has run,
+        // so the first passing stamp can precede the mend's confirmation by up to one sample's
+        // flight (at most one interval here).
         assert!(
-            recovered >= from && recovered <= to + interval + 0.05,
+            recovered >= from - interval && recovered <= to + interval + 0.05,
             "{brk}: recovered at {recovered}, flag removed during {from}..{to}"
         );
     }
