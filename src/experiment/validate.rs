@@ -27,6 +27,9 @@ use crate::config::ConfigError;
 use crate::config::node::{self, Node, NodeValue};
 use ctx::Ctx;
 
+/// The shortest `steady_state.interval` accepted.
+pub const MIN_INTERVAL: std::time::Duration = std::time::Duration::from_millis(10);
+
 /// The most consecutive passing samples `steady_state.recovered_after` may ask for.
 pub const MAX_RECOVERED_AFTER: u32 = 1000;
 
@@ -303,8 +306,15 @@ impl Ctx {
                     .unwrap_or_default(),
             });
         let interval = raw.interval.unwrap_or(DEFAULT_INTERVAL);
-        if interval.is_zero() {
-            self.problem("steady_state.interval", "must be greater than zero");
+        if interval < MIN_INTERVAL {
+            self.problem(
+                "steady_state.interval",
+                format!(
+                    "must be at least {} (sampling faster measures the runner, not the system, \
+                     and fills the journal)",
+                    humantime::format_duration(MIN_INTERVAL)
+                ),
+            );
         }
         let recovered_after = raw.recovered_after.unwrap_or(DEFAULT_RECOVERED_AFTER);
         if !(1..=MAX_RECOVERED_AFTER).contains(&recovered_after) {

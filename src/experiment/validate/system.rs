@@ -84,6 +84,7 @@ impl Ctx {
 
     pub(super) fn proxies(&mut self, value: Option<&Value>) -> Vec<Proxy> {
         let mut seen = BTreeSet::new();
+        let mut listening = BTreeSet::new();
         let mut out = Vec::new();
         for (path, p) in self.de_list::<RawProxy>("proxies", value) {
             self.name(&format!("{path}.name"), &p.name);
@@ -91,6 +92,13 @@ impl Ctx {
                 self.problem(
                     &format!("{path}.name"),
                     format!("proxy `{}` is declared twice", p.name),
+                );
+            }
+            // Port 0 asks for any free port, so only a fixed address can be taken twice.
+            if !p.listen.ends_with(":0") && !listening.insert(p.listen.clone()) {
+                self.problem(
+                    &format!("{path}.listen"),
+                    format!("`{}` is the listen address of another proxy", p.listen),
                 );
             }
             self.host_port(&format!("{path}.listen"), &p.listen, true);
