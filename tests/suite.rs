@@ -302,6 +302,13 @@ async fn an_interrupted_suite_runs_no_further_experiment() {
     let ran = wait(runner, Duration::from_secs(60)).await;
     assert_eq!(ran.code, 3, "{}\n{}", ran.stdout, ran.stderr);
     assert!(!second.exists(), "the second experiment ran after Ctrl-C");
+    // An aborted experiment is named for what it is, not counted as failed.
+    assert_eq!(
+        ran.stdout.lines().last(),
+        Some("0 passed, 0 failed, 1 aborted, 1 skipped"),
+        "{}",
+        ran.stdout
+    );
     let doc = journal(&json);
     let experiments = doc["experiments"].as_array().unwrap();
     assert_eq!(experiments[0]["status"], "aborted", "{doc}");
