@@ -36,7 +36,7 @@ def test_outcomes_messages_and_junit(pytester, experiments):
     # Exit 3: the abort reason, and the expectations it left unevaluated.
     result.stdout.fnmatch_lines(
         [
-            "aborted: guard `flag-intact` failed for * s (exit code Some(1), expected 0)",
+            "aborted: guard `flag-intact` failed for * s (exit code 1, expected 0)",
             "  - method steps succeeded: not evaluated",
         ]
     )
