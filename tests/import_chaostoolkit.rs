@@ -408,3 +408,44 @@ async fn an_imported_toxiproxy_experiment_runs_with_the_faults_at_the_pauses_tim
         "the blackhole went unseen: {step}"
     );
 }
+
+/// Numbers no experiment can hold (pauses and timeouts of 1e20 s and more, ports over 65535, a
+/// name with spaces) are listed, never a panic, and an output the validator would refuse is
+/// not "everything translated": exit 4 with each problem named.
+#[test]
+fn absurd_numbers_and_names_are_listed_and_the_import_is_incomplete() {
+    let ctk = json!({
+        "title": "absurd",
+        "steady-state-hypothesis": {"title": "h", "probes": [
+            {"type": "probe", "name": "health", "tolerance": 200,
+             "provider": {"type": "http", "url": "http://127.0.0.1:1/health", "timeout": [1e300, 1e300]}}
+        ]},
+        "method": [
+            {"type": "action", "name": "proxy", "pauses": {"after": 1e20, "before": 1.5e19},
+             "provider": {"type": "python", "module": "chaostoxi.proxy.actions", "func": "create_proxy",
+                          "arguments": {"proxy_name": "<script> bad name", "listen_host": "127.0.0.1",
+                                        "listen_port": 70000, "upstream_host": "127.0.0.1",
+                                        "upstream_port": 99999999999u64}}},
+        ],
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("absurd.json");
+    std::fs::write(&input, ctk.to_string()).unwrap();
+    let out = Command::new(binary())
+        .args(["import", "chaostoolkit"])
+        .arg(&input)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{stderr}");
+    for said in [
+        "is not a timeout in seconds",
+        "is not a number of seconds from 0 to 604800",
+        "translated, but not a valid experiment",
+        "proxies[0].name",
+        "proxies[0].listen",
+    ] {
+        assert!(stderr.contains(said), "{said}: {stderr}");
+    }
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

@@ -49,9 +49,34 @@ pub(crate) async fn import_main(args: ImportArgs) -> anyhow::Result<Outcome> {
     for item in &translation.dropped {
         eprintln!("{label}: {item}");
     }
-    Ok(if translation.dropped.is_empty() {
+    // What was translated must also be a valid experiment (a name, a port or an attribute that
+    // Chaos Toolkit passed through unchecked): each problem is listed, and the import is
+    // incomplete. Variables left for `--var` count as set here.
+    let invalid = output_problems(&translation.yaml);
+    for problem in &invalid {
+        eprintln!("{label}: translated, but not a valid experiment: {problem}");
+    }
+    Ok(if translation.dropped.is_empty() && invalid.is_empty() {
         Outcome::Passed
     } else {
         Outcome::Incomplete
     })
+}
+
+/// The validator's problems with the translated experiment, one line each (none when valid).
+fn output_problems(yaml: &str) -> Vec<String> {
+    use crate::experiment::validate::{LoadOptions, parse_str};
+    let mut options = LoadOptions::default();
+    // Every `${var.NAME}` the translation left is a variable the user sets with `--var`.
+    for name in yaml
+        .split("${var.")
+        .skip(1)
+        .filter_map(|r| r.split('}').next())
+    {
+        options.vars.insert(name.to_string(), "1".to_string());
+    }
+    match parse_str(std::path::Path::new("<translated>"), yaml, &options) {
+        Ok(_) => Vec::new(),
+        Err(e) => e.to_string().lines().map(str::to_string).collect(),
+    }
 }

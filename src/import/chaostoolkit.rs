@@ -24,6 +24,10 @@ use super::yaml::{Y, document};
 use super::{Dropped, NotAnExperiment, Translation};
 
 /// Top-level keys that carry no behaviour shakedown needs.
+/// The longest pause or timeout imported, in seconds: 7 days, the longest duration an experiment
+/// file accepts (longer ones are listed as left out).
+const MAX_SECONDS: f64 = 7.0 * 24.0 * 3600.0;
+
 const IGNORED: &[&str] = &["version"];
 
 /// Convert the Chaos Toolkit experiment `doc`; `source` names it in the output's first comment.

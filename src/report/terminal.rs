@@ -180,9 +180,11 @@ fn step_row(out: &mut String, s: &StepRecord) {
 /// The keyed-write check: every write attempted is acknowledged, refused or unknown, and every
 /// acknowledged one read back present, lost, unexpected or not read back; the lines say so.
 fn writes(out: &mut String, w: &WriteReport) {
-    let present = w
-        .acknowledged
-        .saturating_sub(w.lost + w.unexpected + w.read_failed);
+    let present = w.acknowledged.saturating_sub(
+        w.lost
+            .saturating_add(w.unexpected)
+            .saturating_add(w.read_failed),
+    );
     let _ = writeln!(
         out,
         "\n  writes: {} attempted = {} acknowledged + {} refused + {} unknown",

@@ -141,7 +141,8 @@ pub(super) fn percentile_windows(
         };
         let expected = rate * window.as_secs_f64();
         if expected < MIN_PERCENTILE_SAMPLES {
-            let needed = Duration::from_secs_f64((MIN_PERCENTILE_SAMPLES / rate).ceil());
+            let needed = Duration::try_from_secs_f64((MIN_PERCENTILE_SAMPLES / rate).ceil())
+                .unwrap_or(Duration::MAX);
             ctx.warn(
                 &path,
                 format!(

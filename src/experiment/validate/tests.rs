@@ -364,3 +364,13 @@ fn the_sampling_interval_has_a_floor() {
         }
     }
 }
+
+/// A rate so small that the window a percentile needs overflows a duration is a warning (or a
+/// problem), never a panic (`load.rate: 1e-30/s` panicked in `validate`, exit 101).
+#[test]
+fn a_vanishing_rate_does_not_panic_the_percentile_window_check() {
+    for rate in ["1e-30/s", "0.000001/s", "1e-300"] {
+        let text = GOOD.replace("rate: 200/s", &format!("rate: {rate}"));
+        let _ = parse(&text);
+    }
+}

@@ -150,9 +150,15 @@ impl Importer {
             Value::String(s) => self.text(s).trim().parse::<f64>().ok(),
             other => other.as_f64(),
         };
-        match secs.filter(|s| *s >= 0.0 && s.is_finite()) {
-            Some(s) => self.clock += Duration::from_secs_f64(s),
-            None => self.drop(path.to_string(), format!("{p} is not a number of seconds")),
+        match secs.filter(|s| (0.0..=super::MAX_SECONDS).contains(s)) {
+            Some(s) => self.clock = self.clock.saturating_add(Duration::from_secs_f64(s)),
+            None => self.drop(
+                path.to_string(),
+                format!(
+                    "{p} is not a number of seconds from 0 to {}",
+                    super::MAX_SECONDS
+                ),
+            ),
         }
     }
 

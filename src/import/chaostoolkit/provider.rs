@@ -90,7 +90,7 @@ impl Importer {
             Value::Array(parts) => parts.iter().filter_map(Value::as_f64).sum(),
             other => other.as_f64().unwrap_or(-1.0),
         };
-        if secs > 0.0 && secs.is_finite() {
+        if secs > 0.0 && secs <= super::MAX_SECONDS {
             Some(Y::str(seconds(Duration::from_secs_f64(secs))))
         } else {
             self.drop(path.to_string(), format!("{t} is not a timeout in seconds"));
