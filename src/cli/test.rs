@@ -6,7 +6,6 @@ use super::print;
 use super::run::{Pages, check_outputs, write_outputs};
 use super::vars::options;
 use crate::exit::Outcome;
-use crate::experiment::record::{Document, Status};
 use crate::experiment::repeat::fresh_run_dir;
 use crate::experiment::suite::{self, Event, Filter, Selection};
 use crate::experiment::validate::LoadOptions;
@@ -96,7 +95,7 @@ pub(crate) async fn test_main(args: TestArgs) -> anyhow::Result<Outcome> {
     if let Some(path) = std::env::var_os(STEP_SUMMARY).filter(|p| !p.is_empty()) {
         markdown::append(Path::new(&path), &document)?;
     }
-    print(format_args!("{}\n", closing_line(&document)));
+    print(format_args!("{}\n", document.counts()));
     if worst == Outcome::NothingSelected {
         eprintln!(
             "shakedown: no experiment selected: -k and --tag matched none of {} file(s)",
@@ -104,30 +103,4 @@ pub(crate) async fn test_main(args: TestArgs) -> anyhow::Result<Outcome> {
         );
     }
     Ok(worst)
-}
-
-/// `2 passed, 1 failed, 1 aborted, 3 skipped`: the suite's closing line. The journal's `failed`
-/// counts every experiment that did not pass; here an aborted one (a guard, a signal, a failed
-/// preflight) or an invalid file is named for what it is, and a count of 0 is left out except
-/// for `passed` and `failed`.
-fn closing_line(document: &Document) -> String {
-    let count = |f: fn(Status) -> bool| document.experiments.iter().filter(|e| f(e.status)).count();
-    let mut line = format!(
-        "{} passed, {} failed",
-        document.passed,
-        count(|s| s == Status::Failed)
-    );
-    for (n, word) in [
-        (
-            count(|s| matches!(s, Status::Aborted | Status::PreflightFailed)),
-            "aborted",
-        ),
-        (count(|s| s == Status::Invalid), "invalid"),
-        (document.skipped, "skipped"),
-    ] {
-        if n > 0 {
-            line.push_str(&format!(", {n} {word}"));
-        }
-    }
-    line
 }

@@ -52,6 +52,33 @@ impl Document {
         }
     }
 
+    /// `2 passed, 1 failed, 1 aborted, 3 skipped`: the suite's counts for people, the same in
+    /// the terminal, the HTML page and the Markdown summary. `failed` (the journal's field counts
+    /// every experiment that did not pass) is here only the failed ones; an aborted run (a guard,
+    /// a signal, a failed preflight) and an invalid file are named for what they are, and a
+    /// count of 0 is left out except for `passed` and `failed`.
+    pub fn counts(&self) -> String {
+        let count = |f: fn(Status) -> bool| self.experiments.iter().filter(|e| f(e.status)).count();
+        let mut line = format!(
+            "{} passed, {} failed",
+            self.passed,
+            count(|s| s == Status::Failed)
+        );
+        for (n, word) in [
+            (
+                count(|s| matches!(s, Status::Aborted | Status::PreflightFailed)),
+                "aborted",
+            ),
+            (count(|s| s == Status::Invalid), "invalid"),
+            (self.skipped, "skipped"),
+        ] {
+            if n > 0 {
+                line.push_str(&format!(", {n} {word}"));
+            }
+        }
+        line
+    }
+
     /// Read a saved journal (`--json FILE`, this release or an earlier one of version 1).
     ///
     /// Errors: the file cannot be read or is not a regular UTF-8 text file of at most
@@ -381,6 +408,38 @@ pub struct CommandRecord {
 
 #[cfg(test)]
 mod tests {
+
+    /// One line of counts, the same wherever it is shown: aborted and invalid experiments are
+    /// not folded into `failed` (the terminal said "1 invalid" where the page said "3 failed").
+    #[test]
+    fn the_counts_name_each_outcome() {
+        let of = |status| {
+            ExperimentRecord::not_run(Path::new("e.yaml"), "t", &[], status, String::new())
+        };
+        let doc = Document::of(vec![
+            of(Status::Passed),
+            of(Status::Failed),
+            of(Status::Failed),
+            of(Status::Aborted),
+            of(Status::PreflightFailed),
+            of(Status::Invalid),
+            of(Status::Skipped),
+        ]);
+        assert_eq!(doc.failed, 5, "the journal's field keeps its meaning");
+        assert_eq!(
+            doc.counts(),
+            "1 passed, 2 failed, 2 aborted, 1 invalid, 1 skipped"
+        );
+        assert!(crate::report::html::render(&doc).contains(&doc.counts()));
+        assert!(
+            crate::report::markdown::render(&doc)
+                .starts_with(&format!("## shakedown: {}", doc.counts()))
+        );
+        assert_eq!(
+            Document::of(vec![of(Status::Passed)]).counts(),
+            "1 passed, 0 failed"
+        );
+    }
     use super::*;
 
     #[test]

@@ -34,10 +34,7 @@ pub fn render(document: &Document) -> String {
     let experiments = failures_first(document);
     let title = match experiments.as_slice() {
         [(_, only)] => format!("{} — {}", name(only), only.status.as_str()),
-        _ => format!(
-            "shakedown suite — {} passed, {} failed",
-            document.passed, document.failed
-        ),
+        _ => format!("shakedown suite — {}", document.counts()),
     };
     html! {
         (DOCTYPE)
@@ -102,8 +99,7 @@ fn status_class(status: Status) -> &'static str {
 /// The suite's counts and one linked line per experiment.
 fn suite_verdict(document: &Document, experiments: &[(usize, &ExperimentRecord)]) -> Markup {
     html! {
-        h1 { "Suite: " (document.passed) " passed, " (document.failed) " failed"
-            @if document.skipped > 0 { ", " (document.skipped) " skipped" } }
+        h1 { "Suite: " (document.counts()) }
         ul.toc {
             @for (i, e) in experiments {
                 li { span class={ "badge " (status_class(e.status)) } { (e.status.as_str()) } " "

@@ -16,17 +16,7 @@ use crate::experiment::record::{Document, ExperimentRecord, Status};
 pub fn render(document: &Document) -> String {
     let mut out = String::new();
     if document.experiments.len() > 1 {
-        let _ = writeln!(
-            out,
-            "## shakedown: {} passed, {} failed{}\n",
-            document.passed,
-            document.failed,
-            if document.skipped > 0 {
-                format!(", {} skipped", document.skipped)
-            } else {
-                String::new()
-            }
-        );
+        let _ = writeln!(out, "## shakedown: {}\n", document.counts());
     }
     let mut experiments: Vec<&ExperimentRecord> = document.experiments.iter().collect();
     experiments.sort_by_key(|e| std::cmp::Reverse(e.status.rank()));
