@@ -124,3 +124,15 @@ def test_xdist_runs_experiments_in_parallel(pytester, experiments):
     result = run(pytester, "experiments", "-n", "2", "-k", "passing or failing or aborted")
     result.assert_outcomes(passed=1, failed=2)
     result.stdout.fnmatch_lines(["*2 workers*"])
+
+
+def test_xfail_covers_only_a_failed_verdict(pytester, experiments):
+    """A file tagged ``xfail`` whose verdict is FAILED is xfailed; one that is invalid is still
+    an error (an xfail must not turn a broken file into a passing suite)."""
+    failing = (experiments / "failing.yaml").read_text().replace("tags: [writes, commands]", "tags: [xfail]")
+    (experiments / "expected-failure.yaml").write_text(failing)
+    invalid = (experiments / "invalid.yaml").read_text()
+    (experiments / "broken-but-xfail.yaml").write_text("tags: [xfail]\n" + invalid)
+    result = run(pytester, "experiments/expected-failure.yaml", "experiments/broken-but-xfail.yaml")
+    result.assert_outcomes(xfailed=1, errors=1)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED

@@ -25,12 +25,20 @@ from .experiment_file import SUFFIXES, ExperimentHeader, read_header
 from .outcome import judge, unexpected_exit
 from .proxy import FaultServer
 
+class ExperimentFailed(Exception):
+    """The experiment ran and its verdict was FAILED (``shakedown run`` exit 1)."""
+
+
 #: Tags usable as markers: what pytest's ``-m`` expressions can name.
 _MARKER_NAME = re.compile(r"^[A-Za-z0-9][\w.-]*$")
 #: Tags that act as pytest's own markers rather than as labels.
 _PYTEST_MARKERS = {
     "skip": pytest.mark.skip(reason="tagged `skip` in the experiment file"),
-    "xfail": pytest.mark.xfail(reason="tagged `xfail` in the experiment file", strict=True),
+    # Only a verdict (exit 1) is the expected failure: an invalid file, a missing binary or an
+    # aborted run stays an error or a failure, never an xfail that passes the suite.
+    "xfail": pytest.mark.xfail(
+        reason="tagged `xfail` in the experiment file", strict=True, raises=ExperimentFailed
+    ),
 }
 #: How long an interrupted run may take to tear down after SIGTERM before it is killed.
 TEARDOWN_TIMEOUT_S = 60.0
@@ -125,8 +133,15 @@ class ExperimentItem(pytest.Item):
             verdict = judge(done.returncode, journal, done.stderr)
         if verdict.kind == "skipped":
             pytest.skip(verdict.message)
+        if verdict.kind == "failed" and done.returncode == 1:
+            raise ExperimentFailed(verdict.message)
         if verdict.kind == "failed":
             pytest.fail(verdict.message, pytrace=False)
+
+    def repr_failure(self, excinfo, style=None):
+        if isinstance(excinfo.value, ExperimentFailed):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo, style)
 
     def reportinfo(self):
         return self.path, 0, f"{self.path.name}: {self.header.title or self.name}"
