@@ -182,7 +182,7 @@ fn toxiproxy_calls_that_cannot_translate_are_listed_at_their_argument() {
             "$.method[1].provider.arguments.latency: `create_latency_toxic` without `latency`",
             "$.method[2].provider.arguments.toxic_name: missing `toxic_name`",
             "$.method[3].ref: no activity is named `nothing-by-this-name`",
-            "$.method[4].pauses.before: \"soon\" is not a number of seconds",
+            "$.method[4].pauses.before: \"soon\" is not a number of seconds from 0 to 604800",
             "$.rollbacks[0].provider.func: `create_timeout_toxic` in a rollback: shakedown's rollbacks are commands",
         ]
     );
