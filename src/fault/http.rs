@@ -9,6 +9,14 @@
 //!
 //! Every HTTP toxic takes the matcher attributes ([`Matcher::ATTRIBUTES`]) beside its own.
 
+/// An HTTP kind's attribute names: its own, then the matcher's, which every HTTP toxic takes.
+/// The one list of the matcher's names ([`Matcher::ATTRIBUTES`] is `http_attributes!()`).
+macro_rules! http_attributes {
+    ($($own:literal),* $(,)?) => {
+        &[$($own,)* "method", "path", "path_regex", "header", "first_n", "max_active"]
+    };
+}
+
 mod abort;
 mod delay;
 mod grpc_abort;

@@ -25,17 +25,7 @@ pub struct HttpAbort {
 
 impl Kind for HttpAbort {
     const NAME: &'static str = "http_abort";
-    const ATTRIBUTES: &'static [&'static str] = &[
-        "status",
-        "body",
-        "headers",
-        "method",
-        "path",
-        "path_regex",
-        "header",
-        "first_n",
-        "max_active",
-    ];
+    const ATTRIBUTES: &'static [&'static str] = http_attributes!("status", "body", "headers");
 
     fn from_attributes(a: &Attributes<'_>) -> Result<Self, FaultError> {
         Ok(Self {

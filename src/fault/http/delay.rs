@@ -24,17 +24,8 @@ pub struct HttpDelay {
 
 impl Kind for HttpDelay {
     const NAME: &'static str = "http_delay";
-    const ATTRIBUTES: &'static [&'static str] = &[
-        "delay",
-        "jitter",
-        "response_delay",
-        "method",
-        "path",
-        "path_regex",
-        "header",
-        "first_n",
-        "max_active",
-    ];
+    const ATTRIBUTES: &'static [&'static str] =
+        http_attributes!("delay", "jitter", "response_delay");
 
     fn from_attributes(a: &Attributes<'_>) -> Result<Self, FaultError> {
         Ok(Self {

@@ -23,16 +23,7 @@ pub struct GrpcAbort {
 
 impl Kind for GrpcAbort {
     const NAME: &'static str = "grpc_abort";
-    const ATTRIBUTES: &'static [&'static str] = &[
-        "code",
-        "message",
-        "method",
-        "path",
-        "path_regex",
-        "header",
-        "first_n",
-        "max_active",
-    ];
+    const ATTRIBUTES: &'static [&'static str] = http_attributes!("code", "message");
 
     fn from_attributes(a: &Attributes<'_>) -> Result<Self, FaultError> {
         let code = a.integer("code")?;

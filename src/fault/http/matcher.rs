@@ -37,14 +37,7 @@ pub struct Matcher {
 
 impl Matcher {
     /// The matcher's wire attribute names, accepted by every HTTP toxic.
-    pub const ATTRIBUTES: &'static [&'static str] = &[
-        "method",
-        "path",
-        "path_regex",
-        "header",
-        "first_n",
-        "max_active",
-    ];
+    pub const ATTRIBUTES: &'static [&'static str] = http_attributes!();
 
     /// Read the matcher attributes, naming the field on error.
     pub fn from_attributes(a: &Attributes<'_>) -> Result<Self, FaultError> {

@@ -17,7 +17,7 @@ pub struct HttpReset {
 
 impl Kind for HttpReset {
     const NAME: &'static str = "http_reset";
-    const ATTRIBUTES: &'static [&'static str] = Matcher::ATTRIBUTES;
+    const ATTRIBUTES: &'static [&'static str] = http_attributes!();
 
     fn from_attributes(a: &Attributes<'_>) -> Result<Self, FaultError> {
         Ok(Self {

@@ -38,19 +38,13 @@ pub struct HttpTamper {
 
 impl Kind for HttpTamper {
     const NAME: &'static str = "http_tamper";
-    const ATTRIBUTES: &'static [&'static str] = &[
+    const ATTRIBUTES: &'static [&'static str] = http_attributes!(
         "status",
         "set_headers",
         "remove_headers",
         "body",
-        "truncate",
-        "method",
-        "path",
-        "path_regex",
-        "header",
-        "first_n",
-        "max_active",
-    ];
+        "truncate"
+    );
 
     fn from_attributes(a: &Attributes<'_>) -> Result<Self, FaultError> {
         let remove_headers = a

@@ -20,15 +20,7 @@ pub struct HttpThrottle {
 
 impl Kind for HttpThrottle {
     const NAME: &'static str = "http_throttle";
-    const ATTRIBUTES: &'static [&'static str] = &[
-        "rate",
-        "method",
-        "path",
-        "path_regex",
-        "header",
-        "first_n",
-        "max_active",
-    ];
+    const ATTRIBUTES: &'static [&'static str] = http_attributes!("rate");
 
     /// `rate` in KB/s, in `1..=MAX_RATE`.
     fn from_attributes(a: &Attributes<'_>) -> Result<Self, FaultError> {
