@@ -24,15 +24,8 @@ struct Example {
 
 /// The experiment blocks (YAML with a `title:`) of every page in docs/.
 fn examples() -> Vec<Example> {
-    let mut pages: Vec<PathBuf> = std::fs::read_dir(root().join("docs"))
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "md"))
-        .collect();
-    pages.sort();
     let mut out = Vec::new();
-    for page in pages {
+    for page in support::demo::doc_pages() {
         let doc = std::fs::read_to_string(&page).unwrap();
         for chunk in doc.split("```yaml\n").skip(1) {
             let Some((text, after)) = chunk.split_once("```") else {

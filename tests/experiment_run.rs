@@ -6,7 +6,7 @@ mod support;
 
 use std::time::Duration;
 
-use support::runner::{free_port, journal, shakedown, signal, spawn, until, wait};
+use support::runner::{NeverStarts, free_port, journal, shakedown, signal, spawn, until, wait};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_quickstart_passes_with_detection_recovery_and_writes_in_its_report() {
@@ -403,32 +403,21 @@ async fn the_report_shows_the_file_as_it_ran_its_host_and_version() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unwritable_output_path_is_refused_before_the_run_starts() {
     let dir = tempfile::tempdir().unwrap();
-    let marker = dir.path().join("probed");
-    let file = dir.path().join("e.yaml");
-    std::fs::write(
-        &file,
-        format!(
-            "title: never starts\nsteady_state:\n  probes:\n    - {{name: p, command: [touch, \"{}\"]}}\nmethod:\n  - {{at: 1s, action: {{command: [\"true\"]}}}}\nduration: 1s\n",
-            marker.display()
-        ),
-    )
-    .unwrap();
-    let regular = dir.path().join("a-file");
-    std::fs::write(&regular, "").unwrap();
-    for flag in ["--json", "--junit", "--html", "--summary"] {
-        for parent in [dir.path().join("missing"), regular.clone()] {
-            let out = parent.join("out");
-            let out = out.to_str().unwrap();
-            let ran = shakedown(&["run", file.to_str().unwrap(), "--quiet", flag, out]).await;
-            assert_eq!(ran.code, 2, "{flag} {out}: {}\n{}", ran.stdout, ran.stderr);
-            assert!(
-                ran.stderr
-                    .starts_with(&format!("shakedown: {flag} {out}: cannot write it: ")),
-                "{}",
-                ran.stderr
-            );
-            assert!(!marker.exists(), "{flag} {out}: the run started");
-        }
+    let NeverStarts {
+        file,
+        marker,
+        unwritable,
+    } = NeverStarts::write(dir.path(), "e.yaml");
+    for (flag, out) in &unwritable {
+        let ran = shakedown(&["run", file.to_str().unwrap(), "--quiet", flag, out]).await;
+        assert_eq!(ran.code, 2, "{flag} {out}: {}\n{}", ran.stdout, ran.stderr);
+        assert!(
+            ran.stderr
+                .starts_with(&format!("shakedown: {flag} {out}: cannot write it: ")),
+            "{}",
+            ran.stderr
+        );
+        assert!(!marker.exists(), "{flag} {out}: the run started");
     }
     // A writable path is left as it was found: a new one is not left behind.
     let fine = dir.path().join("fine.json");

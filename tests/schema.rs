@@ -47,15 +47,8 @@ fn example_files() -> Vec<PathBuf> {
 
 /// The experiment blocks of docs/*.md (YAML with a `title:` line), labelled by page.
 fn doc_examples() -> Vec<(String, String)> {
-    let mut pages: Vec<PathBuf> = std::fs::read_dir(root().join("docs"))
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "md"))
-        .collect();
-    pages.sort();
     let mut out = Vec::new();
-    for page in pages {
+    for page in support::demo::doc_pages() {
         let doc = std::fs::read_to_string(&page).unwrap();
         for block in blocks(&doc, "yaml") {
             if block.lines().any(|l| l.starts_with("title:")) {

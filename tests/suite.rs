@@ -4,7 +4,7 @@ mod support;
 
 use std::time::Duration;
 
-use support::runner::{journal, shakedown, signal, spawn, until, wait};
+use support::runner::{NeverStarts, journal, shakedown, signal, spawn, until, wait};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_filtered_suite_runs_the_short_experiments_and_reports_them() {
@@ -241,33 +241,22 @@ async fn an_empty_selection_does_not_pass() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unwritable_output_path_is_refused_before_the_suite_runs() {
     let dir = tempfile::tempdir().unwrap();
-    let marker = dir.path().join("probed");
     let suite = dir.path().join("suite");
     std::fs::create_dir(&suite).unwrap();
-    std::fs::write(
-        suite.join("e.yaml"),
-        format!(
-            "title: never starts\nsteady_state:\n  probes:\n    - {{name: p, command: [touch, \"{}\"]}}\nmethod:\n  - {{at: 1s, action: {{command: [\"true\"]}}}}\nduration: 1s\n",
-            marker.display()
-        ),
-    )
-    .unwrap();
-    let regular = dir.path().join("a-file");
-    std::fs::write(&regular, "").unwrap();
-    for flag in ["--json", "--junit", "--html", "--summary"] {
-        for parent in [dir.path().join("missing"), regular.clone()] {
-            let out = parent.join("out");
-            let out = out.to_str().unwrap();
-            let ran = shakedown(&["test", suite.to_str().unwrap(), flag, out]).await;
-            assert_eq!(ran.code, 2, "{flag} {out}: {}\n{}", ran.stdout, ran.stderr);
-            let said = format!("shakedown: {flag} {out}: cannot write it: ");
+    // The suite folder holds the one experiment (its other files are not `*.yaml`).
+    let NeverStarts {
+        marker, unwritable, ..
+    } = NeverStarts::write(&suite, "e.yaml");
+    for (flag, out) in &unwritable {
+        let ran = shakedown(&["test", suite.to_str().unwrap(), flag, out]).await;
+        assert_eq!(ran.code, 2, "{flag} {out}: {}\n{}", ran.stdout, ran.stderr);
+        let said = format!("shakedown: {flag} {out}: cannot write it: ");
+        assert!(ran.stderr.starts_with(&said), "{}", ran.stderr);
+        assert!(!marker.exists(), "{flag} {out}: the suite ran");
+        if *flag != "--json" {
+            let ran = shakedown(&["report", "fixtures/journal-v0.1.0.json", flag, out]).await;
+            assert_eq!(ran.code, 2, "report {flag} {out}: {}", ran.stderr);
             assert!(ran.stderr.starts_with(&said), "{}", ran.stderr);
-            assert!(!marker.exists(), "{flag} {out}: the suite ran");
-            if flag != "--json" {
-                let ran = shakedown(&["report", "fixtures/journal-v0.1.0.json", flag, out]).await;
-                assert_eq!(ran.code, 2, "report {flag} {out}: {}", ran.stderr);
-                assert!(ran.stderr.starts_with(&said), "{}", ran.stderr);
-            }
         }
     }
 }

@@ -303,3 +303,16 @@ pub fn serve_ok(listener: std::net::TcpListener) {
         }
     });
 }
+
+/// Every page of docs/ (`*.md`), sorted.
+pub fn doc_pages() -> Vec<std::path::PathBuf> {
+    let docs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs");
+    let mut pages: Vec<_> = std::fs::read_dir(docs)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "md"))
+        .collect();
+    pages.sort();
+    pages
+}

@@ -300,3 +300,44 @@ pub async fn until(limit: Duration, mut check: impl AsyncFnMut() -> bool) -> Opt
     }
     None
 }
+
+/// An experiment whose one probe touches `marker` (so a test can tell whether the run ever
+/// started), and the unwritable output paths to try with it: `(flag, path)` for every output
+/// flag, each in a missing folder and under a regular file (which stops root too).
+pub struct NeverStarts {
+    /// The experiment file.
+    pub file: PathBuf,
+    /// Created by the first sample, if one is ever taken.
+    pub marker: PathBuf,
+    /// Every output flag with each kind of unwritable path.
+    pub unwritable: Vec<(&'static str, String)>,
+}
+
+impl NeverStarts {
+    /// Write the experiment as `name` inside `dir`.
+    pub fn write(dir: &Path, name: &str) -> Self {
+        let marker = dir.join("probed");
+        let file = dir.join(name);
+        std::fs::write(
+            &file,
+            format!(
+                "title: never starts\nsteady_state:\n  probes:\n    - {{name: p, command: [touch, \"{}\"]}}\nmethod:\n  - {{at: 1s, action: {{command: [\"true\"]}}}}\nduration: 1s\n",
+                marker.display()
+            ),
+        )
+        .unwrap();
+        let regular = dir.join("a-file");
+        std::fs::write(&regular, "").unwrap();
+        let mut unwritable = Vec::new();
+        for flag in ["--json", "--junit", "--html", "--summary"] {
+            for parent in [dir.join("missing"), regular.clone()] {
+                unwritable.push((flag, parent.join("out").to_string_lossy().into_owned()));
+            }
+        }
+        NeverStarts {
+            file,
+            marker,
+            unwritable,
+        }
+    }
+}
