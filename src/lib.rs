@@ -15,6 +15,7 @@
 //! | [`control`] | the Toxiproxy-compatible control API and the proxy store behind it (`shakedown serve`) |
 //! | [`load`] | the load driver: open/closed models, schedules, scenarios, histograms, keyed-write check (`shakedown load`) |
 //! | [`experiment`] | the experiment runner: file format, probes, method, measurements, suites, and the typed record of runs |
+//! | [`resource`] | watching resources: host and process CPU, memory, descriptors, connections on the run's clock, and leak slopes |
 //! | [`report`] | renderings of a run's record: terminal summary, JSON journal, JUnit XML, HTML page, Markdown summary |
 //! | [`import`] | converting other tools' experiments (Chaos Toolkit) into experiment files (`shakedown import`) |
 //! | [`demo`] | the embedded demo target, a small HTTP key-value service with realistic failure modes (`shakedown demo-target`) |
@@ -39,3 +40,4 @@ pub mod import;
 pub mod load;
 pub mod proxy;
 pub mod report;
+pub mod resource;

@@ -19,6 +19,7 @@ pub(super) fn options(vars: &[String]) -> Result<LoadOptions, InvalidInput> {
     Ok(LoadOptions {
         vars: map,
         run_dir: fresh_run_dir(),
+        watch: Default::default(),
     })
 }
 

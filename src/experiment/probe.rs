@@ -1,7 +1,10 @@
-//! Running one probe: HTTP, TCP connect, command, or a load metric over a window.
+//! Running one probe: HTTP, TCP connect, command, a load metric over a window, or a watched
+//! process's resources (`resource`: its latest figure or its growth).
 //!
 //! A probe that gets no answer (timeout, refused, a command that cannot start) is an
 //! `error`, distinct from a `fail` whose answer is out of tolerance; both fail the sample.
+
+mod resource;
 
 use std::time::Duration;
 
@@ -60,8 +63,13 @@ pub trait LoadWindow: Send + Sync {
     fn elapsed(&self) -> Duration;
 }
 
-/// Run `probe` once.
-pub async fn run(probe: &Probe, http: &Http, load: Option<&dyn LoadWindow>) -> Outcome {
+/// Run `probe` once; load probes read `load`, resource probes `resources` (an error without).
+pub async fn run(
+    probe: &Probe,
+    http: &Http,
+    load: Option<&dyn LoadWindow>,
+    resources: Option<&crate::resource::Live>,
+) -> Outcome {
     let (status, detail) = match &probe.check {
         Check::Http(check) => http_probe(check, http, probe.timeout).await,
         Check::Tcp(addr) => {
@@ -119,6 +127,17 @@ pub async fn run(probe: &Probe, http: &Http, load: Option<&dyn LoadWindow>) -> O
                 }
             }
         },
+        Check::Resource {
+            target,
+            metric,
+            bound,
+        } => resource::judge(resources, target, metric, *bound),
+        Check::Growth {
+            target,
+            metric,
+            limit,
+            window,
+        } => resource::growth(resources, target, metric, *limit, *window),
     };
     Outcome {
         probe: probe.name.clone(),
@@ -280,11 +299,14 @@ mod tests {
         };
         let http = Http::default();
         let young = Fixed(LoadStats::default(), Duration::from_millis(500));
-        let out = run(&probe, &http, Some(&young)).await;
+        let out = run(&probe, &http, Some(&young), None).await;
         assert_eq!(out.status, Status::Pass, "{}", out.detail);
         assert!(out.detail.starts_with("warming up"), "{}", out.detail);
         let old = Fixed(LoadStats::default(), Duration::from_secs(3));
-        assert_eq!(run(&probe, &http, Some(&old)).await.status, Status::Error);
+        assert_eq!(
+            run(&probe, &http, Some(&old), None).await.status,
+            Status::Error
+        );
         // Within the warm-up, completed requests are judged as usual.
         let failing = LoadStats {
             requests: 10,
@@ -292,7 +314,10 @@ mod tests {
             ..Default::default()
         };
         let young = Fixed(failing, Duration::from_millis(500));
-        assert_eq!(run(&probe, &http, Some(&young)).await.status, Status::Fail);
+        assert_eq!(
+            run(&probe, &http, Some(&young), None).await.status,
+            Status::Fail
+        );
     }
 
     /// A command probe's detail names the exit code, or the signal that ended the command,
@@ -309,12 +334,12 @@ mod tests {
             timeout: Duration::from_secs(10),
         };
         let http = Http::default();
-        let out = run(&probe("exit 3"), &http, None).await;
+        let out = run(&probe("exit 3"), &http, None, None).await;
         assert_eq!(
             (out.status, out.detail.as_str()),
             (Status::Fail, "exit code 3, expected 0")
         );
-        let out = run(&probe("kill -9 $$"), &http, None).await;
+        let out = run(&probe("kill -9 $$"), &http, None, None).await;
         assert_eq!(
             (out.status, out.detail.as_str()),
             (Status::Fail, "killed by a signal, expected exit code 0")

@@ -1,4 +1,5 @@
-//! Units written in experiment files: percentages (`1%`), rates (`200/s`), durations (`250ms`).
+//! Units written in experiment files: percentages (`1%`), rates (`200/s`), durations (`250ms`),
+//! sizes (`500MB`, `1GiB`) and growth rates (`5MB/min`).
 
 use std::time::Duration;
 
@@ -51,6 +52,100 @@ pub(super) fn per_second(value: &Value) -> Result<f64, String> {
     } else {
         Err(format!("{value} must be a non-negative rate"))
     }
+}
+
+/// A number written as a JSON number or a string holding one (`${…}` expands to strings).
+fn number(value: &Value, what: &str) -> Result<f64, String> {
+    let f = match value {
+        Value::Number(n) => n.as_f64().ok_or("not a number")?,
+        Value::String(s) => s
+            .trim()
+            .parse::<f64>()
+            .map_err(|_| format!("`{s}` is not {what}"))?,
+        other => return Err(format!("expected {what}, found {other}")),
+    };
+    if f.is_finite() && f >= 0.0 {
+        Ok(f)
+    } else {
+        Err(format!("{value} must be a non-negative number"))
+    }
+}
+
+/// A size in bytes: a number of bytes, or a number with a unit: `B`, decimal `KB`, `MB`, `GB`,
+/// `TB` (powers of 1000) or binary `KiB`, `MiB`, `GiB`, `TiB` (powers of 1024).
+pub(crate) fn bytes(value: &Value) -> Result<f64, String> {
+    let what = "a size such as `500MB` or `1GiB`";
+    let Value::String(s) = value else {
+        return number(value, what);
+    };
+    let t = s.trim();
+    let split = t.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(t.len());
+    let (digits, unit) = t.split_at(split);
+    let factor: f64 = match unit {
+        "" | "B" => 1.0,
+        "KB" | "kB" => 1e3,
+        "MB" => 1e6,
+        "GB" => 1e9,
+        "TB" => 1e12,
+        "KiB" => 1024.0,
+        "MiB" => 1024.0 * 1024.0,
+        "GiB" => 1024.0 * 1024.0 * 1024.0,
+        "TiB" => 1024.0 * 1024.0 * 1024.0 * 1024.0,
+        _ => {
+            return Err(format!(
+                "`{s}`: unknown unit `{unit}`, expected B, KB, MB, GB, TB, KiB, MiB, GiB or TiB"
+            ));
+        }
+    };
+    let n = number(&Value::String(digits.trim().to_string()), what)
+        .map_err(|_| format!("`{s}` is not {what}"))?;
+    Ok(n * factor)
+}
+
+/// A count of things (descriptors, threads, connections): a whole non-negative number.
+pub(crate) fn count(value: &Value) -> Result<f64, String> {
+    let n = number(value, "a count such as `100`")?;
+    if n.fract() == 0.0 {
+        Ok(n)
+    } else {
+        Err(format!("{value} is not a whole number"))
+    }
+}
+
+/// A CPU share in percent of one core: `80%` or `80` (two busy cores: `200%`).
+pub(crate) fn cpu_percent(value: &Value) -> Result<f64, String> {
+    match value {
+        Value::String(s) => number(
+            &Value::String(s.trim().trim_end_matches('%').to_string()),
+            "a CPU share such as `80%`",
+        )
+        .map_err(|_| format!("`{s}` is not a CPU share such as `80%`")),
+        other => number(other, "a CPU share such as `80%`"),
+    }
+}
+
+/// A rate of growth, per second: `AMOUNT/UNIT` with UNIT `s`, `min` or `h` and AMOUNT read by
+/// `amount` (`5MB/min` with [`bytes`] is 83 333.3 bytes per second; `10/min` with [`count`]).
+pub(crate) fn per_time(
+    text: &str,
+    amount: fn(&Value) -> Result<f64, String>,
+) -> Result<f64, String> {
+    let Some((a, unit)) = text.trim().rsplit_once('/') else {
+        return Err(format!(
+            "`{text}` is not a rate such as `5MB/min` (AMOUNT/s, /min or /h)"
+        ));
+    };
+    let seconds = match unit.trim() {
+        "s" => 1.0,
+        "min" => 60.0,
+        "h" => 3600.0,
+        other => {
+            return Err(format!(
+                "`{text}`: unknown time unit `{other}`, expected s, min or h"
+            ));
+        }
+    };
+    Ok(amount(&Value::String(a.trim().to_string()))? / seconds)
 }
 
 /// The longest duration an experiment file accepts in any field: 7 days (`168h`). Longer
@@ -120,5 +215,33 @@ mod tests {
             Duration::from_millis(250)
         );
         assert!(duration(&json!(250)).is_err());
+    }
+
+    #[test]
+    fn sizes_counts_shares_and_growth_rates() {
+        assert_eq!(bytes(&json!("500MB")).unwrap(), 500e6);
+        assert_eq!(bytes(&json!("1GiB")).unwrap(), 1073741824.0);
+        assert_eq!(bytes(&json!("1.5 KiB")).unwrap(), 1536.0);
+        assert_eq!(bytes(&json!(4096)).unwrap(), 4096.0);
+        assert_eq!(bytes(&json!("100")).unwrap(), 100.0);
+        assert!(
+            bytes(&json!("5 parsecs"))
+                .unwrap_err()
+                .contains("unknown unit `parsecs`")
+        );
+        assert!(bytes(&json!("-1MB")).is_err());
+        assert_eq!(count(&json!(50)).unwrap(), 50.0);
+        assert!(count(&json!(1.5)).is_err());
+        assert_eq!(cpu_percent(&json!("80%")).unwrap(), 80.0);
+        assert_eq!(cpu_percent(&json!(150)).unwrap(), 150.0);
+        assert_eq!(per_time("6MB/min", bytes).unwrap(), 100_000.0);
+        assert_eq!(per_time("2MB/s", bytes).unwrap(), 2e6);
+        assert_eq!(per_time("36/h", count).unwrap(), 0.01);
+        assert!(per_time("5MB", bytes).is_err());
+        assert!(
+            per_time("5MB/day", bytes)
+                .unwrap_err()
+                .contains("unknown time unit `day`")
+        );
     }
 }

@@ -23,6 +23,7 @@ pub(super) const SECTIONS: &[&str] = &[
     "proxies",
     "control",
     "load",
+    "watch",
     "steady_state",
     "guards",
     "method",
@@ -125,6 +126,27 @@ pub(super) struct RawProbe {
     #[serde(default)]
     #[schemars(with = "Option<LimitText>")]
     pub above: Option<Value>,
+    /// A figure of a watched process: cpu (percent of one core), rss (bytes), fds, threads,
+    /// connections; read from the latest resource sample (docs/resources.md).
+    #[serde(default)]
+    #[schemars(with = "Option<ResourceName>")]
+    pub resource: Option<String>,
+    /// Resource probes: the service whose process (and its children) is read.
+    #[serde(default)]
+    pub service: Option<String>,
+    /// Resource probes: the pid of the process (and its children) read.
+    #[serde(default)]
+    pub pid: Option<u32>,
+    /// Resource probes: the name of the processes (and their children) read.
+    #[serde(default)]
+    pub process: Option<String>,
+    /// `connections` probes: count only sockets in this TCP state (`ESTABLISHED`, `LISTEN`, …).
+    #[serde(default)]
+    pub state: Option<String>,
+    /// Resource probes: a limit on the figure's growth, `below 5MB/min`, judged on the
+    /// least-squares slope over `window` (docs/resources.md, Growth probes).
+    #[serde(default)]
+    pub growth: Option<String>,
     /// What an HTTP or command probe's answer must look like.
     #[serde(default)]
     pub expect: Option<RawExpectAnswer>,
@@ -136,6 +158,36 @@ pub(super) struct RawProbe {
     #[serde(default, rename = "for", deserialize_with = "quantity::bounded_opt")]
     #[schemars(with = "Option<DurationText>")]
     pub for_: Option<Duration>,
+}
+
+/// `watch:`: which processes the resource sampler reads besides the services, and how often.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "Watch")]
+pub(super) struct RawWatch {
+    /// Time between resource samples (default 1s).
+    #[serde(default, deserialize_with = "quantity::bounded_opt")]
+    #[schemars(with = "Option<DurationText>")]
+    pub interval: Option<Duration>,
+    /// Processes to sample (each with its children), besides every service.
+    #[serde(default)]
+    pub processes: Vec<RawWatched>,
+}
+
+/// One watched process: exactly one of `pid`, `name` or `service`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "Watched")]
+pub(super) struct RawWatched {
+    /// A process id.
+    #[serde(default)]
+    pub pid: Option<u32>,
+    /// Every process of this name (`comm`, or the program's file name).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// A service of this file.
+    #[serde(default)]
+    pub service: Option<String>,
 }
 
 /// The request of an HTTP probe.
@@ -300,6 +352,9 @@ pub(super) struct RawRollback {
 /// The metrics a load probe may read (`validate/probes.rs` parses each).
 pub(super) const METRICS: &[&str] = &["error_rate", "rps", "p50", "p90", "p95", "p99"];
 
+/// The figures a resource probe may read (`validate/probes.rs` parses each).
+pub(super) const RESOURCES: &[&str] = &["cpu", "rss", "fds", "threads", "connections"];
+
 /// A schema-only type: a string that is one of `$words`, named `$name` in the schema.
 macro_rules! words {
     ($(#[$doc:meta])* $ty:ident, $name:literal, $description:literal, $words:expr) => {
@@ -331,6 +386,13 @@ words!(
     "Stream",
     "The direction: `downstream` (to the client, default) or `upstream`.",
     &["downstream", "upstream"]
+);
+words!(
+    /// A resource probe's figure.
+    ResourceName,
+    "ResourceMetric",
+    "A figure of a watched process (docs/resources.md).",
+    RESOURCES
 );
 words!(
     /// A load probe's metric.

@@ -301,6 +301,9 @@ pub struct RunRecord {
     pub rollbacks: Vec<CommandRecord>,
     /// What teardown did: faults removed, services stopped, and any failure.
     pub cleanup: Vec<String>,
+    /// The resource samples (host and watched processes) with each process's peak, end and
+    /// RSS slope, when the run got as far as its clock.
+    pub resources: Option<crate::resource::Resources>,
 }
 
 impl RunRecord {

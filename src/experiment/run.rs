@@ -7,6 +7,7 @@
 //! `Resources` it owns, so no fault and no process is left behind and rollbacks always run.
 
 mod method;
+mod resources;
 mod sampler;
 mod steady;
 mod teardown;
@@ -51,6 +52,8 @@ pub(crate) struct Shared {
     verdict: Mutex<Option<Stop>>,
     /// The run's clock, once the method started (for when a stop happened).
     clock: OnceLock<Clock>,
+    /// The resource samples, once the sampler started with the clock.
+    resources: OnceLock<crate::resource::Live>,
     progress: Progress,
 }
 
@@ -106,6 +109,7 @@ pub async fn run_once(
         abort: CancellationToken::new(),
         verdict: Mutex::new(None),
         clock: OnceLock::new(),
+        resources: OnceLock::new(),
         progress,
     });
     let resources = Arc::new(tokio::sync::Mutex::new(Resources {
@@ -133,6 +137,7 @@ pub async fn run_once(
     }
     teardown::run(experiment, &shared, &resources).await;
     let mut journal = std::mem::take(&mut *shared.journal());
+    journal.resources = shared.resources.get().map(crate::resource::Live::finish);
     verdict::judge(experiment, &mut journal, shared.stopped());
     journal
 }

@@ -9,7 +9,9 @@
 
 use schemars::JsonSchema;
 
-use super::raw::{RawExpect, RawProbe, RawProxy, RawRollback, RawService, RawSteadyState, RawStep};
+use super::raw::{
+    RawExpect, RawProbe, RawProxy, RawRollback, RawService, RawSteadyState, RawStep, RawWatch,
+};
 use crate::config::schema::{DurationText, with_references};
 use crate::load::LoadSpec;
 
@@ -41,6 +43,9 @@ struct ExperimentFile {
     control: Option<String>,
     /// Load to apply for the whole run (the load driver's format, docs/load.md).
     load: Option<LoadSpec>,
+    /// Processes whose CPU, memory, descriptors and connections are sampled besides the
+    /// services, and how often (docs/resources.md).
+    watch: Option<RawWatch>,
     /// Probes sampled during the run; a failing sample is a detection, passing again a recovery.
     steady_state: Option<RawSteadyState>,
     /// Probes that abort the run (exit 3) when they fail for longer than their `for`.

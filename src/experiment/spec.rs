@@ -46,6 +46,9 @@ pub struct Experiment {
     pub load: Option<crate::load::LoadSpec>,
     /// The hypothesis sampled throughout the run.
     pub steady_state: SteadyState,
+    /// The resources sampled throughout the run: every service by default, what `watch:`, a
+    /// resource probe and `--watch-pid`/`--watch-name` add, at `watch.interval`.
+    pub watch: crate::resource::Watch,
     /// Stop conditions.
     pub guards: Vec<Guard>,
     /// The timeline of faults and actions, ordered by `at`.
@@ -157,6 +160,43 @@ pub enum Check {
         /// The tolerance.
         bound: Bound,
     },
+    /// A figure of a watched process tree, last sample against a bound.
+    Resource {
+        /// Whose.
+        target: crate::resource::Target,
+        /// Which figure.
+        metric: ResourceMetric,
+        /// The tolerance, in the figure's unit (bytes, percent of a core, a count).
+        bound: Bound,
+    },
+    /// The growth of a figure of a watched process tree: the least-squares slope over the
+    /// trailing window fails when the lower end of its 95% interval is above `limit`
+    /// (`docs/resources.md`, Growth probes).
+    Growth {
+        /// Whose.
+        target: crate::resource::Target,
+        /// Which figure.
+        metric: ResourceMetric,
+        /// Largest growth accepted, in the figure's unit per second.
+        limit: f64,
+        /// The trailing window the slope is fitted over.
+        window: Duration,
+    },
+}
+
+/// A figure of a watched process tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ResourceMetric {
+    /// CPU, percent of one core.
+    Cpu,
+    /// Resident set size, bytes.
+    Rss,
+    /// Open file descriptors.
+    Fds,
+    /// Threads.
+    Threads,
+    /// TCP connections, in one state (`ESTABLISHED`, …) or in any.
+    Connections(Option<String>),
 }
 
 /// An HTTP probe.

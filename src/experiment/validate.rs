@@ -13,7 +13,9 @@ mod load;
 mod method;
 mod probes;
 mod resolved;
+mod resources;
 mod system;
+mod watch;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -40,6 +42,20 @@ pub struct LoadOptions {
     pub vars: BTreeMap<String, String>,
     /// The value of `${run.dir}`.
     pub run_dir: PathBuf,
+    /// `--watch-pid`, `--watch-name` and `--sample-interval`, added to the file's `watch:`.
+    pub watch: WatchFlags,
+}
+
+/// The command line's additions to what the resource sampler watches.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WatchFlags {
+    /// `--watch-pid PID` (repeatable).
+    pub pids: Vec<u32>,
+    /// `--watch-name NAME` (repeatable).
+    pub names: Vec<String>,
+    /// `--sample-interval`: replaces `watch.interval` (the caller checks it is at least
+    /// [`crate::resource::MIN_INTERVAL`]).
+    pub interval: Option<std::time::Duration>,
 }
 
 /// Read, expand and validate an experiment file.
@@ -83,10 +99,13 @@ pub fn parse_str(
     let json = root.to_json("", &mut ctx.locs);
     let experiment = ctx.experiment(file, &json);
     match experiment {
-        Some(e) if ctx.is_clean() => Ok(Experiment {
-            resolved: resolved::yaml(&root),
-            ..e
-        }),
+        Some(mut e) if ctx.is_clean() => {
+            watch::add_flags(&mut e.watch, &options.watch);
+            Ok(Experiment {
+                resolved: resolved::yaml(&root),
+                ..e
+            })
+        }
         _ => Err(ctx.into_error()),
     }
 }
@@ -172,11 +191,22 @@ impl Ctx {
             .filter(|v| !v.is_null())
             .and_then(|v| load::section(self, v));
         let duration = self.duration(top);
-        let steady_state = self.steady_state(top.get("steady_state"), has_load);
-        let guards = probes::guards(self, top.get("guards"), has_load);
         // Names as written, so a typo elsewhere in a proxy does not hide the faults' checks.
         let proxy_names = protocols(top.get("proxies"));
         let service_names = names(top.get("services"));
+        let scope = probes::Scope {
+            has_load,
+            services: &service_names,
+        };
+        let steady_state = self.steady_state(top.get("steady_state"), &scope);
+        let guards = probes::guards(self, top.get("guards"), &scope);
+        let watch = self.watch(
+            top.get("watch"),
+            &services,
+            &steady_state,
+            &guards,
+            &service_names,
+        );
         let method = method::steps(
             self,
             top.get("method"),
@@ -203,6 +233,7 @@ impl Ctx {
             control,
             load,
             steady_state,
+            watch,
             guards,
             method,
             duration: duration?,
@@ -285,7 +316,7 @@ impl Ctx {
             .unwrap_or_default()
     }
 
-    fn steady_state(&mut self, value: Option<&Value>, has_load: bool) -> SteadyState {
+    fn steady_state(&mut self, value: Option<&Value>, scope: &probes::Scope<'_>) -> SteadyState {
         let Some(value) = value.filter(|v| !v.is_null()) else {
             return SteadyState {
                 interval: DEFAULT_INTERVAL,
@@ -323,7 +354,7 @@ impl Ctx {
                 format!("must be from 1 to {MAX_RECOVERED_AFTER}"),
             );
         }
-        let probes = probes::list(self, "steady_state.probes", &raw.probes, has_load, false)
+        let probes = probes::list(self, "steady_state.probes", &raw.probes, scope, false)
             .into_iter()
             .map(|(probe, _)| probe)
             .collect();

@@ -50,6 +50,10 @@ pub(super) struct RunJournal {
     rollbacks: Vec<CommandRecord>,
     /// What teardown did: faults removed, services stopped, and any failure.
     cleanup: Vec<String>,
+    /// Resource samples of the host and the watched processes (docs/resources.md); absent from
+    /// older journals.
+    #[serde(default)]
+    resources: Option<crate::resource::Resources>,
 }
 
 /// The record's schema is the journal's.
@@ -85,6 +89,7 @@ impl From<RunRecord> for RunJournal {
             guard: r.guard,
             rollbacks: r.rollbacks,
             cleanup: r.cleanup,
+            resources: r.resources,
         }
     }
 }
@@ -106,6 +111,7 @@ impl From<RunJournal> for RunRecord {
             guard: j.guard,
             rollbacks: j.rollbacks,
             cleanup: j.cleanup,
+            resources: j.resources,
         }
     }
 }

@@ -81,6 +81,7 @@ pub(super) async fn execute(experiment: Experiment, shared: Arc<Shared>, res: Re
         },
     );
     let stop_sampling = CancellationToken::new();
+    let watching = super::resources::start(&experiment, &shared, &res, clock);
     let sampler = tokio::spawn(super::sampler::sample(
         experiment.clone(),
         shared.clone(),
@@ -95,6 +96,7 @@ pub(super) async fn execute(experiment: Experiment, shared: Arc<Shared>, res: Re
     }
     stop_sampling.cancel();
     let _ = sampler.await;
+    watching.stop().await;
     if let Some(load) = load {
         say(
             Some(clock.now().as_secs_f64()),

@@ -39,20 +39,22 @@ pub(super) async fn sample(
             _ = tick.tick() => {
                 let at = clock.now();
                 let (experiment, http, load) = (experiment.clone(), http.clone(), load.clone());
+                let resources = shared.resources.get().cloned();
                 in_flight.push_back(async move {
                     let load = load.as_deref();
+                    let resources = resources.as_ref();
                     let probes = join_all(
                         experiment
                             .steady_state
                             .probes
                             .iter()
-                            .map(|p| probe::run(p, &http, load)),
+                            .map(|p| probe::run(p, &http, load, resources)),
                     );
                     let guards = join_all(
                         experiment
                             .guards
                             .iter()
-                            .map(|g| probe::run(&g.probe, &http, load)),
+                            .map(|g| probe::run(&g.probe, &http, load, resources)),
                     );
                     let (outcomes, guard_outcomes) = tokio::join!(probes, guards);
                     (at, outcomes, guard_outcomes)

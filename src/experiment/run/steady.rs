@@ -31,11 +31,16 @@ pub(super) async fn preflight(experiment: &Experiment, shared: &Shared, http: &H
         .steady_state
         .probes
         .iter()
-        .filter(|p| !matches!(p.check, Check::Load { .. }))
+        .filter(|p| {
+            !matches!(
+                p.check,
+                Check::Load { .. } | Check::Resource { .. } | Check::Growth { .. }
+            )
+        })
         .collect();
     let deadline = tokio::time::Instant::now() + PREFLIGHT_PATIENCE;
     loop {
-        let outcomes = join_all(probes.iter().map(|p| probe::run(p, http, None))).await;
+        let outcomes = join_all(probes.iter().map(|p| probe::run(p, http, None, None))).await;
         let pass = outcomes.iter().all(|o| o.status == ProbeStatus::Pass);
         let failing = failing(&outcomes);
         shared.journal().preflight = outcomes;

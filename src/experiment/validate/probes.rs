@@ -11,12 +11,21 @@ use super::super::raw::{RawExpectAnswer, RawHttp, RawProbe};
 use super::super::spec::*;
 use super::Ctx;
 
+/// What a probe may refer to: a load, and the services declared.
+#[derive(Debug)]
+pub(super) struct Scope<'a> {
+    /// The file has a `load:` section.
+    pub(super) has_load: bool,
+    /// The services it declares.
+    pub(super) services: &'a BTreeSet<String>,
+}
+
 /// Validate the probes listed at `path`; each comes with its `for:` (guards only).
 pub(super) fn list(
     ctx: &mut Ctx,
     path: &str,
     items: &[Value],
-    has_load: bool,
+    scope: &Scope<'_>,
     guard: bool,
 ) -> Vec<(Probe, std::time::Duration)> {
     let value = Value::Array(items.to_vec());
@@ -34,7 +43,7 @@ pub(super) fn list(
             ctx.problem(&format!("{p}.for"), "`for` is only meaningful in `guards`");
         }
         let for_ = raw.for_.unwrap_or_default();
-        if let Some(probe) = probe(ctx, &p, raw, has_load) {
+        if let Some(probe) = probe(ctx, &p, raw, scope) {
             out.push((probe, for_));
         }
     }
@@ -42,7 +51,7 @@ pub(super) fn list(
 }
 
 /// Validate `guards:`.
-pub(super) fn guards(ctx: &mut Ctx, value: Option<&Value>, has_load: bool) -> Vec<Guard> {
+pub(super) fn guards(ctx: &mut Ctx, value: Option<&Value>, scope: &Scope<'_>) -> Vec<Guard> {
     let items = match value {
         None | Some(Value::Null) => return Vec::new(),
         Some(Value::Array(items)) => items.clone(),
@@ -51,24 +60,25 @@ pub(super) fn guards(ctx: &mut Ctx, value: Option<&Value>, has_load: bool) -> Ve
             return Vec::new();
         }
     };
-    list(ctx, "guards", &items, has_load, true)
+    list(ctx, "guards", &items, scope, true)
         .into_iter()
         .map(|(probe, for_)| Guard { probe, for_ })
         .collect()
 }
 
 /// One probe: exactly one kind, a timeout, and the fields of its kind.
-fn probe(ctx: &mut Ctx, p: &str, raw: RawProbe, has_load: bool) -> Option<Probe> {
+fn probe(ctx: &mut Ctx, p: &str, raw: RawProbe, scope: &Scope<'_>) -> Option<Probe> {
     let kinds = [
         raw.http.is_some(),
         raw.tcp.is_some(),
         raw.command.is_some(),
         raw.load.is_some(),
+        raw.resource.is_some(),
     ];
     if kinds.iter().filter(|k| **k).count() != 1 {
         ctx.problem(
             p,
-            "a probe has exactly one of `http`, `tcp`, `command` or `load`",
+            "a probe has exactly one of `http`, `tcp`, `command`, `load` or `resource`",
         );
         return None;
     }
@@ -76,7 +86,10 @@ fn probe(ctx: &mut Ctx, p: &str, raw: RawProbe, has_load: bool) -> Option<Probe>
     if timeout.is_zero() {
         ctx.problem(&format!("{p}.timeout"), "must be greater than zero");
     }
-    if raw.load.is_none() {
+    if raw.resource.is_none() {
+        super::resources::only_resource_fields(ctx, p, &raw);
+    }
+    if raw.load.is_none() && raw.resource.is_none() {
         for (field, set) in [
             ("window", raw.window.is_some()),
             ("below", raw.below.is_some()),
@@ -85,7 +98,7 @@ fn probe(ctx: &mut Ctx, p: &str, raw: RawProbe, has_load: bool) -> Option<Probe>
             if set {
                 ctx.problem(
                     &format!("{p}.{field}"),
-                    "only load probes take `window`, `below` and `above`",
+                    "only load and resource probes take `window`, `below` and `above`",
                 );
             }
         }
@@ -97,8 +110,10 @@ fn probe(ctx: &mut Ctx, p: &str, raw: RawProbe, has_load: bool) -> Option<Probe>
         tcp_check(ctx, p, addr, raw.expect.is_some())
     } else if let Some(argv) = raw.command {
         command_check(ctx, p, argv, raw.expect.unwrap_or_else(empty_expect))?
+    } else if raw.resource.is_some() {
+        super::resources::check(ctx, p, raw, scope.services)?
     } else {
-        load_check(ctx, p, raw, has_load)?
+        load_check(ctx, p, raw, scope.has_load)?
     };
     Some(Probe {
         name,

@@ -4,6 +4,7 @@ fn parse(text: &str) -> Result<Experiment, ConfigError> {
     let options = LoadOptions {
         vars: BTreeMap::from([("port".to_string(), "18080".to_string())]),
         run_dir: PathBuf::from("/tmp/run"),
+        ..Default::default()
     };
     parse_str(Path::new("exp.yaml"), text, &options)
 }
