@@ -19,6 +19,7 @@ mod serve;
 mod test;
 mod validate;
 mod vars;
+mod watch;
 
 use std::process::ExitCode;
 

@@ -2,6 +2,7 @@
 //! journal, JUnit XML, the self-contained HTML page and the Markdown summary for CI pages. A
 //! renderer reads a record and nothing else of the runner.
 
+pub mod csv;
 pub mod html;
 pub mod junit;
 pub mod markdown;

@@ -98,6 +98,10 @@ pub struct LoadArgs {
     /// No live progress.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    /// The resource sampler: processes to watch while the load runs, how often, CSV output
+    /// (the report gains a `resources` section).
+    #[command(flatten)]
+    pub watch: super::watch::WatchArgs,
 }
 
 fn parse_rate(s: &str) -> Result<Rate, String> {
@@ -260,9 +264,15 @@ pub(super) async fn cli_main(args: LoadArgs) -> anyhow::Result<Outcome> {
         intervals: args.hlog.is_some(),
         histograms: args.histograms,
     };
-    let run = match load::start_with(spec, Clock::start(), options) {
+    args.watch.check_csv()?;
+    let clock = Clock::start();
+    let sampling = args.watch.start(clock);
+    let run = match load::start_with(spec, clock, options) {
         Ok(run) => run,
         Err(e) => {
+            if let Some(s) = sampling {
+                s.finish().await;
+            }
             // Refused: nothing left behind.
             if let Some((path, _)) = &hlog {
                 let _ = std::fs::remove_file(path);
@@ -275,17 +285,40 @@ pub(super) async fn cli_main(args: LoadArgs) -> anyhow::Result<Outcome> {
         live::spawn(listener, run.live());
     }
     let (report, interrupted) = drive(run, args.quiet).await;
+    let resources = match sampling {
+        Some(s) => Some(s.finish().await),
+        None => None,
+    };
     let json_to_stdout = args.json.as_ref().is_some_and(|p| p.as_os_str() == "-");
+    let mut table = report.table();
+    if let Some(r) = &resources {
+        table.push_str(&crate::report::terminal::resources(r));
+    }
     if json_to_stdout {
-        eprint!("{}", report.table());
+        eprint!("{table}");
     } else {
-        super::print(format_args!("{}", report.table()));
+        super::print(format_args!("{table}"));
+    }
+    if let (Some(dir), Some(r)) = (&args.watch.csv, &resources) {
+        let files = crate::report::csv::write_resources(dir, r)?;
+        eprintln!("csv: {} ({} files)", dir.display(), files.len());
     }
     if let Some((path, file)) = hlog {
         write_hlog(path, file, &report)?;
     }
     if let Some(path) = &args.json {
-        let json = serde_json::to_string_pretty(&report)?;
+        let json = match &resources {
+            None => serde_json::to_string_pretty(&report)?,
+            // The report's fields, then `resources` (docs/resources.md).
+            Some(r) => {
+                let text = serde_json::to_string_pretty(&report)?;
+                let series = serde_json::to_string_pretty(r)?.replace('\n', "\n  ");
+                match text.strip_suffix("\n}") {
+                    Some(body) => format!("{body},\n  \"resources\": {series}\n}}"),
+                    None => text,
+                }
+            }
+        };
         if path.as_os_str() == "-" {
             super::print(format_args!("{json}\n"));
         } else {

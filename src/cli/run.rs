@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use super::print;
 use super::vars::options;
+use super::watch::WatchArgs;
 use crate::exit::{InvalidInput, Outcome};
 use crate::experiment::record::Document;
 use crate::experiment::repeat::{fresh_run_dir, outcome, run_experiment};
@@ -35,6 +36,9 @@ pub struct RunArgs {
     /// The HTML report and the Markdown summary.
     #[command(flatten)]
     pub pages: Pages,
+    /// The resource sampler: what to watch besides the services, how often, and CSV output.
+    #[command(flatten)]
+    pub watch: WatchArgs,
     /// Do not print events as they happen.
     #[arg(long, short)]
     pub quiet: bool,
@@ -42,7 +46,10 @@ pub struct RunArgs {
 
 /// `shakedown run`.
 pub(crate) async fn run_main(args: RunArgs) -> anyhow::Result<Outcome> {
-    let options = options(&args.vars)?;
+    let options = LoadOptions {
+        watch: args.watch.flags(),
+        ..options(&args.vars)?
+    };
     let experiment = validate::load_file(&args.file, &options)?;
     experiment.warnings.iter().for_each(|w| eprintln!("{w}"));
     if args.dry_run {
@@ -50,6 +57,7 @@ pub(crate) async fn run_main(args: RunArgs) -> anyhow::Result<Outcome> {
         return Ok(Outcome::Passed);
     }
     check_outputs(args.json.as_deref(), args.junit.as_deref(), &args.pages)?;
+    args.watch.check_csv()?;
     let progress = Progress {
         verbose: !args.quiet,
     };
@@ -73,7 +81,21 @@ pub(crate) async fn run_main(args: RunArgs) -> anyhow::Result<Outcome> {
         args.junit.as_deref(),
         &args.pages,
     )?;
+    write_csv(&document, &args.watch)?;
     Ok(outcome(document.experiments[0].status))
+}
+
+/// Write the resource series of `document` as CSV files where `--csv` asks, and say where.
+pub(super) fn write_csv(document: &Document, watch: &WatchArgs) -> anyhow::Result<()> {
+    if let Some(dir) = &watch.csv {
+        let files = report::csv::write(dir, document)?;
+        print(format_args!(
+            "csv: {} ({} files)\n",
+            dir.display(),
+            files.len()
+        ));
+    }
+    Ok(())
 }
 
 /// The pages a run, a suite or a saved journal is rendered to (`docs/report.md`).

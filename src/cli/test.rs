@@ -3,8 +3,9 @@
 use std::path::{Path, PathBuf};
 
 use super::print;
-use super::run::{Pages, check_outputs, write_outputs};
+use super::run::{Pages, check_outputs, write_csv, write_outputs};
 use super::vars::options;
+use super::watch::WatchArgs;
 use crate::exit::Outcome;
 use crate::experiment::repeat::fresh_run_dir;
 use crate::experiment::suite::{self, Event, Filter, Selection};
@@ -38,6 +39,10 @@ pub struct TestArgs {
     /// summary (also appended to `$GITHUB_STEP_SUMMARY` when that is set).
     #[command(flatten)]
     pub pages: Pages,
+    /// The resource sampler: what to watch besides the services, how often, and CSV output
+    /// (a folder per experiment and run).
+    #[command(flatten)]
+    pub watch: WatchArgs,
     /// Print each experiment's summary, not only its line.
     #[arg(long, short)]
     pub verbose: bool,
@@ -52,11 +57,15 @@ pub(crate) async fn test_main(args: TestArgs) -> anyhow::Result<Outcome> {
     };
     let files = suite::collect(&paths)?;
     check_outputs(args.json.as_deref(), args.junit.as_deref(), &args.pages)?;
+    args.watch.check_csv()?;
     let selection = Selection {
         filter: args.filter.as_deref().map(Filter::parse).transpose()?,
         tags: args.tags.clone(),
     };
-    let base = options(&args.vars)?;
+    let base = LoadOptions {
+        watch: args.watch.flags(),
+        ..options(&args.vars)?
+    };
     let fresh = || LoadOptions {
         run_dir: fresh_run_dir(),
         ..base.clone()
@@ -92,6 +101,7 @@ pub(crate) async fn test_main(args: TestArgs) -> anyhow::Result<Outcome> {
         args.junit.as_deref(),
         &args.pages,
     )?;
+    write_csv(&document, &args.watch)?;
     if let Some(path) = std::env::var_os(STEP_SUMMARY).filter(|p| !p.is_empty()) {
         markdown::append(Path::new(&path), &document)?;
     }

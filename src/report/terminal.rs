@@ -2,6 +2,8 @@
 //!
 //! Figures are rounded for people (`1.00 s`, `0.20 %`); the JSON journal keeps full precision.
 
+mod resources;
+
 use std::fmt::Write;
 use std::time::Duration;
 
@@ -44,6 +46,13 @@ pub fn ran_on(p: &Provenance) -> Option<String> {
             version.as_deref().unwrap_or("(unknown version)")
         )),
     }
+}
+
+/// The resources block alone (for `shakedown load`, whose summary is the load driver's table).
+pub fn resources(r: &crate::resource::Resources) -> String {
+    let mut out = String::new();
+    resources::render(&mut out, r);
+    out
 }
 
 /// The summary of one experiment and its runs.
@@ -116,6 +125,9 @@ fn render_run(out: &mut String, run: &RunRecord, numbered: bool) {
     }
     if let Some(load) = &run.load {
         let _ = writeln!(out, "\n  load: {}", load_line(load));
+    }
+    if let Some(r) = &run.resources {
+        resources::render(out, r);
     }
     for r in &run.rollbacks {
         let _ = writeln!(out, "  rollback `{}`: {}", r.command.join(" "), r.detail);
