@@ -371,7 +371,16 @@ fn steady_after(experiment: &Experiment, run: &RunRecord) -> Option<ExpectationR
         match last {
             None => "no samples".into(),
             Some(s) if s.pass => format!("passing at {}", for_people(s.at)),
-            Some(s) => format!("failing at {}", for_people(s.at)),
+            Some(s) => format!(
+                "failing at {} ({})",
+                for_people(s.at),
+                s.probes
+                    .iter()
+                    .filter(|p| p.status != crate::experiment::probe::Status::Pass)
+                    .map(|p| format!("{}: {}", p.probe, p.detail))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
         },
     ))
 }
