@@ -83,6 +83,45 @@ async fn the_quickstart_passes_with_detection_recovery_and_writes_in_its_report(
         xml.contains(r#"<property name="writes.lost" value="0"/>"#),
         "{xml}"
     );
+    assert_demo_target_resources(run, &ran.stdout);
+}
+
+/// The demo target (the quickstart's service `kv`) is watched by default: the summary shows its
+/// CPU, RSS and descriptors beside latency and faults, and the journal holds its series on the
+/// run's clock: gone after kill -9 at 8 s, running again (another pid) once restarted.
+fn assert_demo_target_resources(run: &serde_json::Value, stdout: &str) {
+    let row = stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with("service kv "))
+        .unwrap_or_else(|| panic!("no resources row for kv in\n{stdout}"));
+    assert!(row.contains('%') && row.contains(" MB"), "{row}");
+    let kv = &run["resources"]["processes"][0];
+    assert_eq!(kv["target"], serde_json::json!({"service": "kv"}));
+    let samples = kv["samples"].as_array().unwrap();
+    assert!(samples.len() >= 8, "12 s at 1 s: {}", samples.len());
+    // A demo target holds a listening socket, its log and the std streams: some descriptors,
+    // a few MB resident, a TCP listener.
+    let peak = &kv["peak"];
+    assert!(peak["fds"].as_u64().unwrap() >= 4, "{peak}");
+    assert!(peak["rss_bytes"].as_u64().unwrap() > 1_000_000, "{peak}");
+    assert!(
+        samples[0]["tcp"]["LISTEN"].as_u64().unwrap() >= 1,
+        "{}",
+        samples[0]
+    );
+    let states: Vec<&str> = kv["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["presence"]["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["running", "gone", "running"], "{}", kv["changes"]);
+    let gone_at = kv["changes"][1]["at"].as_f64().unwrap();
+    assert!(
+        (8.0..10.5).contains(&gone_at),
+        "killed at 8 s, seen gone at {gone_at}"
+    );
+    assert!(!run["resources"]["host"].as_array().unwrap().is_empty());
 }
 
 /// `shakedown report` re-renders a journal written by release 0.1.0 (the quickstart) as the
