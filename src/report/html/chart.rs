@@ -2,9 +2,11 @@
 //! clock): request rate, error rate split into injected and other errors, latency p50/p99 per
 //! second (linear, or log with a script-free toggle), and every steady-state sample as a
 //! pass/fail tick per probe; each fault window shaded and labelled, each detection and recovery
-//! instant marked. Every second has a `<title>` tooltip with its figures.
+//! instant marked; below them each watched process's CPU, RSS and open descriptors and the host's
+//! CPU, on the same axis. Every second has a `<title>` tooltip with its figures.
 
 mod probes;
+mod resources;
 pub(super) mod scale;
 mod series;
 
@@ -33,7 +35,8 @@ const AXIS: f64 = 30.0;
 pub(super) fn timeline(run: &RunRecord, id: &str) -> Markup {
     let seconds = run.load.as_ref().map(series::seconds).unwrap_or_default();
     let probe_rows = probes::rows(run);
-    if seconds.is_empty() && probe_rows.is_empty() {
+    let has_resources = run.resources.as_ref().is_some_and(|r| !r.host.is_empty());
+    if seconds.is_empty() && probe_rows.is_empty() && !has_resources {
         return html! { p.empty { "No timeline: the run stopped before any load or sampling." } };
     }
     let axis = TimeAxis::of(run, &seconds);
@@ -47,6 +50,7 @@ pub(super) fn timeline(run: &RunRecord, id: &str) -> Markup {
         let latency = series::latency_panels(&mut top, &seconds);
         (rate, errors, latency)
     });
+    let resource_lines = resources::lines(run, &mut top);
     let probes_top = top;
     top += TITLE + probes::ROW * probe_rows.len() as f64;
     let bottom = top;
@@ -67,6 +71,7 @@ pub(super) fn timeline(run: &RunRecord, id: &str) -> Markup {
                     (series::errors(&seconds, &axis, errors))
                     (latency.draw(&seconds, &axis))
                 }
+                (resources::draw(&resource_lines, &axis, resources::interval(run)))
                 (probes::draw(&probe_rows, &axis, probes_top))
                 (instants(run, &axis, markers, chart_top, bottom))
                 @if let Some((rate, _, latency)) = &load_panels {
@@ -84,6 +89,9 @@ pub(super) fn timeline(run: &RunRecord, id: &str) -> Markup {
                     span.key.k-up { "other errors (upstream, network)" } " "
                     span.key.k-p50 { "p50" } " "
                     span.key.k-p99 { "p99" } " "
+                }
+                @if !resource_lines.is_empty() {
+                    span.key.k-res { "resources (per watched process, and the host)" } " "
                 }
                 span.key.k-pass { "probe passed" } " "
                 span.key.k-fail { "failed" } " "

@@ -72,7 +72,7 @@ pub(super) fn max_error_pct(seconds: &[Second]) -> f64 {
 }
 
 /// A path through `points`, broken where a value is missing.
-fn path(points: impl Iterator<Item = Option<(f64, f64)>>) -> String {
+pub(super) fn path(points: impl Iterator<Item = Option<(f64, f64)>>) -> String {
     let mut d = String::new();
     let mut pen_down = false;
     for p in points {
