@@ -95,6 +95,23 @@ async fn the_load_only_seed_experiments_pass_shortened() {
     assert!(u64_at(&run, "/writes/acknowledged") > 0);
     // No method: the memory steps that printed a figure nobody saw are gone (issue 8, item 26).
     assert_eq!(run["steps"], serde_json::json!([]), "{run}");
+    // Memory growth under load (issue 12): the store is sampled every 500 ms, and the growth
+    // probe is judged (3 s is younger than its 5 s window: a warm-up that says so).
+    let kv = &run["resources"]["processes"][0];
+    assert_eq!(kv["target"], serde_json::json!({"service": "kv"}));
+    assert!(kv["samples"].as_array().unwrap().len() >= 4, "{kv}");
+    assert!(
+        kv["peak"]["rss_bytes"].as_u64().unwrap() > 1_000_000,
+        "{kv}"
+    );
+    let growth = run["samples"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["probes"].as_array().unwrap())
+        .find(|p| p["probe"] == "memory-growth")
+        .expect("the growth probe ran");
+    assert_eq!(growth["status"], "pass", "{growth}");
 
     // Seed 002: the authenticated flow. No extraction failed, so every step got its token.
     let (code, text, run) = run_experiment("experiments/authenticated-flow-slo.yaml", &short).await;

@@ -306,3 +306,42 @@ fn assert_rows(path: &Path, header: &str, rows: usize) {
     assert!(lines.next().unwrap().starts_with(header), "{text}");
     assert_eq!(lines.count(), rows, "{}", path.display());
 }
+
+/// Seed 004's monitor: `--csv DIR` writes the host's and the API's series beside the latency
+/// figures of the journal, one row per sample, and the API's resource probes hold.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_locust_seed_writes_its_resource_samples_to_csv() {
+    let _one = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let (csv, json) = (dir.path().join("results"), dir.path().join("run.json"));
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_shakedown"));
+    cmd.args(["run", "experiments/locust-style-users.yaml", "-q", "--csv"])
+        .arg(&csv)
+        .arg("--json")
+        .arg(&json)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("DURATION", "3s")
+        .env("TMPDIR", dir.path())
+        .kill_on_drop(true);
+    let out = tokio::time::timeout(Duration::from_secs(120), cmd.output())
+        .await
+        .expect("the run finished within 2 minutes")
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    let doc = support::runner::journal(&json);
+    let run = &doc["experiments"][0]["runs"][0];
+    let hosts = run["resources"]["host"].as_array().unwrap().len();
+    assert!(hosts >= 3, "3 s at 1 s: {hosts}");
+    assert_rows(&csv.join("host.csv"), "t_s,wall,cpu_percent", hosts);
+    let api = run["resources"]["processes"][0]["samples"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_rows(
+        &csv.join("process-service-api.csv"),
+        "t_s,wall,pids,cpu_percent,rss_bytes",
+        api,
+    );
+    assert!(text.contains("csv: "), "{text}");
+}

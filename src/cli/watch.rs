@@ -98,7 +98,7 @@ impl WatchArgs {
             .iter()
             .for_each(|n| watch.add(Target::Name(n.clone())));
         watch.interval = self.sample_interval.unwrap_or(watch.interval);
-        let (live, stop) = (Live::default(), CancellationToken::new());
+        let (live, stop) = (Live::new(&watch, clock), CancellationToken::new());
         let task = tokio::spawn(crate::resource::run(
             watch,
             clock,

@@ -11,10 +11,28 @@ use super::target::{Target, Watch};
 use crate::clock::Clock;
 
 /// The record being filled, shared between the sampling task and the probes that read it.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Live(Arc<Mutex<Resources>>);
 
 impl Live {
+    /// An empty record of `watch` on `clock`: every watched series is there (without samples)
+    /// from the start, so a probe that reads it before the first sample sees a warm-up, not an
+    /// unwatched process.
+    pub fn new(watch: &Watch, clock: Clock) -> Self {
+        let origin = std::time::SystemTime::now() - clock.now();
+        Live(Arc::new(Mutex::new(Resources {
+            interval: watch.interval,
+            origin_wall: humantime::format_rfc3339_millis(origin).to_string(),
+            host: Vec::new(),
+            processes: watch
+                .targets
+                .iter()
+                .cloned()
+                .map(ProcessSeries::new)
+                .collect(),
+        })))
+    }
+
     /// The record so far.
     pub fn lock(&self) -> MutexGuard<'_, Resources> {
         self.0.lock().unwrap_or_else(|p| p.into_inner())
@@ -28,8 +46,8 @@ impl Live {
     }
 }
 
-/// Sample `watch` every interval of `clock` (the first sample at its origin) until `stop`;
-/// `resolve` gives a service's current pid. Returns at once, recording nothing, when the system
+/// Sample `watch` every interval of `clock` (the first sample at its origin) until `stop`, into
+/// `live` (made by [`Live::new`] of the same watch); `resolve` gives a service's current pid. Returns at once, recording nothing, when the system
 /// cannot be read (the reason is the error).
 ///
 /// Sampling reads `/proc` for every process, so each tick runs on a blocking thread; a tick that

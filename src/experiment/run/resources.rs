@@ -25,7 +25,7 @@ pub(super) fn start(
     res: &Arc<tokio::sync::Mutex<Resources>>,
     clock: Clock,
 ) -> Watching {
-    let live = Live::default();
+    let live = Live::new(&experiment.watch, clock);
     let _ = shared.resources.set(live.clone());
     let stop = shared.abort.child_token();
     let res = res.clone();
