@@ -345,3 +345,45 @@ async fn the_locust_seed_writes_its_resource_samples_to_csv() {
     );
     assert!(text.contains("csv: "), "{text}");
 }
+
+/// The sampler's flags refuse what cannot work before anything starts (exit 2): an interval
+/// under 100 ms (on `run`, `test` and `load`), a `--csv` folder that cannot be written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_sampler_flags_are_refused_before_anything_starts() {
+    for command in [
+        vec!["run", "experiments/quickstart.yaml"],
+        vec!["test", "experiments/quickstart.yaml"],
+        vec![
+            "load",
+            "http://127.0.0.1:9/",
+            "--rate",
+            "1/s",
+            "--duration",
+            "1s",
+        ],
+    ] {
+        let mut args = command.clone();
+        args.extend(["--sample-interval", "10ms"]);
+        let ran = support::runner::shakedown(&args).await;
+        assert_eq!(ran.code, 2, "{args:?}: {}", ran.stderr);
+        assert!(
+            ran.stderr.contains("must be at least 100ms"),
+            "{}",
+            ran.stderr
+        );
+    }
+    let ran = support::runner::shakedown(&[
+        "run",
+        "experiments/quickstart.yaml",
+        "--csv",
+        "/proc/no-such-folder",
+    ])
+    .await;
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(
+        ran.stderr
+            .contains("--csv /proc/no-such-folder: cannot write into it"),
+        "{}",
+        ran.stderr
+    );
+}

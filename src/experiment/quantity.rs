@@ -81,6 +81,9 @@ pub(crate) fn bytes(value: &Value) -> Result<f64, String> {
     let t = s.trim();
     let split = t.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(t.len());
     let (digits, unit) = t.split_at(split);
+    if digits.trim().is_empty() {
+        return Err(format!("`{s}` is not {what}"));
+    }
     let factor: f64 = match unit {
         "" | "B" => 1.0,
         "KB" | "kB" => 1e3,
@@ -230,6 +233,10 @@ mod tests {
                 .contains("unknown unit `parsecs`")
         );
         assert!(bytes(&json!("-1MB")).is_err());
+        assert_eq!(
+            bytes(&json!("lots")).unwrap_err(),
+            "`lots` is not a size such as `500MB` or `1GiB`"
+        );
         assert_eq!(count(&json!(50)).unwrap(), 50.0);
         assert!(count(&json!(1.5)).is_err());
         assert_eq!(cpu_percent(&json!("80%")).unwrap(), 80.0);
