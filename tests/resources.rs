@@ -83,7 +83,7 @@ fn cpu_rss_and_descriptors_of_known_children() {
         .map(|t| Query::Pids(vec![t.pid()]))
         .collect();
     let mut sampler = Sampler::new().expect("this system can be read");
-    let (started, spent) = (std::time::Instant::now(), cpu_time(busy.pid()));
+    let (started, spent) = (tokio::time::Instant::now(), cpu_time(busy.pid()));
     std::thread::sleep(Duration::from_secs(2));
     let got = sampler.processes(Duration::from_secs(2), &queries);
     let truth =
@@ -182,6 +182,8 @@ fn slope_of(detail: &str) -> f64 {
 /// start python, whose RSS jumps meanwhile); a window too short for 8 samples says so. `--watch-pid` adds a process,
 /// and `--csv` writes one file per series with a header and a row per sample.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+// Held on purpose: the whole test runs alone (each test has its own runtime; none waits on another).
+#[allow(clippy::await_holding_lock)]
 async fn growth_probes_catch_a_leak_and_csv_has_every_sample() {
     let _one = serial();
     let dir = tempfile::tempdir().unwrap();
@@ -310,6 +312,8 @@ fn assert_rows(path: &Path, header: &str, rows: usize) {
 /// Seed 004's monitor: `--csv DIR` writes the host's and the API's series beside the latency
 /// figures of the journal, one row per sample, and the API's resource probes hold.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+// Held on purpose: the whole test runs alone (each test has its own runtime; none waits on another).
+#[allow(clippy::await_holding_lock)]
 async fn the_locust_seed_writes_its_resource_samples_to_csv() {
     let _one = serial();
     let dir = tempfile::tempdir().unwrap();
