@@ -107,7 +107,46 @@ impl Document {
         if document.version != VERSION {
             return Err(ReadError::Version(document.version));
         }
+        document.check().map_err(ReadError::Shape)?;
         Ok(document)
+    }
+
+    /// What a journal written by shakedown always satisfies and an edited one may not: at least
+    /// one experiment, and write counts that add up (`lost`, `unexpected` and `read_failed` are
+    /// parts of `acknowledged`, which with `refused` and `unknown` is part of `attempted`).
+    fn check(&self) -> Result<(), String> {
+        if self.experiments.is_empty() {
+            return Err("experiments: holds no experiment".into());
+        }
+        for (i, e) in self.experiments.iter().enumerate() {
+            for (j, run) in e.runs.iter().enumerate() {
+                let Some(w) = run.load.as_ref().and_then(|l| l.writes.as_ref()) else {
+                    continue;
+                };
+                let at = format!("experiments[{i}].runs[{j}].load.writes");
+                let judged = w
+                    .lost
+                    .saturating_add(w.unexpected)
+                    .saturating_add(w.read_failed);
+                if judged > w.acknowledged {
+                    return Err(format!(
+                        "{at}: lost + unexpected + read_failed ({judged}) exceeds acknowledged ({})",
+                        w.acknowledged
+                    ));
+                }
+                let answered = w
+                    .acknowledged
+                    .saturating_add(w.refused)
+                    .saturating_add(w.unknown);
+                if answered > w.attempted {
+                    return Err(format!(
+                        "{at}: acknowledged + refused + unknown ({answered}) exceeds attempted ({})",
+                        w.attempted
+                    ));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The journal as pretty JSON, one trailing newline.
