@@ -136,7 +136,8 @@ async fn report_refuses_a_journal_whose_figures_do_not_add_up() {
     let original: serde_json::Value = serde_json::from_str(&text).unwrap();
     let dir = tempfile::tempdir().unwrap();
     const WRITES: &str = "/experiments/0/runs/0/load/writes";
-    let cases: [(&str, fn(&mut serde_json::Value), &str); 3] = [
+    type Edit = fn(&mut serde_json::Value);
+    let cases: [(&str, Edit, &str); 3] = [
         (
             "empty",
             |j| j["experiments"] = serde_json::json!([]),
