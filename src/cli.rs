@@ -161,11 +161,31 @@ fn chain(error: &anyhow::Error) -> String {
 /// failure of the command: the rest of the text is dropped and the command still exits with its
 /// own documented code (`print!` would panic: exit 101). Any other write failure (a full disk,
 /// `>/dev/full`) is kept and turns the command's exit into 3 (see [`stdout_failure`]).
+/// Control characters other than newline and tab (an escape sequence in a journal's title, say)
+/// are shown as `\u{1b}`, so no text shakedown prints can drive the terminal.
 pub fn print(text: std::fmt::Arguments<'_>) {
     use std::io::Write;
-    if let Err(e) = std::io::stdout().lock().write_fmt(text) {
+    let text = text.to_string();
+    let shown = if text.chars().any(is_unprintable) {
+        text.chars()
+            .fold(String::with_capacity(text.len()), |mut out, c| {
+                if is_unprintable(c) {
+                    out.extend(c.escape_unicode());
+                } else {
+                    out.push(c);
+                }
+                out
+            })
+    } else {
+        text
+    };
+    if let Err(e) = std::io::stdout().lock().write_all(shown.as_bytes()) {
         note_stdout_error(e);
     }
+}
+
+fn is_unprintable(c: char) -> bool {
+    c.is_control() && c != '\n' && c != '\t'
 }
 
 /// The first stdout write failure that was not a closed pipe.

@@ -166,6 +166,26 @@ async fn report_refuses_a_journal_whose_figures_do_not_add_up() {
     }
 }
 
+/// A journal's text reaches the terminal without its control characters: an escape sequence
+/// in a (hand-edited) title is shown, not obeyed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn report_shows_control_characters_instead_of_sending_them() {
+    let text = std::fs::read_to_string("fixtures/journal-v0.1.0.json").unwrap();
+    let mut journal: serde_json::Value = serde_json::from_str(&text).unwrap();
+    journal["experiments"][0]["title"] = "clears \u{1b}[2J the screen\u{7}".into();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j.json");
+    std::fs::write(&path, journal.to_string()).unwrap();
+    let ran = shakedown(&["report", path.to_str().unwrap()]).await;
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert!(
+        ran.stdout.contains("clears \\u{1b}[2J the screen\\u{7}"),
+        "{}",
+        ran.stdout
+    );
+    assert!(!ran.stdout.contains('\u{1b}'), "{}", ran.stdout);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn write_behind_loses_its_last_half_second_to_kill_9() {
     let dir = tempfile::tempdir().unwrap();
