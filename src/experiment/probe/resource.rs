@@ -173,3 +173,98 @@ fn describe(metric: &ResourceMetric, fit: &Fit, limit: f64) -> String {
         rate(metric, limit)
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::Clock;
+    use crate::resource::{Watch, fit::MIN_POINTS};
+
+    /// A live record of `service kv` with RSS `rss(i)` at `i × 250 ms`, `n` samples.
+    fn live(n: usize, rss: impl Fn(usize) -> u64) -> (Live, Target) {
+        let target = Target::Service("kv".into());
+        let watch = Watch {
+            interval: Duration::from_millis(250),
+            targets: vec![target.clone()],
+        };
+        let live = Live::new(&watch, Clock::start());
+        {
+            let mut r = live.lock();
+            let series = &mut r.processes[0];
+            series.note(Duration::ZERO, Presence::Running { pids: vec![42] });
+            for i in 0..n {
+                series.samples.push(ProcessSample {
+                    at: Duration::from_millis(250 * i as u64),
+                    rss_bytes: rss(i),
+                    fds: Some(7),
+                    ..Default::default()
+                });
+            }
+        }
+        (live, target)
+    }
+
+    #[test]
+    fn a_bound_reads_the_last_sample_and_a_gone_process_is_an_error() {
+        let (live, kv) = live(3, |i| 1_000_000 * (i as u64 + 1));
+        let rss = ResourceMetric::Rss;
+        assert_eq!(
+            judge(Some(&live), &kv, &rss, Bound::Below(5e6)),
+            (Status::Pass, "rss 3.00 MB".into())
+        );
+        assert_eq!(
+            judge(Some(&live), &kv, &ResourceMetric::Fds, Bound::Below(5.0)),
+            (Status::Fail, "fds 7".into())
+        );
+        live.lock().processes[0].note(Duration::from_secs(1), Presence::Gone);
+        assert_eq!(
+            judge(Some(&live), &kv, &rss, Bound::Below(5e6)),
+            (Status::Error, "service kv is gone (no such process)".into())
+        );
+        let (empty, kv) = live_empty();
+        assert_eq!(
+            judge(Some(&empty), &kv, &rss, Bound::Below(1.0)).0,
+            Status::Pass
+        );
+    }
+
+    fn live_empty() -> (Live, Target) {
+        live(0, |_| 0)
+    }
+
+    /// 4 MB/s exactly against a limit of 1 MB/s fails; against 5 MB/s passes; a flat series
+    /// passes; too few samples is a warm-up inside the window and an error after it.
+    #[test]
+    fn growth_fails_when_the_interval_clears_the_limit() {
+        let rss = ResourceMetric::Rss;
+        let window = Duration::from_secs(3);
+        let (leak, kv) = live(20, |i| 10_000_000 + 1_000_000 * i as u64);
+        let (status, detail) = growth(Some(&leak), &kv, &rss, 1e6, window);
+        assert_eq!(status, Status::Fail, "{detail}");
+        assert_eq!(
+            detail,
+            "rss growth 4.00 MB/s ± 0 B/s (R² 1.000, 13 samples; limit 1.00 MB/s)"
+        );
+        assert_eq!(growth(Some(&leak), &kv, &rss, 5e6, window).0, Status::Pass);
+        let (flat, kv) = live(20, |i| 10_000_000 + (i as u64 % 2) * 4096);
+        assert_eq!(growth(Some(&flat), &kv, &rss, 1e3, window).0, Status::Pass);
+        let (young, kv) = live(4, |_| 1);
+        assert_eq!(
+            growth(Some(&young), &kv, &rss, 1.0, window),
+            (
+                Status::Pass,
+                format!("warming up: not enough samples (4 of {MIN_POINTS})")
+            )
+        );
+        let short = Duration::from_secs(1);
+        let (status, detail) = growth(Some(&flat), &kv, &rss, 1.0, short);
+        assert_eq!(status, Status::Error);
+        assert_eq!(
+            detail,
+            format!(
+                "not enough samples (5 of {MIN_POINTS}) in the 1s window: widen it or sample \
+                 more often"
+            )
+        );
+    }
+}

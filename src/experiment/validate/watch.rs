@@ -2,12 +2,14 @@
 //! processes `watch:` names, the targets of resource probes, and the command line's.
 
 use std::collections::BTreeSet;
+use std::time::Duration;
 
 use serde_json::Value;
 
 use super::super::raw::RawWatch;
 use super::super::spec::{Check, Guard, Service, SteadyState};
 use super::{Ctx, WatchFlags};
+use crate::resource::fit::MIN_POINTS;
 use crate::resource::{DEFAULT_INTERVAL, MIN_INTERVAL, Target, Watch};
 
 impl Ctx {
@@ -49,13 +51,39 @@ impl Ctx {
         let probes = steady_state
             .probes
             .iter()
-            .chain(guards.iter().map(|g| &g.probe));
-        for probe in probes {
+            .enumerate()
+            .map(|(i, p)| (format!("steady_state.probes[{i}]"), p))
+            .chain(
+                guards
+                    .iter()
+                    .enumerate()
+                    .map(|(i, g)| (format!("guards[{i}]"), &g.probe)),
+            );
+        for (path, probe) in probes {
             if let Check::Resource { target, .. } | Check::Growth { target, .. } = &probe.check {
                 watch.add(target.clone());
             }
+            if let Check::Growth { window, .. } = &probe.check {
+                self.window_holds_a_fit(&path, *window, watch.interval);
+            }
         }
         watch
+    }
+
+    /// Warn when a growth probe's `window` can never hold the samples a slope needs.
+    fn window_holds_a_fit(&mut self, path: &str, window: Duration, interval: Duration) {
+        let fits = (window.as_secs_f64() / interval.as_secs_f64()).floor() as usize + 1;
+        if fits < MIN_POINTS {
+            self.warn(
+                &format!("{path}.window"),
+                format!(
+                    "holds at most {fits} resource samples at the {} interval and a slope needs \
+                     {MIN_POINTS}: this probe will say `not enough samples` (widen it, or set a \
+                     shorter `watch.interval`)",
+                    humantime::format_duration(interval)
+                ),
+            );
+        }
     }
 
     /// Exactly one of `pid`, a process name (written `name_field`) or `service` (declared).
