@@ -391,3 +391,57 @@ async fn bad_sampler_flags_are_refused_before_anything_starts() {
         ran.stderr
     );
 }
+
+/// `shakedown load --watch-pid PID --csv DIR --json FILE`: the load report gains the process's
+/// series (JSON `resources`, the summary's resources block) and the CSV files are written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+// Held on purpose: the whole test runs alone (each test has its own runtime; none waits on another).
+#[allow(clippy::await_holding_lock)]
+async fn load_watches_a_pid_beside_its_requests() {
+    let _one = serial();
+    let target = Target::start(&["hold", "30000000"]);
+    let dir = tempfile::tempdir().unwrap();
+    let (csv, json) = (dir.path().join("csv"), dir.path().join("load.json"));
+    let pid = target.pid().to_string();
+    // Port 9 (discard) refuses on loopback: the requests fail fast; the sampler is what counts.
+    let ran = support::runner::shakedown(&[
+        "load",
+        "http://127.0.0.1:9/",
+        "--rate",
+        "5/s",
+        "--duration",
+        "2s",
+        "-q",
+        "--watch-pid",
+        &pid,
+        "--sample-interval",
+        "250ms",
+        "--csv",
+        csv.to_str().unwrap(),
+        "--json",
+        json.to_str().unwrap(),
+    ])
+    .await;
+    assert!(ran.code <= 1, "{}\n{}", ran.stdout, ran.stderr);
+    let report = support::runner::journal(&json);
+    assert!(
+        report["summary"]["requests"].as_u64().unwrap() > 0,
+        "{report}"
+    );
+    let series = &report["resources"]["processes"][0];
+    assert_eq!(
+        series["target"]["pid"].as_u64(),
+        Some(u64::from(target.pid()))
+    );
+    let samples = series["samples"].as_array().unwrap().len();
+    assert!(samples >= 4, "2 s at 250 ms: {samples}");
+    let rss = series["peak"]["rss_bytes"].as_f64().unwrap() / 1e6;
+    assert!((20.0..=45.0).contains(&rss), "30 MB held: {rss} MB");
+    assert!(ran.stdout.contains(&format!("pid {pid}")), "{}", ran.stdout);
+    assert_rows(
+        &csv.join(format!("process-pid-{pid}.csv")),
+        "t_s,wall,pids",
+        samples,
+    );
+    assert!(csv.join("host.csv").exists());
+}
