@@ -105,3 +105,58 @@ pub(super) fn interval(run: &RunRecord) -> f64 {
         .as_ref()
         .map_or(1.0, |r| r.interval.as_secs_f64().max(1e-3))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use crate::experiment::record::RunRecord;
+    use crate::resource::{HostSample, ProcessSample, ProcessSeries, Resources, Target};
+
+    /// A run with only resource samples still gets a timeline: a CPU, RSS and fds panel for the
+    /// service and a CPU panel for the host, each a line; a gap of more than two intervals (the
+    /// process was gone) breaks the line.
+    #[test]
+    fn each_series_is_a_panel_on_the_timeline() {
+        let mut kv = ProcessSeries::new(Target::Service("kv".into()));
+        for t in [0, 1, 2, 6, 7] {
+            kv.samples.push(ProcessSample {
+                at: Duration::from_secs(t),
+                cpu_percent: 5.0,
+                rss_bytes: 10_000_000 + t * 1_000_000,
+                fds: Some(12),
+                ..Default::default()
+            });
+        }
+        let run = RunRecord {
+            elapsed: Duration::from_secs(8),
+            resources: Some(Resources {
+                interval: Duration::from_secs(1),
+                origin_wall: "2026-11-30T21:00:00.000Z".into(),
+                host: (0..8)
+                    .map(|t| HostSample {
+                        at: Duration::from_secs(t),
+                        cpu_percent: 50.0,
+                        ..Default::default()
+                    })
+                    .collect(),
+                processes: vec![kv],
+            }),
+            ..Default::default()
+        };
+        let svg = super::super::timeline(&run, "t").into_string();
+        for title in [
+            "service kv: CPU (% of a core)",
+            "service kv: RSS",
+            "service kv: open fds",
+            "host: CPU (% of all cores)",
+        ] {
+            assert!(svg.contains(title), "{title} in {svg}");
+        }
+        let lines: Vec<&str> = svg.split("<path class=\"res\" d=\"").skip(1).collect();
+        assert_eq!(lines.len(), 4);
+        // The service's line restarts (`M`) after the 2 s → 6 s gap; the host's never does.
+        assert_eq!(lines[0].split('"').next().unwrap().matches('M').count(), 2);
+        assert_eq!(lines[3].split('"').next().unwrap().matches('M').count(), 1);
+    }
+}
