@@ -163,3 +163,85 @@ fn save(path: &Path, rows: &[Vec<String>]) -> anyhow::Result<()> {
     w.flush()
         .with_context(|| format!("writing {}", path.display()))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::experiment::record::{ExperimentRecord, RunRecord, Status};
+    use crate::resource::{HostSample, ProcessSample, ProcessSeries, Target};
+
+    fn resources() -> Resources {
+        let mut kv = ProcessSeries::new(Target::Service("kv".into()));
+        kv.samples = vec![
+            ProcessSample {
+                at: Duration::from_millis(0),
+                pids: vec![7],
+                rss_bytes: 100,
+                fds: Some(3),
+                tcp: Some(BTreeMap::from([("LISTEN".to_string(), 1)])),
+                ..Default::default()
+            },
+            ProcessSample {
+                at: Duration::from_millis(1500),
+                pids: vec![7],
+                rss_bytes: 200,
+                fds: None,
+                tcp: None,
+                ..Default::default()
+            },
+        ];
+        Resources {
+            interval: Duration::from_millis(1500),
+            origin_wall: "2026-11-30T21:00:00.000Z".into(),
+            host: vec![HostSample::default()],
+            processes: vec![kv],
+        }
+    }
+
+    fn experiment(file: &str, runs: u32) -> ExperimentRecord {
+        let mut e =
+            ExperimentRecord::not_run(Path::new(file), "t", &[], Status::Passed, String::new());
+        e.runs = (1..=runs)
+            .map(|run| RunRecord {
+                run,
+                resources: Some(resources()),
+                ..Default::default()
+            })
+            .collect();
+        e
+    }
+
+    /// One run: the files straight in DIR, a TCP state column, empty cells where a figure was
+    /// not read, wall time from the origin. Several runs: a folder per file and run.
+    #[test]
+    fn one_run_writes_into_the_folder_and_several_into_their_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let written = write(dir.path(), &Document::of(vec![experiment("e/one.yaml", 1)])).unwrap();
+        assert_eq!(
+            written,
+            [
+                dir.path().join("host.csv"),
+                dir.path().join("process-service-kv.csv")
+            ]
+        );
+        let text = std::fs::read_to_string(&written[1]).unwrap();
+        assert_eq!(
+            text,
+            "t_s,wall,pids,cpu_percent,rss_bytes,threads,fds,tcp,tcp_LISTEN\n\
+             0.000,2026-11-30T21:00:00.000Z,7,0.00,100,0,3,1,1\n\
+             1.500,2026-11-30T21:00:01.500Z,7,0.00,200,0,,,\n"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let doc = Document::of(vec![experiment("e/one.yaml", 2), experiment("two.yaml", 1)]);
+        let written = write(dir.path(), &doc).unwrap();
+        assert_eq!(written.len(), 6);
+        for folder in ["one/run-1", "one/run-2", "two/run-1"] {
+            assert!(
+                dir.path().join(folder).join("host.csv").exists(),
+                "{folder}"
+            );
+        }
+    }
+}
