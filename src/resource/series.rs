@@ -203,19 +203,6 @@ impl ProcessSeries {
             .collect();
         self.rss_slope = Fit::of(&points);
     }
-
-    /// The samples taken at or after `since`, as (seconds, value of `figure`).
-    pub fn points(
-        &self,
-        since: Duration,
-        figure: fn(&ProcessSample) -> Option<f64>,
-    ) -> Vec<(f64, f64)> {
-        self.samples
-            .iter()
-            .filter(|s| s.at >= since)
-            .filter_map(|s| figure(s).map(|v| (s.at.as_secs_f64(), v)))
-            .collect()
-    }
 }
 
 impl Resources {

@@ -25,15 +25,24 @@ pub(crate) fn value(metric: &ResourceMetric, sample: &ProcessSample) -> Option<f
     })
 }
 
+/// The figure's name: `rss`, `cpu`, `connections (ESTABLISHED)`.
+fn name(metric: &ResourceMetric) -> String {
+    match metric {
+        ResourceMetric::Cpu => "cpu".into(),
+        ResourceMetric::Rss => "rss".into(),
+        ResourceMetric::Fds => "fds".into(),
+        ResourceMetric::Threads => "threads".into(),
+        ResourceMetric::Connections(None) => "connections".into(),
+        ResourceMetric::Connections(Some(s)) => format!("connections ({s})"),
+    }
+}
+
 /// `metric` for people: `rss 12.3 MB`, `cpu 45.0%`, `fds 12`, `connections (ESTABLISHED) 3`.
 fn shown(metric: &ResourceMetric, v: f64) -> String {
     match metric {
         ResourceMetric::Cpu => format!("cpu {v:.1}%"),
         ResourceMetric::Rss => format!("rss {}", human_bytes(v)),
-        ResourceMetric::Fds => format!("fds {v}"),
-        ResourceMetric::Threads => format!("threads {v}"),
-        ResourceMetric::Connections(None) => format!("connections {v}"),
-        ResourceMetric::Connections(Some(s)) => format!("connections ({s}) {v}"),
+        _ => format!("{} {v}", name(metric)),
     }
 }
 
@@ -162,10 +171,9 @@ pub(super) fn growth(
 
 /// `rss growth 2.00 MB/s ± 40.0 kB/s (R² 0.998, 17 samples; limit 83.3 kB/s)`.
 fn describe(metric: &ResourceMetric, fit: &Fit, limit: f64) -> String {
-    let name = shown(metric, 0.0);
-    let name = name.split(' ').next().unwrap_or_default();
     format!(
-        "{name} growth {} ± {} (R² {:.3}, {} samples; limit {})",
+        "{} growth {} ± {} (R² {:.3}, {} samples; limit {})",
+        name(metric),
         rate(metric, fit.slope),
         rate(metric, fit.half_width),
         fit.r2,
