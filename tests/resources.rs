@@ -445,3 +445,61 @@ async fn load_watches_a_pid_beside_its_requests() {
     );
     assert!(csv.join("host.csv").exists());
 }
+
+/// A process the sampler may not read says so: run as `nobody`, `shakedown load --watch-pid 1`
+/// records init as unreadable, with CPU and RSS but no descriptors. Needs root to change user
+/// (as CI runs); elsewhere it checks nothing and says why on stderr.
+#[test]
+fn a_process_that_may_not_be_read_says_so() {
+    use std::os::unix::process::CommandExt;
+    // The effective uid: the second figure of `Uid:` in /proc/self/status.
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let euid = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .unwrap();
+    if euid != "0" {
+        eprintln!("skipped: only root can run the sampler as another user");
+        return;
+    }
+    let _one = serial();
+    let out = Command::new(env!("CARGO_BIN_EXE_shakedown"))
+        .args([
+            "load",
+            "http://127.0.0.1:9/",
+            "--rate",
+            "2/s",
+            "--duration",
+            "1s",
+            "-q",
+        ])
+        .args([
+            "--watch-pid",
+            "1",
+            "--sample-interval",
+            "250ms",
+            "--json",
+            "-",
+        ])
+        .current_dir("/")
+        .uid(65534)
+        .gid(65534)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let report: Value = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("{e}: {text}\n{}", String::from_utf8_lossy(&out.stderr)));
+    let init = &report["resources"]["processes"][0];
+    let change = &init["changes"][0]["presence"];
+    assert_eq!(change["state"], "unreadable", "{init}");
+    assert!(
+        change["why"].as_str().unwrap().contains("/proc/1/fd"),
+        "{change}"
+    );
+    let sample = &init["samples"][0];
+    assert!(
+        sample["fds"].is_null() && sample["rss_bytes"].as_u64().unwrap() > 0,
+        "{sample}"
+    );
+}
