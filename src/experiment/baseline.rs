@@ -146,7 +146,9 @@ impl Baseline {
             } else {
                 format!("not JSON ({message})")
             };
-            let field = if field == "." { String::new() } else { field };
+            // `?` stands for a key the text ended before: name the object it was in.
+            let field = field.trim_end_matches(".?").trim_end_matches('?');
+            let field = if field == "." { "" } else { field };
             ConfigError::one(path, json_error(&inner), field, message)
         })?;
         baseline
@@ -283,13 +285,8 @@ impl Plan {
                 .transpose()
         };
         let (compare, save) = (flag("--baseline", compare)?, flag("--save-baseline", save)?);
-        if experiment.expect.regression.is_some() && compare.is_none() {
-            return Err(InvalidInput::new(format!(
-                "{}: expect.regression compares the run against a baseline: pass --baseline NAME \
-                 (saved by an earlier run with --save-baseline NAME)",
-                experiment.file.display()
-            ))
-            .into());
+        if compare.is_none() && save.is_none() {
+            needs_no_baseline(experiment)?;
         }
         let compare = match compare {
             Some(path) => {
@@ -341,9 +338,15 @@ impl Plan {
         let Some(path) = &self.save else {
             return Ok(None);
         };
+        let unjudged = if self.compare.is_none() && experiment.expect.regression.is_some() {
+            "; expect.regression not judged: no --baseline to compare with"
+        } else {
+            ""
+        };
         if record.status != Status::Passed {
             return Ok(Some(format!(
-                "baseline not saved to {}: the run {} (a baseline is saved only from a run that passed)",
+                "baseline not saved to {}: the run {} (a baseline is saved only from a run that \
+                 passed){unjudged}",
                 path.display(),
                 record.status.as_str()
             )));
@@ -351,8 +354,29 @@ impl Plan {
         Baseline::of(experiment, record)
             .save(path)
             .map_err(|e| anyhow::anyhow!("saving the baseline {}: {e}", path.display()))?;
-        Ok(Some(format!("baseline saved: {}", path.display())))
+        Ok(Some(format!(
+            "baseline saved: {}{unjudged}",
+            path.display()
+        )))
     }
+}
+
+/// Refuse an experiment whose `expect.regression` would have no baseline to compare with
+/// (`shakedown test`, or `run` without `--baseline` or `--save-baseline`).
+///
+/// # Errors
+/// A [`ConfigError`] at `expect.regression` saying what to pass (exit 2).
+pub fn needs_no_baseline(experiment: &Experiment) -> Result<(), ConfigError> {
+    if experiment.expect.regression.is_none() {
+        return Ok(());
+    }
+    Err(ConfigError::one(
+        &experiment.file,
+        Position::default(),
+        "expect.regression",
+        "compares the run against a baseline, which only `shakedown run --baseline NAME` takes \
+         (the first run saves one with --save-baseline NAME)",
+    ))
 }
 
 /// A baseline of another experiment (another title) is refused.

@@ -115,6 +115,14 @@ pub fn compare(
     threshold: f64,
 ) -> Vec<Change> {
     let names: BTreeSet<&String> = old.keys().chain(new.keys()).collect();
+    // In the catalogue's order (latency, rate, errors, recovery, resources), then per step.
+    let mut names: Vec<&String> = names.into_iter().collect();
+    names.sort_by_key(|n| {
+        super::figure::CATALOGUE
+            .iter()
+            .position(|d| d.name == n.as_str())
+            .unwrap_or(usize::MAX)
+    });
     names
         .into_iter()
         .filter_map(|name| {
@@ -176,20 +184,20 @@ mod tests {
         assert_eq!(
             verdicts,
             [
-                ("mttr", Verdict::NotMeasured),
                 ("p50", Verdict::NoBaselineFigure),
-                ("p99", Verdict::Regressed)
+                ("p99", Verdict::Regressed),
+                ("mttr", Verdict::NotMeasured),
             ]
         );
         assert_eq!(
-            changes[2].for_people(),
+            changes[1].for_people(),
             "p99: 10.0 ms → 30.0 ms (+200.0 %, regressed)"
         );
         assert_eq!(
-            changes[1].for_people(),
+            changes[0].for_people(),
             "p50: — → 1.0 ms (no baseline figure)"
         );
-        assert!(changes[2].interval.is_none(), "one run a side: no spread");
+        assert!(changes[1].interval.is_none(), "one run a side: no spread");
     }
 
     #[test]

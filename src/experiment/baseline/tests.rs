@@ -250,13 +250,15 @@ fn the_plan_is_checked_before_the_run() {
         figures: vec!["p99".into()],
     });
     let e = Plan::new(&with_rule, None, None).unwrap_err();
-    assert!(e.is::<InvalidInput>());
-    assert!(
-        e.to_string().contains(
-            "e.yaml: expect.regression compares the run against a baseline: pass --baseline NAME"
-        ),
-        "{e}"
+    assert!(e.is::<ConfigError>(), "exit 2");
+    assert_eq!(
+        e.to_string(),
+        "e.yaml: expect.regression: compares the run against a baseline, which only `shakedown \
+         run --baseline NAME` takes (the first run saves one with --save-baseline NAME)"
     );
+    // The first run, which saves the baseline, has nothing to compare with.
+    let first = dir.path().join("first.json");
+    assert!(Plan::new(&with_rule, None, first.to_str()).is_ok());
     let folder = dir.path().to_str().unwrap();
     let e = Plan::new(&experiment("t"), None, Some(folder))
         .unwrap_err()

@@ -73,3 +73,110 @@ pub(crate) fn judge_regression(experiment: &Experiment, record: &mut ExperimentR
     }
     last.expectations.push(expectation);
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::experiment::baseline::{Change, Direction, Relative, Unit};
+    use crate::experiment::record::RunRecord;
+    use crate::experiment::validate::{LoadOptions, parse_str};
+
+    fn experiment() -> Experiment {
+        let text = "title: t\nduration: 1s\nexpect:\n  regression: {max: 5%, figures: [p99, error_rate]}\n";
+        parse_str(Path::new("e.yaml"), text, &LoadOptions::default()).unwrap()
+    }
+
+    fn change(name: &str, old: f64, new: f64, verdict: Verdict) -> Change {
+        Change {
+            name: name.into(),
+            unit: Unit::Seconds,
+            direction: Direction::Lower,
+            old: Some(old),
+            new: Some(new),
+            change: Some(Relative(crate::experiment::baseline::noise::relative(
+                old, new,
+            ))),
+            interval: None,
+            verdict,
+        }
+    }
+
+    fn judged(status: Status, figures: Vec<Change>) -> ExperimentRecord {
+        let mut r = ExperimentRecord::not_run(Path::new("e.yaml"), "t", &[], status, String::new());
+        r.reason = None;
+        r.runs = vec![RunRecord {
+            status: Some(status),
+            ..RunRecord::default()
+        }];
+        r.baseline = Some(Comparison {
+            file: "b.json".into(),
+            saved: "2026-11-30T00:00:00Z".into(),
+            threshold: 0.05,
+            baseline_runs: 1,
+            runs: 1,
+            figures,
+        });
+        judge_regression(&experiment(), &mut r);
+        r
+    }
+
+    #[test]
+    fn a_regressed_figure_fails_the_run_and_names_it() {
+        let r = judged(
+            Status::Passed,
+            vec![
+                change("error_rate", 0.0, 0.0, Verdict::WithinNoise),
+                change("p99", 0.02, 0.4, Verdict::Regressed),
+            ],
+        );
+        assert_eq!(r.status, Status::Failed);
+        let e = &r.runs[0].expectations[0];
+        assert!(e.evaluated && !e.passed);
+        assert!(
+            e.observed
+                .starts_with("p99: 20.0 ms → 400.0 ms (+1900.0 %, regressed); error_rate:"),
+            "{}",
+            e.observed
+        );
+        assert!(r.reason.unwrap().starts_with(
+            "regression against the baseline: expected p99, error_rate at most 5.0 % worse"
+        ));
+    }
+
+    #[test]
+    fn within_noise_passes_and_a_missing_figure_fails() {
+        let r = judged(
+            Status::Passed,
+            vec![
+                change("error_rate", 0.0, 0.0, Verdict::WithinNoise),
+                change("p99", 0.02, 0.021, Verdict::WithinNoise),
+            ],
+        );
+        assert_eq!(r.status, Status::Passed);
+        assert!(r.runs[0].expectations[0].passed);
+        let r = judged(
+            Status::Passed,
+            vec![change("p99", 0.02, 0.02, Verdict::WithinNoise)],
+        );
+        assert_eq!(r.status, Status::Failed);
+        assert!(
+            r.runs[0].expectations[0]
+                .observed
+                .starts_with("error_rate: measured on neither side")
+        );
+    }
+
+    #[test]
+    fn an_aborted_last_run_leaves_it_unevaluated() {
+        let r = judged(
+            Status::Aborted,
+            vec![change("p99", 0.02, 0.4, Verdict::Regressed)],
+        );
+        assert_eq!(r.status, Status::Aborted);
+        let e = &r.runs[0].expectations[0];
+        assert!(!e.evaluated);
+        assert_eq!(e.observed, "not evaluated: the run ended early (aborted)");
+    }
+}
