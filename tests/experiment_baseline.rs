@@ -100,6 +100,17 @@ async fn an_unchanged_run_passes_and_a_slowed_one_regresses_naming_p99() {
     for name in ["p99", "error_rate"] {
         assert_ne!(verdict(&doc, name), "regressed", "{name}: {out}");
     }
+    // Two runs a side: judged by the bootstrap interval of the medians' change.
+    let figures = doc["experiments"][0]["baseline"]["figures"]
+        .as_array()
+        .unwrap();
+    let p99 = figures.iter().find(|f| f["name"] == "p99").unwrap();
+    let [lo, hi] = [0, 1].map(|i| p99["interval"][i].as_f64().unwrap());
+    assert!(lo <= p99["change"].as_f64().unwrap() && lo <= hi, "{p99}");
+    assert!(
+        out.contains("medians compared; within noise = inside the runs' own spread"),
+        "{out}"
+    );
     let runs = doc["experiments"][0]["runs"].as_array().unwrap();
     let rule = &runs[1]["expectations"].as_array().unwrap().last().unwrap();
     assert_eq!(rule["name"], "regression against the baseline");
@@ -130,6 +141,17 @@ async fn an_unchanged_run_passes_and_a_slowed_one_regresses_naming_p99() {
     );
     // A regressed run does not replace the baseline it regressed from.
     assert_eq!(journal(Path::new(base)), saved);
+    // The journal reads back with its comparison: `shakedown report` shows it again.
+    let again = dir.path().join("again.json");
+    std::fs::write(&again, serde_json::to_string(&doc).unwrap()).unwrap();
+    let shown = shakedown(&["report", again.to_str().unwrap()]).await;
+    assert!(
+        shown.stdout.contains(&format!("against baseline {base}")),
+        "{}{}",
+        shown.stdout,
+        shown.stderr
+    );
+    assert!(shown.stdout.contains("regressed"), "{}", shown.stdout);
 }
 
 /// Bad baselines and a rule without one: exit 2 before anything starts, naming the file and
