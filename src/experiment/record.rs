@@ -252,6 +252,9 @@ pub struct ExperimentRecord {
     /// Where and with what it ran (absent from older journals).
     #[serde(flatten)]
     pub provenance: Provenance,
+    /// How it compared with `--baseline` (absent without one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<super::baseline::Comparison>,
 }
 
 /// Where, with what, and from which text an experiment ran: the report's "as it ran" facts.
@@ -301,6 +304,7 @@ impl ExperimentRecord {
             mttr_from_removal: None,
             unrecovered: 0,
             provenance: Provenance::here(None),
+            baseline: None,
         }
     }
 
