@@ -4,6 +4,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
+use tokio::time::Instant;
+
 use sysinfo::{Disks, Networks, Pid, ProcessRefreshKind, ProcessesToUpdate, System, UpdateKind};
 
 use super::procfs;
@@ -24,6 +26,12 @@ pub enum Query {
 #[derive(Debug)]
 pub struct Sampler {
     system: System,
+    /// Each process's accumulated CPU time (ms) at the last refresh, and when that was: a
+    /// process's CPU percentage is its CPU time over the wall time between two refreshes.
+    cpu_ms: HashMap<u32, u64>,
+    refreshed: Instant,
+    /// The wall time between the last two process refreshes.
+    elapsed: Duration,
     networks: Option<Networks>,
     disks: Option<Disks>,
     /// Network (rx, tx) and disk (read, write) totals when sampling started.
@@ -39,6 +47,9 @@ impl Sampler {
         let system = System::new().map_err(|e| format!("cannot read system figures: {e}"))?;
         let mut sampler = Sampler {
             system,
+            cpu_ms: HashMap::new(),
+            refreshed: Instant::now(),
+            elapsed: Duration::ZERO,
             networks: Networks::new_with_refreshed_list().ok(),
             disks: Disks::new_with_refreshed_list().ok(),
             net_base: (0, 0),
@@ -81,7 +92,14 @@ impl Sampler {
             .fold((0, 0), |(r, w), (dr, dw)| (r + dr, w + dw))
     }
 
+    /// Read every process, and keep the previous reading's CPU times for [`Self::cpu_percent`].
     fn refresh_processes(&mut self) {
+        self.cpu_ms = self
+            .system
+            .processes()
+            .iter()
+            .map(|(pid, p)| (pid.as_u32(), p.accumulated_cpu_time()))
+            .collect();
         self.system.refresh_processes_specifics(
             ProcessesToUpdate::All,
             true,
@@ -90,6 +108,21 @@ impl Sampler {
                 .with_memory()
                 .with_exe(UpdateKind::OnlyIfNotSet),
         );
+        let now = Instant::now();
+        self.elapsed = now.saturating_duration_since(self.refreshed);
+        self.refreshed = now;
+    }
+
+    /// CPU percent of one core of `pid` between the last two refreshes: its CPU time
+    /// (`/proc/PID/stat` utime + stime) over the wall time. A process first seen in this refresh
+    /// counts all of its CPU time (it started within the interval).
+    fn cpu_percent(&self, pid: u32, now_ms: u64) -> f64 {
+        let before = self.cpu_ms.get(&pid).copied().unwrap_or(0);
+        let wall = self.elapsed.as_secs_f64();
+        if wall <= 0.0 {
+            return 0.0;
+        }
+        now_ms.saturating_sub(before) as f64 / 1e3 / wall * 100.0
     }
 
     /// The host now (`at` on the run's clock).
@@ -203,7 +236,7 @@ impl Sampler {
             let Some(p) = self.system.process(Pid::from_u32(*pid)) else {
                 continue;
             };
-            sample.cpu_percent += f64::from(p.cpu_usage());
+            sample.cpu_percent += self.cpu_percent(*pid, p.accumulated_cpu_time());
             sample.rss_bytes += p.memory();
             sample.threads += procfs::threads(*pid).unwrap_or(1);
             match procfs::descriptors(*pid) {
