@@ -308,6 +308,53 @@ async fn with_allow_agent_loss_the_run_goes_on_and_says_so() {
     assert!(load_requests(run) > 0, "{run}");
 }
 
+/// `{dns: NAME:PORT}` takes every address of the name as an agent: here one, a whole plan.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dns_name_finds_its_agents() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = DemoTarget::start(&[]);
+    let port = free_port();
+    let start = humantime::format_rfc3339_millis(SystemTime::now() + Duration::from_secs(2));
+    let mut child = Command::new(binary())
+        .args([
+            "load",
+            &format!("http://{}/health", demo.addr),
+            "--rate",
+            "40/s",
+        ])
+        .args(["--duration", "60s", "--start-at", &start.to_string(), "-q"])
+        .args(["--serve", &format!("127.0.0.1:{port}"), "--linger", "5s"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let file = dir.path().join("dns.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            "title: agents by name
+load: {{agents: {{dns: \"127.0.0.1:{port}\"}}, ready_timeout: 20s}}
+\
+             steady_state:\n  probes:\n    - {{name: rps, load: rps, window: 1s, above: 10}}\n\
+             duration: 2s\n"
+        ),
+    )
+    .unwrap();
+    let (ran, doc) = run_journaled(&file).await;
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(ran.code, 0, "{}\n{}", ran.stdout, ran.stderr);
+    let run = &doc["experiments"][0]["runs"][0];
+    assert_eq!(
+        run["agents"][0]["url"],
+        format!("http://127.0.0.1:{port}"),
+        "{run}"
+    );
+    assert_eq!(run["agents"].as_array().unwrap().len(), 1);
+    // About 40/s from the run's start to its stop (2 s and the recovery check).
+    assert!(load_requests(run) >= 40, "{}", run["load"]);
+}
+
 /// Bad `load: {agents: …}` sections are refused at their line and field (exit 2).
 #[tokio::test]
 async fn bad_agent_sections_are_refused_where_they_are_written() {
