@@ -25,7 +25,7 @@
 //! | `thresholds` | pass/fail expressions, whole-run and sliding windows |
 //! | `writes` | the keyed-write (lost acknowledged writes) check: the log and the read-back |
 //! | `live` | a running agent's recent seconds, for `load --serve` |
-//! | `merge` | agents' reports added exactly, thresholds judged once on the sum |
+//! | `merge` | agents' reports added exactly, thresholds judged once on the sum; their live seconds added while they run (`LiveMerge`) |
 //! | `collect` | merging worker results into the report at the end |
 //! | `report` | the records (plain data: `LoadReport`, `WriteReport`, `Generator`) and the summary table |
 //! | `usage` | the generator's own CPU, memory and connections; bottleneck warnings |

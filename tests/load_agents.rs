@@ -304,8 +304,13 @@ async fn with_allow_agent_loss_the_run_goes_on_and_says_so() {
         })
         .count();
     assert!(covered > 0, "no sample says it covers 1 of 2 agents: {run}");
-    // The merged report is the survivor's: about 20/s for the whole run.
+    // The merged report is the survivor's, and says so.
     assert!(load_requests(run) > 0, "{run}");
+    let warnings = run["load"]["generator"]["warnings"].to_string();
+    assert!(
+        warnings.contains(&format!("merged from 1 of 2 load agents; lost: {victim}")),
+        "{warnings}"
+    );
 }
 
 /// `{dns: NAME:PORT}` takes every address of the name as an agent: here one, a whole plan.

@@ -342,7 +342,8 @@ async fn final_result(http: &Http, url: &str) -> Result<AgentResult, String> {
 
 /// The agents' final reports merged on the run's seconds (merged second `base` is the run's
 /// second 0; earlier seconds leave the timeline, not the totals). With a loss, the rest are
-/// merged as they are (no longer one whole split). `None` when no agent reported.
+/// merged as they are (no longer one whole split), and the report's `generator.warnings` says
+/// how many agents it covers. `None` when no agent reported.
 fn merged(
     agents: &[Agent],
     base: u64,
@@ -365,6 +366,20 @@ fn merged(
     let mut report = load::merge(&results, thresholds)
         .map_err(|e| format!("merging the load agents' reports: {e}"))?;
     report.started = Duration::ZERO;
+    if lossy {
+        // The merged figures say what they cover.
+        let lost: Vec<&str> = agents
+            .iter()
+            .filter(|a| a.result.is_none())
+            .map(|a| a.url.as_str())
+            .collect();
+        report.generator.warnings.push(format!(
+            "merged from {} of {} load agents; lost: {}",
+            results.len(),
+            agents.len(),
+            lost.join(", ")
+        ));
+    }
     Ok(Some(report))
 }
 
