@@ -100,6 +100,8 @@ pub(super) struct AgentLoad {
     http: Http,
     thresholds: Vec<String>,
     allow_loss: bool,
+    /// A run torn down without [`LoadSource::stop`] (interrupted) stops polling.
+    _stop_on_drop: tokio_util::sync::DropGuard,
 }
 
 impl AgentLoad {
@@ -167,6 +169,7 @@ impl AgentLoad {
             Self {
                 view,
                 poller,
+                _stop_on_drop: stop_polling.clone().drop_guard(),
                 stop_polling,
                 failed,
                 http: http.clone(),
