@@ -53,11 +53,13 @@ impl Agent {
         Ok(())
     }
 
-    /// Wait until the report has been fetched or `linger` has passed; whether it was fetched.
+    /// Wait until the report has been fetched, `linger` has passed or Ctrl-C; whether it was
+    /// fetched.
     pub(super) async fn linger(&self, linger: Duration) -> bool {
-        tokio::time::timeout(linger, self.fetched.notified())
-            .await
-            .is_ok()
+        tokio::select! {
+            fetched = tokio::time::timeout(linger, self.fetched.notified()) => fetched.is_ok(),
+            _ = tokio::signal::ctrl_c() => false,
+        }
     }
 }
 
