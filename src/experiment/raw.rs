@@ -392,3 +392,45 @@ fn argv<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error>
 fn opt_argv<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
     argv(d).map(Some)
 }
+
+/// `load: {agents: …}`: live load agents instead of the runner's own load.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "AgentLoad")]
+pub(super) struct RawAgentLoad {
+    /// The agents (`shakedown load --serve ADDR`): a list of `http://host:port` base URLs, or
+    /// `{dns: NAME:PORT}`, every A/AAAA record of NAME (a Kubernetes headless Service).
+    pub agents: RawAgents,
+    /// Go on with the remaining agents when one disappears (default: abort, exit 3).
+    #[serde(default)]
+    pub allow_agent_loss: bool,
+    /// Pass/fail criteria judged once on the merged report (default: the agents' own).
+    #[serde(default)]
+    pub thresholds: Vec<String>,
+    /// How long to wait for every agent to answer before the run starts (default 60s).
+    #[serde(default, deserialize_with = "quantity::bounded_opt")]
+    #[schemars(with = "Option<DurationText>")]
+    pub ready_timeout: Option<Duration>,
+}
+
+/// The agents: URLs or a DNS name.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub(super) enum RawAgents {
+    /// Base URLs, `http://host:port`.
+    Urls(Vec<String>),
+    /// `{dns: NAME:PORT}`.
+    Dns(RawAgentDns),
+}
+
+/// `{dns: NAME:PORT}`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawAgentDns {
+    /// `NAME:PORT`: every A/AAAA record of NAME, each an agent serving on PORT.
+    pub dns: String,
+}
+
+/// The keys of `load: {agents: …}`.
+pub(super) const AGENT_LOAD_KEYS: &[&str] =
+    &["agents", "allow_agent_loss", "thresholds", "ready_timeout"];

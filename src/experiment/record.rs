@@ -338,12 +338,38 @@ pub struct RunRecord {
     pub expectations: Vec<ExpectationRecord>,
     /// The load driver's report (with the keyed-write check), when the run had a load.
     pub load: Option<LoadReport>,
+    /// The live load agents (`load: {agents: …}`) and how each ended; empty for a local load.
+    pub agents: Vec<AgentRecord>,
     /// The guard that aborted the run, if any.
     pub guard: Option<String>,
     /// Rollbacks and how each ended.
     pub rollbacks: Vec<CommandRecord>,
     /// What teardown did: faults removed, services stopped, and any failure.
     pub cleanup: Vec<String>,
+}
+
+/// One live load agent of a run and how it ended.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct AgentRecord {
+    /// Its base URL (`http://host:port`).
+    pub url: String,
+    /// Its share of the plan (`"0/2"`), when the plan was split.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segment: Option<String>,
+    /// Whole seconds its second 0 is behind the earliest agent's: how its seconds were aligned.
+    pub offset_s: u64,
+    /// When the runner counted it lost (seconds since the method's start), if it did.
+    #[serde(
+        default,
+        with = "secs::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schemars(with = "Option<f64>")]
+    pub lost_at: Option<Duration>,
+    /// Why it was counted lost (its last error); its seconds are then missing from every
+    /// later window and from the merged report.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lost: Option<String>,
 }
 
 impl RunRecord {

@@ -168,10 +168,11 @@ impl Ctx {
         let proxies = self.proxies(top.get("proxies"));
         let control = self.control(top.get("control"));
         let has_load = top.get("load").is_some_and(|v| !v.is_null());
-        let load = top
-            .get("load")
-            .filter(|v| !v.is_null())
-            .and_then(|v| load::section(self, v));
+        let (load, agents) = match top.get("load").filter(|v| !v.is_null()) {
+            None => (None, None),
+            Some(v) if load::names_agents(v) => (None, load::agents(self, v)),
+            Some(v) => (load::section(self, v), None),
+        };
         let duration = self.duration(top);
         let steady_state = self.steady_state(top.get("steady_state"), has_load);
         let guards = probes::guards(self, top.get("guards"), has_load);
@@ -203,6 +204,7 @@ impl Ctx {
             proxies,
             control,
             load,
+            agents,
             steady_state,
             guards,
             method,

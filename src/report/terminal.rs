@@ -115,6 +115,29 @@ fn baseline(out: &mut String, c: &Comparison) {
     let _ = writeln!(out, "  {}", c.rule());
 }
 
+/// The live load agents: how many, and each one lost (the merged figures cover the rest).
+fn agents(out: &mut String, run: &RunRecord) {
+    if run.agents.is_empty() {
+        return;
+    }
+    let lost: Vec<_> = run.agents.iter().filter(|a| a.lost.is_some()).collect();
+    let _ = writeln!(
+        out,
+        "  load agents: {} merged of {}",
+        run.agents.len() - lost.len(),
+        run.agents.len()
+    );
+    for a in lost {
+        let _ = writeln!(
+            out,
+            "  LOST {} at {}: {}",
+            a.url,
+            cell(a.lost_at),
+            a.lost.as_deref().unwrap_or_default()
+        );
+    }
+}
+
 fn render_run(out: &mut String, run: &RunRecord, numbered: bool) {
     if numbered {
         let _ = writeln!(
@@ -147,6 +170,7 @@ fn render_run(out: &mut String, run: &RunRecord, numbered: bool) {
     if let Some(load) = &run.load {
         let _ = writeln!(out, "\n  load: {}", load_line(load));
     }
+    agents(out, run);
     for r in &run.rollbacks {
         let _ = writeln!(out, "  rollback `{}`: {}", r.command.join(" "), r.detail);
     }
