@@ -16,6 +16,7 @@ mod report;
 mod run;
 mod schema;
 mod serve;
+mod stress;
 mod test;
 mod validate;
 mod vars;
@@ -71,6 +72,9 @@ pub enum Command {
     Man(man::ManArgs),
     /// Convert a Chaos Toolkit experiment into a shakedown experiment.
     Import(import::ImportArgs),
+    /// The child process of a `cpu_burn` or `memory_pressure` step (started by the runner).
+    #[command(hide = true)]
+    Stress(stress::StressArgs),
 }
 
 /// Parse the process arguments, run the command, and return its exit code.
@@ -99,6 +103,7 @@ pub fn main() -> ExitCode {
             | Command::Completions(_)
             | Command::Man(_)
             | Command::Import(_)
+            | Command::Stress(_)
     );
     init_tracing(if quiet {
         "shakedown=warn"
@@ -139,6 +144,7 @@ pub async fn run(command: Command) -> anyhow::Result<Outcome> {
         Command::Completions(args) => completions::completions_main(args).await,
         Command::Man(args) => man::man_main(args).await,
         Command::Import(args) => import::import_main(args).await,
+        Command::Stress(args) => stress::stress_main(args).await,
     }
 }
 

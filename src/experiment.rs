@@ -8,6 +8,7 @@
 //! | [`measure`], `verdict` | pure functions from samples and fault windows to TTD, TTR, MTTR and a verdict |
 //! | [`probe`], `client`, [`action`], [`service`] | probes, outgoing HTTP, commands, managed processes |
 //! | `inject`, `embedded`, `driver` | faults through the control API, the in-process control server, the load |
+//! | [`resource`] | resource faults: CPU burn, memory pressure, cgroup limits, pause, held connections |
 //! | [`run`], `timeline` | one run from preflight to teardown; the `--dry-run` plan |
 //! | [`repeat`], [`suite`] | one file run N times (MTTR across runs); a suite: collecting, filtering, running files |
 
@@ -22,6 +23,7 @@ mod quantity;
 mod raw;
 pub mod record;
 pub mod repeat;
+pub mod resource;
 pub mod run;
 pub mod schema;
 pub mod service;

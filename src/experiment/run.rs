@@ -84,6 +84,8 @@ impl Shared {
 #[derive(Debug)]
 pub(crate) struct Resources {
     services: Services,
+    /// Resource faults in place (released before the services stop).
+    held: super::resource::Active,
     injector: Option<Injector>,
     embedded: Option<Embedded>,
 }
@@ -110,6 +112,7 @@ pub async fn run_once(
     });
     let resources = Arc::new(tokio::sync::Mutex::new(Resources {
         services: Services::new(&experiment.services, &dir.join("logs"), http.clone()),
+        held: Default::default(),
         injector: None,
         embedded: None,
     }));

@@ -47,6 +47,10 @@ pub(crate) fn render(e: &Experiment) -> String {
                 ));
                 events.push((step.end(), format!("- {}", step.name)));
             }
+            StepKind::Resource { .. } => {
+                events.push((step.at, format!("+ {} (resource fault)", step.name)));
+                events.push((step.end(), format!("- {}", step.name)));
+            }
             StepKind::Action(_) => events.push((step.at, format!("! {}", step.name))),
         }
     }

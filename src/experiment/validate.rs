@@ -13,6 +13,7 @@ mod load;
 mod method;
 mod probes;
 mod resolved;
+mod resource;
 mod system;
 
 use std::collections::{BTreeMap, BTreeSet};
