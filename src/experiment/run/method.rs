@@ -30,6 +30,14 @@ enum Event {
 pub(super) async fn execute(experiment: Experiment, shared: Arc<Shared>, res: Res, http: Http) {
     let say = |at: Option<f64>, m: String| shared.progress.say(at, m);
     let experiment = Arc::new(experiment);
+    // Known before anything starts: a resource fault this host does not allow.
+    let refused: Vec<String> = crate::experiment::resource::permitted(&experiment)
+        .into_iter()
+        .filter_map(|(step, verdict)| verdict.err().map(|why| format!("{step}: {why}")))
+        .collect();
+    if !refused.is_empty() {
+        return shared.stop(Status::PreflightFailed, refused.join("; "));
+    }
     for s in &experiment.services {
         say(None, format!("starting service `{}`", s.name));
         if let Err(e) = res.lock().await.services.start(&s.name).await {
