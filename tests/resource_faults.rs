@@ -7,7 +7,9 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use support::runner::{alive, free_port, journal, signal, spawn, until, wait};
 
