@@ -12,6 +12,7 @@ mod import;
 mod load;
 mod man;
 mod merge;
+mod preflight;
 mod report;
 mod run;
 mod schema;
@@ -60,6 +61,9 @@ pub enum Command {
     Test(test::TestArgs),
     /// Validate experiment files without running anything.
     Validate(validate::ValidateArgs),
+    /// Check that an experiment can run here (commands, ports, services, proxies, probes,
+    /// resource faults) without injecting anything: a ready / not-ready table.
+    Preflight(preflight::PreflightArgs),
     /// Re-render a saved JSON journal (`run`/`test --json`): terminal summary, HTML, Markdown.
     Report(report::ReportArgs),
     /// Serve the embedded demo target (an HTTP key-value service).
@@ -98,6 +102,7 @@ pub fn main() -> ExitCode {
         Command::Run(_)
             | Command::Test(_)
             | Command::Validate(_)
+            | Command::Preflight(_)
             | Command::Report(_)
             | Command::Schema(_)
             | Command::Completions(_)
@@ -138,6 +143,7 @@ pub async fn run(command: Command) -> anyhow::Result<Outcome> {
         Command::Run(args) => run::run_main(args).await,
         Command::Test(args) => test::test_main(args).await,
         Command::Validate(args) => validate::validate_main(args).await,
+        Command::Preflight(args) => preflight::preflight_main(args).await,
         Command::Report(args) => report::report_main(args).await,
         Command::DemoTarget(args) => demo::demo_main(args).await,
         Command::Schema(args) => schema::schema_main(args).await,

@@ -9,6 +9,7 @@
 //! | [`probe`], `client`, [`action`], [`service`] | probes, outgoing HTTP, commands, managed processes |
 //! | `inject`, `embedded`, `driver` | faults through the control API, the in-process control server, the load |
 //! | [`resource`] | resource faults: CPU burn, memory pressure, cgroup limits, pause, held connections |
+//! | [`preflight`] | `shakedown preflight`: whether a file can run here, without injecting anything |
 //! | [`run`], `timeline` | one run from preflight to teardown; the `--dry-run` plan |
 //! | [`repeat`], [`suite`] | one file run N times (MTTR across runs); a suite: collecting, filtering, running files |
 
@@ -18,6 +19,7 @@ mod driver;
 mod embedded;
 mod inject;
 pub mod measure;
+pub mod preflight;
 pub mod probe;
 mod quantity;
 mod raw;

@@ -11,6 +11,8 @@ mod sampler;
 mod steady;
 mod teardown;
 
+pub(crate) use steady::probes_before_load;
+
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 

@@ -12,10 +12,9 @@ use crate::clock::Clock;
 use crate::experiment::action;
 use crate::experiment::client::Http;
 use crate::experiment::driver::Load;
-use crate::experiment::embedded::Embedded;
-use crate::experiment::inject::Injector;
+use crate::experiment::embedded::control_for;
 use crate::experiment::record::{Status, StepRecord};
-use crate::experiment::spec::{Action, Control, EXTERNAL_LEASE, Experiment, StepKind};
+use crate::experiment::spec::{Action, Experiment, StepKind};
 use crate::experiment::vars;
 
 type Res = Arc<tokio::sync::Mutex<Resources>>;
@@ -45,20 +44,14 @@ pub(super) async fn execute(experiment: Experiment, shared: Arc<Shared>, res: Re
         }
     }
     if !experiment.proxies.is_empty() {
-        let (base, lease) = match &experiment.control {
-            Control::External(url) => (url.clone(), Some(EXTERNAL_LEASE)),
-            Control::Embedded => match Embedded::start(experiment.seed).await {
-                Ok((server, base)) => {
-                    res.lock().await.embedded = Some(server);
-                    (base, None)
-                }
-                Err(e) => {
-                    return shared.stop(Status::Aborted, format!("embedded control server: {e}"));
-                }
-            },
-        };
         // The clock starts with the load; proxies are created first (no timing involved).
-        let mut injector = Injector::new(base, http.clone(), lease, Clock::start());
+        let mut injector = match control_for(&experiment, &http).await {
+            Ok((injector, server)) => {
+                res.lock().await.embedded = server;
+                injector
+            }
+            Err(e) => return shared.stop(Status::Aborted, e),
+        };
         let created = injector.create_proxies(&experiment.proxies).await;
         res.lock().await.injector = Some(injector);
         if let Err(e) = created {
