@@ -339,3 +339,34 @@ duration: 1s
     );
     assert!(!started.exists(), "the service started before the refusal");
 }
+
+/// The `method:` fragments of docs/resource-faults.md (the cgroup limits, which cannot run
+/// here) validate once given a title, the service they name and a duration.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_method_fragments_in_the_resource_faults_doc_validate() {
+    let doc = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/docs/resource-faults.md"
+    ))
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let fragments: Vec<&str> = doc
+        .split("```yaml\n")
+        .skip(1)
+        .filter_map(|b| b.split_once("```").map(|(text, _)| text))
+        .filter(|text| text.starts_with("method:"))
+        .collect();
+    assert!(!fragments.is_empty());
+    for (i, fragment) in fragments.into_iter().enumerate() {
+        let file = dir.path().join(format!("fragment-{i}.yaml"));
+        std::fs::write(
+            &file,
+            format!(
+                "title: fragment\nservices:\n  - {{name: kv, command: [sleep, \"60\"]}}\n{fragment}duration: 20s\n"
+            ),
+        )
+        .unwrap();
+        let ran = support::runner::shakedown(&["validate", file.to_str().unwrap()]).await;
+        assert_eq!(ran.code, 0, "{fragment}\n{}", ran.stderr);
+    }
+}
