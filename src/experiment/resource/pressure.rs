@@ -7,17 +7,16 @@ use std::time::Duration;
 /// larger page is touched several times, harmlessly).
 const PAGE: usize = 4096;
 
-/// Allocate `bytes`, touch every page, say `ready` on stdout, hold them for `for_`.
+/// Allocate `bytes`, touch every page, say `ready` on stdout, hold them for `for_`. The block
+/// comes zeroed from the allocator (untouched pages cost nothing yet); writing one byte per page
+/// makes the kernel back each one. A refused allocation aborts the process with the
+/// allocator's message on stderr, which the runner reports.
 ///
 /// # Errors
-/// The allocation was refused (the message says how much).
+/// `bytes` does not fit this platform's address space.
 pub fn run(bytes: u64, for_: Duration) -> Result<(), String> {
     let n = usize::try_from(bytes).map_err(|_| format!("{bytes} bytes do not fit in memory"))?;
-    let mut block: Vec<u8> = Vec::new();
-    block
-        .try_reserve_exact(n)
-        .map_err(|e| format!("cannot allocate {}: {e}", super::host::mib(bytes)))?;
-    block.resize(n, 0);
+    let mut block = vec![0u8; n];
     for i in (0..n).step_by(PAGE) {
         block[i] = 1;
     }

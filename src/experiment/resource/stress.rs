@@ -32,7 +32,10 @@ pub(super) fn say_ready() {
 pub(super) struct Child {
     child: tokio::process::Child,
     pgid: u32,
-    started: Instant,
+    /// When it was started (its CPU time counts from here).
+    spawned: Instant,
+    /// When it said it was ready (the fault is in place from here).
+    ready: Instant,
 }
 
 impl Child {
@@ -77,13 +80,14 @@ impl Child {
         let mut this = Self {
             child,
             pgid,
-            started: Instant::now(),
+            spawned: Instant::now(),
+            ready: Instant::now(),
         };
         let mut lines = tokio::io::BufReader::new(this.child.stdout.take().ok_or("no stdout")?);
         let mut line = String::new();
         let read = tokio::time::timeout(READY_WAIT, lines.read_line(&mut line)).await;
         if line.trim() == "ready" {
-            this.started = Instant::now();
+            this.ready = Instant::now();
             return Ok(this);
         }
         group::kill(pgid);
@@ -101,20 +105,23 @@ impl Child {
         })
     }
 
-    /// Kill the child's group; returns what it did: `held 2.00 s, 1.60 CPU-seconds (0.80 cores)`.
+    /// Kill the child's group; returns what it did: `held 2.00 s; 1.60 CPU-seconds in 2.10 s
+    /// (0.76 cores)` (CPU time counted from its start, its setup included).
     pub(super) async fn stop(mut self) -> String {
-        let held = self.started.elapsed();
+        let held = self.ready.elapsed().as_secs_f64();
+        let alive = self.spawned.elapsed().as_secs_f64().max(1e-3);
         let cpu = host::cpu_time(self.pgid);
         group::kill(self.pgid);
         let _ = tokio::time::timeout(Duration::from_secs(5), self.child.wait()).await;
         match cpu {
-            Some(cpu) => format!(
-                "held {:.2} s, {:.2} CPU-seconds ({:.2} cores)",
-                held.as_secs_f64(),
-                cpu.as_secs_f64(),
-                cpu.as_secs_f64() / held.as_secs_f64().max(1e-3)
-            ),
-            None => format!("held {:.2} s (it had ended by itself)", held.as_secs_f64()),
+            Some(cpu) => {
+                let cpu = cpu.as_secs_f64();
+                format!(
+                    "held {held:.2} s; {cpu:.2} CPU-seconds in {alive:.2} s ({:.2} cores)",
+                    cpu / alive
+                )
+            }
+            None => format!("held {held:.2} s (it had ended by itself)"),
         }
     }
 }
