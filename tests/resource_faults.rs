@@ -116,6 +116,8 @@ enum Ending {
     Passes,
     Fails,
     Interrupted,
+    /// The runner is killed with SIGKILL: no teardown of its own runs.
+    Killed,
 }
 
 /// A demo-target service (its pid written to `pid`) and the four resource faults that need no
@@ -126,9 +128,9 @@ fn experiment(dir: &Path, ending: Ending) -> PathBuf {
     let (hold, last, duration) = match ending {
         Ending::Passes => ("1s", "[true]", "2s"),
         Ending::Fails => ("1s", "[\"false\"]", "2s"),
-        Ending::Interrupted => ("60s", "[true]", "61s"),
+        Ending::Interrupted | Ending::Killed => ("60s", "[true]", "61s"),
     };
-    let at_last = if matches!(ending, Ending::Interrupted) {
+    let at_last = if matches!(ending, Ending::Interrupted | Ending::Killed) {
         "60s"
     } else {
         "1500ms"
@@ -185,6 +187,10 @@ async fn resource_faults_are_lifted(ending: Ending) {
             signal(runner_pid, "INT");
             3
         }
+        Ending::Killed => {
+            signal(runner_pid, "KILL");
+            -1
+        }
     };
     let ran = wait(runner, Duration::from_secs(60)).await;
     assert_eq!(
@@ -193,6 +199,21 @@ async fn resource_faults_are_lifted(ending: Ending) {
         ran.stdout, ran.stderr
     );
     let service = service().unwrap();
+    if matches!(ending, Ending::Killed) {
+        // The kernel's parent-death signal ends the stress children; the watchdog resumes and
+        // stops the paused service's group (SIGTERM, SIGCONT): a few seconds at most.
+        let gone = until(Duration::from_secs(10), async || {
+            stress_children(runner_pid).is_empty() && !alive(service)
+        })
+        .await;
+        assert!(
+            gone.is_some(),
+            "after SIGKILL: stress children {:?}, service {service} state {:?}",
+            stress_children(runner_pid),
+            state(service)
+        );
+        return;
+    }
     assert!(
         stress_children(runner_pid).is_empty(),
         "{ending:?}: stress children left: {:?}",
@@ -272,6 +293,11 @@ async fn resource_faults_are_lifted_when_the_run_fails() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resource_faults_are_lifted_on_ctrl_c() {
     resource_faults_are_lifted(Ending::Interrupted).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sigkilled_runner_leaves_no_stress_child_and_no_stopped_service() {
+    resource_faults_are_lifted(Ending::Killed).await;
 }
 
 /// `cpu_limit` and `memory_limit` on a host where cgroup v2 cannot take them (here: cpu and
