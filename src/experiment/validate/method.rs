@@ -14,6 +14,9 @@ use super::Ctx;
 use super::resource;
 use crate::fault::{Stream, Toxicity};
 
+/// The declared services' names, and those of them without a `ready` check (no address).
+pub(super) type Services = (BTreeSet<String>, BTreeSet<String>);
+
 /// Signals an action may send.
 pub(crate) const SIGNALS: &[&str] = &[
     "KILL", "TERM", "INT", "HUP", "STOP", "CONT", "QUIT", "USR1", "USR2",
@@ -24,7 +27,7 @@ pub(super) fn steps(
     ctx: &mut Ctx,
     value: Option<&Value>,
     proxies: &BTreeMap<String, String>,
-    services: &BTreeSet<String>,
+    services: &Services,
     duration: Option<Duration>,
 ) -> Vec<Step> {
     let mut out: Vec<Step> = Vec::new();
@@ -70,7 +73,7 @@ fn step(
     p: &str,
     raw: RawStep,
     proxies: &BTreeMap<String, String>,
-    services: &BTreeSet<String>,
+    (services, unaddressed): &Services,
 ) -> Option<Step> {
     let kind = match (raw.fault, raw.action) {
         (Some(fault), None) => {
@@ -90,7 +93,7 @@ fn step(
             if !exactly_one(ctx, &pa, &action) {
                 return None;
             }
-            let fault = resource::fault(ctx, &pa, action, services, proxies);
+            let fault = resource::fault(ctx, &pa, action, (services, unaddressed), proxies);
             let Some(for_) = raw.for_ else {
                 ctx.problem(
                     &pa,

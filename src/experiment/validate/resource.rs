@@ -38,7 +38,7 @@ pub(super) fn fault(
     ctx: &mut Ctx,
     p: &str,
     raw: RawAction,
-    services: &BTreeSet<String>,
+    (services, unaddressed): (&BTreeSet<String>, &BTreeSet<String>),
     proxies: &BTreeMap<String, String>,
 ) -> Option<ResourceFault> {
     for (field, set) in [
@@ -124,6 +124,17 @@ pub(super) fn fault(
         services,
         proxies,
     );
+    if let Some(Target::Service(name)) = &target
+        && unaddressed.contains(name)
+    {
+        ctx.problem(
+            &format!("{p}.hold_connections.service"),
+            format!(
+                "service `{name}` has no `ready` check, so no address to connect to; \
+                 use `target: host:port`"
+            ),
+        );
+    }
     let count = count(ctx, &format!("{p}.hold_connections.count"), hold.count);
     Some(ResourceFault::HoldConnections {
         target: target?,

@@ -427,6 +427,9 @@ method:
   - at: 1s
     for: 1s
     action: {pause: kv, signal: TERM}
+  - at: 1s
+    for: 1s
+    action: {hold_connections: {service: kv, count: 5}}
 duration: 5s
 "#;
     let err = parse(text).unwrap_err().to_string();
@@ -447,6 +450,7 @@ duration: 5s
         "exp.yaml:41:7: method[8].action: a resource fault needs `for` on its step",
         "exp.yaml:44:13: method[9].action: an action has exactly one of `command`",
         "exp.yaml:47:33: method[10].action.signal: `signal` does not go with a resource fault",
+        "exp.yaml:50:42: method[11].action.hold_connections.service: service `kv` has no `ready` check",
     ];
     for e in expect {
         assert!(err.contains(e), "missing {e:?} in:\n{err}");
