@@ -72,6 +72,50 @@ pub(super) fn per_second(value: &Value) -> Result<f64, String> {
     }
 }
 
+/// A size in bytes written as a whole number (`1048576`) or with a unit: `B`, `KB`/`MB`/`GB`
+/// (powers of 1000), `KiB`/`MiB`/`GiB` (powers of 1024), e.g. `256MiB`, `1.5GB`.
+pub(super) fn bytes(value: &Value) -> Result<u64, String> {
+    let (number, unit) = match value {
+        Value::Number(n) => (
+            n.as_u64()
+                .ok_or_else(|| format!("{n} is not a whole number of bytes"))? as f64,
+            1,
+        ),
+        Value::String(s) => {
+            let t = s.trim();
+            let split = t
+                .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+                .unwrap_or(t.len());
+            let (number, unit) = t.split_at(split);
+            let unit = match unit.trim() {
+                "" | "B" => 1,
+                "KB" => 1_000,
+                "MB" => 1_000_000,
+                "GB" => 1_000_000_000,
+                "KiB" => 1 << 10,
+                "MiB" => 1 << 20,
+                "GiB" => 1 << 30,
+                _ => {
+                    return Err(format!(
+                        "`{s}` is not a size such as `256MiB` (units: B, KB, MB, GB, KiB, MiB, GiB)"
+                    ));
+                }
+            };
+            let number: f64 = number
+                .parse()
+                .map_err(|_| format!("`{s}` is not a size such as `256MiB`"))?;
+            (number, unit)
+        }
+        other => return Err(format!("expected a size such as `256MiB`, found {other}")),
+    };
+    let total = number * unit as f64;
+    if total.is_finite() && total < u64::MAX as f64 {
+        Ok(total.round() as u64)
+    } else {
+        Err(format!("{value} is too large"))
+    }
+}
+
 /// A number written as a JSON number or a string holding one (`${…}` expands to strings).
 fn number(value: &Value, what: &str) -> Result<f64, String> {
     let f = match value {
@@ -89,38 +133,9 @@ fn number(value: &Value, what: &str) -> Result<f64, String> {
     }
 }
 
-/// A size in bytes: a number of bytes, or a number with a unit: `B`, decimal `KB`, `MB`, `GB`,
-/// `TB` (powers of 1000) or binary `KiB`, `MiB`, `GiB`, `TiB` (powers of 1024).
-pub(crate) fn bytes(value: &Value) -> Result<f64, String> {
-    let what = "a size such as `500MB` or `1GiB`";
-    let Value::String(s) = value else {
-        return number(value, what);
-    };
-    let t = s.trim();
-    let split = t.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(t.len());
-    let (digits, unit) = t.split_at(split);
-    if digits.trim().is_empty() {
-        return Err(format!("`{s}` is not {what}"));
-    }
-    let factor: f64 = match unit {
-        "" | "B" => 1.0,
-        "KB" | "kB" => 1e3,
-        "MB" => 1e6,
-        "GB" => 1e9,
-        "TB" => 1e12,
-        "KiB" => 1024.0,
-        "MiB" => 1024.0 * 1024.0,
-        "GiB" => 1024.0 * 1024.0 * 1024.0,
-        "TiB" => 1024.0 * 1024.0 * 1024.0 * 1024.0,
-        _ => {
-            return Err(format!(
-                "`{s}`: unknown unit `{unit}`, expected B, KB, MB, GB, TB, KiB, MiB, GiB or TiB"
-            ));
-        }
-    };
-    let n = number(&Value::String(digits.trim().to_string()), what)
-        .map_err(|_| format!("`{s}` is not {what}"))?;
-    Ok(n * factor)
+/// [`bytes`] as a number, for limits and rates of RSS.
+pub(super) fn size(value: &Value) -> Result<f64, String> {
+    bytes(value).map(|b| b as f64)
 }
 
 /// A count of things (descriptors, threads, connections): a whole non-negative number.
@@ -251,32 +266,32 @@ mod tests {
     }
 
     #[test]
+    fn sizes_with_and_without_units() {
+        assert_eq!(bytes(&json!(4096)).unwrap(), 4096);
+        assert_eq!(bytes(&json!("256MiB")).unwrap(), 256 << 20);
+        assert_eq!(bytes(&json!("1.5 GB")).unwrap(), 1_500_000_000);
+        assert_eq!(bytes(&json!("64KB")).unwrap(), 64_000);
+        assert_eq!(bytes(&json!("12")).unwrap(), 12);
+        assert!(bytes(&json!("12 TB")).unwrap_err().contains("units: B, KB"));
+        assert!(bytes(&json!("lots")).is_err());
+        assert!(bytes(&json!(-1)).is_err());
+        assert!(bytes(&json!(1.5)).is_err());
+    }
+
+    #[test]
     fn sizes_counts_shares_and_growth_rates() {
-        assert_eq!(bytes(&json!("500MB")).unwrap(), 500e6);
-        assert_eq!(bytes(&json!("1GiB")).unwrap(), 1073741824.0);
-        assert_eq!(bytes(&json!("1.5 KiB")).unwrap(), 1536.0);
-        assert_eq!(bytes(&json!(4096)).unwrap(), 4096.0);
-        assert_eq!(bytes(&json!("100")).unwrap(), 100.0);
-        assert!(
-            bytes(&json!("5 parsecs"))
-                .unwrap_err()
-                .contains("unknown unit `parsecs`")
-        );
-        assert!(bytes(&json!("-1MB")).is_err());
-        assert_eq!(
-            bytes(&json!("lots")).unwrap_err(),
-            "`lots` is not a size such as `500MB` or `1GiB`"
-        );
+        assert_eq!(size(&json!("500MB")).unwrap(), 500e6);
+        assert_eq!(size(&json!("1GiB")).unwrap(), 1073741824.0);
         assert_eq!(count(&json!(50)).unwrap(), 50.0);
         assert!(count(&json!(1.5)).is_err());
         assert_eq!(cpu_percent(&json!("80%")).unwrap(), 80.0);
         assert_eq!(cpu_percent(&json!(150)).unwrap(), 150.0);
-        assert_eq!(per_time("6MB/min", bytes).unwrap(), 100_000.0);
-        assert_eq!(per_time("2MB/s", bytes).unwrap(), 2e6);
+        assert_eq!(per_time("6MB/min", size).unwrap(), 100_000.0);
+        assert_eq!(per_time("2MB/s", size).unwrap(), 2e6);
         assert_eq!(per_time("36/h", count).unwrap(), 0.01);
-        assert!(per_time("5MB", bytes).is_err());
+        assert!(per_time("5MB", size).is_err());
         assert!(
-            per_time("5MB/day", bytes)
+            per_time("5MB/day", size)
                 .unwrap_err()
                 .contains("unknown time unit `day`")
         );

@@ -11,6 +11,9 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::quantity;
+pub(super) use resource::*;
+
+mod resource;
 use crate::config::schema::{Argv, DurationText, FractionText, LimitText, Statuses, one_of};
 
 /// Top-level keys of an experiment file, in the order they are documented.
@@ -310,6 +313,24 @@ pub(super) struct RawAction {
     #[serde(default, deserialize_with = "quantity::bounded_opt")]
     #[schemars(with = "Option<DurationText>")]
     pub timeout: Option<Duration>,
+    /// Resource fault: keep CPUs busy for the step's `for`.
+    #[serde(default)]
+    pub cpu_burn: Option<RawCpuBurn>,
+    /// Resource fault: allocate and hold memory for the step's `for`.
+    #[serde(default)]
+    pub memory_pressure: Option<RawMemoryPressure>,
+    /// Resource fault: limit a service's CPUs (cgroup v2) for the step's `for`.
+    #[serde(default)]
+    pub cpu_limit: Option<RawCpuLimit>,
+    /// Resource fault: limit a service's memory (cgroup v2) for the step's `for`.
+    #[serde(default)]
+    pub memory_limit: Option<RawMemoryLimit>,
+    /// Resource fault: freeze a service (SIGSTOP) for the step's `for`, then resume it.
+    #[serde(default)]
+    pub pause: Option<String>,
+    /// Resource fault: open and hold idle connections for the step's `for`.
+    #[serde(default)]
+    pub hold_connections: Option<RawHoldConnections>,
 }
 
 /// `expect:`: what a run must show to pass (every expectation optional).
@@ -454,3 +475,45 @@ fn argv<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error>
 fn opt_argv<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
     argv(d).map(Some)
 }
+
+/// `load: {agents: …}`: live load agents instead of the runner's own load.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "AgentLoad")]
+pub(super) struct RawAgentLoad {
+    /// The agents (`shakedown load --serve ADDR`): a list of `http://host:port` base URLs, or
+    /// `{dns: NAME:PORT}`, every A/AAAA record of NAME (a Kubernetes headless Service).
+    pub agents: RawAgents,
+    /// Go on with the remaining agents when one disappears (default: abort, exit 3).
+    #[serde(default)]
+    pub allow_agent_loss: bool,
+    /// Pass/fail criteria judged once on the merged report (default: the agents' own).
+    #[serde(default)]
+    pub thresholds: Vec<String>,
+    /// How long to wait for every agent to answer before the run starts (default 60s).
+    #[serde(default, deserialize_with = "quantity::bounded_opt")]
+    #[schemars(with = "Option<DurationText>")]
+    pub ready_timeout: Option<Duration>,
+}
+
+/// The agents: URLs or a DNS name.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub(super) enum RawAgents {
+    /// Base URLs, `http://host:port`.
+    Urls(Vec<String>),
+    /// `{dns: NAME:PORT}`.
+    Dns(RawAgentDns),
+}
+
+/// `{dns: NAME:PORT}`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawAgentDns {
+    /// `NAME:PORT`: every A/AAAA record of NAME, each an agent serving on PORT.
+    pub dns: String,
+}
+
+/// The keys of `load: {agents: …}`.
+pub(super) const AGENT_LOAD_KEYS: &[&str] =
+    &["agents", "allow_agent_loss", "thresholds", "ready_timeout"];

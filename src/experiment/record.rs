@@ -338,6 +338,8 @@ pub struct RunRecord {
     pub expectations: Vec<ExpectationRecord>,
     /// The load driver's report (with the keyed-write check), when the run had a load.
     pub load: Option<LoadReport>,
+    /// The live load agents (`load: {agents: …}`) and how each ended; empty for a local load.
+    pub agents: Vec<AgentRecord>,
     /// The guard that aborted the run, if any.
     pub guard: Option<String>,
     /// Rollbacks and how each ended.
@@ -347,6 +349,30 @@ pub struct RunRecord {
     /// The resource samples (host and watched processes) with each process's peak, end and
     /// RSS slope, when the run got as far as its clock.
     pub resources: Option<crate::resource::Resources>,
+}
+
+/// One live load agent of a run and how it ended.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct AgentRecord {
+    /// Its base URL (`http://host:port`).
+    pub url: String,
+    /// Its share of the plan (`"0/2"`), when the plan was split.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segment: Option<String>,
+    /// Whole seconds its second 0 is behind the earliest agent's: how its seconds were aligned.
+    pub offset_s: u64,
+    /// When the runner counted it lost (seconds since the method's start), if it did.
+    #[serde(
+        default,
+        with = "secs::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schemars(with = "Option<f64>")]
+    pub lost_at: Option<Duration>,
+    /// Why it was counted lost (its last error); its seconds are then missing from every
+    /// later window and from the merged report.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lost: Option<String>,
 }
 
 impl RunRecord {
@@ -405,7 +431,7 @@ pub struct SampleRecord {
 pub struct StepRecord {
     /// Label.
     pub name: String,
-    /// `fault` or `action`.
+    /// `fault` (a toxic or a resource fault: held from `injected_at` to `removed_at`) or `action`.
     pub kind: String,
     /// Planned time.
     #[serde(with = "secs")]

@@ -10,7 +10,8 @@
 use schemars::JsonSchema;
 
 use super::raw::{
-    RawExpect, RawProbe, RawProxy, RawRollback, RawService, RawSteadyState, RawStep, RawWatch,
+    RawAgentLoad, RawExpect, RawProbe, RawProxy, RawRollback, RawService, RawSteadyState, RawStep,
+    RawWatch,
 };
 use crate::config::schema::{DurationText, with_references};
 use crate::load::LoadSpec;
@@ -41,8 +42,9 @@ struct ExperimentFile {
     proxies: Vec<RawProxy>,
     /// URL of an external control API (`shakedown serve`); default: an embedded one.
     control: Option<String>,
-    /// Load to apply for the whole run (the load driver's format, docs/load.md).
-    load: Option<LoadSpec>,
+    /// Load to apply for the whole run: the load driver's format (docs/load.md), or live agents
+    /// that send it (`{agents: …}`, docs/scaling.md).
+    load: Option<LoadSection>,
     /// Processes whose CPU, memory, descriptors and connections are sampled besides the
     /// services, and how often (docs/resources.md).
     watch: Option<RawWatch>,
@@ -61,6 +63,17 @@ struct ExperimentFile {
     /// Commands run after the run, whatever happened.
     #[schemars(default)]
     rollbacks: Vec<RawRollback>,
+}
+
+/// The `load:` section: sent by the runner, or by live agents.
+#[allow(dead_code)]
+#[derive(JsonSchema)]
+#[serde(untagged)]
+enum LoadSection {
+    /// The runner sends the load itself.
+    Local(Box<LoadSpec>),
+    /// Live agents send it; the runner merges their seconds.
+    Agents(RawAgentLoad),
 }
 
 /// The JSON Schema (draft 2020-12) of the experiment file, pretty-printed with a final newline.

@@ -14,7 +14,8 @@ mod method;
 mod probes;
 mod regression;
 mod resolved;
-mod resources;
+mod resource;
+mod resource_probes;
 mod system;
 mod watch;
 
@@ -187,10 +188,11 @@ impl Ctx {
         let proxies = self.proxies(top.get("proxies"));
         let control = self.control(top.get("control"));
         let has_load = top.get("load").is_some_and(|v| !v.is_null());
-        let load = top
-            .get("load")
-            .filter(|v| !v.is_null())
-            .and_then(|v| load::section(self, v));
+        let (load, agents) = match top.get("load").filter(|v| !v.is_null()) {
+            None => (None, None),
+            Some(v) if load::names_agents(v) => (None, load::agents(self, v)),
+            Some(v) => (load::section(self, v), None),
+        };
         let duration = self.duration(top);
         // Names as written, so a typo elsewhere in a proxy does not hide the faults' checks.
         let proxy_names = protocols(top.get("proxies"));
@@ -208,11 +210,17 @@ impl Ctx {
             &guards,
             &service_names,
         );
+        // Services with no `ready` check have no address `hold_connections` could connect to.
+        let unaddressed = services
+            .iter()
+            .filter(|s| s.ready.is_none())
+            .map(|s| s.name.clone())
+            .collect();
         let method = method::steps(
             self,
             top.get("method"),
             &proxy_names,
-            &service_names,
+            &(service_names, unaddressed),
             duration,
         );
         let expect = self.expect(top.get("expect"), &method);
@@ -233,6 +241,7 @@ impl Ctx {
             proxies,
             control,
             load,
+            agents,
             steady_state,
             watch,
             guards,

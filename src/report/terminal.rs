@@ -124,6 +124,29 @@ fn baseline(out: &mut String, c: &Comparison) {
     let _ = writeln!(out, "  {}", c.rule());
 }
 
+/// The live load agents: how many, and each one lost (the merged figures cover the rest).
+fn agents(out: &mut String, run: &RunRecord) {
+    if run.agents.is_empty() {
+        return;
+    }
+    let lost: Vec<_> = run.agents.iter().filter(|a| a.lost.is_some()).collect();
+    let _ = writeln!(
+        out,
+        "  load agents: {} merged of {}",
+        run.agents.len() - lost.len(),
+        run.agents.len()
+    );
+    for a in lost {
+        let _ = writeln!(
+            out,
+            "  LOST {} at {}: {}",
+            a.url,
+            cell(a.lost_at),
+            a.lost.as_deref().unwrap_or_default()
+        );
+    }
+}
+
 fn render_run(out: &mut String, run: &RunRecord, numbered: bool) {
     if numbered {
         let _ = writeln!(
@@ -156,6 +179,7 @@ fn render_run(out: &mut String, run: &RunRecord, numbered: bool) {
     if let Some(load) = &run.load {
         let _ = writeln!(out, "\n  load: {}", load_line(load));
     }
+    agents(out, run);
     if let Some(r) = &run.resources {
         resources::render(out, r);
     }
@@ -208,6 +232,10 @@ fn step_row(out: &mut String, s: &StepRecord) {
     );
     let detail = s.detail.as_deref().unwrap_or("no detail recorded");
     match (s.ok, s.injected_at) {
+        // A resource fault says what it did (`held 95 of 100 connections …`); a toxic has no detail.
+        (true, _) if s.kind == "fault" && s.detail.is_some() => {
+            let _ = writeln!(out, "    {detail}");
+        }
         (true, _) => {}
         // A step that never started says why itself (`not run: interrupted at 4.00 s`).
         (false, None) => {

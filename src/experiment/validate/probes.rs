@@ -87,7 +87,7 @@ fn probe(ctx: &mut Ctx, p: &str, raw: RawProbe, scope: &Scope<'_>) -> Option<Pro
         ctx.problem(&format!("{p}.timeout"), "must be greater than zero");
     }
     if raw.resource.is_none() {
-        super::resources::only_resource_fields(ctx, p, &raw);
+        super::resource_probes::only_resource_fields(ctx, p, &raw);
     }
     if raw.load.is_none() && raw.resource.is_none() {
         for (field, set) in [
@@ -111,7 +111,7 @@ fn probe(ctx: &mut Ctx, p: &str, raw: RawProbe, scope: &Scope<'_>) -> Option<Pro
     } else if let Some(argv) = raw.command {
         command_check(ctx, p, argv, raw.expect.unwrap_or_else(empty_expect))?
     } else if raw.resource.is_some() {
-        super::resources::check(ctx, p, raw, scope.services)?
+        super::resource_probes::check(ctx, p, raw, scope.services)?
     } else {
         load_check(ctx, p, raw, scope.has_load)?
     };

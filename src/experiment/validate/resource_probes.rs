@@ -130,7 +130,7 @@ fn parse(
 /// How a limit on `metric` is written: bytes for rss, a percentage for cpu, a count otherwise.
 fn amount_parser(metric: &ResourceMetric) -> fn(&Value) -> Result<f64, String> {
     match metric {
-        ResourceMetric::Rss => quantity::bytes,
+        ResourceMetric::Rss => quantity::size,
         ResourceMetric::Cpu => quantity::cpu_percent,
         _ => quantity::count,
     }
