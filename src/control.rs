@@ -7,6 +7,8 @@
 //! - [`error`]: [`ApiError`], rendered as `{"error": …, "status": N}`.
 //! - [`config_file`]: `--config FILE` (proxies and their toxics).
 //! - `http`: the API's HTTP server: read timeouts and a cap on connections.
+//! - [`journal`]: the event journal of every change, note and probe (`/journal.json`, `.md`).
+//! - [`events`]: the live event stream (`GET /events`) and its hub.
 //!
 //! [`ControlServer`] embeds the whole server: the caller binds the API
 //! listener (tests bind `127.0.0.1:0`), and [`ControlServer::shutdown`]
@@ -16,7 +18,9 @@
 mod api;
 pub mod config_file;
 pub mod error;
+pub mod events;
 mod http;
+pub mod journal;
 mod store;
 pub mod wire;
 
@@ -32,6 +36,8 @@ use tokio_util::task::TaskTracker;
 
 pub use api::TOXIPROXY_VERSION;
 pub use error::ApiError;
+pub use events::Events;
+pub use journal::{Entry, Event, EventKind, Journal};
 pub use wire::{ProxyRequest, ToxicRequest};
 
 use crate::proxy::{FdBudget, Metrics};
@@ -73,6 +79,8 @@ pub struct ControlServer {
     stop: CancellationToken,
     tracker: TaskTracker,
     http: JoinHandle<()>,
+    journal: Arc<Journal>,
+    events: Events,
 }
 
 impl ControlServer {
@@ -89,12 +97,15 @@ impl ControlServer {
         let metrics = Arc::new(Metrics::new());
         let stop = CancellationToken::new();
         let tracker = TaskTracker::new();
+        let events = Events::new();
+        let journal = Arc::new(Journal::new(events.clone()));
         let store = Arc::new(store::Store::new(
             seed,
             metrics.clone(),
             tracker.clone(),
             stop.clone(),
             budget.clone(),
+            journal.clone(),
         ));
         let api = Arc::new(api::Api {
             store: store.clone(),
@@ -104,7 +115,15 @@ impl ControlServer {
             seed,
             open_files,
             budget: budget.capacity(),
+            journal: journal.clone(),
+            events: events.clone(),
         });
+        tokio::spawn(store::live::sample(
+            store.clone(),
+            events.clone(),
+            journal.clock(),
+            stop.clone(),
+        ));
         let http = tokio::spawn(http::serve(listener, api, options, stop.clone()));
         tracing::info!(
             %local_addr,
@@ -119,7 +138,21 @@ impl ControlServer {
             stop,
             tracker,
             http,
+            journal,
+            events,
         })
+    }
+
+    /// The event journal every change made through this server is recorded in; record
+    /// anything else (a probe's state change) with [`Journal::record`].
+    pub fn journal(&self) -> Arc<Journal> {
+        self.journal.clone()
+    }
+
+    /// The hub of `GET /events`: [`Events::publish`] sends a named event (`load`, `probe`)
+    /// with JSON data to every subscriber.
+    pub fn events(&self) -> Events {
+        self.events.clone()
     }
 
     /// The control API's address.
@@ -127,19 +160,27 @@ impl ControlServer {
         self.local_addr
     }
 
-    /// Create (or replace) proxies as `/populate` does: all or nothing.
+    /// Create (or replace) proxies as `/populate` does: all or nothing; recorded in the
+    /// journal as made by `shakedown` when there was anything to create.
     pub async fn populate(&self, proxies: Vec<ProxyRequest>) -> Result<(), ApiError> {
         for p in &proxies {
             store::check_upstream(&p.upstream)
                 .await
                 .map_err(|e| e.within(&format!("proxy {:?}", p.name)))?;
         }
-        self.store.populate(proxies).await.map(|_| ())
+        let names: Vec<String> = proxies.iter().map(|p| p.name.clone()).collect();
+        self.store.populate(proxies).await?;
+        if !names.is_empty() {
+            self.journal
+                .record("shakedown", journal::change::populate(&names));
+        }
+        Ok(())
     }
 
     /// Close every proxy listener and connection and the API listener.
     pub async fn shutdown(self) {
         self.stop.cancel();
+        self.events.close();
         let _ = self.http.await;
         self.store.close_all().await;
         self.tracker.close();
