@@ -114,7 +114,8 @@ impl Http {
             .map_err(|_| HttpError::Timeout(timeout))?
     }
 
-    /// A JSON request to a control API; non-2xx answers become errors carrying the body.
+    /// A JSON request to a control API, as `User-Agent: shakedown/VERSION` (the actor its
+    /// event journal records); non-2xx answers become errors carrying the body.
     pub async fn json(
         &self,
         method: http::Method,
@@ -123,9 +124,11 @@ impl Http {
         timeout: Duration,
     ) -> Result<Answer, HttpError> {
         let body = body.map(|b| Bytes::from(b.to_string()));
-        let answer = self
-            .send(method, url, &BTreeMap::new(), body, timeout)
-            .await?;
+        let headers = BTreeMap::from([(
+            "user-agent".to_string(),
+            concat!("shakedown/", env!("CARGO_PKG_VERSION")).to_string(),
+        )]);
+        let answer = self.send(method, url, &headers, body, timeout).await?;
         if (200..300).contains(&answer.status) {
             Ok(answer)
         } else {
