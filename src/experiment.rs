@@ -9,9 +9,11 @@
 //! | [`probe`], `client`, [`action`], [`service`] | probes, outgoing HTTP, commands, managed processes |
 //! | `inject`, `embedded`, `driver` | faults through the control API, the in-process control server, the load |
 //! | [`run`], `timeline` | one run from preflight to teardown; the `--dry-run` plan |
+//! | [`baseline`] | a run's key figures saved (`--save-baseline`) and compared (`--baseline`, `expect.regression`) |
 //! | [`repeat`], [`suite`] | one file run N times (MTTR across runs); a suite: collecting, filtering, running files |
 
 pub mod action;
+pub mod baseline;
 pub mod client;
 mod driver;
 mod embedded;

@@ -280,6 +280,39 @@ pub(super) struct RawExpect {
     #[serde(default, deserialize_with = "quantity::bounded_opt")]
     #[schemars(with = "Option<DurationText>")]
     pub rpo_within: Option<Duration>,
+    /// Fail when a figure regressed against `--baseline` by more than `max`.
+    #[serde(default)]
+    pub regression: Option<RawRegression>,
+}
+
+/// `expect.regression`: compared with the run of `--baseline NAME` (docs/baselines.md).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "Regression")]
+pub(super) struct RawRegression {
+    /// The largest regression allowed, as a percentage of the baseline's value (`5%`).
+    #[schemars(with = "PercentText")]
+    pub max: Value,
+    /// The figures checked: p50, p90, p99, p99.9, max, rps, error_rate, mttr, rss_peak, …,
+    /// `ttd.STEP` and `ttr.STEP` for a measured step named STEP.
+    pub figures: Vec<String>,
+}
+
+/// A schema-only type: a percentage such as `5%` (may exceed 100%).
+struct PercentText;
+
+impl JsonSchema for PercentText {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Percentage".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "A percentage such as `5%` (0% or more).",
+            "type": "string",
+            "pattern": r"^\s*[0-9]+(\.[0-9]+)?\s*%\s*$",
+        })
+    }
 }
 
 /// A rollback command.

@@ -252,6 +252,9 @@ pub struct ExperimentRecord {
     /// Where and with what it ran (absent from older journals).
     #[serde(flatten)]
     pub provenance: Provenance,
+    /// How it compared with `--baseline` (absent without one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<super::baseline::Comparison>,
 }
 
 /// Where, with what, and from which text an experiment ran: the report's "as it ran" facts.
@@ -301,6 +304,7 @@ impl ExperimentRecord {
             mttr_from_removal: None,
             unrecovered: 0,
             provenance: Provenance::here(None),
+            baseline: None,
         }
     }
 
@@ -359,10 +363,10 @@ impl RunRecord {
 }
 
 /// A duration for people, to the hundredth of a second: `1.00 s` (the journal keeps full
-/// precision). Below a second, a value that hundredths would round away is given in
+/// precision). A value under 10 ms, which hundredths would round away, is given in
 /// milliseconds instead (`1 ms`, `2.5 ms`), so a limit of `1ms` never reads `0.00 s`.
 pub fn for_people(d: Duration) -> String {
-    if d < Duration::from_secs(1) && !d.as_nanos().is_multiple_of(10_000_000) {
+    if !d.is_zero() && d < Duration::from_millis(10) {
         let ms = format!("{:.3}", d.as_secs_f64() * 1e3);
         let ms = ms.trim_end_matches('0').trim_end_matches('.');
         return format!("{ms} ms");
@@ -454,7 +458,7 @@ pub struct CommandRecord {
 #[cfg(test)]
 mod tests {
 
-    /// Hundredths of a second, unless they would round a short duration away.
+    /// Hundredths of a second, unless they would round a short duration away (under 10 ms).
     #[test]
     fn durations_for_people_never_round_a_limit_to_zero() {
         let ms = Duration::from_millis;
@@ -464,6 +468,8 @@ mod tests {
         assert_eq!(for_people(ms(10)), "0.01 s");
         assert_eq!(for_people(ms(300)), "0.30 s");
         assert_eq!(for_people(ms(1234)), "1.23 s");
+        assert_eq!(for_people(Duration::from_micros(799_107)), "0.80 s");
+        assert_eq!(for_people(Duration::from_micros(9_999)), "9.999 ms");
     }
 
     /// One line of counts, the same wherever it is shown: aborted and invalid experiments are

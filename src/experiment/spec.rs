@@ -287,6 +287,18 @@ pub struct Expect {
     pub lost_writes: Option<u64>,
     /// Largest observed RPO (span of acknowledgement times of the lost writes).
     pub rpo_within: Option<Duration>,
+    /// Fail when a named figure regressed against `--baseline` by more than `max`.
+    pub regression: Option<Regression>,
+}
+
+/// `expect.regression`: the figures that must not regress against the baseline.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Regression {
+    /// The largest relative regression allowed (0.05 = 5 %); also the threshold every
+    /// figure's change is judged against.
+    pub max: f64,
+    /// The figures checked (`p99`, `error_rate`, `ttr.STEP`, …; see `baseline::figure`).
+    pub figures: Vec<String>,
 }
 
 impl Step {

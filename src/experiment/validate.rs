@@ -12,6 +12,7 @@ mod ctx;
 mod load;
 mod method;
 mod probes;
+mod regression;
 mod resolved;
 mod system;
 
@@ -184,7 +185,7 @@ impl Ctx {
             &service_names,
             duration,
         );
-        let expect = self.expect(top.get("expect"));
+        let expect = self.expect(top.get("expect"), &method);
         load::expectations(self, load.as_ref(), has_load, &expect, duration);
         load::percentile_windows(self, load.as_ref(), &steady_state, &guards);
         let rollbacks = self
@@ -277,7 +278,7 @@ impl Ctx {
     }
 
     /// `expect:` (every expectation optional).
-    fn expect(&mut self, value: Option<&Value>) -> Expect {
+    fn expect(&mut self, value: Option<&Value>, method: &[Step]) -> Expect {
         value
             .and_then(|v| self.de::<RawExpect>("expect", v))
             .map(|e| Expect {
@@ -285,6 +286,7 @@ impl Ctx {
                 detected_within: e.detected_within,
                 lost_writes: e.lost_writes,
                 rpo_within: e.rpo_within,
+                regression: e.regression.and_then(|r| self.regression(r, method)),
             })
             .unwrap_or_default()
     }

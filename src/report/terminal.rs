@@ -5,6 +5,7 @@
 use std::fmt::Write;
 use std::time::Duration;
 
+use crate::experiment::baseline::Comparison;
 use crate::experiment::record::{
     ExperimentRecord, Provenance, RunRecord, Status, StepRecord, Summary, observed_rpo,
 };
@@ -73,6 +74,9 @@ pub fn render(report: &ExperimentRecord) -> String {
             report.unrecovered
         )
     );
+    if let Some(c) = &report.baseline {
+        baseline(&mut out, c);
+    }
     let verdict = match report.status {
         Status::Passed => "PASSED".to_string(),
         s => format!(
@@ -83,6 +87,32 @@ pub fn render(report: &ExperimentRecord) -> String {
     };
     let _ = writeln!(out, "\nverdict: {verdict}");
     out
+}
+
+/// Each figure against the baseline: old → new, change, verdict.
+fn baseline(out: &mut String, c: &Comparison) {
+    let runs = |n: usize| format!("{n} run{}", if n == 1 { "" } else { "s" });
+    let _ = writeln!(
+        out,
+        "\nagainst baseline {} (saved {}, {}; this: {}; threshold {:.1} %):",
+        c.file,
+        c.saved,
+        runs(c.baseline_runs),
+        runs(c.runs),
+        c.threshold * 100.0
+    );
+    for f in &c.figures {
+        let _ = writeln!(
+            out,
+            "  {:<20} {:>12} → {:<12} {:>10}  {}",
+            f.name,
+            f.shown(f.old),
+            f.shown(f.new),
+            f.change_shown(),
+            f.verdict.as_str()
+        );
+    }
+    let _ = writeln!(out, "  {}", c.rule());
 }
 
 fn render_run(out: &mut String, run: &RunRecord, numbered: bool) {
