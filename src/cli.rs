@@ -6,12 +6,16 @@
 //! This root assembles them, starts the runtime and logging, and maps the outcome to a
 //! documented exit code (see [`crate::exit`]).
 
+mod access;
 mod completions;
 mod demo;
+mod fault;
 mod import;
+mod journal;
 mod load;
 mod man;
 mod merge;
+mod note;
 mod preflight;
 mod report;
 mod run;
@@ -79,6 +83,12 @@ pub enum Command {
     /// The child process of a `cpu_burn` or `memory_pressure` step (started by the runner).
     #[command(hide = true)]
     Stress(stress::StressArgs),
+    /// Add, list and remove a running server's toxics (`fault add db latency latency=300`).
+    Fault(fault::FaultArgs),
+    /// Write a note into a running server's event journal.
+    Note(note::NoteArgs),
+    /// Export a running server's event journal (Markdown or JSON).
+    Journal(journal::JournalArgs),
 }
 
 /// Parse the process arguments, run the command, and return its exit code.
@@ -109,6 +119,9 @@ pub fn main() -> ExitCode {
             | Command::Man(_)
             | Command::Import(_)
             | Command::Stress(_)
+            | Command::Fault(_)
+            | Command::Note(_)
+            | Command::Journal(_)
     );
     init_tracing(if quiet {
         "shakedown=warn"
@@ -156,6 +169,9 @@ pub async fn run(command: Command) -> anyhow::Result<Outcome> {
         Command::Man(args) => man::man_main(args).await,
         Command::Import(args) => import::import_main(args).await,
         Command::Stress(args) => stress::stress_main(args).await,
+        Command::Fault(args) => fault::fault_main(args).await,
+        Command::Note(args) => note::note_main(args).await,
+        Command::Journal(args) => journal::journal_main(args).await,
     }
 }
 
