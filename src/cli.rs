@@ -8,6 +8,7 @@
 
 mod completions;
 mod demo;
+mod gameday;
 mod import;
 mod load;
 mod man;
@@ -49,6 +50,8 @@ pub struct Cli {
 pub enum Command {
     /// Serve the Toxiproxy-compatible control API and the proxies it manages.
     Serve(serve::ServeArgs),
+    /// Serve the control API with the game-day console at /ui; run an experiment's load and probes.
+    Gameday(gameday::GamedayArgs),
     /// Apply load to an HTTP target and report honest latencies.
     Load(Box<load::LoadArgs>),
     /// Add agents' load reports (`load --segment I/N --histograms`) into one and judge thresholds once.
@@ -128,6 +131,7 @@ pub fn main() -> ExitCode {
 pub async fn run(command: Command) -> anyhow::Result<Outcome> {
     match command {
         Command::Serve(args) => serve::serve_main(args).await,
+        Command::Gameday(args) => gameday::gameday_main(args).await,
         Command::Load(args) => load::cli_main(*args).await,
         Command::Merge(args) => merge::merge_main(args).await,
         Command::Run(args) => run::run_main(args).await,

@@ -7,6 +7,7 @@
 //! - [`error`]: [`ApiError`], rendered as `{"error": …, "status": N}`.
 //! - [`config_file`]: `--config FILE` (proxies and their toxics).
 //! - `http`: the API's HTTP server: read timeouts and a cap on connections.
+//! - `ui`: the game-day console's embedded page at `/ui` (with [`ServeOptions::console`]).
 //!
 //! [`ControlServer`] embeds the whole server: the caller binds the API
 //! listener (tests bind `127.0.0.1:0`), and [`ControlServer::shutdown`]
@@ -18,6 +19,7 @@ pub mod config_file;
 pub mod error;
 mod http;
 mod store;
+mod ui;
 pub mod wire;
 
 use std::net::SocketAddr;
@@ -51,6 +53,8 @@ pub struct ServeOptions {
     pub read_timeout: Duration,
     /// API connections served at once; more are answered `503` and closed. Default 512.
     pub max_api_connections: usize,
+    /// Serve the game-day console at `/ui` (`shakedown gameday`). Default false.
+    pub console: bool,
 }
 
 impl Default for ServeOptions {
@@ -61,6 +65,7 @@ impl Default for ServeOptions {
             open_files_limit: None,
             read_timeout: Duration::from_secs(10),
             max_api_connections: 512,
+            console: false,
         }
     }
 }
@@ -104,6 +109,7 @@ impl ControlServer {
             seed,
             open_files,
             budget: budget.capacity(),
+            console: options.console,
         });
         let http = tokio::spawn(http::serve(listener, api, options, stop.clone()));
         tracing::info!(
@@ -135,6 +141,25 @@ impl ControlServer {
                 .map_err(|e| e.within(&format!("proxy {:?}", p.name)))?;
         }
         self.store.populate(proxies).await.map(|_| ())
+    }
+
+    /// Remove every toxic and re-enable every proxy, as `POST /reset` does; returns the toxics
+    /// that were in place, as `proxy/toxic`, in name order.
+    pub async fn clear_faults(&self) -> Result<Vec<String>, ApiError> {
+        let proxies = self.store.list().await;
+        let toxics = proxies
+            .as_object()
+            .into_iter()
+            .flatten()
+            .flat_map(|(proxy, view)| {
+                let names = view["toxics"].as_array().cloned().unwrap_or_default();
+                names
+                    .into_iter()
+                    .filter_map(move |t| Some(format!("{proxy}/{}", t["name"].as_str()?)))
+            })
+            .collect();
+        self.store.reset().await?;
+        Ok(toxics)
     }
 
     /// Close every proxy listener and connection and the API listener.

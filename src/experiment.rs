@@ -12,7 +12,7 @@
 //! | [`repeat`], [`suite`] | one file run N times (MTTR across runs); a suite: collecting, filtering, running files |
 
 pub mod action;
-mod client;
+pub(crate) mod client;
 mod driver;
 mod embedded;
 mod inject;

@@ -2,7 +2,7 @@
 //!
 //! Raises the soft open-file limit to the hard limit (so the proxies' descriptor budget is as
 //! large as the system allows; the figure is logged and shown by `GET /version`), loads
-//! `--config`, serves until SIGINT or SIGTERM, then shuts every proxy down.
+//! `--config`, serves until SIGINT, SIGTERM or SIGHUP, then shuts every proxy down.
 
 use std::path::PathBuf;
 
@@ -32,6 +32,21 @@ pub struct ServeArgs {
 
 /// `shakedown serve`: exit 0 after a clean shutdown on a signal, 2 for a bad `--config`.
 pub(super) async fn serve_main(args: ServeArgs) -> anyhow::Result<Outcome> {
+    let server = start(&args, ServeOptions::default()).await?;
+    println!("listening on {}", server.local_addr());
+    wait_for_signal().await?;
+    tracing::info!("shutting down");
+    server.shutdown().await;
+    Ok(Outcome::Passed)
+}
+
+/// What `serve` and `gameday` share: raise the open-file limit, bind `--host`:`--port`, start
+/// the control server with `options` (its seed and open-file limit taken from `args`) and
+/// create `--config`'s proxies (a refused file is [`InvalidInput`], the server shut down).
+pub(super) async fn start(
+    args: &ServeArgs,
+    options: ServeOptions,
+) -> anyhow::Result<ControlServer> {
     let proxies = match &args.config {
         Some(path) => config_file::load(path)?,
         None => Vec::new(),
@@ -47,7 +62,7 @@ pub(super) async fn serve_main(args: ServeArgs) -> anyhow::Result<Outcome> {
         ServeOptions {
             seed: args.seed,
             open_files_limit: Some(open_files),
-            ..ServeOptions::default()
+            ..options
         },
     )?;
     if let Err(e) = server.populate(proxies).await {
@@ -62,19 +77,17 @@ pub(super) async fn serve_main(args: ServeArgs) -> anyhow::Result<Outcome> {
         }
         anyhow::bail!("{path}: {}", e.message);
     }
-    println!("listening on {}", server.local_addr());
-    wait_for_signal().await?;
-    tracing::info!("shutting down");
-    server.shutdown().await;
-    Ok(Outcome::Passed)
+    Ok(server)
 }
 
-async fn wait_for_signal() -> anyhow::Result<()> {
+/// Wait for SIGINT (Ctrl-C), SIGTERM or SIGHUP (a closed terminal); the name of the one that came.
+pub(super) async fn wait_for_signal() -> anyhow::Result<&'static str> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
-    tokio::select! {
-        r = tokio::signal::ctrl_c() => r.context("waiting for SIGINT")?,
-        _ = term.recv() => {}
-    }
-    Ok(())
+    let mut hup = signal(SignalKind::hangup()).context("installing the SIGHUP handler")?;
+    Ok(tokio::select! {
+        r = tokio::signal::ctrl_c() => { r.context("waiting for SIGINT")?; "SIGINT" }
+        _ = term.recv() => "SIGTERM",
+        _ = hup.recv() => "SIGHUP",
+    })
 }

@@ -40,6 +40,8 @@ pub(crate) struct Api {
     pub(crate) open_files: u64,
     /// Descriptors proxied connections and pipes may hold, echoed by `/version`.
     pub(crate) budget: u64,
+    /// Whether the console is served at `/ui`.
+    pub(crate) console: bool,
 }
 
 type Reply = Response<Full<Bytes>>;
@@ -69,6 +71,11 @@ fn no_content() -> Reply {
 
 /// Serve one request.
 pub(crate) async fn handle(api: Arc<Api>, req: Request<Incoming>) -> Result<Reply, Infallible> {
+    if api.console
+        && let Some(page) = super::ui::serve(req.method(), req.uri().path())
+    {
+        return Ok(page);
+    }
     let browser = req
         .headers()
         .get(header::USER_AGENT)

@@ -1,0 +1,168 @@
+//! `shakedown gameday`: `serve` with the console at `/ui` and, with `--experiment`, the file's
+//! services, proxies, continuous load and probes ([`crate::gameday`]); at the end (SIGINT,
+//! SIGTERM, SIGHUP) every fault is removed, services stop and the journal is written.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::serve::{ServeArgs, start, wait_for_signal};
+use super::vars::options;
+use crate::clock::Clock;
+use crate::control::ServeOptions;
+use crate::exit::{InvalidInput, Outcome};
+use crate::experiment::validate;
+use crate::gameday::{Feed, GameDay};
+
+/// Arguments of `shakedown gameday`.
+#[derive(Debug, clap::Args)]
+pub struct GamedayArgs {
+    /// The control API and console: the same flags as `serve`.
+    #[command(flatten)]
+    pub serve: ServeArgs,
+    /// An experiment file whose services, proxies, load and steady-state probes run for the
+    /// whole game day (its method is not run: nothing is injected but by people).
+    #[arg(long, value_name = "FILE")]
+    pub experiment: Option<PathBuf>,
+    /// Set a variable used as `${var.KEY}` in the experiment (repeatable).
+    #[arg(long = "var", value_name = "KEY=VALUE")]
+    pub vars: Vec<String>,
+    /// Where the journal is written at the end, as Markdown (and JSON beside it, `.json`);
+    /// default `gameday-YYYYmmdd-HHMMSS.md` (UTC, at start) in the current folder.
+    #[arg(long, value_name = "FILE")]
+    pub journal: Option<PathBuf>,
+}
+
+/// `shakedown gameday`: exit 0 after a clean end on a signal, 2 for a bad file or flag, 3 when
+/// the experiment's services or proxies cannot start.
+pub(super) async fn gameday_main(args: GamedayArgs) -> anyhow::Result<Outcome> {
+    let options = options(&args.vars)?;
+    let experiment = match &args.experiment {
+        Some(file) => Some(validate::load_file(file, &options)?),
+        None => None,
+    };
+    for w in experiment.iter().flat_map(|e| &e.warnings) {
+        eprintln!("{w}");
+    }
+    let journal = args.journal.clone().unwrap_or_else(default_journal);
+    check_journal_path(&journal)?;
+    let server = start(
+        &args.serve,
+        ServeOptions {
+            console: true,
+            ..ServeOptions::default()
+        },
+    )
+    .await?;
+    let clock = Clock::start();
+    let feed: Arc<dyn Feed> = Arc::new(Logged);
+    let gameday = match &experiment {
+        None => None,
+        Some(e) => {
+            match GameDay::start(e, &server, &options.run_dir.join("logs"), clock, feed).await {
+                Ok(g) => Some(g),
+                Err(e) => {
+                    server.shutdown().await;
+                    return Err(e);
+                }
+            }
+        }
+    };
+    let addr = server.local_addr();
+    println!("console: http://{addr}/ui");
+    println!("listening on {addr}");
+    let signal = wait_for_signal().await?;
+    println!("{signal}: ending the game day");
+    match server.clear_faults().await {
+        Ok(removed) if removed.is_empty() => println!("no fault was in place"),
+        Ok(removed) => println!("removed {} fault(s): {}", removed.len(), removed.join(", ")),
+        Err(e) => eprintln!("shakedown: removing the faults: {}", e.message),
+    }
+    if let Some(g) = gameday {
+        for line in g.stop().await {
+            println!("{line}");
+        }
+    }
+    let _ = std::fs::remove_dir_all(&options.run_dir);
+    let written = write_journal(&journal);
+    server.shutdown().await;
+    let (md, json) = written?;
+    println!("journal written to {} and {}", md.display(), json.display());
+    Ok(Outcome::Passed)
+}
+
+/// `gameday-YYYYmmdd-HHMMSS.md` (UTC, now) in the current folder.
+fn default_journal() -> PathBuf {
+    let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+    let stamp: String = now
+        .chars()
+        .filter(|c| c.is_ascii_digit() || *c == 'T')
+        .collect::<String>()
+        .replace('T', "-");
+    PathBuf::from(format!("gameday-{stamp}.md"))
+}
+
+/// The JSON journal's path beside the Markdown one (`x.md` → `x.json`).
+fn json_beside(md: &Path) -> PathBuf {
+    md.with_extension("json")
+}
+
+/// The journal's folder must exist, so that the end of a game day cannot lose it.
+fn check_journal_path(path: &Path) -> Result<(), InvalidInput> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    if path.is_dir() || !dir.is_dir() {
+        return Err(InvalidInput::new(format!(
+            "--journal {}: {} is not a folder one can write into",
+            path.display(),
+            if path.is_dir() { path } else { dir }.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Write the journal as Markdown to `md` and as JSON beside it.
+fn write_journal(md: &Path) -> anyhow::Result<(PathBuf, PathBuf)> {
+    let json = json_beside(md);
+    // The server's journal arrives with the event journal; until then, an empty one.
+    std::fs::write(md, "# Game day journal\n")?;
+    std::fs::write(&json, "[]\n")?;
+    Ok((md.to_path_buf(), json))
+}
+
+/// Until the server's journal and event stream are wired in: what the game day sees, logged.
+#[derive(Debug)]
+struct Logged;
+
+impl Feed for Logged {
+    fn probe_changed(&self, probe: &str, pass: bool, detail: &str) {
+        tracing::info!(probe, pass, detail, "probe changed state");
+    }
+
+    fn publish(&self, _event: &str, _data: serde_json::Value) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_journal_is_named_for_the_time_and_json_sits_beside_it() {
+        let name = default_journal().display().to_string();
+        let re = regex::Regex::new(r"^gameday-\d{8}-\d{6}\.md$").unwrap();
+        assert!(re.is_match(&name), "{name}");
+        assert_eq!(json_beside(Path::new("a/b.md")), Path::new("a/b.json"));
+    }
+
+    #[test]
+    fn a_journal_in_a_missing_folder_or_on_a_folder_is_refused() {
+        assert!(check_journal_path(Path::new("j.md")).is_ok());
+        let e = check_journal_path(Path::new("/nonexistent/j.md")).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "--journal /nonexistent/j.md: /nonexistent is not a folder one can write into"
+        );
+        assert!(check_journal_path(Path::new("/tmp")).is_err());
+    }
+}

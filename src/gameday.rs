@@ -1,0 +1,148 @@
+//! Game days (`shakedown gameday`): an experiment's services, proxies, continuous load and
+//! steady-state sampling on a running control server, with nothing injected: the people do,
+//! through the control API and its console (`/ui`).
+//!
+//! - `load`: the experiment's `load:` run continuously (its duration dropped, a plan that ends
+//!   on its own started again), with each second's figures published.
+//! - `probes`: the steady-state probes sampled every `interval`; each probe's state change
+//!   (pass → fail, fail → pass) is journaled and every sample published as a strip.
+//!
+//! What the game day reports goes through a [`Feed`] (the control server's journal and event
+//! stream in `shakedown gameday`; a recorder in tests).
+
+mod load;
+mod probes;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context;
+use serde_json::Value;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::clock::Clock;
+use crate::control::{ControlServer, ProxyRequest};
+use crate::experiment::client::Http;
+use crate::experiment::service::Services;
+use crate::experiment::spec::Experiment;
+
+/// Where a game day reports what it sees.
+pub trait Feed: Send + Sync + 'static {
+    /// A probe changed state: `pass` is the new state, `detail` what the probe saw.
+    fn probe_changed(&self, probe: &str, pass: bool, detail: &str);
+    /// A live figure for the event stream: `event` is `load` or `probe`, `data` its JSON.
+    fn publish(&self, event: &str, data: Value);
+}
+
+/// A running game day: services started, proxies created, load and sampling running.
+#[derive(Debug)]
+pub struct GameDay {
+    services: Services,
+    load: Option<Arc<load::Continuous>>,
+    tasks: Vec<JoinHandle<()>>,
+    stop: CancellationToken,
+}
+
+impl GameDay {
+    /// Start `experiment`'s services (each until ready), create its proxies on `server` (its
+    /// `control:` is not used: the game day's own server holds them), then its load and the
+    /// sampling of its steady state, timed on `clock`. Service logs go to `logs/NAME.log`.
+    /// On an error, what was started is stopped again before it is returned.
+    pub async fn start(
+        experiment: &Experiment,
+        server: &ControlServer,
+        logs: &Path,
+        clock: Clock,
+        feed: Arc<dyn Feed>,
+    ) -> anyhow::Result<GameDay> {
+        let http = Http::default();
+        let mut services = Services::new(&experiment.services, logs, http.clone());
+        let started = async {
+            for s in &experiment.services {
+                services
+                    .start(&s.name)
+                    .await
+                    .with_context(|| format!("starting service `{}`", s.name))?;
+            }
+            server
+                .populate(experiment.proxies.iter().map(proxy_request).collect())
+                .await
+                .map_err(|e| anyhow::anyhow!("creating the proxies: {}", e.message))
+        };
+        if let Err(e) = started.await {
+            services.stop_all().await;
+            return Err(e);
+        }
+        let stop = CancellationToken::new();
+        let mut tasks = Vec::new();
+        let load = match &experiment.load {
+            None => None,
+            Some(spec) => match load::Continuous::start(spec, clock, experiment.seed) {
+                Ok(l) => Some(Arc::new(l)),
+                Err(e) => {
+                    services.stop_all().await;
+                    return Err(anyhow::anyhow!("load: {e}"));
+                }
+            },
+        };
+        if let Some(l) = &load {
+            tasks.push(tokio::spawn(load::report(
+                l.clone(),
+                clock,
+                feed.clone(),
+                stop.clone(),
+            )));
+        }
+        tasks.push(tokio::spawn(probes::sample(
+            probes::Sampling {
+                probes: experiment.steady_state.probes.clone(),
+                interval: experiment.steady_state.interval,
+                http,
+                load: load
+                    .clone()
+                    .map(|l| l as Arc<dyn crate::experiment::probe::LoadWindow>),
+                clock,
+            },
+            feed,
+            stop.clone(),
+        )));
+        Ok(GameDay {
+            services,
+            load,
+            tasks,
+            stop,
+        })
+    }
+
+    /// Stop sampling and the load (in-flight requests end within the load's timeout), then
+    /// every service; returns one line per service saying how it stopped.
+    pub async fn stop(mut self) -> Vec<String> {
+        self.stop.cancel();
+        for t in self.tasks.drain(..) {
+            let _ = t.await;
+        }
+        if let Some(load) = self.load.take() {
+            load.stop().await;
+        }
+        self.services
+            .stop_all()
+            .await
+            .into_iter()
+            .map(|(name, how)| format!("service `{name}`: {how}"))
+            .collect()
+    }
+}
+
+/// The control API's request for an experiment's proxy.
+fn proxy_request(p: &crate::experiment::spec::Proxy) -> ProxyRequest {
+    ProxyRequest {
+        name: p.name.clone(),
+        listen: p.listen.clone(),
+        upstream: p.upstream.clone(),
+        enabled: true,
+        protocol: Some(p.protocol),
+        header_faults: None,
+        toxics: Vec::new(),
+    }
+}
