@@ -23,6 +23,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::clock::Clock;
 use crate::control::{ControlServer, ProxyRequest};
+use crate::experiment::action;
 use crate::experiment::client::Http;
 use crate::experiment::service::Services;
 use crate::experiment::spec::Experiment;
@@ -39,6 +40,7 @@ pub trait Feed: Send + Sync + 'static {
 #[derive(Debug)]
 pub struct GameDay {
     services: Services,
+    rollbacks: Vec<crate::experiment::spec::CommandSpec>,
     load: Option<Arc<load::Continuous>>,
     tasks: Vec<JoinHandle<()>>,
     stop: CancellationToken,
@@ -109,14 +111,16 @@ impl GameDay {
         )));
         Ok(GameDay {
             services,
+            rollbacks: experiment.rollbacks.clone(),
             load,
             tasks,
             stop,
         })
     }
 
-    /// Stop sampling and the load (in-flight requests end within the load's timeout), then
-    /// every service; returns one line per service saying how it stopped.
+    /// Stop sampling and the load (in-flight requests end within the load's timeout), run the
+    /// experiment's rollbacks, then stop every service; returns one line per rollback and per
+    /// service saying how it went.
     pub async fn stop(mut self) -> Vec<String> {
         self.stop.cancel();
         for t in self.tasks.drain(..) {
@@ -125,12 +129,21 @@ impl GameDay {
         if let Some(load) = self.load.take() {
             load.stop().await;
         }
-        self.services
-            .stop_all()
-            .await
-            .into_iter()
-            .map(|(name, how)| format!("service `{name}`: {how}"))
-            .collect()
+        let mut lines = Vec::new();
+        for rb in &self.rollbacks {
+            let detail = match action::run_command(&rb.argv, rb.timeout).await {
+                Ok(f) => f.summary(),
+                Err(e) => e.to_string(),
+            };
+            lines.push(format!("rollback `{}`: {detail}", rb.argv.join(" ")));
+        }
+        let stopped = self.services.stop_all().await;
+        lines.extend(
+            stopped
+                .into_iter()
+                .map(|(name, how)| format!("service `{name}`: {how}")),
+        );
+        lines
     }
 }
 

@@ -1,0 +1,180 @@
+//! `shakedown gameday` as a real process: it starts an experiment's services and proxies and
+//! serves the console; SIGINT, SIGTERM or SIGHUP removes every fault, runs the rollbacks, stops
+//! the services and writes the journal (Markdown and JSON), leaving nothing behind. A bad file
+//! or journal path exits 2 and starts nothing.
+
+mod support;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use support::proxy::http;
+use support::runner::{alive, free_port, signal, spawn, until, wait};
+
+/// An experiment with a service (its pid written to `pid`), a proxy, a small load and a probe.
+fn experiment(dir: &Path, service: u16, proxy: u16) -> PathBuf {
+    let bin = env!("CARGO_BIN_EXE_shakedown");
+    let text = format!(
+        r#"title: game day
+services:
+  - {{name: kv, command: [sh, -c, "echo $$ > {pid}; exec {bin} demo-target --listen 127.0.0.1:{service}"], ready: "http://127.0.0.1:{service}/health"}}
+proxies:
+  - {{name: kv, listen: "127.0.0.1:{proxy}", upstream: "127.0.0.1:{service}"}}
+load:
+  target: http://127.0.0.1:{proxy}
+  rate: 20/s
+  duration: 1s
+  scenarios:
+    - {{write: {{method: PUT, path: "/kv/{{{{seq}}}}", body: x}}, read_back: {{method: GET, path: "/kv/{{{{seq}}}}"}}}}
+steady_state:
+  interval: 200ms
+  probes:
+    - {{name: up, http: {{url: "http://127.0.0.1:{proxy}/health"}}, timeout: 1s}}
+method:
+  - {{at: 0s, for: 1s, fault: {{proxy: kv, type: latency, attributes: {{latency: 20}}}}}}
+duration: 1s
+rollbacks:
+  - {{command: [touch, "{rolled}"]}}
+"#,
+        pid = dir.join("pid").display(),
+        rolled = dir.join("rolled-back").display(),
+    );
+    let file = dir.join("exp.yaml");
+    std::fs::write(&file, text).unwrap();
+    file
+}
+
+async fn connects(addr: SocketAddr) -> bool {
+    tokio::net::TcpStream::connect(addr).await.is_ok()
+}
+
+async fn ends_cleanly_on(sig: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let (port, service, proxy) = (free_port(), free_port(), free_port());
+    let api: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let proxy_addr: SocketAddr = format!("127.0.0.1:{proxy}").parse().unwrap();
+    let file = experiment(dir.path(), service, proxy);
+    let md = dir.path().join("day.md");
+    let gameday = spawn(&[
+        "gameday",
+        "--experiment",
+        file.to_str().unwrap(),
+        "--port",
+        &port.to_string(),
+        "--journal",
+        md.to_str().unwrap(),
+    ]);
+    let ready = until(Duration::from_secs(30), async || {
+        connects(api).await && connects(proxy_addr).await
+    })
+    .await;
+    if ready.is_none() {
+        let ran = wait(gameday, Duration::from_secs(30)).await;
+        panic!(
+            "the game day did not start:\n{}\n{}",
+            ran.stdout, ran.stderr
+        );
+    }
+    let page = http(api, "GET", "/ui", None).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("Clear all faults"));
+    let added = http(
+        api,
+        "POST",
+        "/proxies/kv/toxics",
+        Some(r#"{"type":"latency","attributes":{"latency":50}}"#),
+    )
+    .await;
+    assert_eq!(added.status, 200, "{}", added.body);
+    // The method is not run: its step would have come and gone; only the people's toxic is there.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let toxics = http(api, "GET", "/proxies/kv/toxics", None).await.json();
+    assert_eq!(toxics.as_array().map(Vec::len), Some(1), "{toxics}");
+    // The load runs past its 1 s duration: the service still gets writes through the proxy.
+    let stats = support::demo::request(
+        format!("127.0.0.1:{service}").parse().unwrap(),
+        "GET",
+        "/stats",
+        "",
+    );
+    let pid: u32 = std::fs::read_to_string(dir.path().join("pid"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(alive(pid));
+    signal(gameday.id().unwrap(), sig);
+    let ran = wait(gameday, Duration::from_secs(30)).await;
+    assert_eq!(ran.code, 0, "{}\n{}", ran.stdout, ran.stderr);
+    let json = dir.path().join("day.json");
+    let lines: Vec<&str> = ran.stdout.lines().collect();
+    assert!(
+        lines.contains(&format!("SIG{sig}: ending the game day").as_str()),
+        "{}",
+        ran.stdout
+    );
+    assert!(
+        lines.contains(&"removed 1 fault(s): kv/latency_downstream"),
+        "{}",
+        ran.stdout
+    );
+    assert_eq!(
+        lines.last().copied(),
+        Some(format!("journal written to {} and {}", md.display(), json.display()).as_str())
+    );
+    assert!(md.is_file() && json.is_file());
+    assert!(
+        dir.path().join("rolled-back").exists(),
+        "the rollback did not run"
+    );
+    assert!(!alive(pid), "service {pid} still runs");
+    assert!(!connects(proxy_addr).await, "the proxy still listens");
+    assert!(!connects(api).await, "the API still listens");
+    // 20 writes a second: a load that stopped at its 1 s duration would have made about 20.
+    let writes = stats.json()["acknowledged"].as_u64();
+    assert!(writes.is_some_and(|n| n >= 30), "{}", stats.body);
+}
+
+#[tokio::test]
+async fn sigint_ends_the_game_day_leaving_nothing_behind() {
+    ends_cleanly_on("INT").await;
+}
+
+#[tokio::test]
+async fn sigterm_ends_the_game_day_leaving_nothing_behind() {
+    ends_cleanly_on("TERM").await;
+}
+
+#[tokio::test]
+async fn sighup_ends_the_game_day_leaving_nothing_behind() {
+    ends_cleanly_on("HUP").await;
+}
+
+#[tokio::test]
+async fn a_bad_experiment_or_journal_path_exits_2_and_starts_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(&bad, "title: bad\nproxies: 3\n").unwrap();
+    let good = experiment(dir.path(), free_port(), free_port());
+    let cases = [
+        vec!["--experiment".to_string(), bad.display().to_string()],
+        vec![
+            "--experiment".to_string(),
+            good.display().to_string(),
+            "--journal".to_string(),
+            dir.path().join("missing/day.md").display().to_string(),
+        ],
+    ];
+    for args in cases {
+        let port = free_port();
+        let mut argv = vec!["gameday", "--port"];
+        let port_text = port.to_string();
+        argv.push(&port_text);
+        argv.extend(args.iter().map(String::as_str));
+        let ran = wait(spawn(&argv), Duration::from_secs(30)).await;
+        assert_eq!(ran.code, 2, "{args:?}\n{}\n{}", ran.stdout, ran.stderr);
+        assert!(ran.stdout.is_empty(), "{}", ran.stdout);
+        assert!(!dir.path().join("pid").exists(), "a service started");
+    }
+}
