@@ -514,3 +514,43 @@ async fn api_connections_over_the_cap_are_refused_at_once() {
     }
     srv.shutdown().await;
 }
+
+/// `GET /toxic-types` lists every kind of the registry, and a toxic built from the listing
+/// alone (each attribute at its default, or its minimum when required) is accepted by the API.
+#[tokio::test]
+async fn toxic_types_list_every_kind_and_their_defaults_are_accepted() {
+    let srv = server(11).await;
+    let api = srv.local_addr();
+    let (up, _u) = echo_upstream().await;
+    let body = format!(r#"{{"name":"db","upstream":"{up}","protocol":"http"}}"#);
+    assert_eq!(http(api, "POST", "/proxies", Some(&body)).await.status, 201);
+    let r = http(api, "GET", "/toxic-types", None).await;
+    assert_eq!(r.status, 200);
+    let types = r.json();
+    let names: Vec<&str> = types
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, shakedown::fault::ToxicKind::TYPES);
+    for t in types.as_array().unwrap() {
+        let attributes: serde_json::Map<String, serde_json::Value> = t["attributes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|a| {
+                let v = if a["required"] == true {
+                    &a["min"]
+                } else {
+                    &a["default"]
+                };
+                (!v.is_null()).then(|| (a["name"].as_str().unwrap().to_string(), v.clone()))
+            })
+            .collect();
+        let toxic = json!({"name": t["type"], "type": t["type"], "attributes": attributes});
+        let r = http(api, "POST", "/proxies/db/toxics", Some(&toxic.to_string())).await;
+        assert_eq!(r.status, 200, "{toxic}: {}", r.body);
+    }
+    srv.shutdown().await;
+}

@@ -180,6 +180,7 @@ enum Endpoint {
     Toxic,
     Version,
     Metrics,
+    ToxicTypes,
 }
 
 enum Route {
@@ -205,6 +206,7 @@ fn route(segments: &[&str], method: &Method) -> Route {
         ),
         ["version"] => (Version, &[Method::GET]),
         ["metrics"] => (Metrics, &[Method::GET]),
+        ["toxic-types"] => (ToxicTypes, &[Method::GET]),
         _ => return Route::NotFound,
     };
     if allowed.contains(method) {
@@ -237,6 +239,7 @@ async fn dispatch(
             }),
         ),
         (Endpoint::Metrics, _) => respond(200, METRICS_CONTENT_TYPE, api.metrics.render()),
+        (Endpoint::ToxicTypes, _) => json_reply(200, &crate::fault::catalog::toxic_types()),
         (Endpoint::Reset, _) => {
             store.reset().await?;
             no_content()
