@@ -353,10 +353,10 @@ function drawProxies() {
     const p = state.proxies[name];
     const parts = card(name);
     if (!parts.root.isConnected) list.append(parts.root);
-    parts.title.replaceChildren(el('span', { text: name }), ' ',
+    parts.title.replaceChildren(el('span', {}, el('span', { text: name }), ' ',
       el('span', { class: 'mono', text: `${p.listen} → ${p.upstream}` }), ' ',
-      el('span', { class: p.enabled ? 'badge ok' : 'badge off', text: p.enabled ? 'enabled' : 'disabled' }),
-      p.protocol ? el('span', { class: 'badge', text: p.protocol }) : null);
+      el('span', { class: p.enabled ? 'badge ok' : 'badge off', text: p.enabled ? 'enabled' : 'disabled' }), ' ',
+      p.protocol ? el('span', { class: 'badge', text: p.protocol }) : null));
     parts.toggle.textContent = p.enabled ? 'Disable' : 'Enable';
     parts.toxics.replaceChildren(...(p.toxics || []).map((t) => toxicRow(name, t, parts.form)));
     const h = state.traffic[name] || [];
