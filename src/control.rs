@@ -8,6 +8,8 @@
 //! - [`config_file`]: `--config FILE` (proxies and their toxics).
 //! - `http`: the API's HTTP server: read timeouts and a cap on connections.
 //! - `ui`: the game-day console's embedded page at `/ui` (with [`ServeOptions::console`]).
+//! - [`journal`]: the event journal of every change, note and probe (`/journal.json`, `.md`).
+//! - [`events`]: the live event stream (`GET /events`) and its hub.
 //!
 //! [`ControlServer`] embeds the whole server: the caller binds the API
 //! listener (tests bind `127.0.0.1:0`), and [`ControlServer::shutdown`]
@@ -17,7 +19,9 @@
 mod api;
 pub mod config_file;
 pub mod error;
+pub mod events;
 mod http;
+pub mod journal;
 mod store;
 mod ui;
 pub mod wire;
@@ -34,6 +38,8 @@ use tokio_util::task::TaskTracker;
 
 pub use api::TOXIPROXY_VERSION;
 pub use error::ApiError;
+pub use events::Events;
+pub use journal::{Entry, Event, EventKind, Journal};
 pub use wire::{ProxyRequest, ToxicRequest};
 
 use crate::proxy::{FdBudget, Metrics};
@@ -78,6 +84,8 @@ pub struct ControlServer {
     stop: CancellationToken,
     tracker: TaskTracker,
     http: JoinHandle<()>,
+    journal: Arc<Journal>,
+    events: Events,
 }
 
 impl ControlServer {
@@ -94,12 +102,15 @@ impl ControlServer {
         let metrics = Arc::new(Metrics::new());
         let stop = CancellationToken::new();
         let tracker = TaskTracker::new();
+        let events = Events::new();
+        let journal = Arc::new(Journal::new(events.clone()));
         let store = Arc::new(store::Store::new(
             seed,
             metrics.clone(),
             tracker.clone(),
             stop.clone(),
             budget.clone(),
+            journal.clone(),
         ));
         let api = Arc::new(api::Api {
             store: store.clone(),
@@ -110,7 +121,15 @@ impl ControlServer {
             open_files,
             budget: budget.capacity(),
             console: options.console,
+            journal: journal.clone(),
+            events: events.clone(),
         });
+        tokio::spawn(store::live::sample(
+            store.clone(),
+            events.clone(),
+            journal.clock(),
+            stop.clone(),
+        ));
         let http = tokio::spawn(http::serve(listener, api, options, stop.clone()));
         tracing::info!(
             %local_addr,
@@ -125,7 +144,21 @@ impl ControlServer {
             stop,
             tracker,
             http,
+            journal,
+            events,
         })
+    }
+
+    /// The event journal every change made through this server is recorded in; record
+    /// anything else (a probe's state change) with [`Journal::record`].
+    pub fn journal(&self) -> Arc<Journal> {
+        self.journal.clone()
+    }
+
+    /// The hub of `GET /events`: [`Events::publish`] sends a named event (`load`, `probe`)
+    /// with JSON data to every subscriber.
+    pub fn events(&self) -> Events {
+        self.events.clone()
     }
 
     /// The control API's address.
@@ -133,19 +166,26 @@ impl ControlServer {
         self.local_addr
     }
 
-    /// Create (or replace) proxies as `/populate` does: all or nothing.
+    /// Create (or replace) proxies as `/populate` does: all or nothing; recorded in the
+    /// journal as made by `shakedown` when there was anything to create.
     pub async fn populate(&self, proxies: Vec<ProxyRequest>) -> Result<(), ApiError> {
         for p in &proxies {
             store::check_upstream(&p.upstream)
                 .await
                 .map_err(|e| e.within(&format!("proxy {:?}", p.name)))?;
         }
-        self.store.populate(proxies).await.map(|_| ())
+        let names: Vec<String> = proxies.iter().map(|p| p.name.clone()).collect();
+        self.store.populate(proxies).await?;
+        if !names.is_empty() {
+            self.journal
+                .record("shakedown", journal::change::populate(&names));
+        }
+        Ok(())
     }
 
-    /// Remove every toxic and re-enable every proxy, as `POST /reset` does; returns the toxics
-    /// that were in place, as `proxy/toxic`, in name order.
-    pub async fn clear_faults(&self) -> Result<Vec<String>, ApiError> {
+    /// Remove every toxic and re-enable every proxy, as `POST /reset` does (journaled as made
+    /// by `actor`); returns the toxics that were in place, as `proxy/toxic`, in name order.
+    pub async fn clear_faults(&self, actor: &str) -> Result<Vec<String>, ApiError> {
         let proxies = self.store.list().await;
         let toxics = proxies
             .as_object()
@@ -159,12 +199,14 @@ impl ControlServer {
             })
             .collect();
         self.store.reset().await?;
+        self.journal.record(actor, journal::change::reset());
         Ok(toxics)
     }
 
     /// Close every proxy listener and connection and the API listener.
     pub async fn shutdown(self) {
         self.stop.cancel();
+        self.events.close();
         let _ = self.http.await;
         self.store.close_all().await;
         self.tracker.close();

@@ -17,11 +17,13 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context;
-use serde_json::Value;
+use serde_json::{Value, json};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::clock::Clock;
+use crate::control::events::Events;
+use crate::control::journal::{Entry, EventKind, Journal};
 use crate::control::{ControlServer, ProxyRequest};
 use crate::experiment::action;
 use crate::experiment::client::Http;
@@ -34,6 +36,44 @@ pub trait Feed: Send + Sync + 'static {
     fn probe_changed(&self, probe: &str, pass: bool, detail: &str);
     /// A live figure for the event stream: `event` is `load` or `probe`, `data` its JSON.
     fn publish(&self, event: &str, data: Value);
+}
+
+/// The actor the journal names for what the game day itself records.
+pub const ACTOR: &str = "shakedown-gameday";
+
+/// The control server's journal and event stream as a [`Feed`]: a probe's change is journaled
+/// (`kind: probe`, `detail: {"probe", "pass", "detail"}`), figures go to `GET /events`.
+#[derive(Debug, Clone)]
+pub struct ServerFeed {
+    journal: Arc<Journal>,
+    events: Events,
+}
+
+impl ServerFeed {
+    /// The feed of `server`.
+    pub fn of(server: &ControlServer) -> Self {
+        Self {
+            journal: server.journal(),
+            events: server.events(),
+        }
+    }
+}
+
+impl Feed for ServerFeed {
+    fn probe_changed(&self, probe: &str, pass: bool, detail: &str) {
+        let text = if pass {
+            format!("probe `{probe}` passes again: {detail}")
+        } else {
+            format!("probe `{probe}` fails: {detail}")
+        };
+        let entry = Entry::new(EventKind::Probe, text)
+            .detail(json!({"probe": probe, "pass": pass, "detail": detail}));
+        self.journal.record(ACTOR, entry);
+    }
+
+    fn publish(&self, event: &str, data: Value) {
+        self.events.publish(event, data);
+    }
 }
 
 /// A running game day: services started, proxies created, load and sampling running.

@@ -9,6 +9,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use serde_json::Value;
 use support::proxy::http;
 use support::runner::{alive, free_port, signal, spawn, until, wait};
 
@@ -31,6 +32,7 @@ steady_state:
   interval: 200ms
   probes:
     - {{name: up, http: {{url: "http://127.0.0.1:{proxy}/health"}}, timeout: 1s}}
+    - {{name: fast, load: p50, window: 1s, below: 80ms}}
 method:
   - {{at: 0s, for: 1s, fault: {{proxy: kv, type: latency, attributes: {{latency: 20}}}}}}
 duration: 1s
@@ -50,32 +52,14 @@ async fn connects(addr: SocketAddr) -> bool {
 }
 
 async fn ends_cleanly_on(sig: &str) {
-    let dir = tempfile::tempdir().unwrap();
-    let (port, service, proxy) = (free_port(), free_port(), free_port());
-    let api: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    let proxy_addr: SocketAddr = format!("127.0.0.1:{proxy}").parse().unwrap();
-    let file = experiment(dir.path(), service, proxy);
+    let Day {
+        gameday,
+        api,
+        proxy: proxy_addr,
+        service,
+        dir,
+    } = start().await;
     let md = dir.path().join("day.md");
-    let gameday = spawn(&[
-        "gameday",
-        "--experiment",
-        file.to_str().unwrap(),
-        "--port",
-        &port.to_string(),
-        "--journal",
-        md.to_str().unwrap(),
-    ]);
-    let ready = until(Duration::from_secs(30), async || {
-        connects(api).await && connects(proxy_addr).await
-    })
-    .await;
-    if ready.is_none() {
-        let ran = wait(gameday, Duration::from_secs(30)).await;
-        panic!(
-            "the game day did not start:\n{}\n{}",
-            ran.stdout, ran.stderr
-        );
-    }
     let page = http(api, "GET", "/ui", None).await;
     assert_eq!(page.status, 200, "{}", page.body);
     assert!(page.body.contains("Clear all faults"));
@@ -92,12 +76,7 @@ async fn ends_cleanly_on(sig: &str) {
     let toxics = http(api, "GET", "/proxies/kv/toxics", None).await.json();
     assert_eq!(toxics.as_array().map(Vec::len), Some(1), "{toxics}");
     // The load runs past its 1 s duration: the service still gets writes through the proxy.
-    let stats = support::demo::request(
-        format!("127.0.0.1:{service}").parse().unwrap(),
-        "GET",
-        "/stats",
-        "",
-    );
+    let stats = support::demo::request(service, "GET", "/stats", "");
     let pid: u32 = std::fs::read_to_string(dir.path().join("pid"))
         .unwrap()
         .trim()
@@ -134,6 +113,162 @@ async fn ends_cleanly_on(sig: &str) {
     // 20 writes a second: a load that stopped at its 1 s duration would have made about 20.
     let writes = stats.json()["acknowledged"].as_u64();
     assert!(writes.is_some_and(|n| n >= 30), "{}", stats.body);
+}
+
+/// The events of `GET /events` read for `span`: (name, data) in order.
+async fn stream_for(api: SocketAddr, span: Duration) -> Vec<(String, Value)> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(api).await.unwrap();
+    let req = format!("GET /events HTTP/1.1\r\nHost: {api}\r\nConnection: close\r\n\r\n");
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut raw = Vec::new();
+    let _ = tokio::time::timeout(span, s.read_to_end(&mut raw)).await;
+    let text = String::from_utf8_lossy(&raw).replace("\r\n", "\n");
+    let mut out = Vec::new();
+    let mut name = String::new();
+    for line in text.lines() {
+        if let Some(n) = line.strip_prefix("event: ") {
+            name = n.to_string();
+        } else if let Some(d) = line.strip_prefix("data: ")
+            && let Ok(v) = serde_json::from_str(d)
+        {
+            out.push((std::mem::take(&mut name), v));
+        }
+    }
+    out
+}
+
+/// A started game day of [`experiment`].
+struct Day {
+    gameday: support::runner::Spawned,
+    api: SocketAddr,
+    proxy: SocketAddr,
+    service: SocketAddr,
+    dir: tempfile::TempDir,
+}
+
+/// Start a game day of [`experiment`] on free ports (journal to `day.md`), ready.
+async fn start() -> Day {
+    let dir = tempfile::tempdir().unwrap();
+    let addr = |port: u16| -> SocketAddr { format!("127.0.0.1:{port}").parse().unwrap() };
+    let (port, service, proxy) = (free_port(), free_port(), free_port());
+    let file = experiment(dir.path(), service, proxy);
+    let md = dir.path().join("day.md");
+    let gameday = spawn(&[
+        "gameday",
+        "--experiment",
+        file.to_str().unwrap(),
+        "--port",
+        &port.to_string(),
+        "--journal",
+        md.to_str().unwrap(),
+    ]);
+    let (api, proxy, service) = (addr(port), addr(proxy), addr(service));
+    let ready = until(Duration::from_secs(30), async || {
+        connects(api).await && connects(proxy).await
+    })
+    .await;
+    if ready.is_none() {
+        let ran = wait(gameday, Duration::from_secs(30)).await;
+        panic!(
+            "the game day did not start:\n{}\n{}",
+            ran.stdout, ran.stderr
+        );
+    }
+    Day {
+        gameday,
+        api,
+        proxy,
+        service,
+        dir,
+    }
+}
+
+/// The load's figures on the stream are true (20 requests a second; p50 under a 200 ms
+/// latency toxic at least 200 ms, before it far less); probe strips come with every sample,
+/// and each probe's change is journaled once.
+#[tokio::test]
+async fn the_stream_carries_true_load_figures_probe_strips_and_the_journal_probe_changes() {
+    let Day {
+        gameday,
+        api,
+        dir: _dir,
+        ..
+    } = start().await;
+    let reading = tokio::spawn(stream_for(api, Duration::from_secs(7)));
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let added = http(
+        api,
+        "POST",
+        "/proxies/kv/toxics",
+        Some(r#"{"type":"latency","attributes":{"latency":200}}"#),
+    )
+    .await;
+    assert_eq!(added.status, 200, "{}", added.body);
+    let events = reading.await.unwrap();
+    let journal = http(api, "GET", "/journal.json", None).await.json();
+    signal(gameday.id().unwrap(), "TERM");
+    let ran = wait(gameday, Duration::from_secs(30)).await;
+    assert_eq!(ran.code, 0, "{}\n{}", ran.stdout, ran.stderr);
+
+    let entries = journal["events"].as_array().unwrap();
+    let injected = entries
+        .iter()
+        .find(|e| e["kind"] == "toxic_added")
+        .expect("the toxic is journaled")["t"]
+        .as_f64()
+        .unwrap();
+    let loads: Vec<&Value> = events
+        .iter()
+        .filter(|(n, _)| n == "load")
+        .map(|(_, d)| d)
+        .collect();
+    assert!(loads.len() >= 4, "{events:?}");
+    let t = |d: &Value| d["t"].as_f64().unwrap();
+    let p50 = |d: &Value| d["p50_ms"].as_f64().unwrap_or(f64::NAN);
+    // Whole seconds before the toxic: about 20 requests a second, fast.
+    for d in loads.iter().filter(|d| t(d) < injected && t(d) > 1.5) {
+        let rps = d["rps"].as_f64().unwrap();
+        assert!((10.0..=30.0).contains(&rps), "{d}");
+        assert!(p50(d) < 80.0, "{d}");
+    }
+    // Two seconds after it, every request waits for the toxic.
+    let after: Vec<_> = loads.iter().filter(|d| t(d) > injected + 2.0).collect();
+    assert!(!after.is_empty(), "{loads:?}");
+    for d in after {
+        assert!(p50(d) >= 200.0 && p50(d) < 1000.0, "{d}");
+    }
+    let strips: Vec<&Value> = events
+        .iter()
+        .filter(|(n, _)| n == "probe")
+        .map(|(_, d)| d)
+        .collect();
+    assert!(strips.len() >= 10, "a strip every 200 ms: {strips:?}");
+    let up = &strips[0]["probes"][0];
+    assert_eq!(
+        (&up["name"], &up["pass"]),
+        (&Value::from("up"), &Value::from(true))
+    );
+    let fast = |d: &Value| d["probes"][1]["pass"].as_bool().unwrap();
+    assert!(!fast(strips.last().unwrap()), "{strips:?}");
+    // Only changes are journaled: fails and passes alternate (a busy start may fail first),
+    // and the last is the toxic's.
+    let changes: Vec<&Value> = entries.iter().filter(|e| e["kind"] == "probe").collect();
+    let texts: Vec<&str> = changes
+        .iter()
+        .map(|e| e["text"].as_str().unwrap())
+        .collect();
+    for (i, text) in texts.iter().rev().enumerate() {
+        let expected = if i % 2 == 0 {
+            "probe `fast` fails: p50 "
+        } else {
+            "probe `fast` passes again: p50 "
+        };
+        assert!(text.starts_with(expected), "{texts:?}");
+    }
+    let last = changes.last().expect("the toxic fails the fast probe");
+    assert!(last["t"].as_f64().unwrap() > injected, "{texts:?}");
+    assert_eq!(last["detail"]["pass"], false);
 }
 
 #[tokio::test]

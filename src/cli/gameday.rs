@@ -7,11 +7,13 @@ use std::sync::Arc;
 
 use super::serve::{ServeArgs, start, wait_for_signal};
 use super::vars::options;
-use crate::clock::Clock;
+use anyhow::Context;
+
 use crate::control::ServeOptions;
+use crate::control::journal::{Entry, EventKind, Journal};
 use crate::exit::{InvalidInput, Outcome};
 use crate::experiment::validate;
-use crate::gameday::{Feed, GameDay};
+use crate::gameday::{ACTOR, GameDay, ServerFeed};
 
 /// Arguments of `shakedown gameday`.
 #[derive(Debug, clap::Args)]
@@ -43,8 +45,8 @@ pub(super) async fn gameday_main(args: GamedayArgs) -> anyhow::Result<Outcome> {
     for w in experiment.iter().flat_map(|e| &e.warnings) {
         eprintln!("{w}");
     }
-    let journal = args.journal.clone().unwrap_or_else(default_journal);
-    check_journal_path(&journal)?;
+    let path = args.journal.clone().unwrap_or_else(default_journal);
+    check_journal_path(&path)?;
     let server = start(
         &args.serve,
         ServeOptions {
@@ -53,40 +55,65 @@ pub(super) async fn gameday_main(args: GamedayArgs) -> anyhow::Result<Outcome> {
         },
     )
     .await?;
-    let clock = Clock::start();
-    let feed: Arc<dyn Feed> = Arc::new(Logged);
+    let feed = ServerFeed::of(&server);
+    let clock = server.journal().clock();
     let gameday = match &experiment {
         None => None,
         Some(e) => {
-            match GameDay::start(e, &server, &options.run_dir.join("logs"), clock, feed).await {
+            let logs = options.run_dir.join("logs");
+            match GameDay::start(e, &server, &logs, clock, Arc::new(feed)).await {
                 Ok(g) => Some(g),
                 Err(e) => {
                     server.shutdown().await;
+                    let _ = std::fs::remove_dir_all(&options.run_dir);
                     return Err(e);
                 }
             }
         }
     };
+    let title = experiment.as_ref().map_or(String::new(), |e| {
+        format!(": {} ({})", e.title, e.file.display())
+    });
+    server.journal().record(
+        ACTOR,
+        Entry::new(
+            EventKind::Other("gameday_started".into()),
+            format!("game day started{title}"),
+        ),
+    );
     let addr = server.local_addr();
     println!("console: http://{addr}/ui");
     println!("listening on {addr}");
     let signal = wait_for_signal().await?;
     println!("{signal}: ending the game day");
-    match server.clear_faults().await {
+    match server.clear_faults(ACTOR).await {
         Ok(removed) if removed.is_empty() => println!("no fault was in place"),
         Ok(removed) => println!("removed {} fault(s): {}", removed.len(), removed.join(", ")),
         Err(e) => eprintln!("shakedown: removing the faults: {}", e.message),
     }
+    let mut ending = Vec::new();
     if let Some(g) = gameday {
-        for line in g.stop().await {
-            println!("{line}");
-        }
+        ending = g.stop().await;
+        ending.iter().for_each(|line| println!("{line}"));
     }
     let _ = std::fs::remove_dir_all(&options.run_dir);
-    let written = write_journal(&journal);
+    let journal = server.journal();
+    let summary = std::iter::once(format!("game day ended by {signal}"))
+        .chain(ending)
+        .collect::<Vec<_>>()
+        .join("; ");
+    journal.record(
+        ACTOR,
+        Entry::new(EventKind::Other("gameday_ended".into()), summary),
+    );
+    let written = write_journal(&journal, &path);
     server.shutdown().await;
-    let (md, json) = written?;
-    println!("journal written to {} and {}", md.display(), json.display());
+    let json = written?;
+    println!(
+        "journal written to {} and {}",
+        path.display(),
+        json.display()
+    );
     Ok(Outcome::Passed)
 }
 
@@ -122,25 +149,15 @@ fn check_journal_path(path: &Path) -> Result<(), InvalidInput> {
     Ok(())
 }
 
-/// Write the journal as Markdown to `md` and as JSON beside it.
-fn write_journal(md: &Path) -> anyhow::Result<(PathBuf, PathBuf)> {
+/// Write `journal` as Markdown to `md` and as JSON beside it; returns the JSON's path.
+fn write_journal(journal: &Journal, md: &Path) -> anyhow::Result<PathBuf> {
     let json = json_beside(md);
-    // The server's journal arrives with the event journal; until then, an empty one.
-    std::fs::write(md, "# Game day journal\n")?;
-    std::fs::write(&json, "[]\n")?;
-    Ok((md.to_path_buf(), json))
-}
-
-/// Until the server's journal and event stream are wired in: what the game day sees, logged.
-#[derive(Debug)]
-struct Logged;
-
-impl Feed for Logged {
-    fn probe_changed(&self, probe: &str, pass: bool, detail: &str) {
-        tracing::info!(probe, pass, detail, "probe changed state");
-    }
-
-    fn publish(&self, _event: &str, _data: serde_json::Value) {}
+    std::fs::write(md, journal.to_markdown())
+        .with_context(|| format!("writing the journal to {}", md.display()))?;
+    let text = serde_json::to_string_pretty(&journal.to_json())? + "\n";
+    std::fs::write(&json, text)
+        .with_context(|| format!("writing the journal to {}", json.display()))?;
+    Ok(json)
 }
 
 #[cfg(test)]

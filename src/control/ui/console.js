@@ -66,7 +66,8 @@ function sparkline(values, label) {
   svg.setAttribute('aria-label', label);
   const finite = values.filter((v) => Number.isFinite(v));
   const max = Math.max(1e-9, ...finite);
-  const step = W / Math.max(1, HISTORY - 1);
+  // At least the last 30 s across the width, up to HISTORY as they come.
+  const step = W / Math.max(29, values.length - 1);
   const x0 = W - (values.length - 1) * step;
   let d = '';
   let pen = false;
