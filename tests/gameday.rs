@@ -313,3 +313,21 @@ async fn a_bad_experiment_or_journal_path_exits_2_and_starts_nothing() {
         assert!(!dir.path().join("pid").exists(), "a service started");
     }
 }
+
+/// `serve` has no console (only `gameday` serves `/ui`), and SIGHUP ends it cleanly too.
+#[tokio::test]
+async fn serve_has_no_console_and_ends_cleanly_on_sighup() {
+    let port = free_port();
+    let api: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let serve = spawn(&["serve", "--port", &port.to_string()]);
+    assert!(
+        until(Duration::from_secs(30), async || connects(api).await)
+            .await
+            .is_some()
+    );
+    assert_eq!(http(api, "GET", "/ui", None).await.status, 404);
+    signal(serve.id().unwrap(), "HUP");
+    let ran = wait(serve, Duration::from_secs(30)).await;
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert!(!connects(api).await);
+}
