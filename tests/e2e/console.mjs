@@ -51,14 +51,13 @@ function listening(port) {
   });
 }
 
-/** Start the game day; resolves with the process and its output once it listens. */
-function startGameday(api, service, proxy) {
-  const child = spawn(BIN, ['gameday', '--experiment', 'experiments/quickstart.yaml',
-    '--port', String(api), '--var', `port=${service}`, '--var', `proxy_port=${proxy}`,
-    '--journal', JOURNAL], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const out = { stdout: '', stderr: '' };
+/** Start `shakedown gameday ARGS`; `ready` resolves once it listens. */
+function startGameday(args) {
+  const child = spawn(BIN, ['gameday', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const out = { stdout: '', stderr: '', exited: null };
   child.stdout.on('data', (d) => { out.stdout += d; });
   child.stderr.on('data', (d) => { out.stderr += d; });
+  child.on('exit', (code, signal) => { out.exited = { code, signal }; });
   const ready = new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`gameday did not start:\n${out.stdout}\n${out.stderr}`)), STEP_MS);
     child.stdout.on('data', () => {
@@ -69,38 +68,58 @@ function startGameday(api, service, proxy) {
   return { child, out, ready };
 }
 
+/** Wait for `gameday` to end after its SIGINT; its exit, or null (and a problem) when late. */
+async function end(gameday) {
+  const deadline = Date.now() + STEP_MS;
+  while (!gameday.out.exited && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  if (gameday.out.exited) return gameday.out.exited;
+  gameday.child.kill('SIGKILL');
+  problems.push('gameday did not end within 20 s of SIGINT');
+  return null;
+}
+
+/**
+ * A fresh Chromium on `base`'s page, every problem recorded: console errors (but the refused
+ * fetches the test provokes, counted in the returned `expected` by status), page errors,
+ * dialogs, requests outside the origin.
+ */
+async function browse(base, profile) {
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM, headless: true, args: FLAGS, viewport: { width: 1280, height: 1100 },
+  });
+  context.on('request', (r) => {
+    const url = new URL(r.url());
+    if (url.protocol !== 'data:' && url.origin !== base) problems.push(`off-origin request: ${r.method()} ${r.url()}`);
+  });
+  const page = context.pages()[0] || (await context.newPage());
+  page.setDefaultTimeout(STEP_MS);
+  const expected = new Map();
+  page.on('console', (m) => {
+    if (m.type() !== 'error') return;
+    const status = /status of (\d+)/.exec(m.text())?.[1];
+    if (status && expected.get(status) > 0) expected.set(status, expected.get(status) - 1);
+    else problems.push(`console error: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('dialog', async (d) => { problems.push(`a dialog opened (a script ran): ${d.message()}`); await d.dismiss(); });
+  return { context, page, expected };
+}
+
 /** The number in a figure's value (`312 ms` → 312), NaN when there is none yet. */
 const number = (text) => Number.parseFloat(String(text).replace(/[^0-9.]/g, ''));
 
 async function run() {
   const [api, service, proxy] = await freePorts(3);
   const base = `http://127.0.0.1:${api}`;
-  const gameday = startGameday(api, service, proxy);
-  let exited = null;
-  gameday.child.on('exit', (code, signal) => { exited = { code, signal }; });
+  const gameday = startGameday(['--experiment', 'experiments/quickstart.yaml', '--port', String(api),
+    '--var', `port=${service}`, '--var', `proxy_port=${proxy}`, '--journal', JOURNAL]);
   const profile = mkdtempSync(join(tmpdir(), 'shakedown-console-'));
   let context = null;
   try {
     await gameday.ready;
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM, headless: true, args: FLAGS, viewport: { width: 1280, height: 1100 },
-    });
-    context.on('request', (r) => {
-      const url = new URL(r.url());
-      if (url.protocol !== 'data:' && url.origin !== base) problems.push(`off-origin request: ${r.method()} ${r.url()}`);
-    });
-    const page = context.pages()[0] || (await context.newPage());
-    page.setDefaultTimeout(STEP_MS);
-    // Chromium logs every refused fetch as a console error; only the refusals the test provokes pass.
-    const expected = new Map();
-    page.on('console', (m) => {
-      if (m.type() !== 'error') return;
-      const status = /status of (\d+)/.exec(m.text())?.[1];
-      if (status && expected.get(status) > 0) expected.set(status, expected.get(status) - 1);
-      else problems.push(`console error: ${m.text()}`);
-    });
-    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-    page.on('dialog', async (d) => { problems.push(`a dialog opened (a script ran): ${d.message()}`); await d.dismiss(); });
+    const browser = await browse(base, profile);
+    context = browser.context;
+    const { page, expected } = browser;
 
     await page.goto(`${base}/ui`, { waitUntil: 'load' });
     await page.fill('#note-author', 'e2e');
@@ -137,7 +156,6 @@ async function run() {
     await page.waitForFunction(() => document.querySelector('article[data-proxy="kv"] .server-error').textContent !== '');
     const refused = await form.locator('.server-error').textContent();
     if (!/exists/i.test(refused)) problems.push(`the server's refusal reads ${JSON.stringify(refused)}`);
-    await form.locator('button', { hasText: 'Cancel' }).click().catch(() => {});
 
     // The load's p50 rises to the toxic's latency.
     await page.waitForFunction((ms) => {
@@ -185,12 +203,11 @@ async function run() {
   } finally {
     if (context) await context.close();
     rmSync(profile, { recursive: true, force: true });
-    if (!exited) gameday.child.kill('SIGINT');
+    if (!gameday.out.exited) gameday.child.kill('SIGINT'); // the end of the game day, whatever happened
   }
   // The end of the game day: exit 0, the journal written, nothing left listening.
-  const deadline = Date.now() + STEP_MS;
-  while (!exited && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-  if (!exited) { gameday.child.kill('SIGKILL'); problems.push('gameday did not end within 20 s of SIGINT'); return; }
+  const exited = await end(gameday);
+  if (!exited) return;
   if (exited.code !== 0) problems.push(`gameday exited ${exited.code ?? exited.signal}:\n${gameday.out.stderr}`);
   const last = gameday.out.stdout.trim().split('\n').pop();
   if (!last.startsWith(`journal written to ${JOURNAL}`)) problems.push(`last line: ${last}`);
@@ -200,10 +217,49 @@ async function run() {
   }
 }
 
-try {
-  await run();
-} catch (e) {
-  problems.push(e.stack || String(e));
+/**
+ * With a token, the page asks for it once in its own form (no dialog), keeps it in the tab's
+ * session storage, never in a URL, and then works.
+ */
+async function withToken() {
+  const [api] = await freePorts(1);
+  const base = `http://127.0.0.1:${api}`;
+  const token = 'e2e-secret-token';
+  const gameday = startGameday(['--port', String(api), '--token', token, '--journal', 'target/e2e/gameday-token.md']);
+  const profile = mkdtempSync(join(tmpdir(), 'shakedown-console-'));
+  let context = null;
+  try {
+    await gameday.ready;
+    const browser = await browse(base, profile);
+    context = browser.context;
+    const { page, expected } = browser;
+    expected.set('401', 1);
+    await page.goto(`${base}/ui`, { waitUntil: 'load' });
+    await page.waitForSelector('#auth:not([hidden])');
+    await page.fill('#auth-token', token);
+    await page.click('#auth button[type="submit"]');
+    await page.waitForSelector('#live.on');
+    await page.waitForSelector('#journal li[data-kind="gameday_started"]');
+    const kept = await page.evaluate(() => sessionStorage.getItem('shakedown.token'));
+    if (kept !== token) problems.push('the token is not kept in session storage');
+    if (page.url().includes(token)) problems.push(`the token is in the URL: ${page.url()}`);
+    if (await page.isVisible('#auth')) problems.push('the token form stays after the token was given');
+    if (expected.get('401') !== 0) problems.push('the page did not meet the 401 it should have');
+  } finally {
+    if (context) await context.close();
+    rmSync(profile, { recursive: true, force: true });
+    if (!gameday.out.exited) gameday.child.kill('SIGINT'); // the end of the game day, whatever happened
+  }
+  const exited = await end(gameday);
+  if (exited && exited.code !== 0) problems.push(`gameday --token exited ${exited.code}:\n${gameday.out.stderr}`);
+}
+
+for (const scenario of [run, withToken]) {
+  try {
+    await scenario();
+  } catch (e) {
+    problems.push(e.stack || String(e));
+  }
 }
 for (const p of problems) console.error(`console: ${p}`);
 console.log(`console: ${problems.length === 0 ? 'passed' : 'FAILED'} in ${((Date.now() - started) / 1000).toFixed(1)} s`);

@@ -138,7 +138,14 @@ async function api(method, path, body) {
       init.headers['Content-Type'] = 'application/json';
       init.body = JSON.stringify(body);
     }
-    const r = await fetch(path, init);
+    let r;
+    try {
+      r = await fetch(path, init);
+    } catch (e) {
+      // The server is gone or unreachable: an answer the callers show like a refusal.
+      const error = `cannot reach the control server (${e.message})`;
+      return new Response(JSON.stringify({ error }), { status: 503 });
+    }
     if (r.status !== 401) return r;
     await askToken();
   }
@@ -573,7 +580,8 @@ function wire() {
   $('clear-all').addEventListener('click', async () => {
     const status = $('clear-status');
     const r = await api('POST', '/reset', {});
-    status.textContent = r.ok ? 'all faults cleared' : `clear all: ${await refusal(r)}`;
+    const at = new Date().toLocaleTimeString();
+    status.textContent = r.ok ? `all faults cleared at ${at}` : `clear all: ${await refusal(r)}`;
     refreshProxies();
   });
   const author = $('note-author');
