@@ -6,6 +6,7 @@
 //! This root assembles them, starts the runtime and logging, and maps the outcome to a
 //! documented exit code (see [`crate::exit`]).
 
+mod access;
 mod completions;
 mod demo;
 mod gameday;

@@ -8,6 +8,7 @@
 //! - [`config_file`]: `--config FILE` (proxies and their toxics).
 //! - `http`: the API's HTTP server: read timeouts and a cap on connections.
 //! - `ui`: the game-day console's embedded page at `/ui` (with [`ServeOptions::console`]).
+//! - `guard`: who may use it: bearer token, `Host` and `Origin` checks, JSON for changes.
 //! - [`journal`]: the event journal of every change, note and probe (`/journal.json`, `.md`).
 //! - [`events`]: the live event stream (`GET /events`) and its hub.
 //!
@@ -20,6 +21,7 @@ mod api;
 pub mod config_file;
 pub mod error;
 pub mod events;
+mod guard;
 mod http;
 pub mod journal;
 mod store;
@@ -61,6 +63,12 @@ pub struct ServeOptions {
     pub max_api_connections: usize,
     /// Serve the game-day console at `/ui` (`shakedown gameday`). Default false.
     pub console: bool,
+    /// The bearer token every request must carry (`Authorization: Bearer …`); `None` for
+    /// none, which only a loopback listener may have.
+    pub token: Option<String>,
+    /// Host names (beside loopback names and addresses and the listen address) a request's
+    /// `Host` may give, e.g. the name a team reaches the server by.
+    pub allowed_hosts: Vec<String>,
 }
 
 impl Default for ServeOptions {
@@ -72,6 +80,8 @@ impl Default for ServeOptions {
             read_timeout: Duration::from_secs(10),
             max_api_connections: 512,
             console: false,
+            token: None,
+            allowed_hosts: Vec::new(),
         }
     }
 }
@@ -90,10 +100,26 @@ pub struct ControlServer {
 
 impl ControlServer {
     /// Serve the control API on `listener` (must be called inside a tokio runtime).
+    ///
+    /// # Errors
+    /// [`crate::exit::InvalidInput`] (exit 2) when the listener is not on a loopback address
+    /// and `options.token` is `None` or empty: the API can break production traffic, so it
+    /// is never open to a network without a token.
     pub fn start(listener: TcpListener, options: ServeOptions) -> anyhow::Result<ControlServer> {
         let local_addr = listener
             .local_addr()
             .context("reading the control listener's address")?;
+        if options.token.as_deref().is_some_and(str::is_empty) {
+            return Err(crate::exit::InvalidInput::new("the token is empty").into());
+        }
+        if !local_addr.ip().is_loopback() && options.token.is_none() {
+            return Err(crate::exit::InvalidInput::new(format!(
+                "refusing to serve the control API on {local_addr} without a token: anyone who \
+                 can reach it could break your traffic. Give one with --token-file FILE, \
+                 SHAKEDOWN_TOKEN or --token, or listen on 127.0.0.1"
+            ))
+            .into());
+        }
         let seed = options.seed.unwrap_or_else(rand::random);
         let open_files = options
             .open_files_limit
@@ -123,6 +149,11 @@ impl ControlServer {
             console: options.console,
             journal: journal.clone(),
             events: events.clone(),
+            guard: guard::Guard::new(
+                options.token.clone(),
+                local_addr,
+                options.allowed_hosts.clone(),
+            ),
         });
         tokio::spawn(store::live::sample(
             store.clone(),

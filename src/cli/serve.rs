@@ -28,6 +28,9 @@ pub struct ServeArgs {
     /// Seed for every random choice (toxicity, jitter, slice sizes); random and logged if absent.
     #[arg(long, env = "SHAKEDOWN_SEED")]
     pub seed: Option<u64>,
+    /// Who may use the API: token and allowed host names.
+    #[command(flatten)]
+    pub access: super::access::AccessArgs,
 }
 
 /// `shakedown serve`: exit 0 after a clean shutdown on a signal, 2 for a bad `--config`.
@@ -47,6 +50,7 @@ pub(super) async fn start(
     args: &ServeArgs,
     options: ServeOptions,
 ) -> anyhow::Result<ControlServer> {
+    let options = args.access.apply(options)?;
     let proxies = match &args.config {
         Some(path) => config_file::load(path)?,
         None => Vec::new(),

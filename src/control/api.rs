@@ -49,6 +49,8 @@ pub(crate) struct Api {
     pub(crate) journal: Arc<Journal>,
     /// The event stream's hub.
     pub(crate) events: Events,
+    /// Who may use the API.
+    pub(crate) guard: super::guard::Guard,
 }
 
 pub(crate) type Reply = Response<UnsyncBoxBody<Bytes, Infallible>>;
@@ -78,22 +80,24 @@ fn no_content() -> Reply {
 
 /// Serve one request.
 pub(crate) async fn handle(api: Arc<Api>, req: Request<Incoming>) -> Result<Reply, Infallible> {
+    if let Err(e) = api
+        .guard
+        .check(req.method(), req.uri().path(), req.headers())
+    {
+        tracing::debug!(method = %req.method(), path = %req.uri().path(), error = %e.message, "request refused");
+        let mut reply = error_reply(&e);
+        if e.status == 401 {
+            reply.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Bearer"),
+            );
+        }
+        return Ok(reply);
+    }
     if api.console
         && let Some(page) = super::ui::serve(req.method(), req.uri().path())
     {
         return Ok(page.map(BodyExt::boxed_unsync));
-    }
-    let browser = req
-        .headers()
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ua| ua.starts_with("Mozilla/"));
-    if browser {
-        return Ok(respond(
-            403,
-            "text/plain; charset=utf-8",
-            "User agent not allowed\n",
-        ));
     }
     let method = req.method().clone();
     let path = req.uri().path().to_string();
