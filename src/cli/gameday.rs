@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::print;
 use super::serve::{ServeArgs, start, wait_for_signal};
 use super::vars::options;
 use anyhow::Context;
@@ -43,7 +44,7 @@ pub(super) async fn gameday_main(args: GamedayArgs) -> anyhow::Result<Outcome> {
         None => None,
     };
     for w in experiment.iter().flat_map(|e| &e.warnings) {
-        eprintln!("{w}");
+        warn(format_args!("{w}"));
     }
     let path = args.journal.clone().unwrap_or_else(default_journal);
     check_journal_path(&path)?;
@@ -82,19 +83,28 @@ pub(super) async fn gameday_main(args: GamedayArgs) -> anyhow::Result<Outcome> {
         ),
     );
     let addr = server.local_addr();
-    println!("console: http://{addr}/ui");
-    println!("listening on {addr}");
+    print(format_args!("console: http://{addr}/ui\n"));
+    print(format_args!("listening on {addr}\n"));
     let signal = wait_for_signal().await?;
-    println!("{signal}: ending the game day");
+    print(format_args!("{signal}: ending the game day\n"));
     match server.clear_faults(ACTOR).await {
-        Ok(removed) if removed.is_empty() => println!("no fault was in place"),
-        Ok(removed) => println!("removed {} fault(s): {}", removed.len(), removed.join(", ")),
-        Err(e) => eprintln!("shakedown: removing the faults: {}", e.message),
+        Ok(removed) if removed.is_empty() => print(format_args!("no fault was in place\n")),
+        Ok(removed) => print(format_args!(
+            "removed {} fault(s): {}\n",
+            removed.len(),
+            removed.join(", ")
+        )),
+        Err(e) => warn(format_args!(
+            "shakedown: removing the faults: {}",
+            e.message
+        )),
     }
     let mut ending = Vec::new();
     if let Some(g) = gameday {
         ending = g.stop().await;
-        ending.iter().for_each(|line| println!("{line}"));
+        ending
+            .iter()
+            .for_each(|line| print(format_args!("{line}\n")));
     }
     let _ = std::fs::remove_dir_all(&options.run_dir);
     let journal = server.journal();
@@ -109,12 +119,18 @@ pub(super) async fn gameday_main(args: GamedayArgs) -> anyhow::Result<Outcome> {
     let written = write_journal(&journal, &path);
     server.shutdown().await;
     let json = written?;
-    println!(
-        "journal written to {} and {}",
+    print(format_args!(
+        "journal written to {} and {}\n",
         path.display(),
         json.display()
-    );
+    ));
     Ok(Outcome::Passed)
+}
+
+/// A line on stderr; a terminal that went away (SIGHUP) is no reason to stop the teardown.
+fn warn(text: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{text}");
 }
 
 /// `gameday-YYYYmmdd-HHMMSS.md` (UTC, now) in the current folder.
