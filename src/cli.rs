@@ -9,11 +9,14 @@
 mod access;
 mod completions;
 mod demo;
+mod fault;
 mod gameday;
 mod import;
+mod journal;
 mod load;
 mod man;
 mod merge;
+mod note;
 mod report;
 mod run;
 mod schema;
@@ -75,6 +78,12 @@ pub enum Command {
     Man(man::ManArgs),
     /// Convert a Chaos Toolkit experiment into a shakedown experiment.
     Import(import::ImportArgs),
+    /// Add, list and remove a running server's toxics (`fault add db latency latency=300`).
+    Fault(fault::FaultArgs),
+    /// Write a note into a running server's event journal.
+    Note(note::NoteArgs),
+    /// Export a running server's event journal (Markdown or JSON).
+    Journal(journal::JournalArgs),
 }
 
 /// Parse the process arguments, run the command, and return its exit code.
@@ -103,6 +112,9 @@ pub fn main() -> ExitCode {
             | Command::Completions(_)
             | Command::Man(_)
             | Command::Import(_)
+            | Command::Fault(_)
+            | Command::Note(_)
+            | Command::Journal(_)
     );
     init_tracing(if quiet {
         "shakedown=warn"
@@ -149,6 +161,9 @@ pub async fn run(command: Command) -> anyhow::Result<Outcome> {
         Command::Completions(args) => completions::completions_main(args).await,
         Command::Man(args) => man::man_main(args).await,
         Command::Import(args) => import::import_main(args).await,
+        Command::Fault(args) => fault::fault_main(args).await,
+        Command::Note(args) => note::note_main(args).await,
+        Command::Journal(args) => journal::journal_main(args).await,
     }
 }
 

@@ -12,7 +12,7 @@
 //! | [`repeat`], [`suite`] | one file run N times (MTTR across runs); a suite: collecting, filtering, running files |
 
 pub mod action;
-pub(crate) mod client;
+pub mod client;
 mod driver;
 mod embedded;
 mod inject;

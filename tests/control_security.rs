@@ -355,3 +355,83 @@ async fn event_stream_subscribers_are_capped() {
     assert!(reopened, "the freed slot was never reused");
     srv.shutdown().await;
 }
+
+/// `shakedown run` against an external control API with a token: it sends SHAKEDOWN_TOKEN,
+/// and its faults are journaled as made by `shakedown/VERSION`; without the token the server
+/// refuses the proxies and the run aborts (exit 3) having changed nothing.
+#[tokio::test]
+async fn run_sends_its_token_to_an_external_control_api() {
+    let token = "run-token-456";
+    let srv = server_with(ServeOptions {
+        token: Some(token.into()),
+        ..ServeOptions::default()
+    })
+    .await;
+    let api = srv.local_addr();
+    let (up, _u) = echo_upstream().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("exp.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            "title: token\ncontrol: http://{api}\nproxies:\n  - {{name: kv, listen: \"127.0.0.1:0\", upstream: \"{up}\"}}\nmethod:\n  - {{at: 0s, for: 1s, fault: {{proxy: kv, type: latency, attributes: {{latency: 1}}}}}}\nduration: 2s\n"
+        ),
+    )
+    .unwrap();
+    let run = |token: Option<&str>| {
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_shakedown"));
+        cmd.arg("run").arg(&file).env_remove("SHAKEDOWN_TOKEN");
+        if let Some(t) = token {
+            cmd.env("SHAKEDOWN_TOKEN", t);
+        }
+        cmd.output()
+    };
+    let out = tokio::time::timeout(STEP * 3, run(None))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let auth = format!("Authorization: Bearer {token}\r\n");
+    let journal = |auth: String| async move {
+        http_with(api, "GET", "/journal.json", None, &auth)
+            .await
+            .json()
+    };
+    assert_eq!(journal(auth.clone()).await["events"], json!([]));
+    let out = tokio::time::timeout(STEP * 3, run(Some(token)))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let events = journal(auth).await["events"].clone();
+    let kinds: Vec<&str> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert!(
+        kinds.contains(&"toxic_added") && kinds.contains(&"toxic_removed"),
+        "{kinds:?}"
+    );
+    let actor = format!("shakedown/{}", env!("CARGO_PKG_VERSION"));
+    assert!(
+        events
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["actor"] == actor.as_str()),
+        "{events}"
+    );
+    srv.shutdown().await;
+}

@@ -1,7 +1,15 @@
 //! The control API's access flags, shared by the commands that serve it (`serve`, `gameday`:
-//! [`AccessArgs`]).
+//! [`AccessArgs`]) and those that call a running one (`fault`, `note`, `journal`:
+//! [`ClientArgs`] and its [`Client`]).
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::time::Duration;
+
+use bytes::Bytes;
+use serde_json::Value;
+
+use crate::experiment::client::Http;
 
 use crate::control::ServeOptions;
 use crate::exit::InvalidInput;
@@ -11,10 +19,10 @@ use crate::exit::InvalidInput;
 pub struct TokenArgs {
     /// Bearer token of the control API (`Authorization: Bearer …`). Prefer SHAKEDOWN_TOKEN or
     /// --token-file: a flag's value shows in the process list.
-    #[arg(long, env = "SHAKEDOWN_TOKEN", hide_env_values = true)]
+    #[arg(long, global = true, env = "SHAKEDOWN_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
     /// A file holding the bearer token (surrounding whitespace ignored).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, global = true, value_name = "FILE")]
     pub token_file: Option<PathBuf>,
 }
 
@@ -73,5 +81,113 @@ impl AccessArgs {
             allowed_hosts: self.allow_hosts.clone(),
             ..options
         })
+    }
+}
+
+/// Where a running server's control API is, and its token (`fault`, `note`, `journal`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct ClientArgs {
+    /// The control API's base URL.
+    #[arg(
+        long,
+        global = true,
+        env = "SHAKEDOWN_URL",
+        default_value = "http://127.0.0.1:8474"
+    )]
+    pub url: String,
+    /// The bearer token.
+    #[command(flatten)]
+    pub token: TokenArgs,
+}
+
+/// How long one call to the control API may take.
+const CALL_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A client of a running server's control API.
+#[derive(Debug, Clone)]
+pub(super) struct Client {
+    base: String,
+    headers: BTreeMap<String, String>,
+    http: Http,
+}
+
+impl Client {
+    /// A client for `args`.
+    ///
+    /// # Errors
+    /// [`InvalidInput`] for a URL that is not `http://HOST[:PORT]` or a bad token input.
+    pub(super) fn new(args: &ClientArgs) -> Result<Self, InvalidInput> {
+        let base = args.url.trim_end_matches('/').to_string();
+        let uri: http::Uri = base
+            .parse()
+            .map_err(|e| InvalidInput::new(format!("--url {:?}: {e}", args.url)))?;
+        if uri.scheme_str() != Some("http") || uri.host().is_none() || uri.path() != "/" {
+            return Err(InvalidInput::new(format!(
+                "--url {:?}: expected http://HOST[:PORT] (the control API's address)",
+                args.url
+            )));
+        }
+        let mut headers = BTreeMap::new();
+        headers.insert("content-type".into(), "application/json".into());
+        headers.insert(
+            "user-agent".into(),
+            format!("shakedown-cli/{}", env!("CARGO_PKG_VERSION")),
+        );
+        if let Some(token) = args.token.resolve()? {
+            headers.insert("authorization".into(), format!("Bearer {token}"));
+        }
+        Ok(Self {
+            base,
+            headers,
+            http: Http::default(),
+        })
+    }
+
+    /// Call `METHOD PATH` with an optional JSON body; the answer's body on 2xx.
+    ///
+    /// # Errors
+    /// The server unreachable, too slow, refusing the token or the host (401, 403) or failing
+    /// (5xx): exit 3. Any other 4xx (no such proxy, a bad attribute, a name taken) is about
+    /// the input: [`InvalidInput`], exit 2. Both carry the server's message.
+    pub(super) async fn call(
+        &self,
+        method: http::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> anyhow::Result<Bytes> {
+        let url = format!("{}{path}", self.base);
+        let body = body.map(|b| Bytes::from(b.to_string()));
+        let answer = self
+            .http
+            .send(method.clone(), &url, &self.headers, body, CALL_TIMEOUT)
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!("{method} {url}: {e} (is `shakedown serve` running there?)")
+            })?;
+        if (200..300).contains(&answer.status) {
+            return Ok(answer.body);
+        }
+        let text = String::from_utf8_lossy(&answer.body);
+        let message = serde_json::from_str::<Value>(&text)
+            .ok()
+            .and_then(|v| v["error"].as_str().map(str::to_string))
+            .unwrap_or_else(|| text.trim().to_string());
+        let message = format!("{method} {url}: {} {message}", answer.status);
+        if (400..500).contains(&answer.status) && ![401, 403].contains(&answer.status) {
+            Err(InvalidInput::new(message).into())
+        } else {
+            Err(anyhow::anyhow!(message))
+        }
+    }
+
+    /// [`Client::call`], the answer parsed as JSON.
+    pub(super) async fn json(
+        &self,
+        method: http::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> anyhow::Result<Value> {
+        let bytes = self.call(method, path, body).await?;
+        Ok(serde_json::from_slice(&bytes)?)
     }
 }
