@@ -331,3 +331,35 @@ async fn serve_has_no_console_and_ends_cleanly_on_sighup() {
     assert_eq!(ran.code, 0, "{}", ran.stderr);
     assert!(!connects(api).await);
 }
+
+/// docs/gameday.md's synopsis names exactly the flags of `gameday --help`, and its prose no other.
+#[test]
+fn the_doc_names_exactly_the_flags_of_help() {
+    use support::demo::{long_flags, section};
+    let help = std::process::Command::new(env!("CARGO_BIN_EXE_shakedown"))
+        .args(["gameday", "--help"])
+        .output()
+        .unwrap();
+    let mut help = long_flags(&String::from_utf8(help.stdout).unwrap());
+    help.remove("--help");
+    let doc =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/gameday.md")).unwrap();
+    let synopsis = section(&doc, "The command")
+        .split("```")
+        .nth(1)
+        .expect("the synopsis block");
+    assert_eq!(
+        long_flags(synopsis),
+        help,
+        "docs/gameday.md synopsis vs --help"
+    );
+    let before_terminal = doc.split("\n## From the terminal\n").next().unwrap();
+    let unknown: Vec<_> = long_flags(before_terminal)
+        .into_iter()
+        .filter(|f| !help.contains(f))
+        .collect();
+    assert!(
+        unknown.is_empty(),
+        "flags in the doc but not in --help: {unknown:?}"
+    );
+}
