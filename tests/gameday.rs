@@ -363,3 +363,53 @@ fn the_doc_names_exactly_the_flags_of_help() {
         "flags in the doc but not in --help: {unknown:?}"
     );
 }
+
+/// A signal while a service is still starting ends the game day at once: the service is
+/// stopped, nothing listens, exit 3 (aborted).
+#[tokio::test]
+async fn a_signal_during_the_start_stops_what_was_started() {
+    let dir = tempfile::tempdir().unwrap();
+    let (port, never) = (free_port(), free_port());
+    let file = dir.path().join("slow.yaml");
+    let pid_file = dir.path().join("pid");
+    std::fs::write(
+        &file,
+        format!(
+            "title: never ready\nduration: 1s\nservices:\n  - {{name: slow, command: [sh, -c, \"echo $$ > {}; exec sleep 60\"], ready: \"http://127.0.0.1:{never}/health\"}}\n",
+            pid_file.display()
+        ),
+    )
+    .unwrap();
+    let gameday = spawn(&[
+        "gameday",
+        "--experiment",
+        file.to_str().unwrap(),
+        "--port",
+        &port.to_string(),
+        "--journal",
+        dir.path().join("day.md").to_str().unwrap(),
+    ]);
+    let started = until(Duration::from_secs(30), async || {
+        std::fs::read_to_string(&pid_file).is_ok_and(|p| p.ends_with('\n'))
+    })
+    .await;
+    assert!(started.is_some(), "the service never started");
+    let pid: u32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    signal(gameday.id().unwrap(), "TERM");
+    let ran = wait(gameday, Duration::from_secs(30)).await;
+    assert_eq!(ran.code, 3, "{}\n{}", ran.stdout, ran.stderr);
+    assert!(
+        ran.stderr
+            .contains("SIGTERM while the game day was starting"),
+        "{}",
+        ran.stderr
+    );
+    let gone = until(Duration::from_secs(10), async || !alive(pid)).await;
+    assert!(gone.is_some(), "service {pid} still runs");
+    let api: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    assert!(!connects(api).await);
+}

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::print;
-use super::serve::{ServeArgs, start, wait_for_signal};
+use super::serve::{ServeArgs, Stop, start};
 use super::vars::options;
 use anyhow::Context;
 
@@ -48,6 +48,7 @@ pub(super) async fn gameday_main(args: GamedayArgs) -> anyhow::Result<Outcome> {
     }
     let path = args.journal.clone().unwrap_or_else(default_journal);
     check_journal_path(&path)?;
+    let mut stop = Stop::listen()?;
     let server = start(
         &args.serve,
         ServeOptions {
@@ -62,7 +63,12 @@ pub(super) async fn gameday_main(args: GamedayArgs) -> anyhow::Result<Outcome> {
         None => None,
         Some(e) => {
             let logs = options.run_dir.join("logs");
-            match GameDay::start(e, &server, &logs, clock, Arc::new(feed)).await {
+            // A signal while services start drops the start: what it started is stopped.
+            let started = tokio::select! {
+                started = GameDay::start(e, &server, &logs, clock, Arc::new(feed)) => started,
+                signal = stop.next() => Err(anyhow::anyhow!("{signal} while the game day was starting")),
+            };
+            match started {
                 Ok(g) => Some(g),
                 Err(e) => {
                     server.shutdown().await;
@@ -85,7 +91,7 @@ pub(super) async fn gameday_main(args: GamedayArgs) -> anyhow::Result<Outcome> {
     let addr = server.local_addr();
     print(format_args!("console: http://{addr}/ui\n"));
     print(format_args!("listening on {addr}\n"));
-    let signal = wait_for_signal().await?;
+    let signal = stop.next().await;
     print(format_args!("{signal}: ending the game day\n"));
     match server.clear_faults(ACTOR).await {
         Ok(removed) if removed.is_empty() => print(format_args!("no fault was in place\n")),

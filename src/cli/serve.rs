@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
+use tokio::signal::unix::{Signal, SignalKind, signal};
 
 use crate::control::{ControlServer, ServeOptions, config_file};
 use crate::exit::{InvalidInput, Outcome};
@@ -35,9 +36,10 @@ pub struct ServeArgs {
 
 /// `shakedown serve`: exit 0 after a clean shutdown on a signal, 2 for a bad `--config`.
 pub(super) async fn serve_main(args: ServeArgs) -> anyhow::Result<Outcome> {
+    let mut stop = Stop::listen()?;
     let server = start(&args, ServeOptions::default()).await?;
     println!("listening on {}", server.local_addr());
-    wait_for_signal().await?;
+    stop.next().await;
     tracing::info!("shutting down");
     server.shutdown().await;
     Ok(Outcome::Passed)
@@ -84,14 +86,34 @@ pub(super) async fn start(
     Ok(server)
 }
 
-/// Wait for SIGINT (Ctrl-C), SIGTERM or SIGHUP (a closed terminal); the name of the one that came.
-pub(super) async fn wait_for_signal() -> anyhow::Result<&'static str> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
-    let mut hup = signal(SignalKind::hangup()).context("installing the SIGHUP handler")?;
-    Ok(tokio::select! {
-        r = tokio::signal::ctrl_c() => { r.context("waiting for SIGINT")?; "SIGINT" }
-        _ = term.recv() => "SIGTERM",
-        _ = hup.recv() => "SIGHUP",
-    })
+/// The signals that end a server: SIGINT (Ctrl-C), SIGTERM and SIGHUP (a closed terminal),
+/// listened to from [`Stop::listen`] on, so one that arrives while the server starts is not lost.
+#[derive(Debug)]
+pub(super) struct Stop {
+    int: Signal,
+    term: Signal,
+    hup: Signal,
+}
+
+impl Stop {
+    /// Listen to the three signals from now on.
+    pub(super) fn listen() -> anyhow::Result<Stop> {
+        let listen = |kind: SignalKind, name: &str| {
+            signal(kind).with_context(|| format!("installing the {name} handler"))
+        };
+        Ok(Stop {
+            int: listen(SignalKind::interrupt(), "SIGINT")?,
+            term: listen(SignalKind::terminate(), "SIGTERM")?,
+            hup: listen(SignalKind::hangup(), "SIGHUP")?,
+        })
+    }
+
+    /// The name of the next of them to arrive.
+    pub(super) async fn next(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.int.recv() => "SIGINT",
+            _ = self.term.recv() => "SIGTERM",
+            _ = self.hup.recv() => "SIGHUP",
+        }
+    }
 }
