@@ -17,10 +17,12 @@ mod load;
 mod man;
 mod merge;
 mod note;
+mod preflight;
 mod report;
 mod run;
 mod schema;
 mod serve;
+mod stress;
 mod test;
 mod validate;
 mod vars;
@@ -66,6 +68,9 @@ pub enum Command {
     Test(test::TestArgs),
     /// Validate experiment files without running anything.
     Validate(validate::ValidateArgs),
+    /// Check that an experiment can run here (commands, ports, services, proxies, probes,
+    /// resource faults) without injecting anything: a ready / not-ready table.
+    Preflight(preflight::PreflightArgs),
     /// Re-render a saved JSON journal (`run`/`test --json`): terminal summary, HTML, Markdown.
     Report(report::ReportArgs),
     /// Serve the embedded demo target (an HTTP key-value service).
@@ -84,6 +89,9 @@ pub enum Command {
     Note(note::NoteArgs),
     /// Export a running server's event journal (Markdown or JSON).
     Journal(journal::JournalArgs),
+    /// The child process of a `cpu_burn` or `memory_pressure` step (started by the runner).
+    #[command(hide = true)]
+    Stress(stress::StressArgs),
 }
 
 /// Parse the process arguments, run the command, and return its exit code.
@@ -107,6 +115,7 @@ pub fn main() -> ExitCode {
         Command::Run(_)
             | Command::Test(_)
             | Command::Validate(_)
+            | Command::Preflight(_)
             | Command::Report(_)
             | Command::Schema(_)
             | Command::Completions(_)
@@ -115,6 +124,7 @@ pub fn main() -> ExitCode {
             | Command::Fault(_)
             | Command::Note(_)
             | Command::Journal(_)
+            | Command::Stress(_)
     );
     init_tracing(if quiet {
         "shakedown=warn"
@@ -155,6 +165,7 @@ pub async fn run(command: Command) -> anyhow::Result<Outcome> {
         Command::Run(args) => run::run_main(args).await,
         Command::Test(args) => test::test_main(args).await,
         Command::Validate(args) => validate::validate_main(args).await,
+        Command::Preflight(args) => preflight::preflight_main(args).await,
         Command::Report(args) => report::report_main(args).await,
         Command::DemoTarget(args) => demo::demo_main(args).await,
         Command::Schema(args) => schema::schema_main(args).await,
@@ -164,6 +175,7 @@ pub async fn run(command: Command) -> anyhow::Result<Outcome> {
         Command::Fault(args) => fault::fault_main(args).await,
         Command::Note(args) => note::note_main(args).await,
         Command::Journal(args) => journal::journal_main(args).await,
+        Command::Stress(args) => stress::stress_main(args).await,
     }
 }
 
