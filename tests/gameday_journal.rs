@@ -49,6 +49,10 @@ async fn a_scripted_game_day_exports_the_expected_journal() {
         http_with(api, "POST", t, Some(update), SCRIPT).await.status,
         200
     );
+    // A lease renewal, as `shakedown run` sends one every second: not a change, not recorded.
+    let renew = r#"{"lease_ms":60000}"#;
+    assert_eq!(http(api, "POST", t, Some(renew)).await.status, 200);
+    assert_eq!(http(api, "POST", t, Some("{}")).await.status, 200);
     let note = r#"{"author":"alice","text":"p99 *jumped* to 250ms <b>[see](x)</b>"}"#;
     let r = http_with(api, "POST", "/notes", Some(note), CONSOLE).await;
     assert_eq!(r.status, 201, "{}", r.body);
