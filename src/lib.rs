@@ -19,7 +19,7 @@
 //! | [`report`] | renderings of a run's record: terminal summary, JSON journal, JUnit XML, HTML page, Markdown summary |
 //! | [`import`] | converting other tools' experiments (Chaos Toolkit) into experiment files (`shakedown import`) |
 //! | [`demo`] | the embedded demo target, a small HTTP key-value service with realistic failure modes (`shakedown demo-target`) |
-//! | [`cli`] | the command line: arguments, entry points, printing and output files of every subcommand (`run`, `test`, `validate`, `report`, `serve`, `load`, `demo-target`, `schema`, `completions`, `man`, `import`, `merge`) |
+//! | [`cli`] | the command line: arguments, entry points, printing and output files of every subcommand (`run`, `test`, `validate`, `report`, `serve`, `gameday`, `load`, `demo-target`, `schema`, `completions`, `man`, `import`, `merge`) |
 #![deny(unsafe_code)]
 #![warn(
     missing_docs,
