@@ -142,6 +142,15 @@ async function run() {
     await form.locator('button[type="submit"]').click();
     const fieldError = await form.locator('[data-for="latency"]').textContent();
     if (fieldError !== 'must be at least 0') problems.push(`field error: ${JSON.stringify(fieldError)}`);
+    // Server-side validation: a name the name rule refuses (400); the API's message is shown.
+    await form.locator('input[name="latency"]').fill(String(LATENCY_MS));
+    await form.locator('input[name="name"]').fill('bad name');
+    expected.set('400', 1);
+    await form.locator('button[type="submit"]').click();
+    await page.waitForFunction(() => document.querySelector('article[data-proxy="kv"] .server-error').textContent !== '');
+    const badName = await form.locator('.server-error').textContent();
+    if (!badName.includes("contains ' '")) problems.push(`the server's 400 reads ${JSON.stringify(badName)}`);
+    await form.locator('input[name="name"]').fill('');
     // The toxic, through the form.
     await form.locator('input[name="latency"]').fill(String(LATENCY_MS));
     await form.locator('button[type="submit"]').click();
@@ -149,11 +158,11 @@ async function run() {
     await row.waitFor();
     const listed = await row.textContent();
     if (!listed.includes(`latency=${LATENCY_MS}`)) problems.push(`the toxic row reads ${JSON.stringify(listed)}`);
-    // Server-side validation: the same toxic again is refused by the API; its message is shown.
+    // The same toxic again: the API's 409 is shown next to the form.
     await form.locator('select[name="type"]').selectOption('latency');
     expected.set('409', 1);
     await form.locator('button[type="submit"]').click();
-    await page.waitForFunction(() => document.querySelector('article[data-proxy="kv"] .server-error').textContent !== '');
+    await page.waitForFunction(() => /exists/.test(document.querySelector('article[data-proxy="kv"] .server-error').textContent));
     const refused = await form.locator('.server-error').textContent();
     if (!/exists/i.test(refused)) problems.push(`the server's refusal reads ${JSON.stringify(refused)}`);
 
