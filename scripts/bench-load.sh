@@ -9,8 +9,10 @@
 #  4. segments: total requests/s of 1, 2 and 4 local agents (`--segment I/N`) at max rate against
 #     nginx (on 2 cores this shows the split's overhead, not a speed-up), and the time
 #     `shakedown merge` takes for 60 one-second intervals from 16 agents.
-# Goals: shakedown >= 90% of wrk's rate; achieved fixed rate within 1% of the target.
-# Knobs: CONNS (50) THREADS (2) DURATION (5, seconds) RATE (2000) RATE_DURATION (10)
+# Goals: shakedown's rate at least wrk's and its CPU per request (getrusage of each process,
+# medians of ROUNDS alternating rounds) no more than wrk's; achieved fixed rate within 1% of the
+# target.
+# Knobs: CONNS (50) THREADS (2) DURATION (5, seconds) ROUNDS (3) RATE (2000) RATE_DURATION (10)
 #        USERS (10000) SCALE_DURATION (10).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +20,7 @@ cd "$(dirname "$0")/.."
 CONNS=${CONNS:-50}
 THREADS=${THREADS:-2}
 DURATION=${DURATION:-5}
+ROUNDS=${ROUNDS:-3}
 RATE=${RATE:-2000}
 RATE_DURATION=${RATE_DURATION:-10}
 USERS=${USERS:-10000}
@@ -90,18 +93,38 @@ json_field() { # FILE PYTHON-EXPR-ON-j
     python3 -c "import json,sys; j=json.load(open(sys.argv[1])); print($2)" "$1"
 }
 
-echo "== max rate: nginx 1 worker, $CONNS connections, $THREADS threads, ${DURATION}s =="
-wrk_out=$(wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" "$url")
-wrk_rps=$(printf '%s\n' "$wrk_out" | awk '/Requests\/sec/ {print $2}')
-"$bin" load "$url" --max-rate -c "$CONNS" --threads "$THREADS" --duration "${DURATION}s" \
-    --json "$tmp/max.json" -q > "$tmp/max.txt"
-sd_rps=$(json_field "$tmp/max.json" 'round(j["summary"]["rps"], 1)')
-sd_err=$(json_field "$tmp/max.json" 'j["summary"]["errors"]')
-ratio=$(python3 -c "print(f'{$sd_rps / $wrk_rps * 100:.1f}')")
-wrk_non2xx=$(printf '%s\n' "$wrk_out" | awk '/Non-2xx/ {print $5}')
-printf 'wrk        %10.1f req/s  (non-2xx %s)\n' "$wrk_rps" "${wrk_non2xx:-0}"
-printf 'shakedown  %10.1f req/s  (errors %s)\n' "$sd_rps" "$sd_err"
-echo "ratio      ${ratio}% of wrk (goal >= 90%)"
+# cpu_run OUT CMD... : run CMD (its output passes through) and write the CPU-seconds it used
+# (user + system, from getrusage of the child) to OUT.
+cpu_run() {
+    python3 -c 'import resource, subprocess, sys
+subprocess.run(sys.argv[2:], check=False)
+r = resource.getrusage(resource.RUSAGE_CHILDREN)
+open(sys.argv[1], "w").write(str(r.ru_utime + r.ru_stime))' "$@"
+}
+median() { python3 -c 'import statistics, sys; print(statistics.median(float(x) for x in sys.argv[1:]))' "$@"; }
+
+echo "== max rate: nginx 1 worker, $CONNS connections, $THREADS threads, ${DURATION}s, $ROUNDS alternating rounds =="
+wrk_rates=() sd_rates=() wrk_cpus=() sd_cpus=()
+for round in $(seq "$ROUNDS"); do
+    wrk_out=$(cpu_run "$tmp/wrk.cpu" wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" "$url")
+    wrk_n=$(printf '%s\n' "$wrk_out" | awk '/requests in/ {print $1}')
+    wrk_rates+=("$(printf '%s\n' "$wrk_out" | awk '/Requests\/sec/ {print $2}')")
+    wrk_cpus+=("$(python3 -c "print($(cat "$tmp/wrk.cpu") / $wrk_n * 1e6)")")
+    cpu_run "$tmp/sd.cpu" "$bin" load "$url" --max-rate -c "$CONNS" --threads "$THREADS" --duration "${DURATION}s" \
+        --json "$tmp/max.json" -q > "$tmp/max.txt"
+    sd_n=$(json_field "$tmp/max.json" 'j["summary"]["requests"]')
+    sd_rates+=("$(json_field "$tmp/max.json" 'round(j["summary"]["rps"], 1)')")
+    sd_cpus+=("$(python3 -c "print($(cat "$tmp/sd.cpu") / $sd_n * 1e6)")")
+    echo "round $round: wrk ${wrk_rates[-1]} req/s ${wrk_cpus[-1]} µs CPU/req; shakedown ${sd_rates[-1]} req/s ${sd_cpus[-1]} µs CPU/req (errors $(json_field "$tmp/max.json" 'j["summary"]["errors"]'))"
+done
+wrk_rps=$(median "${wrk_rates[@]}") sd_rps=$(median "${sd_rates[@]}")
+wrk_cpu=$(median "${wrk_cpus[@]}") sd_cpu=$(median "${sd_cpus[@]}")
+printf 'wrk        %10.1f req/s  %6.1f µs CPU per request (medians)\n' "$wrk_rps" "$wrk_cpu"
+printf 'shakedown  %10.1f req/s  %6.1f µs CPU per request (medians)\n' "$sd_rps" "$sd_cpu"
+python3 -c "
+r, c = $sd_rps / $wrk_rps, $sd_cpu / $wrk_cpu
+v = lambda ok: 'met' if ok else 'MISSED'
+print(f'ratio      {r * 100:.1f}% of wrk\'s rate (goal >= 100%: {v(r >= 1)}); CPU per request {c:.2f}x wrk\'s (goal <= 1: {v(c <= 1)})')"
 json_field "$tmp/max.json" "'generator: cpu %s%% of %d CPUs, load average %s, bottleneck %s %s' % (round(j['generator']['cpu_percent'] or 0), j['generator']['cpus'], j['generator']['load_average'], j['generator']['bottleneck'], j['generator']['warnings'])"
 
 echo "== rate accuracy: ${RATE}/s for ${RATE_DURATION}s (open model) =="
