@@ -300,6 +300,30 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn small_chunks_are_read_and_written_not_spliced() {
+        // Request/response traffic: 100-byte chunks, each delivered before the next is sent.
+        let (mut client, a_in) = pair().await;
+        let (b_out, mut sink) = pair().await;
+        let relay = tokio::spawn(async move {
+            let mut relay = Relay::new(FdBudget::new(65_536));
+            let bytes = Counter::default();
+            relay.copy(&a_in, &b_out, &bytes).await.unwrap();
+            (relay, bytes.get())
+        });
+        for i in 0..50u8 {
+            let chunk = [i; 100];
+            client.write_all(&chunk).await.unwrap();
+            let mut got = [0u8; 100];
+            sink.read_exact(&mut got).await.unwrap();
+            assert_eq!(got, chunk, "chunk {i}");
+        }
+        client.shutdown().await.unwrap();
+        let (relay, bytes) = relay.await.unwrap();
+        assert_eq!(bytes, 5_000);
+        assert!(!relay.is_zero_copy(), "no chunk filled the scratch buffer");
+    }
+
+    #[tokio::test]
     async fn held_bytes_survive_a_cancelled_copy() {
         // The sink never reads, so the copy blocks with bytes held; cancel it
         // and take them: nothing is lost or duplicated.
