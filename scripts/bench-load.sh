@@ -109,12 +109,12 @@ for round in $(seq "$ROUNDS"); do
     wrk_out=$(cpu_run "$tmp/wrk.cpu" wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" "$url")
     wrk_n=$(printf '%s\n' "$wrk_out" | awk '/requests in/ {print $1}')
     wrk_rates+=("$(printf '%s\n' "$wrk_out" | awk '/Requests\/sec/ {print $2}')")
-    wrk_cpus+=("$(python3 -c "print($(cat "$tmp/wrk.cpu") / $wrk_n * 1e6)")")
+    wrk_cpus+=("$(python3 -c "print(f'{$(cat "$tmp/wrk.cpu") / $wrk_n * 1e6:.2f}')")")
     cpu_run "$tmp/sd.cpu" "$bin" load "$url" --max-rate -c "$CONNS" --threads "$THREADS" --duration "${DURATION}s" \
         --json "$tmp/max.json" -q > "$tmp/max.txt"
     sd_n=$(json_field "$tmp/max.json" 'j["summary"]["requests"]')
     sd_rates+=("$(json_field "$tmp/max.json" 'round(j["summary"]["rps"], 1)')")
-    sd_cpus+=("$(python3 -c "print($(cat "$tmp/sd.cpu") / $sd_n * 1e6)")")
+    sd_cpus+=("$(python3 -c "print(f'{$(cat "$tmp/sd.cpu") / $sd_n * 1e6:.2f}')")")
     echo "round $round: wrk ${wrk_rates[-1]} req/s ${wrk_cpus[-1]} µs CPU/req; shakedown ${sd_rates[-1]} req/s ${sd_cpus[-1]} µs CPU/req (errors $(json_field "$tmp/max.json" 'j["summary"]["errors"]'))"
 done
 wrk_rps=$(median "${wrk_rates[@]}") sd_rps=$(median "${sd_rates[@]}")

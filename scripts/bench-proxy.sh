@@ -7,7 +7,7 @@
 #  2. bulk throughput on 1 and 4 connections and a 64-byte ping-pong (benches/proxy.rs).
 # Needs: wrk, nginx with its stream module, haproxy, redis-server + redis-tools, linux-perf
 # (Debian packages, installed when missing; a tool that cannot be had skips its rows, saying so).
-# Knobs: ROUNDS (3) DURATION (5 s) CONNS (32) THREADS (2) REDIS_REQUESTS (200000);
+# Knobs: ROUNDS (3) DURATION (5 s) CONNS (32) THREADS (2) REDIS_REQUESTS (50000);
 #        SHAKEDOWN_BASE=path adds a `baseline` row for another build (e.g. main's binary).
 set -euo pipefail
 cd "$(dirname "$0")/.."

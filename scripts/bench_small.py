@@ -15,7 +15,7 @@ Then redis-benchmark SET/GET (-c CONNS) direct, through HAProxy and through shak
 Then the control API's p99 (GET /proxies, API_CALLS calls) while HELD connections are held open
 through a shakedown proxy.
 A missing tool skips its rows, saying so. Knobs (environment): ROUNDS (3) DURATION (5 s)
-CONNS (32) THREADS (2) SHAKEDOWN_BIN SHAKEDOWN_BASE REDIS_REQUESTS (200000) HELD (10000)
+CONNS (32) THREADS (2) SHAKEDOWN_BIN SHAKEDOWN_BASE REDIS_REQUESTS (50000) HELD (10000)
 API_CALLS (500).
 """
 
@@ -35,7 +35,7 @@ ROUNDS = int(os.environ.get("ROUNDS", "3"))
 DURATION = int(os.environ.get("DURATION", "5"))
 CONNS = int(os.environ.get("CONNS", "32"))
 THREADS = int(os.environ.get("THREADS", "2"))
-REDIS_REQUESTS = int(os.environ.get("REDIS_REQUESTS", "200000"))
+REDIS_REQUESTS = int(os.environ.get("REDIS_REQUESTS", "50000"))
 HELD = int(os.environ.get("HELD", "10000"))
 API_CALLS = int(os.environ.get("API_CALLS", "500"))
 BIN = os.environ.get("SHAKEDOWN_BIN", "target/release/shakedown")
