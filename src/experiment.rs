@@ -7,11 +7,13 @@
 //! | [`record`] | the typed record of runs and its JSON journal (read back by `shakedown report`) |
 //! | [`measure`], `verdict` | pure functions from samples and fault windows to TTD, TTR, MTTR and a verdict |
 //! | [`probe`], `client`, [`action`], [`service`] | probes, outgoing HTTP, commands, managed processes |
-//! | `inject`, `embedded`, `driver` | faults through the control API, the in-process control server, the load |
+//! | `inject`, `embedded`, `driver` | faults through the control API, the in-process control server, the load (sent by the runner, or live agents' merged: one `LoadSource` trait) |
 //! | [`run`], `timeline` | one run from preflight to teardown; the `--dry-run` plan |
+//! | [`baseline`] | a run's key figures saved (`--save-baseline`) and compared (`--baseline`, `expect.regression`) |
 //! | [`repeat`], [`suite`] | one file run N times (MTTR across runs); a suite: collecting, filtering, running files |
 
 pub mod action;
+pub mod baseline;
 mod client;
 mod driver;
 mod embedded;

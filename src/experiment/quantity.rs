@@ -33,6 +33,24 @@ pub(super) fn fraction(value: &Value) -> Result<f64, String> {
     }
 }
 
+/// A percentage written `5%` (0 % or more; above 100 % allowed), as a fraction (`0.05`).
+pub(super) fn percentage(value: &Value) -> Result<f64, String> {
+    let bad = || format!("{value} is not a percentage such as `5%`");
+    let Value::String(s) = value else {
+        return Err(bad());
+    };
+    let p: f64 = s
+        .trim()
+        .strip_suffix('%')
+        .and_then(|p| p.trim().parse().ok())
+        .ok_or_else(bad)?;
+    if p.is_finite() && p >= 0.0 {
+        Ok(p / 100.0)
+    } else {
+        Err(format!("`{s}` must be a percentage of 0% or more"))
+    }
+}
+
 /// A rate per second written as a number (`200`) or `200/s`.
 pub(super) fn per_second(value: &Value) -> Result<f64, String> {
     let f = match value {
@@ -120,5 +138,17 @@ mod tests {
             Duration::from_millis(250)
         );
         assert!(duration(&json!(250)).is_err());
+        assert_eq!(percentage(&json!("5%")).unwrap(), 0.05);
+        assert_eq!(percentage(&json!(" 250 % ")).unwrap(), 2.5);
+        for bad in [
+            json!(5),
+            json!("5"),
+            json!("-1%"),
+            json!("NaN%"),
+            json!("inf%"),
+            json!("x%"),
+        ] {
+            assert!(percentage(&bad).is_err(), "{bad}");
+        }
     }
 }

@@ -107,7 +107,46 @@ impl Document {
         if document.version != VERSION {
             return Err(ReadError::Version(document.version));
         }
+        document.check().map_err(ReadError::Shape)?;
         Ok(document)
+    }
+
+    /// What a journal written by shakedown always satisfies and an edited one may not: at least
+    /// one experiment, and write counts that add up (`lost`, `unexpected` and `read_failed` are
+    /// parts of `acknowledged`, which with `refused` and `unknown` is part of `attempted`).
+    fn check(&self) -> Result<(), String> {
+        if self.experiments.is_empty() {
+            return Err("experiments: holds no experiment".into());
+        }
+        for (i, e) in self.experiments.iter().enumerate() {
+            for (j, run) in e.runs.iter().enumerate() {
+                let Some(w) = run.load.as_ref().and_then(|l| l.writes.as_ref()) else {
+                    continue;
+                };
+                let at = format!("experiments[{i}].runs[{j}].load.writes");
+                let judged = w
+                    .lost
+                    .saturating_add(w.unexpected)
+                    .saturating_add(w.read_failed);
+                if judged > w.acknowledged {
+                    return Err(format!(
+                        "{at}: lost + unexpected + read_failed ({judged}) exceeds acknowledged ({})",
+                        w.acknowledged
+                    ));
+                }
+                let answered = w
+                    .acknowledged
+                    .saturating_add(w.refused)
+                    .saturating_add(w.unknown);
+                if answered > w.attempted {
+                    return Err(format!(
+                        "{at}: acknowledged + refused + unknown ({answered}) exceeds attempted ({})",
+                        w.attempted
+                    ));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The journal as pretty JSON, one trailing newline.
@@ -213,6 +252,9 @@ pub struct ExperimentRecord {
     /// Where and with what it ran (absent from older journals).
     #[serde(flatten)]
     pub provenance: Provenance,
+    /// How it compared with `--baseline` (absent without one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<super::baseline::Comparison>,
 }
 
 /// Where, with what, and from which text an experiment ran: the report's "as it ran" facts.
@@ -262,6 +304,7 @@ impl ExperimentRecord {
             mttr_from_removal: None,
             unrecovered: 0,
             provenance: Provenance::here(None),
+            baseline: None,
         }
     }
 
@@ -295,12 +338,38 @@ pub struct RunRecord {
     pub expectations: Vec<ExpectationRecord>,
     /// The load driver's report (with the keyed-write check), when the run had a load.
     pub load: Option<LoadReport>,
+    /// The live load agents (`load: {agents: …}`) and how each ended; empty for a local load.
+    pub agents: Vec<AgentRecord>,
     /// The guard that aborted the run, if any.
     pub guard: Option<String>,
     /// Rollbacks and how each ended.
     pub rollbacks: Vec<CommandRecord>,
     /// What teardown did: faults removed, services stopped, and any failure.
     pub cleanup: Vec<String>,
+}
+
+/// One live load agent of a run and how it ended.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct AgentRecord {
+    /// Its base URL (`http://host:port`).
+    pub url: String,
+    /// Its share of the plan (`"0/2"`), when the plan was split.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segment: Option<String>,
+    /// Whole seconds its second 0 is behind the earliest agent's: how its seconds were aligned.
+    pub offset_s: u64,
+    /// When the runner counted it lost (seconds since the method's start), if it did.
+    #[serde(
+        default,
+        with = "secs::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schemars(with = "Option<f64>")]
+    pub lost_at: Option<Duration>,
+    /// Why it was counted lost (its last error); its seconds are then missing from every
+    /// later window and from the merged report.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lost: Option<String>,
 }
 
 impl RunRecord {
@@ -320,8 +389,14 @@ impl RunRecord {
 }
 
 /// A duration for people, to the hundredth of a second: `1.00 s` (the journal keeps full
-/// precision).
+/// precision). A value under 10 ms, which hundredths would round away, is given in
+/// milliseconds instead (`1 ms`, `2.5 ms`), so a limit of `1ms` never reads `0.00 s`.
 pub fn for_people(d: Duration) -> String {
+    if !d.is_zero() && d < Duration::from_millis(10) {
+        let ms = format!("{:.3}", d.as_secs_f64() * 1e3);
+        let ms = ms.trim_end_matches('0').trim_end_matches('.');
+        return format!("{ms} ms");
+    }
     format!("{:.2} s", d.as_secs_f64())
 }
 
@@ -408,6 +483,20 @@ pub struct CommandRecord {
 
 #[cfg(test)]
 mod tests {
+
+    /// Hundredths of a second, unless they would round a short duration away (under 10 ms).
+    #[test]
+    fn durations_for_people_never_round_a_limit_to_zero() {
+        let ms = Duration::from_millis;
+        assert_eq!(for_people(ms(1)), "1 ms");
+        assert_eq!(for_people(Duration::from_micros(2500)), "2.5 ms");
+        assert_eq!(for_people(ms(0)), "0.00 s");
+        assert_eq!(for_people(ms(10)), "0.01 s");
+        assert_eq!(for_people(ms(300)), "0.30 s");
+        assert_eq!(for_people(ms(1234)), "1.23 s");
+        assert_eq!(for_people(Duration::from_micros(799_107)), "0.80 s");
+        assert_eq!(for_people(Duration::from_micros(9_999)), "9.999 ms");
+    }
 
     /// One line of counts, the same wherever it is shown: aborted and invalid experiments are
     /// not folded into `failed` (the terminal said "1 invalid" where the page said "3 failed").

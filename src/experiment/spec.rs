@@ -42,8 +42,11 @@ pub struct Experiment {
     pub proxies: Vec<Proxy>,
     /// Where the proxies live.
     pub control: Control,
-    /// The `load:` section (the load driver's format, validated by it).
+    /// The `load:` section (the load driver's format, validated by it), when the runner sends
+    /// the load itself.
     pub load: Option<crate::load::LoadSpec>,
+    /// The `load: {agents: …}` section, when live agents send it instead.
+    pub agents: Option<Agents>,
     /// The hypothesis sampled throughout the run.
     pub steady_state: SteadyState,
     /// Stop conditions.
@@ -287,6 +290,18 @@ pub struct Expect {
     pub lost_writes: Option<u64>,
     /// Largest observed RPO (span of acknowledgement times of the lost writes).
     pub rpo_within: Option<Duration>,
+    /// Fail when a named figure regressed against `--baseline` by more than `max`.
+    pub regression: Option<Regression>,
+}
+
+/// `expect.regression`: the figures that must not regress against the baseline.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Regression {
+    /// The largest relative regression allowed (0.05 = 5 %); also the threshold every
+    /// figure's change is judged against.
+    pub max: f64,
+    /// The figures checked (`p99`, `error_rate`, `ttr.STEP`, …; see `baseline::figure`).
+    pub figures: Vec<String>,
 }
 
 impl Step {
@@ -297,4 +312,35 @@ impl Step {
             StepKind::Action(_) => self.at,
         }
     }
+}
+
+/// Default time the runner waits for every agent to answer before the run starts.
+pub const DEFAULT_AGENTS_READY: Duration = Duration::from_secs(60);
+
+/// `load: {agents: …}`: live load agents (`shakedown load --segment I/N --serve ADDR`) whose
+/// per-second windows the runner merges for its load probes, guards and thresholds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Agents {
+    /// Where the agents are.
+    pub source: AgentSource,
+    /// Go on with the rest when an agent disappears (the default aborts the run, exit 3).
+    pub allow_loss: bool,
+    /// Thresholds judged once on the merged report (the agents' own when empty).
+    pub thresholds: Vec<String>,
+    /// How long the runner waits for every agent to answer before the run starts.
+    pub ready_timeout: Duration,
+}
+
+/// Where the agents are.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AgentSource {
+    /// Base URLs, `http://host:port`.
+    Urls(Vec<String>),
+    /// A DNS name whose every A/AAAA record is an agent on `port` (a headless Service).
+    Dns {
+        /// The name.
+        name: String,
+        /// The agents' `--serve` port.
+        port: u16,
+    },
 }

@@ -12,6 +12,7 @@ mod ctx;
 mod load;
 mod method;
 mod probes;
+mod regression;
 mod resolved;
 mod system;
 
@@ -167,10 +168,11 @@ impl Ctx {
         let proxies = self.proxies(top.get("proxies"));
         let control = self.control(top.get("control"));
         let has_load = top.get("load").is_some_and(|v| !v.is_null());
-        let load = top
-            .get("load")
-            .filter(|v| !v.is_null())
-            .and_then(|v| load::section(self, v));
+        let (load, agents) = match top.get("load").filter(|v| !v.is_null()) {
+            None => (None, None),
+            Some(v) if load::names_agents(v) => (None, load::agents(self, v)),
+            Some(v) => (load::section(self, v), None),
+        };
         let duration = self.duration(top);
         let steady_state = self.steady_state(top.get("steady_state"), has_load);
         let guards = probes::guards(self, top.get("guards"), has_load);
@@ -184,7 +186,7 @@ impl Ctx {
             &service_names,
             duration,
         );
-        let expect = self.expect(top.get("expect"));
+        let expect = self.expect(top.get("expect"), &method);
         load::expectations(self, load.as_ref(), has_load, &expect, duration);
         load::percentile_windows(self, load.as_ref(), &steady_state, &guards);
         let rollbacks = self
@@ -202,6 +204,7 @@ impl Ctx {
             proxies,
             control,
             load,
+            agents,
             steady_state,
             guards,
             method,
@@ -246,6 +249,10 @@ impl Ctx {
         if top.contains_key("title") && title.trim().is_empty() {
             self.problem("title", "must not be empty");
         }
+        if let Some(c) = title.chars().find(|c| c.is_control()) {
+            // A title is one line of every report; an escape sequence would drive the terminal.
+            self.problem("title", format!("must be one line of text, without {c:?}"));
+        }
         title
     }
 
@@ -273,7 +280,7 @@ impl Ctx {
     }
 
     /// `expect:` (every expectation optional).
-    fn expect(&mut self, value: Option<&Value>) -> Expect {
+    fn expect(&mut self, value: Option<&Value>, method: &[Step]) -> Expect {
         value
             .and_then(|v| self.de::<RawExpect>("expect", v))
             .map(|e| Expect {
@@ -281,6 +288,7 @@ impl Ctx {
                 detected_within: e.detected_within,
                 lost_writes: e.lost_writes,
                 rpo_within: e.rpo_within,
+                regression: e.regression.and_then(|r| self.regression(r, method)),
             })
             .unwrap_or_default()
     }

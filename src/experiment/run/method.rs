@@ -11,7 +11,7 @@ use super::{Resources, Shared};
 use crate::clock::Clock;
 use crate::experiment::action;
 use crate::experiment::client::Http;
-use crate::experiment::driver::Load;
+use crate::experiment::driver;
 use crate::experiment::embedded::Embedded;
 use crate::experiment::inject::Injector;
 use crate::experiment::record::{Status, StepRecord};
@@ -60,24 +60,25 @@ pub(super) async fn execute(experiment: Experiment, shared: Arc<Shared>, res: Re
     if !preflight(&experiment, &shared, &http).await {
         return;
     }
-    let clock = Clock::start();
+    let (clock, load) = match driver::start(&experiment, &http).await {
+        Ok(started) => started,
+        Err(e) => return shared.stop(Status::PreflightFailed, e),
+    };
     let _ = shared.clock.set(clock);
     if let Some(inj) = res.lock().await.injector.as_mut() {
         inj.set_clock(clock);
     }
-    let load = match &experiment.load {
-        None => None,
-        Some(spec) => match Load::start(spec, clock, experiment.seed) {
-            Ok(l) => Some(l),
-            Err(e) => return shared.stop(Status::PreflightFailed, format!("load driver: {e}")),
-        },
-    };
+    // A load that cannot go on (an agent lost, not allowed) aborts the run.
+    let failure = load.as_ref().map(|l| {
+        let (failure, shared) = (l.failure(), shared.clone());
+        tokio::spawn(async move { shared.stop(Status::Aborted, failure.await) })
+    });
     say(
         Some(0.0),
-        if load.is_some() {
-            "load started, sampling the steady state".into()
-        } else {
-            "sampling the steady state".into()
+        match (&load, &experiment.agents) {
+            (Some(_), Some(_)) => "load agents answer, sampling their merged seconds".into(),
+            (Some(_), None) => "load started, sampling the steady state".into(),
+            (None, _) => "sampling the steady state".into(),
         },
     );
     let stop_sampling = CancellationToken::new();
@@ -100,7 +101,16 @@ pub(super) async fn execute(experiment: Experiment, shared: Arc<Shared>, res: Re
             Some(clock.now().as_secs_f64()),
             "stopping the load, reading writes back".into(),
         );
-        shared.journal().load = load.stop().await;
+        let ending = load.stop().await;
+        if let Some(why) = ending.abort {
+            shared.stop(Status::Aborted, why);
+        }
+        let mut journal = shared.journal();
+        journal.load = ending.report;
+        journal.agents = ending.agents;
+    }
+    if let Some(failure) = failure {
+        failure.abort();
     }
 }
 
