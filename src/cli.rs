@@ -12,10 +12,12 @@ mod import;
 mod load;
 mod man;
 mod merge;
+mod preflight;
 mod report;
 mod run;
 mod schema;
 mod serve;
+mod stress;
 mod test;
 mod validate;
 mod vars;
@@ -59,6 +61,9 @@ pub enum Command {
     Test(test::TestArgs),
     /// Validate experiment files without running anything.
     Validate(validate::ValidateArgs),
+    /// Check that an experiment can run here (commands, ports, services, proxies, probes,
+    /// resource faults) without injecting anything: a ready / not-ready table.
+    Preflight(preflight::PreflightArgs),
     /// Re-render a saved JSON journal (`run`/`test --json`): terminal summary, HTML, Markdown.
     Report(report::ReportArgs),
     /// Serve the embedded demo target (an HTTP key-value service).
@@ -71,6 +76,9 @@ pub enum Command {
     Man(man::ManArgs),
     /// Convert a Chaos Toolkit experiment into a shakedown experiment.
     Import(import::ImportArgs),
+    /// The child process of a `cpu_burn` or `memory_pressure` step (started by the runner).
+    #[command(hide = true)]
+    Stress(stress::StressArgs),
 }
 
 /// Parse the process arguments, run the command, and return its exit code.
@@ -94,11 +102,13 @@ pub fn main() -> ExitCode {
         Command::Run(_)
             | Command::Test(_)
             | Command::Validate(_)
+            | Command::Preflight(_)
             | Command::Report(_)
             | Command::Schema(_)
             | Command::Completions(_)
             | Command::Man(_)
             | Command::Import(_)
+            | Command::Stress(_)
     );
     init_tracing(if quiet {
         "shakedown=warn"
@@ -138,12 +148,14 @@ pub async fn run(command: Command) -> anyhow::Result<Outcome> {
         Command::Run(args) => run::run_main(args).await,
         Command::Test(args) => test::test_main(args).await,
         Command::Validate(args) => validate::validate_main(args).await,
+        Command::Preflight(args) => preflight::preflight_main(args).await,
         Command::Report(args) => report::report_main(args).await,
         Command::DemoTarget(args) => demo::demo_main(args).await,
         Command::Schema(args) => schema::schema_main(args).await,
         Command::Completions(args) => completions::completions_main(args).await,
         Command::Man(args) => man::man_main(args).await,
         Command::Import(args) => import::import_main(args).await,
+        Command::Stress(args) => stress::stress_main(args).await,
     }
 }
 

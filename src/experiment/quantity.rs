@@ -71,6 +71,50 @@ pub(super) fn per_second(value: &Value) -> Result<f64, String> {
     }
 }
 
+/// A size in bytes written as a whole number (`1048576`) or with a unit: `B`, `KB`/`MB`/`GB`
+/// (powers of 1000), `KiB`/`MiB`/`GiB` (powers of 1024), e.g. `256MiB`, `1.5GB`.
+pub(super) fn bytes(value: &Value) -> Result<u64, String> {
+    let (number, unit) = match value {
+        Value::Number(n) => (
+            n.as_u64()
+                .ok_or_else(|| format!("{n} is not a whole number of bytes"))? as f64,
+            1,
+        ),
+        Value::String(s) => {
+            let t = s.trim();
+            let split = t
+                .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+                .unwrap_or(t.len());
+            let (number, unit) = t.split_at(split);
+            let unit = match unit.trim() {
+                "" | "B" => 1,
+                "KB" => 1_000,
+                "MB" => 1_000_000,
+                "GB" => 1_000_000_000,
+                "KiB" => 1 << 10,
+                "MiB" => 1 << 20,
+                "GiB" => 1 << 30,
+                _ => {
+                    return Err(format!(
+                        "`{s}` is not a size such as `256MiB` (units: B, KB, MB, GB, KiB, MiB, GiB)"
+                    ));
+                }
+            };
+            let number: f64 = number
+                .parse()
+                .map_err(|_| format!("`{s}` is not a size such as `256MiB`"))?;
+            (number, unit)
+        }
+        other => return Err(format!("expected a size such as `256MiB`, found {other}")),
+    };
+    let total = number * unit as f64;
+    if total.is_finite() && total < u64::MAX as f64 {
+        Ok(total.round() as u64)
+    } else {
+        Err(format!("{value} is too large"))
+    }
+}
+
 /// The longest duration an experiment file accepts in any field: 7 days (`168h`). Longer
 /// values are refused at validation, so no time arithmetic of a run can overflow.
 pub(crate) const MAX_DURATION: Duration = Duration::from_secs(7 * 24 * 3600);
@@ -150,5 +194,18 @@ mod tests {
         ] {
             assert!(percentage(&bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn sizes_with_and_without_units() {
+        assert_eq!(bytes(&json!(4096)).unwrap(), 4096);
+        assert_eq!(bytes(&json!("256MiB")).unwrap(), 256 << 20);
+        assert_eq!(bytes(&json!("1.5 GB")).unwrap(), 1_500_000_000);
+        assert_eq!(bytes(&json!("64KB")).unwrap(), 64_000);
+        assert_eq!(bytes(&json!("12")).unwrap(), 12);
+        assert!(bytes(&json!("12 TB")).unwrap_err().contains("units: B, KB"));
+        assert!(bytes(&json!("lots")).is_err());
+        assert!(bytes(&json!(-1)).is_err());
+        assert!(bytes(&json!(1.5)).is_err());
     }
 }

@@ -11,6 +11,9 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::quantity;
+pub(super) use resource::*;
+
+mod resource;
 use crate::config::schema::{Argv, DurationText, FractionText, LimitText, Statuses, one_of};
 
 /// Top-level keys of an experiment file, in the order they are documented.
@@ -258,6 +261,24 @@ pub(super) struct RawAction {
     #[serde(default, deserialize_with = "quantity::bounded_opt")]
     #[schemars(with = "Option<DurationText>")]
     pub timeout: Option<Duration>,
+    /// Resource fault: keep CPUs busy for the step's `for`.
+    #[serde(default)]
+    pub cpu_burn: Option<RawCpuBurn>,
+    /// Resource fault: allocate and hold memory for the step's `for`.
+    #[serde(default)]
+    pub memory_pressure: Option<RawMemoryPressure>,
+    /// Resource fault: limit a service's CPUs (cgroup v2) for the step's `for`.
+    #[serde(default)]
+    pub cpu_limit: Option<RawCpuLimit>,
+    /// Resource fault: limit a service's memory (cgroup v2) for the step's `for`.
+    #[serde(default)]
+    pub memory_limit: Option<RawMemoryLimit>,
+    /// Resource fault: freeze a service (SIGSTOP) for the step's `for`, then resume it.
+    #[serde(default)]
+    pub pause: Option<String>,
+    /// Resource fault: open and hold idle connections for the step's `for`.
+    #[serde(default)]
+    pub hold_connections: Option<RawHoldConnections>,
 }
 
 /// `expect:`: what a run must show to pass (every expectation optional).

@@ -428,7 +428,7 @@ pub struct SampleRecord {
 pub struct StepRecord {
     /// Label.
     pub name: String,
-    /// `fault` or `action`.
+    /// `fault` (a toxic or a resource fault: held from `injected_at` to `removed_at`) or `action`.
     pub kind: String,
     /// Planned time.
     #[serde(with = "secs")]

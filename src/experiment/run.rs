@@ -11,6 +11,8 @@ mod sampler;
 mod steady;
 mod teardown;
 
+pub(crate) use steady::probes_before_load;
+
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
@@ -84,6 +86,8 @@ impl Shared {
 #[derive(Debug)]
 pub(crate) struct Resources {
     services: Services,
+    /// Resource faults in place (released before the services stop).
+    held: super::resource::Active,
     injector: Option<Injector>,
     embedded: Option<Embedded>,
 }
@@ -110,6 +114,7 @@ pub async fn run_once(
     });
     let resources = Arc::new(tokio::sync::Mutex::new(Resources {
         services: Services::new(&experiment.services, &dir.join("logs"), http.clone()),
+        held: Default::default(),
         injector: None,
         embedded: None,
     }));

@@ -235,6 +235,14 @@ pub enum StepKind {
     },
     /// An instantaneous action.
     Action(Action),
+    /// A fault on this host's resources (CPU, memory, a service's process, connections),
+    /// held for a time and lifted at its end or at teardown.
+    Resource {
+        /// What it does.
+        fault: super::resource::ResourceFault,
+        /// How long it stays.
+        for_: Duration,
+    },
 }
 
 /// A toxic to add through the control API, validated with the proxy's own vocabulary.
@@ -305,10 +313,17 @@ pub struct Regression {
 }
 
 impl Step {
+    /// Whether the step is held for a time (a toxic or a resource fault), not instantaneous.
+    pub fn held(&self) -> bool {
+        !matches!(self.kind, StepKind::Action(_))
+    }
+
     /// When the step ends (its fault is removed); `at` for actions.
     pub fn end(&self) -> Duration {
         match &self.kind {
-            StepKind::Fault { for_, .. } => self.at.saturating_add(*for_),
+            StepKind::Fault { for_, .. } | StepKind::Resource { for_, .. } => {
+                self.at.saturating_add(*for_)
+            }
             StepKind::Action(_) => self.at,
         }
     }

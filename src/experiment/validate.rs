@@ -14,6 +14,7 @@ mod method;
 mod probes;
 mod regression;
 mod resolved;
+mod resource;
 mod system;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -179,11 +180,17 @@ impl Ctx {
         // Names as written, so a typo elsewhere in a proxy does not hide the faults' checks.
         let proxy_names = protocols(top.get("proxies"));
         let service_names = names(top.get("services"));
+        // Services with no `ready` check have no address `hold_connections` could connect to.
+        let unaddressed = services
+            .iter()
+            .filter(|s| s.ready.is_none())
+            .map(|s| s.name.clone())
+            .collect();
         let method = method::steps(
             self,
             top.get("method"),
             &proxy_names,
-            &service_names,
+            &(service_names, unaddressed),
             duration,
         );
         let expect = self.expect(top.get("expect"), &method);

@@ -220,6 +220,10 @@ fn step_row(out: &mut String, s: &StepRecord) {
     );
     let detail = s.detail.as_deref().unwrap_or("no detail recorded");
     match (s.ok, s.injected_at) {
+        // A resource fault says what it did (`held 95 of 100 connections …`); a toxic has no detail.
+        (true, _) if s.kind == "fault" && s.detail.is_some() => {
+            let _ = writeln!(out, "    {detail}");
+        }
         (true, _) => {}
         // A step that never started says why itself (`not run: interrupted at 4.00 s`).
         (false, None) => {

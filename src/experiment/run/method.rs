@@ -12,10 +12,9 @@ use crate::clock::Clock;
 use crate::experiment::action;
 use crate::experiment::client::Http;
 use crate::experiment::driver;
-use crate::experiment::embedded::Embedded;
-use crate::experiment::inject::Injector;
+use crate::experiment::embedded::control_for;
 use crate::experiment::record::{Status, StepRecord};
-use crate::experiment::spec::{Action, Control, EXTERNAL_LEASE, Experiment, StepKind};
+use crate::experiment::spec::{Action, Experiment, StepKind};
 use crate::experiment::vars;
 
 type Res = Arc<tokio::sync::Mutex<Resources>>;
@@ -30,6 +29,14 @@ enum Event {
 pub(super) async fn execute(experiment: Experiment, shared: Arc<Shared>, res: Res, http: Http) {
     let say = |at: Option<f64>, m: String| shared.progress.say(at, m);
     let experiment = Arc::new(experiment);
+    // Known before anything starts: a resource fault this host does not allow.
+    let refused: Vec<String> = crate::experiment::resource::permitted(&experiment)
+        .into_iter()
+        .filter_map(|(step, verdict)| verdict.err().map(|why| format!("{step}: {why}")))
+        .collect();
+    if !refused.is_empty() {
+        return shared.stop(Status::PreflightFailed, refused.join("; "));
+    }
     for s in &experiment.services {
         say(None, format!("starting service `{}`", s.name));
         if let Err(e) = res.lock().await.services.start(&s.name).await {
@@ -37,20 +44,14 @@ pub(super) async fn execute(experiment: Experiment, shared: Arc<Shared>, res: Re
         }
     }
     if !experiment.proxies.is_empty() {
-        let (base, lease) = match &experiment.control {
-            Control::External(url) => (url.clone(), Some(EXTERNAL_LEASE)),
-            Control::Embedded => match Embedded::start(experiment.seed).await {
-                Ok((server, base)) => {
-                    res.lock().await.embedded = Some(server);
-                    (base, None)
-                }
-                Err(e) => {
-                    return shared.stop(Status::Aborted, format!("embedded control server: {e}"));
-                }
-            },
-        };
         // The clock starts with the load; proxies are created first (no timing involved).
-        let mut injector = Injector::new(base, http.clone(), lease, Clock::start());
+        let mut injector = match control_for(&experiment, &http).await {
+            Ok((injector, server)) => {
+                res.lock().await.embedded = server;
+                injector
+            }
+            Err(e) => return shared.stop(Status::Aborted, e),
+        };
         let created = injector.create_proxies(&experiment.proxies).await;
         res.lock().await.injector = Some(injector);
         if let Err(e) = created {
@@ -118,17 +119,13 @@ async fn timeline(experiment: &Experiment, shared: &Shared, res: &Res, clock: Cl
     let mut events: Vec<(Duration, Event)> = Vec::new();
     for (i, step) in experiment.method.iter().enumerate() {
         events.push((step.at, Event::Start(i)));
-        if matches!(step.kind, StepKind::Fault { .. }) {
+        if step.held() {
             events.push((step.end(), Event::Remove(i)));
         }
         shared.journal().steps.push(StepRecord {
             name: step.name.clone(),
-            kind: if matches!(step.kind, StepKind::Fault { .. }) {
-                "fault"
-            } else {
-                "action"
-            }
-            .to_string(),
+            // A resource fault is a window like a toxic's: measured and drawn the same way.
+            kind: if step.held() { "fault" } else { "action" }.to_string(),
             planned_at: step.at,
             injected_at: None,
             removed_at: None,
@@ -186,6 +183,35 @@ async fn timeline(experiment: &Experiment, shared: &Shared, res: &Res, clock: Cl
                             }
                         }
                     }
+                    StepKind::Resource { fault, for_ } => {
+                        let started = {
+                            let mut r = res.lock().await;
+                            let Resources { held, services, .. } = &mut *r;
+                            held.start(i, fault, *for_, experiment, services).await
+                        };
+                        let t = clock.now();
+                        let mut j = shared.journal();
+                        match started {
+                            Ok(detail) => {
+                                shared.progress.say(
+                                    Some(t.as_secs_f64()),
+                                    format!(
+                                        "+ {}: {detail} (for {})",
+                                        step.name,
+                                        humantime::format_duration(*for_)
+                                    ),
+                                );
+                                j.steps[i].injected_at = Some(t);
+                                j.steps[i].ok = true;
+                                j.steps[i].detail = Some(detail);
+                            }
+                            Err(e) => {
+                                j.steps[i].detail = Some(e.clone());
+                                drop(j);
+                                return shared.stop(Status::Aborted, format!("{}: {e}", step.name));
+                            }
+                        }
+                    }
                     StepKind::Action(a) => {
                         let started = clock.now();
                         let (ok, detail) = act(a, res).await;
@@ -204,27 +230,35 @@ async fn timeline(experiment: &Experiment, shared: &Shared, res: &Res, clock: Cl
             }
             Event::Remove(i) => {
                 let step = &experiment.method[i];
-                let removed = match res.lock().await.injector.as_mut() {
-                    Some(inj) => {
-                        inj.remove(&toxic_name(
-                            i,
-                            match &step.kind {
-                                StepKind::Fault { fault, .. } => fault.kind.type_name(),
-                                _ => "",
-                            },
-                        ))
-                        .await
+                let removed = match &step.kind {
+                    StepKind::Fault { fault, .. } => match res.lock().await.injector.as_mut() {
+                        Some(inj) => inj
+                            .remove(&toxic_name(i, fault.kind.type_name()))
+                            .await
+                            .map(|t| (t, None))
+                            .map_err(|e| e.to_string()),
+                        None => return,
+                    },
+                    _ => {
+                        let lifted = res.lock().await.held.end(i).await;
+                        lifted.map(|how| (clock.now(), Some(how)))
                     }
-                    None => return,
                 };
                 match removed {
-                    Ok(t) => {
-                        shared
-                            .progress
-                            .say(Some(t.as_secs_f64()), format!("- {}", step.name));
-                        shared.journal().steps[i].removed_at = Some(t);
+                    Ok((t, how)) => {
+                        let line = match &how {
+                            Some(how) => format!("- {}: {how}", step.name),
+                            None => format!("- {}", step.name),
+                        };
+                        shared.progress.say(Some(t.as_secs_f64()), line);
+                        let mut j = shared.journal();
+                        j.steps[i].removed_at = Some(t);
+                        if let Some(how) = how {
+                            let before = j.steps[i].detail.take().unwrap_or_default();
+                            j.steps[i].detail = Some(format!("{before}; {how}"));
+                        }
                     }
-                    Err(e) => return shared.stop(Status::Aborted, e.to_string()),
+                    Err(e) => return shared.stop(Status::Aborted, e),
                 }
             }
         }
