@@ -6,12 +6,17 @@
 //! This root assembles them, starts the runtime and logging, and maps the outcome to a
 //! documented exit code (see [`crate::exit`]).
 
+mod access;
 mod completions;
 mod demo;
+mod fault;
+mod gameday;
 mod import;
+mod journal;
 mod load;
 mod man;
 mod merge;
+mod note;
 mod preflight;
 mod report;
 mod run;
@@ -51,6 +56,8 @@ pub struct Cli {
 pub enum Command {
     /// Serve the Toxiproxy-compatible control API and the proxies it manages.
     Serve(serve::ServeArgs),
+    /// Serve the control API with the game-day console at /ui; run an experiment's load and probes.
+    Gameday(gameday::GamedayArgs),
     /// Apply load to an HTTP target and report honest latencies.
     Load(Box<load::LoadArgs>),
     /// Add agents' load reports (`load --segment I/N --histograms`) into one and judge thresholds once.
@@ -76,6 +83,12 @@ pub enum Command {
     Man(man::ManArgs),
     /// Convert a Chaos Toolkit experiment into a shakedown experiment.
     Import(import::ImportArgs),
+    /// Add, list and remove a running server's toxics (`fault add db latency latency=300`).
+    Fault(fault::FaultArgs),
+    /// Write a note into a running server's event journal.
+    Note(note::NoteArgs),
+    /// Export a running server's event journal (Markdown or JSON).
+    Journal(journal::JournalArgs),
     /// The child process of a `cpu_burn` or `memory_pressure` step (started by the runner).
     #[command(hide = true)]
     Stress(stress::StressArgs),
@@ -108,6 +121,9 @@ pub fn main() -> ExitCode {
             | Command::Completions(_)
             | Command::Man(_)
             | Command::Import(_)
+            | Command::Fault(_)
+            | Command::Note(_)
+            | Command::Journal(_)
             | Command::Stress(_)
     );
     init_tracing(if quiet {
@@ -143,6 +159,7 @@ pub fn main() -> ExitCode {
 pub async fn run(command: Command) -> anyhow::Result<Outcome> {
     match command {
         Command::Serve(args) => serve::serve_main(args).await,
+        Command::Gameday(args) => gameday::gameday_main(args).await,
         Command::Load(args) => load::cli_main(*args).await,
         Command::Merge(args) => merge::merge_main(args).await,
         Command::Run(args) => run::run_main(args).await,
@@ -155,6 +172,9 @@ pub async fn run(command: Command) -> anyhow::Result<Outcome> {
         Command::Completions(args) => completions::completions_main(args).await,
         Command::Man(args) => man::man_main(args).await,
         Command::Import(args) => import::import_main(args).await,
+        Command::Fault(args) => fault::fault_main(args).await,
+        Command::Note(args) => note::note_main(args).await,
+        Command::Journal(args) => journal::journal_main(args).await,
         Command::Stress(args) => stress::stress_main(args).await,
     }
 }

@@ -16,7 +16,7 @@
 
 pub mod action;
 pub mod baseline;
-mod client;
+pub mod client;
 mod driver;
 mod embedded;
 mod inject;

@@ -100,7 +100,8 @@ pub async fn run_once(
     progress: Progress,
 ) -> RunRecord {
     let mut interrupts = Interrupts::listen();
-    let http = Http::default();
+    // The token only matters to an external `control:` server; an embedded one has none.
+    let http = Http::default().with_bearer(super::client::token_from_env());
     let shared = Arc::new(Shared {
         journal: Mutex::new(RunRecord {
             run,

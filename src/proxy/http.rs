@@ -101,6 +101,8 @@ pub(crate) struct Front {
     pub(crate) peers: PeerMap,
     /// The pooled upstream client.
     pub(crate) client: Client<HttpConnector, ProxyBody>,
+    /// Requests, 5xx answers and latencies, for the live view.
+    pub(crate) stats: crate::proxy::metrics::HttpStats,
 }
 
 /// A running front: its address and the switch that stops it and its connections.
@@ -121,6 +123,7 @@ impl HttpFront {
         seed: u64,
         config: watch::Receiver<Arc<Snapshot>>,
         peers: PeerMap,
+        stats: crate::proxy::metrics::HttpStats,
         tracker: &TaskTracker,
     ) -> std::io::Result<HttpFront> {
         let std_listener = std::net::TcpListener::bind("127.0.0.1:0")?;
@@ -138,6 +141,7 @@ impl HttpFront {
             config,
             peers,
             client,
+            stats,
         });
         let stop = CancellationToken::new();
         tracker.spawn(accept_loop(listener, front, stop.clone(), tracker.clone()));
@@ -202,7 +206,12 @@ async fn connection(
                 // Looked up per request: the proxy registers the client once it has dialled,
                 // which may be just after the front accepted.
                 let peer = front.peers.lookup(from);
-                Ok::<_, Infallible>(serve::handle(&front, peer, &reset, req).await)
+                let start = tokio::time::Instant::now();
+                let response = serve::handle(&front, peer, &reset, req).await;
+                front
+                    .stats
+                    .record(response.status().as_u16(), start.elapsed());
+                Ok::<_, Infallible>(response)
             }
         }
     });
