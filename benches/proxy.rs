@@ -364,9 +364,10 @@ fn report(rows: &[(String, Option<Figures>)]) {
             verdict(added < 50.0),
             s.p99_us - d.p99_us
         );
+        let parallel = s.parallel_mb_per_s / d.parallel_mb_per_s;
         println!(
-            "shakedown / direct, {PARALLEL} connections: throughput {:.2}",
-            s.parallel_mb_per_s / d.parallel_mb_per_s
+            "shakedown / direct, {PARALLEL} connections: throughput {parallel:.2} (goal >= 0.70: {})",
+            verdict(parallel >= 0.70)
         );
         if let Some(n) = get("nginx stream") {
             let vs = s.mb_per_s / n.mb_per_s;

@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # Load driver benchmark, in one run on loopback:
 #  1. maximum request rate against nginx (1 worker, small static file):
-#     wrk vs `shakedown load --max-rate`, same connections, threads and duration;
+#     wrk vs `shakedown load --max-rate`, same connections, threads and duration, with
+#     each one's CPU per request, in ROUNDS alternating rounds;
 #  2. rate accuracy of the open model at a fixed rate (default 2,000/s for 10 s);
 #  3. scale: USERS (10,000) closed-model users spawned at USERS/2 per second,
 #     1 s think time, for SCALE_DURATION (10 s), with the client's peak RSS;
 #     then tests/load_scale.rs at 10,000 connections and users (LOAD_SCALE);
 # (Agents, segments and merge: scripts/bench-agents.sh.)
-# Goals: shakedown >= 90% of wrk's rate; achieved fixed rate within 1% of the target.
-# Knobs: CONNS (50) THREADS (2) DURATION (5, seconds) RATE (2000) RATE_DURATION (10)
+# Goals: shakedown's rate at least wrk's and its CPU per request (getrusage of each process,
+# medians of ROUNDS alternating rounds) no more than wrk's; achieved fixed rate within 1% of the
+# target.
+# Knobs: CONNS (50) THREADS (2) DURATION (5, seconds) ROUNDS (3) RATE (2000) RATE_DURATION (10)
 #        USERS (10000) SCALE_DURATION (10).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +19,7 @@ cd "$(dirname "$0")/.."
 CONNS=${CONNS:-50}
 THREADS=${THREADS:-2}
 DURATION=${DURATION:-5}
+ROUNDS=${ROUNDS:-3}
 RATE=${RATE:-2000}
 RATE_DURATION=${RATE_DURATION:-10}
 USERS=${USERS:-10000}
@@ -40,18 +44,38 @@ echo "bench-load: building the release binary"
 cargo build --release --quiet
 bin=target/release/shakedown
 
-echo "== max rate: nginx 1 worker, $CONNS connections, $THREADS threads, ${DURATION}s =="
-wrk_out=$(wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" "$url")
-wrk_rps=$(printf '%s\n' "$wrk_out" | awk '/Requests\/sec/ {print $2}')
-"$bin" load "$url" --max-rate -c "$CONNS" --threads "$THREADS" --duration "${DURATION}s" \
-    --json "$tmp/max.json" -q > "$tmp/max.txt"
-sd_rps=$(json_field "$tmp/max.json" 'round(j["summary"]["rps"], 1)')
-sd_err=$(json_field "$tmp/max.json" 'j["summary"]["errors"]')
-ratio=$(python3 -c "print(f'{$sd_rps / $wrk_rps * 100:.1f}')")
-wrk_non2xx=$(printf '%s\n' "$wrk_out" | awk '/Non-2xx/ {print $5}')
-printf 'wrk        %10.1f req/s  (non-2xx %s)\n' "$wrk_rps" "${wrk_non2xx:-0}"
-printf 'shakedown  %10.1f req/s  (errors %s)\n' "$sd_rps" "$sd_err"
-echo "ratio      ${ratio}% of wrk (goal >= 90%)"
+# cpu_run OUT CMD... : run CMD (its output passes through) and write the CPU-seconds it used
+# (user + system, from getrusage of the child) to OUT.
+cpu_run() {
+    python3 -c 'import resource, subprocess, sys
+subprocess.run(sys.argv[2:], check=False)
+r = resource.getrusage(resource.RUSAGE_CHILDREN)
+open(sys.argv[1], "w").write(str(r.ru_utime + r.ru_stime))' "$@"
+}
+median() { python3 -c 'import statistics, sys; print(statistics.median(float(x) for x in sys.argv[1:]))' "$@"; }
+
+echo "== max rate: nginx 1 worker, $CONNS connections, $THREADS threads, ${DURATION}s, $ROUNDS alternating rounds =="
+wrk_rates=() sd_rates=() wrk_cpus=() sd_cpus=()
+for round in $(seq "$ROUNDS"); do
+    wrk_out=$(cpu_run "$tmp/wrk.cpu" wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" "$url")
+    wrk_n=$(printf '%s\n' "$wrk_out" | awk '/requests in/ {print $1}')
+    wrk_rates+=("$(printf '%s\n' "$wrk_out" | awk '/Requests\/sec/ {print $2}')")
+    wrk_cpus+=("$(python3 -c "print(f'{$(cat "$tmp/wrk.cpu") / $wrk_n * 1e6:.2f}')")")
+    cpu_run "$tmp/sd.cpu" "$bin" load "$url" --max-rate -c "$CONNS" --threads "$THREADS" --duration "${DURATION}s" \
+        --json "$tmp/max.json" -q > "$tmp/max.txt"
+    sd_n=$(json_field "$tmp/max.json" 'j["summary"]["requests"]')
+    sd_rates+=("$(json_field "$tmp/max.json" 'round(j["summary"]["rps"], 1)')")
+    sd_cpus+=("$(python3 -c "print(f'{$(cat "$tmp/sd.cpu") / $sd_n * 1e6:.2f}')")")
+    echo "round $round: wrk ${wrk_rates[-1]} req/s ${wrk_cpus[-1]} µs CPU/req; shakedown ${sd_rates[-1]} req/s ${sd_cpus[-1]} µs CPU/req (errors $(json_field "$tmp/max.json" 'j["summary"]["errors"]'))"
+done
+wrk_rps=$(median "${wrk_rates[@]}") sd_rps=$(median "${sd_rates[@]}")
+wrk_cpu=$(median "${wrk_cpus[@]}") sd_cpu=$(median "${sd_cpus[@]}")
+printf 'wrk        %10.1f req/s  %6.1f µs CPU per request (medians)\n' "$wrk_rps" "$wrk_cpu"
+printf 'shakedown  %10.1f req/s  %6.1f µs CPU per request (medians)\n' "$sd_rps" "$sd_cpu"
+python3 -c "
+r, c = $sd_rps / $wrk_rps, $sd_cpu / $wrk_cpu
+v = lambda ok: 'met' if ok else 'MISSED'
+print(f'ratio      {r * 100:.1f}% of wrk\'s rate (goal >= 100%: {v(r >= 1)}); CPU per request {c:.2f}x wrk\'s (goal <= 1: {v(c <= 1)})')"
 json_field "$tmp/max.json" "'generator: cpu %s%% of %d CPUs, load average %s, bottleneck %s %s' % (round(j['generator']['cpu_percent'] or 0), j['generator']['cpus'], j['generator']['load_average'], j['generator']['bottleneck'], j['generator']['warnings'])"
 
 echo "== rate accuracy: ${RATE}/s for ${RATE_DURATION}s (open model) =="

@@ -7,8 +7,8 @@
 //! change on its next chunk or while idle, and applies it without closing.
 //!
 //! - `conn`: one connection: open-time toxics, dialling, both directions, FIN vs RST.
-//! - `pipe`: one direction: read → toxic chain → write; the zero-copy `relay` while no toxic applies.
-//! - `relay`: the no-toxic fast path, `splice(2)` through a kernel pipe.
+//! - `pipe`: one direction: read → toxic chain → write; the fast `relay` while no toxic applies.
+//! - `relay`: the no-toxic fast path: read/write for small chunks, `splice(2)` for bulk.
 //! - `chain`: the per-direction toxic stages that apply the pure verdicts of [`crate::fault`].
 //! - `http`: HTTP mode: the per-proxy HTTP front that the TCP pipes dial, which serves
 //!   HTTP/1.1 and h2c, applies HTTP toxics per request and forwards through a pooled client.

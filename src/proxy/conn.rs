@@ -154,8 +154,11 @@ impl Connection {
             &closed,
             1,
         );
+        // A child of the proxy's token: polling it on every wake-up locks this connection's
+        // own node, not the node every connection of the proxy shares.
+        let kill = self.kill.child_token();
         tokio::select! {
-            _ = self.kill.cancelled() => Some(Ending::Fin),
+            _ = kill.cancelled() => Some(Ending::Fin),
             end = up => end,
             end = down => end,
         }

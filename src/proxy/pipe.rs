@@ -1,7 +1,7 @@
 //! One direction of one connection: read → toxic chain → write.
 //!
-//! With no toxic affecting the direction the bytes go through the zero-copy
-//! [`Relay`] (no allocation, no copy into user space). Otherwise each chunk
+//! With no toxic affecting the direction the bytes go through the [`Relay`]
+//! (no task hop, no allocation; bulk never enters user space). Otherwise each chunk
 //! is stamped with its arrival time and handed to the [`Chain`], whose toxics
 //! hold it until due, while reading continues, so delays are measured from
 //! arrival and never add up. What leaves the chain waits in the [`Outbox`]
@@ -13,8 +13,11 @@
 //! a partial write is remembered and resumed.
 
 use std::collections::VecDeque;
+use std::future::{Future, poll_fn};
 use std::io;
+use std::pin::pin;
 use std::sync::Arc;
+use std::task::Poll;
 
 use bytes::Bytes;
 use prometheus_client::metrics::counter::Counter;
@@ -50,7 +53,7 @@ pub(crate) struct Pipe {
     pub(crate) config: watch::Receiver<Arc<Snapshot>>,
     /// Bytes delivered in this direction.
     pub(crate) bytes: Counter,
-    /// Where the zero-copy path borrows its pipes.
+    /// Where the fast path borrows its splice pipes.
     pub(crate) budget: FdBudget,
 }
 
@@ -185,10 +188,24 @@ impl Pipe {
         src: &ReadHalf<'_>,
         dst: &mut WriteHalf<'_>,
     ) -> Option<PipeEnd> {
-        let fast = tokio::select! {
-            biased;
-            changed = self.config.changed() => Fast::Changed(changed.is_ok()),
-            done = relay.copy(src.as_ref(), dst.as_ref(), &self.bytes) => Fast::Done(done),
+        // The configuration's notification is registered by the first poll of `changed`;
+        // polling it again takes a lock, so it is polled again only once the version moved
+        // (or the sender closed), which its notification wakes this task for.
+        let fast = {
+            let probe = self.config.clone();
+            let mut changed = pin!(self.config.changed());
+            let mut copy = pin!(relay.copy(src.as_ref(), dst.as_ref(), &self.bytes));
+            let mut registered = false;
+            poll_fn(|cx| {
+                if !registered || !matches!(probe.has_changed(), Ok(false)) {
+                    registered = true;
+                    if let Poll::Ready(changed) = changed.as_mut().poll(cx) {
+                        return Poll::Ready(Fast::Changed(changed.is_ok()));
+                    }
+                }
+                copy.as_mut().poll(cx).map(Fast::Done)
+            })
+            .await
         };
         match fast {
             Fast::Changed(false) => Some(PipeEnd::Kill(Ending::Fin)),

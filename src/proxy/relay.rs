@@ -1,12 +1,25 @@
-//! The no-toxic fast path: socket → kernel pipe → socket with `splice(2)`.
+//! The no-toxic fast path: read/write for small chunks, `splice(2)` for bulk.
 //!
-//! While no toxic affects a direction, its bytes never enter user space: they
-//! are spliced from the source socket into a pipe and from the pipe into the
-//! destination socket, driven by tokio's readiness API
-//! (`readable()`/`writable()` + `try_io`). The pipe is borrowed from the
-//! server's pool ([`FdBudget`]) only while bytes are in flight, so an idle
-//! connection holds no pipe. If no pipe can be had (the budget is spent, or
-//! the kernel refuses) the relay copies through a buffer instead.
+//! While no toxic affects a direction, its bytes go from the source socket to
+//! the destination socket with no task hop, no channel and no allocation:
+//! - **small chunks** (the request/response traffic of APIs, Redis, SQL) are
+//!   read into the worker thread's scratch buffer and written at once: one
+//!   `recvfrom` and one `sendto` per chunk. A read shorter than the buffer
+//!   shows the socket drained, so its readiness is cleared then (as tokio's
+//!   own `poll_read` does) instead of paying a third call that returns
+//!   `EAGAIN`. Only what the destination does not accept at once is kept, in
+//!   the relay's own buffer, until it does;
+//! - **bulk**: a read that fills the scratch buffer switches the direction to
+//!   socket → kernel pipe → socket with `splice(2)`, bytes never entering user
+//!   space; a splice shorter than the scratch buffer switches it back. The
+//!   pipe is borrowed from the server's pool ([`FdBudget`]) only while bytes
+//!   are in flight, so an idle connection holds no pipe (and no buffer). If no
+//!   pipe can be had (the budget is spent, or the kernel refuses) the relay
+//!   keeps copying through the scratch buffer.
+//!
+//! Why, measured in docs/benchmarks.md: splicing a 100-byte chunk costs three
+//! calls (splice in, splice out, a splice that finds the socket empty) plus
+//! four locks of the pipe pool; read/write costs two calls and no lock.
 //!
 //! [`Relay::copy`] is cancel-safe: every syscall is synchronous, so when the
 //! caller drops the future (a toxic arrived) no byte is lost. Bytes already
@@ -14,6 +27,7 @@
 //! resumes `copy` (still no toxic) or takes them with [`Relay::take_held`]
 //! and feeds them to the toxic chain.
 
+use std::cell::RefCell;
 use std::io::{self, Read};
 
 use nix::fcntl::{SpliceFFlags, splice};
@@ -23,8 +37,13 @@ use tokio::net::TcpStream;
 
 use super::budget::{FdBudget, PipeFds};
 
-/// The copy buffer of the fallback when no pipe can be had.
-pub(crate) const FALLBACK_BUFFER_BYTES: usize = 256 * 1024;
+/// The scratch buffer of each worker thread; a read that fills it switches the direction to
+/// `splice(2)`, a splice shorter than it switches back.
+pub(crate) const SCRATCH_BYTES: usize = 64 * 1024;
+
+thread_local! {
+    static SCRATCH: RefCell<Vec<u8>> = RefCell::new(vec![0u8; SCRATCH_BYTES]);
+}
 
 /// One direction's fast-path state.
 #[derive(Debug)]
@@ -33,9 +52,12 @@ pub(crate) struct Relay {
     /// The borrowed pipe while `held` bytes are in it.
     pipe: Option<PipeFds>,
     held: usize,
+    /// Bytes read that the destination has not accepted yet: `buf[start..end]`.
     buf: Vec<u8>,
     start: usize,
     end: usize,
+    /// The last read filled the scratch buffer: splice the next.
+    bulk: bool,
     spliced: bool,
 }
 
@@ -53,6 +75,7 @@ impl Relay {
             buf: Vec::new(),
             start: 0,
             end: 0,
+            bulk: false,
             spliced: false,
         }
     }
@@ -73,9 +96,6 @@ impl Relay {
         bytes: &Counter,
     ) -> io::Result<()> {
         loop {
-            if self.held == 0 && self.start == self.end && self.fill(src).await? == 0 {
-                return Ok(());
-            }
             while self.held > 0 {
                 let Some(pipe) = &self.pipe else { break };
                 let n = io_when_ready(dst, Interest::WRITABLE, || {
@@ -95,51 +115,83 @@ impl Relay {
                 self.start += n;
                 bytes.inc_by(n as u64);
             }
+            if self.fill(src, dst, bytes).await? == 0 {
+                return Ok(());
+            }
         }
     }
 
-    /// Wait for data and read it into a borrowed pipe (or the buffer): how many bytes, 0 at
-    /// end of stream.
-    async fn fill(&mut self, src: &TcpStream) -> io::Result<usize> {
+    /// Wait for data and move it on: spliced into a borrowed pipe (bulk), or read and written
+    /// at once with the rest kept. How many bytes were read, 0 at end of stream.
+    async fn fill(
+        &mut self,
+        src: &TcpStream,
+        dst: &TcpStream,
+        bytes: &Counter,
+    ) -> io::Result<usize> {
         loop {
             src.ready(Interest::READABLE).await?;
-            let read = match self.budget.take_pipe() {
-                Some(pipe) => {
-                    let n = src.try_io(Interest::READABLE, || {
-                        Ok(splice(
-                            src,
-                            None,
-                            &pipe.write,
-                            None,
-                            pipe.capacity,
-                            flags(),
-                        )?)
-                    });
-                    if let Ok(n @ 1..) = n {
-                        self.held = n;
-                        self.spliced = true;
-                        self.pipe = Some(pipe);
-                    } else {
-                        self.budget.put_pipe(pipe);
-                    }
-                    n
-                }
-                None => {
-                    if self.buf.is_empty() {
-                        self.buf = vec![0u8; FALLBACK_BUFFER_BYTES];
-                    }
-                    let n = src.try_read(&mut self.buf);
-                    if let Ok(n) = n {
-                        (self.start, self.end) = (0, n);
-                    }
-                    n
-                }
+            let moved = match self.bulk.then(|| self.budget.take_pipe()).flatten() {
+                Some(pipe) => self.splice_in(src, pipe),
+                None => self.read_through(src, dst, bytes),
             };
-            match read {
+            match moved {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
                 done => return done,
             }
         }
+    }
+
+    /// Splice what `src` has into `pipe`, keeping the pipe while it holds bytes.
+    fn splice_in(&mut self, src: &TcpStream, pipe: PipeFds) -> io::Result<usize> {
+        let n = src.try_io(Interest::READABLE, || {
+            Ok(splice(
+                src,
+                None,
+                &pipe.write,
+                None,
+                pipe.capacity,
+                flags(),
+            )?)
+        });
+        if let Ok(n @ 1..) = n {
+            self.held = n;
+            self.spliced = true;
+            self.bulk = n >= SCRATCH_BYTES;
+            self.pipe = Some(pipe);
+        } else {
+            self.budget.put_pipe(pipe);
+        }
+        n
+    }
+
+    /// Read what `src` has into the thread's scratch buffer and write it to `dst` at once;
+    /// what `dst` does not take is kept in `buf`.
+    fn read_through(
+        &mut self,
+        src: &TcpStream,
+        dst: &TcpStream,
+        bytes: &Counter,
+    ) -> io::Result<usize> {
+        SCRATCH.with_borrow_mut(|scratch| {
+            let n = read_drained(src, scratch)?;
+            if n == 0 {
+                return Ok(0);
+            }
+            self.bulk = n == scratch.len();
+            let written = match dst.try_write(&scratch[..n]) {
+                Ok(w) => w,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => 0,
+                Err(e) => return Err(e),
+            };
+            bytes.inc_by(written as u64);
+            if written < n {
+                self.buf.clear();
+                self.buf.extend_from_slice(&scratch[written..n]);
+                (self.start, self.end) = (0, n - written);
+            }
+            Ok(n)
+        })
     }
 
     /// Return an empty pipe to the pool.
@@ -155,6 +207,7 @@ impl Relay {
     pub(crate) fn take_held(&mut self) -> io::Result<Vec<u8>> {
         let mut out = self.buf[self.start..self.end].to_vec();
         (self.start, self.end) = (0, 0);
+        self.buf = Vec::new();
         if let Some(pipe) = &mut self.pipe
             && self.held > 0
         {
@@ -166,6 +219,27 @@ impl Relay {
         }
         self.give_back();
         Ok(out)
+    }
+}
+
+/// Read what `src` has into `buf`: the count (0 at end of stream), or `WouldBlock` when there
+/// is nothing. A read shorter than `buf` drained the socket (a TCP receive queue is read until
+/// it is empty or the buffer full), so it clears the readiness as well: the next wait sleeps
+/// until new data comes instead of trying a read that would find nothing.
+fn read_drained(src: &TcpStream, buf: &mut [u8]) -> io::Result<usize> {
+    let mut got = 0;
+    let read = src.try_io(Interest::READABLE, || {
+        got = src.try_read(buf)?;
+        if got > 0 && got < buf.len() {
+            // tokio clears the readiness it saw when the operation reports WouldBlock; an
+            // event that came since is kept.
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        Ok(got)
+    });
+    match read {
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock && got > 0 => Ok(got),
+        other => other,
     }
 }
 
@@ -223,6 +297,30 @@ mod tests {
         let _client = writer.await.unwrap();
         assert_eq!(reader.await.unwrap(), payload);
         assert_eq!(bytes.get(), payload.len() as u64);
+    }
+
+    #[tokio::test]
+    async fn small_chunks_are_read_and_written_not_spliced() {
+        // Request/response traffic: 100-byte chunks, each delivered before the next is sent.
+        let (mut client, a_in) = pair().await;
+        let (b_out, mut sink) = pair().await;
+        let relay = tokio::spawn(async move {
+            let mut relay = Relay::new(FdBudget::new(65_536));
+            let bytes = Counter::default();
+            relay.copy(&a_in, &b_out, &bytes).await.unwrap();
+            (relay, bytes.get())
+        });
+        for i in 0..50u8 {
+            let chunk = [i; 100];
+            client.write_all(&chunk).await.unwrap();
+            let mut got = [0u8; 100];
+            sink.read_exact(&mut got).await.unwrap();
+            assert_eq!(got, chunk, "chunk {i}");
+        }
+        client.shutdown().await.unwrap();
+        let (relay, bytes) = relay.await.unwrap();
+        assert_eq!(bytes, 5_000);
+        assert!(!relay.is_zero_copy(), "no chunk filled the scratch buffer");
     }
 
     #[tokio::test]
