@@ -16,6 +16,7 @@
 //! | [`load`] | the load driver: open/closed models, schedules, scenarios, histograms, keyed-write check (`shakedown load`) |
 //! | [`experiment`] | the experiment runner: file format, probes, method, measurements, suites, and the typed record of runs |
 //! | [`report`] | renderings of a run's record: terminal summary, JSON journal, JUnit XML, HTML page, Markdown summary |
+//! | [`tls`] | TLS with rustls: client settings (system roots, `ca`, `insecure`), server settings from PEM files, handshake failures told apart |
 //! | [`import`] | converting other tools' experiments (Chaos Toolkit) into experiment files (`shakedown import`) |
 //! | [`demo`] | the embedded demo target, a small HTTP key-value service with realistic failure modes (`shakedown demo-target`) |
 //! | [`cli`] | the command line: arguments, entry points, printing and output files of every subcommand (`run`, `test`, `validate`, `report`, `serve`, `load`, `demo-target`, `schema`, `completions`, `man`, `import`, `merge`) |
@@ -39,3 +40,4 @@ pub mod import;
 pub mod load;
 pub mod proxy;
 pub mod report;
+pub mod tls;

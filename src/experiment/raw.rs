@@ -22,6 +22,7 @@ pub(super) const SECTIONS: &[&str] = &[
     "services",
     "proxies",
     "control",
+    "tls",
     "load",
     "steady_state",
     "guards",

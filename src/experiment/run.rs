@@ -96,7 +96,11 @@ pub async fn run_once(
     progress: Progress,
 ) -> RunRecord {
     let mut interrupts = Interrupts::listen();
-    let http = Http::default();
+    let http = Http::with_tls(&experiment.tls).unwrap_or_else(|e| {
+        // Validation read the CA file; it changed since.
+        tracing::warn!(error = %e, "tls: using the system's roots only");
+        Http::default()
+    });
     let shared = Arc::new(Shared {
         journal: Mutex::new(RunRecord {
             run,

@@ -39,6 +39,9 @@ struct ExperimentFile {
     proxies: Vec<RawProxy>,
     /// URL of an external control API (`shakedown serve`); default: an embedded one.
     control: Option<String>,
+    /// How `https` probe and `ready` URLs verify servers (`ca`, `insecure`); the load's
+    /// default too.
+    tls: Option<crate::tls::TlsOptions>,
     /// Load to apply for the whole run (the load driver's format, docs/load.md).
     load: Option<LoadSpec>,
     /// Probes sampled during the run; a failing sample is a detection, passing again a recovery.

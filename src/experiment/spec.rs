@@ -42,6 +42,9 @@ pub struct Experiment {
     pub proxies: Vec<Proxy>,
     /// Where the proxies live.
     pub control: Control,
+    /// How `https` probe and `ready` URLs (and the load, unless its own `tls` says otherwise)
+    /// verify servers.
+    pub tls: crate::tls::TlsOptions,
     /// The `load:` section (the load driver's format, validated by it).
     pub load: Option<crate::load::LoadSpec>,
     /// The hypothesis sampled throughout the run.
