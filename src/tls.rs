@@ -139,6 +139,34 @@ pub fn client_config(options: &TlsOptions) -> Result<Arc<ClientConfig>, TlsError
     Ok(Arc::new(config))
 }
 
+/// A hyper-util connector for `https` URLs verifying servers following `options` (h2 and
+/// HTTP/1.1 by ALPN, `TCP_NODELAY`); `http` URLs pass through in the clear unless
+/// `https_only`.
+///
+/// # Errors
+/// As [`client_config`].
+pub fn https_connector(
+    options: &TlsOptions,
+    https_only: bool,
+) -> Result<
+    hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
+    TlsError,
+> {
+    let mut config = (*client_config(options)?).clone();
+    // The connector sets ALPN itself from the versions enabled.
+    config.alpn_protocols.clear();
+    let mut http = hyper_util::client::legacy::connect::HttpConnector::new();
+    http.set_nodelay(true);
+    http.enforce_http(false);
+    let builder = hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(config);
+    let builder = if https_only {
+        builder.https_only()
+    } else {
+        builder.https_or_http()
+    };
+    Ok(builder.enable_all_versions().wrap_connector(http))
+}
+
 /// Server settings with the certificate chain of `cert` and the private key of `key` (PEM
 /// files), offering h2 and HTTP/1.1 by ALPN.
 ///

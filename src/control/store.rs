@@ -34,7 +34,8 @@ use settle::Plan;
 use super::error::ApiError;
 use super::wire::{self, ProxyRequest, ProxyUpdate, ToxicPatch, ToxicRequest};
 use crate::proxy::{
-    HttpFront, HttpTarget, Metrics, PeerMap, Protocol, RunningProxy, Snapshot, ToxicEntry,
+    HttpFront, HttpTarget, HttpTls, Metrics, PeerMap, Protocol, ProxyTls, RunningProxy, Snapshot,
+    ToxicEntry,
 };
 
 /// Server-wide state behind the API.
@@ -71,6 +72,9 @@ struct Entry {
     enabled: bool,
     protocol: Protocol,
     header_faults: bool,
+    /// HTTP mode's TLS settings, and the acceptor and client built from them.
+    tls: ProxyTls,
+    http_tls: Option<Arc<HttpTls>>,
     toxics: Vec<Slot>,
     /// HTTP mode: the front the connections dial (started on the first switch to HTTP).
     front: Option<HttpFront>,
@@ -92,6 +96,8 @@ impl Entry {
             enabled: false,
             protocol: Protocol::Tcp,
             header_faults: false,
+            tls: ProxyTls::default(),
+            http_tls: None,
             toxics: Vec::new(),
             front: None,
             peers: PeerMap::default(),
@@ -111,6 +117,7 @@ impl Entry {
             http: front.map(|_| HttpTarget {
                 upstream: self.upstream.clone(),
                 header_faults: self.header_faults,
+                tls: self.http_tls.clone(),
             }),
             toxics: self.toxics.iter().map(|s| s.entry.clone()).collect(),
         }));
@@ -128,6 +135,7 @@ impl Entry {
         if let (Protocol::Http, Some(map)) = (self.protocol, v.as_object_mut()) {
             map.insert("protocol".into(), json!(self.protocol.as_str()));
             map.insert("header_faults".into(), json!(self.header_faults));
+            self.tls.view(map);
         }
         v
     }
@@ -182,10 +190,13 @@ impl Store {
         Slot { entry, lease }
     }
 
-    /// The plan of a new proxy, its toxics checked.
-    fn new_plan(self: &Arc<Self>, req: ProxyRequest) -> Plan {
+    /// The plan of a new proxy, its toxics and TLS checked.
+    fn new_plan(self: &Arc<Self>, req: ProxyRequest) -> Result<Plan, ApiError> {
         let name: Arc<str> = req.name.as_str().into();
-        Plan {
+        let tls = req.tls.merged(&ProxyTls::default());
+        Ok(Plan {
+            http_tls: wire::check_tls(&tls)?,
+            tls,
             listen: req.listen,
             upstream: req.upstream,
             enabled: req.enabled,
@@ -196,7 +207,7 @@ impl Store {
                 .into_iter()
                 .map(|t| self.slot(&name, t))
                 .collect(),
-        }
+        })
     }
 
     /// Prepare then commit one proxy's plan.
@@ -228,7 +239,7 @@ impl Store {
             return Err(ApiError::proxy_exists());
         }
         let mut entry = Entry::new(&req.name, &req.listen, &req.upstream);
-        let plan = self.new_plan(req);
+        let plan = self.new_plan(req)?;
         self.apply(&mut entry, plan).await?;
         let view = entry.view();
         inner.insert(entry.name.to_string(), entry);
@@ -251,6 +262,7 @@ impl Store {
         plan.enabled = upd.enabled.unwrap_or(entry.enabled);
         plan.protocol = upd.protocol.unwrap_or(entry.protocol);
         plan.header_faults = upd.header_faults.unwrap_or(entry.header_faults);
+        plan.set_tls(&upd.tls)?;
         self.apply(entry, plan).await?;
         Ok(entry.view())
     }

@@ -82,15 +82,7 @@ impl Http {
     /// # Errors
     /// A `ca` file that cannot be read or holds no certificate.
     pub fn with_tls(options: &TlsOptions) -> Result<Self, TlsError> {
-        let config = crate::tls::client_config(options)?;
-        let mut http = HttpConnector::new();
-        http.set_nodelay(true);
-        http.enforce_http(false);
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config((*config).clone())
-            .https_or_http()
-            .enable_all_versions()
-            .wrap_connector(http);
+        let connector = crate::tls::https_connector(options, false)?;
         Ok(Self {
             client: Client::builder(TokioExecutor::new())
                 .pool_idle_timeout(Duration::from_secs(5))

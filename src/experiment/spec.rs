@@ -102,6 +102,8 @@ pub struct Proxy {
     pub upstream: String,
     /// What it speaks to its clients (HTTP toxics need `Http`).
     pub protocol: crate::proxy::Protocol,
+    /// HTTP mode's TLS toward clients and upstream.
+    pub tls: crate::proxy::ProxyTls,
 }
 
 /// Where proxies are created and faults injected.

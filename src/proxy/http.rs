@@ -10,12 +10,23 @@
 //!
 //! `http_reset` resets the front's socket; the pipe reading it sees the RST and resets the
 //! client (the TCP proxy's rule for a reset peer).
+//!
+//! TLS (`tls`): with `tls_cert` and `tls_key` the front terminates the clients' TLS (TCP
+//! toxics then act on the encrypted bytes, HTTP toxics on the requests inside); with
+//! `upstream_tls` it forwards over TLS through a pooled client of its own.
+//!
+//! A client connection must send a whole request head within [`HEADER_READ_TIMEOUT`] (and
+//! finish its TLS handshake within the same time), or it is closed.
 
 mod body;
 mod decide;
 mod forward;
 mod reset;
 mod serve;
+mod tls;
+
+pub(crate) use tls::HttpTls;
+pub use tls::ProxyTls;
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -113,6 +124,10 @@ pub(crate) struct HttpFront {
 /// How long an idle upstream connection stays in the pool.
 const POOL_IDLE: Duration = Duration::from_secs(30);
 
+/// How long a client connection may take to send a request's head (its first, or the next
+/// one on a kept-alive HTTP/1.1 connection) or to finish its TLS handshake; then it is closed.
+pub(crate) const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
 impl HttpFront {
     /// Bind `127.0.0.1:0` and serve the front of proxy `name`. Fails only when no loopback
     /// port can be bound (out of descriptors).
@@ -192,12 +207,52 @@ async fn connection(
     stop: CancellationToken,
 ) {
     let reset = CancellationToken::new();
-    let io = TokioIo::new(reset::ResetOnDrop::new(stream, reset.clone()));
+    let io = reset::ResetOnDrop::new(stream, reset.clone());
+    let acceptor = front
+        .config
+        .borrow()
+        .http
+        .as_ref()
+        .and_then(|t| t.tls.as_ref())
+        .and_then(|t| t.acceptor.clone());
+    let Some(acceptor) = acceptor else {
+        return serve_connection(TokioIo::new(io), from, front, reset, stop).await;
+    };
+    let handshake = tokio::time::timeout(HEADER_READ_TIMEOUT, acceptor.accept(io));
+    let tls = tokio::select! {
+        done = handshake => match done {
+            Ok(Ok(tls)) => tls,
+            Ok(Err(error)) => {
+                tracing::debug!(proxy = %front.name, %error, "HTTP front: TLS handshake failed");
+                return;
+            }
+            Err(_) => return,
+        },
+        _ = stop.cancelled() => return,
+    };
+    serve_connection(TokioIo::new(tls), from, front, reset, stop).await;
+}
+
+/// Serve HTTP/1.1 or HTTP/2 on `io` (plain or TLS) until it closes or is stopped.
+async fn serve_connection<I>(
+    io: TokioIo<I>,
+    from: SocketAddr,
+    front: Arc<Front>,
+    reset: CancellationToken,
+    stop: CancellationToken,
+) where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    // Set by the first request: until then the connection is on the head-read clock (hyper's
+    // own timer covers HTTP/1.1 heads, not the version sniffing before them).
+    let first = CancellationToken::new();
     let service = hyper::service::service_fn({
         let reset = reset.clone();
+        let first = first.clone();
         move |req| {
             let front = front.clone();
             let reset = reset.clone();
+            first.cancel();
             async move {
                 // Looked up per request: the proxy registers the client once it has dialled,
                 // which may be just after the front accepted.
@@ -206,11 +261,22 @@ async fn connection(
             }
         }
     });
-    let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT);
     let conn = builder.serve_connection(io, service);
+    let first_head = async {
+        tokio::select! {
+            _ = first.cancelled() => std::future::pending().await,
+            _ = tokio::time::sleep(HEADER_READ_TIMEOUT) => {}
+        }
+    };
     tokio::select! {
         _ = conn => {}
         _ = reset.cancelled() => {}
         _ = stop.cancelled() => {}
+        _ = first_head => {}
     }
 }

@@ -30,6 +30,9 @@ fn a_certificate_and_its_key_make_a_server_and_a_ca() {
     assert_eq!(client.alpn_protocols, server.alpn_protocols);
 }
 
+/// A server built from PEM files, the file expected at fault, and words of the reason.
+type Case<'a> = (Result<Arc<ServerConfig>, TlsError>, &'a Path, &'a str);
+
 #[test]
 fn bad_pem_files_name_the_file_and_the_fault() {
     let ck = self_signed();
@@ -39,7 +42,7 @@ fn bad_pem_files_name_the_file_and_the_fault() {
     let garbage = file("not pem at all\n");
     let truncated = file("-----BEGIN CERTIFICATE-----\nMIIB\n");
     let missing = Path::new("/nonexistent/shakedown.pem");
-    let cases: Vec<(Result<Arc<ServerConfig>, TlsError>, &Path, &str)> = vec![
+    let cases: Vec<Case<'_>> = vec![
         (server_config(missing, key.path()), missing, "No such file"),
         (
             server_config(garbage.path(), key.path()),
