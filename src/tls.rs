@@ -204,14 +204,14 @@ pub fn is_tls_failure(error: &(dyn std::error::Error + 'static)) -> bool {
         if e.is::<rustls::Error>() {
             return true;
         }
-        if let Some(io) = e.downcast_ref::<std::io::Error>()
-            && io
+        // An `io::Error`'s `source` skips the error it wraps: follow `get_ref` instead (the
+        // HTTPS connector wraps tokio-rustls's `io::Error` in another).
+        next = match e.downcast_ref::<std::io::Error>() {
+            Some(io) => io
                 .get_ref()
-                .is_some_and(|inner| inner.is::<rustls::Error>())
-        {
-            return true;
-        }
-        next = e.source();
+                .map(|inner| inner as &(dyn std::error::Error + 'static)),
+            None => e.source(),
+        };
     }
     false
 }

@@ -313,3 +313,39 @@ async fn a_half_sent_request_head_is_closed_after_the_header_timeout() {
     }
     assert_eq!(up.requests(), 0);
 }
+
+/// An HTTP probe over HTTPS: refused by the system's roots (a TLS error naming the handshake),
+/// passing with the experiment's `tls: {ca: …}`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_https_probe_verifies_with_the_experiments_tls_settings() {
+    let pki = Pki::new();
+    let up = TlsUpstream::start(&pki).await;
+    let dir = tempfile::tempdir().unwrap();
+    // Without the CA the steady state does not hold before any fault: preflight fails (3).
+    for (tls, code) in [
+        (String::new(), 3),
+        (format!("tls: {{ca: \"{}\"}}\n", pki.cert_str()), 0),
+    ] {
+        let file = dir.path().join(format!("probe{code}.yaml"));
+        std::fs::write(
+            &file,
+            format!(
+                "title: https probe\n{tls}steady_state:\n  probes:\n    - {{name: web, http: {{url: \"https://localhost:{}/health\"}}}}\nduration: 1s\n",
+                up.addr.port()
+            ),
+        )
+        .unwrap();
+        let (ran, doc) = support::runner::run_journaled(&file).await;
+        assert_eq!(ran.code, code, "{}\n{}", ran.stdout, ran.stderr);
+        let detail = doc["experiments"][0]["runs"][0]["preflight"][0]["detail"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        if code == 3 {
+            assert!(detail.starts_with("TLS handshake failed: "), "{detail}");
+            assert_eq!(up.requests(), 0);
+        } else {
+            assert_eq!(detail, "status 200");
+        }
+    }
+}

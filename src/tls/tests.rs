@@ -87,6 +87,8 @@ fn handshake_failures_are_found_among_the_sources() {
         rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer),
     );
     assert!(is_tls_failure(&tls));
+    // Wrapped again, as hyper-rustls's connector does.
+    assert!(is_tls_failure(&std::io::Error::other(tls)));
     let reset = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
     assert!(!is_tls_failure(&reset));
     assert!(server_name("127.0.0.1").is_ok());

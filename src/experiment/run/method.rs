@@ -100,7 +100,10 @@ pub(super) async fn execute(experiment: Experiment, shared: Arc<Shared>, res: Re
             Some(clock.now().as_secs_f64()),
             "stopping the load, reading writes back".into(),
         );
-        shared.journal().load = load.stop().await;
+        let report = load.stop().await;
+        let mut journal = shared.journal();
+        journal.load = report;
+        crate::experiment::record::StepFailures::fill(&mut journal);
     }
 }
 
@@ -125,6 +128,7 @@ async fn timeline(experiment: &Experiment, shared: &Shared, res: &Res, clock: Cl
             measured: step.measure,
             measurement: None,
             recovered_in_time: None,
+            load_failures: None,
             detail: None,
             ok: false,
         });
