@@ -5,8 +5,10 @@
 //! (a listener on `127.0.0.1:0`) instead of the upstream, so TCP toxics act on the client's
 //! bytes exactly as in TCP mode. The front serves HTTP/1.1 and h2c (prior knowledge) with
 //! hyper-util's auto server, keeps client connections alive, decides each request's HTTP
-//! toxics (`decide`), acts on the verdicts (`serve`), and forwards through one pooled
-//! hyper-util client per proxy (`forward`), streaming bodies both ways (`body`).
+//! toxics (`decide`), acts on the verdicts (`serve`), and forwards through pooled hyper-util
+//! clients (`forward`), streaming bodies both ways (`body`). A request goes upstream in the
+//! client's HTTP version: HTTP/1.x as HTTP/1.1, h2c as h2c (so gRPC passes through); over TLS
+//! to the upstream, ALPN chooses.
 //!
 //! `http_reset` resets the front's socket; the pipe reading it sees the RST and resets the
 //! client (the TCP proxy's rule for a reset peer).
@@ -110,8 +112,11 @@ pub(crate) struct Front {
     pub(crate) config: watch::Receiver<Arc<Snapshot>>,
     /// Client addresses by front connection.
     pub(crate) peers: PeerMap,
-    /// The pooled upstream client.
+    /// The pooled upstream client for HTTP/1.1 clients.
     pub(crate) client: Client<HttpConnector, ProxyBody>,
+    /// The pooled upstream client for h2c clients: HTTP/2 with prior knowledge, so that
+    /// gRPC and other h2-only traffic passes through.
+    pub(crate) h2c: Client<HttpConnector, ProxyBody>,
 }
 
 /// A running front: its address and the switch that stops it and its connections.
@@ -146,6 +151,10 @@ impl HttpFront {
         connector.set_nodelay(true);
         let client = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(POOL_IDLE)
+            .build(connector.clone());
+        let h2c = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(POOL_IDLE)
+            .http2_only(true)
             .build(connector);
         let front = Arc::new(Front {
             name,
@@ -153,6 +162,7 @@ impl HttpFront {
             config,
             peers,
             client,
+            h2c,
         });
         let stop = CancellationToken::new();
         tracker.spawn(accept_loop(listener, front, stop.clone(), tracker.clone()));

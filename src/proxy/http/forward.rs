@@ -91,6 +91,12 @@ pub(super) fn request(
     ))
 }
 
+/// `req` sent as HTTP/2 (to an h2c upstream, with prior knowledge).
+pub(super) fn as_h2(mut req: Request<ProxyBody>) -> Request<ProxyBody> {
+    *req.version_mut() = Version::HTTP_2;
+    req
+}
+
 /// The upstream's response for the client (`version` is the client's): hop-by-hop headers
 /// removed, `via` appended, the body streamed.
 pub(super) fn response(response: Response<Incoming>, version: Version) -> Response<ProxyBody> {

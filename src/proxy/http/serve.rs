@@ -101,12 +101,14 @@ pub(super) async fn handle(
     } else {
         "http"
     };
+    let h2c = tls_client.is_none() && version == http::Version::HTTP_2;
     let req = match forward::request(parts, body, scheme, &target.upstream, peer) {
         Ok(req) => req,
         Err(e) => return forward::error(StatusCode::BAD_GATEWAY, &e),
     };
     let sent = match tls_client {
         Some(client) => client.request(req).await,
+        None if h2c => front.h2c.request(forward::as_h2(req)).await,
         None => front.client.request(req).await,
     };
     let response = match sent {
