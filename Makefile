@@ -65,6 +65,7 @@ chaostoolkit:
 bench:
 	bash scripts/bench-proxy.sh
 	bash scripts/bench-load.sh
+	bash scripts/bench-http.sh
 
 build:
 	$(CARGO) build --release
