@@ -115,13 +115,18 @@ pub fn main() -> ExitCode {
             return Outcome::Aborted.into();
         }
     };
-    match runtime.block_on(run(cli.command)) {
-        Ok(outcome) => outcome.into(),
+    let outcome = match runtime.block_on(run(cli.command)) {
+        Ok(outcome) => outcome,
         Err(error) => {
             eprintln!("shakedown: {}", chain(&error));
-            Outcome::of_error(&error).into()
+            Outcome::of_error(&error)
         }
+    };
+    if let Some(failure) = stdout_failure() {
+        eprintln!("shakedown: writing to stdout failed: {failure}");
+        return Outcome::Aborted.into();
     }
+    outcome.into()
 }
 
 /// Run one parsed command.
@@ -154,10 +159,54 @@ fn chain(error: &anyhow::Error) -> String {
 
 /// Print `text` on stdout. A reader that went away (`shakedown validate … | head -1`) is not a
 /// failure of the command: the rest of the text is dropped and the command still exits with its
-/// own documented code (`print!` would panic: exit 101).
+/// own documented code (`print!` would panic: exit 101). Any other write failure (a full disk,
+/// `>/dev/full`) is kept and turns the command's exit into 3 (see [`stdout_failure`]).
+/// Control characters other than newline and tab (an escape sequence in a journal's title, say)
+/// are shown as `\u{1b}`, so no text shakedown prints can drive the terminal.
 pub fn print(text: std::fmt::Arguments<'_>) {
     use std::io::Write;
-    let _ = std::io::stdout().lock().write_fmt(text);
+    let text = text.to_string();
+    let shown = if text.chars().any(is_unprintable) {
+        text.chars()
+            .fold(String::with_capacity(text.len()), |mut out, c| {
+                if is_unprintable(c) {
+                    out.extend(c.escape_unicode());
+                } else {
+                    out.push(c);
+                }
+                out
+            })
+    } else {
+        text
+    };
+    if let Err(e) = std::io::stdout().lock().write_all(shown.as_bytes()) {
+        note_stdout_error(e);
+    }
+}
+
+fn is_unprintable(c: char) -> bool {
+    c.is_control() && c != '\n' && c != '\t'
+}
+
+/// The first stdout write failure that was not a closed pipe.
+static STDOUT_FAILURE: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
+fn note_stdout_error(error: std::io::Error) {
+    if error.kind() == std::io::ErrorKind::BrokenPipe {
+        return;
+    }
+    if let Ok(mut first) = STDOUT_FAILURE.lock() {
+        first.get_or_insert_with(|| error.to_string());
+    }
+}
+
+/// Flush stdout and return the first write failure of the run, if any (a closed pipe is none).
+fn stdout_failure() -> Option<String> {
+    use std::io::Write;
+    if let Err(e) = std::io::stdout().lock().flush() {
+        note_stdout_error(e);
+    }
+    STDOUT_FAILURE.lock().ok().and_then(|f| f.clone())
 }
 
 fn init_tracing(default: &str) {

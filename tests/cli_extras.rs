@@ -171,3 +171,46 @@ fn man_writes_one_page_per_subcommand_and_prints_one_on_request() {
     assert_eq!(code, 2);
     assert!(stderr.contains("no subcommand `runn`"), "{stderr}");
 }
+
+/// Output the command cannot write is an exit code, never a silent success: a folder under a
+/// file or a missing folder is invalid input (2, naming the flag); a full disk on stdout is 3;
+/// a reader that closed the pipe early is not a failure (0).
+#[test]
+fn unwritable_outputs_are_exit_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("file");
+    std::fs::write(&file, "x").unwrap();
+    let under_file = file.join("man1");
+    let (code, _, stderr) = shakedown(&["man", "--dir", under_file.to_str().unwrap()]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("--dir"), "{stderr}");
+    let missing = dir.path().join("missing").join("x.yaml");
+    let (code, _, stderr) = shakedown(&[
+        "import",
+        "chaostoolkit",
+        "fixtures/chaostoolkit/service-health.json",
+        "-o",
+        missing.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("-o "), "{stderr}");
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let out = Command::new(binary())
+        .arg("man")
+        .stdout(full)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("writing to stdout failed"), "{stderr}");
+    let mut child = Command::new(binary())
+        .arg("man")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+}

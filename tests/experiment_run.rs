@@ -128,6 +128,64 @@ async fn report_re_renders_a_journal_of_the_previous_release() {
     );
 }
 
+/// A journal that shakedown could not have written is refused (exit 2) with the field named:
+/// one of no experiment, and ones whose write counts do not add up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn report_refuses_a_journal_whose_figures_do_not_add_up() {
+    let text = std::fs::read_to_string("fixtures/journal-v0.1.0.json").unwrap();
+    let original: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    const WRITES: &str = "/experiments/0/runs/0/load/writes";
+    type Edit = fn(&mut serde_json::Value);
+    let cases: [(&str, Edit, &str); 3] = [
+        (
+            "empty",
+            |j| j["experiments"] = serde_json::json!([]),
+            "experiments: holds no experiment",
+        ),
+        (
+            "lost",
+            |j| j.pointer_mut(WRITES).unwrap()["lost"] = 900.into(),
+            "experiments[0].runs[0].load.writes: lost + unexpected + read_failed (900) exceeds acknowledged (893)",
+        ),
+        (
+            "acked",
+            |j| j.pointer_mut(WRITES).unwrap()["acknowledged"] = 969.into(),
+            "experiments[0].runs[0].load.writes: acknowledged + refused + unknown (1044) exceeds attempted (968)",
+        ),
+    ];
+    for (name, edit, expected) in cases {
+        let mut journal = original.clone();
+        edit(&mut journal);
+        let path = dir.path().join(format!("{name}.json"));
+        std::fs::write(&path, journal.to_string()).unwrap();
+        let ran = shakedown(&["report", path.to_str().unwrap()]).await;
+        assert_eq!(ran.code, 2, "{name}: {}", ran.stderr);
+        assert!(ran.stderr.contains(expected), "{name}: {}", ran.stderr);
+        assert!(ran.stdout.is_empty(), "{name}: {}", ran.stdout);
+    }
+}
+
+/// A journal's text reaches the terminal without its control characters: an escape sequence
+/// in a (hand-edited) title is shown, not obeyed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn report_shows_control_characters_instead_of_sending_them() {
+    let text = std::fs::read_to_string("fixtures/journal-v0.1.0.json").unwrap();
+    let mut journal: serde_json::Value = serde_json::from_str(&text).unwrap();
+    journal["experiments"][0]["title"] = "clears \u{1b}[2J the screen\u{7}".into();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j.json");
+    std::fs::write(&path, journal.to_string()).unwrap();
+    let ran = shakedown(&["report", path.to_str().unwrap()]).await;
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert!(
+        ran.stdout.contains("clears \\u{1b}[2J the screen\\u{7}"),
+        "{}",
+        ran.stdout
+    );
+    assert!(!ran.stdout.contains('\u{1b}'), "{}", ran.stdout);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn write_behind_loses_its_last_half_second_to_kill_9() {
     let dir = tempfile::tempdir().unwrap();

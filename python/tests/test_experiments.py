@@ -28,7 +28,7 @@ def test_outcomes_messages_and_junit(pytester, experiments):
     result.stdout.fnmatch_lines(
         [
             "*_ failing.yaml: a broken flag file is never repaired _*",
-            "failed:",
+            "2 expectations failed:",
             "  ✗ recovered_within (break the flag): expected ≤ 0.30 s, observed not recovered *",
             "  ✗ steady state holds after the method: expected last sample passes, observed failing at *",
         ]
@@ -110,6 +110,23 @@ def test_other_yaml_is_left_alone(pytester, experiments):
     broken = run(pytester, "experiments/broken.yaml")
     broken.assert_outcomes(errors=1)
     broken.stdout.fnmatch_lines(["invalid experiment (exit 2):", "*broken.yaml:*"])
+
+
+def test_files_shakedown_refuses_are_collected_and_fail_with_its_reason(pytester, experiments):
+    """An experiment over 1 MiB or not in UTF-8 is an error with shakedown's reason, never
+    silently skipped; a large file of other YAML stays uncollected."""
+    folder = pytester.path / "refused"
+    folder.mkdir()
+    body = "title: big\nduration: 1s\nmethod: []\n"
+    (folder / "big.yaml").write_text(body + "# padding\n" * 120_000)
+    (folder / "latin1.yaml").write_bytes(b"title: caf\xe9\nduration: 1s\nmethod: []\n")
+    (folder / "manifest.yaml").write_text("kind: List\n" + "# padding\n" * 120_000)
+    listed = run(pytester, "refused", "--collect-only", "-q")
+    assert [Path(n.split("::")[0]).stem for n in collected(listed)] == ["big", "latin1"]
+    result = run(pytester, "refused")
+    result.assert_outcomes(errors=2)
+    result.stdout.fnmatch_lines(["invalid experiment (exit 2):", "*big.yaml*"])
+    result.stdout.fnmatch_lines(["*latin1.yaml*UTF-8*"])
 
 
 def test_collected_only_where_asked(pytester, experiments):

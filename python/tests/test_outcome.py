@@ -41,4 +41,4 @@ def test_repeated_runs_are_named(tmp_path):
     held = {"name": "rollbacks succeeded", "passed": True, "evaluated": True}
     runs = [{"run": 1, "expectations": [held]}, {"run": 2, "expectations": [failed, held]}]
     journal.write_text(json.dumps({"experiments": [{"status": "failed", "runs": runs}]}))
-    assert judge(1, journal, "").message == "failed:\n  run 2: ✗ lost_writes: expected ≤ 0, observed 3 lost"
+    assert judge(1, journal, "").message == "1 expectation failed:\n  run 2: ✗ lost_writes: expected ≤ 0, observed 3 lost"

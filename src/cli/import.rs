@@ -2,8 +2,6 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context;
-
 use super::print;
 use crate::exit::{InvalidInput, Outcome};
 use crate::import::chaostoolkit;
@@ -42,8 +40,9 @@ pub(crate) async fn import_main(args: ImportArgs) -> anyhow::Result<Outcome> {
     let translation = chaostoolkit::import(&doc, &source)
         .map_err(|e| InvalidInput::new(format!("{label}: {e}")))?;
     match &args.output {
-        Some(out) => std::fs::write(out, &translation.yaml)
-            .with_context(|| format!("writing {}", out.display()))?,
+        Some(out) => std::fs::write(out, &translation.yaml).map_err(|e| {
+            InvalidInput::new(format!("-o {}: cannot write it: {e}", out.display()))
+        })?,
         None => print(format_args!("{}", translation.yaml)),
     }
     for item in &translation.dropped {

@@ -26,7 +26,12 @@ pub(crate) async fn man_main(args: ManArgs) -> anyhow::Result<Outcome> {
     if let Some(dir) = args.dir {
         std::fs::create_dir_all(&dir)
             .and_then(|()| clap_mangen::generate_to(command, &dir))
-            .with_context(|| format!("writing the man pages into {}", dir.display()))?;
+            .map_err(|e| {
+                InvalidInput::new(format!(
+                    "--dir {}: cannot write the pages: {e}",
+                    dir.display()
+                ))
+            })?;
         print(format_args!("{}\n", dir.display()));
         return Ok(Outcome::Passed);
     }

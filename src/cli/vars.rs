@@ -14,7 +14,11 @@ pub(super) fn options(vars: &[String]) -> Result<LoadOptions, InvalidInput> {
             .split_once('=')
             .filter(|(k, _)| !k.trim().is_empty())
             .ok_or_else(|| InvalidInput::new(format!("--var {v:?}: expected KEY=VALUE")))?;
-        map.insert(k.trim().to_string(), val.to_string());
+        let key = k.trim();
+        // `${var.KEY}` must be able to name it: the one name rule (no `}`, `:-` or spaces).
+        crate::config::name::check(key)
+            .map_err(|e| InvalidInput::new(format!("--var {v:?}: the name {key:?} {e}")))?;
+        map.insert(key.to_string(), val.to_string());
     }
     Ok(LoadOptions {
         vars: map,
@@ -34,6 +38,10 @@ mod tests {
         for bad in ["port", "=18080", " =x"] {
             let e = options(&[bad.into()]).unwrap_err();
             assert_eq!(e.to_string(), format!("--var {bad:?}: expected KEY=VALUE"));
+        }
+        for bad in ["a b=x", "a}=x", "a:-b=x", ".hidden=x"] {
+            let e = options(&[bad.into()]).unwrap_err().to_string();
+            assert!(e.starts_with(&format!("--var {bad:?}: the name")), "{e}");
         }
     }
 }

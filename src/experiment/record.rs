@@ -107,7 +107,46 @@ impl Document {
         if document.version != VERSION {
             return Err(ReadError::Version(document.version));
         }
+        document.check().map_err(ReadError::Shape)?;
         Ok(document)
+    }
+
+    /// What a journal written by shakedown always satisfies and an edited one may not: at least
+    /// one experiment, and write counts that add up (`lost`, `unexpected` and `read_failed` are
+    /// parts of `acknowledged`, which with `refused` and `unknown` is part of `attempted`).
+    fn check(&self) -> Result<(), String> {
+        if self.experiments.is_empty() {
+            return Err("experiments: holds no experiment".into());
+        }
+        for (i, e) in self.experiments.iter().enumerate() {
+            for (j, run) in e.runs.iter().enumerate() {
+                let Some(w) = run.load.as_ref().and_then(|l| l.writes.as_ref()) else {
+                    continue;
+                };
+                let at = format!("experiments[{i}].runs[{j}].load.writes");
+                let judged = w
+                    .lost
+                    .saturating_add(w.unexpected)
+                    .saturating_add(w.read_failed);
+                if judged > w.acknowledged {
+                    return Err(format!(
+                        "{at}: lost + unexpected + read_failed ({judged}) exceeds acknowledged ({})",
+                        w.acknowledged
+                    ));
+                }
+                let answered = w
+                    .acknowledged
+                    .saturating_add(w.refused)
+                    .saturating_add(w.unknown);
+                if answered > w.attempted {
+                    return Err(format!(
+                        "{at}: acknowledged + refused + unknown ({answered}) exceeds attempted ({})",
+                        w.attempted
+                    ));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The journal as pretty JSON, one trailing newline.
@@ -320,8 +359,14 @@ impl RunRecord {
 }
 
 /// A duration for people, to the hundredth of a second: `1.00 s` (the journal keeps full
-/// precision).
+/// precision). Below a second, a value that hundredths would round away is given in
+/// milliseconds instead (`1 ms`, `2.5 ms`), so a limit of `1ms` never reads `0.00 s`.
 pub fn for_people(d: Duration) -> String {
+    if d < Duration::from_secs(1) && !d.as_nanos().is_multiple_of(10_000_000) {
+        let ms = format!("{:.3}", d.as_secs_f64() * 1e3);
+        let ms = ms.trim_end_matches('0').trim_end_matches('.');
+        return format!("{ms} ms");
+    }
     format!("{:.2} s", d.as_secs_f64())
 }
 
@@ -508,6 +553,18 @@ mod tests {
         assert_eq!(none, StepFailures::default());
         let edge = StepFailures::within(&load, Duration::ZERO, Duration::from_millis(10_500));
         assert_eq!(edge.requests, 10);
+    }
+
+    /// Hundredths of a second, unless they would round a short duration away.
+    #[test]
+    fn durations_for_people_never_round_a_limit_to_zero() {
+        let ms = Duration::from_millis;
+        assert_eq!(for_people(ms(1)), "1 ms");
+        assert_eq!(for_people(Duration::from_micros(2500)), "2.5 ms");
+        assert_eq!(for_people(ms(0)), "0.00 s");
+        assert_eq!(for_people(ms(10)), "0.01 s");
+        assert_eq!(for_people(ms(300)), "0.30 s");
+        assert_eq!(for_people(ms(1234)), "1.23 s");
     }
 
     /// One line of counts, the same wherever it is shown: aborted and invalid experiments are

@@ -266,6 +266,10 @@ impl Ctx {
         if top.contains_key("title") && title.trim().is_empty() {
             self.problem("title", "must not be empty");
         }
+        if let Some(c) = title.chars().find(|c| c.is_control()) {
+            // A title is one line of every report; an escape sequence would drive the terminal.
+            self.problem("title", format!("must be one line of text, without {c:?}"));
+        }
         title
     }
 

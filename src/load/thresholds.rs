@@ -80,110 +80,36 @@ pub struct ThresholdError {
     pub message: String,
 }
 
+const METRICS: &str = "unknown metric (p50, p95, p99, p99.9, max, mean, error_rate, rps)";
+
 impl std::str::FromStr for Threshold {
     type Err = ThresholdError;
 
+    /// `METRIC OP VALUE [over WINDOW [abort]]`, e.g. `p99 < 300ms over 10s abort`.
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let err = |m: &str| ThresholdError {
+        let err = |message: String| ThresholdError {
             text: text.to_string(),
-            message: m.to_string(),
+            message,
         };
-        let mut words = text.split_whitespace().peekable();
-        let metric_word = words.next().ok_or_else(|| err("empty expression"))?;
+        let mut words = text.split_whitespace();
+        let metric_word = words.next().ok_or_else(|| err("empty expression".into()))?;
         // Allow `p95<300ms` as well as `p95 < 300ms`.
         let (metric_word, glued) = split_op(metric_word);
-        let metric = match metric_word {
-            "max" => Metric::Quantile(1.0),
-            "mean" | "avg" => Metric::Mean,
-            "error_rate" => Metric::ErrorRate,
-            "rps" => Metric::Rps,
-            p if p.starts_with('p') => {
-                let n: f64 = p[1..].parse().map_err(|_| {
-                    err("unknown metric (p50, p95, p99, p99.9, max, mean, error_rate, rps)")
-                })?;
-                if !(0.0..=100.0).contains(&n) {
-                    return Err(err("percentile must be between 0 and 100"));
-                }
-                Metric::Quantile(n / 100.0)
-            }
-            _ => {
-                return Err(err(
-                    "unknown metric (p50, p95, p99, p99.9, max, mean, error_rate, rps)",
-                ));
-            }
-        };
+        let metric = parse_metric(metric_word).map_err(err)?;
         let rest = match glued {
             Some(r) if !r.is_empty() => r.to_string(),
             _ => words
                 .next()
-                .ok_or_else(|| err("missing operator"))?
+                .ok_or_else(|| err("missing operator".into()))?
                 .to_string(),
         };
-        let (op, value) = match rest.as_str() {
-            r if r.starts_with("<=") => (Op::Le, &r[2..]),
-            r if r.starts_with(">=") => (Op::Ge, &r[2..]),
-            r if r.starts_with('<') => (Op::Lt, &r[1..]),
-            r if r.starts_with('>') => (Op::Gt, &r[1..]),
-            _ => return Err(err("operator must be <, <=, > or >=")),
+        let (op, value) = parse_op(&rest).map_err(err)?;
+        let value = match value {
+            "" => words.next().ok_or_else(|| err("missing value".into()))?,
+            glued => glued,
         };
-        let value = if value.is_empty() {
-            words
-                .next()
-                .ok_or_else(|| err("missing value"))?
-                .to_string()
-        } else {
-            value.to_string()
-        };
-        let limit = match metric {
-            Metric::Quantile(_) | Metric::Mean => humantime::parse_duration(&value)
-                .map_err(|_| err("latency limits are durations such as 300ms or 1s"))?
-                .as_secs_f64(),
-            Metric::ErrorRate => match value.strip_suffix('%') {
-                Some(p) => p.parse::<f64>().map_err(|_| err("bad percentage"))? / 100.0,
-                None => value.parse::<f64>().map_err(|_| err("bad fraction"))?,
-            },
-            Metric::Rps => value
-                .trim_end_matches("/s")
-                .parse::<f64>()
-                .map_err(|_| err("rps limit must be a number"))?,
-        };
-        if !limit.is_finite() || limit < 0.0 {
-            return Err(err("limit must be a non-negative number"));
-        }
-        let mut window = None;
-        let mut abort = false;
-        while let Some(word) = words.next() {
-            match word {
-                "over" => {
-                    let w = words.next().ok_or_else(|| err("`over` needs a duration"))?;
-                    let d = humantime::parse_duration(w)
-                        .map_err(|_| err("`over` needs a duration such as 10s"))?;
-                    if d < Duration::from_secs(1) {
-                        return Err(err("windows are whole seconds, at least 1s"));
-                    }
-                    if d > super::WINDOW_HORIZON {
-                        return Err(err("windows are at most 2m (the latency histograms kept)"));
-                    }
-                    window = Some(d);
-                }
-                "abort" => abort = true,
-                other => return Err(err(&format!("unexpected {other:?}"))),
-            }
-        }
-        if window.is_some()
-            && match metric {
-                Metric::Mean => true,
-                Metric::Quantile(q) => ![0.5, 0.9, 0.95, 0.99].contains(&q),
-                _ => false,
-            }
-        {
-            return Err(err(
-                "windowed thresholds support p50, p90, p95, p99, error_rate and rps",
-            ));
-        }
-        if abort && window.is_none() {
-            return Err(err("`abort` needs a window (`over 10s abort`)"));
-        }
+        let limit = parse_limit(metric, value).map_err(err)?;
+        let (window, abort) = parse_window(metric, words).map_err(err)?;
         Ok(Threshold {
             text: text.trim().to_string(),
             metric,
@@ -193,6 +119,101 @@ impl std::str::FromStr for Threshold {
             abort,
         })
     }
+}
+
+/// `p50`, `p99.9`, `max`, `mean`/`avg`, `error_rate` or `rps`. A percentile is in (0, 100]:
+/// `p0` would be the fastest request, which no threshold means.
+fn parse_metric(word: &str) -> Result<Metric, String> {
+    Ok(match word {
+        "max" => Metric::Quantile(1.0),
+        "mean" | "avg" => Metric::Mean,
+        "error_rate" => Metric::ErrorRate,
+        "rps" => Metric::Rps,
+        p if p.starts_with('p') => {
+            let n: f64 = p[1..].parse().map_err(|_| METRICS.to_string())?;
+            if !(n > 0.0 && n <= 100.0) {
+                return Err("a percentile is above 0 and at most 100 (p50, p99.9, p100)".into());
+            }
+            Metric::Quantile(n / 100.0)
+        }
+        _ => return Err(METRICS.into()),
+    })
+}
+
+/// The operator at the start of `rest` and what follows it (empty when the value is the next
+/// word).
+fn parse_op(rest: &str) -> Result<(Op, &str), String> {
+    Ok(match rest {
+        r if r.starts_with("<=") => (Op::Le, &r[2..]),
+        r if r.starts_with(">=") => (Op::Ge, &r[2..]),
+        r if r.starts_with('<') => (Op::Lt, &r[1..]),
+        r if r.starts_with('>') => (Op::Gt, &r[1..]),
+        _ => return Err("operator must be <, <=, > or >=".into()),
+    })
+}
+
+/// The limit in the metric's unit: seconds for latencies, a fraction in [0, 1] for
+/// `error_rate` (`1%` or `0.01`), requests per second for `rps`.
+fn parse_limit(metric: Metric, value: &str) -> Result<f64, String> {
+    let limit = match metric {
+        Metric::Quantile(_) | Metric::Mean => humantime::parse_duration(value)
+            .map_err(|_| "latency limits are durations such as 300ms or 1s")?
+            .as_secs_f64(),
+        Metric::ErrorRate => match value.strip_suffix('%') {
+            Some(p) => p.parse::<f64>().map_err(|_| "bad percentage")? / 100.0,
+            None => value.parse::<f64>().map_err(|_| "bad fraction")?,
+        },
+        Metric::Rps => value
+            .trim_end_matches("/s")
+            .parse::<f64>()
+            .map_err(|_| "rps limit must be a number")?,
+    };
+    if !limit.is_finite() || limit < 0.0 {
+        return Err("limit must be a non-negative number".into());
+    }
+    if metric == Metric::ErrorRate && limit > 1.0 {
+        return Err("an error rate is between 0% and 100% (0 and 1 as a fraction)".into());
+    }
+    Ok(limit)
+}
+
+/// The optional `over WINDOW [abort]` tail.
+fn parse_window<'a>(
+    metric: Metric,
+    mut words: impl Iterator<Item = &'a str>,
+) -> Result<(Option<Duration>, bool), String> {
+    let mut window = None;
+    let mut abort = false;
+    while let Some(word) = words.next() {
+        match word {
+            "over" => {
+                let w = words.next().ok_or("`over` needs a duration")?;
+                let d = humantime::parse_duration(w)
+                    .map_err(|_| "`over` needs a duration such as 10s")?;
+                if d < Duration::from_secs(1) {
+                    return Err("windows are whole seconds, at least 1s".into());
+                }
+                if d > super::WINDOW_HORIZON {
+                    return Err("windows are at most 2m (the latency histograms kept)".into());
+                }
+                window = Some(d);
+            }
+            "abort" => abort = true,
+            other => return Err(format!("unexpected {other:?}")),
+        }
+    }
+    let windowed = match metric {
+        Metric::Mean => false,
+        Metric::Quantile(q) => [0.5, 0.9, 0.95, 0.99].contains(&q),
+        _ => true,
+    };
+    if window.is_some() && !windowed {
+        return Err("windowed thresholds support p50, p90, p95, p99, error_rate and rps".into());
+    }
+    if abort && window.is_none() {
+        return Err("`abort` needs a window (`over 10s abort`)".into());
+    }
+    Ok((window, abort))
 }
 
 fn split_op(word: &str) -> (&str, Option<&str>) {
@@ -381,6 +402,27 @@ mod tests {
             "p95 < 1s later",
         ] {
             assert!(bad.parse::<Threshold>().is_err(), "{bad}");
+        }
+        assert_eq!(t("p100 < 1s").metric, Metric::Quantile(1.0));
+        assert!((t("error_rate <= 100%").limit - 1.0).abs() < 1e-12);
+    }
+
+    /// Numbers outside a metric's range are refused with the range: a percentile is in
+    /// (0, 100], an error rate in [0%, 100%].
+    #[test]
+    fn out_of_range_limits_say_the_range() {
+        for (bad, message) in [
+            ("p0 < 1s", "a percentile is above 0 and at most 100"),
+            ("p-5 < 1s", "a percentile is above 0 and at most 100"),
+            ("p100.5 < 1s", "a percentile is above 0 and at most 100"),
+            ("pnan < 1s", "a percentile is above 0 and at most 100"),
+            ("error_rate < 200%", "an error rate is between 0% and 100%"),
+            ("error_rate < 1.5", "an error rate is between 0% and 100%"),
+            ("error_rate < -1%", "limit must be a non-negative number"),
+            ("rps > inf", "limit must be a non-negative number"),
+        ] {
+            let e = bad.parse::<Threshold>().unwrap_err();
+            assert!(e.message.starts_with(message), "{bad}: {e}");
         }
     }
 

@@ -10,8 +10,11 @@ import yaml
 
 #: YAML file suffixes looked at.
 SUFFIXES = (".yaml", ".yml")
-#: A file larger than shakedown accepts (1 MiB) is not read (and so not collected).
+#: The largest file shakedown accepts (1 MiB). A larger one, or one that is not UTF-8, is
+#: collected only when its first ``SNIFF_BYTES`` have an experiment's top-level keys; its item
+#: then fails at setup with shakedown's reason.
 MAX_BYTES = 1 << 20
+SNIFF_BYTES = 64 << 10
 #: Keys an experiment must have: ``duration`` and at least one of ``BODY_KEYS``.
 REQUIRED_KEY = "duration"
 BODY_KEYS = ("method", "steady_state", "load")
@@ -39,14 +42,23 @@ def read_header(path: Path) -> ExperimentHeader | None:
     A file is an experiment when its top-level mapping has ``duration`` and one of ``method``,
     ``steady_state`` or ``load``. A file that is not valid YAML is still one when those keys
     start lines at column 0 (so a broken experiment is reported, not silently skipped); other
-    YAML (CI workflows, Kubernetes manifests, docker-compose files) is left alone.
+    YAML (CI workflows, Kubernetes manifests, docker-compose files) is left alone. The same
+    holds for a file over 1 MiB or not in UTF-8, which shakedown refuses with its reason.
     """
     try:
-        if path.stat().st_size > MAX_BYTES:
-            return None
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
+        with path.open("rb") as f:
+            raw = f.read(MAX_BYTES + 1)
+    except OSError:
         return None
+    try:
+        if len(raw) > MAX_BYTES:
+            raise ValueError("larger than shakedown reads")
+        text = raw.decode("utf-8")
+    except ValueError:
+        # Too large, or not UTF-8: shakedown refuses it with the reason, so an experiment is
+        # collected (and fails at setup) rather than silently skipped; other files are left alone.
+        keys = set(_TOP_LEVEL_KEY.findall(raw[:SNIFF_BYTES].decode("utf-8", errors="replace")))
+        return ExperimentHeader() if looks_like_experiment(keys) else None
     try:
         document = yaml.load(text, Loader=_Loader)
     except yaml.YAMLError:

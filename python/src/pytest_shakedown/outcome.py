@@ -63,15 +63,22 @@ def read_experiment(journal_path: Path) -> dict | None:
 def failure_message(experiment: dict) -> str:
     """A headline, then one line per failed or unevaluated expectation of each run.
 
-    The headline is ``failed:`` for a failed run (its reason is the first failed expectation,
-    listed below), else ``STATUS: REASON`` (``aborted: guard `x` failed for 2.00 s``).
+    The headline is ``N expectation(s) failed:`` for a failed run (counted over its runs, each
+    listed below; it is also pytest's short summary line), else ``STATUS: REASON``
+    (``aborted: guard `x` failed for 2.00 s``).
     """
     status = str(experiment.get("status", "failed")).replace("_", " ")
+    runs = experiment.get("runs") or []
     if status == "failed":
-        lines = ["failed:"]
+        failed = sum(
+            1
+            for run in runs
+            for e in run.get("expectations") or []
+            if e.get("evaluated", True) and not e.get("passed")
+        )
+        lines = [f"{failed} expectation{'' if failed == 1 else 's'} failed:"]
     else:
         lines = [f"{status}: {experiment.get('reason') or 'no reason given'}"]
-    runs = experiment.get("runs") or []
     for run in runs:
         prefix = f"run {run.get('run')}: " if len(runs) > 1 else ""
         for expectation in run.get("expectations") or []:
