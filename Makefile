@@ -66,6 +66,7 @@ bench:
 	bash scripts/bench-proxy.sh
 	bash scripts/bench-load.sh
 	bash scripts/bench-http.sh
+	bash scripts/bench-agents.sh
 
 build:
 	$(CARGO) build --release

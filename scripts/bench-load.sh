@@ -6,9 +6,7 @@
 #  3. scale: USERS (10,000) closed-model users spawned at USERS/2 per second,
 #     1 s think time, for SCALE_DURATION (10 s), with the client's peak RSS;
 #     then tests/load_scale.rs at 10,000 connections and users (LOAD_SCALE);
-#  4. segments: total requests/s of 1, 2 and 4 local agents (`--segment I/N`) at max rate against
-#     nginx (on 2 cores this shows the split's overhead, not a speed-up), and the time
-#     `shakedown merge` takes for 60 one-second intervals from 16 agents.
+# (Agents, segments and merge: scripts/bench-agents.sh.)
 # Goals: shakedown >= 90% of wrk's rate; achieved fixed rate within 1% of the target.
 # Knobs: CONNS (50) THREADS (2) DURATION (5, seconds) RATE (2000) RATE_DURATION (10)
 #        USERS (10000) SCALE_DURATION (10).
@@ -35,60 +33,12 @@ if ! ensure || ! command -v nginx >/dev/null || ! command -v wrk >/dev/null; the
 fi
 
 tmp=$(mktemp -d)
-nginx_pid=""
-cleanup() {
-    if [ -n "$nginx_pid" ] && kill -0 "$nginx_pid" 2>/dev/null; then
-        kill "$nginx_pid" 2>/dev/null || true
-        for _ in $(seq 50); do kill -0 "$nginx_pid" 2>/dev/null || break; sleep 0.1; done
-    fi
-    rm -rf "$tmp"
-}
-trap cleanup EXIT INT TERM
-
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null || echo 18089)
-mkdir -p "$tmp/www" "$tmp/logs"
-printf 'hello from nginx\n' > "$tmp/www/index.html"
-# nginx's worker runs unprivileged: let it read the file (mktemp -d is 0700).
-chmod 755 "$tmp" "$tmp/www"
-chmod 644 "$tmp/www/index.html"
-cat > "$tmp/nginx.conf" <<CONF
-worker_processes 1;
-worker_rlimit_nofile 20000;
-daemon off;
-pid $tmp/nginx.pid;
-error_log $tmp/logs/error.log warn;
-events { worker_connections 16384; }
-http {
-    access_log off;
-    keepalive_requests 10000000;
-    client_body_temp_path $tmp/body;
-    proxy_temp_path $tmp/proxy;
-    fastcgi_temp_path $tmp/fastcgi;
-    uwsgi_temp_path $tmp/uwsgi;
-    scgi_temp_path $tmp/scgi;
-    server {
-        listen 127.0.0.1:$port;
-        root $tmp/www;
-        location / { }
-    }
-}
-CONF
-nginx -p "$tmp" -c "$tmp/nginx.conf" &
-nginx_pid=$!
-url="http://127.0.0.1:$port/index.html"
-for _ in $(seq 50); do
-    curl -fsS "$url" >/dev/null 2>&1 && break
-    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-    sleep 0.1
-done
+trap 'stop_nginx; rm -rf "$tmp"' EXIT INT TERM
+start_nginx "$tmp"
 
 echo "bench-load: building the release binary"
 cargo build --release --quiet
 bin=target/release/shakedown
-
-json_field() { # FILE PYTHON-EXPR-ON-j
-    python3 -c "import json,sys; j=json.load(open(sys.argv[1])); print($2)" "$1"
-}
 
 echo "== max rate: nginx 1 worker, $CONNS connections, $THREADS threads, ${DURATION}s =="
 wrk_out=$(wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" "$url")
@@ -117,49 +67,4 @@ json_field "$tmp/scale.json" "'%d requests (%.1f/s), errors %d, latency p99 %.2f
 echo "== scale: 10,000 open connections (open model) and 10,000 users (closed model), debug build, requests held 2 s =="
 LOAD_SCALE=10000 cargo test --quiet --test load_scale -- --nocapture 2>&1 | grep -E '^(open|closed) model:|test result' || echo "bench-load: the scale test failed"
 
-echo "== segments: 1, 2 and 4 agents at max rate ($CONNS connections in all), ${DURATION}s; merge time =="
-for n in 1 2 4; do
-    start=$(date -u -d '+3 sec' +%FT%TZ)
-    pids=()
-    for i in $(seq 0 $((n - 1))); do
-        "$bin" load "$url" --max-rate -c "$CONNS" --threads 1 --duration "${DURATION}s" --segment "$i/$n" \
-            --start-at "$start" --histograms --json "$tmp/seg$n-$i.json" -q > /dev/null &
-        pids+=($!)
-    done
-    wait "${pids[@]}"
-    args=()
-    for i in $(seq 0 $((n - 1))); do args+=("$tmp/seg$n-$i.json"); done
-    "$bin" merge "${args[@]}" --json "$tmp/seg$n.json" > /dev/null
-    json_field "$tmp/seg$n.json" "'%d agent(s): %.1f req/s in all, errors %d, latency p99 %.2fms' % ($n, j['summary']['rps'], j['summary']['errors'], j['summary']['latency']['p99_ms'] or 0)"
-done
-# 16 agents split a 2 s plan; each agent's interval log is stretched to 60 one-second intervals
-# (its first second repeated), then the merge of the 16 reports and logs is timed.
-mkdir -p "$tmp/m"
-start=$(date -u -d '+3 sec' +%FT%TZ)
-pids=()
-for i in $(seq 0 15); do
-    "$bin" load "$url" --rate 800/s --duration 2s --segment "$i/16" --start-at "$start" --threads 1 \
-        --histograms --json "$tmp/m/a$i.json" --hlog "$tmp/m/a$i.short" -q > /dev/null &
-    pids+=($!)
-done
-wait "${pids[@]}"
-args=()
-for i in $(seq 0 15); do
-    python3 - "$tmp/m/a$i.short" "$tmp/m/a$i.hlog" <<'PY'
-import sys
-lines = open(sys.argv[1]).read().splitlines()
-rows = [l for l in lines if l.startswith('Tag=')][:2]
-out = [l for l in lines if l.startswith('#')]
-for s in range(60):
-    for r in rows:
-        tag, _, dur, mx, h = r.split(',')
-        out.append(','.join([tag, f'{s}.000', dur, mx, h]))
-open(sys.argv[2], 'w').write('\n'.join(out) + '\n')
-PY
-    args+=("$tmp/m/a$i.json" --hlog "$tmp/m/a$i.hlog")
-done
-t0=$(date +%s.%N)
-"$bin" merge "${args[@]}" --json "$tmp/m/merged.json" > /dev/null
-t1=$(date +%s.%N)
-json_field "$tmp/m/merged.json" "'merge of 16 agents x 60 one-second intervals (%d seconds, %d requests): %.3f s' % (len(j['timeline']), j['summary']['requests'], $t1 - $t0)"
 echo "machine load average: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown) on $(nproc 2>/dev/null || echo '?') CPUs"

@@ -19,3 +19,58 @@ ensure_debs() {
     [ -n "$created" ] && $sudo rm -f "$policy"
     return $rc
 }
+
+# start_nginx DIR : nginx (1 worker, a small static file) on a free loopback port, its files in
+# DIR; sets nginx_pid and url (http://127.0.0.1:PORT/index.html). Stop it with stop_nginx.
+start_nginx() {
+    local dir=$1 port
+    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null || echo 18089)
+    mkdir -p "$dir/www" "$dir/logs"
+    printf 'hello from nginx\n' > "$dir/www/index.html"
+    # nginx's worker runs unprivileged: let it read the file (mktemp -d is 0700).
+    chmod 755 "$dir" "$dir/www"
+    chmod 644 "$dir/www/index.html"
+    cat > "$dir/nginx.conf" <<CONF
+worker_processes 1;
+worker_rlimit_nofile 20000;
+daemon off;
+pid $dir/nginx.pid;
+error_log $dir/logs/error.log warn;
+events { worker_connections 16384; }
+http {
+    access_log off;
+    keepalive_requests 10000000;
+    client_body_temp_path $dir/body;
+    proxy_temp_path $dir/proxy;
+    fastcgi_temp_path $dir/fastcgi;
+    uwsgi_temp_path $dir/uwsgi;
+    scgi_temp_path $dir/scgi;
+    server {
+        listen 127.0.0.1:$port;
+        root $dir/www;
+        location / { }
+    }
+}
+CONF
+    nginx -p "$dir" -c "$dir/nginx.conf" &
+    nginx_pid=$!
+    url="http://127.0.0.1:$port/index.html"
+    for _ in $(seq 50); do
+        curl -fsS "$url" >/dev/null 2>&1 && break
+        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+        sleep 0.1
+    done
+}
+
+# stop_nginx : stop the nginx start_nginx started (SIGTERM, so no worker is orphaned).
+stop_nginx() {
+    if [ -n "${nginx_pid:-}" ] && kill -0 "$nginx_pid" 2>/dev/null; then
+        kill "$nginx_pid" 2>/dev/null || true
+        for _ in $(seq 50); do kill -0 "$nginx_pid" 2>/dev/null || break; sleep 0.1; done
+    fi
+}
+
+# json_field FILE PYTHON-EXPR-ON-j : print an expression of the JSON document in FILE.
+json_field() {
+    python3 -c "import json,sys; j=json.load(open(sys.argv[1])); print($2)" "$1"
+}

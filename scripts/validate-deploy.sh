@@ -3,7 +3,9 @@
 #  1. every manifest against the Kubernetes JSON schemas bundled in PyPI's kubernetes-validate
 #     (strict: unknown fields are errors), for K8S_VERSION (default 1.33.0);
 #  2. the validator itself rejects a manifest with an unknown field (so a pass means something);
-#  3. the experiment file with `shakedown validate`;
+#  3. the experiment file with `shakedown validate`; when kustomize (or kubectl) is installed,
+#     the kustomization builds, its output validates, and the AGENTS knob alone sets the agents
+#     Job's completions and parallelism (checked with AGENTS=3);
 #  4. the agents' and merge job's shell lines run for real on loopback: AGENTS agents (2) as
 #     processes with JOB_COMPLETION_INDEX set as the Job controller sets it, against a local
 #     demo target, then the merge line; its exit code must be 0 and the merged plan complete.
@@ -36,6 +38,25 @@ if "$KV_VENV/bin/kubernetes-validate" --strict --quiet -k "$K8S_VERSION" "$work/
     exit 1
 fi
 
+# The built kustomization, when a kustomize is at hand (kubectl embeds one).
+kustomize_build() {
+    if command -v kustomize >/dev/null; then kustomize build "$1"; else kubectl kustomize "$1"; fi
+}
+if command -v kustomize >/dev/null || command -v kubectl >/dev/null; then
+    kustomize_build "$DIR" > "$work/built.yaml"
+    "$KV_VENV/bin/kubernetes-validate" --strict --quiet -k "$K8S_VERSION" "$work/built.yaml"
+    cp -r "$DIR" "$work/knob"
+    sed -i 's/^\(      - AGENTS=\)[0-9]*/\13/' "$work/knob/kustomization.yaml"
+    counts=$(kustomize_build "$work/knob" | grep -E '^  (completions|parallelism): ' | tr -d ' \n')
+    [ "$counts" = "completions:3parallelism:3" ] || {
+        echo "validate-deploy: AGENTS=3 gave the agents Job '$counts'" >&2
+        exit 1
+    }
+    echo "validate-deploy: the kustomization builds and validates; AGENTS alone sets the agents Job's counts"
+else
+    echo "validate-deploy: kustomization build skipped: neither kustomize nor kubectl is installed"
+fi
+
 cargo build --quiet --bin shakedown
 bin=$PWD/target/debug/shakedown
 "$bin" validate "$DIR/files/experiment.yaml"
@@ -57,7 +78,11 @@ mkdir -p "$work/results" "$work/experiment"
 # The load file, aimed at the local target, 2 s.
 sed -e "s#http://shakedown-proxy:18086#http://127.0.0.1:$port#" -e 's/^duration: .*/duration: 2s/' \
     -e 's#^rate: .*#rate: 400/s#' "$DIR/files/load.yaml" > "$work/experiment/load.yaml"
-local_paths() { sed -e "s#/results#$work/results#g" -e "s#/experiment#$work/experiment#g"; }
+# Loopback: each agent serves on a port of its own and does not wait for a runner to fetch.
+local_paths() {
+    sed -e "s#/results#$work/results#g" -e "s#/experiment#$work/experiment#g" \
+        -e "s#0.0.0.0:9464#127.0.0.1:0#" -e "s#--linger [0-9a-z]*#--linger 0s#"
+}
 agents=${AGENTS:-2}
 start=$(date -u -d '+3 sec' +%FT%TZ)
 pids=()

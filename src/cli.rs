@@ -6,16 +6,22 @@
 //! This root assembles them, starts the runtime and logging, and maps the outcome to a
 //! documented exit code (see [`crate::exit`]).
 
+mod access;
 mod completions;
 mod demo;
+mod fault;
 mod import;
+mod journal;
 mod load;
 mod man;
 mod merge;
+mod note;
+mod preflight;
 mod report;
 mod run;
 mod schema;
 mod serve;
+mod stress;
 mod test;
 mod validate;
 mod vars;
@@ -59,6 +65,9 @@ pub enum Command {
     Test(test::TestArgs),
     /// Validate experiment files without running anything.
     Validate(validate::ValidateArgs),
+    /// Check that an experiment can run here (commands, ports, services, proxies, probes,
+    /// resource faults) without injecting anything: a ready / not-ready table.
+    Preflight(preflight::PreflightArgs),
     /// Re-render a saved JSON journal (`run`/`test --json`): terminal summary, HTML, Markdown.
     Report(report::ReportArgs),
     /// Serve the embedded demo target (an HTTP key-value service).
@@ -71,6 +80,15 @@ pub enum Command {
     Man(man::ManArgs),
     /// Convert a Chaos Toolkit experiment into a shakedown experiment.
     Import(import::ImportArgs),
+    /// The child process of a `cpu_burn` or `memory_pressure` step (started by the runner).
+    #[command(hide = true)]
+    Stress(stress::StressArgs),
+    /// Add, list and remove a running server's toxics (`fault add db latency latency=300`).
+    Fault(fault::FaultArgs),
+    /// Write a note into a running server's event journal.
+    Note(note::NoteArgs),
+    /// Export a running server's event journal (Markdown or JSON).
+    Journal(journal::JournalArgs),
 }
 
 /// Parse the process arguments, run the command, and return its exit code.
@@ -94,11 +112,16 @@ pub fn main() -> ExitCode {
         Command::Run(_)
             | Command::Test(_)
             | Command::Validate(_)
+            | Command::Preflight(_)
             | Command::Report(_)
             | Command::Schema(_)
             | Command::Completions(_)
             | Command::Man(_)
             | Command::Import(_)
+            | Command::Stress(_)
+            | Command::Fault(_)
+            | Command::Note(_)
+            | Command::Journal(_)
     );
     init_tracing(if quiet {
         "shakedown=warn"
@@ -138,12 +161,17 @@ pub async fn run(command: Command) -> anyhow::Result<Outcome> {
         Command::Run(args) => run::run_main(args).await,
         Command::Test(args) => test::test_main(args).await,
         Command::Validate(args) => validate::validate_main(args).await,
+        Command::Preflight(args) => preflight::preflight_main(args).await,
         Command::Report(args) => report::report_main(args).await,
         Command::DemoTarget(args) => demo::demo_main(args).await,
         Command::Schema(args) => schema::schema_main(args).await,
         Command::Completions(args) => completions::completions_main(args).await,
         Command::Man(args) => man::man_main(args).await,
         Command::Import(args) => import::import_main(args).await,
+        Command::Stress(args) => stress::stress_main(args).await,
+        Command::Fault(args) => fault::fault_main(args).await,
+        Command::Note(args) => note::note_main(args).await,
+        Command::Journal(args) => journal::journal_main(args).await,
     }
 }
 

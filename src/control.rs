@@ -7,6 +7,9 @@
 //! - [`error`]: [`ApiError`], rendered as `{"error": …, "status": N}`.
 //! - [`config_file`]: `--config FILE` (proxies and their toxics).
 //! - `http`: the API's HTTP server: read timeouts and a cap on connections.
+//! - `guard`: who may use it: bearer token, `Host` and `Origin` checks, JSON for changes.
+//! - [`journal`]: the event journal of every change, note and probe (`/journal.json`, `.md`).
+//! - [`events`]: the live event stream (`GET /events`) and its hub.
 //!
 //! [`ControlServer`] embeds the whole server: the caller binds the API
 //! listener (tests bind `127.0.0.1:0`), and [`ControlServer::shutdown`]
@@ -16,7 +19,10 @@
 mod api;
 pub mod config_file;
 pub mod error;
+pub mod events;
+mod guard;
 mod http;
+pub mod journal;
 mod store;
 pub mod wire;
 
@@ -32,6 +38,8 @@ use tokio_util::task::TaskTracker;
 
 pub use api::TOXIPROXY_VERSION;
 pub use error::ApiError;
+pub use events::Events;
+pub use journal::{Entry, Event, EventKind, Journal};
 pub use wire::{ProxyRequest, ToxicRequest};
 
 use crate::proxy::{FdBudget, Metrics};
@@ -51,6 +59,12 @@ pub struct ServeOptions {
     pub read_timeout: Duration,
     /// API connections served at once; more are answered `503` and closed. Default 512.
     pub max_api_connections: usize,
+    /// The bearer token every request must carry (`Authorization: Bearer …`); `None` for
+    /// none, which only a loopback listener may have.
+    pub token: Option<String>,
+    /// Host names (beside loopback names and addresses and the listen address) a request's
+    /// `Host` may give, e.g. the name a team reaches the server by.
+    pub allowed_hosts: Vec<String>,
 }
 
 impl Default for ServeOptions {
@@ -61,6 +75,8 @@ impl Default for ServeOptions {
             open_files_limit: None,
             read_timeout: Duration::from_secs(10),
             max_api_connections: 512,
+            token: None,
+            allowed_hosts: Vec::new(),
         }
     }
 }
@@ -73,14 +89,32 @@ pub struct ControlServer {
     stop: CancellationToken,
     tracker: TaskTracker,
     http: JoinHandle<()>,
+    journal: Arc<Journal>,
+    events: Events,
 }
 
 impl ControlServer {
     /// Serve the control API on `listener` (must be called inside a tokio runtime).
+    ///
+    /// # Errors
+    /// [`crate::exit::InvalidInput`] (exit 2) when the listener is not on a loopback address
+    /// and `options.token` is `None` or empty: the API can break production traffic, so it
+    /// is never open to a network without a token.
     pub fn start(listener: TcpListener, options: ServeOptions) -> anyhow::Result<ControlServer> {
         let local_addr = listener
             .local_addr()
             .context("reading the control listener's address")?;
+        if options.token.as_deref().is_some_and(str::is_empty) {
+            return Err(crate::exit::InvalidInput::new("the token is empty").into());
+        }
+        if !local_addr.ip().is_loopback() && options.token.is_none() {
+            return Err(crate::exit::InvalidInput::new(format!(
+                "refusing to serve the control API on {local_addr} without a token: anyone who \
+                 can reach it could break your traffic. Give one with --token-file FILE, \
+                 SHAKEDOWN_TOKEN or --token, or listen on 127.0.0.1"
+            ))
+            .into());
+        }
         let seed = options.seed.unwrap_or_else(rand::random);
         let open_files = options
             .open_files_limit
@@ -89,12 +123,15 @@ impl ControlServer {
         let metrics = Arc::new(Metrics::new());
         let stop = CancellationToken::new();
         let tracker = TaskTracker::new();
+        let events = Events::new();
+        let journal = Arc::new(Journal::new(events.clone()));
         let store = Arc::new(store::Store::new(
             seed,
             metrics.clone(),
             tracker.clone(),
             stop.clone(),
             budget.clone(),
+            journal.clone(),
         ));
         let api = Arc::new(api::Api {
             store: store.clone(),
@@ -104,7 +141,20 @@ impl ControlServer {
             seed,
             open_files,
             budget: budget.capacity(),
+            journal: journal.clone(),
+            events: events.clone(),
+            guard: guard::Guard::new(
+                options.token.clone(),
+                local_addr,
+                options.allowed_hosts.clone(),
+            ),
         });
+        tokio::spawn(store::live::sample(
+            store.clone(),
+            events.clone(),
+            journal.clock(),
+            stop.clone(),
+        ));
         let http = tokio::spawn(http::serve(listener, api, options, stop.clone()));
         tracing::info!(
             %local_addr,
@@ -119,7 +169,21 @@ impl ControlServer {
             stop,
             tracker,
             http,
+            journal,
+            events,
         })
+    }
+
+    /// The event journal every change made through this server is recorded in; record
+    /// anything else (a probe's state change) with [`Journal::record`].
+    pub fn journal(&self) -> Arc<Journal> {
+        self.journal.clone()
+    }
+
+    /// The hub of `GET /events`: [`Events::publish`] sends a named event (`load`, `probe`)
+    /// with JSON data to every subscriber.
+    pub fn events(&self) -> Events {
+        self.events.clone()
     }
 
     /// The control API's address.
@@ -127,19 +191,27 @@ impl ControlServer {
         self.local_addr
     }
 
-    /// Create (or replace) proxies as `/populate` does: all or nothing.
+    /// Create (or replace) proxies as `/populate` does: all or nothing; recorded in the
+    /// journal as made by `shakedown` when there was anything to create.
     pub async fn populate(&self, proxies: Vec<ProxyRequest>) -> Result<(), ApiError> {
         for p in &proxies {
             store::check_upstream(&p.upstream)
                 .await
                 .map_err(|e| e.within(&format!("proxy {:?}", p.name)))?;
         }
-        self.store.populate(proxies).await.map(|_| ())
+        let names: Vec<String> = proxies.iter().map(|p| p.name.clone()).collect();
+        self.store.populate(proxies).await?;
+        if !names.is_empty() {
+            self.journal
+                .record("shakedown", journal::change::populate(&names));
+        }
+        Ok(())
     }
 
     /// Close every proxy listener and connection and the API listener.
     pub async fn shutdown(self) {
         self.stop.cancel();
+        self.events.close();
         let _ = self.http.await;
         self.store.close_all().await;
         self.tracker.close();

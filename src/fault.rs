@@ -16,7 +16,8 @@
 //! # A new fault goes here
 //!
 //! One file and one line. Write `fault/my_fault.rs` with a struct that implements
-//! [`kind::Kind`] (its wire `NAME`, `ATTRIBUTES` and a bound-checked `from_attributes`, using
+//! [`kind::Kind`] (its wire `NAME`, `ATTRIBUTES` described with [`catalog::Attr`] and a
+//! bound-checked `from_attributes`, using
 //! [`Attributes`]) and [`kind::Behaviour`] (rendering, and whichever of `schedule`, `deadline`,
 //! `blackholes`, `on_open` it acts through), then add one `MyFault(MyFault)` arm to the
 //! `toxic_kinds!` list below. The type list, parsing, rendering and the proxy's dispatch all
@@ -24,6 +25,7 @@
 
 pub mod attrs;
 mod bandwidth;
+pub mod catalog;
 pub mod http;
 pub mod kind;
 mod latency;
@@ -147,24 +149,35 @@ pub struct Toxic {
 /// The one list of toxic kinds: generates [`ToxicKind`], its type list, and the only
 /// dispatch on the kind (name, attribute names, parser, [`Behaviour`]).
 macro_rules! toxic_kinds {
-    ($( $(#[$doc:meta])* $variant:ident($ty:ty), )*) => {
+    ($( $(#[doc = $doc:literal])* $variant:ident($ty:ty), )*) => {
         /// What a toxic does. One variant per kind; each kind's decisions live in its own module.
         #[derive(Debug, Clone, PartialEq)]
         pub enum ToxicKind {
-            $( $(#[$doc])* $variant($ty), )*
+            $( $(#[doc = $doc])* $variant($ty), )*
         }
 
         impl ToxicKind {
             /// Every type name the control API accepts.
             pub const TYPES: &'static [&'static str] = &[$( <$ty as Kind>::NAME ),*];
 
+            /// Every kind described (its line's doc comment, HTTP or not, its attributes), in
+            /// [`ToxicKind::TYPES`] order: what `GET /toxic-types` serves.
+            pub const CATALOG: &'static [catalog::KindInfo] = &[$(
+                catalog::KindInfo {
+                    name: <$ty as Kind>::NAME,
+                    doc: concat!($($doc, "\n",)*),
+                    http: <$ty as Kind>::HTTP,
+                    attributes: <$ty as Kind>::ATTRIBUTES,
+                }
+            ),*];
+
             /// The wire type name.
             pub fn type_name(&self) -> &'static str {
                 match self { $( ToxicKind::$variant(_) => <$ty as Kind>::NAME, )* }
             }
 
-            /// The attribute names this kind understands.
-            pub fn attribute_names(&self) -> &'static [&'static str] {
+            /// The attributes this kind understands.
+            pub fn attribute_specs(&self) -> &'static [catalog::Attr] {
                 match self { $( ToxicKind::$variant(_) => <$ty as Kind>::ATTRIBUTES, )* }
             }
 
@@ -227,8 +240,13 @@ impl ToxicKind {
     pub fn from_wire(type_name: &str, attributes: &Map<String, Value>) -> Result<Self, FaultError> {
         let a = Attributes::new(attributes);
         let kind = Self::parse(type_name, &a)?;
-        a.reject_unknown(kind.attribute_names())?;
+        a.reject_unknown(&kind.attribute_names())?;
         Ok(kind)
+    }
+
+    /// The attribute names this kind understands.
+    pub fn attribute_names(&self) -> Vec<&'static str> {
+        self.attribute_specs().iter().map(|a| a.name).collect()
     }
 
     /// The wire attributes (integers in each kind's documented unit).
@@ -347,7 +365,7 @@ mod tests {
             let name = ToxicKind::TYPES[rng.random_range(0..ToxicKind::TYPES.len())];
             let kind = ToxicKind::from_wire(name, &Map::new())
                 .map(|k| k.attribute_names())
-                .unwrap_or(&["rate", "average_size"]);
+                .unwrap_or_else(|_| vec!["rate", "average_size"]);
             let mut m = Map::new();
             for a in kind {
                 if rng.random_bool(0.8) {

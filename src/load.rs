@@ -25,7 +25,7 @@
 //! | `thresholds` | pass/fail expressions, whole-run and sliding windows |
 //! | `writes` | the keyed-write (lost acknowledged writes) check: the log and the read-back |
 //! | `live` | a running agent's recent seconds, for `load --serve` |
-//! | `merge` | agents' reports added exactly, thresholds judged once on the sum |
+//! | `merge` | agents' reports added exactly, thresholds judged once on the sum; their live seconds added while they run (`LiveMerge`) |
 //! | `collect` | merging worker results into the report at the end |
 //! | `report` | the records (plain data: `LoadReport`, `WriteReport`, `Generator`) and the summary table |
 //! | `usage` | the generator's own CPU, memory and connections; bottleneck warnings |
@@ -67,7 +67,9 @@ pub use intervals::{
     Interval, Intervals, LATENCY_TAG, SERVICE_TAG, from_base64, read_hlog, to_base64,
 };
 pub use live::{LiveHandle, LiveIntervals, LiveSecond};
-pub use merge::{AgentResult, MergeError, merge};
+pub use merge::{
+    AgentResult, LiveMerge, MergeError, merge, offset as agent_offset, shift as shift_agent,
+};
 pub use report::{
     Generator, Histograms, Latency, LoadReport, ScenarioReport, Summary, WriteReport,
 };
@@ -323,11 +325,8 @@ impl LoadRun {
     /// `rps` is over the time those seconds cover so far. Cheap, callable from
     /// any thread; at most ~100 ms behind the workers.
     pub fn window(&self, last: Duration) -> WindowStats {
-        let now = self.elapsed().as_secs_f64();
-        let first = (now - last.as_secs_f64()).max(0.0).floor();
-        let covered = Duration::from_secs_f64((now - first).max(0.0));
         match self.shared.timeline.lock() {
-            Ok(t) => t.window(first as u64, u64::MAX, covered),
+            Ok(t) => t.trailing(last, self.elapsed()),
             Err(_) => WindowStats::default(),
         }
     }

@@ -203,7 +203,7 @@ async fn a_100_mb_body_is_refused_with_413() {
     let mut s = TcpStream::connect(api).await.unwrap();
     let size = 100 * 1024 * 1024;
     let head = format!(
-        "POST /proxies HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {size}\r\n\r\n"
+        "POST /proxies HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {size}\r\n\r\n"
     );
     s.write_all(head.as_bytes()).await.unwrap();
     let (mut r, mut w) = s.into_split();
@@ -238,7 +238,7 @@ async fn a_100_mb_body_is_refused_with_413() {
     // Chunked bodies are capped too.
     let mut s = TcpStream::connect(api).await.unwrap();
     let mut req =
-        b"POST /populate HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+        b"POST /populate HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
     for _ in 0..3 {
         req.extend_from_slice(b"80000\r\n");
         req.extend_from_slice(&vec![b' '; 0x80000]);

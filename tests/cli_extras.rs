@@ -10,6 +10,19 @@ use support::demo::binary;
 /// The subcommands this issue added; [`subcommands`] must list them.
 const ADDED: &[&str] = &["schema", "completions", "man", "import"];
 
+/// The subcommands a `--help` text lists (without `help`).
+fn commands_of(help: &str) -> Vec<String> {
+    help.split("Commands:\n")
+        .nth(1)
+        .unwrap_or_default()
+        .lines()
+        .take_while(|l| l.starts_with("  "))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|name| *name != "help")
+        .map(str::to_string)
+        .collect()
+}
+
 /// Every subcommand, as `shakedown --help` lists them (without `help`).
 fn subcommands() -> Vec<String> {
     let (_, help, _) = shakedown(&["--help"]);
@@ -156,8 +169,16 @@ fn man_writes_one_page_per_subcommand_and_prints_one_on_request() {
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
     pages.sort();
+    // One page per subcommand, and one per nested one (`shakedown-fault-add.1`).
     let mut expected: Vec<String> = subcommands()
         .iter()
+        .flat_map(|s| {
+            let (_, help, _) = shakedown(&[s.as_str(), "--help"]);
+            let nested = commands_of(&help)
+                .into_iter()
+                .map(move |n| format!("{s}-{n}"));
+            std::iter::once(s.clone()).chain(nested).collect::<Vec<_>>()
+        })
         .map(|s| format!("shakedown-{s}.1"))
         .chain(["shakedown.1".to_string()])
         .collect();

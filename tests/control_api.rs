@@ -46,8 +46,9 @@ async fn toxiproxy_status_codes_and_bodies() {
     );
     let r = http(api, "GET", "/nowhere", None).await;
     assert_eq!((r.status, r.body.as_str()), (404, "404 page not found\n"));
+    // A browser on the server's own origin is the console: allowed (docs/control-api.md).
     let r = http_with(api, "GET", "/proxies", None, "User-Agent: Mozilla/5.0\r\n").await;
-    assert_eq!(r.status, 403);
+    assert_eq!(r.status, 200);
     let r = http(
         api,
         "POST",
@@ -438,7 +439,7 @@ async fn partial_requests_time_out_and_never_starve_the_api() {
         let head = if i < 300 {
             "GET /version HTTP/1.1\r\nHost: x\r\n".to_string()
         } else {
-            "POST /proxies HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"na".to_string()
+            "POST /proxies HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"na".to_string()
         };
         s.write_all(head.as_bytes()).await.unwrap();
         partial.push(s);
@@ -511,6 +512,46 @@ async fn api_connections_over_the_cap_are_refused_at_once() {
             "the API did not recover"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    srv.shutdown().await;
+}
+
+/// `GET /toxic-types` lists every kind of the registry, and a toxic built from the listing
+/// alone (each attribute at its default, or its minimum when required) is accepted by the API.
+#[tokio::test]
+async fn toxic_types_list_every_kind_and_their_defaults_are_accepted() {
+    let srv = server(11).await;
+    let api = srv.local_addr();
+    let (up, _u) = echo_upstream().await;
+    let body = format!(r#"{{"name":"db","upstream":"{up}","protocol":"http"}}"#);
+    assert_eq!(http(api, "POST", "/proxies", Some(&body)).await.status, 201);
+    let r = http(api, "GET", "/toxic-types", None).await;
+    assert_eq!(r.status, 200);
+    let types = r.json();
+    let names: Vec<&str> = types
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, shakedown::fault::ToxicKind::TYPES);
+    for t in types.as_array().unwrap() {
+        let attributes: serde_json::Map<String, serde_json::Value> = t["attributes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|a| {
+                let v = if a["required"] == true {
+                    &a["min"]
+                } else {
+                    &a["default"]
+                };
+                (!v.is_null()).then(|| (a["name"].as_str().unwrap().to_string(), v.clone()))
+            })
+            .collect();
+        let toxic = json!({"name": t["type"], "type": t["type"], "attributes": attributes});
+        let r = http(api, "POST", "/proxies/db/toxics", Some(&toxic.to_string())).await;
+        assert_eq!(r.status, 200, "{toxic}: {}", r.body);
     }
     srv.shutdown().await;
 }

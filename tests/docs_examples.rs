@@ -8,7 +8,7 @@ mod support;
 
 use std::path::PathBuf;
 
-use support::runner::{free_port, run_journaled, shakedown};
+use support::runner::{free_port, run_journaled_with, shakedown};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -88,7 +88,9 @@ async fn every_experiment_example_in_the_docs_runs_with_its_stated_verdict() {
             "docs/{}:\n{}\n{}",
             e.page, e.text, checked.stderr
         );
-        let (ran, doc) = run_journaled(&file).await;
+        let compare = with_baseline(&file, &e).await;
+        let compare: Vec<&str> = compare.iter().map(String::as_str).collect();
+        let (ran, doc) = run_journaled_with(&file, &compare).await;
         assert_eq!(
             Some(ran.code),
             e.stated_exit,
@@ -105,6 +107,29 @@ async fn every_experiment_example_in_the_docs_runs_with_its_stated_verdict() {
             complete_example_figures(&doc);
         }
     }
+}
+
+/// An example with `expect.regression` is compared with a baseline (docs/baselines.md): a
+/// first run saves it (exit 0), and the stated verdict is that of the run compared with it.
+async fn with_baseline(file: &std::path::Path, e: &Example) -> Vec<String> {
+    if !e.text.contains("\n  regression:") {
+        return Vec::new();
+    }
+    let base = file.with_extension("baseline.json").display().to_string();
+    let saved = shakedown(&[
+        "run",
+        file.to_str().unwrap(),
+        "-q",
+        "--save-baseline",
+        &base,
+    ])
+    .await;
+    assert_eq!(
+        saved.code, 0,
+        "docs/{}:\n{}\n{}{}",
+        e.page, e.text, saved.stdout, saved.stderr
+    );
+    vec!["--baseline".into(), base]
 }
 
 /// What docs/experiments.md says of "A complete example": the latency step is undetected (no

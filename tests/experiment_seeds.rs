@@ -115,7 +115,8 @@ async fn the_load_only_seed_experiments_pass_shortened() {
     assert_eq!(u64_at(&run, "/writes/lost"), 0);
 }
 
-/// Seed 001: a partition and a kill -9, each detected and recovered in time, no write lost.
+/// Seed 001: a partition and a kill -9, each detected and recovered in time, no write lost; a
+/// CPU burn, memory pressure and 200 held connections, each in place and lifted.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_chaos_experiment_measures_both_recoveries_and_loses_nothing() {
     let (code, text, run) = run_experiment("experiments/chaos-partition-mttr.yaml", &[]).await;
@@ -133,6 +134,34 @@ async fn the_chaos_experiment_measures_both_recoveries_and_loses_nothing() {
     assert!(u64_at(&run, "/writes/acknowledged") > 300, "{text}");
     // Writes sent into the partition got no answer: unknown, never counted as lost.
     assert!(u64_at(&run, "/writes/unknown") > 0, "{text}");
+    // The resource faults (CPU throttling, memory pressure, held connections) were each in
+    // place, lifted, and said what they held.
+    let held: Vec<(&str, &str)> = steps[3..]
+        .iter()
+        .map(|s| {
+            (
+                s["name"].as_str().unwrap(),
+                s["detail"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(held.len(), 3, "{held:?}");
+    for (step, (name, detail)) in steps[3..].iter().zip([
+        ("CPU throttling", "2 threads busy; held "),
+        ("memory pressure", "256 MiB allocated and touched; held "),
+        (
+            "connection-pool exhaustion",
+            "held 200 of 200 connections to 127.0.0.1:18111 (0 refused, 0 failed); closed 200",
+        ),
+    ]) {
+        assert_eq!(step["name"], name);
+        assert_eq!(step["ok"], true, "{step}");
+        assert!(step["removed_at"].as_f64().is_some(), "{step}");
+        assert!(
+            step["detail"].as_str().unwrap().starts_with(detail),
+            "{step}"
+        );
+    }
 }
 
 /// Seed 003: the stage plan is the one declared, and the slowed store is seen no earlier than

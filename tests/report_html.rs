@@ -436,3 +436,73 @@ fn docs_report_md_describes_the_flags_and_shows_the_screenshot() {
     let makefile = std::fs::read_to_string(root.join("Makefile")).unwrap();
     assert!(makefile.contains("--html target/shakedown-report.html"));
 }
+
+/// A comparison with `--baseline` is a table on the page and a section of the terminal
+/// summary: each figure old → new, its change and verdict, a regression in red.
+#[test]
+fn the_comparison_with_a_baseline_is_on_the_page_and_in_the_terminal() {
+    use shakedown::experiment::baseline::{Change, Comparison, Direction, Relative, Unit, Verdict};
+    let mut doc = fixture();
+    let change = |name: &str, unit, old, new, change: f64, verdict| Change {
+        name: name.into(),
+        unit,
+        direction: Direction::Lower,
+        old: Some(old),
+        new: Some(new),
+        change: Some(Relative(change)),
+        interval: None,
+        verdict,
+    };
+    doc.experiments[0].baseline = Some(Comparison {
+        file: "ci/main.json".into(),
+        saved: "2026-11-30T23:15:41Z".into(),
+        threshold: 0.05,
+        baseline_runs: 1,
+        runs: 1,
+        figures: vec![
+            change(
+                "p99",
+                Unit::Seconds,
+                0.0392,
+                0.4206,
+                9.721,
+                Verdict::Regressed,
+            ),
+            change(
+                "error_rate",
+                Unit::Fraction,
+                0.0,
+                0.01,
+                f64::INFINITY,
+                Verdict::Regressed,
+            ),
+            change(
+                "rps",
+                Unit::PerSecond,
+                40.5,
+                41.0,
+                0.012,
+                Verdict::WithinNoise,
+            ),
+        ],
+    });
+    let page = html::render(&doc);
+    let table = between(&page, "<table class=\"baseline\">", "</table>");
+    assert!(
+        table.contains("<tr class=\"bad\"><th>p99</th><td class=\"num\">39.2 ms</td><td class=\"num\">420.6 ms</td><td class=\"num\">+972.1 %</td><td>regressed</td></tr>"),
+        "{table}"
+    );
+    assert!(table.contains("<td class=\"num\">+∞ %</td>"), "{table}");
+    assert!(table.contains("<tr><th>rps</th>"), "{table}");
+    assert!(page.contains("one run on a side: no spread to judge against"));
+    let text = shakedown::report::terminal::render(&doc.experiments[0]);
+    assert!(text.contains("against baseline ci/main.json (saved 2026-11-30T23:15:41Z, 1 run; this: 1 run; threshold 5.0 %):"), "{text}");
+    assert!(
+        text.contains("  p99                       39.2 ms → 420.6 ms       +972.1 %  regressed"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  error_rate                 0.00 % → 1.00 %             +∞ %  regressed"),
+        "{text}"
+    );
+}

@@ -98,6 +98,10 @@ pub struct LoadArgs {
     /// picks one, printed on stderr): `GET /intervals?from=SECOND`.
     #[arg(long, value_name = "ADDR")]
     pub serve: Option<String>,
+    /// With `--serve`: after the run, keep serving until the final report has been fetched
+    /// (`GET /report`, as an experiment runner does) or this long has passed.
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "30s")]
+    pub linger: Duration,
     /// Seed for every random choice (printed in the report).
     #[arg(long)]
     pub seed: Option<u64>,
@@ -269,8 +273,9 @@ pub(super) async fn cli_main(args: LoadArgs) -> anyhow::Result<Outcome> {
     let options = load::StartOptions {
         seed: args.seed,
         start_at: args.start_at,
-        intervals: args.hlog.is_some(),
-        histograms: args.histograms,
+        // A served agent's final report carries what a merger adds exactly.
+        intervals: args.hlog.is_some() || serve.is_some(),
+        histograms: args.histograms || serve.is_some(),
     };
     let run = match load::start_with(spec, Clock::start(), options) {
         Ok(run) => run,
@@ -282,11 +287,19 @@ pub(super) async fn cli_main(args: LoadArgs) -> anyhow::Result<Outcome> {
             return Err(invalid(e));
         }
     };
-    if let Some((listener, bound)) = serve {
+    let agent = serve.map(|(listener, bound)| {
         eprintln!("serving live intervals on http://{bound}/intervals");
-        live::spawn(listener, run.live());
+        let agent = live::Agent::new(run.live());
+        live::spawn(listener, agent.clone());
+        agent
+    });
+    let (mut report, interrupted) = drive(run, args.quiet).await;
+    if let Some(agent) = &agent {
+        agent.publish(&report)?;
+        if !args.histograms {
+            report.histograms = None;
+        }
     }
-    let (report, interrupted) = drive(run, args.quiet).await;
     let json_to_stdout = args.json.as_ref().is_some_and(|p| p.as_os_str() == "-");
     if json_to_stdout {
         eprint!("{}", report.table());
@@ -304,6 +317,15 @@ pub(super) async fn cli_main(args: LoadArgs) -> anyhow::Result<Outcome> {
             std::fs::write(path, json + "\n")
                 .with_context(|| format!("writing the JSON report to {}", path.display()))?;
         }
+    }
+    if let Some(agent) = agent
+        && !interrupted
+        && !agent.linger(args.linger).await
+    {
+        eprintln!(
+            "nobody fetched the report within --linger {}",
+            humantime::format_duration(args.linger)
+        );
     }
     Ok(if interrupted {
         Outcome::Aborted

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use super::print;
 use super::vars::options;
 use crate::exit::{InvalidInput, Outcome};
+use crate::experiment::baseline::Plan;
 use crate::experiment::record::Document;
 use crate::experiment::repeat::{fresh_run_dir, outcome, run_experiment};
 use crate::experiment::run::Progress;
@@ -35,6 +36,13 @@ pub struct RunArgs {
     /// The HTML report and the Markdown summary.
     #[command(flatten)]
     pub pages: Pages,
+    /// Compare with a saved baseline: NAME (`.shakedown/baselines/NAME.json`) or a PATH (with a
+    /// `/` or ending in `.json`); each figure's change is printed and `expect.regression` judged.
+    #[arg(long, value_name = "NAME|PATH")]
+    pub baseline: Option<String>,
+    /// Save this run's key figures as a baseline (NAME or PATH, as `--baseline`) when it passes.
+    #[arg(long, value_name = "NAME|PATH")]
+    pub save_baseline: Option<String>,
     /// Do not print events as they happen.
     #[arg(long, short)]
     pub quiet: bool,
@@ -45,6 +53,11 @@ pub(crate) async fn run_main(args: RunArgs) -> anyhow::Result<Outcome> {
     let options = options(&args.vars)?;
     let experiment = validate::load_file(&args.file, &options)?;
     experiment.warnings.iter().for_each(|w| eprintln!("{w}"));
+    let baselines = Plan::new(
+        &experiment,
+        args.baseline.as_deref(),
+        args.save_baseline.as_deref(),
+    )?;
     if args.dry_run {
         print(format_args!("{}", timeline::render(&experiment)));
         return Ok(Outcome::Passed);
@@ -55,7 +68,7 @@ pub(crate) async fn run_main(args: RunArgs) -> anyhow::Result<Outcome> {
     };
     // Every run gets its own `${run.dir}`, so a store's data file cannot carry one run's
     // writes into the next (they would read back as unexpected instead of lost).
-    let mut runs = vec![(experiment, options.run_dir.clone())];
+    let mut runs = vec![(experiment.clone(), options.run_dir.clone())];
     for _ in 1..args.repeat {
         let options = LoadOptions {
             run_dir: fresh_run_dir(),
@@ -64,8 +77,12 @@ pub(crate) async fn run_main(args: RunArgs) -> anyhow::Result<Outcome> {
         let experiment = validate::load_file(&args.file, &options)?;
         runs.push((experiment, options.run_dir));
     }
-    let report = run_experiment(&runs, progress).await?;
+    let mut report = run_experiment(&runs, progress).await?;
+    let saved = baselines.finish(&experiment, &mut report)?;
     print(format_args!("{}", terminal::render(&report)));
+    if let Some(saved) = saved {
+        print(format_args!("{saved}\n"));
+    }
     let document = Document::of(vec![report]);
     write_outputs(
         &document,

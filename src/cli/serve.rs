@@ -28,10 +28,14 @@ pub struct ServeArgs {
     /// Seed for every random choice (toxicity, jitter, slice sizes); random and logged if absent.
     #[arg(long, env = "SHAKEDOWN_SEED")]
     pub seed: Option<u64>,
+    /// Who may use the API: token and allowed host names.
+    #[command(flatten)]
+    pub access: super::access::AccessArgs,
 }
 
 /// `shakedown serve`: exit 0 after a clean shutdown on a signal, 2 for a bad `--config`.
 pub(super) async fn serve_main(args: ServeArgs) -> anyhow::Result<Outcome> {
+    let options = args.access.apply(ServeOptions::default())?;
     let proxies = match &args.config {
         Some(path) => config_file::load(path)?,
         None => Vec::new(),
@@ -47,7 +51,7 @@ pub(super) async fn serve_main(args: ServeArgs) -> anyhow::Result<Outcome> {
         ServeOptions {
             seed: args.seed,
             open_files_limit: Some(open_files),
-            ..ServeOptions::default()
+            ..options
         },
     )?;
     if let Err(e) = server.populate(proxies).await {

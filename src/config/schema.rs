@@ -124,6 +124,28 @@ impl JsonSchema for LimitText {
     }
 }
 
+/// Schema of a size in bytes: a whole number of bytes or a number with a unit (`256MB`,
+/// `1.5GiB`; `KB`/`MB`/`GB` are powers of 1000, `KiB`/`MiB`/`GiB` of 1024).
+#[derive(Debug)]
+pub struct SizeText;
+
+impl JsonSchema for SizeText {
+    fn schema_name() -> Cow<'static, str> {
+        "Size".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "A size: bytes (`1048576`) or a number with a unit: B, KB, MB, GB \
+                (powers of 1000), KiB, MiB, GiB (powers of 1024), e.g. `256MiB`.",
+            "anyOf": [
+                {"type": "integer", "minimum": 0},
+                {"type": "string", "pattern": "^\\s*[0-9]+(\\.[0-9]+)?\\s*([KMG]i?B|B)?\\s*$"},
+            ],
+        })
+    }
+}
+
 /// Schema of a command line: `[program, arg, …]`; numbers and booleans are taken as written.
 #[derive(Debug)]
 pub struct Argv;

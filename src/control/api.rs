@@ -9,12 +9,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{Method, Request, Response, StatusCode, header};
+use http::{HeaderMap, Method, Request, Response, StatusCode, header};
+use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use serde_json::{Value, json};
 
 use super::error::ApiError;
+use super::events::Events;
+use super::journal::{Journal, change};
 use super::store::{self, Store};
 use super::wire;
 use crate::proxy::Metrics;
@@ -40,12 +43,18 @@ pub(crate) struct Api {
     pub(crate) open_files: u64,
     /// Descriptors proxied connections and pipes may hold, echoed by `/version`.
     pub(crate) budget: u64,
+    /// The event journal.
+    pub(crate) journal: Arc<Journal>,
+    /// The event stream's hub.
+    pub(crate) events: Events,
+    /// Who may use the API.
+    pub(crate) guard: super::guard::Guard,
 }
 
-type Reply = Response<Full<Bytes>>;
+pub(crate) type Reply = Response<UnsyncBoxBody<Bytes, Infallible>>;
 
 fn respond(status: u16, content_type: &str, body: impl Into<Bytes>) -> Reply {
-    let mut r = Response::new(Full::new(body.into()));
+    let mut r = Response::new(Full::new(body.into()).boxed_unsync());
     *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     if let Ok(v) = header::HeaderValue::from_str(content_type) {
         r.headers_mut().insert(header::CONTENT_TYPE, v);
@@ -62,24 +71,26 @@ fn error_reply(error: &ApiError) -> Reply {
 }
 
 fn no_content() -> Reply {
-    let mut r = Response::new(Full::new(Bytes::new()));
+    let mut r = Response::new(Full::new(Bytes::new()).boxed_unsync());
     *r.status_mut() = StatusCode::NO_CONTENT;
     r
 }
 
 /// Serve one request.
 pub(crate) async fn handle(api: Arc<Api>, req: Request<Incoming>) -> Result<Reply, Infallible> {
-    let browser = req
-        .headers()
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ua| ua.starts_with("Mozilla/"));
-    if browser {
-        return Ok(respond(
-            403,
-            "text/plain; charset=utf-8",
-            "User agent not allowed\n",
-        ));
+    if let Err(e) = api
+        .guard
+        .check(req.method(), req.uri().path(), req.headers())
+    {
+        tracing::debug!(method = %req.method(), path = %req.uri().path(), error = %e.message, "request refused");
+        let mut reply = error_reply(&e);
+        if e.status == 401 {
+            reply.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Bearer"),
+            );
+        }
+        return Ok(reply);
     }
     let method = req.method().clone();
     let path = req.uri().path().to_string();
@@ -96,7 +107,9 @@ pub(crate) async fn handle(api: Arc<Api>, req: Request<Incoming>) -> Result<Repl
         ));
     };
     let segments: Vec<&str> = decoded.iter().map(String::as_str).collect();
+    let actor = actor(req.headers());
     let reply = match route(&segments, &method) {
+        Route::Found(Endpoint::Events) => events_reply(&api, req.headers()),
         Route::NotFound => respond(404, "text/plain; charset=utf-8", "404 page not found\n"),
         Route::MethodNotAllowed => respond(405, "text/plain; charset=utf-8", ""),
         Route::Found(endpoint) => {
@@ -111,7 +124,7 @@ pub(crate) async fn handle(api: Arc<Api>, req: Request<Incoming>) -> Result<Repl
                     return Ok(error_reply(&e));
                 }
             };
-            match dispatch(&api, endpoint, &segments, &method, &body).await {
+            match dispatch(&api, endpoint, &segments, &method, &body, &actor).await {
                 Ok(reply) => reply,
                 Err(e) => {
                     tracing::debug!(%method, %path, status = e.status, error = %e.message, "request refused");
@@ -121,6 +134,56 @@ pub(crate) async fn handle(api: Arc<Api>, req: Request<Incoming>) -> Result<Repl
         }
     };
     Ok(reply)
+}
+
+/// Who made a request, for the journal: its `x-shakedown-actor` header (the console sends
+/// `console:NAME`), else its `User-Agent`, else `api`; at most 128 characters, control
+/// characters dropped.
+fn actor(headers: &HeaderMap) -> String {
+    let pick = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| {
+                v.chars()
+                    .filter(|c| !c.is_control())
+                    .take(128)
+                    .collect::<String>()
+            })
+            .filter(|v| !v.trim().is_empty())
+    };
+    pick("x-shakedown-actor")
+        .or_else(|| pick("user-agent"))
+        .unwrap_or_else(|| "api".to_string())
+}
+
+/// `GET /events`: a server-sent event stream, or `503` when every subscriber slot is taken.
+fn events_reply(api: &Api, headers: &HeaderMap) -> Reply {
+    let last_id = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let Some(body) = api.events.subscribe(&api.journal, last_id) else {
+        let e = ApiError::new(
+            503,
+            format!(
+                "too many event stream subscribers (at most {})",
+                super::events::MAX_SUBSCRIBERS
+            ),
+        );
+        return error_reply(&e);
+    };
+    let mut r = Response::new(body.boxed_unsync());
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("text/event-stream"),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-cache"),
+    );
+    r
 }
 
 /// A percent-decoded path segment; `None` when it is malformed or not UTF-8.
@@ -173,6 +236,11 @@ enum Endpoint {
     Toxic,
     Version,
     Metrics,
+    ToxicTypes,
+    Notes,
+    JournalJson,
+    JournalMd,
+    Events,
 }
 
 enum Route {
@@ -198,6 +266,11 @@ fn route(segments: &[&str], method: &Method) -> Route {
         ),
         ["version"] => (Version, &[Method::GET]),
         ["metrics"] => (Metrics, &[Method::GET]),
+        ["toxic-types"] => (ToxicTypes, &[Method::GET]),
+        ["notes"] => (Notes, &[Method::POST]),
+        ["journal.json"] => (JournalJson, &[Method::GET]),
+        ["journal.md"] => (JournalMd, &[Method::GET]),
+        ["events"] => (Events, &[Method::GET]),
         _ => return Route::NotFound,
     };
     if allowed.contains(method) {
@@ -213,8 +286,10 @@ async fn dispatch(
     segments: &[&str],
     method: &Method,
     body: &[u8],
+    actor: &str,
 ) -> Result<Reply, ApiError> {
     let store = &api.store;
+    let record = |entry| api.journal.record(actor, entry);
     let proxy = segments.get(1).copied().unwrap_or_default();
     let toxic = segments.get(3).copied().unwrap_or_default();
     let reading = *method == Method::GET || *method == Method::DELETE;
@@ -230,15 +305,34 @@ async fn dispatch(
             }),
         ),
         (Endpoint::Metrics, _) => respond(200, METRICS_CONTENT_TYPE, api.metrics.render()),
+        (Endpoint::ToxicTypes, _) => json_reply(200, &crate::fault::catalog::toxic_types()),
+        (Endpoint::Notes, _) => {
+            let note = wire::note_request(&wire::parse_body(body)?)?;
+            let event = api
+                .journal
+                .record(&note.author, change::note(&note.author, &note.text, actor));
+            json_reply(201, &serde_json::to_value(&event).unwrap_or_default())
+        }
+        (Endpoint::JournalJson, _) => json_reply(200, &api.journal.to_json()),
+        (Endpoint::JournalMd, _) => respond(
+            200,
+            "text/markdown; charset=utf-8",
+            api.journal.to_markdown(),
+        ),
+        // Answered before the body is read (see `handle`).
+        (Endpoint::Events, _) => return Err(ApiError::new(500, "event stream not served")),
         (Endpoint::Reset, _) => {
             store.reset().await?;
+            record(change::reset());
             no_content()
         }
         (Endpoint::Proxies, true) => json_reply(200, &store.list().await),
         (Endpoint::Proxies, false) => {
             let req = wire::proxy_request(&wire::parse_body(body)?)?;
             store::check_upstream(&req.upstream).await?;
-            json_reply(201, &store.create(req).await?)
+            let view = store.create(req).await?;
+            record(change::proxy_created(&view));
+            json_reply(201, &view)
         }
         (Endpoint::Populate, _) => {
             let reqs = wire::populate_request(&wire::parse_body(body)?)?;
@@ -247,12 +341,16 @@ async fn dispatch(
                     .await
                     .map_err(|e| e.within(&format!("[{i}].")))?;
             }
-            json_reply(201, &json!({"proxies": store.populate(reqs).await?}))
+            let names: Vec<String> = reqs.iter().map(|r| r.name.clone()).collect();
+            let proxies = store.populate(reqs).await?;
+            record(change::populate(&names));
+            json_reply(201, &json!({ "proxies": proxies }))
         }
         (Endpoint::Proxy, _) => match *method {
             Method::GET => json_reply(200, &store.get(proxy).await?),
             Method::DELETE => {
                 store.delete(proxy).await?;
+                record(change::proxy_deleted(proxy));
                 no_content()
             }
             _ => {
@@ -260,23 +358,35 @@ async fn dispatch(
                 if let Some(u) = &upd.upstream {
                     store::check_upstream(u).await?;
                 }
-                json_reply(200, &store.update(proxy, upd).await?)
+                let view = store.update(proxy, upd).await?;
+                record(change::proxy_updated(&view));
+                json_reply(200, &view)
             }
         },
         (Endpoint::Toxics, true) => json_reply(200, &store.toxics(proxy).await?),
         (Endpoint::Toxics, false) => {
             let req = wire::toxic_request(&wire::parse_body(body)?)?;
-            json_reply(200, &store.add_toxic(proxy, req).await?)
+            let view = store.add_toxic(proxy, req).await?;
+            record(change::toxic_added(proxy, &view));
+            json_reply(200, &view)
         }
         (Endpoint::Toxic, _) => match *method {
             Method::GET => json_reply(200, &store.toxic(proxy, toxic).await?),
             Method::DELETE => {
                 store.remove_toxic(proxy, toxic).await?;
+                record(change::toxic_removed(proxy, toxic, None));
                 no_content()
             }
             _ => {
                 let patch = wire::toxic_patch(&wire::parse_body(body)?)?;
-                json_reply(200, &store.update_toxic(proxy, toxic, patch).await?)
+                // A lease renewal (`{}` every second from `shakedown run`) changes nothing a
+                // person would note: not recorded.
+                let renewal = patch.toxicity.is_none() && patch.attributes.is_empty();
+                let view = store.update_toxic(proxy, toxic, patch).await?;
+                if !renewal {
+                    record(change::toxic_updated(proxy, &view));
+                }
+                json_reply(200, &view)
             }
         },
     })

@@ -24,6 +24,7 @@ use tokio_util::task::TaskTracker;
 
 mod lease;
 mod listen;
+pub(crate) mod live;
 mod populate;
 mod settle;
 
@@ -48,6 +49,7 @@ pub(crate) struct Store {
     next_id: AtomicU64,
     shutdown: CancellationToken,
     budget: crate::proxy::FdBudget,
+    journal: Arc<super::Journal>,
 }
 
 /// A toxic in a proxy's list, with its lease if it has one.
@@ -159,13 +161,15 @@ impl Entry {
 }
 
 impl Store {
-    /// An empty store. `budget` bounds the descriptors proxied connections may hold.
+    /// An empty store. `budget` bounds the descriptors proxied connections may hold; changes
+    /// no request made (an expired lease) are recorded in `journal`.
     pub(crate) fn new(
         seed: u64,
         metrics: Arc<Metrics>,
         tracker: TaskTracker,
         shutdown: CancellationToken,
         budget: crate::proxy::FdBudget,
+        journal: Arc<super::Journal>,
     ) -> Self {
         Self {
             inner: Mutex::new(BTreeMap::new()),
@@ -175,6 +179,7 @@ impl Store {
             next_id: AtomicU64::new(1),
             shutdown,
             budget,
+            journal,
         }
     }
 

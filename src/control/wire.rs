@@ -399,6 +399,43 @@ pub fn toxic_patch(value: &Value) -> Result<ToxicPatch, ApiError> {
     })
 }
 
+/// A validated note (`POST /notes`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoteRequest {
+    /// Who wrote it: 1 to 64 characters.
+    pub author: String,
+    /// What they observed: 1 to 4,000 characters.
+    pub text: String,
+}
+
+/// A note from a JSON value: `author` 1–64 and `text` 1–4,000 characters, neither with a
+/// control character (a line break included).
+pub fn note_request(value: &Value) -> Result<NoteRequest, ApiError> {
+    let map = object(value, "a note")?;
+    only(map, &["author", "text"])?;
+    let checked = |field: &str, max: usize| -> Result<String, ApiError> {
+        let Some(v) = string(map, field)? else {
+            return Err(ApiError::missing(field));
+        };
+        let n = v.chars().count();
+        if n == 0 || n > max {
+            return Err(ApiError::bad_body(format!(
+                "{field}: must be 1 to {max} characters, got {n}"
+            )));
+        }
+        if let Some(c) = v.chars().find(|c| c.is_control()) {
+            return Err(ApiError::bad_body(format!(
+                "{field}: contains the control character {c:?}, which notes may not"
+            )));
+        }
+        Ok(v)
+    };
+    Ok(NoteRequest {
+        author: checked("author", 64)?,
+        text: checked("text", 4000)?,
+    })
+}
+
 /// Apply a patch to a toxic: the merged, re-validated toxic.
 pub(crate) fn patched(toxic: &Toxic, patch: &ToxicPatch) -> Result<Toxic, ApiError> {
     if let Some(t) = &patch.type_name

@@ -63,6 +63,8 @@ pub struct Answer {
 #[derive(Debug, Clone)]
 pub struct Http {
     client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    /// The bearer token sent with control API calls ([`Http::json`]), never with probes.
+    bearer: Option<String>,
 }
 
 impl Default for Http {
@@ -76,6 +78,15 @@ impl Default for Http {
     }
 }
 
+/// The control API token of `shakedown run`/`test` for an external `control:` server:
+/// `SHAKEDOWN_TOKEN` when set and not empty.
+pub fn token_from_env() -> Option<String> {
+    std::env::var("SHAKEDOWN_TOKEN")
+        .ok()
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty())
+}
+
 impl Http {
     /// A client whose `https` requests verify servers following `options`.
     ///
@@ -87,7 +98,14 @@ impl Http {
             client: Client::builder(TokioExecutor::new())
                 .pool_idle_timeout(Duration::from_secs(5))
                 .build(connector),
+            bearer: None,
         })
+    }
+
+    /// The same client, sending `Authorization: Bearer TOKEN` with control API calls.
+    pub fn with_bearer(mut self, token: Option<String>) -> Self {
+        self.bearer = token;
+        self
     }
 
     /// Send a request and read the whole answer within `timeout`.
@@ -135,7 +153,9 @@ impl Http {
             .map_err(|_| HttpError::Timeout(timeout))?
     }
 
-    /// A JSON request to a control API; non-2xx answers become errors carrying the body.
+    /// A JSON request to a control API, as `User-Agent: shakedown/VERSION` (the actor its
+    /// event journal records) with the bearer token if any; non-2xx answers become errors
+    /// carrying the body.
     pub async fn json(
         &self,
         method: http::Method,
@@ -144,9 +164,14 @@ impl Http {
         timeout: Duration,
     ) -> Result<Answer, HttpError> {
         let body = body.map(|b| Bytes::from(b.to_string()));
-        let answer = self
-            .send(method, url, &BTreeMap::new(), body, timeout)
-            .await?;
+        let mut headers = BTreeMap::from([(
+            "user-agent".to_string(),
+            concat!("shakedown/", env!("CARGO_PKG_VERSION")).to_string(),
+        )]);
+        if let Some(token) = &self.bearer {
+            headers.insert("authorization".to_string(), format!("Bearer {token}"));
+        }
+        let answer = self.send(method, url, &headers, body, timeout).await?;
         if (200..300).contains(&answer.status) {
             Ok(answer)
         } else {

@@ -50,6 +50,9 @@ pub struct LoadStats {
     pub p95: Option<Duration>,
     /// 99th.
     pub p99: Option<Duration>,
+    /// For live agents: how many of how many agents the figures cover (fewer once one is
+    /// lost and the file allows it).
+    pub agents: Option<(usize, usize)>,
 }
 
 /// Something that can report load statistics over the last `window`.
@@ -115,7 +118,13 @@ pub async fn run(probe: &Probe, http: &Http, load: Option<&dyn LoadWindow>) -> O
                         format!("warming up: no request completed in the first {window:?}"),
                     )
                 } else {
-                    judge_load(*metric, &stats, *bound)
+                    let (status, detail) = judge_load(*metric, &stats, *bound);
+                    match stats.agents {
+                        Some((live, all)) if live < all => {
+                            (status, format!("{detail} (from {live} of {all} agents)"))
+                        }
+                        _ => (status, detail),
+                    }
                 }
             }
         },

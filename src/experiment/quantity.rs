@@ -33,6 +33,24 @@ pub(super) fn fraction(value: &Value) -> Result<f64, String> {
     }
 }
 
+/// A percentage written `5%` (0 % or more; above 100 % allowed), as a fraction (`0.05`).
+pub(super) fn percentage(value: &Value) -> Result<f64, String> {
+    let bad = || format!("{value} is not a percentage such as `5%`");
+    let Value::String(s) = value else {
+        return Err(bad());
+    };
+    let p: f64 = s
+        .trim()
+        .strip_suffix('%')
+        .and_then(|p| p.trim().parse().ok())
+        .ok_or_else(bad)?;
+    if p.is_finite() && p >= 0.0 {
+        Ok(p / 100.0)
+    } else {
+        Err(format!("`{s}` must be a percentage of 0% or more"))
+    }
+}
+
 /// A rate per second written as a number (`200`) or `200/s`.
 pub(super) fn per_second(value: &Value) -> Result<f64, String> {
     let f = match value {
@@ -50,6 +68,50 @@ pub(super) fn per_second(value: &Value) -> Result<f64, String> {
         Ok(f)
     } else {
         Err(format!("{value} must be a non-negative rate"))
+    }
+}
+
+/// A size in bytes written as a whole number (`1048576`) or with a unit: `B`, `KB`/`MB`/`GB`
+/// (powers of 1000), `KiB`/`MiB`/`GiB` (powers of 1024), e.g. `256MiB`, `1.5GB`.
+pub(super) fn bytes(value: &Value) -> Result<u64, String> {
+    let (number, unit) = match value {
+        Value::Number(n) => (
+            n.as_u64()
+                .ok_or_else(|| format!("{n} is not a whole number of bytes"))? as f64,
+            1,
+        ),
+        Value::String(s) => {
+            let t = s.trim();
+            let split = t
+                .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+                .unwrap_or(t.len());
+            let (number, unit) = t.split_at(split);
+            let unit = match unit.trim() {
+                "" | "B" => 1,
+                "KB" => 1_000,
+                "MB" => 1_000_000,
+                "GB" => 1_000_000_000,
+                "KiB" => 1 << 10,
+                "MiB" => 1 << 20,
+                "GiB" => 1 << 30,
+                _ => {
+                    return Err(format!(
+                        "`{s}` is not a size such as `256MiB` (units: B, KB, MB, GB, KiB, MiB, GiB)"
+                    ));
+                }
+            };
+            let number: f64 = number
+                .parse()
+                .map_err(|_| format!("`{s}` is not a size such as `256MiB`"))?;
+            (number, unit)
+        }
+        other => return Err(format!("expected a size such as `256MiB`, found {other}")),
+    };
+    let total = number * unit as f64;
+    if total.is_finite() && total < u64::MAX as f64 {
+        Ok(total.round() as u64)
+    } else {
+        Err(format!("{value} is too large"))
     }
 }
 
@@ -120,5 +182,30 @@ mod tests {
             Duration::from_millis(250)
         );
         assert!(duration(&json!(250)).is_err());
+        assert_eq!(percentage(&json!("5%")).unwrap(), 0.05);
+        assert_eq!(percentage(&json!(" 250 % ")).unwrap(), 2.5);
+        for bad in [
+            json!(5),
+            json!("5"),
+            json!("-1%"),
+            json!("NaN%"),
+            json!("inf%"),
+            json!("x%"),
+        ] {
+            assert!(percentage(&bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn sizes_with_and_without_units() {
+        assert_eq!(bytes(&json!(4096)).unwrap(), 4096);
+        assert_eq!(bytes(&json!("256MiB")).unwrap(), 256 << 20);
+        assert_eq!(bytes(&json!("1.5 GB")).unwrap(), 1_500_000_000);
+        assert_eq!(bytes(&json!("64KB")).unwrap(), 64_000);
+        assert_eq!(bytes(&json!("12")).unwrap(), 12);
+        assert!(bytes(&json!("12 TB")).unwrap_err().contains("units: B, KB"));
+        assert!(bytes(&json!("lots")).is_err());
+        assert!(bytes(&json!(-1)).is_err());
+        assert!(bytes(&json!(1.5)).is_err());
     }
 }

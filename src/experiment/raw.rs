@@ -11,6 +11,9 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::quantity;
+pub(super) use resource::*;
+
+mod resource;
 use crate::config::schema::{Argv, DurationText, FractionText, LimitText, Statuses, one_of};
 
 /// Top-level keys of an experiment file, in the order they are documented.
@@ -274,6 +277,24 @@ pub(super) struct RawAction {
     #[serde(default, deserialize_with = "quantity::bounded_opt")]
     #[schemars(with = "Option<DurationText>")]
     pub timeout: Option<Duration>,
+    /// Resource fault: keep CPUs busy for the step's `for`.
+    #[serde(default)]
+    pub cpu_burn: Option<RawCpuBurn>,
+    /// Resource fault: allocate and hold memory for the step's `for`.
+    #[serde(default)]
+    pub memory_pressure: Option<RawMemoryPressure>,
+    /// Resource fault: limit a service's CPUs (cgroup v2) for the step's `for`.
+    #[serde(default)]
+    pub cpu_limit: Option<RawCpuLimit>,
+    /// Resource fault: limit a service's memory (cgroup v2) for the step's `for`.
+    #[serde(default)]
+    pub memory_limit: Option<RawMemoryLimit>,
+    /// Resource fault: freeze a service (SIGSTOP) for the step's `for`, then resume it.
+    #[serde(default)]
+    pub pause: Option<String>,
+    /// Resource fault: open and hold idle connections for the step's `for`.
+    #[serde(default)]
+    pub hold_connections: Option<RawHoldConnections>,
 }
 
 /// `expect:`: what a run must show to pass (every expectation optional).
@@ -296,6 +317,39 @@ pub(super) struct RawExpect {
     #[serde(default, deserialize_with = "quantity::bounded_opt")]
     #[schemars(with = "Option<DurationText>")]
     pub rpo_within: Option<Duration>,
+    /// Fail when a figure regressed against `--baseline` by more than `max`.
+    #[serde(default)]
+    pub regression: Option<RawRegression>,
+}
+
+/// `expect.regression`: compared with the run of `--baseline NAME` (docs/baselines.md).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "Regression")]
+pub(super) struct RawRegression {
+    /// The largest regression allowed, as a percentage of the baseline's value (`5%`).
+    #[schemars(with = "PercentText")]
+    pub max: Value,
+    /// The figures checked: p50, p90, p99, p99.9, max, rps, error_rate, mttr, rss_peak, …,
+    /// `ttd.STEP` and `ttr.STEP` for a measured step named STEP.
+    pub figures: Vec<String>,
+}
+
+/// A schema-only type: a percentage such as `5%` (may exceed 100%).
+struct PercentText;
+
+impl JsonSchema for PercentText {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Percentage".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "A percentage such as `5%` (0% or more).",
+            "type": "string",
+            "pattern": r"^\s*[0-9]+(\.[0-9]+)?\s*%\s*$",
+        })
+    }
 }
 
 /// A rollback command.
@@ -375,3 +429,45 @@ fn argv<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error>
 fn opt_argv<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
     argv(d).map(Some)
 }
+
+/// `load: {agents: …}`: live load agents instead of the runner's own load.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "AgentLoad")]
+pub(super) struct RawAgentLoad {
+    /// The agents (`shakedown load --serve ADDR`): a list of `http://host:port` base URLs, or
+    /// `{dns: NAME:PORT}`, every A/AAAA record of NAME (a Kubernetes headless Service).
+    pub agents: RawAgents,
+    /// Go on with the remaining agents when one disappears (default: abort, exit 3).
+    #[serde(default)]
+    pub allow_agent_loss: bool,
+    /// Pass/fail criteria judged once on the merged report (default: the agents' own).
+    #[serde(default)]
+    pub thresholds: Vec<String>,
+    /// How long to wait for every agent to answer before the run starts (default 60s).
+    #[serde(default, deserialize_with = "quantity::bounded_opt")]
+    #[schemars(with = "Option<DurationText>")]
+    pub ready_timeout: Option<Duration>,
+}
+
+/// The agents: URLs or a DNS name.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub(super) enum RawAgents {
+    /// Base URLs, `http://host:port`.
+    Urls(Vec<String>),
+    /// `{dns: NAME:PORT}`.
+    Dns(RawAgentDns),
+}
+
+/// `{dns: NAME:PORT}`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawAgentDns {
+    /// `NAME:PORT`: every A/AAAA record of NAME, each an agent serving on PORT.
+    pub dns: String,
+}
+
+/// The keys of `load: {agents: …}`.
+pub(super) const AGENT_LOAD_KEYS: &[&str] =
+    &["agents", "allow_agent_loss", "thresholds", "ready_timeout"];

@@ -252,6 +252,9 @@ pub struct ExperimentRecord {
     /// Where and with what it ran (absent from older journals).
     #[serde(flatten)]
     pub provenance: Provenance,
+    /// How it compared with `--baseline` (absent without one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<super::baseline::Comparison>,
 }
 
 /// Where, with what, and from which text an experiment ran: the report's "as it ran" facts.
@@ -301,6 +304,7 @@ impl ExperimentRecord {
             mttr_from_removal: None,
             unrecovered: 0,
             provenance: Provenance::here(None),
+            baseline: None,
         }
     }
 
@@ -334,12 +338,38 @@ pub struct RunRecord {
     pub expectations: Vec<ExpectationRecord>,
     /// The load driver's report (with the keyed-write check), when the run had a load.
     pub load: Option<LoadReport>,
+    /// The live load agents (`load: {agents: …}`) and how each ended; empty for a local load.
+    pub agents: Vec<AgentRecord>,
     /// The guard that aborted the run, if any.
     pub guard: Option<String>,
     /// Rollbacks and how each ended.
     pub rollbacks: Vec<CommandRecord>,
     /// What teardown did: faults removed, services stopped, and any failure.
     pub cleanup: Vec<String>,
+}
+
+/// One live load agent of a run and how it ended.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct AgentRecord {
+    /// Its base URL (`http://host:port`).
+    pub url: String,
+    /// Its share of the plan (`"0/2"`), when the plan was split.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segment: Option<String>,
+    /// Whole seconds its second 0 is behind the earliest agent's: how its seconds were aligned.
+    pub offset_s: u64,
+    /// When the runner counted it lost (seconds since the method's start), if it did.
+    #[serde(
+        default,
+        with = "secs::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schemars(with = "Option<f64>")]
+    pub lost_at: Option<Duration>,
+    /// Why it was counted lost (its last error); its seconds are then missing from every
+    /// later window and from the merged report.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lost: Option<String>,
 }
 
 impl RunRecord {
@@ -359,10 +389,10 @@ impl RunRecord {
 }
 
 /// A duration for people, to the hundredth of a second: `1.00 s` (the journal keeps full
-/// precision). Below a second, a value that hundredths would round away is given in
+/// precision). A value under 10 ms, which hundredths would round away, is given in
 /// milliseconds instead (`1 ms`, `2.5 ms`), so a limit of `1ms` never reads `0.00 s`.
 pub fn for_people(d: Duration) -> String {
-    if d < Duration::from_secs(1) && !d.as_nanos().is_multiple_of(10_000_000) {
+    if !d.is_zero() && d < Duration::from_millis(10) {
         let ms = format!("{:.3}", d.as_secs_f64() * 1e3);
         let ms = ms.trim_end_matches('0').trim_end_matches('.');
         return format!("{ms} ms");
@@ -398,7 +428,7 @@ pub struct SampleRecord {
 pub struct StepRecord {
     /// Label.
     pub name: String,
-    /// `fault` or `action`.
+    /// `fault` (a toxic or a resource fault: held from `injected_at` to `removed_at`) or `action`.
     pub kind: String,
     /// Planned time.
     #[serde(with = "secs")]
@@ -555,7 +585,7 @@ mod tests {
         assert_eq!(edge.requests, 10);
     }
 
-    /// Hundredths of a second, unless they would round a short duration away.
+    /// Hundredths of a second, unless they would round a short duration away (under 10 ms).
     #[test]
     fn durations_for_people_never_round_a_limit_to_zero() {
         let ms = Duration::from_millis;
@@ -565,6 +595,8 @@ mod tests {
         assert_eq!(for_people(ms(10)), "0.01 s");
         assert_eq!(for_people(ms(300)), "0.30 s");
         assert_eq!(for_people(ms(1234)), "1.23 s");
+        assert_eq!(for_people(Duration::from_micros(799_107)), "0.80 s");
+        assert_eq!(for_people(Duration::from_micros(9_999)), "9.999 ms");
     }
 
     /// One line of counts, the same wherever it is shown: aborted and invalid experiments are

@@ -74,6 +74,7 @@ pub async fn run_experiment(
         mttr_from_removal: measure::summarize(&from_removal),
         unrecovered,
         provenance: Provenance::here(Some(experiment.resolved.clone())),
+        baseline: None,
     })
 }
 

@@ -11,6 +11,8 @@ mod sampler;
 mod steady;
 mod teardown;
 
+pub(crate) use steady::probes_before_load;
+
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
@@ -84,6 +86,8 @@ impl Shared {
 #[derive(Debug)]
 pub(crate) struct Resources {
     services: Services,
+    /// Resource faults in place (released before the services stop).
+    held: super::resource::Active,
     injector: Option<Injector>,
     embedded: Option<Embedded>,
 }
@@ -96,11 +100,14 @@ pub async fn run_once(
     progress: Progress,
 ) -> RunRecord {
     let mut interrupts = Interrupts::listen();
-    let http = Http::with_tls(&experiment.tls).unwrap_or_else(|e| {
-        // Validation read the CA file; it changed since.
-        tracing::warn!(error = %e, "tls: using the system's roots only");
-        Http::default()
-    });
+    // The token only matters to an external `control:` server; an embedded one has none.
+    let http = Http::with_tls(&experiment.tls)
+        .unwrap_or_else(|e| {
+            // Validation read the CA file; it changed since.
+            tracing::warn!(error = %e, "tls: using the system's roots only");
+            Http::default()
+        })
+        .with_bearer(super::client::token_from_env());
     let shared = Arc::new(Shared {
         journal: Mutex::new(RunRecord {
             run,
@@ -114,6 +121,7 @@ pub async fn run_once(
     });
     let resources = Arc::new(tokio::sync::Mutex::new(Resources {
         services: Services::new(&experiment.services, &dir.join("logs"), http.clone()),
+        held: Default::default(),
         injector: None,
         embedded: None,
     }));

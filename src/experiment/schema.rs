@@ -9,7 +9,9 @@
 
 use schemars::JsonSchema;
 
-use super::raw::{RawExpect, RawProbe, RawProxy, RawRollback, RawService, RawSteadyState, RawStep};
+use super::raw::{
+    RawAgentLoad, RawExpect, RawProbe, RawProxy, RawRollback, RawService, RawSteadyState, RawStep,
+};
 use crate::config::schema::{DurationText, with_references};
 use crate::load::LoadSpec;
 
@@ -42,8 +44,9 @@ struct ExperimentFile {
     /// How `https` probe and `ready` URLs verify servers (`ca`, `insecure`); the load's
     /// default too.
     tls: Option<crate::tls::TlsOptions>,
-    /// Load to apply for the whole run (the load driver's format, docs/load.md).
-    load: Option<LoadSpec>,
+    /// Load to apply for the whole run: the load driver's format (docs/load.md), or live agents
+    /// that send it (`{agents: …}`, docs/scaling.md).
+    load: Option<LoadSection>,
     /// Probes sampled during the run; a failing sample is a detection, passing again a recovery.
     steady_state: Option<RawSteadyState>,
     /// Probes that abort the run (exit 3) when they fail for longer than their `for`.
@@ -59,6 +62,17 @@ struct ExperimentFile {
     /// Commands run after the run, whatever happened.
     #[schemars(default)]
     rollbacks: Vec<RawRollback>,
+}
+
+/// The `load:` section: sent by the runner, or by live agents.
+#[allow(dead_code)]
+#[derive(JsonSchema)]
+#[serde(untagged)]
+enum LoadSection {
+    /// The runner sends the load itself.
+    Local(Box<LoadSpec>),
+    /// Live agents send it; the runner merges their seconds.
+    Agents(RawAgentLoad),
 }
 
 /// The JSON Schema (draft 2020-12) of the experiment file, pretty-printed with a final newline.

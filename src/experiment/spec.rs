@@ -45,8 +45,11 @@ pub struct Experiment {
     /// How `https` probe and `ready` URLs (and the load, unless its own `tls` says otherwise)
     /// verify servers.
     pub tls: crate::tls::TlsOptions,
-    /// The `load:` section (the load driver's format, validated by it).
+    /// The `load:` section (the load driver's format, validated by it), when the runner sends
+    /// the load itself.
     pub load: Option<crate::load::LoadSpec>,
+    /// The `load: {agents: …}` section, when live agents send it instead.
+    pub agents: Option<Agents>,
     /// The hypothesis sampled throughout the run.
     pub steady_state: SteadyState,
     /// Stop conditions.
@@ -237,6 +240,14 @@ pub enum StepKind {
     },
     /// An instantaneous action.
     Action(Action),
+    /// A fault on this host's resources (CPU, memory, a service's process, connections),
+    /// held for a time and lifted at its end or at teardown.
+    Resource {
+        /// What it does.
+        fault: super::resource::ResourceFault,
+        /// How long it stays.
+        for_: Duration,
+    },
 }
 
 /// A toxic to add through the control API, validated with the proxy's own vocabulary.
@@ -292,14 +303,64 @@ pub struct Expect {
     pub lost_writes: Option<u64>,
     /// Largest observed RPO (span of acknowledgement times of the lost writes).
     pub rpo_within: Option<Duration>,
+    /// Fail when a named figure regressed against `--baseline` by more than `max`.
+    pub regression: Option<Regression>,
+}
+
+/// `expect.regression`: the figures that must not regress against the baseline.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Regression {
+    /// The largest relative regression allowed (0.05 = 5 %); also the threshold every
+    /// figure's change is judged against.
+    pub max: f64,
+    /// The figures checked (`p99`, `error_rate`, `ttr.STEP`, …; see `baseline::figure`).
+    pub figures: Vec<String>,
 }
 
 impl Step {
+    /// Whether the step is held for a time (a toxic or a resource fault), not instantaneous.
+    pub fn held(&self) -> bool {
+        !matches!(self.kind, StepKind::Action(_))
+    }
+
     /// When the step ends (its fault is removed); `at` for actions.
     pub fn end(&self) -> Duration {
         match &self.kind {
-            StepKind::Fault { for_, .. } => self.at.saturating_add(*for_),
+            StepKind::Fault { for_, .. } | StepKind::Resource { for_, .. } => {
+                self.at.saturating_add(*for_)
+            }
             StepKind::Action(_) => self.at,
         }
     }
+}
+
+/// Default time the runner waits for every agent to answer before the run starts.
+pub const DEFAULT_AGENTS_READY: Duration = Duration::from_secs(60);
+
+/// `load: {agents: …}`: live load agents (`shakedown load --segment I/N --serve ADDR`) whose
+/// per-second windows the runner merges for its load probes, guards and thresholds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Agents {
+    /// Where the agents are.
+    pub source: AgentSource,
+    /// Go on with the rest when an agent disappears (the default aborts the run, exit 3).
+    pub allow_loss: bool,
+    /// Thresholds judged once on the merged report (the agents' own when empty).
+    pub thresholds: Vec<String>,
+    /// How long the runner waits for every agent to answer before the run starts.
+    pub ready_timeout: Duration,
+}
+
+/// Where the agents are.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AgentSource {
+    /// Base URLs, `http://host:port`.
+    Urls(Vec<String>),
+    /// A DNS name whose every A/AAAA record is an agent on `port` (a headless Service).
+    Dns {
+        /// The name.
+        name: String,
+        /// The agents' `--serve` port.
+        port: u16,
+    },
 }

@@ -56,7 +56,9 @@ pub async fn run(
     let mut worst = Outcome::Passed;
     for file in files {
         let options = options();
-        let experiment = match validate::load_file(file, &options) {
+        let loaded = validate::load_file(file, &options)
+            .and_then(|e| super::baseline::needs_no_baseline(&e).map(|()| e));
+        let experiment = match loaded {
             Ok(e) => e,
             Err(e) => {
                 on(Event::Invalid(file, &e));

@@ -47,6 +47,16 @@ pub(crate) fn render(e: &Experiment) -> String {
                 ));
                 events.push((step.end(), format!("- {}", step.name)));
             }
+            StepKind::Resource { fault, .. } => {
+                let what = fault.describe();
+                let line = if what == step.name {
+                    format!("+ {what} (resource fault)")
+                } else {
+                    format!("+ {} (resource fault: {what})", step.name)
+                };
+                events.push((step.at, line));
+                events.push((step.end(), format!("- {}", step.name)));
+            }
             StepKind::Action(_) => events.push((step.at, format!("! {}", step.name))),
         }
     }

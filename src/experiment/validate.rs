@@ -12,7 +12,9 @@ mod ctx;
 mod load;
 mod method;
 mod probes;
+mod regression;
 mod resolved;
+mod resource;
 mod system;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -168,10 +170,11 @@ impl Ctx {
         let control = self.control(top.get("control"));
         let tls = self.tls(top.get("tls"));
         let has_load = top.get("load").is_some_and(|v| !v.is_null());
-        let mut load = top
-            .get("load")
-            .filter(|v| !v.is_null())
-            .and_then(|v| load::section(self, v));
+        let (mut load, agents) = match top.get("load").filter(|v| !v.is_null()) {
+            None => (None, None),
+            Some(v) if load::names_agents(v) => (None, load::agents(self, v)),
+            Some(v) => (load::section(self, v), None),
+        };
         if let Some(load) = load.as_mut()
             && load.tls.is_none()
             && tls != crate::tls::TlsOptions::default()
@@ -184,14 +187,20 @@ impl Ctx {
         // Names as written, so a typo elsewhere in a proxy does not hide the faults' checks.
         let proxy_names = protocols(top.get("proxies"));
         let service_names = names(top.get("services"));
+        // Services with no `ready` check have no address `hold_connections` could connect to.
+        let unaddressed = services
+            .iter()
+            .filter(|s| s.ready.is_none())
+            .map(|s| s.name.clone())
+            .collect();
         let method = method::steps(
             self,
             top.get("method"),
             &proxy_names,
-            &service_names,
+            &(service_names, unaddressed),
             duration,
         );
-        let expect = self.expect(top.get("expect"));
+        let expect = self.expect(top.get("expect"), &method);
         load::expectations(self, load.as_ref(), has_load, &expect, duration);
         load::percentile_windows(self, load.as_ref(), &steady_state, &guards);
         let rollbacks = self
@@ -210,6 +219,7 @@ impl Ctx {
             control,
             tls,
             load,
+            agents,
             steady_state,
             guards,
             method,
@@ -297,7 +307,7 @@ impl Ctx {
     }
 
     /// `expect:` (every expectation optional).
-    fn expect(&mut self, value: Option<&Value>) -> Expect {
+    fn expect(&mut self, value: Option<&Value>, method: &[Step]) -> Expect {
         value
             .and_then(|v| self.de::<RawExpect>("expect", v))
             .map(|e| Expect {
@@ -305,6 +315,7 @@ impl Ctx {
                 detected_within: e.detected_within,
                 lost_writes: e.lost_writes,
                 rpo_within: e.rpo_within,
+                regression: e.regression.and_then(|r| self.regression(r, method)),
             })
             .unwrap_or_default()
     }

@@ -134,12 +134,7 @@ pub(super) fn judge(experiment: &Experiment, run: &mut RunRecord, stopped: Optio
             );
         }
     }
-    let failed = expectations.iter().find(|e| !e.passed).map(|e| {
-        format!(
-            "{}: expected {}, observed {}",
-            e.name, e.expected, e.observed
-        )
-    });
+    let failed = expectations.iter().find(|e| !e.passed).map(reason);
     run.expectations = expectations;
     let (status, reason) = match (stopped, failed) {
         (Some(stop), _) => (stop.status, Some(stop.reason)),
@@ -148,6 +143,14 @@ pub(super) fn judge(experiment: &Experiment, run: &mut RunRecord, stopped: Optio
     };
     run.status = Some(status);
     run.reason = reason;
+}
+
+/// Why an expectation failed a run: `NAME: expected E, observed O`.
+fn reason(e: &ExpectationRecord) -> String {
+    format!(
+        "{}: expected {}, observed {}",
+        e.name, e.expected, e.observed
+    )
 }
 
 /// Steps that never started say so (`not run: interrupted at 4.00 s`), instead of an empty
@@ -398,6 +401,10 @@ fn rollbacks(experiment: &Experiment, run: &RunRecord) -> Option<ExpectationReco
         },
     ))
 }
+
+mod regression;
+
+pub(crate) use regression::judge_regression;
 
 #[cfg(test)]
 mod tests;

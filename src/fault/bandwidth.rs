@@ -11,6 +11,7 @@ use tokio::time::Instant;
 
 use super::FaultError;
 use super::attrs::Attributes;
+use super::catalog::Attr;
 use super::kind::{Behaviour, Item, Kind, State, after};
 
 /// The largest `rate` accepted, in KB/s (10^9 KB/s = 1 TB/s: beyond any link).
@@ -34,7 +35,13 @@ pub(crate) struct Piece {
 
 impl Kind for Bandwidth {
     const NAME: &'static str = "bandwidth";
-    const ATTRIBUTES: &'static [&'static str] = &["rate"];
+    const ATTRIBUTES: &'static [Attr] =
+        &[
+            Attr::count("rate", "The throughput limit per connection and direction.")
+                .unit("KB/s")
+                .range(1, MAX_RATE)
+                .required(),
+        ];
 
     /// `rate` in KB/s, in `1..=MAX_RATE`.
     fn from_attributes(a: &Attributes<'_>) -> Result<Self, FaultError> {

@@ -9,11 +9,19 @@
 //!
 //! Every HTTP toxic takes the matcher attributes ([`Matcher::ATTRIBUTES`]) beside its own.
 
-/// An HTTP kind's attribute names: its own, then the matcher's, which every HTTP toxic takes.
-/// The one list of the matcher's names ([`Matcher::ATTRIBUTES`] is `http_attributes!()`).
+/// An HTTP kind's attributes: its own, then the matcher's, which every HTTP toxic takes.
+/// The one list of the matcher's attributes ([`Matcher::ATTRIBUTES`] is `http_attributes!()`).
 macro_rules! http_attributes {
-    ($($own:literal),* $(,)?) => {
-        &[$($own,)* "method", "path", "path_regex", "header", "first_n", "max_active"]
+    ($($own:expr),* $(,)?) => {
+        &[
+            $($own,)*
+            $crate::fault::catalog::Attr::text("method", "Only requests with this method (GET, POST, …)."),
+            $crate::fault::catalog::Attr::text("path", "Only requests whose path starts with this prefix (/orders)."),
+            $crate::fault::catalog::Attr::text("path_regex", "Only requests whose path matches this regular expression."),
+            $crate::fault::catalog::Attr::text("header", "Only requests with this header: \"name\" or \"name: value\"."),
+            $crate::fault::catalog::Attr::count("first_n", "Fault only the first N matching requests (0: no limit)."),
+            $crate::fault::catalog::Attr::count("max_active", "At most this many faulted requests in flight (0: no limit)."),
+        ]
     };
 }
 

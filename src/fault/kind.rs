@@ -14,13 +14,17 @@ use tokio::time::Instant;
 
 use super::FaultError;
 use super::attrs::{Attributes, MAX_DELAY};
+use super::catalog::Attr;
 
-/// A toxic kind's wire face: its type name, attribute names and parser.
+/// A toxic kind's wire face: its type name, attributes and parser.
 pub trait Kind: Behaviour + Sized {
     /// The wire `type`, e.g. `latency`.
     const NAME: &'static str;
-    /// The attribute names it takes (any other is refused).
-    const ATTRIBUTES: &'static [&'static str];
+    /// The attributes it takes, described (any other name is refused); `GET /toxic-types`
+    /// serves them, so forms and `shakedown fault add` need no copy.
+    const ATTRIBUTES: &'static [Attr];
+    /// Whether it acts per request on an HTTP-mode proxy only (`http_*`, `grpc_abort`).
+    const HTTP: bool = false;
     /// Parse and bound-check the wire attributes, naming the field on error.
     fn from_attributes(a: &Attributes<'_>) -> Result<Self, FaultError>;
 }

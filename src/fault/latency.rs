@@ -14,6 +14,7 @@ use tokio::time::Instant;
 
 use super::FaultError;
 use super::attrs::{Attributes, as_millis};
+use super::catalog::Attr;
 use super::kind::{Behaviour, Item, Kind, State, after};
 
 /// Delay each chunk by `latency ± jitter`.
@@ -27,7 +28,13 @@ pub struct Latency {
 
 impl Kind for Latency {
     const NAME: &'static str = "latency";
-    const ATTRIBUTES: &'static [&'static str] = &["latency", "jitter"];
+    const ATTRIBUTES: &'static [Attr] = &[
+        Attr::millis("latency", "The delay added to every chunk."),
+        Attr::millis(
+            "jitter",
+            "The most a chunk's delay deviates either side of latency (uniform).",
+        ),
+    ];
 
     fn from_attributes(a: &Attributes<'_>) -> Result<Self, FaultError> {
         Ok(Self {

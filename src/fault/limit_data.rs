@@ -7,6 +7,7 @@
 
 use super::FaultError;
 use super::attrs::Attributes;
+use super::catalog::Attr;
 use super::kind::{Behaviour, Ending, Item, Kind, State};
 
 /// Pass at most `bytes` bytes, then close.
@@ -27,7 +28,10 @@ pub(crate) struct Admit {
 
 impl Kind for LimitData {
     const NAME: &'static str = "limit_data";
-    const ATTRIBUTES: &'static [&'static str] = &["bytes"];
+    const ATTRIBUTES: &'static [Attr] = &[Attr::bytes(
+        "bytes",
+        "Close the connection once this many bytes have passed in this direction (0: on the first chunk).",
+    )];
 
     /// `bytes`, at most [`super::attrs::MAX_BYTES`].
     fn from_attributes(a: &Attributes<'_>) -> Result<Self, FaultError> {

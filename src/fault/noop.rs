@@ -2,6 +2,7 @@
 
 use super::FaultError;
 use super::attrs::Attributes;
+use super::catalog::Attr;
 use super::kind::{Behaviour, Kind};
 
 /// Pass everything unchanged.
@@ -10,7 +11,7 @@ pub struct Noop;
 
 impl Kind for Noop {
     const NAME: &'static str = "noop";
-    const ATTRIBUTES: &'static [&'static str] = &[];
+    const ATTRIBUTES: &'static [Attr] = &[];
 
     fn from_attributes(_: &Attributes<'_>) -> Result<Self, FaultError> {
         Ok(Noop)

@@ -6,6 +6,7 @@
 
 use super::FaultError;
 use super::attrs::Attributes;
+use super::catalog::Attr;
 use super::kind::{Behaviour, Kind, OnOpen};
 
 /// Refuse new connections.
@@ -14,7 +15,7 @@ pub struct RefuseNew;
 
 impl Kind for RefuseNew {
     const NAME: &'static str = "refuse_new";
-    const ATTRIBUTES: &'static [&'static str] = &[];
+    const ATTRIBUTES: &'static [Attr] = &[];
 
     fn from_attributes(_: &Attributes<'_>) -> Result<Self, FaultError> {
         Ok(RefuseNew)

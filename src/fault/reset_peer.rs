@@ -13,6 +13,7 @@ use tokio::time::Instant;
 
 use super::FaultError;
 use super::attrs::{Attributes, as_millis};
+use super::catalog::Attr;
 use super::kind::{Behaviour, Ending, Kind, after};
 
 /// Reset after `timeout`.
@@ -24,7 +25,10 @@ pub struct ResetPeer {
 
 impl Kind for ResetPeer {
     const NAME: &'static str = "reset_peer";
-    const ATTRIBUTES: &'static [&'static str] = &["timeout"];
+    const ATTRIBUTES: &'static [Attr] = &[Attr::millis(
+        "timeout",
+        "Reset the connection this long after the toxic first applied to it (0: at once).",
+    )];
 
     fn from_attributes(a: &Attributes<'_>) -> Result<Self, FaultError> {
         Ok(Self {

@@ -12,7 +12,8 @@ use rand::RngExt;
 use rand::rngs::StdRng;
 
 use super::FaultError;
-use super::attrs::{Attributes, as_micros};
+use super::attrs::{Attributes, MAX_BYTES, as_micros};
+use super::catalog::Attr;
 use super::kind::{Behaviour, Item, Kind, State, after};
 
 /// Slice chunks into pieces of about `average_size` bytes.
@@ -28,7 +29,16 @@ pub struct Slicer {
 
 impl Kind for Slicer {
     const NAME: &'static str = "slicer";
-    const ATTRIBUTES: &'static [&'static str] = &["average_size", "size_variation", "delay"];
+    const ATTRIBUTES: &'static [Attr] = &[
+        Attr::bytes("average_size", "The mean slice size.")
+            .range(1, MAX_BYTES)
+            .required(),
+        Attr::bytes(
+            "size_variation",
+            "How far a slice's size deviates from the mean (below average_size).",
+        ),
+        Attr::micros("delay", "The pause between slices."),
+    ];
 
     /// Sizes at most [`super::attrs::MAX_BYTES`], `delay` at most 24 h.
     fn from_attributes(a: &Attributes<'_>) -> Result<Self, FaultError> {

@@ -9,6 +9,7 @@ use tokio::time::Instant;
 
 use super::FaultError;
 use super::attrs::{Attributes, as_millis};
+use super::catalog::Attr;
 use super::kind::{Behaviour, Item, Kind, State, after};
 
 /// Delay the close by `delay`.
@@ -20,7 +21,10 @@ pub struct SlowClose {
 
 impl Kind for SlowClose {
     const NAME: &'static str = "slow_close";
-    const ATTRIBUTES: &'static [&'static str] = &["delay"];
+    const ATTRIBUTES: &'static [Attr] = &[Attr::millis(
+        "delay",
+        "How long the close (FIN) is held after the source closed.",
+    )];
 
     fn from_attributes(a: &Attributes<'_>) -> Result<Self, FaultError> {
         Ok(Self {

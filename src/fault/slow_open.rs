@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use super::FaultError;
 use super::attrs::{Attributes, as_millis};
+use super::catalog::Attr;
 use super::kind::{Behaviour, Kind, OnOpen};
 
 /// Delay the upstream dial by `delay`.
@@ -20,7 +21,10 @@ pub struct SlowOpen {
 
 impl Kind for SlowOpen {
     const NAME: &'static str = "slow_open";
-    const ATTRIBUTES: &'static [&'static str] = &["delay"];
+    const ATTRIBUTES: &'static [Attr] = &[Attr::millis(
+        "delay",
+        "How long before the upstream is dialled.",
+    )];
 
     fn from_attributes(a: &Attributes<'_>) -> Result<Self, FaultError> {
         Ok(Self {

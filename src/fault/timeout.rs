@@ -13,6 +13,7 @@ use tokio::time::Instant;
 
 use super::FaultError;
 use super::attrs::{Attributes, as_millis};
+use super::catalog::Attr;
 use super::kind::{Behaviour, Ending, Kind, after};
 
 /// Drop data; close after `timeout` unless it is zero.
@@ -24,7 +25,10 @@ pub struct Timeout {
 
 impl Kind for Timeout {
     const NAME: &'static str = "timeout";
-    const ATTRIBUTES: &'static [&'static str] = &["timeout"];
+    const ATTRIBUTES: &'static [Attr] = &[Attr::millis(
+        "timeout",
+        "Close the connection this long after the toxic first applied; 0 never closes (data is dropped until the toxic is removed).",
+    )];
 
     fn from_attributes(a: &Attributes<'_>) -> Result<Self, FaultError> {
         Ok(Self {

@@ -252,6 +252,17 @@ impl Timeline {
             .collect()
     }
 
+    /// Statistics of the requests intended in the last `last` at `now` (both since the start),
+    /// in whole seconds: every second that overlaps it, the current one included (so a window
+    /// never shrinks to a second that has barely begun); `rps` is over the time those seconds
+    /// cover so far. One rule for a local run and a live merge of agents.
+    pub(super) fn trailing(&self, last: Duration, now: Duration) -> WindowStats {
+        let now = now.as_secs_f64();
+        let first = (now - last.as_secs_f64()).max(0.0).floor();
+        let covered = Duration::from_secs_f64((now - first).max(0.0));
+        self.window(first as u64, u64::MAX, covered)
+    }
+
     /// Statistics of the seconds `first..end` (seconds since start), rates over `span`.
     pub(super) fn window(&self, first: u64, end: u64, span: Duration) -> WindowStats {
         let end = end.max(first);

@@ -2,7 +2,7 @@
 //! merger that adds several agents' windows while they run (`shakedown load --serve`).
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
@@ -35,6 +35,10 @@ pub struct LiveIntervals {
     /// The agent's share of the plan, when split.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub segment: Option<Segment>,
+    /// The wall-clock instant of the run's second 0 (its `--start-at`, or when it started),
+    /// milliseconds since the Unix epoch on the wire: a merger aligns agents' seconds by it.
+    #[serde(rename = "wall_start_ms", with = "unix_ms")]
+    pub wall_start: SystemTime,
     /// Whether the run has ended (every worker finished).
     pub finished: bool,
     /// The seconds asked for that still hold histograms (the last [`super::WINDOW_HORIZON`]),
@@ -62,8 +66,34 @@ impl LiveHandle {
         LiveIntervals {
             elapsed: shared.clock.now().saturating_sub(shared.start),
             segment: (!segment.is_whole()).then_some(segment),
+            wall_start: shared.wall_start,
             finished: self.finished.load(std::sync::atomic::Ordering::SeqCst),
             seconds,
         }
+    }
+
+    /// Stop sending now, as the plan's end would (a merger ending an experiment); the run then
+    /// drains and reports as usual.
+    pub fn stop(&self) {
+        self.shared.stop_now();
+    }
+}
+
+/// A wall-clock instant as whole milliseconds since the Unix epoch.
+mod unix_ms {
+    use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(t: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
+        let ms = t.duration_since(UNIX_EPOCH).unwrap_or_default().as_millis();
+        s.serialize_u64(u64::try_from(ms).unwrap_or(u64::MAX))
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<SystemTime, D::Error> {
+        let ms = u64::deserialize(d)?;
+        UNIX_EPOCH
+            .checked_add(Duration::from_millis(ms))
+            .ok_or_else(|| serde::de::Error::custom(format!("{ms} ms since 1970 is out of range")))
     }
 }

@@ -391,5 +391,8 @@ fn generator(reports: &[&LoadReport]) -> Generator {
     }
 }
 
+mod live;
+pub use live::{LiveMerge, offset, shift};
+
 #[cfg(test)]
 mod tests;

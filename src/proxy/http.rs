@@ -117,6 +117,8 @@ pub(crate) struct Front {
     /// The pooled upstream client for h2c clients: HTTP/2 with prior knowledge, so that
     /// gRPC and other h2-only traffic passes through.
     pub(crate) h2c: Client<HttpConnector, ProxyBody>,
+    /// Requests, 5xx answers and latencies, for the live view.
+    pub(crate) stats: crate::proxy::metrics::HttpStats,
 }
 
 /// A running front: its address and the switch that stops it and its connections.
@@ -141,6 +143,7 @@ impl HttpFront {
         seed: u64,
         config: watch::Receiver<Arc<Snapshot>>,
         peers: PeerMap,
+        stats: crate::proxy::metrics::HttpStats,
         tracker: &TaskTracker,
     ) -> std::io::Result<HttpFront> {
         let std_listener = std::net::TcpListener::bind("127.0.0.1:0")?;
@@ -163,6 +166,7 @@ impl HttpFront {
             peers,
             client,
             h2c,
+            stats,
         });
         let stop = CancellationToken::new();
         tracker.spawn(accept_loop(listener, front, stop.clone(), tracker.clone()));
@@ -267,7 +271,12 @@ async fn serve_connection<I>(
                 // Looked up per request: the proxy registers the client once it has dialled,
                 // which may be just after the front accepted.
                 let peer = front.peers.lookup(from);
-                Ok::<_, Infallible>(serve::handle(&front, peer, &reset, req).await)
+                let start = tokio::time::Instant::now();
+                let response = serve::handle(&front, peer, &reset, req).await;
+                front
+                    .stats
+                    .record(response.status().as_u16(), start.elapsed());
+                Ok::<_, Infallible>(response)
             }
         }
     });

@@ -13,6 +13,17 @@
 //! | `shakedown_toxic_requests_matched_total` | proxy, toxic, type, stream | HTTP toxics: requests its matcher selected |
 //! | `shakedown_toxic_requests_faulted_total` | proxy, toxic, type, stream | HTTP toxics: matched requests it faulted |
 //! | `shakedown_toxic_requests_passed_total` | proxy, toxic, type, stream | HTTP toxics: matched requests it let pass (toxicity, `first_n`, `max_active`) |
+//! | `shakedown_proxy_http_requests_total` | proxy | HTTP mode: requests answered |
+//! | `shakedown_proxy_http_errors_total` | proxy | HTTP mode: requests answered with a 5xx status (injected or not) |
+//!
+//! HTTP mode also keeps each proxy's response latencies since the last
+//! [`HttpStats::take_percentiles`] (the event stream's one-second window).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use hdrhistogram::Histogram;
 
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -36,6 +47,45 @@ pub struct Metrics {
     toxic_connections: Family<Labels, Counter>,
     toxic_bytes: Family<Labels, Counter>,
     requests: [Family<Labels, Counter>; 3],
+    http_requests: Family<Labels, Counter>,
+    http_errors: Family<Labels, Counter>,
+    windows: Mutex<HashMap<String, Arc<Mutex<Histogram<u64>>>>>,
+}
+
+/// One HTTP-mode proxy's request figures.
+#[derive(Debug, Clone)]
+pub struct HttpStats {
+    /// Requests answered.
+    pub requests: Counter,
+    /// Requests answered with a 5xx status.
+    pub errors: Counter,
+    window: Arc<Mutex<Histogram<u64>>>,
+}
+
+impl HttpStats {
+    /// Count one answered request: its status and how long its response head took.
+    pub fn record(&self, status: u16, latency: Duration) {
+        self.requests.inc();
+        if status >= 500 {
+            self.errors.inc();
+        }
+        let micros = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
+        let mut w = self.window.lock().unwrap_or_else(|p| p.into_inner());
+        w.saturating_record(micros.max(1));
+    }
+
+    /// The median and 99th percentile of the latencies recorded since the last call, then
+    /// forget them; `None` when none was recorded.
+    pub fn take_percentiles(&self) -> Option<(Duration, Duration)> {
+        let mut w = self.window.lock().unwrap_or_else(|p| p.into_inner());
+        if w.is_empty() {
+            return None;
+        }
+        let at = |q: f64| Duration::from_micros(w.value_at_quantile(q));
+        let out = (at(0.5), at(0.99));
+        w.reset();
+        Some(out)
+    }
 }
 
 /// One proxy's handles (cheap clones of shared atomics).
@@ -148,8 +198,23 @@ impl Metrics {
                 family.clone(),
             );
         }
+        let http_requests = Family::<Labels, Counter>::default();
+        let http_errors = Family::<Labels, Counter>::default();
+        registry.register(
+            "shakedown_proxy_http_requests",
+            "HTTP mode: requests answered by the proxy",
+            http_requests.clone(),
+        );
+        registry.register(
+            "shakedown_proxy_http_errors",
+            "HTTP mode: requests answered with a 5xx status",
+            http_errors.clone(),
+        );
         Self {
             requests,
+            http_requests,
+            http_errors,
+            windows: Mutex::default(),
             registry,
             accepted,
             active,
@@ -177,13 +242,40 @@ impl Metrics {
         }
     }
 
+    /// The HTTP request figures of proxy `name`.
+    pub fn http(&self, name: &str) -> HttpStats {
+        let p = vec![("proxy", name.to_string())];
+        let mut windows = self.windows.lock().unwrap_or_else(|p| p.into_inner());
+        let window = windows
+            .entry(name.to_string())
+            .or_insert_with(|| {
+                // 1 µs to 1 h at 2 significant digits.
+                let h = Histogram::new_with_bounds(1, 3_600_000_000, 2);
+                Arc::new(Mutex::new(h.expect("constant bounds are valid")))
+            })
+            .clone();
+        HttpStats {
+            requests: self.http_requests.get_or_create_owned(&p),
+            errors: self.http_errors.get_or_create_owned(&p),
+            window,
+        }
+    }
+
     /// Drop every series of proxy `name` (its toxics' series go with [`Metrics::forget_toxic`]).
     /// Handles still held by closing connections keep counting, unseen.
     pub fn forget_proxy(&self, name: &str) {
         let p = vec![("proxy", name.to_string())];
-        for family in [&self.accepted, &self.rejected, &self.dial_failures] {
+        for family in [
+            &self.accepted,
+            &self.rejected,
+            &self.dial_failures,
+            &self.http_requests,
+            &self.http_errors,
+        ] {
             family.remove(&p);
         }
+        let mut windows = self.windows.lock().unwrap_or_else(|p| p.into_inner());
+        windows.remove(name);
         self.active.remove(&p);
         self.listening.remove(&p);
         for stream in ["upstream", "downstream"] {

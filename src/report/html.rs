@@ -130,6 +130,10 @@ fn experiment(index: usize, e: &ExperimentRecord) -> Markup {
                 (tables::mttr(e))
                 @if numbered { (spread::strip(e)) }
             }
+            @if let Some(c) = &e.baseline {
+                h3 { "Against the baseline" }
+                (tables::baseline(c))
+            }
             @for run in &e.runs { (run_section(index, run, numbered)) }
             @if let Some(text) = &e.provenance.resolved {
                 details.resolved {

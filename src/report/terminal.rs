@@ -5,6 +5,7 @@
 use std::fmt::Write;
 use std::time::Duration;
 
+use crate::experiment::baseline::Comparison;
 use crate::experiment::record::{
     ExperimentRecord, Provenance, RunRecord, Status, StepRecord, Summary, observed_rpo,
 };
@@ -73,6 +74,9 @@ pub fn render(report: &ExperimentRecord) -> String {
             report.unrecovered
         )
     );
+    if let Some(c) = &report.baseline {
+        baseline(&mut out, c);
+    }
     let verdict = match report.status {
         Status::Passed => "PASSED".to_string(),
         s => format!(
@@ -83,6 +87,55 @@ pub fn render(report: &ExperimentRecord) -> String {
     };
     let _ = writeln!(out, "\nverdict: {verdict}");
     out
+}
+
+/// Each figure against the baseline: old → new, change, verdict.
+fn baseline(out: &mut String, c: &Comparison) {
+    let runs = |n: usize| format!("{n} run{}", if n == 1 { "" } else { "s" });
+    let _ = writeln!(
+        out,
+        "\nagainst baseline {} (saved {}, {}; this: {}; threshold {:.1} %):",
+        c.file,
+        c.saved,
+        runs(c.baseline_runs),
+        runs(c.runs),
+        c.threshold * 100.0
+    );
+    for f in &c.figures {
+        let _ = writeln!(
+            out,
+            "  {:<20} {:>12} → {:<12} {:>10}  {}",
+            f.name,
+            f.shown(f.old),
+            f.shown(f.new),
+            f.change_shown(),
+            f.verdict.as_str()
+        );
+    }
+    let _ = writeln!(out, "  {}", c.rule());
+}
+
+/// The live load agents: how many, and each one lost (the merged figures cover the rest).
+fn agents(out: &mut String, run: &RunRecord) {
+    if run.agents.is_empty() {
+        return;
+    }
+    let lost: Vec<_> = run.agents.iter().filter(|a| a.lost.is_some()).collect();
+    let _ = writeln!(
+        out,
+        "  load agents: {} merged of {}",
+        run.agents.len() - lost.len(),
+        run.agents.len()
+    );
+    for a in lost {
+        let _ = writeln!(
+            out,
+            "  LOST {} at {}: {}",
+            a.url,
+            cell(a.lost_at),
+            a.lost.as_deref().unwrap_or_default()
+        );
+    }
 }
 
 fn render_run(out: &mut String, run: &RunRecord, numbered: bool) {
@@ -117,6 +170,7 @@ fn render_run(out: &mut String, run: &RunRecord, numbered: bool) {
     if let Some(load) = &run.load {
         let _ = writeln!(out, "\n  load: {}", load_line(load));
     }
+    agents(out, run);
     for r in &run.rollbacks {
         let _ = writeln!(out, "  rollback `{}`: {}", r.command.join(" "), r.detail);
     }
@@ -173,6 +227,10 @@ fn step_row(out: &mut String, s: &StepRecord) {
     }
     let detail = s.detail.as_deref().unwrap_or("no detail recorded");
     match (s.ok, s.injected_at) {
+        // A resource fault says what it did (`held 95 of 100 connections …`); a toxic has no detail.
+        (true, _) if s.kind == "fault" && s.detail.is_some() => {
+            let _ = writeln!(out, "    {detail}");
+        }
         (true, _) => {}
         // A step that never started says why itself (`not run: interrupted at 4.00 s`).
         (false, None) => {

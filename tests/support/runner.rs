@@ -90,15 +90,21 @@ pub async fn shakedown(args: &[&str]) -> Ran {
 
 /// `shakedown run FILE --json DIR/out.json -q`: the outcome and the journal it wrote.
 pub async fn run_journaled(file: &Path) -> (Ran, serde_json::Value) {
+    run_journaled_with(file, &[]).await
+}
+
+/// [`run_journaled`] with more arguments (`--baseline B`).
+pub async fn run_journaled_with(file: &Path, more: &[&str]) -> (Ran, serde_json::Value) {
     let json = file.with_extension("journal.json");
-    let ran = shakedown(&[
+    let mut args = vec![
         "run",
         file.to_str().unwrap(),
         "--json",
         json.to_str().unwrap(),
         "-q",
-    ])
-    .await;
+    ];
+    args.extend(more);
+    let ran = shakedown(&args).await;
     let text = std::fs::read_to_string(&json).unwrap_or_else(|e| {
         panic!(
             "no journal at {} ({e})\n{}\n{}",

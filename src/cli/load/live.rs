@@ -1,11 +1,16 @@
 //! `shakedown load --serve ADDR`: the agent's recent seconds over HTTP while it runs.
 //!
 //! `GET /intervals?from=S` answers [`LiveIntervals`] as JSON (the seconds from `S` on, with
-//! base64 latency histograms); `GET /health` answers 200. Anything else is 404; a bad `from`
-//! is 400. The server lives as long as the process.
+//! base64 latency histograms); `GET /health` answers 200. Once the run has ended, `GET /report`
+//! answers the final JSON report (with `histograms`) and `GET /hlog` its interval log (409
+//! before). `POST /stop` ends the run now, as the plan's end would (an experiment runner
+//! stopping its agents). Anything else is 404; a bad `from` is 400. The server lives as long as
+//! the process, which after the run waits (at most `--linger`) for its report to be fetched.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
@@ -15,7 +20,48 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
 use crate::exit::InvalidInput;
-use crate::load::{LiveHandle, LiveIntervals};
+use crate::load::{LiveHandle, LiveIntervals, LoadReport};
+
+/// What an agent serves: its live timeline, then its final report.
+#[derive(Debug, Clone)]
+pub(super) struct Agent {
+    live: LiveHandle,
+    /// The final report's JSON and interval log, once the run has ended.
+    ending: Arc<OnceLock<(Bytes, Bytes)>>,
+    /// Signalled when `GET /report` has been answered.
+    fetched: Arc<tokio::sync::Notify>,
+}
+
+impl Agent {
+    /// An agent serving `live`, its report not yet known.
+    pub(super) fn new(live: LiveHandle) -> Self {
+        Self {
+            live,
+            ending: Arc::default(),
+            fetched: Arc::default(),
+        }
+    }
+
+    /// Publish the final report (its JSON with `histograms`, and its per-second histograms as
+    /// an interval log).
+    pub(super) fn publish(&self, report: &LoadReport) -> anyhow::Result<()> {
+        let json = serde_json::to_vec(report)?;
+        let mut hlog = Vec::new();
+        let start = report.wall_start.unwrap_or_else(SystemTime::now);
+        report.intervals.write_hlog(&mut hlog, start)?;
+        let _ = self.ending.set((json.into(), hlog.into()));
+        Ok(())
+    }
+
+    /// Wait until the report has been fetched, `linger` has passed or Ctrl-C; whether it was
+    /// fetched.
+    pub(super) async fn linger(&self, linger: Duration) -> bool {
+        tokio::select! {
+            fetched = tokio::time::timeout(linger, self.fetched.notified()) => fetched.is_ok(),
+            _ = tokio::signal::ctrl_c() => false,
+        }
+    }
+}
 
 /// Bind `addr` (before the run starts: a bad address sends nothing); the bound address.
 pub(super) async fn bind(addr: &str) -> anyhow::Result<(TcpListener, SocketAddr)> {
@@ -26,16 +72,16 @@ pub(super) async fn bind(addr: &str) -> anyhow::Result<(TcpListener, SocketAddr)
     Ok((listener, bound))
 }
 
-/// Serve `live` on `listener` until the process ends.
-pub(super) fn spawn(listener: TcpListener, live: LiveHandle) {
+/// Serve `agent` on `listener` until the process ends.
+pub(super) fn spawn(listener: TcpListener, agent: Agent) {
     tokio::spawn(async move {
         loop {
             let Ok((stream, _)) = listener.accept().await else {
                 continue;
             };
-            let live = live.clone();
+            let agent = agent.clone();
             tokio::spawn(async move {
-                let service = hyper::service::service_fn(move |req| answer(live.clone(), req));
+                let service = hyper::service::service_fn(move |req| answer(agent.clone(), req));
                 let _ = hyper::server::conn::http1::Builder::new()
                     .serve_connection(TokioIo::new(stream), service)
                     .await;
@@ -50,24 +96,45 @@ fn reply(status: StatusCode, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
     r
 }
 
-async fn answer(
-    live: LiveHandle,
-    req: Request<Incoming>,
-) -> Result<Response<Full<Bytes>>, Infallible> {
-    if req.method() != http::Method::GET {
-        return Ok(reply(StatusCode::METHOD_NOT_ALLOWED, "GET only\n"));
+async fn answer(agent: Agent, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+    let (method, path) = (req.method().clone(), req.uri().path().to_string());
+    if method == http::Method::POST && path == "/stop" {
+        agent.live.stop();
+        return Ok(reply(StatusCode::ACCEPTED, "stopping\n"));
     }
-    Ok(match req.uri().path() {
+    if method != http::Method::GET {
+        return Ok(reply(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "GET only (and POST /stop)\n",
+        ));
+    }
+    Ok(match path.as_str() {
         "/health" => reply(StatusCode::OK, "ok\n"),
         "/intervals" => match from(req.uri().query()) {
-            Ok(first) => json(&live.since(first)),
+            Ok(first) => json(&agent.live.since(first)),
             Err(message) => reply(StatusCode::BAD_REQUEST, message),
+        },
+        "/report" | "/hlog" => match agent.ending.get() {
+            None => reply(StatusCode::CONFLICT, "the run has not ended\n"),
+            Some((report, _)) if path == "/report" => {
+                agent.fetched.notify_one();
+                typed(reply(StatusCode::OK, report.clone()), "application/json")
+            }
+            Some((_, hlog)) => typed(reply(StatusCode::OK, hlog.clone()), "text/plain"),
         },
         _ => reply(
             StatusCode::NOT_FOUND,
-            "not found: GET /intervals?from=SECOND\n",
+            "not found: GET /intervals?from=SECOND, /report, /hlog, /health; POST /stop\n",
         ),
     })
+}
+
+fn typed(mut r: Response<Full<Bytes>>, content_type: &'static str) -> Response<Full<Bytes>> {
+    r.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static(content_type),
+    );
+    r
 }
 
 /// The `from` query parameter (default 0).
@@ -84,14 +151,7 @@ fn from(query: Option<&str>) -> Result<u64, String> {
 
 fn json(body: &LiveIntervals) -> Response<Full<Bytes>> {
     match serde_json::to_vec(body) {
-        Ok(bytes) => {
-            let mut r = reply(StatusCode::OK, bytes);
-            r.headers_mut().insert(
-                http::header::CONTENT_TYPE,
-                http::HeaderValue::from_static("application/json"),
-            );
-            r
-        }
+        Ok(bytes) => typed(reply(StatusCode::OK, bytes), "application/json"),
         Err(e) => reply(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     }
 }

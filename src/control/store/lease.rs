@@ -51,6 +51,7 @@ impl Store {
             let mut plan = Plan::of(entry);
             let gone = plan.toxics.remove(pos);
             tracing::info!(proxy = %proxy, toxic = %gone.entry.toxic.name, "lease expired, toxic removed");
+            let entry_text = crate::control::journal::change::toxic_removed(&proxy, &gone.entry.toxic.name, Some("lease expired"));
             drop(gone);
             if let Err(e) = store.apply(entry, plan.clone()).await {
                 // No caller to refuse: the toxic still goes, and a proxy that cannot listen
@@ -59,6 +60,7 @@ impl Store {
                 plan.enabled = false;
                 let _ = store.apply(entry, plan).await;
             }
+            store.journal.record("lease", entry_text);
         });
         Lease {
             duration,

@@ -182,6 +182,7 @@ impl Store {
             self.seed,
             entry.tx.subscribe(),
             entry.peers.clone(),
+            self.metrics.http(&entry.name),
             &self.tracker,
         ) {
             Ok(front) => entry.front = Some(front),

@@ -7,8 +7,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    CommandRecord, ExpectationRecord, RunRecord, SampleRecord, Status, StepRecord, observed_rpo,
-    secs,
+    AgentRecord, CommandRecord, ExpectationRecord, RunRecord, SampleRecord, Status, StepRecord,
+    observed_rpo, secs,
 };
 use crate::experiment::probe;
 use crate::load::{ErrorClass, LoadReport, WriteReport};
@@ -44,6 +44,9 @@ pub(super) struct RunJournal {
     // Documented as any JSON: its own schema is docs/load.md's.
     #[schemars(with = "Option<serde_json::Value>")]
     load: Option<LoadReport>,
+    /// The live load agents (`load: {agents: …}`) and how each ended (absent for a local load).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    agents: Vec<AgentRecord>,
     /// The guard that aborted the run, if any.
     guard: Option<String>,
     /// Rollbacks and how each ended.
@@ -82,6 +85,7 @@ impl From<RunRecord> for RunJournal {
             steps: r.steps,
             expectations: r.expectations,
             load: r.load,
+            agents: r.agents,
             guard: r.guard,
             rollbacks: r.rollbacks,
             cleanup: r.cleanup,
@@ -103,6 +107,7 @@ impl From<RunJournal> for RunRecord {
             steps: j.steps,
             expectations: j.expectations,
             load: j.load,
+            agents: j.agents,
             guard: j.guard,
             rollbacks: j.rollbacks,
             cleanup: j.cleanup,

@@ -11,11 +11,10 @@ use super::{Resources, Shared};
 use crate::clock::Clock;
 use crate::experiment::action;
 use crate::experiment::client::Http;
-use crate::experiment::driver::Load;
-use crate::experiment::embedded::Embedded;
-use crate::experiment::inject::Injector;
+use crate::experiment::driver;
+use crate::experiment::embedded::control_for;
 use crate::experiment::record::{Status, StepRecord};
-use crate::experiment::spec::{Action, Control, EXTERNAL_LEASE, Experiment, StepKind};
+use crate::experiment::spec::{Action, Experiment, StepKind};
 use crate::experiment::vars;
 
 type Res = Arc<tokio::sync::Mutex<Resources>>;
@@ -30,6 +29,14 @@ enum Event {
 pub(super) async fn execute(experiment: Experiment, shared: Arc<Shared>, res: Res, http: Http) {
     let say = |at: Option<f64>, m: String| shared.progress.say(at, m);
     let experiment = Arc::new(experiment);
+    // Known before anything starts: a resource fault this host does not allow.
+    let refused: Vec<String> = crate::experiment::resource::permitted(&experiment)
+        .into_iter()
+        .filter_map(|(step, verdict)| verdict.err().map(|why| format!("{step}: {why}")))
+        .collect();
+    if !refused.is_empty() {
+        return shared.stop(Status::PreflightFailed, refused.join("; "));
+    }
     for s in &experiment.services {
         say(None, format!("starting service `{}`", s.name));
         if let Err(e) = res.lock().await.services.start(&s.name).await {
@@ -37,20 +44,14 @@ pub(super) async fn execute(experiment: Experiment, shared: Arc<Shared>, res: Re
         }
     }
     if !experiment.proxies.is_empty() {
-        let (base, lease) = match &experiment.control {
-            Control::External(url) => (url.clone(), Some(EXTERNAL_LEASE)),
-            Control::Embedded => match Embedded::start(experiment.seed).await {
-                Ok((server, base)) => {
-                    res.lock().await.embedded = Some(server);
-                    (base, None)
-                }
-                Err(e) => {
-                    return shared.stop(Status::Aborted, format!("embedded control server: {e}"));
-                }
-            },
-        };
         // The clock starts with the load; proxies are created first (no timing involved).
-        let mut injector = Injector::new(base, http.clone(), lease, Clock::start());
+        let mut injector = match control_for(&experiment, &http).await {
+            Ok((injector, server)) => {
+                res.lock().await.embedded = server;
+                injector
+            }
+            Err(e) => return shared.stop(Status::Aborted, e),
+        };
         let created = injector.create_proxies(&experiment.proxies).await;
         res.lock().await.injector = Some(injector);
         if let Err(e) = created {
@@ -60,24 +61,25 @@ pub(super) async fn execute(experiment: Experiment, shared: Arc<Shared>, res: Re
     if !preflight(&experiment, &shared, &http).await {
         return;
     }
-    let clock = Clock::start();
+    let (clock, load) = match driver::start(&experiment, &http).await {
+        Ok(started) => started,
+        Err(e) => return shared.stop(Status::PreflightFailed, e),
+    };
     let _ = shared.clock.set(clock);
     if let Some(inj) = res.lock().await.injector.as_mut() {
         inj.set_clock(clock);
     }
-    let load = match &experiment.load {
-        None => None,
-        Some(spec) => match Load::start(spec, clock, experiment.seed) {
-            Ok(l) => Some(l),
-            Err(e) => return shared.stop(Status::PreflightFailed, format!("load driver: {e}")),
-        },
-    };
+    // A load that cannot go on (an agent lost, not allowed) aborts the run.
+    let failure = load.as_ref().map(|l| {
+        let (failure, shared) = (l.failure(), shared.clone());
+        tokio::spawn(async move { shared.stop(Status::Aborted, failure.await) })
+    });
     say(
         Some(0.0),
-        if load.is_some() {
-            "load started, sampling the steady state".into()
-        } else {
-            "sampling the steady state".into()
+        match (&load, &experiment.agents) {
+            (Some(_), Some(_)) => "load agents answer, sampling their merged seconds".into(),
+            (Some(_), None) => "load started, sampling the steady state".into(),
+            (None, _) => "sampling the steady state".into(),
         },
     );
     let stop_sampling = CancellationToken::new();
@@ -100,10 +102,17 @@ pub(super) async fn execute(experiment: Experiment, shared: Arc<Shared>, res: Re
             Some(clock.now().as_secs_f64()),
             "stopping the load, reading writes back".into(),
         );
-        let report = load.stop().await;
+        let ending = load.stop().await;
+        if let Some(why) = ending.abort {
+            shared.stop(Status::Aborted, why);
+        }
         let mut journal = shared.journal();
-        journal.load = report;
+        journal.load = ending.report;
+        journal.agents = ending.agents;
         crate::experiment::record::StepFailures::fill(&mut journal);
+    }
+    if let Some(failure) = failure {
+        failure.abort();
     }
 }
 
@@ -111,17 +120,13 @@ async fn timeline(experiment: &Experiment, shared: &Shared, res: &Res, clock: Cl
     let mut events: Vec<(Duration, Event)> = Vec::new();
     for (i, step) in experiment.method.iter().enumerate() {
         events.push((step.at, Event::Start(i)));
-        if matches!(step.kind, StepKind::Fault { .. }) {
+        if step.held() {
             events.push((step.end(), Event::Remove(i)));
         }
         shared.journal().steps.push(StepRecord {
             name: step.name.clone(),
-            kind: if matches!(step.kind, StepKind::Fault { .. }) {
-                "fault"
-            } else {
-                "action"
-            }
-            .to_string(),
+            // A resource fault is a window like a toxic's: measured and drawn the same way.
+            kind: if step.held() { "fault" } else { "action" }.to_string(),
             planned_at: step.at,
             injected_at: None,
             removed_at: None,
@@ -180,6 +185,35 @@ async fn timeline(experiment: &Experiment, shared: &Shared, res: &Res, clock: Cl
                             }
                         }
                     }
+                    StepKind::Resource { fault, for_ } => {
+                        let started = {
+                            let mut r = res.lock().await;
+                            let Resources { held, services, .. } = &mut *r;
+                            held.start(i, fault, *for_, experiment, services).await
+                        };
+                        let t = clock.now();
+                        let mut j = shared.journal();
+                        match started {
+                            Ok(detail) => {
+                                shared.progress.say(
+                                    Some(t.as_secs_f64()),
+                                    format!(
+                                        "+ {}: {detail} (for {})",
+                                        step.name,
+                                        humantime::format_duration(*for_)
+                                    ),
+                                );
+                                j.steps[i].injected_at = Some(t);
+                                j.steps[i].ok = true;
+                                j.steps[i].detail = Some(detail);
+                            }
+                            Err(e) => {
+                                j.steps[i].detail = Some(e.clone());
+                                drop(j);
+                                return shared.stop(Status::Aborted, format!("{}: {e}", step.name));
+                            }
+                        }
+                    }
                     StepKind::Action(a) => {
                         let started = clock.now();
                         let (ok, detail) = act(a, res).await;
@@ -198,27 +232,35 @@ async fn timeline(experiment: &Experiment, shared: &Shared, res: &Res, clock: Cl
             }
             Event::Remove(i) => {
                 let step = &experiment.method[i];
-                let removed = match res.lock().await.injector.as_mut() {
-                    Some(inj) => {
-                        inj.remove(&toxic_name(
-                            i,
-                            match &step.kind {
-                                StepKind::Fault { fault, .. } => fault.kind.type_name(),
-                                _ => "",
-                            },
-                        ))
-                        .await
+                let removed = match &step.kind {
+                    StepKind::Fault { fault, .. } => match res.lock().await.injector.as_mut() {
+                        Some(inj) => inj
+                            .remove(&toxic_name(i, fault.kind.type_name()))
+                            .await
+                            .map(|t| (t, None))
+                            .map_err(|e| e.to_string()),
+                        None => return,
+                    },
+                    _ => {
+                        let lifted = res.lock().await.held.end(i).await;
+                        lifted.map(|how| (clock.now(), Some(how)))
                     }
-                    None => return,
                 };
                 match removed {
-                    Ok(t) => {
-                        shared
-                            .progress
-                            .say(Some(t.as_secs_f64()), format!("- {}", step.name));
-                        shared.journal().steps[i].removed_at = Some(t);
+                    Ok((t, how)) => {
+                        let line = match &how {
+                            Some(how) => format!("- {}: {how}", step.name),
+                            None => format!("- {}", step.name),
+                        };
+                        shared.progress.say(Some(t.as_secs_f64()), line);
+                        let mut j = shared.journal();
+                        j.steps[i].removed_at = Some(t);
+                        if let Some(how) = how {
+                            let before = j.steps[i].detail.take().unwrap_or_default();
+                            j.steps[i].detail = Some(format!("{before}; {how}"));
+                        }
                     }
-                    Err(e) => return shared.stop(Status::Aborted, e.to_string()),
+                    Err(e) => return shared.stop(Status::Aborted, e),
                 }
             }
         }

@@ -27,6 +27,23 @@ fn failing(outcomes: &[Outcome]) -> String {
 
 /// Services answer and the probes that need no load pass; retried for a few seconds.
 pub(super) async fn preflight(experiment: &Experiment, shared: &Shared, http: &Http) -> bool {
+    let outcomes = probes_before_load(experiment, http).await;
+    let pass = outcomes.iter().all(|o| o.status == ProbeStatus::Pass);
+    let failing = failing(&outcomes);
+    shared.journal().preflight = outcomes;
+    if !pass {
+        shared.stop(
+            Status::PreflightFailed,
+            format!("the steady state does not hold before any fault ({failing})"),
+        );
+    }
+    pass
+}
+
+/// Run the probes that need no load (all but `load` probes) until every one passes or
+/// [`PREFLIGHT_PATIENCE`] is over, one round per sampling interval (100 ms at least); the
+/// outcomes of the last round.
+pub(crate) async fn probes_before_load(experiment: &Experiment, http: &Http) -> Vec<Outcome> {
     let probes: Vec<_> = experiment
         .steady_state
         .probes
@@ -36,18 +53,10 @@ pub(super) async fn preflight(experiment: &Experiment, shared: &Shared, http: &H
     let deadline = tokio::time::Instant::now() + PREFLIGHT_PATIENCE;
     loop {
         let outcomes = join_all(probes.iter().map(|p| probe::run(p, http, None))).await;
-        let pass = outcomes.iter().all(|o| o.status == ProbeStatus::Pass);
-        let failing = failing(&outcomes);
-        shared.journal().preflight = outcomes;
-        if pass {
-            return true;
-        }
-        if tokio::time::Instant::now() >= deadline {
-            shared.stop(
-                Status::PreflightFailed,
-                format!("the steady state does not hold before any fault ({failing})"),
-            );
-            return false;
+        if outcomes.iter().all(|o| o.status == ProbeStatus::Pass)
+            || tokio::time::Instant::now() >= deadline
+        {
+            return outcomes;
         }
         tokio::time::sleep(
             experiment

@@ -1,4 +1,6 @@
-//! Teardown, whatever ended the method: faults removed, rollbacks run, services stopped.
+//! Teardown, whatever ended the method: resource faults lifted (a paused service resumed, a
+//! stress child killed, a cgroup limit lifted, held connections closed), toxics removed,
+//! rollbacks run, services stopped.
 
 use super::{Resources, Shared};
 use crate::experiment::action;
@@ -12,7 +14,7 @@ pub(super) async fn run(
     res: &tokio::sync::Mutex<Resources>,
 ) {
     let mut r = res.lock().await;
-    let mut notes = Vec::new();
+    let mut notes = r.held.release_all().await;
     if let Some(injector) = r.injector.as_mut() {
         let active = injector.active();
         let failures = injector.clear().await;

@@ -4,9 +4,125 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::super::spec::{Check, Expect, Guard, LoadMetric, SteadyState};
+use super::super::raw::{AGENT_LOAD_KEYS, RawAgentLoad, RawAgents};
+use super::super::spec::{
+    AgentSource, Agents, Check, DEFAULT_AGENTS_READY, Expect, Guard, LoadMetric, SteadyState,
+};
 use super::Ctx;
-use crate::load::{LoadError, LoadSpec};
+use crate::load::{LoadError, LoadSpec, Threshold};
+
+/// Whether the `load:` section names agents (`load: {agents: …}`) rather than a local load.
+pub(super) fn names_agents(value: &Value) -> bool {
+    value.get("agents").is_some()
+}
+
+/// `load: {agents: …}`: the agents' URLs (or DNS name), thresholds and loss policy. A local
+/// load's field beside `agents` is a problem at that field: one load or the other.
+pub(super) fn agents(ctx: &mut Ctx, value: &Value) -> Option<Agents> {
+    let mut mixed = false;
+    for key in value.as_object().into_iter().flat_map(|m| m.keys()) {
+        if !AGENT_LOAD_KEYS.contains(&key.as_str()) && LOCAL_KEYS.contains(&key.as_str()) {
+            mixed = true;
+            ctx.problem(
+                &format!("load.{key}"),
+                format!(
+                    "a load either names `agents` or is sent by the runner, not both: `{key}` \
+                     belongs to the agents' own `shakedown load` command line"
+                ),
+            );
+        }
+    }
+    if mixed {
+        return None;
+    }
+    let raw = ctx.de::<RawAgentLoad>("load", value)?;
+    let source = match raw.agents {
+        RawAgents::Urls(urls) if urls.is_empty() => {
+            ctx.problem(
+                "load.agents",
+                "no agents: name at least one `http://host:port`, or `{dns: NAME:PORT}`",
+            );
+            return None;
+        }
+        RawAgents::Urls(urls) => {
+            for (i, url) in urls.iter().enumerate() {
+                if let Err(message) = agent_url(url) {
+                    ctx.problem(&format!("load.agents[{i}]"), message);
+                }
+                if let Some(j) = urls[..i].iter().position(|u| u == url) {
+                    ctx.problem(
+                        &format!("load.agents[{i}]"),
+                        format!("{url} is named twice (also load.agents[{j}])"),
+                    );
+                }
+            }
+            AgentSource::Urls(urls)
+        }
+        RawAgents::Dns(dns) => match dns_name(&dns.dns) {
+            Ok((name, port)) => AgentSource::Dns { name, port },
+            Err(message) => {
+                ctx.problem("load.agents.dns", message);
+                return None;
+            }
+        },
+    };
+    for (i, t) in raw.thresholds.iter().enumerate() {
+        if let Err(e) = t.parse::<Threshold>() {
+            ctx.problem(&format!("load.thresholds[{i}]"), e.to_string());
+        }
+    }
+    Some(Agents {
+        source,
+        allow_loss: raw.allow_agent_loss,
+        thresholds: raw.thresholds,
+        ready_timeout: raw.ready_timeout.unwrap_or(DEFAULT_AGENTS_READY),
+    })
+}
+
+/// The top-level fields of a local load (`LoadSpec`), for the "not both" problem.
+const LOCAL_KEYS: &[&str] = &[
+    "target",
+    "rate",
+    "stages",
+    "arrival",
+    "duration",
+    "connections",
+    "threads",
+    "users",
+    "users_stages",
+    "spawn_rate",
+    "think",
+    "requests_per_user",
+    "timeout",
+    "max_rate",
+    "segment",
+    "headers",
+    "scenarios",
+];
+
+/// An agent's base URL: `http://host:port` with no path beyond `/`.
+fn agent_url(url: &str) -> Result<(), String> {
+    let parsed = crate::load::parse_http_url(url)?;
+    if parsed.path != "/" {
+        return Err(format!(
+            "{url}: an agent is named by its base URL `http://host:port` (the runner asks \
+             it for /intervals), not {}",
+            parsed.path
+        ));
+    }
+    Ok(())
+}
+
+/// `NAME:PORT` of `{dns: …}`.
+fn dns_name(text: &str) -> Result<(String, u16), String> {
+    let bad = || format!("{text:?}: expected NAME:PORT, e.g. shakedown-agents:9000");
+    let (name, port) = text.rsplit_once(':').ok_or_else(bad)?;
+    let port: u16 = port.parse().map_err(|_| bad())?;
+    if name.is_empty() || port == 0 || name.contains(['/', ' ']) {
+        return Err(bad());
+    }
+    Ok((name.to_string(), port))
+}
 
 /// The `load:` section: the load driver's format, then its own validation, with every
 /// problem's field path under `load.`.

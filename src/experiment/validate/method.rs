@@ -11,7 +11,11 @@ use super::super::raw::{RawAction, RawFault, RawStep};
 use super::super::spec::*;
 use super::super::toxics;
 use super::Ctx;
+use super::resource;
 use crate::fault::{Stream, Toxicity};
+
+/// The declared services' names, and those of them without a `ready` check (no address).
+pub(super) type Services = (BTreeSet<String>, BTreeSet<String>);
 
 /// Signals an action may send.
 pub(crate) const SIGNALS: &[&str] = &[
@@ -23,7 +27,7 @@ pub(super) fn steps(
     ctx: &mut Ctx,
     value: Option<&Value>,
     proxies: &BTreeMap<String, String>,
-    services: &BTreeSet<String>,
+    services: &Services,
     duration: Option<Duration>,
 ) -> Vec<Step> {
     let mut out: Vec<Step> = Vec::new();
@@ -40,13 +44,14 @@ pub(super) fn steps(
             );
         }
         previous = Some(raw.at);
-        let end = raw.at.saturating_add(if raw.fault.is_some() {
+        let held = raw.fault.is_some() || raw.action.as_ref().is_some_and(resource::named);
+        let end = raw.at.saturating_add(if held {
             raw.for_.unwrap_or_default()
         } else {
             Duration::ZERO
         });
         if let Some(d) = duration.filter(|d| end > *d) {
-            let field = if raw.fault.is_some() { "for" } else { "at" };
+            let field = if held { "for" } else { "at" };
             ctx.problem(
                 &format!("{p}.{field}"),
                 format!(
@@ -68,7 +73,7 @@ fn step(
     p: &str,
     raw: RawStep,
     proxies: &BTreeMap<String, String>,
-    services: &BTreeSet<String>,
+    (services, unaddressed): &Services,
 ) -> Option<Step> {
     let kind = match (raw.fault, raw.action) {
         (Some(fault), None) => {
@@ -77,12 +82,28 @@ fn step(
                 ctx.problem(p, "a fault needs `for` (how long it stays in place)");
                 return None;
             };
-            if for_.is_zero() {
-                ctx.problem(&format!("{p}.for"), "must be greater than zero");
-            }
+            let for_ = positive(ctx, &format!("{p}.for"), for_);
             StepKind::Fault {
                 fault: fault?,
-                for_,
+                for_: for_?,
+            }
+        }
+        (None, Some(action)) if resource::named(&action) => {
+            let pa = format!("{p}.action");
+            if !exactly_one(ctx, &pa, &action) {
+                return None;
+            }
+            let fault = resource::fault(ctx, &pa, action, (services, unaddressed), proxies);
+            let Some(for_) = raw.for_ else {
+                ctx.problem(
+                    &pa,
+                    "a resource fault needs `for` on its step (how long it stays in place)",
+                );
+                return None;
+            };
+            StepKind::Resource {
+                fault: fault?,
+                for_: positive(ctx, &format!("{p}.for"), for_)?,
             }
         }
         (None, Some(action)) => {
@@ -99,9 +120,7 @@ fn step(
             return None;
         }
     };
-    let measure = raw
-        .measure
-        .unwrap_or(matches!(kind, StepKind::Fault { .. }));
+    let measure = raw.measure.unwrap_or(!matches!(kind, StepKind::Action(_)));
     let name = raw.name.unwrap_or_else(|| describe(&kind));
     Some(Step {
         at: raw.at,
@@ -109,6 +128,41 @@ fn step(
         measure,
         kind,
     })
+}
+
+/// A fault's `for`, which must be greater than zero.
+fn positive(ctx: &mut Ctx, path: &str, for_: Duration) -> Option<Duration> {
+    if for_.is_zero() {
+        ctx.problem(path, "must be greater than zero");
+        return None;
+    }
+    Some(for_)
+}
+
+/// Exactly one kind of action or resource fault is named.
+fn exactly_one(ctx: &mut Ctx, p: &str, raw: &RawAction) -> bool {
+    let actions = [
+        raw.command.is_some(),
+        raw.kill.is_some(),
+        raw.stop.is_some(),
+        raw.start.is_some(),
+        raw.restart.is_some(),
+    ];
+    let named = actions
+        .iter()
+        .chain(resource::chosen(raw).iter())
+        .filter(|c| **c)
+        .count();
+    if named != 1 {
+        ctx.problem(
+            p,
+            format!(
+                "an action has exactly one of `command`, `kill`, `stop`, `start`, `restart`, {}",
+                resource::NAMES
+            ),
+        );
+    }
+    named == 1
 }
 
 /// A short label for a step.
@@ -120,6 +174,7 @@ pub(crate) fn describe(kind: &StepKind) -> String {
         StepKind::Action(Action::Stop(s)) => format!("stop {s}"),
         StepKind::Action(Action::Start(s)) => format!("start {s}"),
         StepKind::Action(Action::Restart(s)) => format!("restart {s}"),
+        StepKind::Resource { fault, .. } => fault.describe(),
     }
 }
 
@@ -200,18 +255,7 @@ fn fault(
 }
 
 fn action(ctx: &mut Ctx, p: &str, raw: RawAction, services: &BTreeSet<String>) -> Option<Action> {
-    let chosen = [
-        raw.command.is_some(),
-        raw.kill.is_some(),
-        raw.stop.is_some(),
-        raw.start.is_some(),
-        raw.restart.is_some(),
-    ];
-    if chosen.iter().filter(|c| **c).count() != 1 {
-        ctx.problem(
-            p,
-            "an action has exactly one of `command`, `kill`, `stop`, `start` or `restart`",
-        );
+    if !exactly_one(ctx, p, &raw) {
         return None;
     }
     if raw.signal.is_some() && raw.kill.is_none() {

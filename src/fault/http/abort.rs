@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 use super::{Answer, Header, HttpFault, Matcher, Verdict, http_behaviour};
 use crate::fault::FaultError;
 use crate::fault::attrs::Attributes;
+use crate::fault::catalog::Attr;
 use crate::fault::kind::Kind;
 
 /// Answer `status` with `headers` and `body`.
@@ -25,7 +26,14 @@ pub struct HttpAbort {
 
 impl Kind for HttpAbort {
     const NAME: &'static str = "http_abort";
-    const ATTRIBUTES: &'static [&'static str] = http_attributes!("status", "body", "headers");
+    const ATTRIBUTES: &'static [Attr] = http_attributes!(
+        Attr::count("status", "The status to answer.")
+            .range(100, 599)
+            .required(),
+        Attr::text("body", "The response body (empty by default)."),
+        Attr::object("headers", "Extra response headers, {\"name\": \"value\"}."),
+    );
+    const HTTP: bool = true;
 
     fn from_attributes(a: &Attributes<'_>) -> Result<Self, FaultError> {
         Ok(Self {

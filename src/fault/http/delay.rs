@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 
 use super::{HttpFault, Matcher, Verdict, http_behaviour};
 use crate::fault::attrs::{Attributes, as_millis};
+use crate::fault::catalog::Attr;
 use crate::fault::kind::Kind;
 use crate::fault::{FaultError, Latency};
 
@@ -24,8 +25,21 @@ pub struct HttpDelay {
 
 impl Kind for HttpDelay {
     const NAME: &'static str = "http_delay";
-    const ATTRIBUTES: &'static [&'static str] =
-        http_attributes!("delay", "jitter", "response_delay");
+    const ATTRIBUTES: &'static [Attr] = http_attributes!(
+        Attr::millis(
+            "delay",
+            "How long a matching request waits before it is forwarded."
+        ),
+        Attr::millis(
+            "jitter",
+            "The most the request delay deviates either side of delay (uniform)."
+        ),
+        Attr::millis(
+            "response_delay",
+            "How long the response head waits before it is passed on."
+        ),
+    );
+    const HTTP: bool = true;
 
     fn from_attributes(a: &Attributes<'_>) -> Result<Self, FaultError> {
         Ok(Self {

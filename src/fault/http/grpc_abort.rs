@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 use super::{Answer, HttpFault, Matcher, Verdict, http_behaviour};
 use crate::fault::FaultError;
 use crate::fault::attrs::Attributes;
+use crate::fault::catalog::Attr;
 use crate::fault::kind::Kind;
 
 /// Answer with gRPC status `code` (1..=16) and `message`.
@@ -23,7 +24,13 @@ pub struct GrpcAbort {
 
 impl Kind for GrpcAbort {
     const NAME: &'static str = "grpc_abort";
-    const ATTRIBUTES: &'static [&'static str] = http_attributes!("code", "message");
+    const ATTRIBUTES: &'static [Attr] = http_attributes!(
+        Attr::count("code", "The gRPC status code (14 is UNAVAILABLE).")
+            .range(1, 16)
+            .required(),
+        Attr::text("message", "The status message."),
+    );
+    const HTTP: bool = true;
 
     fn from_attributes(a: &Attributes<'_>) -> Result<Self, FaultError> {
         let code = a.integer("code")?;

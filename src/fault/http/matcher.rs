@@ -36,8 +36,8 @@ pub struct Matcher {
 }
 
 impl Matcher {
-    /// The matcher's wire attribute names, accepted by every HTTP toxic.
-    pub const ATTRIBUTES: &'static [&'static str] = http_attributes!();
+    /// The matcher's wire attributes, accepted by every HTTP toxic.
+    pub const ATTRIBUTES: &'static [crate::fault::catalog::Attr] = http_attributes!();
 
     /// Read the matcher attributes, naming the field on error.
     pub fn from_attributes(a: &Attributes<'_>) -> Result<Self, FaultError> {

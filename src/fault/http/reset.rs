@@ -6,6 +6,7 @@ use serde_json::{Map, Value};
 use super::{HttpFault, Matcher, Verdict, http_behaviour};
 use crate::fault::FaultError;
 use crate::fault::attrs::Attributes;
+use crate::fault::catalog::Attr;
 use crate::fault::kind::Kind;
 
 /// Reset the client connection when a matching request arrives.
@@ -17,7 +18,8 @@ pub struct HttpReset {
 
 impl Kind for HttpReset {
     const NAME: &'static str = "http_reset";
-    const ATTRIBUTES: &'static [&'static str] = http_attributes!();
+    const ATTRIBUTES: &'static [Attr] = http_attributes!();
+    const HTTP: bool = true;
 
     fn from_attributes(a: &Attributes<'_>) -> Result<Self, FaultError> {
         Ok(Self {

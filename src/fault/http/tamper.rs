@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 use super::{Header, HttpFault, Matcher, Verdict, http_behaviour};
 use crate::fault::FaultError;
 use crate::fault::attrs::Attributes;
+use crate::fault::catalog::Attr;
 use crate::fault::kind::Kind;
 
 /// What to change in a response.
@@ -38,13 +39,19 @@ pub struct HttpTamper {
 
 impl Kind for HttpTamper {
     const NAME: &'static str = "http_tamper";
-    const ATTRIBUTES: &'static [&'static str] = http_attributes!(
-        "status",
-        "set_headers",
-        "remove_headers",
-        "body",
-        "truncate"
+    const ATTRIBUTES: &'static [Attr] = http_attributes!(
+        Attr::count("status", "A new status.")
+            .range(100, 599)
+            .optional(),
+        Attr::object(
+            "set_headers",
+            "Headers to set, replacing any of the same name."
+        ),
+        Attr::array("remove_headers", "Names of headers to remove."),
+        Attr::text("body", "A new body."),
+        Attr::bytes("truncate", "Keep only this many bytes of the body.").optional(),
     );
+    const HTTP: bool = true;
 
     fn from_attributes(a: &Attributes<'_>) -> Result<Self, FaultError> {
         let remove_headers = a

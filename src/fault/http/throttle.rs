@@ -6,6 +6,7 @@ use serde_json::{Map, Value};
 
 use super::{HttpFault, Matcher, Verdict, http_behaviour};
 use crate::fault::attrs::Attributes;
+use crate::fault::catalog::Attr;
 use crate::fault::kind::Kind;
 use crate::fault::{FaultError, MAX_RATE};
 
@@ -20,7 +21,13 @@ pub struct HttpThrottle {
 
 impl Kind for HttpThrottle {
     const NAME: &'static str = "http_throttle";
-    const ATTRIBUTES: &'static [&'static str] = http_attributes!("rate");
+    const ATTRIBUTES: &'static [Attr] = http_attributes!(
+        Attr::count("rate", "The response body's throughput.")
+            .unit("KB/s")
+            .range(1, MAX_RATE)
+            .required(),
+    );
+    const HTTP: bool = true;
 
     /// `rate` in KB/s, in `1..=MAX_RATE`.
     fn from_attributes(a: &Attributes<'_>) -> Result<Self, FaultError> {

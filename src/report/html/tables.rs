@@ -4,6 +4,7 @@
 use maud::{Markup, html};
 
 use super::format::{in_time, ms, pct, secs, ttd};
+use crate::experiment::baseline::{Comparison, Verdict};
 use crate::experiment::record::{
     ExperimentRecord, ProbeStatus, RunRecord, StepRecord, Summary, observed_rpo,
 };
@@ -73,6 +74,28 @@ pub(super) fn mttr(e: &ExperimentRecord) -> Markup {
         }
         @if e.unrecovered > 0 {
             p.bad { (e.unrecovered) " measured step(s) never recovered (not in N)." }
+        }
+    }
+}
+
+/// Each figure against `--baseline`: old → new, change and verdict (regressions in red).
+pub(super) fn baseline(c: &Comparison) -> Markup {
+    html! {
+        p.meta { code { (c.file) } " saved " (c.saved) ", threshold " (format!("{:.1} %", c.threshold * 100.0))
+            " — " (c.rule()) }
+        table.baseline {
+            thead { tr { th { "figure" } th.num { "baseline" } th.num { "this run" } th.num { "change" } th { "verdict" } } }
+            tbody {
+                @for f in &c.figures {
+                    tr class=[(f.verdict == Verdict::Regressed).then_some("bad")] {
+                        th { (f.name) }
+                        td.num { (f.shown(f.old)) }
+                        td.num { (f.shown(f.new)) }
+                        td.num { (f.change_shown()) }
+                        td { (f.verdict.as_str()) }
+                    }
+                }
+            }
         }
     }
 }

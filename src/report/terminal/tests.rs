@@ -13,6 +13,7 @@ fn record(run: RunRecord) -> ExperimentRecord {
         mttr_from_removal: None,
         unrecovered: 0,
         provenance: Provenance::default(),
+        baseline: None,
     }
 }
 

@@ -1,0 +1,193 @@
+//! The control API's access flags, shared by the commands that serve it (`serve`, `gameday`:
+//! [`AccessArgs`]) and those that call a running one (`fault`, `note`, `journal`:
+//! [`ClientArgs`] and its [`Client`]).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use bytes::Bytes;
+use serde_json::Value;
+
+use crate::experiment::client::Http;
+
+use crate::control::ServeOptions;
+use crate::exit::InvalidInput;
+
+/// The bearer token: `--token`, `SHAKEDOWN_TOKEN` or `--token-file`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct TokenArgs {
+    /// Bearer token of the control API (`Authorization: Bearer …`). Prefer SHAKEDOWN_TOKEN or
+    /// --token-file: a flag's value shows in the process list.
+    #[arg(long, global = true, env = "SHAKEDOWN_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// A file holding the bearer token (surrounding whitespace ignored).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+}
+
+impl TokenArgs {
+    /// The token given, if any.
+    ///
+    /// # Errors
+    /// [`InvalidInput`] when both a token and a file are given, the file cannot be read, or
+    /// the token is empty.
+    pub fn resolve(&self) -> Result<Option<String>, InvalidInput> {
+        let token = match (&self.token, &self.token_file) {
+            (Some(_), Some(_)) => {
+                return Err(InvalidInput::new(
+                    "give the token once: --token (or SHAKEDOWN_TOKEN) or --token-file, not both",
+                ));
+            }
+            (Some(t), None) => t.trim().to_string(),
+            (None, Some(path)) => std::fs::read_to_string(path)
+                .map_err(|e| InvalidInput::new(format!("{}: {e}", path.display())))?
+                .trim()
+                .to_string(),
+            (None, None) => return Ok(None),
+        };
+        if token.is_empty() {
+            return Err(InvalidInput::new("the token is empty"));
+        }
+        if let Some(c) = token.chars().find(|c| !c.is_ascii_graphic()) {
+            return Err(InvalidInput::new(format!(
+                "the token contains {c:?}: use printable ASCII without spaces"
+            )));
+        }
+        Ok(Some(token))
+    }
+}
+
+/// Who may use a served control API.
+#[derive(Debug, Clone, clap::Args)]
+pub struct AccessArgs {
+    /// The bearer token (required to listen on anything but loopback).
+    #[command(flatten)]
+    pub token: TokenArgs,
+    /// A host name clients reach the server by, accepted in the Host header beside loopback
+    /// names and the listen address (repeatable).
+    #[arg(long = "allow-host", value_name = "NAME")]
+    pub allow_hosts: Vec<String>,
+}
+
+impl AccessArgs {
+    /// `options` with the token and allowed hosts set.
+    ///
+    /// # Errors
+    /// As [`TokenArgs::resolve`].
+    pub fn apply(&self, options: ServeOptions) -> Result<ServeOptions, InvalidInput> {
+        Ok(ServeOptions {
+            token: self.token.resolve()?,
+            allowed_hosts: self.allow_hosts.clone(),
+            ..options
+        })
+    }
+}
+
+/// Where a running server's control API is, and its token (`fault`, `note`, `journal`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct ClientArgs {
+    /// The control API's base URL.
+    #[arg(
+        long,
+        global = true,
+        env = "SHAKEDOWN_URL",
+        default_value = "http://127.0.0.1:8474"
+    )]
+    pub url: String,
+    /// The bearer token.
+    #[command(flatten)]
+    pub token: TokenArgs,
+}
+
+/// How long one call to the control API may take.
+const CALL_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A client of a running server's control API.
+#[derive(Debug, Clone)]
+pub(super) struct Client {
+    base: String,
+    headers: BTreeMap<String, String>,
+    http: Http,
+}
+
+impl Client {
+    /// A client for `args`.
+    ///
+    /// # Errors
+    /// [`InvalidInput`] for a URL that is not `http://HOST[:PORT]` or a bad token input.
+    pub(super) fn new(args: &ClientArgs) -> Result<Self, InvalidInput> {
+        let base = args.url.trim_end_matches('/').to_string();
+        let uri: http::Uri = base
+            .parse()
+            .map_err(|e| InvalidInput::new(format!("--url {:?}: {e}", args.url)))?;
+        if uri.scheme_str() != Some("http") || uri.host().is_none() || uri.path() != "/" {
+            return Err(InvalidInput::new(format!(
+                "--url {:?}: expected http://HOST[:PORT] (the control API's address)",
+                args.url
+            )));
+        }
+        let mut headers = BTreeMap::new();
+        headers.insert("content-type".into(), "application/json".into());
+        headers.insert(
+            "user-agent".into(),
+            format!("shakedown-cli/{}", env!("CARGO_PKG_VERSION")),
+        );
+        if let Some(token) = args.token.resolve()? {
+            headers.insert("authorization".into(), format!("Bearer {token}"));
+        }
+        Ok(Self {
+            base,
+            headers,
+            http: Http::default(),
+        })
+    }
+
+    /// Call `METHOD PATH` with an optional JSON body; the answer's body on 2xx.
+    ///
+    /// # Errors
+    /// The server unreachable, too slow, refusing the token or the host (401, 403) or failing
+    /// (5xx): exit 3. Any other 4xx (no such proxy, a bad attribute, a name taken) is about
+    /// the input: [`InvalidInput`], exit 2. Both carry the server's message.
+    pub(super) async fn call(
+        &self,
+        method: http::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> anyhow::Result<Bytes> {
+        let url = format!("{}{path}", self.base);
+        let body = body.map(|b| Bytes::from(b.to_string()));
+        let answer = self
+            .http
+            .send(method.clone(), &url, &self.headers, body, CALL_TIMEOUT)
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!("{method} {url}: {e} (is `shakedown serve` running there?)")
+            })?;
+        if (200..300).contains(&answer.status) {
+            return Ok(answer.body);
+        }
+        let text = String::from_utf8_lossy(&answer.body);
+        let message = serde_json::from_str::<Value>(&text)
+            .ok()
+            .and_then(|v| v["error"].as_str().map(str::to_string))
+            .unwrap_or_else(|| text.trim().to_string());
+        let message = format!("{method} {url}: {} {message}", answer.status);
+        if (400..500).contains(&answer.status) && ![401, 403].contains(&answer.status) {
+            Err(InvalidInput::new(message).into())
+        } else {
+            Err(anyhow::anyhow!(message))
+        }
+    }
+
+    /// [`Client::call`], the answer parsed as JSON.
+    pub(super) async fn json(
+        &self,
+        method: http::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> anyhow::Result<Value> {
+        let bytes = self.call(method, path, body).await?;
+        Ok(serde_json::from_slice(&bytes)?)
+    }
+}

@@ -1,0 +1,397 @@
+//! Live load agents (`load: {agents: …}`): waited for, polled every [`POLL_EVERY`] for their
+//! recent seconds, merged exactly (`load::LiveMerge`) for load probes and guards, stopped at the
+//! end and their final reports merged (`load::merge`) with the thresholds judged once on the sum.
+//!
+//! Seconds are aligned by the wall-clock instant each agent's second 0 began: an agent is
+//! placed `round(its start − the earliest start)` whole seconds later (0 for agents given one
+//! `--start-at`), and the run's clock starts at the earliest agent's next whole second, so that
+//! the run's second `t` is merged second `base + t`. An agent that misses more than
+//! [`MISSED_POLLS`] polls in a row is lost: the run aborts, or goes on with the rest when the
+//! file allows it; either way the record names it.
+
+mod contact;
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use futures_util::future::{BoxFuture, join_all};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use super::{Ending, LoadSource};
+use crate::clock::Clock;
+use crate::experiment::client::Http;
+use crate::experiment::probe::{LoadStats, LoadWindow};
+use crate::experiment::record::AgentRecord;
+use crate::experiment::spec::Agents;
+use crate::load::{self, AgentResult, LiveMerge, Segment};
+
+/// How often each agent is asked for its recent seconds.
+pub(crate) const POLL_EVERY: Duration = Duration::from_millis(100);
+/// Polls in a row an agent may miss (no answer within a second, refused, an error status,
+/// an unreadable answer) before it is counted lost.
+pub(crate) const MISSED_POLLS: u32 = 5;
+/// How long a stopped agent has to hand over its final report.
+const REPORT_PATIENCE: Duration = Duration::from_secs(30);
+
+/// One agent as the runner knows it.
+#[derive(Debug)]
+struct Agent {
+    url: String,
+    segment: Option<Segment>,
+    /// Whole seconds its second 0 is behind the earliest agent's.
+    offset: u64,
+    /// Polls missed in a row.
+    missed: u32,
+    /// Its final report, once fetched.
+    result: Option<AgentResult>,
+    /// When (on the run's clock) and why it was counted lost.
+    lost: Option<(Duration, String)>,
+}
+
+impl Agent {
+    fn polled(&self) -> bool {
+        self.result.is_none() && self.lost.is_none()
+    }
+}
+
+#[derive(Debug)]
+struct State {
+    merge: LiveMerge,
+    agents: Vec<Agent>,
+}
+
+/// The live view: the merged seconds on the run's clock.
+#[derive(Debug)]
+struct View {
+    state: Mutex<State>,
+    clock: Clock,
+    /// The merged second at the run's time 0.
+    base: u64,
+}
+
+impl View {
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl LoadWindow for View {
+    fn stats(&self, window: Duration) -> LoadStats {
+        let now = self.elapsed();
+        let s = self.state();
+        let live = s.agents.iter().filter(|a| a.lost.is_none()).count();
+        LoadStats::of(&s.merge.window(window, now), Some((live, s.agents.len())))
+    }
+
+    fn elapsed(&self) -> Duration {
+        Duration::from_secs(self.base).saturating_add(self.clock.now())
+    }
+}
+
+/// Live agents sending the experiment's load.
+#[derive(Debug)]
+pub(super) struct AgentLoad {
+    view: Arc<View>,
+    poller: JoinHandle<()>,
+    stop_polling: CancellationToken,
+    failed: watch::Receiver<Option<String>>,
+    http: Http,
+    thresholds: Vec<String>,
+    allow_loss: bool,
+    /// A run torn down without [`LoadSource::stop`] (interrupted) stops polling.
+    _stop_on_drop: tokio_util::sync::DropGuard,
+}
+
+impl AgentLoad {
+    /// Wait until every agent answers (at most `ready_timeout`), align their seconds, start the
+    /// run's clock at the earliest agent's next whole second, and poll them from then on,
+    /// keeping `keep` of merged seconds. Errors: agents not ready (a preflight failure).
+    pub(super) async fn start(
+        spec: &Agents,
+        keep: Duration,
+        http: &Http,
+    ) -> Result<(Clock, Self), String> {
+        let ready = contact::ready(spec, http).await?;
+        let origin = ready
+            .iter()
+            .map(|(_, l)| l.wall_start)
+            .min()
+            .ok_or("no agents")?;
+        let agents: Vec<Agent> = ready
+            .iter()
+            .map(|(url, live)| Agent {
+                url: url.clone(),
+                segment: live.segment,
+                offset: load::agent_offset(live.wall_start, origin),
+                missed: 0,
+                result: None,
+                lost: None,
+            })
+            .collect();
+        // The earliest agent, asked again just now, says where its next second begins.
+        let first = &ready
+            .iter()
+            .find(|(_, l)| l.wall_start == origin)
+            .ok_or("no agents")?
+            .0;
+        let live = contact::ask(http, first, u64::MAX).await?;
+        let (wait, base) = contact::next_second(&live, tokio::time::Instant::now());
+        if wait > spec.ready_timeout {
+            return Err(format!(
+                "the load agents begin their plan in {:.1}s, later than ready_timeout {}",
+                wait.as_secs_f64(),
+                humantime::format_duration(spec.ready_timeout)
+            ));
+        }
+        tokio::time::sleep(wait).await;
+        let clock = Clock::start();
+        let view = Arc::new(View {
+            state: Mutex::new(State {
+                merge: LiveMerge::new(agents.len()),
+                agents,
+            }),
+            clock,
+            base,
+        });
+        let (failed_tx, failed) = watch::channel(None);
+        let stop_polling = CancellationToken::new();
+        let poller = tokio::spawn(poll(
+            view.clone(),
+            http.clone(),
+            keep,
+            stop_polling.clone(),
+            (!spec.allow_loss).then_some(failed_tx),
+        ));
+        Ok((
+            clock,
+            Self {
+                view,
+                poller,
+                _stop_on_drop: stop_polling.clone().drop_guard(),
+                stop_polling,
+                failed,
+                http: http.clone(),
+                thresholds: spec.thresholds.clone(),
+                allow_loss: spec.allow_loss,
+            },
+        ))
+    }
+}
+
+/// Poll every live agent each [`POLL_EVERY`] until `stop`; an agent lost is reported on
+/// `failed` (when given: the file does not allow losses).
+async fn poll(
+    view: Arc<View>,
+    http: Http,
+    keep: Duration,
+    stop: CancellationToken,
+    failed: Option<watch::Sender<Option<String>>>,
+) {
+    let mut tick = tokio::time::interval(POLL_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let keep_from = view.elapsed().saturating_sub(keep).as_secs();
+        let asks: Vec<(usize, String, u64)> = view
+            .state()
+            .agents
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| a.polled())
+            .map(|(i, a)| (i, a.url.clone(), a.offset))
+            .collect();
+        let answers = join_all(asks.iter().map(|(i, url, offset)| {
+            let http = &http;
+            async move {
+                let live = contact::ask(http, url, keep_from.saturating_sub(*offset)).await?;
+                // An agent that has ended hands over its report now: it may exit after.
+                let result = match live.finished {
+                    true => Some(contact::result(http, url).await?),
+                    false => None,
+                };
+                Ok::<_, String>((*i, live, result))
+            }
+        }))
+        .await;
+        let mut s = view.state();
+        let State { merge, agents } = &mut *s;
+        for ((i, _, _), answer) in asks.iter().zip(answers) {
+            let agent = &mut agents[*i];
+            let answer = answer.and_then(|(i, live, result)| {
+                merge.update(i, agent.offset, &live, keep_from)?;
+                Ok(result)
+            });
+            match answer {
+                Ok(result) => {
+                    agent.missed = 0;
+                    agent.result = result;
+                }
+                Err(e) => {
+                    agent.missed += 1;
+                    if agent.missed > MISSED_POLLS {
+                        let why = format!(
+                            "load agent {} lost: {e} ({} polls in a row)",
+                            agent.url, agent.missed
+                        );
+                        tracing::warn!("{why}");
+                        agent.lost = Some((view.clock.now(), why.clone()));
+                        if let Some(tx) = &failed {
+                            let _ = tx.send(Some(why));
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl LoadSource for AgentLoad {
+    fn window(&self) -> Arc<dyn LoadWindow> {
+        self.view.clone()
+    }
+
+    fn failure(&self) -> BoxFuture<'static, String> {
+        let mut failed = self.failed.clone();
+        Box::pin(async move {
+            let why = failed
+                .wait_for(Option::is_some)
+                .await
+                .ok()
+                .map(|why| why.clone().unwrap_or_default());
+            match why {
+                Some(why) => why,
+                // The poller ended without a loss: nothing more will come.
+                None => std::future::pending().await,
+            }
+        })
+    }
+
+    fn stop(self: Box<Self>) -> BoxFuture<'static, Ending> {
+        Box::pin(self.finish())
+    }
+}
+
+impl AgentLoad {
+    /// Stop polling, stop every agent still sending and fetch its final report, then merge.
+    async fn finish(self) -> Ending {
+        self.stop_polling.cancel();
+        let _ = self.poller.await;
+        let view = self.view;
+        let pending: Vec<(usize, String)> = view
+            .state()
+            .agents
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| a.polled())
+            .map(|(i, a)| (i, a.url.clone()))
+            .collect();
+        let http = &self.http;
+        let results = join_all(pending.iter().map(|(_, url)| final_result(http, url))).await;
+        let mut s = view.state();
+        for ((i, _), result) in pending.iter().zip(results) {
+            let agent = &mut s.agents[*i];
+            match result {
+                Ok(r) => agent.result = Some(r),
+                Err(e) => {
+                    let why = format!("load agent {} lost: {e}", agent.url);
+                    agent.lost = Some((view.clock.now(), why));
+                }
+            }
+        }
+        let lost: Vec<&str> = s
+            .agents
+            .iter()
+            .filter_map(|a| a.lost.as_ref().map(|(_, why)| why.as_str()))
+            .collect();
+        let mut abort = (!self.allow_loss)
+            .then(|| lost.first().map(|w| w.to_string()))
+            .flatten();
+        let report = merged(&s.agents, view.base, &self.thresholds, !lost.is_empty());
+        let report = match report {
+            Ok(r) => r,
+            Err(e) => {
+                abort.get_or_insert(e);
+                None
+            }
+        };
+        let agents = s.agents.iter().map(record).collect();
+        Ending {
+            report,
+            agents,
+            abort,
+        }
+    }
+}
+
+/// Ask a running agent to stop, then wait (at most [`REPORT_PATIENCE`]) for its final report.
+async fn final_result(http: &Http, url: &str) -> Result<AgentResult, String> {
+    contact::stop(http, url).await?;
+    let deadline = tokio::time::Instant::now() + REPORT_PATIENCE;
+    loop {
+        match contact::result(http, url).await {
+            Ok(r) => return Ok(r),
+            Err(e) if tokio::time::Instant::now() >= deadline => {
+                return Err(format!("no final report within {REPORT_PATIENCE:?}: {e}"));
+            }
+            Err(_) => tokio::time::sleep(POLL_EVERY).await,
+        }
+    }
+}
+
+/// The agents' final reports merged on the run's seconds (merged second `base` is the run's
+/// second 0; earlier seconds leave the timeline, not the totals). With a loss, the rest are
+/// merged as they are (no longer one whole split), and the report's `generator.warnings` says
+/// how many agents it covers. `None` when no agent reported.
+fn merged(
+    agents: &[Agent],
+    base: u64,
+    thresholds: &[String],
+    lossy: bool,
+) -> Result<Option<load::LoadReport>, String> {
+    let results: Vec<AgentResult> = agents
+        .iter()
+        .filter_map(|a| {
+            let mut r = a.result.clone()?;
+            if lossy {
+                r.report.segment = None;
+            }
+            Some(load::shift_agent(r, a.offset as i64 - base as i64))
+        })
+        .collect();
+    if results.is_empty() {
+        return Ok(None);
+    }
+    let mut report = load::merge(&results, thresholds)
+        .map_err(|e| format!("merging the load agents' reports: {e}"))?;
+    report.started = Duration::ZERO;
+    if lossy {
+        // The merged figures say what they cover.
+        let lost: Vec<&str> = agents
+            .iter()
+            .filter(|a| a.result.is_none())
+            .map(|a| a.url.as_str())
+            .collect();
+        report.generator.warnings.push(format!(
+            "merged from {} of {} load agents; lost: {}",
+            results.len(),
+            agents.len(),
+            lost.join(", ")
+        ));
+    }
+    Ok(Some(report))
+}
+
+fn record(a: &Agent) -> AgentRecord {
+    AgentRecord {
+        url: a.url.clone(),
+        segment: a.segment.map(|s| s.to_string()),
+        offset_s: a.offset,
+        lost_at: a.lost.as_ref().map(|(at, _)| *at),
+        lost: a.lost.as_ref().map(|(_, why)| why.clone()),
+    }
+}

@@ -1,0 +1,168 @@
+//! `shakedown preflight FILE`: the quickstart is ready here (and nothing it started is left);
+//! a file with a missing command, a port in use and an unreachable target is not ready, each
+//! named in its own row; an invalid file is exit 2.
+
+mod support;
+
+use support::runner::{free_port, shakedown};
+
+/// Every row of the table: (ready, the check, the detail).
+fn rows(stdout: &str) -> Vec<(bool, String)> {
+    stdout
+        .lines()
+        .filter_map(|l| {
+            let l = l.trim_start();
+            l.strip_prefix("ok  ")
+                .map(|r| (true, r.trim().to_string()))
+                .or_else(|| {
+                    l.strip_prefix("FAIL")
+                        .map(|r| (false, r.trim().to_string()))
+                })
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_quickstart_is_ready_and_leaves_nothing_running() {
+    let (port, proxy) = (free_port(), free_port());
+    let ran = shakedown(&[
+        "preflight",
+        "experiments/quickstart.yaml",
+        "--var",
+        &format!("port={port}"),
+        "--var",
+        &format!("proxy_port={proxy}"),
+    ])
+    .await;
+    assert_eq!(ran.code, 0, "{}\n{}", ran.stdout, ran.stderr);
+    let rows = rows(&ran.stdout);
+    let checks: Vec<&str> = rows.iter().map(|(_, r)| r.as_str()).collect();
+    for expected in [
+        "command `shakedown`".to_string(),
+        format!("port 127.0.0.1:{port} free (service kv listens)"),
+        format!("port 127.0.0.1:{proxy} free (proxy kv listens)"),
+        "service `kv` starts and is ready".into(),
+        "proxies can be created".into(),
+        format!("127.0.0.1:{port} reachable (upstream of proxy kv)"),
+        format!("127.0.0.1:{proxy} reachable (the load's target)"),
+        "probe `up` passes".into(),
+    ] {
+        assert!(
+            checks.iter().any(|c| c.starts_with(&expected)),
+            "no row `{expected}`:\n{}",
+            ran.stdout
+        );
+    }
+    assert!(rows.iter().all(|(ok, _)| *ok), "{}", ran.stdout);
+    assert!(
+        ran.stdout
+            .contains(&format!("ready: {} checks passed", rows.len()))
+    );
+    // Torn down: the service's and the proxy's ports are free again.
+    for p in [port, proxy] {
+        assert!(
+            std::net::TcpListener::bind(("127.0.0.1", p)).is_ok(),
+            "port {p} still taken after preflight"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_command_a_port_in_use_and_an_unreachable_target_are_each_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let taken_port = taken.local_addr().unwrap().port();
+    let (nowhere, service_port) = (free_port(), free_port());
+    let file = dir.path().join("not-ready.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            r#"title: not ready
+services:
+  - {{name: db, command: [shakedown-no-such-program, --serve], ready: "tcp://127.0.0.1:{service_port}", ready_timeout: 2s}}
+proxies:
+  - {{name: kv, listen: "127.0.0.1:{taken_port}", upstream: "127.0.0.1:{nowhere}"}}
+method:
+  - {{at: 0s, for: 1s, action: {{hold_connections: {{target: "127.0.0.1:{nowhere}", count: 1}}}}}}
+duration: 1s
+"#
+        ),
+    )
+    .unwrap();
+    let ran = shakedown(&["preflight", file.to_str().unwrap()]).await;
+    assert_eq!(ran.code, 1, "{}\n{}", ran.stdout, ran.stderr);
+    let rows = rows(&ran.stdout);
+    let failed = |check: &str, why: &str| {
+        rows.iter()
+            .any(|(ok, r)| !ok && r.starts_with(check) && r.contains(why))
+    };
+    assert!(
+        failed(
+            "command `shakedown-no-such-program`",
+            "`shakedown-no-such-program` is not found in PATH"
+        ),
+        "{}",
+        ran.stdout
+    );
+    assert!(
+        failed(
+            &format!("port 127.0.0.1:{taken_port} free (proxy kv listens)"),
+            "in use"
+        ),
+        "{}",
+        ran.stdout
+    );
+    assert!(
+        failed(
+            &format!("127.0.0.1:{nowhere} reachable (upstream of proxy kv)"),
+            "refused"
+        ),
+        "{}",
+        ran.stdout
+    );
+    assert!(
+        failed(
+            &format!(
+                "127.0.0.1:{nowhere} reachable (target of `hold_connections 1 to 127.0.0.1:{nowhere}`)"
+            ),
+            "refused"
+        ),
+        "{}",
+        ran.stdout
+    );
+    assert!(
+        failed("service `db` starts and is ready", "cannot start"),
+        "{}",
+        ran.stdout
+    );
+    assert!(ran.stdout.contains("NOT READY: "), "{}", ran.stdout);
+    // The resource fault needs no privilege: its row is ready.
+    assert!(
+        rows.iter()
+            .any(|(ok, r)| *ok && r.starts_with("resource fault `hold_connections")),
+        "{}",
+        ran.stdout
+    );
+    drop(taken);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invalid_file_is_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bad.yaml");
+    std::fs::write(
+        &file,
+        "title: bad\nmethod:\n  - {at: 0s, for: 1s, action: {cpu_burn: {cores: 0}}}\nduration: 1s\n",
+    )
+    .unwrap();
+    let ran = shakedown(&["preflight", file.to_str().unwrap()]).await;
+    assert_eq!(ran.code, 2, "{}\n{}", ran.stdout, ran.stderr);
+    assert!(
+        ran.stderr.contains(":3:")
+            && ran
+                .stderr
+                .contains("method[0].action.cpu_burn.cores: 0 must be 1..1024"),
+        "{}",
+        ran.stderr
+    );
+}
