@@ -26,7 +26,11 @@ test: lint unit conformance e2e python deploy chaostoolkit
 ## last three kept by tests/report_html.rs) open with no console error, dialog or network request
 ## and load in under a second; the screenshot goes to target/e2e/report-screenshot.png (`make
 ## screenshot` runs the same and replaces docs/report-screenshot.png). The checker must refuse a
-## page that leaks (tests/e2e/leaky.html).
+## page that leaks (tests/e2e/leaky.html). Then the game-day console (tests/e2e/console.mjs, under a
+## minute): `shakedown gameday --experiment experiments/quickstart.yaml` on free ports, a latency
+## toxic added through the form raises the load's p50, a note, Clear all, the journal in order, a
+## reload, SIGINT leaves nothing listening; no console error or off-origin request;
+## target/e2e/console.png.
 E2E_PORTS = node -e 'const n=require("net");const p=[];let k=2;for(let i=0;i<2;i++){const s=n.createServer();s.listen(0,"127.0.0.1",()=>{p.push(s.address().port);s.close();if(--k===0)console.log(p.join(" "))})}'
 E2E_SCREENSHOT ?= target/e2e/report-screenshot.png
 e2e:
@@ -40,10 +44,12 @@ e2e:
 	! node tests/e2e/report.mjs target/e2e/leaky.png tests/e2e/leaky.html >/dev/null 2>&1
 	node tests/e2e/report.mjs $(E2E_SCREENSHOT) target/e2e/quickstart.html \
 	  target/tmp/ten-minutes.html target/tmp/suite.html target/tmp/escaped.html
+	node tests/e2e/console.mjs target/e2e/console.png $(E2E_CONSOLE_COPY)
 
-## `make e2e`, keeping its screenshot as docs/report-screenshot.png (the picture in docs/report.md).
+## `make e2e`, keeping its screenshots as docs/report-screenshot.png (the picture in docs/report.md)
+## and docs/gameday-screenshot.png (docs/gameday.md).
 screenshot:
-	$(MAKE) e2e E2E_SCREENSHOT=docs/report-screenshot.png
+	$(MAKE) e2e E2E_SCREENSHOT=docs/report-screenshot.png E2E_CONSOLE_COPY=docs/gameday-screenshot.png
 
 lint:
 	$(CARGO) fmt --all -- --check

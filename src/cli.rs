@@ -10,6 +10,7 @@ mod access;
 mod completions;
 mod demo;
 mod fault;
+mod gameday;
 mod import;
 mod journal;
 mod load;
@@ -55,6 +56,8 @@ pub struct Cli {
 pub enum Command {
     /// Serve the Toxiproxy-compatible control API and the proxies it manages.
     Serve(serve::ServeArgs),
+    /// Serve the control API with the game-day console at /ui; run an experiment's load and probes.
+    Gameday(gameday::GamedayArgs),
     /// Apply load to an HTTP target and report honest latencies.
     Load(Box<load::LoadArgs>),
     /// Add agents' load reports (`load --segment I/N --histograms`) into one and judge thresholds once.
@@ -80,15 +83,15 @@ pub enum Command {
     Man(man::ManArgs),
     /// Convert a Chaos Toolkit experiment into a shakedown experiment.
     Import(import::ImportArgs),
-    /// The child process of a `cpu_burn` or `memory_pressure` step (started by the runner).
-    #[command(hide = true)]
-    Stress(stress::StressArgs),
     /// Add, list and remove a running server's toxics (`fault add db latency latency=300`).
     Fault(fault::FaultArgs),
     /// Write a note into a running server's event journal.
     Note(note::NoteArgs),
     /// Export a running server's event journal (Markdown or JSON).
     Journal(journal::JournalArgs),
+    /// The child process of a `cpu_burn` or `memory_pressure` step (started by the runner).
+    #[command(hide = true)]
+    Stress(stress::StressArgs),
 }
 
 /// Parse the process arguments, run the command, and return its exit code.
@@ -118,10 +121,10 @@ pub fn main() -> ExitCode {
             | Command::Completions(_)
             | Command::Man(_)
             | Command::Import(_)
-            | Command::Stress(_)
             | Command::Fault(_)
             | Command::Note(_)
             | Command::Journal(_)
+            | Command::Stress(_)
     );
     init_tracing(if quiet {
         "shakedown=warn"
@@ -156,6 +159,7 @@ pub fn main() -> ExitCode {
 pub async fn run(command: Command) -> anyhow::Result<Outcome> {
     match command {
         Command::Serve(args) => serve::serve_main(args).await,
+        Command::Gameday(args) => gameday::gameday_main(args).await,
         Command::Load(args) => load::cli_main(*args).await,
         Command::Merge(args) => merge::merge_main(args).await,
         Command::Run(args) => run::run_main(args).await,
@@ -168,10 +172,10 @@ pub async fn run(command: Command) -> anyhow::Result<Outcome> {
         Command::Completions(args) => completions::completions_main(args).await,
         Command::Man(args) => man::man_main(args).await,
         Command::Import(args) => import::import_main(args).await,
-        Command::Stress(args) => stress::stress_main(args).await,
         Command::Fault(args) => fault::fault_main(args).await,
         Command::Note(args) => note::note_main(args).await,
         Command::Journal(args) => journal::journal_main(args).await,
+        Command::Stress(args) => stress::stress_main(args).await,
     }
 }
 

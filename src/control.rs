@@ -7,6 +7,7 @@
 //! - [`error`]: [`ApiError`], rendered as `{"error": …, "status": N}`.
 //! - [`config_file`]: `--config FILE` (proxies and their toxics).
 //! - `http`: the API's HTTP server: read timeouts and a cap on connections.
+//! - `ui`: the game-day console's embedded page at `/ui` (with [`ServeOptions::console`]).
 //! - `guard`: who may use it: bearer token, `Host` and `Origin` checks, JSON for changes.
 //! - [`journal`]: the event journal of every change, note and probe (`/journal.json`, `.md`).
 //! - [`events`]: the live event stream (`GET /events`) and its hub.
@@ -24,6 +25,7 @@ mod guard;
 mod http;
 pub mod journal;
 mod store;
+mod ui;
 pub mod wire;
 
 use std::net::SocketAddr;
@@ -59,6 +61,8 @@ pub struct ServeOptions {
     pub read_timeout: Duration,
     /// API connections served at once; more are answered `503` and closed. Default 512.
     pub max_api_connections: usize,
+    /// Serve the game-day console at `/ui` (`shakedown gameday`). Default false.
+    pub console: bool,
     /// The bearer token every request must carry (`Authorization: Bearer …`); `None` for
     /// none, which only a loopback listener may have.
     pub token: Option<String>,
@@ -75,6 +79,7 @@ impl Default for ServeOptions {
             open_files_limit: None,
             read_timeout: Duration::from_secs(10),
             max_api_connections: 512,
+            console: false,
             token: None,
             allowed_hosts: Vec::new(),
         }
@@ -141,6 +146,7 @@ impl ControlServer {
             seed,
             open_files,
             budget: budget.capacity(),
+            console: options.console,
             journal: journal.clone(),
             events: events.clone(),
             guard: guard::Guard::new(
@@ -206,6 +212,26 @@ impl ControlServer {
                 .record("shakedown", journal::change::populate(&names));
         }
         Ok(())
+    }
+
+    /// Remove every toxic and re-enable every proxy, as `POST /reset` does (journaled as made
+    /// by `actor`); returns the toxics that were in place, as `proxy/toxic`, in name order.
+    pub async fn clear_faults(&self, actor: &str) -> Result<Vec<String>, ApiError> {
+        let proxies = self.store.list().await;
+        let toxics = proxies
+            .as_object()
+            .into_iter()
+            .flatten()
+            .flat_map(|(proxy, view)| {
+                let names = view["toxics"].as_array().cloned().unwrap_or_default();
+                names
+                    .into_iter()
+                    .filter_map(move |t| Some(format!("{proxy}/{}", t["name"].as_str()?)))
+            })
+            .collect();
+        self.store.reset().await?;
+        self.journal.record(actor, journal::change::reset());
+        Ok(toxics)
     }
 
     /// Close every proxy listener and connection and the API listener.

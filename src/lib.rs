@@ -15,11 +15,12 @@
 //! | [`control`] | the Toxiproxy-compatible control API and the proxy store behind it (`shakedown serve`) |
 //! | [`load`] | the load driver: open/closed models, schedules, scenarios, histograms, keyed-write check (`shakedown load`) |
 //! | [`experiment`] | the experiment runner: file format, probes, method, measurements, suites, and the typed record of runs |
+//! | [`gameday`] | game days: an experiment's services, proxies, continuous load and probes under a control server, nothing injected (`shakedown gameday`) |
 //! | [`report`] | renderings of a run's record: terminal summary, JSON journal, JUnit XML, HTML page, Markdown summary |
 //! | [`tls`] | TLS with rustls: client settings (system roots, `ca`, `insecure`), server settings from PEM files, handshake failures told apart |
 //! | [`import`] | converting other tools' experiments (Chaos Toolkit) into experiment files (`shakedown import`) |
 //! | [`demo`] | the embedded demo target, a small HTTP key-value service with realistic failure modes (`shakedown demo-target`) |
-//! | [`cli`] | the command line: arguments, entry points, printing and output files of every subcommand (`run`, `test`, `validate`, `report`, `serve`, `load`, `demo-target`, `schema`, `completions`, `man`, `import`, `merge`) |
+//! | [`cli`] | the command line: arguments, entry points, printing and output files of every subcommand (`run`, `test`, `validate`, `report`, `serve`, `gameday`, `load`, `demo-target`, `schema`, `completions`, `man`, `import`, `merge`) |
 #![deny(unsafe_code)]
 #![warn(
     missing_docs,
@@ -36,6 +37,7 @@ pub mod demo;
 pub mod exit;
 pub mod experiment;
 pub mod fault;
+pub mod gameday;
 pub mod import;
 pub mod load;
 pub mod proxy;

@@ -2,12 +2,13 @@
 //!
 //! Raises the soft open-file limit to the hard limit (so the proxies' descriptor budget is as
 //! large as the system allows; the figure is logged and shown by `GET /version`), loads
-//! `--config`, serves until SIGINT or SIGTERM, then shuts every proxy down.
+//! `--config`, serves until SIGINT, SIGTERM or SIGHUP, then shuts every proxy down.
 
 use std::path::PathBuf;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
+use tokio::signal::unix::{Signal, SignalKind, signal};
 
 use crate::control::{ControlServer, ServeOptions, config_file};
 use crate::exit::{InvalidInput, Outcome};
@@ -35,7 +36,23 @@ pub struct ServeArgs {
 
 /// `shakedown serve`: exit 0 after a clean shutdown on a signal, 2 for a bad `--config`.
 pub(super) async fn serve_main(args: ServeArgs) -> anyhow::Result<Outcome> {
-    let options = args.access.apply(ServeOptions::default())?;
+    let mut stop = Stop::listen()?;
+    let server = start(&args, ServeOptions::default()).await?;
+    println!("listening on {}", server.local_addr());
+    stop.next().await;
+    tracing::info!("shutting down");
+    server.shutdown().await;
+    Ok(Outcome::Passed)
+}
+
+/// What `serve` and `gameday` share: raise the open-file limit, bind `--host`:`--port`, start
+/// the control server with `options` (its seed and open-file limit taken from `args`) and
+/// create `--config`'s proxies (a refused file is [`InvalidInput`], the server shut down).
+pub(super) async fn start(
+    args: &ServeArgs,
+    options: ServeOptions,
+) -> anyhow::Result<ControlServer> {
+    let options = args.access.apply(options)?;
     let proxies = match &args.config {
         Some(path) => config_file::load(path)?,
         None => Vec::new(),
@@ -66,19 +83,37 @@ pub(super) async fn serve_main(args: ServeArgs) -> anyhow::Result<Outcome> {
         }
         anyhow::bail!("{path}: {}", e.message);
     }
-    println!("listening on {}", server.local_addr());
-    wait_for_signal().await?;
-    tracing::info!("shutting down");
-    server.shutdown().await;
-    Ok(Outcome::Passed)
+    Ok(server)
 }
 
-async fn wait_for_signal() -> anyhow::Result<()> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
-    tokio::select! {
-        r = tokio::signal::ctrl_c() => r.context("waiting for SIGINT")?,
-        _ = term.recv() => {}
+/// The signals that end a server: SIGINT (Ctrl-C), SIGTERM and SIGHUP (a closed terminal),
+/// listened to from [`Stop::listen`] on, so one that arrives while the server starts is not lost.
+#[derive(Debug)]
+pub(super) struct Stop {
+    int: Signal,
+    term: Signal,
+    hup: Signal,
+}
+
+impl Stop {
+    /// Listen to the three signals from now on.
+    pub(super) fn listen() -> anyhow::Result<Stop> {
+        let listen = |kind: SignalKind, name: &str| {
+            signal(kind).with_context(|| format!("installing the {name} handler"))
+        };
+        Ok(Stop {
+            int: listen(SignalKind::interrupt(), "SIGINT")?,
+            term: listen(SignalKind::terminate(), "SIGTERM")?,
+            hup: listen(SignalKind::hangup(), "SIGHUP")?,
+        })
     }
-    Ok(())
+
+    /// The name of the next of them to arrive.
+    pub(super) async fn next(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.int.recv() => "SIGINT",
+            _ = self.term.recv() => "SIGTERM",
+            _ = self.hup.recv() => "SIGHUP",
+        }
+    }
 }

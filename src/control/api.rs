@@ -43,6 +43,8 @@ pub(crate) struct Api {
     pub(crate) open_files: u64,
     /// Descriptors proxied connections and pipes may hold, echoed by `/version`.
     pub(crate) budget: u64,
+    /// Whether the console is served at `/ui`.
+    pub(crate) console: bool,
     /// The event journal.
     pub(crate) journal: Arc<Journal>,
     /// The event stream's hub.
@@ -91,6 +93,11 @@ pub(crate) async fn handle(api: Arc<Api>, req: Request<Incoming>) -> Result<Repl
             );
         }
         return Ok(reply);
+    }
+    if api.console
+        && let Some(page) = super::ui::serve(req.method(), req.uri().path())
+    {
+        return Ok(page.map(BodyExt::boxed_unsync));
     }
     let method = req.method().clone();
     let path = req.uri().path().to_string();
