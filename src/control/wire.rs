@@ -28,6 +28,20 @@ pub struct TlsFields {
     pub tls_key: Option<String>,
 }
 
+impl From<&ProxyTls> for TlsFields {
+    /// Every setting of `tls` given (a new proxy with exactly these settings).
+    fn from(tls: &ProxyTls) -> Self {
+        let path = |p: &Option<std::path::PathBuf>| p.as_ref().map(|p| p.display().to_string());
+        TlsFields {
+            upstream_tls: Some(tls.upstream_tls),
+            upstream_ca: path(&tls.upstream_ca),
+            upstream_insecure: Some(tls.upstream_insecure),
+            tls_cert: path(&tls.tls_cert),
+            tls_key: path(&tls.tls_key),
+        }
+    }
+}
+
 impl TlsFields {
     /// `base` with these fields applied.
     pub fn merged(&self, base: &ProxyTls) -> ProxyTls {
