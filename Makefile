@@ -71,6 +71,7 @@ chaostoolkit:
 bench:
 	bash scripts/bench-proxy.sh
 	bash scripts/bench-load.sh
+	bash scripts/bench-http.sh
 	bash scripts/bench-agents.sh
 
 build:

@@ -212,6 +212,7 @@ fn proxy_request(p: &crate::experiment::spec::Proxy) -> ProxyRequest {
         enabled: true,
         protocol: Some(p.protocol),
         header_faults: None,
+        tls: (&p.tls).into(),
         toxics: Vec::new(),
     }
 }

@@ -18,6 +18,7 @@
 //! | [`resource`] | watching resources: host and process CPU, memory, descriptors, connections on the run's clock, and leak slopes |
 //! | [`gameday`] | game days: an experiment's services, proxies, continuous load and probes under a control server, nothing injected (`shakedown gameday`) |
 //! | [`report`] | renderings of a run's record: terminal summary, JSON journal, JUnit XML, HTML page, Markdown summary |
+//! | [`tls`] | TLS with rustls: client settings (system roots, `ca`, `insecure`), server settings from PEM files, handshake failures told apart |
 //! | [`import`] | converting other tools' experiments (Chaos Toolkit) into experiment files (`shakedown import`) |
 //! | [`demo`] | the embedded demo target, a small HTTP key-value service with realistic failure modes (`shakedown demo-target`) |
 //! | [`cli`] | the command line: arguments, entry points, printing and output files of every subcommand (`run`, `test`, `validate`, `report`, `serve`, `gameday`, `load`, `demo-target`, `schema`, `completions`, `man`, `import`, `merge`) |
@@ -43,3 +44,4 @@ pub mod load;
 pub mod proxy;
 pub mod report;
 pub mod resource;
+pub mod tls;

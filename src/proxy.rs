@@ -36,7 +36,8 @@ use tokio_util::task::TaskTracker;
 
 use crate::fault::Toxic;
 pub use budget::FdBudget;
-pub(crate) use http::{HttpFront, PeerMap, RequestState};
+pub use http::ProxyTls;
+pub(crate) use http::{HttpFront, HttpTls, PeerMap, RequestState};
 pub use metrics::{Metrics, ToxicMetrics};
 
 /// A toxic as published to connections: the toxic plus a unique instance id,
@@ -96,6 +97,8 @@ pub(crate) struct HttpTarget {
     pub(crate) upstream: String,
     /// Whether `x-shakedown-fault-*` request headers inject faults.
     pub(crate) header_faults: bool,
+    /// TLS toward the clients and the upstream, when any is set.
+    pub(crate) tls: Option<Arc<HttpTls>>,
 }
 
 /// What every connection of a proxy follows: the upstream and the toxics in order.

@@ -27,9 +27,46 @@ fn blocks(doc: &str) -> Vec<(String, String)> {
     out
 }
 
+/// PEM files made at run time for the paths the TLS examples name.
+struct Pem {
+    _dir: tempfile::TempDir,
+    replacements: Vec<(&'static str, String)>,
+}
+
+impl Pem {
+    fn new() -> Pem {
+        let dir = tempfile::tempdir().unwrap();
+        let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+        let write = |name: &str, text: String| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, text).unwrap();
+            path.display().to_string()
+        };
+        let cert = write("proxy.pem", ck.cert.pem());
+        let key = write("proxy.key", ck.signing_key.serialize_pem());
+        Pem {
+            replacements: vec![
+                ("/etc/shakedown/proxy.pem", cert.clone()),
+                ("/etc/shakedown/proxy.key", key),
+                ("/etc/shakedown/upstream-ca.pem", cert),
+            ],
+            _dir: dir,
+        }
+    }
+
+    /// `body` with the example paths replaced by the files made here.
+    fn made(&self, body: &str) -> String {
+        self.replacements
+            .iter()
+            .fold(body.to_string(), |b, (from, to)| b.replace(from, to))
+    }
+}
+
 fn check(doc: &str) -> usize {
     let mut checked = 0;
+    let pem = Pem::new();
     for (info, body) in blocks(doc) {
+        let body = pem.made(&body);
         let json = || {
             serde_json::from_str::<serde_json::Value>(&body)
                 .unwrap_or_else(|e| panic!("{doc}: {e}\n{body}"))

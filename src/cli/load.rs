@@ -20,7 +20,7 @@ use crate::load::{
 /// Arguments of `shakedown load`.
 #[derive(Debug, Default, clap::Args)]
 pub struct LoadArgs {
-    /// Target URL, `http://host:port/path` (optional when the scenario file names a `target`).
+    /// Target URL, `http[s]://host:port/path` (optional when the scenario file names a `target`).
     pub url: Option<String>,
     /// Open model: constant arrival rate, e.g. `2000/s` (also `/m`, `/ms`, `/h`).
     #[arg(long, value_parser = parse_rate)]
@@ -64,6 +64,12 @@ pub struct LoadArgs {
     /// Extra header on every request, `Name: value` (repeatable).
     #[arg(long = "header", short = 'H')]
     pub headers: Vec<String>,
+    /// Trust the CA certificates of this PEM file besides the system's roots (`https` targets).
+    #[arg(long, value_name = "FILE")]
+    pub ca: Option<PathBuf>,
+    /// Accept any server certificate (self-signed staging systems; `https` targets).
+    #[arg(long)]
+    pub insecure: bool,
     /// Scenario file (YAML or JSON, the `load:` format); flags override its fields.
     #[arg(long)]
     pub scenario: Option<PathBuf>,
@@ -168,6 +174,11 @@ impl LoadArgs {
                 .insert(name.trim().to_string(), value.trim().to_string());
         }
         spec.thresholds.extend(self.thresholds.iter().cloned());
+        if self.ca.is_some() || self.insecure {
+            let tls = spec.tls.get_or_insert_default();
+            tls.ca = self.ca.clone().or(tls.ca.take());
+            tls.insecure |= self.insecure;
+        }
         Ok(spec)
     }
 }
@@ -191,6 +202,7 @@ impl LoadArgs {
             ("timeout", self.timeout.is_some()),
             ("max_rate", self.max_rate),
             ("segment", self.segment.is_some()),
+            ("tls", self.ca.is_some() || self.insecure),
         ]
         .into_iter()
         .filter_map(|(field, set)| set.then_some(field))

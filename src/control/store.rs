@@ -35,7 +35,8 @@ use settle::Plan;
 use super::error::ApiError;
 use super::wire::{self, ProxyRequest, ProxyUpdate, ToxicPatch, ToxicRequest};
 use crate::proxy::{
-    HttpFront, HttpTarget, Metrics, PeerMap, Protocol, RunningProxy, Snapshot, ToxicEntry,
+    HttpFront, HttpTarget, HttpTls, Metrics, PeerMap, Protocol, ProxyTls, RunningProxy, Snapshot,
+    ToxicEntry,
 };
 
 /// Server-wide state behind the API.
@@ -73,6 +74,9 @@ struct Entry {
     enabled: bool,
     protocol: Protocol,
     header_faults: bool,
+    /// HTTP mode's TLS settings, and the acceptor and client built from them.
+    tls: ProxyTls,
+    http_tls: Option<Arc<HttpTls>>,
     toxics: Vec<Slot>,
     /// HTTP mode: the front the connections dial (started on the first switch to HTTP).
     front: Option<HttpFront>,
@@ -94,6 +98,8 @@ impl Entry {
             enabled: false,
             protocol: Protocol::Tcp,
             header_faults: false,
+            tls: ProxyTls::default(),
+            http_tls: None,
             toxics: Vec::new(),
             front: None,
             peers: PeerMap::default(),
@@ -113,6 +119,7 @@ impl Entry {
             http: front.map(|_| HttpTarget {
                 upstream: self.upstream.clone(),
                 header_faults: self.header_faults,
+                tls: self.http_tls.clone(),
             }),
             toxics: self.toxics.iter().map(|s| s.entry.clone()).collect(),
         }));
@@ -130,6 +137,7 @@ impl Entry {
         if let (Protocol::Http, Some(map)) = (self.protocol, v.as_object_mut()) {
             map.insert("protocol".into(), json!(self.protocol.as_str()));
             map.insert("header_faults".into(), json!(self.header_faults));
+            self.tls.view(map);
         }
         v
     }
@@ -187,10 +195,13 @@ impl Store {
         Slot { entry, lease }
     }
 
-    /// The plan of a new proxy, its toxics checked.
-    fn new_plan(self: &Arc<Self>, req: ProxyRequest) -> Plan {
+    /// The plan of a new proxy, its toxics and TLS checked.
+    fn new_plan(self: &Arc<Self>, req: ProxyRequest) -> Result<Plan, ApiError> {
         let name: Arc<str> = req.name.as_str().into();
-        Plan {
+        let tls = req.tls.merged(&ProxyTls::default());
+        Ok(Plan {
+            http_tls: wire::check_tls(&tls)?,
+            tls,
             listen: req.listen,
             upstream: req.upstream,
             enabled: req.enabled,
@@ -201,7 +212,7 @@ impl Store {
                 .into_iter()
                 .map(|t| self.slot(&name, t))
                 .collect(),
-        }
+        })
     }
 
     /// Prepare then commit one proxy's plan.
@@ -233,7 +244,7 @@ impl Store {
             return Err(ApiError::proxy_exists());
         }
         let mut entry = Entry::new(&req.name, &req.listen, &req.upstream);
-        let plan = self.new_plan(req);
+        let plan = self.new_plan(req)?;
         self.apply(&mut entry, plan).await?;
         let view = entry.view();
         inner.insert(entry.name.to_string(), entry);
@@ -256,6 +267,7 @@ impl Store {
         plan.enabled = upd.enabled.unwrap_or(entry.enabled);
         plan.protocol = upd.protocol.unwrap_or(entry.protocol);
         plan.header_faults = upd.header_faults.unwrap_or(entry.header_faults);
+        plan.set_tls(&upd.tls)?;
         self.apply(entry, plan).await?;
         Ok(entry.view())
     }

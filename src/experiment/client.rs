@@ -1,13 +1,17 @@
-//! The runner's outgoing HTTP: probes and the control API, over hyper-util's client.
+//! The runner's outgoing HTTP: probes, `ready` URLs and the control API, over hyper-util's
+//! client; `https` URLs through rustls (the experiment's `tls` settings, ALPN h2/http1.1).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
+use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
+
+use crate::tls::{TlsError, TlsOptions};
 
 /// A request that got no answer.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -21,6 +25,9 @@ pub enum HttpError {
     /// Connection refused, reset, or the answer was cut.
     #[error("{0}")]
     Transport(String),
+    /// The TLS handshake failed (certificate not trusted, wrong name, not TLS).
+    #[error("TLS handshake failed: {0}")]
+    Tls(String),
     /// A control API answered with a status other than 2xx.
     #[error("{url} answered {status}: {body}")]
     Status {
@@ -52,23 +59,21 @@ pub struct Answer {
     pub body: Bytes,
 }
 
-/// A cheap-to-clone HTTP/1 client.
+/// A cheap-to-clone HTTP client: `http` on HTTP/1.1, `https` on HTTP/2 or HTTP/1.1 by ALPN.
 #[derive(Debug, Clone)]
 pub struct Http {
-    client: Client<HttpConnector, Full<Bytes>>,
+    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
     /// The bearer token sent with control API calls ([`Http::json`]), never with probes.
     bearer: Option<String>,
 }
 
 impl Default for Http {
+    /// `https` verified against the system's roots.
     fn default() -> Self {
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        Self {
-            client: Client::builder(TokioExecutor::new())
-                .pool_idle_timeout(Duration::from_secs(5))
-                .build(connector),
-            bearer: None,
+        match Self::with_tls(&TlsOptions::default()) {
+            Ok(http) => http,
+            // Without a CA file nothing is read that could fail.
+            Err(e) => unreachable!("default TLS settings: {e}"),
         }
     }
 }
@@ -83,6 +88,20 @@ pub fn token_from_env() -> Option<String> {
 }
 
 impl Http {
+    /// A client whose `https` requests verify servers following `options`.
+    ///
+    /// # Errors
+    /// A `ca` file that cannot be read or holds no certificate.
+    pub fn with_tls(options: &TlsOptions) -> Result<Self, TlsError> {
+        let connector = crate::tls::https_connector(options, false)?;
+        Ok(Self {
+            client: Client::builder(TokioExecutor::new())
+                .pool_idle_timeout(Duration::from_secs(5))
+                .build(connector),
+            bearer: None,
+        })
+    }
+
     /// The same client, sending `Authorization: Bearer TOKEN` with control API calls.
     pub fn with_bearer(mut self, token: Option<String>) -> Self {
         self.bearer = token;
@@ -113,11 +132,13 @@ impl Http {
             .body(Full::new(body.unwrap_or_default()))
             .map_err(|e| HttpError::Request(e.to_string()))?;
         let exchange = async {
-            let response = self
-                .client
-                .request(request)
-                .await
-                .map_err(|e| HttpError::Transport(error_chain(&e)))?;
+            let response = self.client.request(request).await.map_err(|e| {
+                if crate::tls::is_tls_failure(&e) {
+                    HttpError::Tls(error_chain(&e))
+                } else {
+                    HttpError::Transport(error_chain(&e))
+                }
+            })?;
             let status = response.status().as_u16();
             let body = response
                 .into_body()

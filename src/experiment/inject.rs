@@ -85,8 +85,11 @@ impl Injector {
     /// Create the experiment's proxies (replacing any left over with the same name).
     pub(super) async fn create_proxies(&mut self, proxies: &[Proxy]) -> Result<(), InjectError> {
         for p in proxies {
-            let body = json!({"name": p.name, "listen": p.listen, "upstream": p.upstream,
+            let mut body = json!({"name": p.name, "listen": p.listen, "upstream": p.upstream,
                 "enabled": true, "protocol": p.protocol.as_str()});
+            if let Some(map) = body.as_object_mut() {
+                p.tls.view(map);
+            }
             let action = format!("create proxy `{}` ({} → {})", p.name, p.listen, p.upstream);
             if let Err(e) = self
                 .call(http::Method::POST, "/proxies", Some(&body), action.clone())
@@ -249,6 +252,7 @@ mod tests {
             listen: "127.0.0.1:0".into(),
             upstream: "127.0.0.1:9".into(),
             protocol: crate::proxy::Protocol::Tcp,
+            tls: Default::default(),
         };
         let mut first = Injector::new(base.clone(), Http::default(), None, Clock::start());
         first

@@ -25,6 +25,7 @@ pub(super) const SECTIONS: &[&str] = &[
     "services",
     "proxies",
     "control",
+    "tls",
     "load",
     "watch",
     "steady_state",
@@ -76,6 +77,21 @@ pub(super) struct RawProxy {
     /// `tcp` (default) or `http` (HTTP toxics need it).
     #[serde(default)]
     pub protocol: Option<String>,
+    /// HTTP mode: forward to the upstream over TLS.
+    #[serde(default)]
+    pub upstream_tls: bool,
+    /// HTTP mode: PEM file of CA certificates the upstream's certificate may chain to.
+    #[serde(default)]
+    pub upstream_ca: Option<String>,
+    /// HTTP mode: accept any upstream certificate.
+    #[serde(default)]
+    pub upstream_insecure: bool,
+    /// HTTP mode: terminate the clients' TLS with this PEM certificate chain…
+    #[serde(default)]
+    pub tls_cert: Option<String>,
+    /// …and this PEM private key.
+    #[serde(default)]
+    pub tls_key: Option<String>,
 }
 
 /// `steady_state:`: how often the probes are sampled and when a run counts as recovered.

@@ -451,10 +451,59 @@ pub struct StepRecord {
     pub measurement: Option<Measurement>,
     /// Recovered within `expect.recovered_within` of removal (when that is set).
     pub recovered_in_time: Option<bool>,
+    /// A fault step under load: the load's failures while it was in effect, injected ones
+    /// apart from the target's own.
+    #[serde(default)]
+    pub load_failures: Option<StepFailures>,
     /// What happened (exit code, error).
     pub detail: Option<String>,
     /// Whether the step did what it should.
     pub ok: bool,
+}
+
+/// The load's requests and failures over a fault step's window `[injected_at, removed_at]`,
+/// by who caused them. The load counts per second of intended send time, so the window is
+/// widened to whole seconds: every second that overlaps it counts.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
+pub struct StepFailures {
+    /// Requests intended in those seconds.
+    pub requests: u64,
+    /// Answers shakedown's faults fabricated (`x-shakedown-fault`, error class `injected`).
+    pub injected: u64,
+    /// The target's own failures: every other error class (5xx, 4xx, resets, timeouts, TLS…).
+    pub upstream: u64,
+}
+
+impl StepFailures {
+    /// The counts of `load` over `[from, to]` (times on the run's clock, like the load's
+    /// `started`).
+    pub fn within(load: &LoadReport, from: Duration, to: Duration) -> Self {
+        let mut out = StepFailures::default();
+        for p in &load.timeline {
+            let start = load.started + Duration::from_secs(p.second);
+            let end = start + Duration::from_secs(1);
+            if end <= from || start > to {
+                continue;
+            }
+            let injected = p.errors_by_class.get(crate::load::ErrorClass::Injected);
+            out.requests += p.requests;
+            out.injected += injected;
+            out.upstream += p.errors.saturating_sub(injected);
+        }
+        out
+    }
+
+    /// Fill in every fault step's counts from the run's load (nothing without a load).
+    pub fn fill(run: &mut RunRecord) {
+        let Some(load) = &run.load else { return };
+        for s in run.steps.iter_mut().filter(|s| s.kind == "fault") {
+            if let (Some(from), Some(to)) = (s.injected_at, s.removed_at) {
+                s.load_failures = Some(StepFailures::within(load, from, to));
+            }
+        }
+    }
 }
 
 /// One expectation.
@@ -486,6 +535,58 @@ pub struct CommandRecord {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use crate::load::ErrorClass;
+    use crate::load::TimelinePoint;
+
+    /// Seconds 0..6 of a load started at 10.5 s on the run's clock: second k has 10 requests,
+    /// k injected failures and one 5xx.
+    fn load() -> LoadReport {
+        let mut load = LoadReport {
+            started: Duration::from_millis(10_500),
+            ..LoadReport::default()
+        };
+        for k in 0..6u64 {
+            let mut p = TimelinePoint {
+                second: k,
+                requests: 10,
+                ..TimelinePoint::default()
+            };
+            for _ in 0..k {
+                p.errors_by_class.add(ErrorClass::Injected);
+            }
+            p.errors_by_class.add(ErrorClass::Http5xx);
+            p.errors = p.errors_by_class.total();
+            load.timeline.push(p);
+        }
+        load
+    }
+
+    /// A step counts the load's seconds that overlap its window, injected failures apart from
+    /// the target's.
+    #[test]
+    fn a_step_counts_the_seconds_it_overlaps() {
+        let load = load();
+        // [12.0, 13.6] overlaps seconds 1 ([11.5, 12.5)), 2 and 3 ([13.5, 14.5)).
+        let f = StepFailures::within(
+            &load,
+            Duration::from_secs(12),
+            Duration::from_millis(13_600),
+        );
+        assert_eq!(
+            f,
+            StepFailures {
+                requests: 30,
+                injected: 1 + 2 + 3,
+                upstream: 3
+            }
+        );
+        // A window before the load, or ending exactly where a second starts.
+        let none = StepFailures::within(&load, Duration::ZERO, Duration::from_secs(10));
+        assert_eq!(none, StepFailures::default());
+        let edge = StepFailures::within(&load, Duration::ZERO, Duration::from_millis(10_500));
+        assert_eq!(edge.requests, 10);
+    }
 
     /// Hundredths of a second, unless they would round a short duration away (under 10 ms).
     #[test]
@@ -527,7 +628,6 @@ mod tests {
             "1 passed, 0 failed"
         );
     }
-    use super::*;
 
     #[test]
     fn the_committed_schema_is_current() {
@@ -573,6 +673,19 @@ mod tests {
             assert!(load.remove("span_ms").is_some());
             let summary = load["summary"].as_object_mut().unwrap();
             assert!(summary.remove("unsent").is_some());
+            // The `tls` error class (issue 9), 0 in every count of an old journal.
+            let no_tls = |c: &mut serde_json::Value| {
+                assert_eq!(c.as_object_mut().unwrap().remove("tls"), Some(0.into()));
+            };
+            no_tls(&mut load["errors_by_class"]);
+            for p in load["timeline"].as_array_mut().unwrap() {
+                no_tls(&mut p["errors_by_class"]);
+            }
+            // Per-step load failures (issue 9): computed when a run ends, none when read.
+            for step in run["steps"].as_array_mut().unwrap() {
+                let step = step.as_object_mut().unwrap();
+                assert_eq!(step.remove("load_failures"), Some(serde_json::Value::Null));
+            }
         }
         assert_eq!(again, original);
     }

@@ -104,7 +104,13 @@ pub async fn run_once(
 ) -> RunRecord {
     let mut interrupts = Interrupts::listen();
     // The token only matters to an external `control:` server; an embedded one has none.
-    let http = Http::default().with_bearer(super::client::token_from_env());
+    let http = Http::with_tls(&experiment.tls)
+        .unwrap_or_else(|e| {
+            // Validation read the CA file; it changed since.
+            tracing::warn!(error = %e, "tls: using the system's roots only");
+            Http::default()
+        })
+        .with_bearer(super::client::token_from_env());
     let shared = Arc::new(Shared {
         journal: Mutex::new(RunRecord {
             run,

@@ -42,6 +42,9 @@ struct ExperimentFile {
     proxies: Vec<RawProxy>,
     /// URL of an external control API (`shakedown serve`); default: an embedded one.
     control: Option<String>,
+    /// How `https` probe and `ready` URLs verify servers (`ca`, `insecure`); the load's
+    /// default too.
+    tls: Option<crate::tls::TlsOptions>,
     /// Load to apply for the whole run: the load driver's format (docs/load.md), or live agents
     /// that send it (`{agents: …}`, docs/scaling.md).
     load: Option<LoadSection>,

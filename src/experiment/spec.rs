@@ -42,6 +42,9 @@ pub struct Experiment {
     pub proxies: Vec<Proxy>,
     /// Where the proxies live.
     pub control: Control,
+    /// How `https` probe and `ready` URLs (and the load, unless its own `tls` says otherwise)
+    /// verify servers.
+    pub tls: crate::tls::TlsOptions,
     /// The `load:` section (the load driver's format, validated by it), when the runner sends
     /// the load itself.
     pub load: Option<crate::load::LoadSpec>,
@@ -105,6 +108,8 @@ pub struct Proxy {
     pub upstream: String,
     /// What it speaks to its clients (HTTP toxics need `Http`).
     pub protocol: crate::proxy::Protocol,
+    /// HTTP mode's TLS toward clients and upstream.
+    pub tls: crate::proxy::ProxyTls,
 }
 
 /// Where proxies are created and faults injected.

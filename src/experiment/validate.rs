@@ -187,12 +187,19 @@ impl Ctx {
         let services = self.services(top.get("services"));
         let proxies = self.proxies(top.get("proxies"));
         let control = self.control(top.get("control"));
+        let tls = self.tls(top.get("tls"));
         let has_load = top.get("load").is_some_and(|v| !v.is_null());
-        let (load, agents) = match top.get("load").filter(|v| !v.is_null()) {
+        let (mut load, agents) = match top.get("load").filter(|v| !v.is_null()) {
             None => (None, None),
             Some(v) if load::names_agents(v) => (None, load::agents(self, v)),
             Some(v) => (load::section(self, v), None),
         };
+        if let Some(load) = load.as_mut()
+            && load.tls.is_none()
+            && tls != crate::tls::TlsOptions::default()
+        {
+            load.tls = Some(tls.clone());
+        }
         let duration = self.duration(top);
         // Names as written, so a typo elsewhere in a proxy does not hide the faults' checks.
         let proxy_names = protocols(top.get("proxies"));
@@ -240,6 +247,7 @@ impl Ctx {
             services,
             proxies,
             control,
+            tls,
             load,
             agents,
             steady_state,
@@ -252,6 +260,18 @@ impl Ctx {
             warnings: self.warnings(),
             resolved: String::new(),
         })
+    }
+
+    /// The `tls` section: its CA file is read now, so a bad one is a problem at `tls.ca`.
+    fn tls(&mut self, value: Option<&Value>) -> crate::tls::TlsOptions {
+        let tls = value
+            .and_then(|v| self.de::<Option<crate::tls::TlsOptions>>("tls", v))
+            .flatten()
+            .unwrap_or_default();
+        if let Err(e) = crate::tls::client_config(&tls) {
+            self.problem("tls.ca", e.to_string());
+        }
+        tls
     }
 
     /// Every top-level key that is not a section is a problem at its own position.

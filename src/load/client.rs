@@ -1,11 +1,14 @@
-//! The HTTP/1.1 client: keep-alive connections owned by the worker that uses them.
+//! The HTTP client: keep-alive connections owned by the worker that uses them.
 //!
 //! Each worker holds at most its share of `connections` [`Conn`]s and lends
 //! one to each request, so the connection cap is also the in-flight cap and
 //! no request takes a lock to find a connection. A connection is opened on
-//! first use (hyper's `client::conn::http1` over a `TcpStream` with
-//! `TCP_NODELAY`, through hyper-util's `TokioIo`), kept alive across
-//! requests, and dropped after any error so the next request reconnects.
+//! first use (a `TcpStream` with `TCP_NODELAY`, through hyper-util's `TokioIo`),
+//! kept alive across requests, and dropped after any error so the next request
+//! reconnects. An `http` target speaks HTTP/1.1 (hyper's `client::conn::http1`);
+//! an `https` target does the TLS handshake first (rustls, SNI from the URL) and
+//! speaks HTTP/2 when the server chooses `h2` by ALPN, HTTP/1.1 otherwise. A failed
+//! handshake is [`ErrorClass::Tls`].
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -14,18 +17,73 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{Request, StatusCode};
 use http_body_util::{BodyExt, Full};
-use hyper::client::conn::http1::SendRequest;
-use hyper_util::rt::TokioIo;
+use hyper::body::Incoming;
+use hyper::client::conn::{http1, http2};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
 use super::errors::{ErrorClass, FAULT_HEADER};
 use super::plan::Target;
+use super::target::TargetTls;
+
+/// One open connection's request half: HTTP/1.1, or HTTP/2 chosen by ALPN.
+#[derive(Debug)]
+enum Sender {
+    H1(http1::SendRequest<Full<Bytes>>),
+    H2(http2::SendRequest<Full<Bytes>>),
+}
+
+impl Sender {
+    fn is_closed(&self) -> bool {
+        match self {
+            Sender::H1(s) => s.is_closed(),
+            Sender::H2(s) => s.is_closed(),
+        }
+    }
+
+    async fn ready(&mut self) -> bool {
+        match self {
+            Sender::H1(s) => s.ready().await.is_ok(),
+            Sender::H2(s) => s.ready().await.is_ok(),
+        }
+    }
+
+    /// Send `req` (origin-form URI, `Host` header); on HTTP/2 the URI is made absolute for
+    /// `:scheme` and `:authority`.
+    async fn send(
+        &mut self,
+        target: &Target,
+        mut req: Request<Full<Bytes>>,
+    ) -> hyper::Result<http::Response<Incoming>> {
+        match self {
+            Sender::H1(s) => s.send_request(req).await,
+            Sender::H2(s) => {
+                if let Ok(uri) = absolute(target, req.uri()) {
+                    *req.uri_mut() = uri;
+                }
+                req.headers_mut().remove(http::header::HOST);
+                s.send_request(req).await
+            }
+        }
+    }
+}
+
+/// `https://authority/path` for an origin-form `uri`.
+fn absolute(target: &Target, uri: &http::Uri) -> Result<http::Uri, http::Error> {
+    let path = uri.path_and_query().map_or("/", |p| p.as_str());
+    http::Uri::builder()
+        .scheme("https")
+        .authority(target.authority.as_bytes())
+        .path_and_query(path)
+        .build()
+}
 
 /// A connection slot: empty until first used or after an error.
 #[derive(Debug, Default)]
 pub(super) struct Conn {
-    sender: Option<SendRequest<Full<Bytes>>>,
+    sender: Option<Sender>,
     gauge: Option<Arc<Gauge>>,
 }
 
@@ -100,7 +158,7 @@ impl Conn {
         }
     }
 
-    fn opened(&mut self, sender: SendRequest<Full<Bytes>>) {
+    fn opened(&mut self, sender: Sender) {
         self.close();
         if let Some(g) = &self.gauge {
             g.up();
@@ -108,23 +166,17 @@ impl Conn {
         self.sender = Some(sender);
     }
 
-    async fn connect(target: &Target) -> Result<SendRequest<Full<Bytes>>, ErrorClass> {
+    async fn connect(target: &Target) -> Result<Sender, ErrorClass> {
         let stream = match target.addr {
             Some(addr) => TcpStream::connect(addr).await,
             None => TcpStream::connect((target.host.as_str(), target.port)).await,
         }
         .map_err(|e| ErrorClass::of_connect(&e))?;
         let _ = stream.set_nodelay(true);
-        let (sender, connection) = hyper::client::conn::http1::Builder::new()
-            .handshake(TokioIo::new(stream))
-            .await
-            .map_err(|e| ErrorClass::of_hyper(&e))?;
-        tokio::spawn(async move {
-            // Ends when the sender is dropped or the peer closes; errors are
-            // already reported to the request that saw them.
-            let _ = connection.await;
-        });
-        Ok(sender)
+        match &target.tls {
+            None => http1_over(stream).await,
+            Some(tls) => secure(stream, tls).await,
+        }
     }
 
     async fn send(
@@ -134,7 +186,7 @@ impl Conn {
         keep_body: bool,
     ) -> Result<Answer, ErrorClass> {
         let reusable = match &mut self.sender {
-            Some(s) if !s.is_closed() => s.ready().await.is_ok(),
+            Some(s) if !s.is_closed() => s.ready().await,
             _ => false,
         };
         if !reusable {
@@ -145,7 +197,7 @@ impl Conn {
         let Some(sender) = self.sender.as_mut() else {
             return Err(ErrorClass::Other);
         };
-        let response = sender.send_request(req).await.map_err(|e| {
+        let response = sender.send(target, req).await.map_err(|e| {
             self.close();
             ErrorClass::of_hyper(&e)
         })?;
@@ -177,6 +229,43 @@ impl Conn {
             body: kept,
         })
     }
+}
+
+/// HTTP/1.1 over `io`.
+async fn http1_over<T>(io: T) -> Result<Sender, ErrorClass>
+where
+    T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let (sender, connection) = http1::Builder::new()
+        .handshake(TokioIo::new(io))
+        .await
+        .map_err(|e| ErrorClass::of_hyper(&e))?;
+    tokio::spawn(async move {
+        // Ends when the sender is dropped or the peer closes; errors are
+        // already reported to the request that saw them.
+        let _ = connection.await;
+    });
+    Ok(Sender::H1(sender))
+}
+
+/// The TLS handshake on `stream`, then HTTP/2 if the server chose `h2`, else HTTP/1.1.
+async fn secure(stream: TcpStream, tls: &TargetTls) -> Result<Sender, ErrorClass> {
+    let stream = tls
+        .connector
+        .connect(tls.name.clone(), stream)
+        .await
+        .map_err(|e| ErrorClass::of_handshake(&e))?;
+    if stream.get_ref().1.alpn_protocol() != Some(b"h2") {
+        return http1_over(stream).await;
+    }
+    let (sender, connection) = http2::Builder::new(TokioExecutor::new())
+        .handshake(TokioIo::new(stream))
+        .await
+        .map_err(|e| ErrorClass::of_hyper(&e))?;
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    Ok(Sender::H2(sender))
 }
 
 /// Send `req` on `conn` (connecting if needed) within `timeout`.

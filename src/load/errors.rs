@@ -21,6 +21,9 @@ pub enum ErrorClass {
     ConnectRefused,
     /// Any other connect failure (name resolution, unreachable network).
     ConnectError,
+    /// The TLS handshake failed (certificate not trusted, wrong name, a peer that does
+    /// not speak TLS): the request was never sent.
+    Tls,
     /// The connection was reset or closed before a complete response arrived.
     Reset,
     /// No complete response within the request timeout.
@@ -39,9 +42,10 @@ pub enum ErrorClass {
 
 impl ErrorClass {
     /// Every class, in report order.
-    pub const ALL: [ErrorClass; 9] = [
+    pub const ALL: [ErrorClass; 10] = [
         ErrorClass::ConnectRefused,
         ErrorClass::ConnectError,
+        ErrorClass::Tls,
         ErrorClass::Reset,
         ErrorClass::Timeout,
         ErrorClass::Http4xx,
@@ -56,6 +60,7 @@ impl ErrorClass {
         match self {
             ErrorClass::ConnectRefused => "connect_refused",
             ErrorClass::ConnectError => "connect_error",
+            ErrorClass::Tls => "tls",
             ErrorClass::Reset => "reset",
             ErrorClass::Timeout => "timeout",
             ErrorClass::Http4xx => "http_4xx",
@@ -78,6 +83,7 @@ impl ErrorClass {
             self,
             ErrorClass::ConnectRefused
                 | ErrorClass::ConnectError
+                | ErrorClass::Tls
                 | ErrorClass::Http4xx
                 | ErrorClass::Http5xx
                 | ErrorClass::Injected
@@ -103,6 +109,22 @@ impl ErrorClass {
             std::io::ErrorKind::ConnectionRefused => ErrorClass::ConnectRefused,
             std::io::ErrorKind::TimedOut => ErrorClass::Timeout,
             _ => ErrorClass::ConnectError,
+        }
+    }
+
+    /// The class of a failed TLS handshake: [`ErrorClass::Tls`] when TLS itself refused
+    /// (see [`crate::tls::is_tls_failure`]), else as a transport error (a reset, a timeout).
+    pub fn of_handshake(error: &std::io::Error) -> Self {
+        if crate::tls::is_tls_failure(error) {
+            return ErrorClass::Tls;
+        }
+        match error.kind() {
+            std::io::ErrorKind::TimedOut => ErrorClass::Timeout,
+            std::io::ErrorKind::ConnectionReset
+            | std::io::ErrorKind::ConnectionAborted
+            | std::io::ErrorKind::BrokenPipe
+            | std::io::ErrorKind::UnexpectedEof => ErrorClass::Reset,
+            _ => ErrorClass::Other,
         }
     }
 
@@ -144,7 +166,7 @@ impl fmt::Display for ErrorClass {
 
 /// A count per error class; serialises as a map with every class present.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ClassCounts(pub [u64; 9]);
+pub struct ClassCounts(pub [u64; 10]);
 
 impl ClassCounts {
     /// Count one error.

@@ -173,7 +173,8 @@ pub(super) fn validate(spec: &LoadSpec) -> Result<Plan, LoadError> {
         .target
         .as_deref()
         .ok_or_else(|| invalid("target", "a target URL is required"))?;
-    let target = Target::parse(url).map_err(|m| invalid("target", m))?;
+    let target = Target::parse(url, &spec.tls.clone().unwrap_or_default())
+        .map_err(|(field, m)| invalid(field, m))?;
     if spec.duration == Some(Duration::ZERO) {
         return Err(invalid("duration", "must be > 0"));
     }

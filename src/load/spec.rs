@@ -31,7 +31,7 @@ pub(crate) const MAX_REQUESTS_PER_USER: u64 = 1_000_000_000_000;
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoadSpec {
-    /// Base URL, `http://host:port[/path]`; scenario paths are relative to its origin.
+    /// Base URL, `http[s]://host:port[/path]`; scenario paths are relative to its origin.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target: Option<String>,
     /// Open model: constant arrival rate (`200/s`).
@@ -86,6 +86,10 @@ pub struct LoadSpec {
     /// Headers sent with every request.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub headers: BTreeMap<String, String>,
+    /// How an `https` target is verified (`{ca: FILE, insecure: true}`); system roots when
+    /// absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<crate::tls::TlsOptions>,
     /// The request mix; empty means `GET` the target URL.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub scenarios: Vec<ScenarioSpec>,

@@ -1,24 +1,31 @@
-//! URLs: the one strict `http://` parser of shakedown, and the load target built on it.
+//! URLs: the one strict `http://` and `https://` parser of shakedown, and the load target
+//! built on it.
 //!
 //! [`parse_http_url`] is used for the load target and for the experiment's HTTP probe
-//! and `ready` URLs, so that every URL is judged by the same rule: scheme `http`, a host,
-//! and a port that is absent (80) or in 1–65535. `http::Uri` alone accepts any digits
+//! and `ready` URLs, so that every URL is judged by the same rule: scheme `http` or
+//! `https`, a host, and a port that is absent (80 or 443) or in 1–65535. `http::Uri` alone accepts any digits
 //! as a port and its users fall back to port 80 when they do not fit in 16 bits; here a
 //! port out of range is an error.
 
 use std::net::SocketAddr;
 
 use http::{HeaderValue, Uri};
+use rustls::pki_types::ServerName;
+use tokio_rustls::TlsConnector;
+
+use crate::tls::{self, TlsOptions};
 
 /// The highest TCP port.
 const MAX_PORT: u32 = 65_535;
 
-/// An `http://` URL, checked.
+/// An `http://` or `https://` URL, checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpUrl {
+    /// Whether the scheme is `https`.
+    pub tls: bool,
     /// Host name or IP address (IPv6 without brackets).
     pub host: String,
-    /// TCP port: the URL's (1–65535), or 80 when it names none.
+    /// TCP port: the URL's (1–65535), or 80 (443 for `https`) when it names none.
     pub port: u16,
     /// `host[:port]` as written, for the `Host` header.
     pub authority: String,
@@ -26,24 +33,25 @@ pub struct HttpUrl {
     pub path: String,
 }
 
-/// Parse `url` as `http://host[:port][/path][?query]`.
+/// Parse `url` as `http[s]://host[:port][/path][?query]`.
 ///
 /// # Errors
-/// A message naming the URL and what is wrong: not a URL, a scheme other than `http`, no
-/// host, or a port that is 0 or above 65535.
+/// A message naming the URL and what is wrong: not a URL, a scheme other than `http` or
+/// `https`, no host, or a port that is 0 or above 65535.
 pub fn parse_http_url(url: &str) -> Result<HttpUrl, String> {
     let uri: Uri = url
         .parse()
         .map_err(|e| format!("invalid URL {url:?}: {e}"))?;
-    match uri.scheme_str() {
-        Some("http") => {}
+    let tls = match uri.scheme_str() {
+        Some("http") => false,
+        Some("https") => true,
         Some(other) => {
             return Err(format!(
-                "unsupported scheme {other:?} in {url:?} (http only)"
+                "unsupported scheme {other:?} in {url:?} (http or https)"
             ));
         }
         None => return Err(format!("URL {url:?} needs a scheme, e.g. http://{url}")),
-    }
+    };
     let authority = uri
         .authority()
         .ok_or_else(|| format!("URL {url:?} has no host"))?;
@@ -56,6 +64,7 @@ pub fn parse_http_url(url: &str) -> Result<HttpUrl, String> {
         return Err(format!("URL {url:?} has no host"));
     }
     let port = match port_text(authority.as_str()) {
+        None | Some("") if tls => 443,
         None | Some("") => 80,
         Some(p) => match p.parse::<u32>() {
             Ok(n @ 1..=MAX_PORT) => n as u16,
@@ -67,6 +76,7 @@ pub fn parse_http_url(url: &str) -> Result<HttpUrl, String> {
         },
     };
     Ok(HttpUrl {
+        tls,
         host,
         port,
         authority: authority.as_str().to_string(),
@@ -101,17 +111,53 @@ pub(crate) struct Target {
     pub(crate) authority: HeaderValue,
     /// Path and query of the URL (the default request's path).
     pub(crate) path: String,
+    /// `https`: how connections are secured; `None` for `http`.
+    pub(crate) tls: Option<TargetTls>,
 }
 
+/// How the load driver secures its connections to an `https` target.
+#[derive(Clone)]
+pub(crate) struct TargetTls {
+    /// The client settings (roots, `ca`, `insecure`, ALPN h2 and http/1.1).
+    pub(crate) connector: TlsConnector,
+    /// The name sent (SNI) and verified: the URL's host.
+    pub(crate) name: ServerName<'static>,
+}
+
+impl std::fmt::Debug for TargetTls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TargetTls")
+            .field("name", &self.name)
+            .finish()
+    }
+}
+
+/// Why a target cannot be used: the field at fault and the message.
+pub(crate) type TargetError = (&'static str, String);
+
 impl Target {
-    /// Parse an `http://` URL (see [`parse_http_url`]).
-    pub(crate) fn parse(url: &str) -> Result<Self, String> {
-        let u = parse_http_url(url)?;
+    /// Parse an `http://` or `https://` URL (see [`parse_http_url`]); an `https` target
+    /// verifies servers following `options`.
+    ///
+    /// # Errors
+    /// `("target", why)` for the URL, `("tls.ca", why)` for a CA file that cannot be used.
+    pub(crate) fn parse(url: &str, options: &TlsOptions) -> Result<Self, TargetError> {
+        let u = parse_http_url(url).map_err(|e| ("target", e))?;
+        let tls = if u.tls {
+            let config = tls::client_config(options).map_err(|e| ("tls.ca", e.to_string()))?;
+            Some(TargetTls {
+                connector: TlsConnector::from(config),
+                name: tls::server_name(&u.host).map_err(|e| ("target", e))?,
+            })
+        } else {
+            None
+        };
         Ok(Self {
+            tls,
             url: url.to_string(),
             addr: u.host.parse().ok().map(|ip| SocketAddr::new(ip, u.port)),
             authority: HeaderValue::from_str(&u.authority)
-                .map_err(|e| format!("invalid host in {url:?}: {e}"))?,
+                .map_err(|e| ("target", format!("invalid host in {url:?}: {e}")))?,
             host: u.host,
             port: u.port,
             path: u.path,
@@ -123,21 +169,34 @@ impl Target {
 mod tests {
     use super::*;
 
+    fn parse(url: &str) -> Result<Target, String> {
+        Target::parse(url, &TlsOptions::default()).map_err(|(_, e)| e)
+    }
+
     #[test]
     fn urls_parse_or_say_why_not() {
-        let t = Target::parse("http://127.0.0.1:9/x?y=1").unwrap();
+        let t = parse("http://127.0.0.1:9/x?y=1").unwrap();
         assert_eq!((t.port, t.path.as_str()), (9, "/x?y=1"));
-        assert!(t.addr.is_some());
-        let t = Target::parse("http://localhost").unwrap();
+        assert!(t.addr.is_some() && t.tls.is_none());
+        let t = parse("http://localhost").unwrap();
         assert_eq!((t.port, t.addr, t.path.as_str()), (80, None, "/"));
-        assert_eq!(Target::parse("http://[::1]:8/").unwrap().host, "::1");
-        assert!(
-            Target::parse("https://a")
-                .unwrap_err()
-                .contains("http only")
-        );
-        assert!(Target::parse("a:80").is_err());
-        assert!(Target::parse("http://").is_err());
+        assert_eq!(parse("http://[::1]:8/").unwrap().host, "::1");
+        let t = parse("https://localhost/x").unwrap();
+        assert_eq!((t.port, t.path.as_str()), (443, "/x"));
+        assert!(t.tls.is_some());
+        assert_eq!(parse("https://127.0.0.1:8443").unwrap().port, 8443);
+        assert!(parse("ftp://a").unwrap_err().contains("(http or https)"));
+        assert!(parse("a:80").is_err());
+        assert!(parse("http://").is_err());
+        let missing = TlsOptions {
+            ca: Some("/nonexistent/ca.pem".into()),
+            insecure: false,
+        };
+        let (field, e) = Target::parse("https://localhost/", &missing).unwrap_err();
+        assert_eq!(field, "tls.ca");
+        assert!(e.starts_with("/nonexistent/ca.pem: "), "{e}");
+        // A CA file matters only to https.
+        assert!(Target::parse("http://localhost/", &missing).is_ok());
     }
 
     #[test]

@@ -5,17 +5,30 @@
 //! (a listener on `127.0.0.1:0`) instead of the upstream, so TCP toxics act on the client's
 //! bytes exactly as in TCP mode. The front serves HTTP/1.1 and h2c (prior knowledge) with
 //! hyper-util's auto server, keeps client connections alive, decides each request's HTTP
-//! toxics (`decide`), acts on the verdicts (`serve`), and forwards through one pooled
-//! hyper-util client per proxy (`forward`), streaming bodies both ways (`body`).
+//! toxics (`decide`), acts on the verdicts (`serve`), and forwards through pooled hyper-util
+//! clients (`forward`), streaming bodies both ways (`body`). A request goes upstream in the
+//! client's HTTP version: HTTP/1.x as HTTP/1.1, h2c as h2c (so gRPC passes through); over TLS
+//! to the upstream, ALPN chooses.
 //!
 //! `http_reset` resets the front's socket; the pipe reading it sees the RST and resets the
 //! client (the TCP proxy's rule for a reset peer).
+//!
+//! TLS (`tls`): with `tls_cert` and `tls_key` the front terminates the clients' TLS (TCP
+//! toxics then act on the encrypted bytes, HTTP toxics on the requests inside); with
+//! `upstream_tls` it forwards over TLS through a pooled client of its own.
+//!
+//! A client connection must send a whole request head within [`HEADER_READ_TIMEOUT`] (and
+//! finish its TLS handshake within the same time), or it is closed.
 
 mod body;
 mod decide;
 mod forward;
 mod reset;
 mod serve;
+mod tls;
+
+pub(crate) use tls::HttpTls;
+pub use tls::ProxyTls;
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -99,8 +112,11 @@ pub(crate) struct Front {
     pub(crate) config: watch::Receiver<Arc<Snapshot>>,
     /// Client addresses by front connection.
     pub(crate) peers: PeerMap,
-    /// The pooled upstream client.
+    /// The pooled upstream client for HTTP/1.1 clients.
     pub(crate) client: Client<HttpConnector, ProxyBody>,
+    /// The pooled upstream client for h2c clients: HTTP/2 with prior knowledge, so that
+    /// gRPC and other h2-only traffic passes through.
+    pub(crate) h2c: Client<HttpConnector, ProxyBody>,
     /// Requests, 5xx answers and latencies, for the live view.
     pub(crate) stats: crate::proxy::metrics::HttpStats,
 }
@@ -114,6 +130,10 @@ pub(crate) struct HttpFront {
 
 /// How long an idle upstream connection stays in the pool.
 const POOL_IDLE: Duration = Duration::from_secs(30);
+
+/// How long a client connection may take to send a request's head (its first, or the next
+/// one on a kept-alive HTTP/1.1 connection) or to finish its TLS handshake; then it is closed.
+pub(crate) const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl HttpFront {
     /// Bind `127.0.0.1:0` and serve the front of proxy `name`. Fails only when no loopback
@@ -134,6 +154,10 @@ impl HttpFront {
         connector.set_nodelay(true);
         let client = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(POOL_IDLE)
+            .build(connector.clone());
+        let h2c = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(POOL_IDLE)
+            .http2_only(true)
             .build(connector);
         let front = Arc::new(Front {
             name,
@@ -141,6 +165,7 @@ impl HttpFront {
             config,
             peers,
             client,
+            h2c,
             stats,
         });
         let stop = CancellationToken::new();
@@ -196,12 +221,52 @@ async fn connection(
     stop: CancellationToken,
 ) {
     let reset = CancellationToken::new();
-    let io = TokioIo::new(reset::ResetOnDrop::new(stream, reset.clone()));
+    let io = reset::ResetOnDrop::new(stream, reset.clone());
+    let acceptor = front
+        .config
+        .borrow()
+        .http
+        .as_ref()
+        .and_then(|t| t.tls.as_ref())
+        .and_then(|t| t.acceptor.clone());
+    let Some(acceptor) = acceptor else {
+        return serve_connection(TokioIo::new(io), from, front, reset, stop).await;
+    };
+    let handshake = tokio::time::timeout(HEADER_READ_TIMEOUT, acceptor.accept(io));
+    let tls = tokio::select! {
+        done = handshake => match done {
+            Ok(Ok(tls)) => tls,
+            Ok(Err(error)) => {
+                tracing::debug!(proxy = %front.name, %error, "HTTP front: TLS handshake failed");
+                return;
+            }
+            Err(_) => return,
+        },
+        _ = stop.cancelled() => return,
+    };
+    serve_connection(TokioIo::new(tls), from, front, reset, stop).await;
+}
+
+/// Serve HTTP/1.1 or HTTP/2 on `io` (plain or TLS) until it closes or is stopped.
+async fn serve_connection<I>(
+    io: TokioIo<I>,
+    from: SocketAddr,
+    front: Arc<Front>,
+    reset: CancellationToken,
+    stop: CancellationToken,
+) where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    // Set by the first request: until then the connection is on the head-read clock (hyper's
+    // own timer covers HTTP/1.1 heads, not the version sniffing before them).
+    let first = CancellationToken::new();
     let service = hyper::service::service_fn({
         let reset = reset.clone();
+        let first = first.clone();
         move |req| {
             let front = front.clone();
             let reset = reset.clone();
+            first.cancel();
             async move {
                 // Looked up per request: the proxy registers the client once it has dialled,
                 // which may be just after the front accepted.
@@ -215,11 +280,22 @@ async fn connection(
             }
         }
     });
-    let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT);
     let conn = builder.serve_connection(io, service);
+    let first_head = async {
+        tokio::select! {
+            _ = first.cancelled() => std::future::pending().await,
+            _ = tokio::time::sleep(HEADER_READ_TIMEOUT) => {}
+        }
+    };
     tokio::select! {
         _ = conn => {}
         _ = reset.cancelled() => {}
         _ = stop.cancelled() => {}
+        _ = first_head => {}
     }
 }

@@ -230,6 +230,13 @@ fn step_row(out: &mut String, s: &StepRecord) {
         cell(m.and_then(|m| m.recovery_from_injection)),
         cell(m.and_then(|m| m.recovery_from_removal)),
     );
+    if let Some(f) = s.load_failures {
+        let _ = writeln!(
+            out,
+            "    load while in effect: {} requests, {} injected failures, {} upstream failures",
+            f.requests, f.injected, f.upstream
+        );
+    }
     let detail = s.detail.as_deref().unwrap_or("no detail recorded");
     match (s.ok, s.injected_at) {
         // A resource fault says what it did (`held 95 of 100 connections …`); a toxic has no detail.

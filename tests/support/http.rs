@@ -94,6 +94,14 @@ async fn handle(seen: Arc<Seen>, gate: Arc<Semaphore>, req: Request<Incoming>) -
                 .unwrap_or(0);
             reply(StatusCode::OK, big(n))
         }
+        // The target's own failure: `/status/500` answers 500.
+        p if p.starts_with("/status/") => {
+            let code = p["/status/".len()..].parse().unwrap_or(500);
+            reply(
+                StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                full("own"),
+            )
+        }
         "/gate" => {
             if let Ok(permit) = gate.acquire().await {
                 permit.forget();

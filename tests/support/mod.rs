@@ -7,3 +7,4 @@ pub mod http;
 pub mod load;
 pub mod proxy;
 pub mod runner;
+pub mod tls;

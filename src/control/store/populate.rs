@@ -73,8 +73,9 @@ impl Store {
                 // A Toxiproxy client does not know `protocol`: what it leaves out is kept.
                 plan.protocol = req.protocol.unwrap_or(old.protocol);
                 plan.header_faults = req.header_faults.unwrap_or(old.header_faults);
+                plan.set_tls(&req.tls).map_err(within)?;
                 if !req.toxics.is_empty() {
-                    plan.toxics = self.new_plan(req.clone()).toxics;
+                    plan.toxics = self.new_plan(req.clone()).map_err(within)?.toxics;
                 }
                 let prepared = self.prepare(old, &plan).await.map_err(within)?;
                 steps.push(Step::Update(req.name, plan, prepared));
@@ -85,7 +86,7 @@ impl Store {
                 && same_listen
                 && existing
                     .is_some_and(|old| old.running.as_ref().is_some_and(|r| r.is_listening()));
-            let plan = self.new_plan(req);
+            let plan = self.new_plan(req).map_err(within)?;
             let prepared = if reuse {
                 Prepared::Nothing
             } else {

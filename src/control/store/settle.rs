@@ -11,8 +11,10 @@ use std::collections::HashSet;
 use super::listen::{Bound, bind, resolve};
 use super::{Entry, Slot, Store};
 use crate::control::error::ApiError;
+use crate::control::wire::{self, TlsFields};
 use crate::fault::ToxicKind;
-use crate::proxy::{HttpFront, Protocol, ProxyContext, RunningProxy};
+use crate::proxy::{HttpFront, HttpTls, Protocol, ProxyContext, ProxyTls, RunningProxy};
+use std::sync::Arc;
 
 /// What a request wants a proxy to become.
 #[derive(Debug, Clone)]
@@ -22,6 +24,8 @@ pub(super) struct Plan {
     pub(super) enabled: bool,
     pub(super) protocol: Protocol,
     pub(super) header_faults: bool,
+    pub(super) tls: ProxyTls,
+    pub(super) http_tls: Option<Arc<HttpTls>>,
     pub(super) toxics: Vec<Slot>,
 }
 
@@ -34,8 +38,23 @@ impl Plan {
             enabled: entry.enabled,
             protocol: entry.protocol,
             header_faults: entry.header_faults,
+            tls: entry.tls.clone(),
+            http_tls: entry.http_tls.clone(),
             toxics: entry.toxics.clone(),
         }
+    }
+
+    /// Apply TLS `fields` over the plan's settings, rebuilt when they change.
+    ///
+    /// # Errors
+    /// `400` naming the field (a bad PEM file, a key that does not fit, a missing half).
+    pub(super) fn set_tls(&mut self, fields: &TlsFields) -> Result<(), ApiError> {
+        let merged = fields.merged(&self.tls);
+        if merged != self.tls {
+            self.http_tls = wire::check_tls(&merged)?;
+            self.tls = merged;
+        }
+        Ok(())
     }
 
     /// A `refuse_new` toxic with toxicity 1 is present: the listening socket stays closed.
@@ -46,10 +65,15 @@ impl Plan {
         })
     }
 
-    /// An HTTP toxic needs an HTTP-mode proxy (`400` naming the toxic otherwise).
+    /// An HTTP toxic or TLS needs an HTTP-mode proxy (`400` naming the toxic otherwise).
     fn check_protocol(&self) -> Result<(), ApiError> {
         if self.protocol == Protocol::Http {
             return Ok(());
+        }
+        if self.tls.is_set() {
+            return Err(ApiError::bad_body(
+                "TLS (upstream_tls, tls_cert, tls_key) needs an HTTP-mode proxy (\"protocol\": \"http\")",
+            ));
         }
         match self.toxics.iter().find(|s| s.entry.toxic.kind.is_http()) {
             None => Ok(()),
@@ -115,6 +139,8 @@ impl Store {
         entry.enabled = plan.enabled;
         entry.protocol = plan.protocol;
         entry.header_faults = plan.header_faults;
+        entry.tls = plan.tls;
+        entry.http_tls = plan.http_tls;
         self.front(entry);
         entry.publish();
         if !entry.enabled {

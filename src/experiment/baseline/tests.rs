@@ -44,6 +44,7 @@ fn run(status: Status, p99_ms: u64, errors: u64, ttd_ms: u64, ttr_ms: u64) -> Ru
                 recovery_from_removal: Some(ms(ttr_ms)),
             }),
             recovered_in_time: None,
+            load_failures: None,
             detail: None,
             ok: true,
         }],

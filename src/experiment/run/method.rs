@@ -111,6 +111,7 @@ pub(super) async fn execute(experiment: Experiment, shared: Arc<Shared>, res: Re
         let mut journal = shared.journal();
         journal.load = ending.report;
         journal.agents = ending.agents;
+        crate::experiment::record::StepFailures::fill(&mut journal);
     }
     if let Some(failure) = failure {
         failure.abort();
@@ -134,6 +135,7 @@ async fn timeline(experiment: &Experiment, shared: &Shared, res: &Res, clock: Cl
             measured: step.measure,
             measurement: None,
             recovered_in_time: None,
+            load_failures: None,
             detail: None,
             ok: false,
         });

@@ -110,11 +110,28 @@ impl Ctx {
                     Protocol::default()
                 }
             };
+            let tls = crate::proxy::ProxyTls {
+                upstream_tls: p.upstream_tls,
+                upstream_ca: p.upstream_ca.map(Into::into),
+                upstream_insecure: p.upstream_insecure,
+                tls_cert: p.tls_cert.map(Into::into),
+                tls_key: p.tls_key.map(Into::into),
+            };
+            if tls.is_set() && protocol != Protocol::Http {
+                self.problem(
+                    &format!("{path}.protocol"),
+                    "TLS (upstream_tls, tls_cert, tls_key) needs `protocol: http`",
+                );
+            }
+            if let Err((field, why)) = tls.build() {
+                self.problem(&format!("{path}.{field}"), why);
+            }
             out.push(Proxy {
                 name: p.name,
                 listen: p.listen,
                 upstream: p.upstream,
                 protocol,
+                tls,
             });
         }
         out

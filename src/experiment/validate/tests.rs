@@ -432,6 +432,35 @@ duration: 1s
     );
 }
 
+/// A proxy's TLS files and the experiment's CA file are read by validation: a bad one is a
+/// problem at its own line and field; TLS on a TCP proxy is one too.
+#[test]
+fn tls_settings_are_checked_at_their_line() {
+    let text = r#"title: tls
+tls: {ca: /nonexistent/ca.pem}
+proxies:
+  - {name: web, listen: "127.0.0.1:1", upstream: "127.0.0.1:2", protocol: http, tls_cert: /nonexistent/c.pem, tls_key: /nonexistent/k.pem}
+  - {name: kv, listen: "127.0.0.1:3", upstream: "127.0.0.1:4", upstream_tls: true}
+duration: 5s
+"#;
+    let shown = parse(text).unwrap_err().to_string();
+    for says in [
+        ":2:",
+        "tls.ca: /nonexistent/ca.pem: No such file",
+        ":4:",
+        "proxies[0].tls_cert: /nonexistent/c.pem: No such file",
+        ":5:",
+        "proxies[1].protocol: TLS (upstream_tls, tls_cert, tls_key) needs `protocol: http`",
+    ] {
+        assert!(shown.contains(says), "missing {says:?} in:\n{shown}");
+    }
+    let fine = "title: tls\ntls: {insecure: true}\nload: {target: \"https://localhost:1/\", rate: 1/s}\nduration: 5s\n";
+    let e = parse(fine).unwrap();
+    assert!(e.tls.insecure);
+    // The load inherits the experiment's TLS settings.
+    assert_eq!(e.load.unwrap().tls, Some(e.tls));
+}
+
 /// Every field of every resource fault is checked at its own line and column: absurd numbers
 /// (0 or 2000 cores, a 0% or 150% load, more bytes than this host has, more connections than
 /// the open-file limit), unknown services and proxies, a missing `for`, and two kinds at once.

@@ -44,6 +44,7 @@ fn step(name: &str, at: u64, done: bool) -> StepRecord {
         measured: name == "blip",
         measurement: None,
         recovered_in_time: None,
+        load_failures: None,
         detail: done.then(|| "exit 0".into()),
         ok: done,
     }

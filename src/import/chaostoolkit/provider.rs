@@ -18,13 +18,6 @@ impl Importer {
             self.drop(format!("{path}.url"), "an HTTP provider without a `url`");
             return None;
         };
-        if url.starts_with("https://") {
-            self.drop(
-                format!("{path}.url"),
-                "an HTTPS URL: shakedown's probes speak plain HTTP",
-            );
-            return None;
-        }
         let method = provider
             .get("method")
             .and_then(Value::as_str)
@@ -71,7 +64,14 @@ impl Importer {
         }
         for key in ["verify_tls", "expected_status", "max_retries"] {
             if provider.get(key).is_some() {
-                self.drop(format!("{path}.{key}"), format!("`{key}` is not kept"));
+                let why = if key == "verify_tls" {
+                    "`verify_tls` is not kept (the experiment's `tls: {insecure: true}` turns \
+                     verification off for every probe)"
+                        .to_string()
+                } else {
+                    format!("`{key}` is not kept")
+                };
+                self.drop(format!("{path}.{key}"), why);
             }
         }
         let request = Y::map([

@@ -87,13 +87,18 @@ fn request_parts_become_valid_shakedown_values() {
         json!({"url": "http://127.0.0.1:1/s?n=2&q=a%20b%26c",
                                  "headers": {"Accept": "text/html", "X-Count": "3"}})
     );
-    let (_, dropped) = imported(with_probe(json!({
+    // HTTPS URLs are kept (probes speak HTTPS); turning verification off is the experiment's.
+    let (doc, dropped) = imported(with_probe(json!({
         "type": "probe", "name": "p", "tolerance": 200,
-        "provider": {"type": "http", "url": "https://example.test/"}})));
+        "provider": {"type": "http", "url": "https://example.test/", "verify_tls": false}})));
+    assert_eq!(
+        doc["steady_state"]["probes"][0]["http"]["url"],
+        "https://example.test/"
+    );
     assert_eq!(
         dropped,
         [
-            "$.steady-state-hypothesis.probes[0].provider.url: an HTTPS URL: shakedown's probes speak plain HTTP"
+            "$.steady-state-hypothesis.probes[0].provider.verify_tls: `verify_tls` is not kept (the experiment's `tls: {insecure: true}` turns verification off for every probe)"
         ]
     );
 }

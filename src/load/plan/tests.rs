@@ -53,7 +53,7 @@ fn valid_plans() {
 fn bad_plans_name_the_field() {
     assert_eq!(field("rate: 1/s\n"), "target");
     assert_eq!(field("target: 'http://'\nrate: 1/s\n"), "target");
-    assert_eq!(field("target: https://a\nrate: 1/s\n"), "target");
+    assert_eq!(field("target: ftp://a\nrate: 1/s\n"), "target");
     assert_eq!(field("target: http://a\nrate: 0/s\n"), "rate");
     assert_eq!(field("target: http://a\n"), "rate");
     assert_eq!(field("target: http://a\nrate: 1/s\nusers: 2\n"), "rate");

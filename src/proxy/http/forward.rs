@@ -52,12 +52,14 @@ fn via(version: Version) -> HeaderValue {
     })
 }
 
-/// The request for `upstream` (`host:port`): an absolute URI, HTTP/1.1, no hop-by-hop
+/// The request for `upstream` (`host:port`, over `scheme` `http` or `https`): an absolute
+/// URI, HTTP/1.1 (the upstream client may still choose h2 by ALPN), no hop-by-hop
 /// headers, the client's `host` (from `:authority` on h2) kept, `via` and `x-forwarded-for`
 /// (the client `peer`, when known) appended, the body streamed as it comes.
 pub(super) fn request(
     mut parts: Parts,
     body: Incoming,
+    scheme: &str,
     upstream: &str,
     peer: Option<SocketAddr>,
 ) -> Result<Request<ProxyBody>, String> {
@@ -79,7 +81,7 @@ pub(super) fn request(
     {
         parts.headers.append("x-forwarded-for", v);
     }
-    parts.uri = format!("http://{upstream}{path}")
+    parts.uri = format!("{scheme}://{upstream}{path}")
         .parse::<Uri>()
         .map_err(|e| format!("bad upstream URI: {e}"))?;
     parts.version = Version::HTTP_11;
@@ -87,6 +89,12 @@ pub(super) fn request(
         parts,
         body.map_err(Into::into).boxed_unsync(),
     ))
+}
+
+/// `req` sent as HTTP/2 (to an h2c upstream, with prior knowledge).
+pub(super) fn as_h2(mut req: Request<ProxyBody>) -> Request<ProxyBody> {
+    *req.version_mut() = Version::HTTP_2;
+    req
 }
 
 /// The upstream's response for the client (`version` is the client's): hop-by-hop headers

@@ -95,11 +95,23 @@ pub(super) async fn handle(
         }
         None => {}
     }
-    let req = match forward::request(parts, body, &target.upstream, peer) {
+    let tls_client = target.tls.as_ref().and_then(|t| t.upstream.as_ref());
+    let scheme = if tls_client.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    let h2c = tls_client.is_none() && version == http::Version::HTTP_2;
+    let req = match forward::request(parts, body, scheme, &target.upstream, peer) {
         Ok(req) => req,
         Err(e) => return forward::error(StatusCode::BAD_GATEWAY, &e),
     };
-    let response = match front.client.request(req).await {
+    let sent = match tls_client {
+        Some(client) => client.request(req).await,
+        None if h2c => front.h2c.request(forward::as_h2(req)).await,
+        None => front.client.request(req).await,
+    };
+    let response = match sent {
         Ok(r) => r,
         Err(e) => return forward::error(StatusCode::BAD_GATEWAY, &forward::reason(&e)),
     };

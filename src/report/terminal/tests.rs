@@ -116,6 +116,7 @@ fn a_step_that_never_ran_says_so_instead_of_an_empty_failure() {
             measured: false,
             measurement: None,
             recovered_in_time: None,
+            load_failures: None,
             detail: Some("not run: interrupted at 4.00 s".into()),
             ok: false,
         }],

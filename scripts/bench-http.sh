@@ -1,0 +1,183 @@
+#!/usr/bin/env bash
+# HTTP mode overhead, on loopback: small GETs with wrk at 32 keep-alive connections,
+#   direct    wrk -> upstream (nginx, 1 worker, a small static file)
+#   http      wrk -> shakedown HTTP-mode proxy, no toxics -> upstream
+#   decide    wrk -> shakedown HTTP-mode proxy with an http_abort at toxicity 0 -> upstream
+#             (every request is decided, none faulted: the price of deciding)
+#   nginx     wrk -> nginx as an HTTP reverse proxy (1 worker, upstream keepalive) -> upstream
+# The machine is shared, so the rows run alternately, ROUNDS times, and the medians are shown:
+# requests/s, p50 and p99 latency, and the proxy process's CPU-seconds per 100k requests
+# (utime + stime from /proc/PID/stat, less noisy than a rate on a busy machine).
+# Goals (issue 9): shakedown >= nginx's requests/s (0.8 at the very least), added p50 < 100 µs,
+# deciding costs < 5%. Not a test: it prints figures. A row whose tool is missing is skipped.
+# Knobs: ROUNDS (5) DURATION (5, seconds) CONNS (32) THREADS (2).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ROUNDS=${ROUNDS:-5}
+DURATION=${DURATION:-5}
+CONNS=${CONNS:-32}
+THREADS=${THREADS:-2}
+
+source scripts/lib.sh
+PATH=$PATH:/usr/sbin
+ensure_debs wrk wrk || true
+ensure_debs nginx nginx-light || true
+if ! command -v wrk >/dev/null; then
+    echo "bench-http: SKIPPED: wrk is not installed and could not be installed (apt-get install wrk)"
+    exit 0
+fi
+have_nginx=1
+command -v nginx >/dev/null || { have_nginx=""; echo "bench-http: nginx missing: the upstream is shakedown's demo target and the nginx row is skipped"; }
+
+tmp=$(mktemp -d)
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    for p in "${pids[@]}"; do
+        for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    done
+    rm -rf "$tmp"
+}
+trap cleanup EXIT INT TERM
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+wait_http() { # URL
+    for _ in $(seq 100); do curl -fsS -o /dev/null "$1" 2>/dev/null && return 0; sleep 0.1; done
+    echo "bench-http: $1 does not answer" >&2
+    return 1
+}
+
+echo "bench-http: building the release binary"
+cargo build --release --quiet --bin shakedown
+bin=target/release/shakedown
+
+up_port=$(free_port)
+ng_port=$(free_port)
+api_port=$(free_port)
+plain_port=$(free_port)
+decide_port=$(free_port)
+mkdir -p "$tmp/www" "$tmp/logs"
+printf 'hello\n' > "$tmp/www/index.html"
+chmod 755 "$tmp" "$tmp/www"; chmod 644 "$tmp/www/index.html"
+
+nginx_conf() { # NAME SERVER-BLOCK
+    cat > "$tmp/$1.conf" <<CONF
+worker_processes 1;
+daemon off;
+pid $tmp/$1.pid;
+error_log $tmp/logs/$1.log warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    keepalive_requests 10000000;
+    client_body_temp_path $tmp/body-$1;
+    proxy_temp_path $tmp/proxy-$1;
+    fastcgi_temp_path $tmp/fastcgi-$1;
+    uwsgi_temp_path $tmp/uwsgi-$1;
+    scgi_temp_path $tmp/scgi-$1;
+    $2
+}
+CONF
+}
+
+if [ -n "$have_nginx" ]; then
+    nginx_conf upstream "server { listen 127.0.0.1:$up_port; root $tmp/www; location / { } }"
+    nginx -p "$tmp" -c "$tmp/upstream.conf" & pids+=($!)
+    nginx_conf reverse "upstream up { server 127.0.0.1:$up_port; keepalive 64; }
+    server { listen 127.0.0.1:$ng_port; location / { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection \"\"; } }"
+    nginx -p "$tmp" -c "$tmp/reverse.conf" & pids+=($!)
+    ng_master=$!
+else
+    "$bin" demo-target --listen "127.0.0.1:$up_port" > "$tmp/logs/demo.log" 2>&1 & pids+=($!)
+fi
+path=/index.html
+[ -n "$have_nginx" ] || path=/health
+
+cat > "$tmp/proxies.json" <<JSON
+[
+  {"name": "plain", "listen": "127.0.0.1:$plain_port", "upstream": "127.0.0.1:$up_port", "protocol": "http"},
+  {"name": "decide", "listen": "127.0.0.1:$decide_port", "upstream": "127.0.0.1:$up_port", "protocol": "http",
+   "toxics": [{"name": "never", "type": "http_abort", "toxicity": 0, "attributes": {"status": 503}}]}
+]
+JSON
+"$bin" serve --port "$api_port" --config "$tmp/proxies.json" > "$tmp/logs/serve.log" 2>&1 & pids+=($!)
+sd_pid=$!
+
+wait_http "http://127.0.0.1:$up_port$path"
+wait_http "http://127.0.0.1:$plain_port$path"
+wait_http "http://127.0.0.1:$decide_port$path"
+[ -z "$have_nginx" ] || wait_http "http://127.0.0.1:$ng_port$path"
+
+# CPU ticks (utime + stime) of a process and its children threads/processes listed.
+ticks() { # PID...
+    local sum=0 p
+    for p in "$@"; do
+        [ -r "/proc/$p/stat" ] || continue
+        # Fields after the command's closing parenthesis: utime is the 12th, stime the 13th.
+        sum=$((sum + $(sed 's/.*) //' "/proc/$p/stat" | awk '{print $12 + $13}')))
+    done
+    echo "$sum"
+}
+hz=$(getconf CLK_TCK)
+
+# One wrk run against URL, measuring the CPU of PIDS: "rps p50_us p99_us cpu_s_per_100k".
+run() { # URL PIDS...
+    local url=$1; shift
+    local before after out
+    before=$(ticks "$@")
+    out=$(wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --latency "$url")
+    after=$(ticks "$@")
+    printf '%s\n' "$out" | awk -v cpu=$((after - before)) -v hz="$hz" -v proxied=$# '
+        function us(v) { if (v ~ /us$/) return v + 0; if (v ~ /ms$/) return v * 1000; if (v ~ /s$/) return v * 1e6; return v }
+        /requests in/ { n = $1 }
+        /Requests\/sec/ { rps = $2 }
+        $1 == "50%" { p50 = us($2) }
+        $1 == "99%" { p99 = us($2) }
+        /Non-2xx/ { bad = $5 }
+        END { c = (proxied && n) ? sprintf("%.2f", cpu / hz / n * 100000) : "-";
+              printf "%s %s %s %s %s\n", rps, p50, p99, c, bad + 0 }'
+}
+
+rows=(direct http decide)
+[ -n "$have_nginx" ] && rows+=(nginx)
+for r in "${rows[@]}"; do : > "$tmp/$r.txt"; done
+echo "bench-http: $ROUNDS rounds of ${DURATION}s per row, $CONNS connections, $THREADS wrk threads"
+for round in $(seq "$ROUNDS"); do
+    for r in "${rows[@]}"; do
+        case $r in
+            direct) line=$(run "http://127.0.0.1:$up_port$path") ;;
+            http) line=$(run "http://127.0.0.1:$plain_port$path" "$sd_pid") ;;
+            decide) line=$(run "http://127.0.0.1:$decide_port$path" "$sd_pid") ;;
+            nginx) line=$(run "http://127.0.0.1:$ng_port$path" "$ng_master" $(pgrep -P "$ng_master")) ;;
+        esac
+        echo "$line" >> "$tmp/$r.txt"
+        echo "  round $round $r: $line"
+    done
+done
+
+median() { # FILE COLUMN
+    awk -v c="$2" '$c != "-" {print $c}' "$1" | sort -g | awk '{a[NR] = $1} END { if (NR == 0) print "-"; else if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+}
+echo
+printf '%-8s %12s %10s %10s %18s %8s\n' row "req/s" "p50 µs" "p99 µs" "CPU-s/100k req" non2xx
+for r in "${rows[@]}"; do
+    printf '%-8s %12s %10s %10s %18s %8s\n' "$r" "$(median "$tmp/$r.txt" 1)" "$(median "$tmp/$r.txt" 2)" \
+        "$(median "$tmp/$r.txt" 3)" "$(median "$tmp/$r.txt" 4)" "$(median "$tmp/$r.txt" 5)"
+done
+python3 - "$tmp" "${rows[@]}" <<'PY'
+import statistics, sys
+tmp, rows = sys.argv[1], sys.argv[2:]
+def med(r, c):
+    vals = [float(l.split()[c]) for l in open(f"{tmp}/{r}.txt") if l.split()[c] != "-"]
+    return statistics.median(vals) if vals else None
+print()
+d, h, x = med("direct", 1), med("http", 1), med("decide", 1)
+print(f"added p50 through shakedown: {h - d:.0f} µs (goal < 100 µs)")
+print(f"deciding (http_abort at toxicity 0) costs {(med('http', 0) - med('decide', 0)) / med('http', 0) * 100:.1f}% of req/s "
+      f"and {(med('decide', 3) - med('http', 3)) / med('http', 3) * 100:.1f}% more CPU per request (goal < 5%; negative: within noise)")
+if "nginx" in rows:
+    print(f"shakedown / nginx req/s: {med('http', 0) / med('nginx', 0):.2f} (goal >= 1, 0.8 at the very least)")
+PY

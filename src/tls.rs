@@ -1,0 +1,220 @@
+//! TLS with rustls (no OpenSSL): client settings for the load driver, HTTP probes, `ready`
+//! URLs and an HTTP-mode proxy's upstream, server settings for a proxy that terminates TLS,
+//! and telling a handshake failure apart from other transport errors.
+//!
+//! A client verifies the server against the system's roots (read once per process), plus
+//! the certificates of a `ca` PEM file when given; `insecure` accepts any certificate (for
+//! self-signed staging systems; the handshake's signatures are still checked). Both sides
+//! offer HTTP/2 and HTTP/1.1 by ALPN. The server name sent (SNI) and verified is the URL's
+//! host.
+
+mod verify;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use rustls::{ClientConfig, RootCertStore, ServerConfig};
+use serde::{Deserialize, Serialize};
+
+/// The ALPN protocols offered and accepted, most preferred first.
+const ALPN: [&[u8]; 2] = [b"h2", b"http/1.1"];
+
+/// How a client verifies servers: `tls: {ca: FILE, insecure: true}` in files, `--ca FILE`
+/// and `--insecure` on the command line.
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema,
+)]
+#[serde(deny_unknown_fields)]
+pub struct TlsOptions {
+    /// A PEM file of CA certificates trusted besides the system's roots.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca: Option<PathBuf>,
+    /// Accept any server certificate (self-signed staging systems). Off by default.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub insecure: bool,
+}
+
+/// A TLS setting that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TlsError {
+    /// A PEM file could not be read or holds nothing usable.
+    #[error("{path}: {reason}")]
+    Pem {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong (unreadable, no certificate, no private key, bad PEM).
+        reason: String,
+    },
+    /// rustls refused the certificates or key (e.g. a key that does not match).
+    #[error("{0}")]
+    Config(String),
+}
+
+fn pem_error(path: &Path, reason: impl std::fmt::Display) -> TlsError {
+    TlsError::Pem {
+        path: path.to_path_buf(),
+        reason: reason.to_string(),
+    }
+}
+
+/// The certificates of a PEM file: at least one.
+///
+/// # Errors
+/// [`TlsError::Pem`] when the file is unreadable, not PEM, or holds no certificate.
+pub fn read_certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+    let certs = CertificateDer::pem_file_iter(path)
+        .map_err(|e| pem_error(path, pem_reason(e)))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| pem_error(path, pem_reason(e)))?;
+    if certs.is_empty() {
+        return Err(pem_error(path, "no PEM certificate in the file"));
+    }
+    Ok(certs)
+}
+
+/// The first private key of a PEM file (PKCS#8, PKCS#1 or SEC1).
+///
+/// # Errors
+/// [`TlsError::Pem`] when the file is unreadable, not PEM, or holds no private key.
+pub fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
+    PrivateKeyDer::from_pem_file(path).map_err(|e| match e {
+        rustls::pki_types::pem::Error::NoItemsFound => {
+            pem_error(path, "no PEM private key in the file")
+        }
+        other => pem_error(path, pem_reason(other)),
+    })
+}
+
+fn pem_reason(e: rustls::pki_types::pem::Error) -> String {
+    match e {
+        rustls::pki_types::pem::Error::Io(io) => io.to_string(),
+        other => format!("not a valid PEM file ({other})"),
+    }
+}
+
+fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// The system's trusted roots, read once per process (an unreadable store gives none).
+fn system_roots() -> &'static RootCertStore {
+    static ROOTS: OnceLock<RootCertStore> = OnceLock::new();
+    ROOTS.get_or_init(|| {
+        let mut roots = RootCertStore::empty();
+        let found = rustls_native_certs::load_native_certs();
+        roots.add_parsable_certificates(found.certs);
+        roots
+    })
+}
+
+/// Client settings following `options`, offering h2 and HTTP/1.1 by ALPN.
+///
+/// # Errors
+/// [`TlsError::Pem`] for a `ca` file that cannot be read or holds no certificate;
+/// [`TlsError::Config`] for a CA certificate rustls refuses.
+pub fn client_config(options: &TlsOptions) -> Result<Arc<ClientConfig>, TlsError> {
+    let provider = provider();
+    let builder = ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| TlsError::Config(e.to_string()))?;
+    let mut config = if options.insecure {
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(verify::AnyCertificate::new(provider)))
+            .with_no_client_auth()
+    } else {
+        let mut roots = system_roots().clone();
+        if let Some(path) = &options.ca {
+            for cert in read_certificates(path)? {
+                roots
+                    .add(cert)
+                    .map_err(|e| pem_error(path, format!("unusable CA certificate: {e}")))?;
+            }
+        }
+        builder.with_root_certificates(roots).with_no_client_auth()
+    };
+    config.alpn_protocols = ALPN.iter().map(|p| p.to_vec()).collect();
+    Ok(Arc::new(config))
+}
+
+/// A hyper-util connector for `https` URLs verifying servers following `options` (h2 and
+/// HTTP/1.1 by ALPN, `TCP_NODELAY`); `http` URLs pass through in the clear unless
+/// `https_only`.
+///
+/// # Errors
+/// As [`client_config`].
+pub fn https_connector(
+    options: &TlsOptions,
+    https_only: bool,
+) -> Result<
+    hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
+    TlsError,
+> {
+    let mut config = (*client_config(options)?).clone();
+    // The connector sets ALPN itself from the versions enabled.
+    config.alpn_protocols.clear();
+    let mut http = hyper_util::client::legacy::connect::HttpConnector::new();
+    http.set_nodelay(true);
+    http.enforce_http(false);
+    let builder = hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(config);
+    let builder = if https_only {
+        builder.https_only()
+    } else {
+        builder.https_or_http()
+    };
+    Ok(builder.enable_all_versions().wrap_connector(http))
+}
+
+/// Server settings with the certificate chain of `cert` and the private key of `key` (PEM
+/// files), offering h2 and HTTP/1.1 by ALPN.
+///
+/// # Errors
+/// [`TlsError::Pem`] for a file that cannot be read or holds no certificate or key;
+/// [`TlsError::Config`] when the key does not fit the certificate.
+pub fn server_config(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>, TlsError> {
+    let certs = read_certificates(cert)?;
+    let key = read_key(key)?;
+    let mut config = ServerConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| TlsError::Config(e.to_string()))?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| TlsError::Config(format!("certificate and key: {e}")))?;
+    config.alpn_protocols = ALPN.iter().map(|p| p.to_vec()).collect();
+    Ok(Arc::new(config))
+}
+
+/// The name a client sends (SNI) and verifies for `host` (a DNS name or an IP address,
+/// IPv6 without brackets).
+///
+/// # Errors
+/// A message when `host` is neither.
+pub fn server_name(host: &str) -> Result<ServerName<'static>, String> {
+    ServerName::try_from(host.to_string())
+        .map_err(|e| format!("invalid TLS server name {host:?}: {e}"))
+}
+
+/// Whether `error` (or one of its sources) is a TLS failure: a certificate not trusted, a
+/// name mismatch, an alert from the peer, a peer that does not speak TLS.
+pub fn is_tls_failure(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(error);
+    while let Some(e) = next {
+        if e.is::<rustls::Error>() {
+            return true;
+        }
+        // An `io::Error`'s `source` skips the error it wraps: follow `get_ref` instead (the
+        // HTTPS connector wraps tokio-rustls's `io::Error` in another).
+        next = match e.downcast_ref::<std::io::Error>() {
+            Some(io) => io
+                .get_ref()
+                .map(|inner| inner as &(dyn std::error::Error + 'static)),
+            None => e.source(),
+        };
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests;

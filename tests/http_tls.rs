@@ -1,0 +1,351 @@
+//! TLS wherever HTTP goes, over real loopback sockets with certificates made at run time: the
+//! load driver and probes over HTTPS (system roots, `--ca`, `--insecure`, h2 by ALPN, handshake
+//! failures as their own class), an HTTP-mode proxy terminating and originating TLS with
+//! faults applied to HTTPS requests, its TLS settings checked, and the front's head timeout.
+
+mod support;
+
+use std::time::Duration;
+
+use serde_json::Value;
+use support::proxy::*;
+use support::runner::shakedown;
+use support::tls::*;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+
+const LIMIT: Duration = Duration::from_secs(60);
+
+async fn load(url: &str, extra: &[&str]) -> Value {
+    let mut args = vec![
+        url,
+        "--rate",
+        "40/s",
+        "--duration",
+        "1s",
+        "--json",
+        "-",
+        "-q",
+    ];
+    args.extend_from_slice(extra);
+    let out = support::load::shakedown_load(&args, LIMIT).await;
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: stdout {:?} stderr {:?}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_load_driver_speaks_https_h2_by_alpn_and_counts_refused_handshakes_as_tls() {
+    let pki = Pki::new();
+    let up = TlsUpstream::start(&pki).await;
+    let url = format!("https://127.0.0.1:{}/x", up.addr.port());
+    // Self-signed: the system's roots do not know it; no request reaches the upstream.
+    let refused = load(&url, &[]).await;
+    let n = refused["summary"]["requests"].as_u64().unwrap();
+    assert!(n >= 20, "{refused}");
+    assert_eq!(refused["errors_by_class"]["tls"], n, "{refused}");
+    assert_eq!(refused["summary"]["errors"], n);
+    assert_eq!(up.requests(), 0);
+    for flags in [&["--ca", pki.cert_str()][..], &["--insecure"][..]] {
+        let before = up.h2.load(std::sync::atomic::Ordering::SeqCst);
+        let ok = load(&url, flags).await;
+        let n = ok["summary"]["requests"].as_u64().unwrap();
+        assert!(n >= 20, "{flags:?}: {ok}");
+        assert_eq!(ok["summary"]["ok"], n, "{flags:?}: {ok}");
+        // The server offers h2 first: every request went over HTTP/2.
+        let h2 = up.h2.load(std::sync::atomic::Ordering::SeqCst) - before;
+        assert_eq!(h2, n, "{flags:?}");
+    }
+    assert_eq!(up.h1.load(std::sync::atomic::Ordering::SeqCst), 0);
+    // A CA file that is not PEM is invalid input naming the flag's field.
+    let out = support::load::shakedown_load(
+        &[&url, "--rate", "1/s", "--ca", "/nonexistent/ca.pem"],
+        LIMIT,
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("tls.ca") && err.contains("/nonexistent/ca.pem"),
+        "{err}"
+    );
+}
+
+fn proxy_body(name: &str, upstream: std::net::SocketAddr, extra: &str) -> String {
+    format!(
+        r#"{{"name":"{name}","listen":"127.0.0.1:0","upstream":"{upstream}","protocol":"http"{extra}}}"#
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_proxy_terminates_and_originates_tls_and_faults_https_requests() {
+    let (upstream_pki, proxy_pki) = (Pki::new(), Pki::new());
+    let up = TlsUpstream::start(&upstream_pki).await;
+    let srv = server(7).await;
+    let api = srv.local_addr();
+    let extra = format!(
+        r#","upstream_tls":true,"upstream_ca":"{}","tls_cert":"{}","tls_key":"{}""#,
+        upstream_pki.cert_str(),
+        proxy_pki.cert_str(),
+        proxy_pki.key_str()
+    );
+    let r = http(
+        api,
+        "POST",
+        "/proxies",
+        Some(&proxy_body("secure", up.addr, &extra)),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let view = r.json();
+    assert_eq!(view["upstream_tls"], true);
+    assert_eq!(view["tls_cert"], proxy_pki.cert_str());
+    let addr: std::net::SocketAddr = view["listen"].as_str().unwrap().parse().unwrap();
+    // The proxy's clients trust the proxy's certificate, not the upstream's.
+    assert!(
+        TlsConn::connect(addr, &upstream_pki.cert, &[b"h2"])
+            .await
+            .is_err()
+    );
+    let mut h2 = TlsConn::connect(addr, &proxy_pki.cert, &[b"h2", b"http/1.1"])
+        .await
+        .unwrap();
+    let mut h1 = TlsConn::connect(addr, &proxy_pki.cert, &[b"http/1.1"])
+        .await
+        .unwrap();
+    assert!(h2.is_h2() && !h1.is_h2());
+    for conn in [&mut h2, &mut h1] {
+        let got = conn.get("/hello").await;
+        assert_eq!(got.status, 200);
+        // Forwarded over TLS, HTTP/2 chosen by ALPN with the upstream.
+        assert_eq!(got.text, "HTTP/2.0 /hello");
+        assert!(got.headers.get("x-shakedown-fault").is_none());
+    }
+    assert_eq!(up.requests(), 2);
+    let toxic = r#"{"name":"five03","type":"http_abort","attributes":{"status":503}}"#;
+    let r = http(api, "POST", "/proxies/secure/toxics", Some(toxic)).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    // The same kept-alive TLS connections get the fault on their next request.
+    for conn in [&mut h2, &mut h1] {
+        let got = conn.get("/hello").await;
+        assert_eq!(got.status, 503);
+        assert_eq!(got.headers["x-shakedown-fault"], "five03");
+    }
+    assert_eq!(
+        up.requests(),
+        2,
+        "an aborted request never reaches the upstream"
+    );
+    let r = http(api, "DELETE", "/proxies/secure/toxics/five03", None).await;
+    assert_eq!(r.status, 204);
+    assert_eq!(h2.get("/again").await.text, "HTTP/2.0 /again");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upstream_certificate_is_verified_unless_told_otherwise() {
+    let pki = Pki::new();
+    let up = TlsUpstream::start(&pki).await;
+    let srv = server(3).await;
+    let api = srv.local_addr();
+    let cases = [
+        (r#","upstream_tls":true"#, 502),
+        (r#","upstream_tls":true,"upstream_insecure":true"#, 200),
+    ];
+    for (i, (extra, want)) in cases.into_iter().enumerate() {
+        let name = format!("p{i}");
+        let r = http(
+            api,
+            "POST",
+            "/proxies",
+            Some(&proxy_body(&name, up.addr, extra)),
+        )
+        .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        let addr: std::net::SocketAddr = r.json()["listen"].as_str().unwrap().parse().unwrap();
+        let mut c = support::http::H1::connect(addr).await;
+        let got = c.get("/x").await.unwrap();
+        assert_eq!(got.status.as_u16(), want, "{extra}: {}", got.text());
+        if want == 502 {
+            let why = got.headers["x-shakedown-error"].to_str().unwrap();
+            assert!(why.contains("certificate"), "{why}");
+        } else {
+            assert_eq!(got.text(), "HTTP/2.0 /x");
+        }
+    }
+}
+
+#[tokio::test]
+async fn bad_proxy_tls_settings_are_refused_and_change_nothing() {
+    let pki = Pki::new();
+    let other = Pki::new();
+    let srv = server(5).await;
+    let api = srv.local_addr();
+    let up: std::net::SocketAddr = "127.0.0.1:9".parse().unwrap();
+    let (cert, key) = (pki.cert_str(), pki.key_str());
+    let cases = [
+        (
+            format!(r#","tls_cert":"/nonexistent/c.pem","tls_key":"{key}""#),
+            "tls_cert: /nonexistent/c.pem: ",
+        ),
+        (
+            format!(r#","tls_cert":"{cert}","tls_key":"{cert}""#),
+            "tls_key: ",
+        ),
+        (
+            format!(r#","tls_cert":"{key}","tls_key":"{key}""#),
+            "tls_cert: ",
+        ),
+        (
+            format!(r#","tls_cert":"{cert}""#),
+            "tls_key: needed with tls_cert",
+        ),
+        (
+            format!(r#","tls_cert":"{cert}","tls_key":"{}""#, other.key_str()),
+            "certificate and key",
+        ),
+        (
+            r#","upstream_ca":"/nonexistent/ca.pem","upstream_tls":true"#.to_string(),
+            "upstream_ca: /nonexistent/ca.pem",
+        ),
+        (
+            format!(r#","upstream_ca":"{cert}""#),
+            "upstream_ca: needs \\\"upstream_tls\\\": true",
+        ),
+        (
+            r#","upstream_tls":"yes""#.to_string(),
+            "upstream_tls: expected true or false",
+        ),
+    ];
+    for (extra, why) in &cases {
+        let r = http(api, "POST", "/proxies", Some(&proxy_body("bad", up, extra))).await;
+        assert_eq!(r.status, 400, "{extra}: {}", r.body);
+        assert!(r.body.contains(why), "{extra}: {}", r.body);
+    }
+    // TLS on a TCP-mode proxy.
+    let tcp = format!(r#"{{"name":"t","upstream":"{up}","upstream_tls":true}}"#);
+    let r = http(api, "POST", "/proxies", Some(&tcp)).await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(r.body.contains("needs an HTTP-mode proxy"), "{}", r.body);
+    // The same through /populate: the whole list is refused, at the item's index.
+    let list = format!("[{}]", proxy_body("bad", up, &cases[0].0));
+    let r = http(api, "POST", "/populate", Some(&list)).await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(r.body.contains("[0].tls_cert"), "{}", r.body);
+    assert_eq!(
+        http(api, "GET", "/proxies", None).await.json(),
+        serde_json::json!({})
+    );
+    // An update that breaks a working proxy's TLS is refused and leaves it as it was.
+    let good = format!(r#","tls_cert":"{cert}","tls_key":"{key}""#);
+    let r = http(
+        api,
+        "POST",
+        "/proxies",
+        Some(&proxy_body("good", up, &good)),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let r = http(
+        api,
+        "POST",
+        "/proxies/good",
+        Some(r#"{"tls_key":"/nonexistent/k.pem"}"#),
+    )
+    .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    let view = http(api, "GET", "/proxies/good", None).await.json();
+    assert_eq!(view["tls_key"], key);
+    // A config file names the file, line and column.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("proxies.yaml");
+    std::fs::write(
+        &file,
+        format!("- name: web\n  upstream: \"{up}\"\n  protocol: http\n  tls_cert: /nonexistent/c.pem\n  tls_key: \"{key}\"\n"),
+    )
+    .unwrap();
+    let ran = shakedown(&["serve", "--config", file.to_str().unwrap(), "--port", "0"]).await;
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(ran.stderr.contains("proxies.yaml:"), "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains("tls_cert: /nonexistent/c.pem"),
+        "{}",
+        ran.stderr
+    );
+}
+
+/// A client that sends half a request head is closed after the documented 10 s.
+#[tokio::test]
+async fn a_half_sent_request_head_is_closed_after_the_header_timeout() {
+    let srv = server(9).await;
+    let api = srv.local_addr();
+    let up = support::http::Upstream::start().await;
+    let addr = support::http::http_proxy(api, "slow", up.addr, "").await;
+    let tries = ["GET /x HTTP/1.1\r\nHost: a", "", "PRI * HTTP/2.0\r\n"].map(|half| async move {
+        let mut s = TcpStream::connect(addr).await.unwrap();
+        s.write_all(half.as_bytes()).await.unwrap();
+        let start = Instant::now();
+        let mut buf = [0u8; 256];
+        let n = tokio::time::timeout(Duration::from_secs(60), s.read(&mut buf))
+            .await
+            .expect("closed within a minute")
+            .unwrap_or(0);
+        (
+            half,
+            start.elapsed(),
+            String::from_utf8_lossy(&buf[..n]).to_string(),
+        )
+    });
+    for (half, waited, text) in futures_util::future::join_all(tries).await {
+        // Closed (no answer, or hyper's 408 on HTTP/1.1), not before the timeout.
+        assert!(
+            text.is_empty() || text.starts_with("HTTP/1.1 408"),
+            "{half:?}: {text:?}"
+        );
+        assert!(
+            waited >= Duration::from_millis(9_500),
+            "{half:?}: closed after {waited:?}"
+        );
+    }
+    assert_eq!(up.requests(), 0);
+}
+
+/// An HTTP probe over HTTPS: refused by the system's roots (a TLS error naming the handshake),
+/// passing with the experiment's `tls: {ca: …}`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_https_probe_verifies_with_the_experiments_tls_settings() {
+    let pki = Pki::new();
+    let up = TlsUpstream::start(&pki).await;
+    let dir = tempfile::tempdir().unwrap();
+    // Without the CA the steady state does not hold before any fault: preflight fails (3).
+    for (tls, code) in [
+        (String::new(), 3),
+        (format!("tls: {{ca: \"{}\"}}\n", pki.cert_str()), 0),
+    ] {
+        let file = dir.path().join(format!("probe{code}.yaml"));
+        std::fs::write(
+            &file,
+            format!(
+                "title: https probe\n{tls}steady_state:\n  probes:\n    - {{name: web, http: {{url: \"https://localhost:{}/health\"}}}}\nduration: 1s\n",
+                up.addr.port()
+            ),
+        )
+        .unwrap();
+        let (ran, doc) = support::runner::run_journaled(&file).await;
+        assert_eq!(ran.code, code, "{}\n{}", ran.stdout, ran.stderr);
+        let detail = doc["experiments"][0]["runs"][0]["preflight"][0]["detail"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        if code == 3 {
+            assert!(detail.starts_with("TLS handshake failed: "), "{detail}");
+            assert_eq!(up.requests(), 0);
+        } else {
+            assert_eq!(detail, "status 200");
+        }
+    }
+}
