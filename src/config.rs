@@ -15,6 +15,7 @@
 pub mod name;
 pub mod node;
 pub mod schema;
+pub mod unique_keys;
 
 use std::fmt;
 use std::path::{Path, PathBuf};

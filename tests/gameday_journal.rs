@@ -71,6 +71,18 @@ async fn a_scripted_game_day_exports_the_expected_journal() {
             r#"{"author":"a","text":"two\nlines"}"#,
             "bad request body: text: contains the control character '\\n', which notes may not",
         ),
+        (
+            r#"{"author":"a","text":"x\u2028y"}"#,
+            "bad request body: text: contains the control character '\\u{2028}', which notes may not",
+        ),
+        (
+            r#"{"author":"a","text":"bidi\u202egnp.exe"}"#,
+            "bad request body: text: contains the control character '\\u{202e}', which notes may not",
+        ),
+        (
+            r#"{"author":"a","text":"first","text":"second"}"#,
+            "bad request body: duplicate key \"text\" at line 1 column 35",
+        ),
         (r#"{"text":"x"}"#, "missing required field: author"),
         (
             r#"{"author":"a","text":"x","at":1}"#,

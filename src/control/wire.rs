@@ -166,8 +166,10 @@ pub struct ToxicPatch {
     pub stream: Option<Stream>,
 }
 
-/// Parse a request body as JSON.
+/// Parse a request body as JSON; an object that repeats a key is refused (whichever copy a
+/// reader keeps, the request would mean two things: `config::unique_keys`).
 pub fn parse_body(body: &[u8]) -> Result<Value, ApiError> {
+    crate::config::unique_keys::check(body).map_err(ApiError::bad_body)?;
     serde_json::from_slice(body).map_err(ApiError::bad_body)
 }
 
@@ -423,7 +425,8 @@ pub struct NoteRequest {
 }
 
 /// A note from a JSON value: `author` 1–64 and `text` 1–4,000 characters, neither with a
-/// control character (a line break included).
+/// control character (a line break included), a Unicode line or paragraph separator, or a
+/// bidirectional control (which would show the text in another order than it was written).
 pub fn note_request(value: &Value) -> Result<NoteRequest, ApiError> {
     let map = object(value, "a note")?;
     only(map, &["author", "text"])?;
@@ -437,7 +440,7 @@ pub fn note_request(value: &Value) -> Result<NoteRequest, ApiError> {
                 "{field}: must be 1 to {max} characters, got {n}"
             )));
         }
-        if let Some(c) = v.chars().find(|c| c.is_control()) {
+        if let Some(c) = v.chars().find(|&c| unfit_for_a_line(c)) {
             return Err(ApiError::bad_body(format!(
                 "{field}: contains the control character {c:?}, which notes may not"
             )));
@@ -448,6 +451,15 @@ pub fn note_request(value: &Value) -> Result<NoteRequest, ApiError> {
         author: checked("author", 64)?,
         text: checked("text", 4000)?,
     })
+}
+
+/// Characters a one-line note may not hold: C0/C1 controls, U+2028/U+2029 (line and paragraph
+/// separators) and the bidirectional controls U+200E/F, U+202A–U+202E and U+2066–U+2069.
+fn unfit_for_a_line(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{2028}' | '\u{2029}' | '\u{200e}' | '\u{200f}')
+        || ('\u{202a}'..='\u{202e}').contains(&c)
+        || ('\u{2066}'..='\u{2069}').contains(&c)
 }
 
 /// Apply a patch to a toxic: the merged, re-validated toxic.

@@ -602,6 +602,7 @@ function wire() {
     $(id).addEventListener('click', async (e) => {
       e.preventDefault();
       const r = await api('GET', `/${file}`);
+      if (!r.ok) { error.textContent = await refusal(r); return; }
       const url = URL.createObjectURL(new Blob([await r.text()], { type }));
       el('a', { href: url, download: file }).click();
       setTimeout(() => URL.revokeObjectURL(url), 1000);
