@@ -157,10 +157,31 @@ impl Baseline {
         Ok(baseline)
     }
 
-    /// Every figure finite, non-negative unless a slope, and shaped like its name says.
+    /// What `save` always writes and an edited file may not hold: at least one run; every
+    /// figure known by name, with 1 to `runs` samples whose median is its value, finite,
+    /// non-negative unless a slope, a fraction at most 1, and shaped like its name says.
     fn check(&self) -> Result<(), (String, String)> {
+        if self.runs == 0 {
+            return Err(("runs".into(), "must be at least 1".into()));
+        }
         for (name, f) in &self.figures {
             let at = |field: &str| format!("figures.{name}.{field}");
+            if figure::expected_shape(name).is_none() {
+                return Err((
+                    format!("figures.{name}"),
+                    "is not a figure shakedown measures".into(),
+                ));
+            }
+            if f.samples.is_empty() || f.samples.len() > self.runs {
+                return Err((
+                    at("samples"),
+                    format!(
+                        "holds {} values; 1 to runs ({}) expected",
+                        f.samples.len(),
+                        self.runs
+                    ),
+                ));
+            }
             for (i, v) in std::iter::once(f.value)
                 .chain(f.samples.iter().copied())
                 .enumerate()
@@ -176,6 +197,16 @@ impl Baseline {
                 if v < 0.0 && !f.unit.signed() {
                     return Err((field, format!("{v} is negative")));
                 }
+                if f.unit == figure::Unit::Fraction && v > 1.0 {
+                    return Err((field, format!("{v} is a fraction above 1")));
+                }
+            }
+            let median = noise::median(&f.samples).unwrap_or(f.value);
+            if (median - f.value).abs() > 1e-9 * median.abs().max(f.value.abs()).max(1.0) {
+                return Err((
+                    at("value"),
+                    format!("{} is not the median of its samples ({median})", f.value),
+                ));
             }
             match figure::expected_shape(name) {
                 Some(shape) if shape != (f.unit, f.direction) => {

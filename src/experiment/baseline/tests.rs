@@ -172,6 +172,34 @@ fn bad_baseline_files_are_refused_naming_file_and_field() {
             ": figures.p99.unit: unknown variant `ms`",
         ),
         (
+            "unknown figure",
+            edit(&|v| v["figures"]["bogus"] = v["figures"]["p99"].clone()),
+            ": figures.bogus: is not a figure shakedown measures",
+        ),
+        (
+            "no runs",
+            edit(&|v| v["runs"] = 0.into()),
+            ": runs: must be at least 1",
+        ),
+        (
+            "no samples",
+            edit(&|v| v["figures"]["p99"]["samples"] = serde_json::json!([])),
+            ": figures.p99.samples: holds 0 values; 1 to runs (1) expected",
+        ),
+        (
+            "not the median",
+            edit(&|v| v["figures"]["p99"]["value"] = 0.5.into()),
+            ": figures.p99.value: 0.5 is not the median of its samples (0.01)",
+        ),
+        (
+            "rate above 1",
+            edit(&|v| {
+                v["figures"]["error_rate"]["value"] = 5.0.into();
+                v["figures"]["error_rate"]["samples"] = serde_json::json!([5.0]);
+            }),
+            ": figures.error_rate.value: 5 is a fraction above 1",
+        ),
+        (
             "extra field",
             edit(&|v| v["figures"]["p99"]["mean"] = 1.into()),
             ": figures.p99.mean: unknown field `mean`, expected one of",
