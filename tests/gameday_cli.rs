@@ -208,7 +208,7 @@ async fn fault_commands_add_list_remove_and_clear() {
     let o = cli(api, t, &["fault", "clear", "db"]).await;
     assert_eq!(
         (o.code, o.stdout.as_str()),
-        (Some(0), "db: removed 1 toxics\n")
+        (Some(0), "db: removed 1 toxic\n")
     );
     assert_eq!(get(api, "/proxies/db/toxics").await, serde_json::json!([]));
     // --all: every toxic of every proxy, proxies kept and enabled.

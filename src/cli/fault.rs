@@ -37,6 +37,7 @@ pub enum FaultCommand {
     },
     /// Remove toxics: every toxic of PROXY, or with --all every toxic of every proxy (proxies
     /// are kept and re-enabled: the API's /reset).
+    #[command(override_usage = "shakedown fault clear [OPTIONS] <PROXY | --all>")]
     Clear {
         /// The proxy whose toxics to remove.
         #[arg(required_unless_present = "all", conflicts_with = "all")]
@@ -106,7 +107,9 @@ pub(super) async fn fault_main(args: FaultArgs) -> anyhow::Result<Outcome> {
                     .call(Method::DELETE, &format!("{path}/{name}"), None)
                     .await?;
             }
-            super::print(format_args!("{proxy}: removed {} toxics\n", names.len()));
+            let n = names.len();
+            let plural = if n == 1 { "" } else { "s" };
+            super::print(format_args!("{proxy}: removed {n} toxic{plural}\n"));
         }
     }
     Ok(Outcome::Passed)
