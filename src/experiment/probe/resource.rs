@@ -75,6 +75,24 @@ fn series<'a>(
     }
 }
 
+/// `judge` applied to the series of `target`, or why there is none to judge (no sampler, a
+/// target not watched or not readable): the one lookup of the level and growth probes.
+fn on_series(
+    live: Option<&Live>,
+    target: &Target,
+    metric: &ResourceMetric,
+    judge: impl FnOnce(&ProcessSeries) -> (Status, String),
+) -> (Status, String) {
+    let Some(live) = live else {
+        return (Status::Error, "no resource sampler is running".into());
+    };
+    let resources = live.lock();
+    match series(&resources, target, metric) {
+        Ok(series) => judge(series),
+        Err(e) => e,
+    }
+}
+
 /// The latest sample of `target` against `bound`.
 pub(super) fn judge(
     live: Option<&Live>,
@@ -82,34 +100,28 @@ pub(super) fn judge(
     metric: &ResourceMetric,
     bound: Bound,
 ) -> (Status, String) {
-    let Some(live) = live else {
-        return (Status::Error, "no resource sampler is running".into());
-    };
-    let resources = live.lock();
-    let series = match series(&resources, target, metric) {
-        Ok(s) => s,
-        Err(e) => return e,
-    };
-    let Some(last) = series.samples.last() else {
-        return (
-            Status::Pass,
-            format!("warming up: no sample of {target} yet"),
-        );
-    };
-    let Some(v) = value(metric, last) else {
-        return (
-            Status::Error,
-            format!("{target}: this figure could not be read"),
-        );
-    };
-    let pass = match bound {
-        Bound::Below(limit) => v < limit,
-        Bound::Above(limit) => v > limit,
-    };
-    (
-        if pass { Status::Pass } else { Status::Fail },
-        shown(metric, v),
-    )
+    on_series(live, target, metric, |series| {
+        let Some(last) = series.samples.last() else {
+            return (
+                Status::Pass,
+                format!("warming up: no sample of {target} yet"),
+            );
+        };
+        let Some(v) = value(metric, last) else {
+            return (
+                Status::Error,
+                format!("{target}: this figure could not be read"),
+            );
+        };
+        let pass = match bound {
+            Bound::Below(limit) => v < limit,
+            Bound::Above(limit) => v > limit,
+        };
+        (
+            if pass { Status::Pass } else { Status::Fail },
+            shown(metric, v),
+        )
+    })
 }
 
 /// The slope of `metric` over the last `window` of samples of `target`: it fails when the lower
@@ -123,50 +135,44 @@ pub(super) fn growth(
     limit: f64,
     window: Duration,
 ) -> (Status, String) {
-    let Some(live) = live else {
-        return (Status::Error, "no resource sampler is running".into());
-    };
-    let resources = live.lock();
-    let series = match series(&resources, target, metric) {
-        Ok(s) => s,
-        Err(e) => return e,
-    };
-    let (Some(first), Some(last)) = (series.samples.first(), series.samples.last()) else {
-        return (
-            Status::Pass,
-            format!("warming up: no sample of {target} yet"),
-        );
-    };
-    let since = last.at.saturating_sub(window);
-    let points: Vec<(f64, f64)> = series
-        .samples
-        .iter()
-        .filter(|s| s.at >= since)
-        .filter_map(|s| value(metric, s).map(|v| (s.at.as_secs_f64(), v)))
-        .collect();
-    if points.len() < MIN_POINTS {
-        let enough = format!("not enough samples ({} of {MIN_POINTS})", points.len());
-        return if last.at.saturating_sub(first.at) < window {
-            (Status::Pass, format!("warming up: {enough}"))
-        } else {
-            (
-                Status::Error,
-                format!(
-                    "{enough} in the {} window: widen it or sample more often",
-                    humantime::format_duration(window)
-                ),
-            )
+    on_series(live, target, metric, |series| {
+        let (Some(first), Some(last)) = (series.samples.first(), series.samples.last()) else {
+            return (
+                Status::Pass,
+                format!("warming up: no sample of {target} yet"),
+            );
         };
-    }
-    let Some(fit) = Fit::of(&points) else {
-        return (Status::Error, "no slope: the samples share one time".into());
-    };
-    let verdict = if fit.low() > limit {
-        Status::Fail
-    } else {
-        Status::Pass
-    };
-    (verdict, describe(metric, &fit, limit))
+        let since = last.at.saturating_sub(window);
+        let points: Vec<(f64, f64)> = series
+            .samples
+            .iter()
+            .filter(|s| s.at >= since)
+            .filter_map(|s| value(metric, s).map(|v| (s.at.as_secs_f64(), v)))
+            .collect();
+        if points.len() < MIN_POINTS {
+            let enough = format!("not enough samples ({} of {MIN_POINTS})", points.len());
+            return if last.at.saturating_sub(first.at) < window {
+                (Status::Pass, format!("warming up: {enough}"))
+            } else {
+                (
+                    Status::Error,
+                    format!(
+                        "{enough} in the {} window: widen it or sample more often",
+                        humantime::format_duration(window)
+                    ),
+                )
+            };
+        }
+        let Some(fit) = Fit::of(&points) else {
+            return (Status::Error, "no slope: the samples share one time".into());
+        };
+        let verdict = if fit.low() > limit {
+            Status::Fail
+        } else {
+            Status::Pass
+        };
+        (verdict, describe(metric, &fit, limit))
+    })
 }
 
 /// `rss growth 2.00 MB/s ± 40.0 kB/s (R² 0.998, 17 samples; limit 83.3 kB/s)`.

@@ -254,6 +254,24 @@ fn fault(
     .filter(|_| ok)
 }
 
+/// `name` if it is one of `services`, else a problem at `at` (an action's or a resource
+/// fault's service field) and `None`.
+pub(super) fn declared_service(
+    ctx: &mut Ctx,
+    services: &BTreeSet<String>,
+    at: &str,
+    name: String,
+) -> Option<String> {
+    if services.contains(&name) {
+        return Some(name);
+    }
+    ctx.problem(
+        at,
+        format!("service `{name}` is not declared under `services`"),
+    );
+    None
+}
+
 fn action(ctx: &mut Ctx, p: &str, raw: RawAction, services: &BTreeSet<String>) -> Option<Action> {
     if !exactly_one(ctx, p, &raw) {
         return None;
@@ -264,17 +282,8 @@ fn action(ctx: &mut Ctx, p: &str, raw: RawAction, services: &BTreeSet<String>) -
     if raw.timeout.is_some() && raw.command.is_none() {
         ctx.problem(&format!("{p}.timeout"), "`timeout` goes with `command`");
     }
-    let mut service = |field: &str, name: String| {
-        if services.contains(&name) {
-            Some(name)
-        } else {
-            ctx.problem(
-                &format!("{p}.{field}"),
-                format!("service `{name}` is not declared under `services`"),
-            );
-            None
-        }
-    };
+    let mut service =
+        |field: &str, name: String| declared_service(ctx, services, &format!("{p}.{field}"), name);
     if let Some(name) = raw.kill {
         let name = service("kill", name);
         let signal = raw.signal.unwrap_or_else(|| "KILL".to_string());

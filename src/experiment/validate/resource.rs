@@ -53,15 +53,7 @@ pub(super) fn fault(
         }
     }
     let service = |ctx: &mut Ctx, field: &str, name: String| {
-        if services.contains(&name) {
-            Some(name)
-        } else {
-            ctx.problem(
-                &format!("{p}.{field}"),
-                format!("service `{name}` is not declared under `services`"),
-            );
-            None
-        }
+        super::method::declared_service(ctx, services, &format!("{p}.{field}"), name)
     };
     if let Some(burn) = raw.cpu_burn {
         let cores = cores(ctx, &format!("{p}.cpu_burn.cores"), burn.cores.unwrap_or(1));
