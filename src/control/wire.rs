@@ -12,6 +12,9 @@ use super::error::ApiError;
 use crate::fault::{Stream, Toxic, ToxicKind, Toxicity};
 use crate::proxy::{Protocol, ProxyTls, ToxicEntry};
 
+mod note;
+pub use note::{NoteRequest, note_request};
+
 /// An HTTP-mode proxy's TLS fields as given: `None` leaves a setting as it is (a new proxy
 /// has none); an empty path clears one.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -413,53 +416,6 @@ pub fn toxic_patch(value: &Value) -> Result<ToxicPatch, ApiError> {
         type_name: string(map, "type")?.filter(|t| !t.is_empty()),
         stream: stream(map)?,
     })
-}
-
-/// A validated note (`POST /notes`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NoteRequest {
-    /// Who wrote it: 1 to 64 characters.
-    pub author: String,
-    /// What they observed: 1 to 4,000 characters.
-    pub text: String,
-}
-
-/// A note from a JSON value: `author` 1–64 and `text` 1–4,000 characters, neither with a
-/// control character (a line break included), a Unicode line or paragraph separator, or a
-/// bidirectional control (which would show the text in another order than it was written).
-pub fn note_request(value: &Value) -> Result<NoteRequest, ApiError> {
-    let map = object(value, "a note")?;
-    only(map, &["author", "text"])?;
-    let checked = |field: &str, max: usize| -> Result<String, ApiError> {
-        let Some(v) = string(map, field)? else {
-            return Err(ApiError::missing(field));
-        };
-        let n = v.chars().count();
-        if n == 0 || n > max {
-            return Err(ApiError::bad_body(format!(
-                "{field}: must be 1 to {max} characters, got {n}"
-            )));
-        }
-        if let Some(c) = v.chars().find(|&c| unfit_for_a_line(c)) {
-            return Err(ApiError::bad_body(format!(
-                "{field}: contains the control character {c:?}, which notes may not"
-            )));
-        }
-        Ok(v)
-    };
-    Ok(NoteRequest {
-        author: checked("author", 64)?,
-        text: checked("text", 4000)?,
-    })
-}
-
-/// Characters a one-line note may not hold: C0/C1 controls, U+2028/U+2029 (line and paragraph
-/// separators) and the bidirectional controls U+200E/F, U+202A–U+202E and U+2066–U+2069.
-fn unfit_for_a_line(c: char) -> bool {
-    c.is_control()
-        || matches!(c, '\u{2028}' | '\u{2029}' | '\u{200e}' | '\u{200f}')
-        || ('\u{202a}'..='\u{202e}').contains(&c)
-        || ('\u{2066}'..='\u{2069}').contains(&c)
 }
 
 /// Apply a patch to a toxic: the merged, re-validated toxic.
