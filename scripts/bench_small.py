@@ -5,7 +5,10 @@ Rows, measured in alternating rounds in one run (medians of ROUNDS rounds):
   direct        wrk -> nginx (1 worker, a 20-byte answer, keep-alive)
   nginx stream  wrk -> nginx `stream` proxy (THREADS workers) -> nginx
   haproxy       wrk -> HAProxy `mode tcp` (nbthread THREADS) -> nginx
-  shakedown     wrk -> `shakedown serve` (TOKIO_WORKER_THREADS=THREADS, one proxy, no toxic) -> nginx
+  shakedown     wrk -> `shakedown serve` (TOKIO_WORKER_THREADS and SHAKEDOWN_PROXY_THREADS =
+                THREADS, one proxy, no toxic) -> nginx
+  shakedown x0  the same build with SHAKEDOWN_PROXY_THREADS=0 (connections on the main runtime,
+                the layout before the per-core workers), when MAIN_RUNTIME_ROW=1
   baseline      the same through $SHAKEDOWN_BASE, another build, when set
 Columns: requests/s, p50 and p99 (wrk --latency), and the proxy's CPU-seconds per 100,000
 exchanges (utime + stime of its processes from /proc/PID/stat, before and after each run).
@@ -15,7 +18,7 @@ Then redis-benchmark SET/GET (-c CONNS) direct, through HAProxy and through shak
 Then the control API's p99 (GET /proxies, API_CALLS calls) while HELD connections are held open
 through a shakedown proxy.
 A missing tool skips its rows, saying so. Knobs (environment): ROUNDS (3) DURATION (5 s)
-CONNS (32) THREADS (2) SHAKEDOWN_BIN SHAKEDOWN_BASE REDIS_REQUESTS (50000) HELD (10000)
+CONNS (32) THREADS (2) SHAKEDOWN_BIN SHAKEDOWN_BASE MAIN_RUNTIME_ROW REDIS_REQUESTS (50000) HELD (10000)
 API_CALLS (500).
 """
 
@@ -40,6 +43,7 @@ HELD = int(os.environ.get("HELD", "10000"))
 API_CALLS = int(os.environ.get("API_CALLS", "500"))
 BIN = os.environ.get("SHAKEDOWN_BIN", "target/release/shakedown")
 BASE = os.environ.get("SHAKEDOWN_BASE")
+MAIN_RUNTIME = os.environ.get("MAIN_RUNTIME_ROW") == "1"
 STREAM_MODULE = "/usr/lib/nginx/modules/ngx_stream_module.so"
 TICK = os.sysconf("SC_CLK_TCK")
 ANSWER = "0123456789abcdefghi\n"  # 20 bytes
@@ -177,12 +181,13 @@ backend back
     return port, p
 
 
-def start_shakedown(binary, upstream, with_api=False):
+def start_shakedown(binary, upstream, with_api=False, proxy_threads=THREADS):
     if not os.path.exists(binary):
         raise RuntimeError(f"{binary} is not built (cargo build --release)")
     api = free_port()
     p = spawn([binary, "serve", "--port", str(api)],
-              env={"RUST_LOG": "warn", "TOKIO_WORKER_THREADS": str(THREADS)})
+              env={"RUST_LOG": "warn", "TOKIO_WORKER_THREADS": str(THREADS),
+                   "SHAKEDOWN_PROXY_THREADS": str(proxy_threads)})
     wait_port(api, binary)
     body = json.dumps({"name": "bench", "listen": "127.0.0.1:0",
                        "upstream": f"127.0.0.1:{upstream}"}).encode()
@@ -283,6 +288,8 @@ def main():
         starters = [("nginx stream", lambda: start_nginx_stream(tmp, up)),
                     ("haproxy", lambda: start_haproxy(tmp, up)),
                     ("shakedown", lambda: start_shakedown(BIN, up))]
+        if MAIN_RUNTIME:
+            starters.append(("shakedown x0", lambda: start_shakedown(BIN, up, proxy_threads=0)))
         if BASE:
             starters.append(("baseline", lambda: start_shakedown(BASE, up)))
         for name, start in starters:
@@ -323,7 +330,7 @@ def main():
         else:
             print("\nper-exchange syscalls: SKIPPED: perf cannot count tracepoints here (apt-get install linux-perf; perf_event_paranoid)")
         redis(tmp, rows)
-        if "shakedown" in rows:
+        if "shakedown" in rows and HELD > 0:
             held_connections(up)
     finally:
         for p in procs:
@@ -367,6 +374,7 @@ def redis(tmp, rows):
     paths = {"direct": (port, None)}
     for name, start in (("haproxy", lambda: start_haproxy(tmp, port, "haproxy-redis")),
                         ("shakedown", lambda: start_shakedown(BIN, port)),
+                        ("shakedown x0", lambda: start_shakedown(BIN, port, proxy_threads=0)),
                         ("baseline", lambda: start_shakedown(BASE, port))):
         if name in rows:
             p_port, p = start()

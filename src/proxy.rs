@@ -14,6 +14,7 @@
 //!   HTTP/1.1 and h2c, applies HTTP toxics per request and forwards through a pooled client.
 //! - [`budget`]: the file descriptors connections and splice pipes may hold, and the pipe pool.
 //! - [`metrics`]: Prometheus counters, including what each toxic actually affected.
+//! - [`workers`]: the per-core threads connections run on, and `spawn_connection`.
 
 pub mod budget;
 mod chain;
@@ -22,6 +23,7 @@ pub(crate) mod http;
 pub mod metrics;
 mod pipe;
 mod relay;
+pub mod workers;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -263,7 +265,7 @@ async fn accept_loop(
                     kill: kill.clone(),
                     _permit: permit,
                 };
-                ctx.tracker.spawn(conn.serve(stream));
+                workers::spawn_connection(&ctx.tracker, stream, move |s| conn.serve(s));
             }
             Err(error) => {
                 // Out of file descriptors and the like: back off briefly, keep serving.

@@ -53,6 +53,7 @@ pub(super) async fn start(
     options: ServeOptions,
 ) -> anyhow::Result<ControlServer> {
     let options = args.access.apply(options)?;
+    crate::proxy::workers::start_from_env().map_err(InvalidInput::new)?;
     let proxies = match &args.config {
         Some(path) => config_file::load(path)?,
         None => Vec::new(),

@@ -251,9 +251,18 @@ pub async fn holding_upstream(hold: Duration) -> (SocketAddr, JoinHandle<()>) {
 /// Start `shakedown serve` with `args` as a process (killed on drop) and wait for its
 /// `listening on ADDR` line: the child and the API address.
 pub async fn spawn_serve(args: &[&std::ffi::OsStr]) -> (tokio::process::Child, SocketAddr) {
+    spawn_serve_env(args, &[]).await
+}
+
+/// [`spawn_serve`] with these environment variables set.
+pub async fn spawn_serve_env(
+    args: &[&std::ffi::OsStr],
+    env: &[(&str, &str)],
+) -> (tokio::process::Child, SocketAddr) {
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_shakedown"))
         .arg("serve")
         .args(args)
+        .envs(env.iter().copied())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .kill_on_drop(true)
