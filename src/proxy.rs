@@ -9,6 +9,7 @@
 //! - `conn`: one connection: open-time toxics, dialling, both directions, FIN vs RST.
 //! - `pipe`: one direction: read → toxic chain → write; the fast `relay` while no toxic applies.
 //! - `relay`: the no-toxic fast path: read/write for small chunks, `splice(2)` for bulk.
+//! - `race`: polls a connection's kill token and two directions only when woken.
 //! - `chain`: the per-direction toxic stages that apply the pure verdicts of [`crate::fault`].
 //! - `http`: HTTP mode: the per-proxy HTTP front that the TCP pipes dial, which serves
 //!   HTTP/1.1 and h2c, applies HTTP toxics per request and forwards through a pooled client.
@@ -22,6 +23,7 @@ mod conn;
 pub(crate) mod http;
 pub mod metrics;
 mod pipe;
+mod race;
 mod relay;
 pub mod workers;
 

@@ -4,7 +4,6 @@
 
 mod support;
 
-
 use support::proxy::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;

@@ -1,5 +1,6 @@
 //! One proxied connection: open-time toxics, the upstream dial, both pipes, FIN vs RST.
 
+use std::pin::pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,6 +15,7 @@ use super::budget::Permit;
 use super::chain::{Chain, Ending};
 use super::metrics::ProxyMetrics;
 use super::pipe::{Pipe, PipeEnd};
+use super::race::{Branch, Race};
 use crate::fault::Stream;
 use crate::fault::kind::OnOpen;
 use crate::fault::roll::DecisionKey;
@@ -154,14 +156,14 @@ impl Connection {
             &closed,
             1,
         );
-        // A child of the proxy's token: polling it on every wake-up locks this connection's
-        // own node, not the node every connection of the proxy shares.
-        let kill = self.kill.child_token();
-        tokio::select! {
-            _ = kill.cancelled() => Some(Ending::Fin),
-            end = up => end,
-            end = down => end,
-        }
+        let kill = async {
+            self.kill.cancelled().await;
+            Some(Ending::Fin)
+        };
+        // A wake-up polls only what it woke: the kill token and the idle direction are not
+        // polled for every chunk.
+        let (mut kill, mut up, mut down) = (pin!(kill), pin!(up), pin!(down));
+        Race::new([kill.as_mut() as Branch<'_, _>, up.as_mut(), down.as_mut()]).await
     }
 }
 

@@ -28,6 +28,7 @@
 //! and feeds them to the toxic chain.
 
 use std::cell::RefCell;
+use std::future::poll_fn;
 use std::io::{self, Read};
 
 use nix::fcntl::{SpliceFFlags, splice};
@@ -98,7 +99,7 @@ impl Relay {
         loop {
             while self.held > 0 {
                 let Some(pipe) = &self.pipe else { break };
-                let n = io_when_ready(dst, Interest::WRITABLE, || {
+                let n = write_when_ready(dst, || {
                     Ok(splice(&pipe.read, None, dst, None, self.held, flags())?)
                 })
                 .await?;
@@ -108,7 +109,7 @@ impl Relay {
             self.give_back();
             while self.start < self.end {
                 let chunk = &self.buf[self.start..self.end];
-                let n = io_when_ready(dst, Interest::WRITABLE, || dst.try_write(chunk)).await?;
+                let n = write_when_ready(dst, || dst.try_write(chunk)).await?;
                 if n == 0 {
                     return Err(io::ErrorKind::WriteZero.into());
                 }
@@ -130,7 +131,7 @@ impl Relay {
         bytes: &Counter,
     ) -> io::Result<usize> {
         loop {
-            src.ready(Interest::READABLE).await?;
+            poll_fn(|cx| src.poll_read_ready(cx)).await?;
             let moved = match self.bulk.then(|| self.budget.take_pipe()).flatten() {
                 Some(pipe) => self.splice_in(src, pipe),
                 None => self.read_through(src, dst, bytes),
@@ -243,19 +244,24 @@ fn read_drained(src: &TcpStream, buf: &mut [u8]) -> io::Result<usize> {
     }
 }
 
-/// Run a non-blocking operation on `stream` once it is ready for `interest`,
-/// waiting again on `WouldBlock` (tokio clears the readiness in `try_io`).
-async fn io_when_ready<T>(
+/// Run a non-blocking write operation on `stream` once it is writable, waiting again on
+/// `WouldBlock` (tokio clears the readiness in `try_io`).
+///
+/// The waits here and in [`Relay::fill`] use `poll_*_ready`, which keeps the task's waker in
+/// the socket's one reader (writer) slot, rather than `ready()`, whose future locks the
+/// socket's waiter list to queue its node, again when polled after the wake-up and again to
+/// unlink it when dropped; the slot is locked only to store the waker. Each direction is the only reader of its source and the only writer of its
+/// destination, so one slot each is enough.
+async fn write_when_ready<T>(
     stream: &TcpStream,
-    interest: Interest,
     mut op: impl FnMut() -> io::Result<T>,
 ) -> io::Result<T> {
     loop {
-        match stream.try_io(interest, &mut op) {
+        match stream.try_io(Interest::WRITABLE, &mut op) {
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
             done => return done,
         }
-        stream.ready(interest).await?;
+        poll_fn(|cx| stream.poll_write_ready(cx)).await?;
     }
 }
 

@@ -101,8 +101,11 @@ impl Workers {
 
 /// One worker thread running a `current_thread` runtime until the process exits.
 fn spawn_worker(i: usize) -> std::io::Result<Handle> {
+    // Sockets and timers only: without the signal and process drivers, each park of the
+    // worker goes straight to epoll (the main runtime reaps children and handles signals).
     let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
+        .enable_io()
+        .enable_time()
         .build()?;
     let handle = runtime.handle().clone();
     std::thread::Builder::new()
