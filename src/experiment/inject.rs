@@ -89,6 +89,9 @@ impl Injector {
                 "enabled": true, "protocol": p.protocol.as_str()});
             if let Some(map) = body.as_object_mut() {
                 p.tls.view(map);
+                if let Some(t) = p.header_timeout {
+                    map.insert("http_header_timeout".into(), json!(t.as_millis()));
+                }
             }
             let action = format!("create proxy `{}` ({} → {})", p.name, p.listen, p.upstream);
             if let Err(e) = self
@@ -253,6 +256,7 @@ mod tests {
             upstream: "127.0.0.1:9".into(),
             protocol: crate::proxy::Protocol::Tcp,
             tls: Default::default(),
+            header_timeout: None,
         };
         let mut first = Injector::new(base.clone(), Http::default(), None, Clock::start());
         first
