@@ -301,6 +301,15 @@ pub fn is_tls_failure(error: &(dyn std::error::Error + 'static)) -> bool {
         if e.is::<rustls::Error>() {
             return true;
         }
+        // h2 keeps only the kind and the text of an I/O error: rustls's alerts by their words.
+        if let Some(io) = e.downcast_ref::<std::io::Error>()
+            && io.kind() == std::io::ErrorKind::InvalidData
+            && io
+                .get_ref()
+                .is_some_and(|inner| inner.to_string().starts_with("received fatal alert: "))
+        {
+            return true;
+        }
         // An `io::Error`'s `source` skips the error it wraps: follow `get_ref` instead (the
         // HTTPS connector wraps tokio-rustls's `io::Error` in another).
         next = match e.downcast_ref::<std::io::Error>() {

@@ -188,6 +188,14 @@ fn handshake_failures_are_found_among_the_sources() {
     assert!(is_tls_failure(&tls));
     // Wrapped again, as hyper-rustls's connector does.
     assert!(is_tls_failure(&std::io::Error::other(tls)));
+    // As h2 passes it on: the kind and the words only.
+    let flattened = std::io::Error::new(
+        std::io::ErrorKind::InvalidData,
+        "received fatal alert: CertificateRequired",
+    );
+    assert!(is_tls_failure(&flattened));
+    let other = std::io::Error::new(std::io::ErrorKind::InvalidData, "frame too large");
+    assert!(!is_tls_failure(&other));
     let reset = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
     assert!(!is_tls_failure(&reset));
     assert!(server_name("127.0.0.1").is_ok());
