@@ -275,3 +275,34 @@ async fn bad_client_certificate_settings_are_refused_and_change_nothing() {
         ran.stderr
     );
 }
+
+/// `ready` and probes present the experiment's identity (`tls: {cert, key}`): a service that
+/// requires client certificates (python3's TLS) is not ready without one, and is with one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ready_and_probes_present_the_experiments_client_certificate() {
+    let ca = Ca::new();
+    let (server_id, client_id) = (ca.issue(), ca.issue());
+    let dir = tempfile::tempdir().unwrap();
+    let trust = format!("{{ca: \"{}\"}}", ca.cert_str());
+    let file = https_service_experiment(dir.path(), "anon", &server_id, Some(ca.cert()), &trust);
+    let ran = shakedown(&["run", file.to_str().unwrap()]).await;
+    assert_eq!(ran.code, 3, "{}\n{}", ran.stdout, ran.stderr);
+    assert!(
+        ran.stdout
+            .contains("PREFLIGHT FAILED: service `web` was not ready within 3s"),
+        "{}",
+        ran.stdout
+    );
+    let identity = format!(
+        "{{ca: \"{}\", cert: \"{}\", key: \"{}\"}}",
+        ca.cert_str(),
+        client_id.cert_str(),
+        client_id.key_str()
+    );
+    let file =
+        https_service_experiment(dir.path(), "known", &server_id, Some(ca.cert()), &identity);
+    let (ran, doc) = support::runner::run_journaled(&file).await;
+    assert_eq!(ran.code, 0, "{}\n{}", ran.stdout, ran.stderr);
+    let detail = &doc["experiments"][0]["runs"][0]["preflight"][0]["detail"];
+    assert_eq!(detail, "status 200");
+}

@@ -263,3 +263,43 @@ pub async fn handshake(
         .await
         .expect("handshake in time")
 }
+
+/// An experiment (written in `dir`) whose one service is fixtures/https_server.py on a free
+/// port serving `pki` (requiring client certificates signed by `client_ca` when given),
+/// ready at its `https://127.0.0.1` URL within 3 s, with a probe on the same URL and the
+/// experiment's `tls` section `tls` (YAML flow text, or empty for none). Returns the file.
+pub fn https_service_experiment(
+    dir: &Path,
+    name: &str,
+    pki: &Pki,
+    client_ca: Option<&Path>,
+    tls: &str,
+) -> PathBuf {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/https_server.py");
+    let port = super::runner::free_port();
+    let mut argv = vec![
+        "python3".to_string(),
+        script.to_string(),
+        port.to_string(),
+        pki.cert_str().to_string(),
+        pki.key_str().to_string(),
+    ];
+    argv.extend(client_ca.map(|p| p.display().to_string()));
+    let argv: Vec<String> = argv.iter().map(|a| format!("{a:?}")).collect();
+    let tls = if tls.is_empty() {
+        String::new()
+    } else {
+        format!("tls: {tls}\n")
+    };
+    let url = format!("https://127.0.0.1:{port}/health");
+    let file = dir.join(format!("{name}.yaml"));
+    std::fs::write(
+        &file,
+        format!(
+            "title: {name}\n{tls}services:\n  - {{name: web, command: [{}], ready: \"{url}\", ready_timeout: 3s}}\nsteady_state:\n  probes:\n    - {{name: web, http: {{url: \"{url}\"}}}}\nduration: 1s\n",
+            argv.join(", ")
+        ),
+    )
+    .expect("write the experiment");
+    file
+}
