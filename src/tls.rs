@@ -94,7 +94,7 @@ fn at(setting: &'static str) -> impl Fn(TlsError) -> SettingError {
 fn missing(setting: &'static str, with: &str) -> SettingError {
     SettingError {
         setting,
-        error: TlsError::Config(format!("needed with `{with}`")),
+        error: TlsError::Config(format!("needed with tls.{with}")),
     }
 }
 

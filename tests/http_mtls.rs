@@ -108,7 +108,7 @@ async fn a_proxy_requiring_client_certificates_admits_only_those_its_ca_signed()
     let cases = [
         (
             vec!["--cert", client_id.cert_str()],
-            "tls.key: needed with `cert`",
+            "tls.key: needed with tls.cert",
         ),
         (
             vec!["--cert", client_id.cert_str(), "--key", stranger.key_str()],

@@ -138,8 +138,16 @@ fn a_client_identity_is_both_halves_and_they_must_fit() {
         ..TlsOptions::default()
     };
     let cases = [
-        (identity(path(&cert), None), "tls.key", "needed with `cert`"),
-        (identity(None, path(&key)), "tls.cert", "needed with `key`"),
+        (
+            identity(path(&cert), None),
+            "tls.key",
+            "needed with tls.cert",
+        ),
+        (
+            identity(None, path(&key)),
+            "tls.cert",
+            "needed with tls.key",
+        ),
         (
             identity(path(&cert), path(&other_key)),
             "tls.key",

@@ -463,7 +463,7 @@ duration: 5s
     // A client identity needs both halves; the missing one is named.
     let half = "title: tls\ntls: {cert: /nonexistent/client.pem}\nduration: 5s\n";
     let shown = parse(half).unwrap_err().to_string();
-    assert!(shown.contains("tls.key: needed with `cert`"), "{shown}");
+    assert!(shown.contains("tls.key: needed with tls.cert"), "{shown}");
     let fine = "title: tls\ntls: {insecure: true}\nload: {target: \"https://localhost:1/\", rate: 1/s}\nduration: 5s\n";
     let e = parse(fine).unwrap();
     assert!(e.tls.insecure);
