@@ -301,4 +301,32 @@ mod tests {
         assert!(second.clear().await.is_empty());
         server.shutdown().await;
     }
+
+    /// An experiment's HTTP-mode proxy reaches the control API with its head timeout (ms on
+    /// the wire).
+    #[tokio::test]
+    async fn a_proxy_is_created_with_its_head_timeout() {
+        let (server, base) = Embedded::start(Some(1)).await.unwrap();
+        let proxy = Proxy {
+            name: "web".into(),
+            listen: "127.0.0.1:0".into(),
+            upstream: "127.0.0.1:9".into(),
+            protocol: crate::proxy::Protocol::Http,
+            tls: Default::default(),
+            header_timeout: Some(Duration::from_millis(2_500)),
+        };
+        let mut injector = Injector::new(base.clone(), Http::default(), None, Clock::start());
+        injector
+            .create_proxies(std::slice::from_ref(&proxy))
+            .await
+            .unwrap();
+        let url = format!("{base}/proxies/web");
+        let answer = Http::default()
+            .json(http::Method::GET, &url, None, CALL_LIMIT)
+            .await
+            .unwrap();
+        let view: Value = serde_json::from_slice(&answer.body).unwrap();
+        assert_eq!(view["http_header_timeout"], 2_500, "{view}");
+        server.shutdown().await;
+    }
 }
