@@ -306,3 +306,41 @@ async fn ready_and_probes_present_the_experiments_client_certificate() {
     let detail = &doc["experiments"][0]["runs"][0]["preflight"][0]["detail"];
     assert_eq!(detail, "status 200");
 }
+
+/// Over HTTP/1.1 (python3's TLS server offers no h2), every request of a load driver without
+/// a client certificate is counted in class `tls`: the server's alert is read as the answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_load_driver_counts_a_refused_client_certificate_as_tls_over_http1() {
+    let ca = Ca::new();
+    let (server_id, client_id) = (ca.issue(), ca.issue());
+    let port = support::runner::free_port();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/https_server.py");
+    let mut server = tokio::process::Command::new("python3")
+        .args([
+            script,
+            &port.to_string(),
+            server_id.cert_str(),
+            server_id.key_str(),
+        ])
+        .arg(ca.cert())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("python3");
+    let up = support::runner::until(LIMIT, async || {
+        tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+    })
+    .await;
+    assert!(up.is_some(), "the HTTPS server never listened");
+    let url = format!("https://127.0.0.1:{port}/x");
+    let refused = load(&url, &["--ca", ca.cert_str()]).await;
+    let n = refused["summary"]["requests"].as_u64().unwrap();
+    assert!(n >= 20, "{refused}");
+    assert_eq!(refused["errors_by_class"]["tls"], n, "{refused}");
+    let id = ["--cert", client_id.cert_str(), "--key", client_id.key_str()];
+    let ok = load(&url, &[&["--ca", ca.cert_str()][..], &id].concat()).await;
+    let n = ok["summary"]["requests"].as_u64().unwrap();
+    assert_eq!(ok["summary"]["ok"], n, "{ok}");
+    server.kill().await.expect("stop the server");
+}
