@@ -15,7 +15,7 @@
 //!   HTTP/1.1 and h2c, applies HTTP toxics per request and forwards through a pooled client.
 //! - [`budget`]: the file descriptors connections and splice pipes may hold, and the pipe pool.
 //! - [`metrics`]: Prometheus counters, including what each toxic actually affected.
-//! - [`workers`]: the per-core threads connections run on, and `spawn_connection`.
+//! - `workers`: the per-core threads connections run on, and `spawn_connection`.
 
 pub mod budget;
 mod chain;
@@ -25,7 +25,7 @@ pub mod metrics;
 mod pipe;
 mod race;
 mod relay;
-pub mod workers;
+pub(crate) mod workers;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

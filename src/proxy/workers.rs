@@ -24,7 +24,7 @@ use tokio::runtime::Handle;
 use tokio_util::task::TaskTracker;
 
 /// The environment variable giving the number of connection worker threads.
-pub const THREADS_VAR: &str = "SHAKEDOWN_PROXY_THREADS";
+pub(crate) const THREADS_VAR: &str = "SHAKEDOWN_PROXY_THREADS";
 
 /// The process's connection workers.
 #[derive(Debug)]
@@ -36,12 +36,12 @@ struct Workers {
 static WORKERS: OnceLock<Workers> = OnceLock::new();
 
 /// The most worker threads `SHAKEDOWN_PROXY_THREADS` may ask for.
-pub const MAX_THREADS: usize = 1024;
+pub(crate) const MAX_THREADS: usize = 1024;
 
 /// The number of worker threads `SHAKEDOWN_PROXY_THREADS` asks for, the number of CPUs when
 /// it is unset. Errors: a value that is not a whole number from 0 to [`MAX_THREADS`], with the
 /// variable's name and the value.
-pub fn threads_from_env() -> Result<usize, String> {
+pub(crate) fn threads_from_env() -> Result<usize, String> {
     let Ok(text) = std::env::var(THREADS_VAR) else {
         return Ok(std::thread::available_parallelism().map_or(1, NonZeroUsize::get));
     };
@@ -56,7 +56,7 @@ pub fn threads_from_env() -> Result<usize, String> {
 /// Start the connection workers as `SHAKEDOWN_PROXY_THREADS` says (`serve` and `gameday` call
 /// this at start, so a bad value is refused before anything listens). Without it they start
 /// with the first connection. Errors: as [`threads_from_env`]; nothing is started then.
-pub fn start_from_env() -> Result<(), String> {
+pub(crate) fn start_from_env() -> Result<(), String> {
     let n = threads_from_env()?;
     WORKERS.get_or_init(|| Workers::start(n));
     Ok(())
