@@ -10,8 +10,18 @@
 //! client's HTTP version: HTTP/1.x as HTTP/1.1, h2c as h2c (so gRPC passes through); over TLS
 //! to the upstream, ALPN chooses.
 //!
-//! `http_reset` resets the front's socket; the pipe reading it sees the RST and resets the
-//! client (the TCP proxy's rule for a reset peer).
+//! **Served directly** (`direct`): a connection accepted while the proxy has no toxic acting
+//! on the bytes (TCP toxics other than the open-time `refuse_new` and `slow_open`) skips the
+//! relay and the front: hyper serves the client's own socket, so a request crosses no extra
+//! loopback hop, and the client's address is the socket's peer. Its bytes are counted in the
+//! proxy's byte counters as they cross that socket. When a toxic acting on the bytes is added
+//! later (or the proxy leaves HTTP mode), the connection shuts down gracefully: an HTTP/1.1
+//! connection closes after its in-flight response (at once when idle), an h2 connection sends
+//! GOAWAY and finishes its open streams; the client's next connection is relayed, toxics and all.
+//!
+//! `http_reset` resets the socket hyper serves: on a relayed connection the front's socket (the
+//! pipe reading it sees the RST and resets the client, the TCP proxy's rule for a reset peer),
+//! on a direct connection the client's socket itself.
 //!
 //! TLS (`tls`): with `tls_cert` and `tls_key` the front terminates the clients' TLS (TCP
 //! toxics then act on the encrypted bytes, HTTP toxics on the requests inside); with
@@ -21,12 +31,15 @@
 //! finish its TLS handshake within the same time), or it is closed.
 
 mod body;
+mod counted;
 mod decide;
+mod direct;
 mod forward;
 mod reset;
 mod serve;
 mod tls;
 
+pub(crate) use direct::serve as serve_direct;
 pub(crate) use tls::HttpTls;
 pub use tls::ProxyTls;
 
@@ -34,7 +47,7 @@ use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -93,6 +106,34 @@ impl PeerMap {
     }
 }
 
+/// What an HTTP-mode proxy's connections share with its front: the client addresses of the
+/// relayed connections, and the front itself once started (which directly served connections
+/// use). Cheap to clone.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct HttpShared {
+    /// Client addresses by front connection.
+    pub(crate) peers: PeerMap,
+    front: Arc<OnceLock<Arc<Front>>>,
+}
+
+impl HttpShared {
+    /// The proxy's front, once [`HttpFront::start`] ran.
+    pub(crate) fn front(&self) -> Option<&Arc<Front>> {
+        self.front.get()
+    }
+}
+
+/// Whether a connection accepted now is served directly: the proxy is in HTTP mode and no
+/// toxic acts on its bytes (HTTP toxics act per request; `refuse_new` and `slow_open` act
+/// only when a connection opens, before this is asked).
+pub(crate) fn serves_directly(snapshot: &Snapshot) -> bool {
+    snapshot.http.is_some()
+        && snapshot
+            .toxics
+            .iter()
+            .all(|e| e.toxic.kind.is_http() || e.toxic.kind.acts_on_open())
+}
+
 impl Drop for PeerGuard {
     fn drop(&mut self) {
         if let Ok(mut m) = self.map.0.lock() {
@@ -136,13 +177,14 @@ const POOL_IDLE: Duration = Duration::from_secs(30);
 pub(crate) const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl HttpFront {
-    /// Bind `127.0.0.1:0` and serve the front of proxy `name`. Fails only when no loopback
-    /// port can be bound (out of descriptors).
+    /// Bind `127.0.0.1:0` and serve the front of proxy `name`, published in `shared` for
+    /// the directly served connections. Fails only when no loopback port can be bound (out of
+    /// descriptors).
     pub(crate) fn start(
         name: Arc<str>,
         seed: u64,
         config: watch::Receiver<Arc<Snapshot>>,
-        peers: PeerMap,
+        shared: &HttpShared,
         stats: crate::proxy::metrics::HttpStats,
         tracker: &TaskTracker,
     ) -> std::io::Result<HttpFront> {
@@ -163,11 +205,13 @@ impl HttpFront {
             name,
             seed,
             config,
-            peers,
+            peers: shared.peers.clone(),
             client,
             h2c,
             stats,
         });
+        // Started once per proxy: a second start (none happens) would keep the first front.
+        let _ = shared.front.set(front.clone());
         let stop = CancellationToken::new();
         tracker.spawn(accept_loop(listener, front, stop.clone(), tracker.clone()));
         Ok(HttpFront { addr, stop })
@@ -199,7 +243,15 @@ async fn accept_loop(
         match accepted {
             Ok((stream, from)) => {
                 let _ = stream.set_nodelay(true);
-                tracker.spawn(connection(stream, from, front.clone(), stop.clone()));
+                let reset = CancellationToken::new();
+                let io = reset::ResetOnDrop::new(stream, reset.clone());
+                let client = ClientAddr::ViaFront(from);
+                let ends = Ends {
+                    reset,
+                    stop: stop.clone(),
+                    drain: None,
+                };
+                tracker.spawn(connection(io, client, front.clone(), ends));
             }
             Err(error) => {
                 tracing::warn!(proxy = %front.name, %error, "HTTP front: accept failed");
@@ -212,16 +264,35 @@ async fn accept_loop(
     }
 }
 
-/// Serve one front connection (from the proxy's socket `from`) until it closes, is reset by
-/// `http_reset`, or the front stops.
-async fn connection(
-    stream: tokio::net::TcpStream,
-    from: SocketAddr,
-    front: Arc<Front>,
+/// Who the client of a connection hyper serves is (for `x-forwarded-for`).
+#[derive(Debug, Clone, Copy)]
+enum ClientAddr {
+    /// A direct connection: the socket's peer.
+    Known(Option<SocketAddr>),
+    /// A relayed connection from the proxy's socket at this address: looked up per request
+    /// in the [`PeerMap`] (the proxy registers the client once it has dialled, which may be
+    /// just after the front accepted).
+    ViaFront(SocketAddr),
+}
+
+/// How a connection hyper serves ends, besides the client closing it.
+struct Ends {
+    /// Cancelled by `http_reset`: the connection is dropped at once, its socket with an RST.
+    reset: CancellationToken,
+    /// Cancelled when the front stops (relayed) or the proxy is disabled or deleted (direct):
+    /// the connection is dropped at once (FIN).
     stop: CancellationToken,
-) {
-    let reset = CancellationToken::new();
-    let io = reset::ResetOnDrop::new(stream, reset.clone());
+    /// Direct connections: resolves when the connection should shut down gracefully (a toxic
+    /// on the bytes was added, or the proxy left HTTP mode).
+    drain: Option<std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>>,
+}
+
+/// Serve one connection (`io`, the front's or a client's socket) until it closes, is reset by
+/// `http_reset`, or is stopped; TLS is terminated first when the proxy has a certificate.
+async fn connection<S>(io: S, client: ClientAddr, front: Arc<Front>, ends: Ends)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let acceptor = front
         .config
         .borrow()
@@ -230,33 +301,29 @@ async fn connection(
         .and_then(|t| t.tls.as_ref())
         .and_then(|t| t.acceptor.clone());
     let Some(acceptor) = acceptor else {
-        return serve_connection(TokioIo::new(io), from, front, reset, stop).await;
+        return serve_connection(TokioIo::new(io), client, front, ends).await;
     };
     let handshake = tokio::time::timeout(HEADER_READ_TIMEOUT, acceptor.accept(io));
     let tls = tokio::select! {
         done = handshake => match done {
             Ok(Ok(tls)) => tls,
             Ok(Err(error)) => {
-                tracing::debug!(proxy = %front.name, %error, "HTTP front: TLS handshake failed");
+                tracing::debug!(proxy = %front.name, %error, "HTTP: TLS handshake failed");
                 return;
             }
             Err(_) => return,
         },
-        _ = stop.cancelled() => return,
+        _ = ends.stop.cancelled() => return,
     };
-    serve_connection(TokioIo::new(tls), from, front, reset, stop).await;
+    serve_connection(TokioIo::new(tls), client, front, ends).await;
 }
 
-/// Serve HTTP/1.1 or HTTP/2 on `io` (plain or TLS) until it closes or is stopped.
-async fn serve_connection<I>(
-    io: TokioIo<I>,
-    from: SocketAddr,
-    front: Arc<Front>,
-    reset: CancellationToken,
-    stop: CancellationToken,
-) where
+/// Serve HTTP/1.1 or HTTP/2 on `io` (plain or TLS) until it closes or ends as `ends` says.
+async fn serve_connection<I>(io: TokioIo<I>, client: ClientAddr, front: Arc<Front>, ends: Ends)
+where
     I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
+    let Ends { reset, stop, drain } = ends;
     // Set by the first request: until then the connection is on the head-read clock (hyper's
     // own timer covers HTTP/1.1 heads, not the version sniffing before them).
     let first = CancellationToken::new();
@@ -268,9 +335,10 @@ async fn serve_connection<I>(
             let reset = reset.clone();
             first.cancel();
             async move {
-                // Looked up per request: the proxy registers the client once it has dialled,
-                // which may be just after the front accepted.
-                let peer = front.peers.lookup(from);
+                let peer = match client {
+                    ClientAddr::Known(peer) => peer,
+                    ClientAddr::ViaFront(from) => front.peers.lookup(from),
+                };
                 let start = tokio::time::Instant::now();
                 let response = serve::handle(&front, peer, &reset, req).await;
                 front
@@ -285,17 +353,25 @@ async fn serve_connection<I>(
         .http1()
         .timer(hyper_util::rt::TokioTimer::new())
         .header_read_timeout(HEADER_READ_TIMEOUT);
-    let conn = builder.serve_connection(io, service);
-    let first_head = async {
+    let mut conn = std::pin::pin!(builder.serve_connection(io, service));
+    let mut first_head = std::pin::pin!(async {
         tokio::select! {
             _ = first.cancelled() => std::future::pending().await,
             _ = tokio::time::sleep(HEADER_READ_TIMEOUT) => {}
         }
-    };
-    tokio::select! {
-        _ = conn => {}
-        _ = reset.cancelled() => {}
-        _ = stop.cancelled() => {}
-        _ = first_head => {}
+    });
+    let mut drain = drain.unwrap_or_else(|| Box::pin(std::future::pending()));
+    let mut draining = false;
+    loop {
+        tokio::select! {
+            _ = conn.as_mut() => break,
+            _ = reset.cancelled() => break,
+            _ = stop.cancelled() => break,
+            _ = first_head.as_mut() => break,
+            _ = drain.as_mut(), if !draining => {
+                draining = true;
+                conn.as_mut().graceful_shutdown();
+            }
+        }
     }
 }
