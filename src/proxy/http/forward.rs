@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use bytes::Bytes;
 use http::header::{self, HeaderName};
 use http::request::Parts;
+use http::uri::{self, Authority, PathAndQuery, Scheme};
 use http::{HeaderMap, HeaderValue, Request, Response, StatusCode, Uri, Version};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
@@ -63,11 +64,6 @@ pub(super) fn request(
     upstream: &str,
     peer: Option<SocketAddr>,
 ) -> Result<Request<ProxyBody>, String> {
-    let path = parts
-        .uri
-        .path_and_query()
-        .map_or("/", |p| p.as_str())
-        .to_string();
     if !parts.headers.contains_key(header::HOST)
         && let Some(authority) = parts.uri.authority()
         && let Ok(v) = HeaderValue::from_str(authority.as_str())
@@ -81,9 +77,25 @@ pub(super) fn request(
     {
         parts.headers.append("x-forwarded-for", v);
     }
-    parts.uri = format!("{scheme}://{upstream}{path}")
-        .parse::<Uri>()
-        .map_err(|e| format!("bad upstream URI: {e}"))?;
+    let mut uri = uri::Parts::default();
+    uri.scheme = Some(if scheme == "https" {
+        Scheme::HTTPS
+    } else {
+        Scheme::HTTP
+    });
+    uri.authority = Some(
+        upstream
+            .parse::<Authority>()
+            .map_err(|e| format!("bad upstream URI: {e}"))?,
+    );
+    uri.path_and_query = Some(
+        parts
+            .uri
+            .path_and_query()
+            .cloned()
+            .unwrap_or_else(|| PathAndQuery::from_static("/")),
+    );
+    parts.uri = Uri::from_parts(uri).map_err(|e| format!("bad upstream URI: {e}"))?;
     parts.version = Version::HTTP_11;
     Ok(Request::from_parts(
         parts,

@@ -71,7 +71,7 @@ pub(super) async fn handle(
     req: Request<Incoming>,
 ) -> Response<ProxyBody> {
     let snapshot = front.config.borrow().clone();
-    let Some(target) = snapshot.http.clone() else {
+    let Some(target) = snapshot.http.as_ref() else {
         return forward::error(StatusCode::BAD_GATEWAY, "the proxy is not in HTTP mode");
     };
     let (mut parts, body) = req.into_parts();
