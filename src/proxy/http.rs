@@ -265,10 +265,10 @@ async fn accept_loop(
 }
 
 /// Who the client of a connection hyper serves is (for `x-forwarded-for`).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 enum ClientAddr {
-    /// A direct connection: the socket's peer.
-    Known(Option<SocketAddr>),
+    /// A direct connection: the socket's peer, as the `x-forwarded-for` value.
+    Known(Option<http::HeaderValue>),
     /// A relayed connection from the proxy's socket at this address: looked up per request
     /// in the [`PeerMap`] (the proxy registers the client once it has dialled, which may be
     /// just after the front accepted).
@@ -334,13 +334,15 @@ where
             let front = front.clone();
             let reset = reset.clone();
             first.cancel();
+            let xff = match &client {
+                ClientAddr::Known(xff) => xff.clone(),
+                ClientAddr::ViaFront(from) => {
+                    front.peers.lookup(*from).and_then(forward::forwarded_for)
+                }
+            };
             async move {
-                let peer = match client {
-                    ClientAddr::Known(peer) => peer,
-                    ClientAddr::ViaFront(from) => front.peers.lookup(from),
-                };
                 let start = tokio::time::Instant::now();
-                let response = serve::handle(&front, peer, &reset, req).await;
+                let response = serve::handle(&front, xff, &reset, req).await;
                 front
                     .stats
                     .record(response.status().as_u16(), start.elapsed());

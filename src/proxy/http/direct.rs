@@ -25,7 +25,11 @@ pub(crate) async fn serve(
     metrics: &ProxyMetrics,
     kill: &CancellationToken,
 ) {
-    let peer = client.peer_addr().ok();
+    // Made once: every request of the connection carries it.
+    let xff = client
+        .peer_addr()
+        .ok()
+        .and_then(super::forward::forwarded_for);
     let reset = CancellationToken::new();
     let io = Counted::new(
         ResetOnDrop::new(client, reset.clone()),
@@ -39,7 +43,7 @@ pub(crate) async fn serve(
         stop: kill.child_token(),
         drain: Some(Box::pin(relayed_from_now(config))),
     };
-    connection(io, ClientAddr::Known(peer), front, ends).await;
+    connection(io, ClientAddr::Known(xff), front, ends).await;
 }
 
 /// Resolves once a new connection would no longer be served directly; never if the proxy's

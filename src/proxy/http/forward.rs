@@ -61,13 +61,14 @@ fn via(version: Version) -> HeaderValue {
 /// The request for `upstream` (`host:port`, over `scheme` `http` or `https`): an absolute
 /// URI, HTTP/1.1 (the upstream client may still choose h2 by ALPN), no hop-by-hop
 /// headers, the client's `host` (from `:authority` on h2) kept, `via` and `x-forwarded-for`
-/// (the client `peer`, when known) appended, the body streamed as it comes.
+/// (`xff`, the client's address from [`forwarded_for`], when known) appended, the body
+/// streamed as it comes.
 pub(super) fn request(
     mut parts: Parts,
     body: Incoming,
     scheme: &str,
     upstream: &str,
-    peer: Option<SocketAddr>,
+    xff: Option<HeaderValue>,
 ) -> Result<Request<ProxyBody>, String> {
     if !parts.headers.contains_key(header::HOST)
         && let Some(authority) = parts.uri.authority()
@@ -77,9 +78,7 @@ pub(super) fn request(
     }
     strip_hop_by_hop(&mut parts.headers);
     parts.headers.append(header::VIA, via(parts.version));
-    if let Some(peer) = peer
-        && let Ok(v) = HeaderValue::from_str(&peer.ip().to_string())
-    {
+    if let Some(v) = xff {
         parts.headers.append("x-forwarded-for", v);
     }
     let mut uri = uri::Parts::default();
@@ -106,6 +105,11 @@ pub(super) fn request(
         parts,
         body.map_err(Into::into).boxed_unsync(),
     ))
+}
+
+/// The `x-forwarded-for` value of client `peer`: its IP address.
+pub(super) fn forwarded_for(peer: SocketAddr) -> Option<HeaderValue> {
+    HeaderValue::from_str(&peer.ip().to_string()).ok()
 }
 
 /// `req` sent as HTTP/2 (to an h2c upstream, with prior knowledge).
