@@ -238,8 +238,8 @@ async fn accept_loop(
                 proxy_metrics.accepted.inc();
                 // Its two sockets must fit the budget, or it is closed now (an RST), not
                 // left to fail half-open when the upstream dial runs out of descriptors.
-                // HTTP mode holds two more: the front's side of the connection and an upstream
-                // connection of the pool.
+                // HTTP mode holds two more when relayed: the front's side of the connection and
+                // an upstream connection of the pool (a directly served one gives them back).
                 let http = ctx.config.borrow().http.is_some();
                 let permit = ctx.budget.admit().and_then(|p| {
                     let front = if http {

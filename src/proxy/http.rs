@@ -1,9 +1,10 @@
-//! HTTP mode: the proxy's HTTP front.
+//! HTTP mode: hyper on the client's socket, or on the proxy's HTTP front.
 //!
 //! An HTTP-mode proxy keeps its TCP face: its listener, connection numbering, TCP toxics and
-//! descriptor budget are the TCP proxy's. Each connection's pipes dial the proxy's **front**
-//! (a listener on `127.0.0.1:0`) instead of the upstream, so TCP toxics act on the client's
-//! bytes exactly as in TCP mode. The front serves HTTP/1.1 and h2c (prior knowledge) with
+//! descriptor budget are the TCP proxy's. A connection accepted while a TCP toxic acts on the
+//! bytes is **relayed**: its pipes dial the proxy's **front** (a listener on `127.0.0.1:0`)
+//! instead of the upstream, so TCP toxics act on the client's bytes exactly as in TCP mode.
+//! Either way hyper serves HTTP/1.1 and h2c (prior knowledge) with
 //! hyper-util's auto server, keeps client connections alive, decides each request's HTTP
 //! toxics (`decide`), acts on the verdicts (`serve`), and forwards through pooled hyper-util
 //! clients (`forward`), streaming bodies both ways (`body`). A request goes upstream in the
@@ -23,7 +24,7 @@
 //! pipe reading it sees the RST and resets the client, the TCP proxy's rule for a reset peer),
 //! on a direct connection the client's socket itself.
 //!
-//! TLS (`tls`): with `tls_cert` and `tls_key` the front terminates the clients' TLS (TCP
+//! TLS (`tls`): with `tls_cert` and `tls_key` the proxy terminates the clients' TLS (TCP
 //! toxics then act on the encrypted bytes, HTTP toxics on the requests inside); with
 //! `upstream_tls` it forwards over TLS through a pooled client of its own.
 //!
