@@ -28,8 +28,9 @@
 //! toxics then act on the encrypted bytes, HTTP toxics on the requests inside); with
 //! `upstream_tls` it forwards over TLS through a pooled client of its own.
 //!
-//! A client connection must send a whole request head within [`HEADER_READ_TIMEOUT`] (and
-//! finish its TLS handshake within the same time), or it is closed.
+//! A client connection must send a whole request head within the proxy's head timeout
+//! (`http_header_timeout`, [`crate::proxy::HEADER_TIMEOUT_DEFAULT`] unless set; read when the
+//! connection is accepted) and finish its TLS handshake within the same time, or it is closed.
 
 mod body;
 mod counted;
@@ -173,10 +174,6 @@ pub(crate) struct HttpFront {
 /// How long an idle upstream connection stays in the pool.
 const POOL_IDLE: Duration = Duration::from_secs(30);
 
-/// How long a client connection may take to send a request's head (its first, or the next
-/// one on a kept-alive HTTP/1.1 connection) or to finish its TLS handshake; then it is closed.
-pub(crate) const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
-
 impl HttpFront {
     /// Bind `127.0.0.1:0` and serve the front of proxy `name`, published in `shared` for
     /// the directly served connections. Fails only when no loopback port can be bound (out of
@@ -289,22 +286,23 @@ struct Ends {
 }
 
 /// Serve one connection (`io`, the front's or a client's socket) until it closes, is reset by
-/// `http_reset`, or is stopped; TLS is terminated first when the proxy has a certificate.
+/// `http_reset`, or is stopped; TLS is terminated first when the proxy has a certificate. The
+/// head timeout (and the TLS handshake's) is the proxy's as the connection is accepted.
 async fn connection<S>(io: S, client: ClientAddr, front: Arc<Front>, ends: Ends)
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
-    let acceptor = front
-        .config
-        .borrow()
-        .http
-        .as_ref()
-        .and_then(|t| t.tls.as_ref())
-        .and_then(|t| t.acceptor.clone());
-    let Some(acceptor) = acceptor else {
-        return serve_connection(TokioIo::new(io), client, front, ends).await;
+    let (acceptor, timeout) = match front.config.borrow().http.as_ref() {
+        Some(t) => (
+            t.tls.as_ref().and_then(|t| t.acceptor.clone()),
+            t.header_timeout,
+        ),
+        None => (None, crate::proxy::HEADER_TIMEOUT_DEFAULT),
     };
-    let handshake = tokio::time::timeout(HEADER_READ_TIMEOUT, acceptor.accept(io));
+    let Some(acceptor) = acceptor else {
+        return serve_connection(TokioIo::new(io), client, front, ends, timeout).await;
+    };
+    let handshake = tokio::time::timeout(timeout, acceptor.accept(io));
     let tls = tokio::select! {
         done = handshake => match done {
             Ok(Ok(tls)) => tls,
@@ -316,12 +314,18 @@ where
         },
         _ = ends.stop.cancelled() => return,
     };
-    serve_connection(TokioIo::new(tls), client, front, ends).await;
+    serve_connection(TokioIo::new(tls), client, front, ends, timeout).await;
 }
 
-/// Serve HTTP/1.1 or HTTP/2 on `io` (plain or TLS) until it closes or ends as `ends` says.
-async fn serve_connection<I>(io: TokioIo<I>, client: ClientAddr, front: Arc<Front>, ends: Ends)
-where
+/// Serve HTTP/1.1 or HTTP/2 on `io` (plain or TLS) until it closes or ends as `ends` says, or
+/// a request head takes longer than `head_timeout`.
+async fn serve_connection<I>(
+    io: TokioIo<I>,
+    client: ClientAddr,
+    front: Arc<Front>,
+    ends: Ends,
+    head_timeout: Duration,
+) where
     I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
     let Ends { reset, stop, drain } = ends;
@@ -355,12 +359,12 @@ where
     builder
         .http1()
         .timer(hyper_util::rt::TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT);
+        .header_read_timeout(head_timeout);
     let mut conn = std::pin::pin!(builder.serve_connection(io, service));
     let mut first_head = std::pin::pin!(async {
         tokio::select! {
             _ = first.cancelled() => std::future::pending().await,
-            _ = tokio::time::sleep(HEADER_READ_TIMEOUT) => {}
+            _ = tokio::time::sleep(head_timeout) => {}
         }
     });
     let mut drain = drain.unwrap_or_else(|| Box::pin(std::future::pending()));
