@@ -24,6 +24,6 @@ start_nginx "$tmp"
 valgrind --tool=callgrind --callgrind-out-file="$tmp/cg.out" "$bin" load "$url" --users "$USERS" \
     --requests-per-user "$REQUESTS" --threads 1 --json "$tmp/run.json" -q > /dev/null 2> "$tmp/vg.txt"
 n=$(json_field "$tmp/run.json" 'j["summary"]["requests"]')
-total=$(callgrind_annotate "$tmp/cg.out" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1; exit}')
+total=$(callgrind_annotate "$tmp/cg.out" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}')
 echo "requests $n (errors $(json_field "$tmp/run.json" 'j["summary"]["errors"]')), instructions $total, per request $((total / n))"
-callgrind_annotate --inclusive=no "$tmp/cg.out" 2>/dev/null | grep -E '^ *[0-9,]+ \(' | head -n "$TOP"
+callgrind_annotate --inclusive=no "$tmp/cg.out" 2>/dev/null | grep -E '^ *[0-9,]+ \(' | head -n "$TOP" || true

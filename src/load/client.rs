@@ -37,8 +37,8 @@ mod h1;
 pub(super) enum Outgoing {
     /// For a plain `http` target.
     Wire(WireRequest),
-    /// For an `https` target.
-    Hyper(Request<Full<Bytes>>),
+    /// For an `https` target (boxed: a request's future carries it).
+    Hyper(Box<Request<Full<Bytes>>>),
 }
 
 /// Build `template`'s request for `target` with the `common` headers, and its body;
@@ -55,7 +55,7 @@ pub(super) fn request(
         return Some((Outgoing::Wire(wire), body));
     }
     let (req, body) = template.build(&target.authority, common, ctx, vars)?;
-    Some((Outgoing::Hyper(req), body))
+    Some((Outgoing::Hyper(Box::new(req)), body))
 }
 
 /// An open connection: the wire path's, or hyper's.
@@ -355,7 +355,7 @@ pub(super) async fn exchange(
         }
         // Boxed, so that hyper's larger futures do not size every request's future.
         Outgoing::Hyper(r) => {
-            tokio::time::timeout(timeout, Box::pin(conn.send(target, r, keep_body))).await
+            tokio::time::timeout(timeout, Box::pin(conn.send(target, *r, keep_body))).await
         }
     };
     let result = match sending {

@@ -11,6 +11,7 @@
 //! head, a bad chunk, a head over [`MAX_HEAD`]) is [`ErrorClass::Other`].
 
 use std::io::ErrorKind;
+use std::mem::MaybeUninit;
 use std::task::{Context, Poll, Waker};
 
 use bytes::{Buf, Bytes, BytesMut};
@@ -149,17 +150,31 @@ impl Wire {
     /// Read and parse one response head, consuming it from the buffer.
     async fn read_head(&mut self) -> Result<Head, ErrorClass> {
         loop {
-            let mut fields = [httparse::EMPTY_HEADER; MAX_HEADERS];
-            let mut response = httparse::Response::new(&mut fields);
-            match response.parse(&self.buf) {
-                Ok(httparse::Status::Complete(len)) => {
-                    let head = interpret(&response)?;
-                    self.buf.advance(len);
-                    return Ok(head);
-                }
-                Ok(httparse::Status::Partial) if self.buf.len() < MAX_HEAD => self.fill().await?,
-                Ok(httparse::Status::Partial) | Err(_) => return Err(ErrorClass::Other),
+            if let Some(head) = self.parse_head()? {
+                return Ok(head);
             }
+            self.fill().await?;
+        }
+    }
+
+    /// The buffered response head, if complete (consumed). Kept out of `read_head` so that
+    /// the header array is not part of the request's future.
+    fn parse_head(&mut self) -> Result<Option<Head>, ErrorClass> {
+        let mut fields = [const { MaybeUninit::uninit() }; MAX_HEADERS];
+        let mut response = httparse::Response::new(&mut []);
+        let parsed = httparse::ParserConfig::default().parse_response_with_uninit_headers(
+            &mut response,
+            &self.buf,
+            &mut fields,
+        );
+        match parsed {
+            Ok(httparse::Status::Complete(len)) => {
+                let head = interpret(&response)?;
+                self.buf.advance(len);
+                Ok(Some(head))
+            }
+            Ok(httparse::Status::Partial) if self.buf.len() < MAX_HEAD => Ok(None),
+            Ok(httparse::Status::Partial) | Err(_) => Err(ErrorClass::Other),
         }
     }
 
@@ -219,16 +234,22 @@ impl Wire {
 
     /// The trailer fields after the last chunk, up to the empty line.
     async fn skip_trailers(&mut self) -> Result<(), ErrorClass> {
-        loop {
-            let mut fields = [httparse::EMPTY_HEADER; MAX_HEADERS];
-            match httparse::parse_headers(&self.buf, &mut fields) {
-                Ok(httparse::Status::Complete((len, _))) => {
-                    self.buf.advance(len);
-                    return Ok(());
-                }
-                Ok(httparse::Status::Partial) if self.buf.len() < MAX_HEAD => self.fill().await?,
-                Ok(httparse::Status::Partial) | Err(_) => return Err(ErrorClass::Other),
+        while !self.parse_trailers()? {
+            self.fill().await?;
+        }
+        Ok(())
+    }
+
+    /// Whether the buffered trailer section is complete (then consumed).
+    fn parse_trailers(&mut self) -> Result<bool, ErrorClass> {
+        let mut fields = [httparse::EMPTY_HEADER; MAX_HEADERS];
+        match httparse::parse_headers(&self.buf, &mut fields) {
+            Ok(httparse::Status::Complete((len, _))) => {
+                self.buf.advance(len);
+                Ok(true)
             }
+            Ok(httparse::Status::Partial) if self.buf.len() < MAX_HEAD => Ok(false),
+            Ok(httparse::Status::Partial) | Err(_) => Err(ErrorClass::Other),
         }
     }
 
