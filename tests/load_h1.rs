@@ -139,7 +139,6 @@ async fn kept_alive_connections_are_one_per_slot_and_head_reads_no_body() {
     assert_eq!(report.summary.errors, 0, "{}", report.table());
     assert_eq!(server.requests(), 200);
     assert_eq!(server.accepted(), 4, "one connection per user slot, reused");
-    assert_eq!(report.generator.peak_connections, 4);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -152,7 +151,7 @@ async fn chunked_bodies_are_decoded_across_pieces_with_extensions_and_trailers()
             &[
                 "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n",
                 "a;ext=1\r\n{\"token\": ",
-                "\r\n7\r\n\"s3cr3t",
+                "\r\n8\r\n\"s3cr3t",
                 "\"\r\n1\r\n}\r\n0\r\nx-trailer: t\r\n",
                 "\r\n",
             ],
