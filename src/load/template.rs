@@ -157,8 +157,9 @@ pub(super) struct RequestTemplate {
     static_uri: Option<Uri>,
     static_body: Option<Bytes>,
     /// The wire bytes and body of a template without placeholders, once rendered
-    /// (see [`RequestTemplate::wire`]).
-    static_wire: std::sync::OnceLock<Option<(Bytes, Bytes)>>,
+    /// (see [`RequestTemplate::wire`]); shared by clones, and behind a pointer to keep
+    /// the template small.
+    static_wire: std::sync::Arc<std::sync::OnceLock<Option<(Bytes, Bytes)>>>,
 }
 
 impl RequestTemplate {
@@ -188,7 +189,7 @@ impl RequestTemplate {
             body,
             static_uri,
             static_body,
-            static_wire: std::sync::OnceLock::new(),
+            static_wire: std::sync::Arc::default(),
         })
     }
 
