@@ -12,7 +12,9 @@
 # medians of ROUNDS alternating rounds) no more than wrk's; achieved fixed rate within 1% of the
 # target.
 # Knobs: CONNS (50) THREADS (2) DURATION (5, seconds) ROUNDS (3) RATE (2000) RATE_DURATION (10)
-#        USERS (10000) SCALE_DURATION (10).
+#        USERS (10000) SCALE_DURATION (10); PARTS (max,rate,scale: which sections run);
+#        COMPARE (another shakedown binary, e.g. an earlier build, run in the same alternating
+#        rounds as a third row).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,6 +26,9 @@ RATE=${RATE:-2000}
 RATE_DURATION=${RATE_DURATION:-10}
 USERS=${USERS:-10000}
 SCALE_DURATION=${SCALE_DURATION:-10}
+PARTS=${PARTS:-max,rate,scale}
+COMPARE=${COMPARE:-}
+part() { [[ ",$PARTS," == *",$1,"* ]]; }
 
 # Install nginx and wrk from Debian's packages when missing, without starting services (lib.sh).
 source scripts/lib.sh
@@ -41,7 +46,7 @@ trap 'stop_nginx; rm -rf "$tmp"' EXIT INT TERM
 start_nginx "$tmp"
 
 echo "bench-load: building the release binary"
-cargo build --release --quiet
+cargo build --release --quiet --bin shakedown
 bin=target/release/shakedown
 
 # cpu_run OUT CMD... : run CMD (its output passes through) and write the CPU-seconds it used
@@ -54,41 +59,63 @@ open(sys.argv[1], "w").write(str(r.ru_utime + r.ru_stime))' "$@"
 }
 median() { python3 -c 'import statistics, sys; print(statistics.median(float(x) for x in sys.argv[1:]))' "$@"; }
 
+# sd_round BIN NAME : one max-rate round of shakedown binary BIN; appends to NAME_rates and
+# NAME_cpus and prints the round's row.
+sd_round() {
+    local b=$1 name=$2 n rate cpu
+    cpu_run "$tmp/sd.cpu" "$b" load "$url" --max-rate -c "$CONNS" --threads "$THREADS" --duration "${DURATION}s" \
+        --json "$tmp/max.json" -q > "$tmp/max.txt"
+    n=$(json_field "$tmp/max.json" 'j["summary"]["requests"]')
+    rate=$(json_field "$tmp/max.json" 'round(j["summary"]["rps"], 1)')
+    cpu=$(python3 -c "print(f'{$(cat "$tmp/sd.cpu") / $n * 1e6:.2f}')")
+    eval "${name}_rates+=($rate) ${name}_cpus+=($cpu)"
+    echo "  $name: $rate req/s $cpu µs CPU/req (errors $(json_field "$tmp/max.json" 'j["summary"]["errors"]'))"
+}
+
+if part max; then
 echo "== max rate: nginx 1 worker, $CONNS connections, $THREADS threads, ${DURATION}s, $ROUNDS alternating rounds =="
-wrk_rates=() sd_rates=() wrk_cpus=() sd_cpus=()
+wrk_rates=() sd_rates=() wrk_cpus=() sd_cpus=() cmp_rates=() cmp_cpus=()
 for round in $(seq "$ROUNDS"); do
     wrk_out=$(cpu_run "$tmp/wrk.cpu" wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" "$url")
     wrk_n=$(printf '%s\n' "$wrk_out" | awk '/requests in/ {print $1}')
     wrk_rates+=("$(printf '%s\n' "$wrk_out" | awk '/Requests\/sec/ {print $2}')")
     wrk_cpus+=("$(python3 -c "print(f'{$(cat "$tmp/wrk.cpu") / $wrk_n * 1e6:.2f}')")")
-    cpu_run "$tmp/sd.cpu" "$bin" load "$url" --max-rate -c "$CONNS" --threads "$THREADS" --duration "${DURATION}s" \
-        --json "$tmp/max.json" -q > "$tmp/max.txt"
-    sd_n=$(json_field "$tmp/max.json" 'j["summary"]["requests"]')
-    sd_rates+=("$(json_field "$tmp/max.json" 'round(j["summary"]["rps"], 1)')")
-    sd_cpus+=("$(python3 -c "print(f'{$(cat "$tmp/sd.cpu") / $sd_n * 1e6:.2f}')")")
-    echo "round $round: wrk ${wrk_rates[-1]} req/s ${wrk_cpus[-1]} µs CPU/req; shakedown ${sd_rates[-1]} req/s ${sd_cpus[-1]} µs CPU/req (errors $(json_field "$tmp/max.json" 'j["summary"]["errors"]'))"
+    echo "round $round: wrk ${wrk_rates[-1]} req/s ${wrk_cpus[-1]} µs CPU/req"
+    sd_round "$bin" sd
+    if [ -n "$COMPARE" ]; then sd_round "$COMPARE" cmp; fi
 done
 wrk_rps=$(median "${wrk_rates[@]}") sd_rps=$(median "${sd_rates[@]}")
 wrk_cpu=$(median "${wrk_cpus[@]}") sd_cpu=$(median "${sd_cpus[@]}")
 printf 'wrk        %10.1f req/s  %6.1f µs CPU per request (medians)\n' "$wrk_rps" "$wrk_cpu"
 printf 'shakedown  %10.1f req/s  %6.1f µs CPU per request (medians)\n' "$sd_rps" "$sd_cpu"
+if [ -n "$COMPARE" ]; then
+    printf 'compare    %10.1f req/s  %6.1f µs CPU per request (medians; %s)\n' \
+        "$(median "${cmp_rates[@]}")" "$(median "${cmp_cpus[@]}")" "$COMPARE"
+fi
 python3 -c "
 r, c = $sd_rps / $wrk_rps, $sd_cpu / $wrk_cpu
 v = lambda ok: 'met' if ok else 'MISSED'
 print(f'ratio      {r * 100:.1f}% of wrk\'s rate (goal >= 100%: {v(r >= 1)}); CPU per request {c:.2f}x wrk\'s (goal <= 1: {v(c <= 1)})')"
 json_field "$tmp/max.json" "'generator: cpu %s%% of %d CPUs, load average %s, bottleneck %s %s' % (round(j['generator']['cpu_percent'] or 0), j['generator']['cpus'], j['generator']['load_average'], j['generator']['bottleneck'], j['generator']['warnings'])"
+fi
 
+if part rate; then
 echo "== rate accuracy: ${RATE}/s for ${RATE_DURATION}s (open model) =="
 "$bin" load "$url" --rate "${RATE}/s" --duration "${RATE_DURATION}s" --json "$tmp/rate.json" -q > "$tmp/rate.txt"
-[ "$(json_field "$tmp/max.json" 'j["summary"]["ok"]')" -gt 0 ] || echo "bench-load: WARNING: shakedown saw no successful response"
+[ "$(json_field "$tmp/rate.json" 'j["summary"]["ok"]')" -gt 0 ] || echo "bench-load: WARNING: shakedown saw no successful response"
 json_field "$tmp/rate.json" "'planned %d, completed %d, never sent %d, errors %d, late %d, rps over the span %.1f, latency p99 %.2fms, schedule lag p99 %.3fms' % (j['summary']['planned'], j['summary']['requests'], j['summary']['unsent'], j['summary']['errors'], j['summary']['late'], j['summary']['rps'], j['summary']['latency']['p99_ms'], j['summary']['schedule_lag']['p99_ms'])"
 json_field "$tmp/rate.json" "'achieved %.1f/s (completed / span %.3fs) = %.2f%% of target (goal within 1%%); per intended second min %d max %d' % (j['summary']['rps'], j['span_ms'] / 1000, j['summary']['rps'] / $RATE * 100, min(p['requests'] for p in j['timeline']), max(p['requests'] for p in j['timeline']))"
 
+fi
+
+if part scale; then
 echo "== scale: $USERS users (closed model), spawned at $((USERS / 2))/s, think 1s, ${SCALE_DURATION}s =="
 "$bin" load "$url" --users "$USERS" --spawn-rate "$((USERS / 2))" --think 1s --duration "${SCALE_DURATION}s" \
     --json "$tmp/scale.json" -q > "$tmp/scale.txt"
 json_field "$tmp/scale.json" "'%d requests (%.1f/s), errors %d, latency p99 %.2fms; peak connections %d, peak RSS %.1f MiB, cpu %s%%, open-file limit %s; warnings %s' % (j['summary']['requests'], j['summary']['rps'], j['summary']['errors'], j['summary']['latency']['p99_ms'] or 0, j['generator']['peak_connections'], j['generator']['peak_rss_bytes'] / 1048576, round(j['generator']['cpu_percent'] or 0), j['generator']['fd_limit'], j['generator']['warnings'])"
 echo "== scale: 10,000 open connections (open model) and 10,000 users (closed model), debug build, requests held 2 s =="
 LOAD_SCALE=10000 cargo test --quiet --test load_scale -- --nocapture 2>&1 | grep -E '^(open|closed) model:|test result' || echo "bench-load: the scale test failed"
+
+fi
 
 echo "machine load average: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown) on $(nproc 2>/dev/null || echo '?') CPUs"

@@ -3,12 +3,13 @@
 //! Each worker holds at most its share of `connections` [`Conn`]s and lends
 //! one to each request, so the connection cap is also the in-flight cap and
 //! no request takes a lock to find a connection. A connection is opened on
-//! first use (a `TcpStream` with `TCP_NODELAY`, through hyper-util's `TokioIo`),
-//! kept alive across requests, and dropped after any error so the next request
-//! reconnects. An `http` target speaks HTTP/1.1 (hyper's `client::conn::http1`);
-//! an `https` target does the TLS handshake first (rustls, SNI from the URL) and
-//! speaks HTTP/2 when the server chooses `h2` by ALPN, HTTP/1.1 otherwise. A failed
-//! handshake is [`ErrorClass::Tls`].
+//! first use (a `TcpStream` with `TCP_NODELAY`), kept alive across requests, and
+//! dropped after any error so the next request reconnects. An `http` target speaks
+//! HTTP/1.1 on the wire path of [`h1`] (the request's rendered bytes, `httparse`, no
+//! task per connection); an `https` target does the TLS handshake first (rustls, SNI
+//! from the URL) and speaks HTTP/2 through hyper when the server chooses `h2` by ALPN,
+//! HTTP/1.1 (hyper's `client::conn::http1`) otherwise. A failed handshake is
+//! [`ErrorClass::Tls`].
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -27,6 +28,42 @@ use tokio::time::Instant;
 use super::errors::{ErrorClass, FAULT_HEADER};
 use super::plan::Target;
 use super::target::TargetTls;
+use super::template::{Context, RequestTemplate, Vars, WireRequest};
+
+mod h1;
+
+/// A request ready to send: its bytes for the wire path, or a hyper request (`https`).
+#[derive(Debug)]
+pub(super) enum Outgoing {
+    /// For a plain `http` target.
+    Wire(WireRequest),
+    /// For an `https` target (boxed: a request's future carries it).
+    Hyper(Box<Request<Full<Bytes>>>),
+}
+
+/// Build `template`'s request for `target` with the `common` headers, and its body;
+/// `None` when a rendered path or header value is not valid HTTP.
+pub(super) fn request(
+    template: &RequestTemplate,
+    target: &Target,
+    common: &[(http::HeaderName, http::HeaderValue)],
+    ctx: &Context,
+    vars: &Vars,
+) -> Option<(Outgoing, Bytes)> {
+    if target.tls.is_none() {
+        let (wire, body) = template.wire(&target.authority, common, ctx, vars)?;
+        return Some((Outgoing::Wire(wire), body));
+    }
+    let (req, body) = template.build(&target.authority, common, ctx, vars)?;
+    Some((Outgoing::Hyper(Box::new(req)), body))
+}
+
+/// An open connection: the wire path's, or hyper's.
+#[derive(Debug)]
+enum Link {
+    Wire(h1::Wire),
+    Hyper(Sender),
+}
 
 /// One open connection's request half: HTTP/1.1, or HTTP/2 chosen by ALPN.
 #[derive(Debug)]
@@ -83,7 +120,7 @@ fn absolute(target: &Target, uri: &http::Uri) -> Result<http::Uri, http::Error> 
 /// A connection slot: empty until first used or after an error.
 #[derive(Debug, Default)]
 pub(super) struct Conn {
-    sender: Option<Sender>,
+    link: Option<Link>,
     gauge: Option<Arc<Gauge>>,
 }
 
@@ -144,35 +181,70 @@ impl Conn {
     /// An empty slot whose open connections count in `gauge`.
     pub(super) fn counted(gauge: Arc<Gauge>) -> Self {
         Self {
-            sender: None,
+            link: None,
             gauge: Some(gauge),
         }
     }
 
     /// Drop the connection, if any (the next request reconnects).
     fn close(&mut self) {
-        if self.sender.take().is_some()
+        if self.link.take().is_some()
             && let Some(g) = &self.gauge
         {
             g.down();
         }
     }
 
-    fn opened(&mut self, sender: Sender) {
+    fn opened(&mut self, link: Link) {
         self.close();
         if let Some(g) = &self.gauge {
             g.up();
         }
-        self.sender = Some(sender);
+        self.link = Some(link);
     }
 
-    async fn connect(target: &Target) -> Result<Sender, ErrorClass> {
+    /// A TCP connection to `target` with `TCP_NODELAY`.
+    async fn dial(target: &Target) -> Result<TcpStream, ErrorClass> {
         let stream = match target.addr {
             Some(addr) => TcpStream::connect(addr).await,
             None => TcpStream::connect((target.host.as_str(), target.port)).await,
         }
         .map_err(|e| ErrorClass::of_connect(&e))?;
         let _ = stream.set_nodelay(true);
+        Ok(stream)
+    }
+
+    /// Send `req` on the wire path, reusing the open connection when it is still good.
+    async fn send_wire(
+        &mut self,
+        target: &Target,
+        req: &WireRequest,
+        keep_body: bool,
+    ) -> Result<Answer, ErrorClass> {
+        let reusable = matches!(&self.link, Some(Link::Wire(w)) if w.is_reusable());
+        if !reusable {
+            self.close();
+            let stream = Self::dial(target).await?;
+            self.opened(Link::Wire(h1::Wire::new(stream)));
+        }
+        let Some(Link::Wire(wire)) = self.link.as_mut() else {
+            return Err(ErrorClass::Other);
+        };
+        match wire.exchange(req, keep_body).await {
+            Ok((answer, true)) => Ok(answer),
+            Ok((answer, false)) => {
+                self.close();
+                Ok(answer)
+            }
+            Err(class) => {
+                self.close();
+                Err(class)
+            }
+        }
+    }
+
+    async fn connect(target: &Target) -> Result<Sender, ErrorClass> {
+        let stream = Self::dial(target).await?;
         match &target.tls {
             None => http1_over(stream).await,
             Some(tls) => secure(stream, tls).await,
@@ -185,16 +257,16 @@ impl Conn {
         req: Request<Full<Bytes>>,
         keep_body: bool,
     ) -> Result<Answer, ErrorClass> {
-        let reusable = match &mut self.sender {
-            Some(s) if !s.is_closed() => s.ready().await,
+        let reusable = match &mut self.link {
+            Some(Link::Hyper(s)) if !s.is_closed() => s.ready().await,
             _ => false,
         };
         if !reusable {
             self.close();
             let sender = Self::connect(target).await?;
-            self.opened(sender);
+            self.opened(Link::Hyper(sender));
         }
-        let Some(sender) = self.sender.as_mut() else {
+        let Some(Link::Hyper(sender)) = self.link.as_mut() else {
             return Err(ErrorClass::Other);
         };
         let response = sender.send(target, req).await.map_err(|e| {
@@ -272,12 +344,21 @@ async fn secure(stream: TcpStream, tls: &TargetTls) -> Result<Sender, ErrorClass
 pub(super) async fn exchange(
     mut conn: Conn,
     target: &Target,
-    req: Request<Full<Bytes>>,
+    req: Outgoing,
     keep_body: bool,
     timeout: Duration,
 ) -> Exchanged {
     let sent = Instant::now();
-    let result = match tokio::time::timeout(timeout, conn.send(target, req, keep_body)).await {
+    let sending = match req {
+        Outgoing::Wire(w) => {
+            tokio::time::timeout(timeout, conn.send_wire(target, &w, keep_body)).await
+        }
+        // Boxed, so that hyper's larger futures do not size every request's future.
+        Outgoing::Hyper(r) => {
+            tokio::time::timeout(timeout, Box::pin(conn.send(target, *r, keep_body))).await
+        }
+    };
+    let result = match sending {
         Ok(r) => r,
         Err(_) => {
             // The connection is mid-exchange; it cannot be reused.

@@ -14,6 +14,9 @@ use http_body_util::Full;
 use rand::RngExt;
 use rand::rngs::StdRng;
 
+mod wire;
+pub(super) use wire::WireRequest;
+
 /// Per-iteration values for the built-in placeholders.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Context {
@@ -153,6 +156,10 @@ pub(super) struct RequestTemplate {
     pub body: Template,
     static_uri: Option<Uri>,
     static_body: Option<Bytes>,
+    /// The wire bytes and body of a template without placeholders, once rendered
+    /// (see [`RequestTemplate::wire`]); shared by clones, and behind a pointer to keep
+    /// the template small.
+    static_wire: std::sync::Arc<std::sync::OnceLock<Option<(Bytes, Bytes)>>>,
 }
 
 impl RequestTemplate {
@@ -182,7 +189,15 @@ impl RequestTemplate {
             body,
             static_uri,
             static_body,
+            static_wire: std::sync::Arc::default(),
         })
+    }
+
+    /// Whether nothing in the request has a placeholder.
+    fn is_static(&self) -> bool {
+        self.path.is_static()
+            && self.body.is_static()
+            && self.headers.iter().all(|(_, v)| v.is_static())
     }
 
     /// Build the request for `host`; `None` when a rendered value is not valid HTTP.

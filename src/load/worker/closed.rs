@@ -9,8 +9,8 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
+use futures_util::{FutureExt, StreamExt};
 use rand::RngExt;
 use tokio::time::{Instant, sleep_until};
 
@@ -98,14 +98,21 @@ pub(super) async fn run(
             }
             // Only wakes the loop: its top sends what is due by now, then stops at the end.
             _ = &mut pace.end_timer, if !pace.stopping => {}
-            Some((ex, meta)) = inflight.next() => {
-                let (conn, user) = complete(plan, &mut w.rec, &mut w.writes, ex, meta, origin);
-                w.idle.push(conn);
-                let Some(user) = user else { continue };
-                match answered(&mut w, &mut crowd, user, pace.stopping, think) {
-                    Next::Now(user) => ready.push_back(user),
-                    Next::After(user) => thinking.push(wake(user)),
-                    Next::Gone => {}
+            Some(first) = inflight.next() => {
+                // Every answer already in takes one turn of the loop: the loop's top then
+                // sends what they made ready, as it would after each of them alone.
+                let mut answer = Some(first);
+                while let Some((ex, meta)) = answer {
+                    let (conn, user) = complete(plan, &mut w.rec, &mut w.writes, ex, meta, origin);
+                    w.idle.push(conn);
+                    if let Some(user) = user {
+                        match answered(&mut w, &mut crowd, user, pace.stopping, think) {
+                            Next::Now(user) => ready.push_back(user),
+                            Next::After(user) => thinking.push(wake(user)),
+                            Next::Gone => {}
+                        }
+                    }
+                    answer = inflight.next().now_or_never().flatten();
                 }
             }
             Some(user) = thinking.next(), if !pace.stopping => {

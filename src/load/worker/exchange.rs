@@ -2,7 +2,7 @@
 
 use tokio::time::Instant;
 
-use super::super::client::{Conn, Exchanged, exchange};
+use super::super::client::{Conn, Exchanged, Outgoing, exchange, request};
 use super::super::errors::ErrorClass;
 use super::super::histogram::record;
 use super::super::plan::Plan;
@@ -32,7 +32,7 @@ pub(super) struct Meta {
 pub(super) async fn tagged(
     conn: Conn,
     plan: &Plan,
-    req: http::Request<http_body_util::Full<bytes::Bytes>>,
+    req: Outgoing,
     keep: bool,
     meta: Meta,
 ) -> (Exchanged, Meta) {
@@ -50,14 +50,13 @@ pub(super) fn prepare(
     meta: &mut Meta,
     now: Instant,
     origin: Instant,
-) -> Option<(http::Request<http_body_util::Full<bytes::Bytes>>, bool)> {
+) -> Option<(Outgoing, bool)> {
     record(&mut rec.lag, now.saturating_duration_since(meta.intended));
     let scenario = &plan.scenarios[meta.scenario];
     let (template, keep) = scenario.step(meta.step);
     let empty = Vars::new();
     let vars = meta.user.as_ref().map_or(&empty, |u| &u.vars);
-    let Some((req, body)) = template.build(&plan.target.authority, &plan.headers, &meta.ctx, vars)
-    else {
+    let Some((req, body)) = request(template, &plan.target, &plan.headers, &meta.ctx, vars) else {
         let second = meta.intended.saturating_duration_since(origin).as_secs();
         rec.record(
             meta.scenario,

@@ -8,7 +8,7 @@ use futures_util::stream::FuturesUnordered;
 
 use super::{Entry, Fate, WriteLog};
 use crate::clock::Clock;
-use crate::load::client::{Conn, exchange};
+use crate::load::client::{Conn, exchange, request};
 use crate::load::plan::Plan;
 use crate::load::report::WriteReport;
 use crate::load::scenario::{Kind, Vars};
@@ -88,8 +88,9 @@ async fn read_back(plan: &Plan, entry: &Entry) -> Read {
         if attempt > 0 {
             tokio::time::sleep(Duration::from_millis(100) * attempt).await;
         }
-        let Some((req, _)) = read_back.build(
-            &plan.target.authority,
+        let Some((req, _)) = request(
+            read_back,
+            &plan.target,
             &plan.headers,
             &entry.ctx,
             &Vars::new(),
