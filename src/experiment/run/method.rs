@@ -297,7 +297,7 @@ async fn act(a: &Action, res: &Res) -> (bool, String) {
             }
         }
         Action::Kill { service, signal } => match r.services.signal(service, signal) {
-            Ok(()) => (true, format!("sent SIG{signal} to `{service}`")),
+            Ok(how) => (true, how),
             Err(e) => (false, e.to_string()),
         },
         Action::Stop(s) => match r.services.stop(s).await {
