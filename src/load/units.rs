@@ -1,9 +1,10 @@
-//! Units on the wire: durations as fractional milliseconds (`_ms` fields) in the load report's JSON.
+//! Units on the wire: durations as fractional milliseconds (`_ms` fields) in the load report's
+//! JSON, and wall-clock instants as whole milliseconds since 1970 (`wall_start_ms`).
 //!
-//! Inside the code every time is a [`Duration`]; these helpers are the one place
-//! where it becomes (and comes back from) a number of milliseconds.
+//! Inside the code every time is a [`Duration`] or a [`SystemTime`]; these helpers are the one
+//! place where it becomes (and comes back from) a number of milliseconds.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Deserializer, Serializer};
 
@@ -53,6 +54,54 @@ pub(crate) mod serde_ms {
         ) -> Result<Option<Duration>, D::Error> {
             Option::<f64>::deserialize(d)?
                 .map(from_ms)
+                .transpose()
+                .map_err(serde::de::Error::custom)
+        }
+    }
+}
+
+/// `#[serde(with = "units::unix_ms")]`: a [`SystemTime`] as whole milliseconds since 1970.
+pub(crate) mod unix_ms {
+    use super::*;
+
+    /// An instant as milliseconds since 1970 (0 for one before it).
+    pub(crate) fn serialize<S: Serializer>(t: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
+        let ms = t.duration_since(UNIX_EPOCH).unwrap_or_default().as_millis();
+        s.serialize_u64(u64::try_from(ms).unwrap_or(u64::MAX))
+    }
+
+    /// Milliseconds since 1970 as an instant; an error beyond what a `SystemTime` holds.
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<SystemTime, D::Error> {
+        since_1970(u64::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+
+    fn since_1970(ms: u64) -> Result<SystemTime, String> {
+        UNIX_EPOCH
+            .checked_add(Duration::from_millis(ms))
+            .ok_or_else(|| format!("{ms} ms since 1970 is out of range"))
+    }
+
+    /// `#[serde(with = "units::unix_ms::option")]`: an optional instant, `null` when absent.
+    pub(crate) mod option {
+        use super::super::*;
+
+        /// `null` or milliseconds since 1970.
+        pub(crate) fn serialize<S: Serializer>(
+            t: &Option<SystemTime>,
+            s: S,
+        ) -> Result<S::Ok, S::Error> {
+            match t {
+                Some(t) => super::serialize(t, s),
+                None => s.serialize_none(),
+            }
+        }
+
+        /// `null` or milliseconds since 1970 as an instant.
+        pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+            d: D,
+        ) -> Result<Option<SystemTime>, D::Error> {
+            Option::<u64>::deserialize(d)?
+                .map(super::since_1970)
                 .transpose()
                 .map_err(serde::de::Error::custom)
         }
