@@ -48,7 +48,7 @@ mod spec;
 mod target;
 mod template;
 mod thresholds;
-mod units;
+pub(crate) mod units;
 mod usage;
 mod users;
 mod worker;

@@ -1,4 +1,5 @@
-//! Units on the wire: durations as fractional milliseconds (`_ms` fields) in the load report's
+//! Units: the [`Unit`] of a threshold's observed value, how values of a unit read for people
+//! (shared with the baseline's figures), and units on the wire: durations as fractional milliseconds (`_ms` fields) in the load report's
 //! JSON, and wall-clock instants as whole milliseconds since 1970 (`wall_start_ms`).
 //!
 //! Inside the code every time is a [`Duration`] or a [`SystemTime`]; these helpers are the one
@@ -6,7 +7,9 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use serde::{Deserialize, Deserializer, Serializer};
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// Milliseconds, rounded to the microsecond (`1.5` for 1500 µs).
 pub(crate) fn ms(d: Duration) -> f64 {
@@ -106,6 +109,61 @@ pub(crate) mod unix_ms {
                 .map_err(serde::de::Error::custom)
         }
     }
+}
+
+/// The unit of a threshold's observed value; on the wire `s`, `ratio` or `1/s`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Unit {
+    /// Seconds (latencies).
+    #[serde(rename = "s")]
+    Seconds,
+    /// A fraction, 0..=1 (error rate).
+    #[serde(rename = "ratio")]
+    Ratio,
+    /// Per second (request rate).
+    #[serde(rename = "1/s")]
+    PerSecond,
+}
+
+impl Unit {
+    /// A value of this unit for people: `81.2 ms`, `0.20 %`, `9.5/s`.
+    pub fn for_people(self, v: f64) -> String {
+        match self {
+            Unit::Seconds => millis_for_people(v),
+            Unit::Ratio => percent_for_people(v),
+            Unit::PerSecond => rate_for_people(v),
+        }
+    }
+
+    /// The wire name: `s`, `ratio` or `1/s`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Unit::Seconds => "s",
+            Unit::Ratio => "ratio",
+            Unit::PerSecond => "1/s",
+        }
+    }
+}
+
+impl fmt::Display for Unit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Seconds for people, in milliseconds to a tenth: `81.2 ms` for 0.0812.
+pub(crate) fn millis_for_people(seconds: f64) -> String {
+    format!("{:.1} ms", seconds * 1e3)
+}
+
+/// A fraction for people, in percent to a hundredth: `0.20 %` for 0.002.
+pub(crate) fn percent_for_people(fraction: f64) -> String {
+    format!("{:.2} %", fraction * 100.0)
+}
+
+/// A rate for people, per second to a tenth: `9.5/s`.
+pub(crate) fn rate_for_people(per_second: f64) -> String {
+    format!("{per_second:.1}/s")
 }
 
 #[cfg(test)]
