@@ -12,10 +12,10 @@ use crate::load::units;
 use crate::load::{Latency, Summary as LoadSummary};
 use crate::resource::ProcessSample;
 
-/// The unit of a figure's value (values are in SI base units: seconds, not milliseconds). A
-/// superset of the load's [`crate::load::Unit`] whose wire names it keeps (`fraction` where
-/// a threshold says `ratio`: the baseline file's schema); values read for people alike
-/// ([`units`]).
+// A superset of the load's `crate::load::Unit` that keeps its own wire names (`fraction`
+// where a threshold says `ratio`: the baseline file's and the journal's schema); values read
+// for people through the same `load::units` helpers.
+/// The unit of a figure's value (values are in SI base units: seconds, not milliseconds).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum Unit {
     /// Seconds (latencies, TTD, TTR, MTTR).
