@@ -289,9 +289,9 @@ async fn an_interrupted_run_stops_its_agents() {
             .unwrap_or_default(),
     )
     .await;
-    support::runner::signal(run.id().expect("the run is running"), "TERM");
+    let expected = support::runner::Ending::Interrupted("TERM").end(run.id().expect("running"));
     let ran = support::runner::wait(run, Duration::from_secs(60)).await;
-    assert_eq!(ran.code, 3, "{}\n{}", ran.stdout, ran.stderr);
+    assert_eq!(ran.code, expected, "{}\n{}", ran.stdout, ran.stderr);
     let doc = support::runner::journal(&json);
     let cleanup = doc["experiments"][0]["runs"][0]["cleanup"].to_string();
     for a in &agents {
