@@ -211,17 +211,24 @@ fn load_requests(run: &serde_json::Value) -> u64 {
         .unwrap_or_else(|| panic!("no load summary: {}", run["load"]))
 }
 
+/// A demo target and two agents (segments 0/2 and 1/2 of `rate`) to its `/health`, beginning
+/// their plan in 3 s (returned).
+fn two_agents(rate: &str) -> (DemoTarget, SystemTime, [Agent; 2]) {
+    let demo = DemoTarget::start(&[]);
+    let start = SystemTime::now() + Duration::from_secs(3);
+    let target = format!("http://{}/health", demo.addr);
+    let agents = [
+        Agent::start(&target, rate, 0, 2, start),
+        Agent::start(&target, rate, 1, 2, start),
+    ];
+    (demo, start, agents)
+}
+
 /// An experiment on two agents with no fault, lasting 5 s; agent 1 is killed (SIGKILL) 1.5 s
 /// after the agents begin. Returns the outcome, the journal and agent 1's URL.
 async fn lose_an_agent(allow: bool) -> (support::runner::Ran, serde_json::Value, String) {
     let dir = tempfile::tempdir().unwrap();
-    let demo = DemoTarget::start(&[]);
-    let start = SystemTime::now() + Duration::from_secs(3);
-    let target = format!("http://{}/health", demo.addr);
-    let mut agents = [
-        Agent::start(&target, "40/s", 0, 2, start),
-        Agent::start(&target, "40/s", 1, 2, start),
-    ];
+    let (_demo, start, mut agents) = two_agents("40/s");
     let file = dir.path().join("loss.yaml");
     std::fs::write(
         &file,
@@ -257,13 +264,7 @@ duration: 5s
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_interrupted_run_stops_its_agents() {
     let dir = tempfile::tempdir().unwrap();
-    let demo = DemoTarget::start(&[]);
-    let start = SystemTime::now() + Duration::from_secs(3);
-    let target = format!("http://{}/health", demo.addr);
-    let mut agents = [
-        Agent::start(&target, "20/s", 0, 2, start),
-        Agent::start(&target, "20/s", 1, 2, start),
-    ];
+    let (_demo, start, mut agents) = two_agents("20/s");
     let file = dir.path().join("interrupted.yaml");
     std::fs::write(
         &file,

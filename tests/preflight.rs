@@ -23,6 +23,12 @@ fn rows(stdout: &str) -> Vec<(bool, String)> {
         .collect()
 }
 
+/// Whether a row failed the check `check` (its start) saying `why`.
+fn failed(rows: &[(bool, String)], check: &str, why: &str) -> bool {
+    rows.iter()
+        .any(|(ok, r)| !ok && r.starts_with(check) && r.contains(why))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_quickstart_is_ready_and_leaves_nothing_running() {
     let (port, proxy) = (free_port(), free_port());
@@ -93,10 +99,7 @@ duration: 1s
     let ran = shakedown(&["preflight", file.to_str().unwrap()]).await;
     assert_eq!(ran.code, 1, "{}\n{}", ran.stdout, ran.stderr);
     let rows = rows(&ran.stdout);
-    let failed = |check: &str, why: &str| {
-        rows.iter()
-            .any(|(ok, r)| !ok && r.starts_with(check) && r.contains(why))
-    };
+    let failed = |check: &str, why: &str| failed(&rows, check, why);
     assert!(
         failed(
             "command `shakedown-no-such-program`",
@@ -181,10 +184,7 @@ duration: 1s
     let ran = shakedown(&["preflight", file.to_str().unwrap()]).await;
     assert_eq!(ran.code, 1, "{}\n{}", ran.stdout, ran.stderr);
     let rows = rows(&ran.stdout);
-    let failed = |check: &str, why: &str| {
-        rows.iter()
-            .any(|(ok, r)| !ok && r.starts_with(check) && r.contains(why))
-    };
+    let failed = |check: &str, why: &str| failed(&rows, check, why);
     for (check, why) in [
         (
             format!("port 127.0.0.1:{proxy_port} free (proxy kv listens)"),
