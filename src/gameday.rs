@@ -212,6 +212,7 @@ fn proxy_request(p: &crate::experiment::spec::Proxy) -> ProxyRequest {
         enabled: true,
         protocol: Some(p.protocol),
         header_faults: None,
+        header_timeout: p.header_timeout,
         tls: (&p.tls).into(),
         toxics: Vec::new(),
     }

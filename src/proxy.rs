@@ -90,13 +90,24 @@ impl Protocol {
     }
 }
 
+/// HTTP mode: how long a client connection has to send a request head (its first, or the
+/// next one on a kept-alive HTTP/1.1 connection) or to finish its TLS handshake, unless the
+/// proxy's `http_header_timeout` says otherwise.
+pub const HEADER_TIMEOUT_DEFAULT: Duration = Duration::from_secs(10);
+
+/// The `http_header_timeout` values accepted: 100 ms to 10 minutes.
+pub const HEADER_TIMEOUT_RANGE: std::ops::RangeInclusive<Duration> =
+    Duration::from_millis(100)..=Duration::from_secs(600);
+
 /// Where an HTTP-mode proxy's front forwards, and whether it obeys fault headers.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct HttpTarget {
     /// The real upstream (`host:port`).
     pub(crate) upstream: String,
     /// Whether `x-shakedown-fault-*` request headers inject faults.
     pub(crate) header_faults: bool,
+    /// How long a client connection has to send a request head or finish its TLS handshake.
+    pub(crate) header_timeout: Duration,
     /// TLS toward the clients and the upstream, when any is set.
     pub(crate) tls: Option<Arc<HttpTls>>,
 }

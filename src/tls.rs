@@ -4,9 +4,10 @@
 //!
 //! A client verifies the server against the system's roots (read once per process), plus
 //! the certificates of a `ca` PEM file when given; `insecure` accepts any certificate (for
-//! self-signed staging systems; the handshake's signatures are still checked). Both sides
-//! offer HTTP/2 and HTTP/1.1 by ALPN. The server name sent (SNI) and verified is the URL's
-//! host.
+//! self-signed staging systems; the handshake's signatures are still checked). A client may
+//! present an identity of its own (`cert` and `key`, mutual TLS); a server may require one
+//! signed by a CA of its `client_ca` file. Both sides offer HTTP/2 and HTTP/1.1 by ALPN. The
+//! server name sent (SNI) and verified is the URL's host.
 
 mod verify;
 
@@ -21,8 +22,9 @@ use serde::{Deserialize, Serialize};
 /// The ALPN protocols offered and accepted, most preferred first.
 const ALPN: [&[u8]; 2] = [b"h2", b"http/1.1"];
 
-/// How a client verifies servers: `tls: {ca: FILE, insecure: true}` in files, `--ca FILE`
-/// and `--insecure` on the command line.
+/// How a client verifies servers and who it is: `tls: {ca: FILE, insecure: true, cert: FILE,
+/// key: FILE}` in files, `--ca FILE`, `--insecure`, `--cert FILE` and `--key FILE` on the
+/// command line.
 #[derive(
     Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema,
 )]
@@ -34,6 +36,13 @@ pub struct TlsOptions {
     /// Accept any server certificate (self-signed staging systems). Off by default.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub insecure: bool,
+    /// A PEM certificate chain presented to servers that ask for one (mutual TLS); needs
+    /// `key`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cert: Option<PathBuf>,
+    /// The PEM private key of `cert` (PKCS#8, PKCS#1 or SEC1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<PathBuf>,
 }
 
 /// A TLS setting that cannot be used.
@@ -50,6 +59,60 @@ pub enum TlsError {
     /// rustls refused the certificates or key (e.g. a key that does not match).
     #[error("{0}")]
     Config(String),
+}
+
+/// A TLS setting that cannot be used, and which: `ca`, `cert` or `key` of a client
+/// ([`TlsOptions`]); `cert`, `key` or `client_ca` of a server ([`server_config`]). Its message
+/// is the error's alone: the caller names the setting as its users write it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{error}")]
+pub struct SettingError {
+    /// The setting at fault.
+    pub setting: &'static str,
+    /// What is wrong with it.
+    pub error: TlsError,
+}
+
+impl SettingError {
+    /// Where the setting sits in a file's `tls:` section: `tls.ca`, `tls.cert`, `tls.key`
+    /// (a client's settings).
+    pub fn field(&self) -> &'static str {
+        match self.setting {
+            "cert" => "tls.cert",
+            "key" => "tls.key",
+            _ => "tls.ca",
+        }
+    }
+}
+
+/// Tag `error` with the setting it is about.
+fn at(setting: &'static str) -> impl Fn(TlsError) -> SettingError {
+    move |error| SettingError { setting, error }
+}
+
+/// A setting that needs another one: `setting` is missing, `with` was given.
+fn missing(setting: &'static str, with: &str) -> SettingError {
+    SettingError {
+        setting,
+        error: TlsError::Config(format!("needed with tls.{with}")),
+    }
+}
+
+/// The certificate chain and key of an identity (a client's `cert` and `key`), both or
+/// neither; each error names its setting.
+fn identity(
+    cert: Option<&Path>,
+    key: Option<&Path>,
+) -> Result<Option<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)>, SettingError> {
+    match (cert, key) {
+        (None, None) => Ok(None),
+        (Some(_), None) => Err(missing("key", "cert")),
+        (None, Some(_)) => Err(missing("cert", "key")),
+        (Some(cert), Some(key)) => Ok(Some((
+            read_certificates(cert).map_err(at("cert"))?,
+            read_key(key).map_err(at("key"))?,
+        ))),
+    }
 }
 
 fn pem_error(path: &Path, reason: impl std::fmt::Display) -> TlsError {
@@ -109,34 +172,48 @@ fn system_roots() -> &'static RootCertStore {
     })
 }
 
-/// Client settings following `options`, offering h2 and HTTP/1.1 by ALPN.
+/// Client settings following `options`, offering h2 and HTTP/1.1 by ALPN, presenting the
+/// `cert` identity when given.
 ///
 /// # Errors
-/// [`TlsError::Pem`] for a `ca` file that cannot be read or holds no certificate;
-/// [`TlsError::Config`] for a CA certificate rustls refuses.
-pub fn client_config(options: &TlsOptions) -> Result<Arc<ClientConfig>, TlsError> {
+/// [`TlsError::Pem`] at `ca`, `cert` or `key` for a file that cannot be read or holds no
+/// certificate or key; [`TlsError::Config`] for a CA certificate rustls refuses, `cert`
+/// without `key` (or the reverse), or a `key` that does not fit `cert` (at `key`).
+pub fn client_config(options: &TlsOptions) -> Result<Arc<ClientConfig>, SettingError> {
     let provider = provider();
+    let identity = identity(options.cert.as_deref(), options.key.as_deref())?;
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
-        .map_err(|e| TlsError::Config(e.to_string()))?;
-    let mut config = if options.insecure {
+        .map_err(|e| at("ca")(TlsError::Config(e.to_string())))?;
+    let builder = if options.insecure {
         builder
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(verify::AnyCertificate::new(provider)))
-            .with_no_client_auth()
     } else {
         let mut roots = system_roots().clone();
         if let Some(path) = &options.ca {
-            for cert in read_certificates(path)? {
-                roots
-                    .add(cert)
-                    .map_err(|e| pem_error(path, format!("unusable CA certificate: {e}")))?;
-            }
+            add_certificates(&mut roots, path).map_err(at("ca"))?;
         }
-        builder.with_root_certificates(roots).with_no_client_auth()
+        builder.with_root_certificates(roots)
+    };
+    let mut config = match identity {
+        None => builder.with_no_client_auth(),
+        Some((certs, key)) => builder
+            .with_client_auth_cert(certs, key)
+            .map_err(|e| at("key")(TlsError::Config(format!("certificate and key: {e}"))))?,
     };
     config.alpn_protocols = ALPN.iter().map(|p| p.to_vec()).collect();
     Ok(Arc::new(config))
+}
+
+/// Add the certificates of the PEM file at `path` to `roots`.
+fn add_certificates(roots: &mut RootCertStore, path: &Path) -> Result<(), TlsError> {
+    for cert in read_certificates(path)? {
+        roots
+            .add(cert)
+            .map_err(|e| pem_error(path, format!("unusable CA certificate: {e}")))?;
+    }
+    Ok(())
 }
 
 /// A hyper-util connector for `https` URLs verifying servers following `options` (h2 and
@@ -150,7 +227,7 @@ pub fn https_connector(
     https_only: bool,
 ) -> Result<
     hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
-    TlsError,
+    SettingError,
 > {
     let mut config = (*client_config(options)?).clone();
     // The connector sets ALPN itself from the versions enabled.
@@ -168,20 +245,40 @@ pub fn https_connector(
 }
 
 /// Server settings with the certificate chain of `cert` and the private key of `key` (PEM
-/// files), offering h2 and HTTP/1.1 by ALPN.
+/// files), offering h2 and HTTP/1.1 by ALPN; with `client_ca`, every client must present a
+/// certificate chaining to a CA of that PEM file (mutual TLS), or its handshake fails.
 ///
 /// # Errors
-/// [`TlsError::Pem`] for a file that cannot be read or holds no certificate or key;
-/// [`TlsError::Config`] when the key does not fit the certificate.
-pub fn server_config(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>, TlsError> {
-    let certs = read_certificates(cert)?;
-    let key = read_key(key)?;
-    let mut config = ServerConfig::builder_with_provider(provider())
+/// [`TlsError::Pem`] at `cert`, `key` or `client_ca` for a file that cannot be read or
+/// holds no certificate or key; [`TlsError::Config`] when the key does not fit the
+/// certificate (at `key`) or rustls refuses the client CAs (at `client_ca`).
+pub fn server_config(
+    cert: &Path,
+    key: &Path,
+    client_ca: Option<&Path>,
+) -> Result<Arc<ServerConfig>, SettingError> {
+    let certs = read_certificates(cert).map_err(at("cert"))?;
+    let key = read_key(key).map_err(at("key"))?;
+    let builder = ServerConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
-        .map_err(|e| TlsError::Config(e.to_string()))?
-        .with_no_client_auth()
+        .map_err(|e| at("cert")(TlsError::Config(e.to_string())))?;
+    let builder = match client_ca {
+        None => builder.with_no_client_auth(),
+        Some(path) => {
+            let mut roots = RootCertStore::empty();
+            add_certificates(&mut roots, path).map_err(at("client_ca"))?;
+            let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                roots.into(),
+                provider(),
+            )
+            .build()
+            .map_err(|e| at("client_ca")(pem_error(path, e)))?;
+            builder.with_client_cert_verifier(verifier)
+        }
+    };
+    let mut config = builder
         .with_single_cert(certs, key)
-        .map_err(|e| TlsError::Config(format!("certificate and key: {e}")))?;
+        .map_err(|e| at("key")(TlsError::Config(format!("certificate and key: {e}"))))?;
     config.alpn_protocols = ALPN.iter().map(|p| p.to_vec()).collect();
     Ok(Arc::new(config))
 }
@@ -202,6 +299,15 @@ pub fn is_tls_failure(error: &(dyn std::error::Error + 'static)) -> bool {
     let mut next = Some(error);
     while let Some(e) = next {
         if e.is::<rustls::Error>() {
+            return true;
+        }
+        // h2 keeps only the kind and the text of an I/O error: rustls's alerts by their words.
+        if let Some(io) = e.downcast_ref::<std::io::Error>()
+            && io.kind() == std::io::ErrorKind::InvalidData
+            && io
+                .get_ref()
+                .is_some_and(|inner| inner.to_string().starts_with("received fatal alert: "))
+        {
             return true;
         }
         // An `io::Error`'s `source` skips the error it wraps: follow `get_ref` instead (the

@@ -1,7 +1,8 @@
 //! TLS wherever HTTP goes, over real loopback sockets with certificates made at run time: the
-//! load driver and probes over HTTPS (system roots, `--ca`, `--insecure`, h2 by ALPN, handshake
-//! failures as their own class), an HTTP-mode proxy terminating and originating TLS with
-//! faults applied to HTTPS requests, its TLS settings checked, and the front's head timeout.
+//! load driver, probes and `ready` over HTTPS (system roots, `--ca`, `--insecure`, h2 by ALPN,
+//! handshake failures as their own class), an HTTP-mode proxy terminating and originating TLS
+//! with faults applied to HTTPS requests (`http_reset` included), its TLS settings checked,
+//! and the front's head timeout (default and configured). Client certificates: http_mtls.rs.
 
 mod support;
 
@@ -347,5 +348,147 @@ async fn an_https_probe_verifies_with_the_experiments_tls_settings() {
         } else {
             assert_eq!(detail, "status 200");
         }
+    }
+}
+
+/// A configured `http_header_timeout` closes a half-sent head at that time, not at the
+/// default; values out of bounds are refused naming the field and change nothing.
+#[tokio::test]
+async fn a_configured_head_timeout_closes_a_half_sent_head_and_is_bounded() {
+    let srv = server(10).await;
+    let api = srv.local_addr();
+    let up = support::http::Upstream::start().await;
+    let addr =
+        support::http::http_proxy(api, "quick", up.addr, r#","http_header_timeout":500"#).await;
+    let view = http(api, "GET", "/proxies/quick", None).await.json();
+    assert_eq!(view["http_header_timeout"], 500);
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    s.write_all(b"GET /x HTTP/1.1\r\nHost: a").await.unwrap();
+    let start = Instant::now();
+    let mut buf = [0u8; 256];
+    let n = tokio::time::timeout(Duration::from_secs(60), s.read(&mut buf))
+        .await
+        .expect("closed within a minute")
+        .unwrap_or(0);
+    let waited = start.elapsed();
+    let text = String::from_utf8_lossy(&buf[..n]);
+    assert!(
+        text.is_empty() || text.starts_with("HTTP/1.1 408"),
+        "{text:?}"
+    );
+    // At the configured 500 ms: not before it, and well before the default 10 s.
+    assert!(
+        waited >= Duration::from_millis(450) && waited < Duration::from_secs(8),
+        "closed after {waited:?}"
+    );
+    assert_eq!(up.requests(), 0);
+    // A whole request on a new connection still passes.
+    let mut c = support::http::H1::connect(addr).await;
+    assert_eq!(c.get("/x").await.unwrap().status.as_u16(), 200);
+    let expected =
+        "http_header_timeout: expected an integer number of milliseconds in 100..=600000";
+    for bad in ["99", "600001", "0", "-1", "1.5", "\"1s\""] {
+        let body = format!(
+            r#"{{"name":"b","upstream":"{}","protocol":"http","http_header_timeout":{bad}}}"#,
+            up.addr
+        );
+        let r = http(api, "POST", "/proxies", Some(&body)).await;
+        assert_eq!(r.status, 400, "{bad}: {}", r.body);
+        assert!(r.body.contains(expected), "{bad}: {}", r.body);
+        let update = format!(r#"{{"http_header_timeout":{bad}}}"#);
+        let r = http(api, "POST", "/proxies/quick", Some(&update)).await;
+        assert_eq!(r.status, 400, "{bad}: {}", r.body);
+    }
+    let after = http(api, "GET", "/proxies", None).await.json();
+    assert_eq!(after.as_object().unwrap().len(), 1, "{after}");
+    assert_eq!(after["quick"]["http_header_timeout"], 500);
+    // The bounds themselves are accepted; a new proxy shows the default.
+    let r = http(
+        api,
+        "PATCH",
+        "/proxies/quick",
+        Some(r#"{"http_header_timeout":600000}"#),
+    )
+    .await;
+    assert_eq!(r.json()["http_header_timeout"], 600000, "{}", r.body);
+    let plain = support::http::http_proxy(api, "plain", up.addr, "").await;
+    let _ = plain;
+    let view = http(api, "GET", "/proxies/plain", None).await.json();
+    assert_eq!(view["http_header_timeout"], 10000);
+}
+
+/// `http_reset` on a TLS-terminated connection: the client sees a TCP reset (not a clean
+/// close, with or without TLS's close_notify), and the proxy keeps serving.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_reset_resets_a_tls_client_and_the_proxy_keeps_serving() {
+    let pki = Pki::new();
+    let srv = server(14).await;
+    let api = srv.local_addr();
+    let up = support::http::Upstream::start().await;
+    let extra = format!(
+        r#","tls_cert":"{}","tls_key":"{}""#,
+        pki.cert_str(),
+        pki.key_str()
+    );
+    let addr = support::http::http_proxy(api, "secure", up.addr, &extra).await;
+    add_toxic(
+        api,
+        "secure",
+        r#"{"name":"rst","type":"http_reset","attributes":{"path":"/reset"}}"#,
+    )
+    .await;
+    for alpn in [&b"http/1.1"[..], b"h2"] {
+        let mut tls = handshake(addr, &pki.cert, &[alpn], None).await.unwrap();
+        let got = if alpn == b"h2" {
+            let mut conn = TlsConn::over(tls).await.unwrap();
+            conn.try_get("/reset").await.map(|r| r.status).map_err(|e| {
+                let io = std::error::Error::source(&e)
+                    .and_then(|s| s.downcast_ref::<std::io::Error>())
+                    .map(std::io::Error::kind);
+                format!("{e:?} {io:?}")
+            })
+        } else {
+            tls.write_all(b"GET /reset HTTP/1.1\r\nhost: localhost\r\n\r\n")
+                .await
+                .unwrap();
+            let mut buf = Vec::new();
+            let read = tokio::time::timeout(LIMIT, tls.read_to_end(&mut buf))
+                .await
+                .expect("ended in time");
+            // A reset is `Err(ConnectionReset)`; a close `Ok(n)` or `Err(UnexpectedEof)`.
+            Err(format!("{read:?} after {} bytes", buf.len()))
+        };
+        let why = got.unwrap_err();
+        assert!(why.contains("ConnectionReset"), "{alpn:?}: {why}");
+        // A new connection is served.
+        let mut conn = TlsConn::connect(addr, &pki.cert, &[alpn]).await.unwrap();
+        assert_eq!(conn.get("/ok").await.status, 200, "{alpn:?}");
+    }
+}
+
+/// A service whose `ready` URL is HTTPS with a self-signed certificate (a real TLS server,
+/// python3's): without `tls` it is not ready, the reason naming the handshake; with `tls:
+/// {ca}` or `tls: {insecure: true}` it is ready and its probe passes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ready_over_https_verifies_with_the_experiments_tls_settings() {
+    let pki = Pki::new();
+    let dir = tempfile::tempdir().unwrap();
+    let file = https_service_experiment(dir.path(), "refused", &pki, None, "");
+    let ran = shakedown(&["run", file.to_str().unwrap()]).await;
+    assert_eq!(ran.code, 3, "{}\n{}", ran.stdout, ran.stderr);
+    let said = format!("{}{}", ran.stdout, ran.stderr);
+    assert!(
+        said.contains(
+            "PREFLIGHT FAILED: service `web` was not ready within 3s (TLS handshake failed: "
+        ) && said.contains("UnknownIssuer"),
+        "{said}"
+    );
+    let ca = format!("{{ca: \"{}\"}}", pki.cert_str());
+    for (name, tls) in [("with-ca", ca.as_str()), ("insecure", "{insecure: true}")] {
+        let file = https_service_experiment(dir.path(), name, &pki, None, tls);
+        let (ran, doc) = support::runner::run_journaled(&file).await;
+        assert_eq!(ran.code, 0, "{name}: {}\n{}", ran.stdout, ran.stderr);
+        let detail = &doc["experiments"][0]["runs"][0]["preflight"][0]["detail"];
+        assert_eq!(detail, "status 200", "{name}");
     }
 }

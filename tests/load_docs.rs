@@ -48,10 +48,31 @@ fn keys(value: &serde_json::Value, prefix: &str, out: &mut BTreeSet<String>) {
     }
 }
 
+/// PEM files made at run time (rcgen) for the paths the TLS examples name: the same
+/// self-signed pair serves as CA, client certificate and key.
+fn with_pem_files(text: &str, dir: &std::path::Path) -> String {
+    let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let cert = dir.join("cert.pem");
+    let key = dir.join("key.pem");
+    std::fs::write(&cert, ck.cert.pem()).unwrap();
+    std::fs::write(&key, ck.signing_key.serialize_pem()).unwrap();
+    let (cert, key) = (cert.display().to_string(), key.display().to_string());
+    text.replace("/etc/shakedown/mesh-ca.pem", &cert)
+        .replace("/etc/shakedown/client.pem", &cert)
+        .replace("/etc/shakedown/client.key", &key)
+}
+
 #[test]
 fn yaml_and_json_specs_in_the_doc_validate() {
     let yaml = blocks("yaml");
     assert!(yaml.len() >= 3, "the doc has its YAML examples");
+    let dir = tempfile::tempdir().unwrap();
+    let yaml: Vec<String> = yaml.iter().map(|t| with_pem_files(t, dir.path())).collect();
+    assert!(
+        yaml.iter()
+            .any(|t| t.contains("cert: ") && t.contains("key: ")),
+        "the doc shows a client identity"
+    );
     for (i, text) in yaml.iter().enumerate() {
         let spec: LoadSpec = parse(format!("docs/load.md yaml #{i}"), text, Format::Yaml).unwrap();
         load::validate(&spec).unwrap_or_else(|e| panic!("yaml #{i}: {e}"));

@@ -47,8 +47,11 @@ impl Pem {
         Pem {
             replacements: vec![
                 ("/etc/shakedown/proxy.pem", cert.clone()),
-                ("/etc/shakedown/proxy.key", key),
-                ("/etc/shakedown/upstream-ca.pem", cert),
+                ("/etc/shakedown/proxy.key", key.clone()),
+                ("/etc/shakedown/upstream-ca.pem", cert.clone()),
+                ("/etc/shakedown/client-ca.pem", cert.clone()),
+                ("/etc/shakedown/client.pem", cert),
+                ("/etc/shakedown/client.key", key),
             ],
             _dir: dir,
         }

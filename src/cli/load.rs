@@ -70,6 +70,13 @@ pub struct LoadArgs {
     /// Accept any server certificate (self-signed staging systems; `https` targets).
     #[arg(long)]
     pub insecure: bool,
+    /// Present this PEM client certificate chain to servers that ask for one (mutual TLS;
+    /// with `--key`).
+    #[arg(long, value_name = "FILE")]
+    pub cert: Option<PathBuf>,
+    /// The PEM private key of `--cert`.
+    #[arg(long, value_name = "FILE")]
+    pub key: Option<PathBuf>,
     /// Scenario file (YAML or JSON, the `load:` format); flags override its fields.
     #[arg(long)]
     pub scenario: Option<PathBuf>,
@@ -174,16 +181,23 @@ impl LoadArgs {
                 .insert(name.trim().to_string(), value.trim().to_string());
         }
         spec.thresholds.extend(self.thresholds.iter().cloned());
-        if self.ca.is_some() || self.insecure {
+        if self.tls_flags() {
             let tls = spec.tls.get_or_insert_default();
             tls.ca = self.ca.clone().or(tls.ca.take());
             tls.insecure |= self.insecure;
+            tls.cert = self.cert.clone().or(tls.cert.take());
+            tls.key = self.key.clone().or(tls.key.take());
         }
         Ok(spec)
     }
 }
 
 impl LoadArgs {
+    /// Whether a TLS flag (`--ca`, `--insecure`, `--cert`, `--key`) is given.
+    fn tls_flags(&self) -> bool {
+        self.ca.is_some() || self.insecure || self.cert.is_some() || self.key.is_some()
+    }
+
     /// The spec's top-level fields a flag set, overriding the scenario file.
     fn flag_fields(&self) -> Vec<&'static str> {
         [
@@ -202,7 +216,7 @@ impl LoadArgs {
             ("timeout", self.timeout.is_some()),
             ("max_rate", self.max_rate),
             ("segment", self.segment.is_some()),
-            ("tls", self.ca.is_some() || self.insecure),
+            ("tls", self.tls_flags()),
         ]
         .into_iter()
         .filter_map(|(field, set)| set.then_some(field))

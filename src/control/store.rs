@@ -16,6 +16,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 use tokio::sync::{Mutex, watch};
@@ -35,8 +36,8 @@ use settle::Plan;
 use super::error::ApiError;
 use super::wire::{self, ProxyRequest, ProxyUpdate, ToxicPatch, ToxicRequest};
 use crate::proxy::{
-    HttpFront, HttpTarget, HttpTls, Metrics, PeerMap, Protocol, ProxyTls, RunningProxy, Snapshot,
-    ToxicEntry,
+    HEADER_TIMEOUT_DEFAULT, HttpFront, HttpTarget, HttpTls, Metrics, PeerMap, Protocol, ProxyTls,
+    RunningProxy, Snapshot, ToxicEntry,
 };
 
 /// Server-wide state behind the API.
@@ -74,6 +75,8 @@ struct Entry {
     enabled: bool,
     protocol: Protocol,
     header_faults: bool,
+    /// HTTP mode: how long a client has to send a request head (`http_header_timeout`).
+    header_timeout: Duration,
     /// HTTP mode's TLS settings, and the acceptor and client built from them.
     tls: ProxyTls,
     http_tls: Option<Arc<HttpTls>>,
@@ -98,6 +101,7 @@ impl Entry {
             enabled: false,
             protocol: Protocol::Tcp,
             header_faults: false,
+            header_timeout: HEADER_TIMEOUT_DEFAULT,
             tls: ProxyTls::default(),
             http_tls: None,
             toxics: Vec::new(),
@@ -119,13 +123,15 @@ impl Entry {
             http: front.map(|_| HttpTarget {
                 upstream: self.upstream.clone(),
                 header_faults: self.header_faults,
+                header_timeout: self.header_timeout,
                 tls: self.http_tls.clone(),
             }),
             toxics: self.toxics.iter().map(|s| s.entry.clone()).collect(),
         }));
     }
 
-    /// Toxiproxy's proxy JSON; an HTTP-mode proxy adds `protocol` and `header_faults`.
+    /// Toxiproxy's proxy JSON; an HTTP-mode proxy adds `protocol`, `header_faults`,
+    /// `http_header_timeout` (ms) and its TLS settings.
     fn view(&self) -> Value {
         let mut v = json!({
             "name": &*self.name,
@@ -137,6 +143,10 @@ impl Entry {
         if let (Protocol::Http, Some(map)) = (self.protocol, v.as_object_mut()) {
             map.insert("protocol".into(), json!(self.protocol.as_str()));
             map.insert("header_faults".into(), json!(self.header_faults));
+            map.insert(
+                "http_header_timeout".into(),
+                json!(self.header_timeout.as_millis()),
+            );
             self.tls.view(map);
         }
         v
@@ -207,6 +217,7 @@ impl Store {
             enabled: req.enabled,
             protocol: req.protocol.unwrap_or_default(),
             header_faults: req.header_faults.unwrap_or(false),
+            header_timeout: req.header_timeout.unwrap_or(HEADER_TIMEOUT_DEFAULT),
             toxics: req
                 .toxics
                 .into_iter()
@@ -267,6 +278,7 @@ impl Store {
         plan.enabled = upd.enabled.unwrap_or(entry.enabled);
         plan.protocol = upd.protocol.unwrap_or(entry.protocol);
         plan.header_faults = upd.header_faults.unwrap_or(entry.header_faults);
+        plan.header_timeout = upd.header_timeout.unwrap_or(entry.header_timeout);
         plan.set_tls(&upd.tls)?;
         self.apply(entry, plan).await?;
         Ok(entry.view())

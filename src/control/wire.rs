@@ -10,99 +10,14 @@ use serde_json::{Map, Value, json};
 
 use super::error::ApiError;
 use crate::fault::{Stream, Toxic, ToxicKind, Toxicity};
-use crate::proxy::{Protocol, ProxyTls, ToxicEntry};
+use crate::proxy::{Protocol, ToxicEntry};
 
 mod note;
+mod tls;
 pub use note::{NoteRequest, note_request};
-
-/// An HTTP-mode proxy's TLS fields as given: `None` leaves a setting as it is (a new proxy
-/// has none); an empty path clears one.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct TlsFields {
-    /// `upstream_tls`: speak TLS to the upstream.
-    pub upstream_tls: Option<bool>,
-    /// `upstream_ca`: PEM file of CA certificates for the upstream.
-    pub upstream_ca: Option<String>,
-    /// `upstream_insecure`: accept any upstream certificate.
-    pub upstream_insecure: Option<bool>,
-    /// `tls_cert`: PEM certificate chain served to clients.
-    pub tls_cert: Option<String>,
-    /// `tls_key`: its PEM private key.
-    pub tls_key: Option<String>,
-}
-
-impl From<&ProxyTls> for TlsFields {
-    /// Every setting of `tls` given (a new proxy with exactly these settings).
-    fn from(tls: &ProxyTls) -> Self {
-        let path = |p: &Option<std::path::PathBuf>| p.as_ref().map(|p| p.display().to_string());
-        TlsFields {
-            upstream_tls: Some(tls.upstream_tls),
-            upstream_ca: path(&tls.upstream_ca),
-            upstream_insecure: Some(tls.upstream_insecure),
-            tls_cert: path(&tls.tls_cert),
-            tls_key: path(&tls.tls_key),
-        }
-    }
-}
-
-impl TlsFields {
-    /// `base` with these fields applied.
-    pub fn merged(&self, base: &ProxyTls) -> ProxyTls {
-        let path = |given: &Option<String>, old: &Option<std::path::PathBuf>| match given {
-            None => old.clone(),
-            Some(p) if p.is_empty() => None,
-            Some(p) => Some(p.into()),
-        };
-        ProxyTls {
-            upstream_tls: self.upstream_tls.unwrap_or(base.upstream_tls),
-            upstream_ca: path(&self.upstream_ca, &base.upstream_ca),
-            upstream_insecure: self.upstream_insecure.unwrap_or(base.upstream_insecure),
-            tls_cert: path(&self.tls_cert, &base.tls_cert),
-            tls_key: path(&self.tls_key, &base.tls_key),
-        }
-    }
-}
-
-/// The TLS fields of `map`; each file given is read now, so a bad one is refused naming its
-/// field. A new proxy's (`whole`) are also checked together (a key that fits the
-/// certificate, `tls_key` with `tls_cert`); an update's are once merged, by the store.
-fn tls_fields(map: &Map<String, Value>, whole: bool) -> Result<TlsFields, ApiError> {
-    let fields = TlsFields {
-        upstream_tls: boolean(map, "upstream_tls")?,
-        upstream_ca: string(map, "upstream_ca")?,
-        upstream_insecure: boolean(map, "upstream_insecure")?,
-        tls_cert: string(map, "tls_cert")?,
-        tls_key: string(map, "tls_key")?,
-    };
-    let bad = |field: &str, e: crate::tls::TlsError| ApiError::bad_body(format!("{field}: {e}"));
-    if let Some(p) = given(&fields.upstream_ca) {
-        crate::tls::read_certificates(p).map_err(|e| bad("upstream_ca", e))?;
-    }
-    if let Some(p) = given(&fields.tls_cert) {
-        crate::tls::read_certificates(p).map_err(|e| bad("tls_cert", e))?;
-    }
-    if let Some(p) = given(&fields.tls_key) {
-        crate::tls::read_key(p).map_err(|e| bad("tls_key", e))?;
-    }
-    if whole {
-        check_tls(&fields.merged(&ProxyTls::default()))?;
-    }
-    Ok(fields)
-}
-
-fn given(path: &Option<String>) -> Option<&std::path::Path> {
-    path.as_deref()
-        .filter(|p| !p.is_empty())
-        .map(std::path::Path::new)
-}
-
-/// Build `tls` once to check it; a problem is a `400` naming the field.
-pub(crate) fn check_tls(
-    tls: &ProxyTls,
-) -> Result<Option<std::sync::Arc<crate::proxy::HttpTls>>, ApiError> {
-    tls.build()
-        .map_err(|(field, why)| ApiError::bad_body(format!("{field}: {why}")))
-}
+pub use tls::TlsFields;
+pub(crate) use tls::check_tls;
+use tls::tls_fields;
 
 /// A validated proxy to create (`POST /proxies`, `/populate`, a config file).
 #[derive(Debug, Clone, PartialEq)]
@@ -121,6 +36,10 @@ pub struct ProxyRequest {
     /// `header_faults`: HTTP mode obeys `x-shakedown-fault-*` request headers; `None` (not
     /// given) is false for a new proxy and keeps an existing one's on `/populate`.
     pub header_faults: Option<bool>,
+    /// `http_header_timeout` (ms on the wire): how long an HTTP-mode client has to send a
+    /// request head; `None` (not given) is the default (10 s) for a new proxy and keeps an
+    /// existing one's on `/populate`.
+    pub header_timeout: Option<Duration>,
     /// HTTP mode's TLS (`upstream_tls`, `upstream_ca`, `upstream_insecure`, `tls_cert`,
     /// `tls_key`).
     pub tls: TlsFields,
@@ -141,6 +60,8 @@ pub struct ProxyUpdate {
     pub protocol: Option<Protocol>,
     /// Turn header-driven faults on or off.
     pub header_faults: Option<bool>,
+    /// New head timeout (`http_header_timeout`).
+    pub header_timeout: Option<Duration>,
     /// TLS settings to change.
     pub tls: TlsFields,
 }
@@ -237,6 +158,23 @@ fn lease(map: &Map<String, Value>) -> Result<Option<Duration>, ApiError> {
     }
 }
 
+/// `http_header_timeout`: an integer number of milliseconds within
+/// [`crate::proxy::HEADER_TIMEOUT_RANGE`].
+fn header_timeout(map: &Map<String, Value>) -> Result<Option<Duration>, ApiError> {
+    let range = crate::proxy::HEADER_TIMEOUT_RANGE;
+    match map.get("http_header_timeout") {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => match v.as_u64().map(Duration::from_millis) {
+            Some(d) if range.contains(&d) => Ok(Some(d)),
+            _ => Err(ApiError::bad_body(format!(
+                "http_header_timeout: expected an integer number of milliseconds in {}..={}, got {v}",
+                range.start().as_millis(),
+                range.end().as_millis()
+            ))),
+        },
+    }
+}
+
 fn attributes(map: &Map<String, Value>) -> Result<Map<String, Value>, ApiError> {
     match map.get("attributes") {
         None | Some(Value::Null) => Ok(Map::new()),
@@ -263,11 +201,15 @@ const PROXY_FIELDS: &[&str] = &[
     "toxics",
     "protocol",
     "header_faults",
+    "http_header_timeout",
     "upstream_tls",
     "upstream_ca",
     "upstream_insecure",
+    "upstream_cert",
+    "upstream_key",
     "tls_cert",
     "tls_key",
+    "tls_client_ca",
 ];
 
 fn protocol(map: &Map<String, Value>) -> Result<Option<Protocol>, ApiError> {
@@ -336,6 +278,7 @@ pub fn proxy_request(value: &Value) -> Result<ProxyRequest, ApiError> {
         enabled: boolean(map, "enabled")?.unwrap_or(true),
         protocol: protocol(map)?,
         header_faults: boolean(map, "header_faults")?,
+        header_timeout: header_timeout(map)?,
         tls: tls_fields(map, true)?,
         toxics,
     })
@@ -382,6 +325,7 @@ pub fn proxy_update(value: &Value) -> Result<ProxyUpdate, ApiError> {
         enabled: boolean(map, "enabled")?,
         protocol: protocol(map)?,
         header_faults: boolean(map, "header_faults")?,
+        header_timeout: header_timeout(map)?,
         tls: tls_fields(map, false)?,
     })
 }

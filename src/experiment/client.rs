@@ -11,7 +11,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
-use crate::tls::{TlsError, TlsOptions};
+use crate::tls::{SettingError, TlsOptions};
 
 /// A request that got no answer.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -91,8 +91,8 @@ impl Http {
     /// A client whose `https` requests verify servers following `options`.
     ///
     /// # Errors
-    /// A `ca` file that cannot be read or holds no certificate.
-    pub fn with_tls(options: &TlsOptions) -> Result<Self, TlsError> {
+    /// A `ca`, `cert` or `key` file that cannot be used (see [`crate::tls::client_config`]).
+    pub fn with_tls(options: &TlsOptions) -> Result<Self, SettingError> {
         let connector = crate::tls::https_connector(options, false)?;
         Ok(Self {
             client: Client::builder(TokioExecutor::new())

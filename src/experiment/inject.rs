@@ -89,6 +89,9 @@ impl Injector {
                 "enabled": true, "protocol": p.protocol.as_str()});
             if let Some(map) = body.as_object_mut() {
                 p.tls.view(map);
+                if let Some(t) = p.header_timeout {
+                    map.insert("http_header_timeout".into(), json!(t.as_millis()));
+                }
             }
             let action = format!("create proxy `{}` ({} → {})", p.name, p.listen, p.upstream);
             if let Err(e) = self
@@ -253,6 +256,7 @@ mod tests {
             upstream: "127.0.0.1:9".into(),
             protocol: crate::proxy::Protocol::Tcp,
             tls: Default::default(),
+            header_timeout: None,
         };
         let mut first = Injector::new(base.clone(), Http::default(), None, Clock::start());
         first
@@ -295,6 +299,34 @@ mod tests {
         };
         assert!(body.contains("proxy not found"), "{body}");
         assert!(second.clear().await.is_empty());
+        server.shutdown().await;
+    }
+
+    /// An experiment's HTTP-mode proxy reaches the control API with its head timeout (ms on
+    /// the wire).
+    #[tokio::test]
+    async fn a_proxy_is_created_with_its_head_timeout() {
+        let (server, base) = Embedded::start(Some(1)).await.unwrap();
+        let proxy = Proxy {
+            name: "web".into(),
+            listen: "127.0.0.1:0".into(),
+            upstream: "127.0.0.1:9".into(),
+            protocol: crate::proxy::Protocol::Http,
+            tls: Default::default(),
+            header_timeout: Some(Duration::from_millis(2_500)),
+        };
+        let mut injector = Injector::new(base.clone(), Http::default(), None, Clock::start());
+        injector
+            .create_proxies(std::slice::from_ref(&proxy))
+            .await
+            .unwrap();
+        let url = format!("{base}/proxies/web");
+        let answer = Http::default()
+            .json(http::Method::GET, &url, None, CALL_LIMIT)
+            .await
+            .unwrap();
+        let view: Value = serde_json::from_slice(&answer.body).unwrap();
+        assert_eq!(view["http_header_timeout"], 2_500, "{view}");
         server.shutdown().await;
     }
 }

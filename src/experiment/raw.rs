@@ -86,12 +86,25 @@ pub(super) struct RawProxy {
     /// HTTP mode: accept any upstream certificate.
     #[serde(default)]
     pub upstream_insecure: bool,
+    /// HTTP mode: present this PEM certificate chain to an upstream that asks for one…
+    #[serde(default)]
+    pub upstream_cert: Option<String>,
+    /// …with this PEM private key.
+    #[serde(default)]
+    pub upstream_key: Option<String>,
     /// HTTP mode: terminate the clients' TLS with this PEM certificate chain…
     #[serde(default)]
     pub tls_cert: Option<String>,
     /// …and this PEM private key.
     #[serde(default)]
     pub tls_key: Option<String>,
+    /// HTTP mode: require client certificates signed by a CA of this PEM file.
+    #[serde(default)]
+    pub tls_client_ca: Option<String>,
+    /// HTTP mode: how long a client has to send a request head (100ms to 10m; default 10s).
+    #[serde(default, deserialize_with = "quantity::bounded_opt")]
+    #[schemars(with = "Option<DurationText>")]
+    pub http_header_timeout: Option<Duration>,
 }
 
 /// `steady_state:`: how often the probes are sampled and when a run counts as recovered.

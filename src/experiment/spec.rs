@@ -110,6 +110,8 @@ pub struct Proxy {
     pub protocol: crate::proxy::Protocol,
     /// HTTP mode's TLS toward clients and upstream.
     pub tls: crate::proxy::ProxyTls,
+    /// HTTP mode: how long a client has to send a request head (`None`: the server's default).
+    pub header_timeout: Option<Duration>,
 }
 
 /// Where proxies are created and faults injected.

@@ -262,14 +262,15 @@ impl Ctx {
         })
     }
 
-    /// The `tls` section: its CA file is read now, so a bad one is a problem at `tls.ca`.
+    /// The `tls` section: its files are read now, so a bad one is a problem at `tls.ca`,
+    /// `tls.cert` or `tls.key`.
     fn tls(&mut self, value: Option<&Value>) -> crate::tls::TlsOptions {
         let tls = value
             .and_then(|v| self.de::<Option<crate::tls::TlsOptions>>("tls", v))
             .flatten()
             .unwrap_or_default();
         if let Err(e) = crate::tls::client_config(&tls) {
-            self.problem("tls.ca", e.to_string());
+            self.problem(e.field(), e.to_string());
         }
         tls
     }

@@ -128,8 +128,13 @@ impl ErrorClass {
         }
     }
 
-    /// The class of an error on an established connection.
+    /// The class of an error on an established connection. A TLS alert there is
+    /// [`ErrorClass::Tls`]: a TLS 1.3 server that refuses the client's certificate (or its
+    /// lack of one) says so after the client's side of the handshake is done.
     pub fn of_hyper(error: &hyper::Error) -> Self {
+        if crate::tls::is_tls_failure(error) {
+            return ErrorClass::Tls;
+        }
         if error.is_timeout() {
             return ErrorClass::Timeout;
         }

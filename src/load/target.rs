@@ -140,11 +140,12 @@ impl Target {
     /// verifies servers following `options`.
     ///
     /// # Errors
-    /// `("target", why)` for the URL, `("tls.ca", why)` for a CA file that cannot be used.
+    /// `("target", why)` for the URL, `("tls.ca", why)` for a CA file that cannot be used,
+    /// `("tls.cert", why)` or `("tls.key", why)` for a client identity that cannot be.
     pub(crate) fn parse(url: &str, options: &TlsOptions) -> Result<Self, TargetError> {
         let u = parse_http_url(url).map_err(|e| ("target", e))?;
         let tls = if u.tls {
-            let config = tls::client_config(options).map_err(|e| ("tls.ca", e.to_string()))?;
+            let config = tls::client_config(options).map_err(|e| (e.field(), e.to_string()))?;
             Some(TargetTls {
                 connector: TlsConnector::from(config),
                 name: tls::server_name(&u.host).map_err(|e| ("target", e))?,
@@ -190,7 +191,7 @@ mod tests {
         assert!(parse("http://").is_err());
         let missing = TlsOptions {
             ca: Some("/nonexistent/ca.pem".into()),
-            insecure: false,
+            ..TlsOptions::default()
         };
         let (field, e) = Target::parse("https://localhost/", &missing).unwrap_err();
         assert_eq!(field, "tls.ca");

@@ -17,8 +17,9 @@
 //! toxics then act on the encrypted bytes, HTTP toxics on the requests inside); with
 //! `upstream_tls` it forwards over TLS through a pooled client of its own.
 //!
-//! A client connection must send a whole request head within [`HEADER_READ_TIMEOUT`] (and
-//! finish its TLS handshake within the same time), or it is closed.
+//! A client connection must send a whole request head within the proxy's head timeout
+//! (`http_header_timeout`, [`crate::proxy::HEADER_TIMEOUT_DEFAULT`] unless set; read when the
+//! connection is accepted) and finish its TLS handshake within the same time, or it is closed.
 
 mod body;
 mod decide;
@@ -131,10 +132,6 @@ pub(crate) struct HttpFront {
 /// How long an idle upstream connection stays in the pool.
 const POOL_IDLE: Duration = Duration::from_secs(30);
 
-/// How long a client connection may take to send a request's head (its first, or the next
-/// one on a kept-alive HTTP/1.1 connection) or to finish its TLS handshake; then it is closed.
-pub(crate) const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
-
 impl HttpFront {
     /// Bind `127.0.0.1:0` and serve the front of proxy `name`. Fails only when no loopback
     /// port can be bound (out of descriptors).
@@ -222,17 +219,17 @@ async fn connection(
 ) {
     let reset = CancellationToken::new();
     let io = reset::ResetOnDrop::new(stream, reset.clone());
-    let acceptor = front
-        .config
-        .borrow()
-        .http
-        .as_ref()
-        .and_then(|t| t.tls.as_ref())
-        .and_then(|t| t.acceptor.clone());
-    let Some(acceptor) = acceptor else {
-        return serve_connection(TokioIo::new(io), from, front, reset, stop).await;
+    let (acceptor, timeout) = match front.config.borrow().http.as_ref() {
+        Some(t) => (
+            t.tls.as_ref().and_then(|t| t.acceptor.clone()),
+            t.header_timeout,
+        ),
+        None => (None, crate::proxy::HEADER_TIMEOUT_DEFAULT),
     };
-    let handshake = tokio::time::timeout(HEADER_READ_TIMEOUT, acceptor.accept(io));
+    let Some(acceptor) = acceptor else {
+        return serve_connection(TokioIo::new(io), from, front, reset, stop, timeout).await;
+    };
+    let handshake = tokio::time::timeout(timeout, acceptor.accept(io));
     let tls = tokio::select! {
         done = handshake => match done {
             Ok(Ok(tls)) => tls,
@@ -244,16 +241,18 @@ async fn connection(
         },
         _ = stop.cancelled() => return,
     };
-    serve_connection(TokioIo::new(tls), from, front, reset, stop).await;
+    serve_connection(TokioIo::new(tls), from, front, reset, stop, timeout).await;
 }
 
-/// Serve HTTP/1.1 or HTTP/2 on `io` (plain or TLS) until it closes or is stopped.
+/// Serve HTTP/1.1 or HTTP/2 on `io` (plain or TLS) until it closes or is stopped, or a
+/// request head takes longer than `head_timeout`.
 async fn serve_connection<I>(
     io: TokioIo<I>,
     from: SocketAddr,
     front: Arc<Front>,
     reset: CancellationToken,
     stop: CancellationToken,
+    head_timeout: Duration,
 ) where
     I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
@@ -284,12 +283,12 @@ async fn serve_connection<I>(
     builder
         .http1()
         .timer(hyper_util::rt::TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT);
+        .header_read_timeout(head_timeout);
     let conn = builder.serve_connection(io, service);
     let first_head = async {
         tokio::select! {
             _ = first.cancelled() => std::future::pending().await,
-            _ = tokio::time::sleep(HEADER_READ_TIMEOUT) => {}
+            _ = tokio::time::sleep(head_timeout) => {}
         }
     };
     tokio::select! {

@@ -73,6 +73,7 @@ impl Store {
                 // A Toxiproxy client does not know `protocol`: what it leaves out is kept.
                 plan.protocol = req.protocol.unwrap_or(old.protocol);
                 plan.header_faults = req.header_faults.unwrap_or(old.header_faults);
+                plan.header_timeout = req.header_timeout.unwrap_or(old.header_timeout);
                 plan.set_tls(&req.tls).map_err(within)?;
                 if !req.toxics.is_empty() {
                     plan.toxics = self.new_plan(req.clone()).map_err(within)?.toxics;

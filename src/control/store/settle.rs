@@ -15,6 +15,7 @@ use crate::control::wire::{self, TlsFields};
 use crate::fault::ToxicKind;
 use crate::proxy::{HttpFront, HttpTls, Protocol, ProxyContext, ProxyTls, RunningProxy};
 use std::sync::Arc;
+use std::time::Duration;
 
 /// What a request wants a proxy to become.
 #[derive(Debug, Clone)]
@@ -24,6 +25,7 @@ pub(super) struct Plan {
     pub(super) enabled: bool,
     pub(super) protocol: Protocol,
     pub(super) header_faults: bool,
+    pub(super) header_timeout: Duration,
     pub(super) tls: ProxyTls,
     pub(super) http_tls: Option<Arc<HttpTls>>,
     pub(super) toxics: Vec<Slot>,
@@ -38,6 +40,7 @@ impl Plan {
             enabled: entry.enabled,
             protocol: entry.protocol,
             header_faults: entry.header_faults,
+            header_timeout: entry.header_timeout,
             tls: entry.tls.clone(),
             http_tls: entry.http_tls.clone(),
             toxics: entry.toxics.clone(),
@@ -71,9 +74,10 @@ impl Plan {
             return Ok(());
         }
         if self.tls.is_set() {
-            return Err(ApiError::bad_body(
-                "TLS (upstream_tls, tls_cert, tls_key) needs an HTTP-mode proxy (\"protocol\": \"http\")",
-            ));
+            return Err(ApiError::bad_body(format!(
+                "TLS ({}) needs an HTTP-mode proxy (\"protocol\": \"http\")",
+                self.tls.given().join(", ")
+            )));
         }
         match self.toxics.iter().find(|s| s.entry.toxic.kind.is_http()) {
             None => Ok(()),
@@ -139,6 +143,7 @@ impl Store {
         entry.enabled = plan.enabled;
         entry.protocol = plan.protocol;
         entry.header_faults = plan.header_faults;
+        entry.header_timeout = plan.header_timeout;
         entry.tls = plan.tls;
         entry.http_tls = plan.http_tls;
         self.front(entry);

@@ -114,13 +114,29 @@ impl Ctx {
                 upstream_tls: p.upstream_tls,
                 upstream_ca: p.upstream_ca.map(Into::into),
                 upstream_insecure: p.upstream_insecure,
+                upstream_cert: p.upstream_cert.map(Into::into),
+                upstream_key: p.upstream_key.map(Into::into),
                 tls_cert: p.tls_cert.map(Into::into),
                 tls_key: p.tls_key.map(Into::into),
+                tls_client_ca: p.tls_client_ca.map(Into::into),
             };
             if tls.is_set() && protocol != Protocol::Http {
                 self.problem(
                     &format!("{path}.protocol"),
-                    "TLS (upstream_tls, tls_cert, tls_key) needs `protocol: http`",
+                    format!("TLS ({}) needs `protocol: http`", tls.given().join(", ")),
+                );
+            }
+            let range = crate::proxy::HEADER_TIMEOUT_RANGE;
+            if let Some(t) = p.http_header_timeout
+                && !range.contains(&t)
+            {
+                self.problem(
+                    &format!("{path}.http_header_timeout"),
+                    format!(
+                        "must be between {:?} and {:?}, got {t:?}",
+                        range.start(),
+                        range.end()
+                    ),
                 );
             }
             if let Err((field, why)) = tls.build() {
@@ -132,6 +148,7 @@ impl Ctx {
                 upstream: p.upstream,
                 protocol,
                 tls,
+                header_timeout: p.http_header_timeout,
             });
         }
         out

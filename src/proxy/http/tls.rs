@@ -1,6 +1,8 @@
-//! An HTTP-mode proxy's TLS: terminating it for the proxy's clients (`tls_cert`, `tls_key`)
-//! and originating it to an HTTPS upstream (`upstream_tls`, verified against the system's
-//! roots, `upstream_ca`, or not at all with `upstream_insecure`).
+//! An HTTP-mode proxy's TLS: terminating it for the proxy's clients (`tls_cert`, `tls_key`;
+//! requiring client certificates signed by a CA of `tls_client_ca`) and originating it to an
+//! HTTPS upstream (`upstream_tls`, verified against the system's roots, `upstream_ca`, or not
+//! at all with `upstream_insecure`; presenting `upstream_cert` and `upstream_key` when the
+//! upstream asks for a client certificate).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -16,7 +18,8 @@ use super::ProxyBody;
 use crate::tls::{self, TlsOptions};
 
 /// The TLS settings of a proxy as given (the wire's `upstream_tls`, `upstream_ca`,
-/// `upstream_insecure`, `tls_cert`, `tls_key`).
+/// `upstream_insecure`, `upstream_cert`, `upstream_key`, `tls_cert`, `tls_key`,
+/// `tls_client_ca`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ProxyTls {
     /// Speak TLS to the upstream.
@@ -25,10 +28,16 @@ pub struct ProxyTls {
     pub upstream_ca: Option<PathBuf>,
     /// Accept any upstream certificate.
     pub upstream_insecure: bool,
+    /// The PEM certificate chain presented to an upstream that asks for a client certificate.
+    pub upstream_cert: Option<PathBuf>,
+    /// The PEM private key of `upstream_cert`.
+    pub upstream_key: Option<PathBuf>,
     /// The PEM certificate chain served to clients (TLS termination).
     pub tls_cert: Option<PathBuf>,
     /// The PEM private key of `tls_cert`.
     pub tls_key: Option<PathBuf>,
+    /// Require every client to present a certificate signed by a CA of this PEM file.
+    pub tls_client_ca: Option<PathBuf>,
 }
 
 /// A proxy's TLS, ready to use: built once per change of its settings.
@@ -64,36 +73,52 @@ impl ProxyTls {
         *self != ProxyTls::default()
     }
 
+    /// The wire names of the settings given, in the wire's order.
+    pub fn given(&self) -> Vec<&'static str> {
+        let mut map = serde_json::Map::new();
+        self.view(&mut map);
+        FIELDS
+            .iter()
+            .copied()
+            .filter(|f| map.contains_key(*f))
+            .collect()
+    }
+
     /// Build the acceptor and the upstream client. `Ok(None)` when no TLS is asked for.
     ///
     /// # Errors
     /// `(field, message)`: a PEM file that cannot be read or holds nothing usable, a key
-    /// that does not fit the certificate, `tls_cert` without `tls_key` (or the reverse),
-    /// `upstream_ca`/`upstream_insecure` without `upstream_tls`.
+    /// that does not fit its certificate, `tls_cert` without `tls_key` or `upstream_cert`
+    /// without `upstream_key` (or the reverse), `tls_client_ca` without `tls_cert`, the
+    /// `upstream_*` settings without `upstream_tls`.
     pub(crate) fn build(&self) -> Result<Option<Arc<HttpTls>>, (&'static str, String)> {
         if !self.is_set() {
             return Ok(None);
         }
-        let acceptor = match (&self.tls_cert, &self.tls_key) {
-            (None, None) => None,
-            (Some(_), None) => return Err(("tls_key", "needed with tls_cert".into())),
-            (None, Some(_)) => return Err(("tls_cert", "needed with tls_key".into())),
-            (Some(cert), Some(key)) => {
-                let field = |e: &tls::TlsError| match e {
-                    tls::TlsError::Pem { path, .. } if path == key => "tls_key",
-                    _ => "tls_cert",
-                };
-                let config =
-                    tls::server_config(cert, key).map_err(|e| (field(&e), e.to_string()))?;
+        let server = both(("tls_cert", &self.tls_cert), ("tls_key", &self.tls_key))?;
+        both(
+            ("upstream_cert", &self.upstream_cert),
+            ("upstream_key", &self.upstream_key),
+        )?;
+        let acceptor = match server {
+            None if self.tls_client_ca.is_some() => {
+                return Err(("tls_client_ca", "needs tls_cert and tls_key".into()));
+            }
+            None => None,
+            Some((cert, key)) => {
+                let config = tls::server_config(cert, key, self.tls_client_ca.as_deref())
+                    .map_err(|e| (server_field(e.setting), e.to_string()))?;
                 Some(TlsAcceptor::from(config))
             }
         };
         let upstream = if self.upstream_tls {
             Some(self.upstream_client()?)
-        } else if self.upstream_ca.is_some() {
-            return Err(("upstream_ca", "needs \"upstream_tls\": true".into()));
-        } else if self.upstream_insecure {
-            return Err(("upstream_insecure", "needs \"upstream_tls\": true".into()));
+        } else if let Some(field) = self
+            .given()
+            .into_iter()
+            .find(|f| f.starts_with("upstream_"))
+        {
+            return Err((field, "needs \"upstream_tls\": true".into()));
         } else {
             None
         };
@@ -110,9 +135,17 @@ impl ProxyTls {
         let options = TlsOptions {
             ca: self.upstream_ca.clone(),
             insecure: self.upstream_insecure,
+            cert: self.upstream_cert.clone(),
+            key: self.upstream_key.clone(),
         };
-        let connector =
-            tls::https_connector(&options, true).map_err(|e| ("upstream_ca", e.to_string()))?;
+        let connector = tls::https_connector(&options, true).map_err(|e| {
+            let field = match e.setting {
+                "cert" => "upstream_cert",
+                "key" => "upstream_key",
+                _ => "upstream_ca",
+            };
+            (field, e.to_string())
+        })?;
         Ok(Client::builder(TokioExecutor::new())
             .pool_idle_timeout(POOL_IDLE)
             .build(connector))
@@ -120,21 +153,61 @@ impl ProxyTls {
 
     /// The settings as the proxy's JSON shows them (only those set).
     pub fn view(&self, map: &mut serde_json::Map<String, serde_json::Value>) {
-        let path = |p: &PathBuf| serde_json::Value::from(p.display().to_string());
-        if self.upstream_tls {
-            map.insert("upstream_tls".into(), true.into());
+        let paths = [
+            ("upstream_ca", &self.upstream_ca),
+            ("upstream_cert", &self.upstream_cert),
+            ("upstream_key", &self.upstream_key),
+            ("tls_cert", &self.tls_cert),
+            ("tls_key", &self.tls_key),
+            ("tls_client_ca", &self.tls_client_ca),
+        ];
+        let flags = [
+            ("upstream_tls", self.upstream_tls),
+            ("upstream_insecure", self.upstream_insecure),
+        ];
+        for (field, set) in flags {
+            if set {
+                map.insert(field.into(), true.into());
+            }
         }
-        if let Some(p) = &self.upstream_ca {
-            map.insert("upstream_ca".into(), path(p));
+        for (field, path) in paths {
+            if let Some(p) = path {
+                map.insert(field.into(), p.display().to_string().into());
+            }
         }
-        if self.upstream_insecure {
-            map.insert("upstream_insecure".into(), true.into());
-        }
-        if let Some(p) = &self.tls_cert {
-            map.insert("tls_cert".into(), path(p));
-        }
-        if let Some(p) = &self.tls_key {
-            map.insert("tls_key".into(), path(p));
-        }
+    }
+}
+
+/// The wire's TLS fields of a proxy, in order.
+const FIELDS: [&str; 8] = [
+    "upstream_tls",
+    "upstream_ca",
+    "upstream_insecure",
+    "upstream_cert",
+    "upstream_key",
+    "tls_cert",
+    "tls_key",
+    "tls_client_ca",
+];
+
+/// A certificate and its key, both or neither: `(field, message)` naming the missing one.
+fn both<'a>(
+    (cert_field, cert): (&'static str, &'a Option<PathBuf>),
+    (key_field, key): (&'static str, &'a Option<PathBuf>),
+) -> Result<Option<(&'a PathBuf, &'a PathBuf)>, (&'static str, String)> {
+    match (cert, key) {
+        (None, None) => Ok(None),
+        (Some(_), None) => Err((key_field, format!("needed with {cert_field}"))),
+        (None, Some(_)) => Err((cert_field, format!("needed with {key_field}"))),
+        (Some(cert), Some(key)) => Ok(Some((cert, key))),
+    }
+}
+
+/// The wire field of a [`tls::server_config`] setting.
+fn server_field(setting: &str) -> &'static str {
+    match setting {
+        "key" => "tls_key",
+        "client_ca" => "tls_client_ca",
+        _ => "tls_cert",
     }
 }
