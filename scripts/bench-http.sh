@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # HTTP mode overhead, on loopback: small GETs with wrk at 32 keep-alive connections,
 #   direct    wrk -> upstream (nginx, 1 worker, a small static file)
-#   http      wrk -> shakedown HTTP-mode proxy, no toxics -> upstream
+#   http      wrk -> shakedown HTTP-mode proxy, no toxics -> upstream (served directly on the
+#             client's socket)
 #   decide    wrk -> shakedown HTTP-mode proxy with an http_abort at toxicity 0 -> upstream
 #             (every request is decided, none faulted: the price of deciding)
+#   relayed   wrk -> shakedown HTTP-mode proxy with a TCP noop toxic -> upstream (each
+#             connection piped through the TCP toxic chain to the proxy's HTTP front)
 #   nginx     wrk -> nginx as an HTTP reverse proxy (1 worker, upstream keepalive) -> upstream
 # The machine is shared, so the rows run alternately, ROUNDS times, and the medians are shown:
 # requests/s, p50 and p99 latency, and the proxy process's CPU-seconds per 100k requests
@@ -59,6 +62,7 @@ ng_port=$(free_port)
 api_port=$(free_port)
 plain_port=$(free_port)
 decide_port=$(free_port)
+relay_port=$(free_port)
 mkdir -p "$tmp/www" "$tmp/logs"
 printf 'hello\n' > "$tmp/www/index.html"
 chmod 755 "$tmp" "$tmp/www"; chmod 644 "$tmp/www/index.html"
@@ -100,7 +104,9 @@ cat > "$tmp/proxies.json" <<JSON
 [
   {"name": "plain", "listen": "127.0.0.1:$plain_port", "upstream": "127.0.0.1:$up_port", "protocol": "http"},
   {"name": "decide", "listen": "127.0.0.1:$decide_port", "upstream": "127.0.0.1:$up_port", "protocol": "http",
-   "toxics": [{"name": "never", "type": "http_abort", "toxicity": 0, "attributes": {"status": 503}}]}
+   "toxics": [{"name": "never", "type": "http_abort", "toxicity": 0, "attributes": {"status": 503}}]},
+  {"name": "relayed", "listen": "127.0.0.1:$relay_port", "upstream": "127.0.0.1:$up_port", "protocol": "http",
+   "toxics": [{"name": "tcp", "type": "noop"}]}
 ]
 JSON
 "$bin" serve --port "$api_port" --config "$tmp/proxies.json" > "$tmp/logs/serve.log" 2>&1 & pids+=($!)
@@ -109,7 +115,9 @@ sd_pid=$!
 wait_http "http://127.0.0.1:$up_port$path"
 wait_http "http://127.0.0.1:$plain_port$path"
 wait_http "http://127.0.0.1:$decide_port$path"
+wait_http "http://127.0.0.1:$relay_port$path"
 [ -z "$have_nginx" ] || wait_http "http://127.0.0.1:$ng_port$path"
+echo "bench-http: shakedown serve has $(ls /proc/$sd_pid/task | wc -l) threads, ${TOKIO_WORKER_THREADS:-$(nproc)} of them tokio workers; nginx has 1 worker process"
 
 # CPU ticks (utime + stime) of a process and its children threads/processes listed.
 ticks() { # PID...
@@ -141,7 +149,7 @@ run() { # URL PIDS...
               printf "%s %s %s %s %s\n", rps, p50, p99, c, bad + 0 }'
 }
 
-rows=(direct http decide)
+rows=(direct http decide relayed)
 [ -n "$have_nginx" ] && rows+=(nginx)
 for r in "${rows[@]}"; do : > "$tmp/$r.txt"; done
 echo "bench-http: $ROUNDS rounds of ${DURATION}s per row, $CONNS connections, $THREADS wrk threads"
@@ -151,6 +159,7 @@ for round in $(seq "$ROUNDS"); do
             direct) line=$(run "http://127.0.0.1:$up_port$path") ;;
             http) line=$(run "http://127.0.0.1:$plain_port$path" "$sd_pid") ;;
             decide) line=$(run "http://127.0.0.1:$decide_port$path" "$sd_pid") ;;
+            relayed) line=$(run "http://127.0.0.1:$relay_port$path" "$sd_pid") ;;
             nginx) line=$(run "http://127.0.0.1:$ng_port$path" "$ng_master" $(pgrep -P "$ng_master")) ;;
         esac
         echo "$line" >> "$tmp/$r.txt"
@@ -174,10 +183,12 @@ def med(r, c):
     vals = [float(l.split()[c]) for l in open(f"{tmp}/{r}.txt") if l.split()[c] != "-"]
     return statistics.median(vals) if vals else None
 print()
-d, h, x = med("direct", 1), med("http", 1), med("decide", 1)
-print(f"added p50 through shakedown: {h - d:.0f} µs (goal < 100 µs)")
+d, p = med("direct", 1), med("http", 1)
+h = med("http", 0)
+print(f"added p50 through shakedown: {p - d:.0f} µs (goal < 100 µs)")
 print(f"deciding (http_abort at toxicity 0) costs {(med('http', 0) - med('decide', 0)) / med('http', 0) * 100:.1f}% of req/s "
       f"and {(med('decide', 3) - med('http', 3)) / med('http', 3) * 100:.1f}% more CPU per request (goal < 5%; negative: within noise)")
+print(f"relayed (a TCP toxic present) / direct serving req/s: {med('relayed', 0) / h:.2f}")
 if "nginx" in rows:
     print(f"shakedown / nginx req/s: {med('http', 0) / med('nginx', 0):.2f} (goal >= 1, 0.8 at the very least)")
 PY

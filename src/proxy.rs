@@ -10,8 +10,9 @@
 //! - `pipe`: one direction: read → toxic chain → write; the fast `relay` while no toxic applies.
 //! - `relay`: the no-toxic fast path: read/write for small chunks, `splice(2)` for bulk.
 //! - `chain`: the per-direction toxic stages that apply the pure verdicts of [`crate::fault`].
-//! - `http`: HTTP mode: the per-proxy HTTP front that the TCP pipes dial, which serves
-//!   HTTP/1.1 and h2c, applies HTTP toxics per request and forwards through a pooled client.
+//! - `http`: HTTP mode: hyper serving HTTP/1.1 and h2c on the client's socket (no toxic on
+//!   the bytes) or on the per-proxy HTTP front that the TCP pipes dial (relayed, with TCP
+//!   toxics); it applies HTTP toxics per request and forwards through a pooled client.
 //! - [`budget`]: the file descriptors connections and splice pipes may hold, and the pipe pool.
 //! - [`metrics`]: Prometheus counters, including what each toxic actually affected.
 
@@ -37,7 +38,7 @@ use tokio_util::task::TaskTracker;
 use crate::fault::Toxic;
 pub use budget::FdBudget;
 pub use http::ProxyTls;
-pub(crate) use http::{HttpFront, HttpTls, PeerMap, RequestState};
+pub(crate) use http::{HttpFront, HttpShared, HttpTls, RequestState};
 pub use metrics::{Metrics, ToxicMetrics};
 
 /// A toxic as published to connections: the toxic plus a unique instance id,
@@ -141,9 +142,9 @@ pub(crate) struct ProxyContext {
     pub(crate) tracker: TaskTracker,
     /// The descriptors connections may hold (shared by every proxy of the server).
     pub(crate) budget: FdBudget,
-    /// HTTP mode: the client address of each connection to the front, by the dialling
-    /// socket's address (for `x-forwarded-for`).
-    pub(crate) peers: PeerMap,
+    /// HTTP mode: the front (for directly served connections) and the client address of
+    /// each relayed connection to it, by the dialling socket's address (`x-forwarded-for`).
+    pub(crate) http: HttpShared,
 }
 
 /// A proxy's listener and connections. Dropping it does not stop it; call [`RunningProxy::close`].
@@ -248,8 +249,8 @@ async fn accept_loop(
                 proxy_metrics.accepted.inc();
                 // Its two sockets must fit the budget, or it is closed now (an RST), not
                 // left to fail half-open when the upstream dial runs out of descriptors.
-                // HTTP mode holds two more: the front's side of the connection and an upstream
-                // connection of the pool.
+                // HTTP mode holds two more when relayed: the front's side of the connection and
+                // an upstream connection of the pool (a directly served one gives them back).
                 let http = ctx.config.borrow().http.is_some();
                 let permit = ctx.budget.admit().and_then(|p| {
                     let front = if http {

@@ -36,8 +36,8 @@ use settle::Plan;
 use super::error::ApiError;
 use super::wire::{self, ProxyRequest, ProxyUpdate, ToxicPatch, ToxicRequest};
 use crate::proxy::{
-    HEADER_TIMEOUT_DEFAULT, HttpFront, HttpTarget, HttpTls, Metrics, PeerMap, Protocol, ProxyTls,
-    RunningProxy, Snapshot, ToxicEntry,
+    HEADER_TIMEOUT_DEFAULT, HttpFront, HttpShared, HttpTarget, HttpTls, Metrics, Protocol,
+    ProxyTls, RunningProxy, Snapshot, ToxicEntry,
 };
 
 /// Server-wide state behind the API.
@@ -83,7 +83,7 @@ struct Entry {
     toxics: Vec<Slot>,
     /// HTTP mode: the front the connections dial (started on the first switch to HTTP).
     front: Option<HttpFront>,
-    peers: PeerMap,
+    http: HttpShared,
     tx: watch::Sender<Arc<Snapshot>>,
     connections: Arc<AtomicU64>,
     running: Option<RunningProxy>,
@@ -106,7 +106,7 @@ impl Entry {
             http_tls: None,
             toxics: Vec::new(),
             front: None,
-            peers: PeerMap::default(),
+            http: HttpShared::default(),
             tx,
             connections: Arc::new(AtomicU64::new(0)),
             running: None,

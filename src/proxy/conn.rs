@@ -9,11 +9,11 @@ use tokio::net::TcpStream;
 use tokio::net::tcp::{ReadHalf, WriteHalf};
 use tokio_util::sync::CancellationToken;
 
-use super::ProxyContext;
 use super::budget::Permit;
 use super::chain::{Chain, Ending};
 use super::metrics::ProxyMetrics;
 use super::pipe::{Pipe, PipeEnd};
+use super::{ProxyContext, http};
 use crate::fault::Stream;
 use crate::fault::kind::OnOpen;
 use crate::fault::roll::DecisionKey;
@@ -72,7 +72,7 @@ impl Connection {
     }
 
     /// Serve the connection to its end.
-    pub(crate) async fn serve(self, mut client: TcpStream) {
+    pub(crate) async fn serve(mut self, mut client: TcpStream) {
         self.metrics.active.inc();
         let _active = ActiveGuard(self.metrics.clone());
         let _ = client.set_nodelay(true);
@@ -88,6 +88,12 @@ impl Connection {
                 _ = self.kill.cancelled() => return,
                 _ = tokio::time::sleep(delay) => {}
             }
+        }
+        if let Some(front) = self.direct_front() {
+            // A pooled upstream connection and the client's socket: the first permit's two.
+            self._permit.1 = None;
+            let config = self.ctx.config.clone();
+            return http::serve_direct(client, front, config, &self.metrics, &self.kill).await;
         }
         let upstream_addr = self.ctx.config.borrow().upstream.clone();
         let dialled = tokio::select! {
@@ -106,7 +112,7 @@ impl Connection {
         // HTTP mode: tell the front who the client is (x-forwarded-for).
         let _peer = match (upstream.local_addr(), client.peer_addr()) {
             (Ok(local), Ok(peer)) if self.ctx.config.borrow().http.is_some() => {
-                Some(self.ctx.peers.register(local, peer))
+                Some(self.ctx.http.peers.register(local, peer))
             }
             _ => None,
         };
@@ -115,6 +121,15 @@ impl Connection {
             let _ = client.set_zero_linger();
             let _ = upstream.set_zero_linger();
         }
+    }
+
+    /// HTTP mode with no toxic on the bytes: the front whose hyper serves the client's socket
+    /// itself (no relay, no loopback hop); `None` to relay to the front or the upstream.
+    fn direct_front(&self) -> Option<Arc<http::Front>> {
+        if !http::serves_directly(&self.ctx.config.borrow()) {
+            return None;
+        }
+        self.ctx.http.front().cloned()
     }
 
     fn pipe(&self, stream: Stream) -> Pipe {

@@ -1,19 +1,30 @@
-//! HTTP mode: the proxy's HTTP front.
+//! HTTP mode: hyper on the client's socket, or on the proxy's HTTP front.
 //!
 //! An HTTP-mode proxy keeps its TCP face: its listener, connection numbering, TCP toxics and
-//! descriptor budget are the TCP proxy's. Each connection's pipes dial the proxy's **front**
-//! (a listener on `127.0.0.1:0`) instead of the upstream, so TCP toxics act on the client's
-//! bytes exactly as in TCP mode. The front serves HTTP/1.1 and h2c (prior knowledge) with
+//! descriptor budget are the TCP proxy's. A connection accepted while a TCP toxic acts on the
+//! bytes is **relayed**: its pipes dial the proxy's **front** (a listener on `127.0.0.1:0`)
+//! instead of the upstream, so TCP toxics act on the client's bytes exactly as in TCP mode.
+//! Either way hyper serves HTTP/1.1 and h2c (prior knowledge) with
 //! hyper-util's auto server, keeps client connections alive, decides each request's HTTP
 //! toxics (`decide`), acts on the verdicts (`serve`), and forwards through pooled hyper-util
 //! clients (`forward`), streaming bodies both ways (`body`). A request goes upstream in the
 //! client's HTTP version: HTTP/1.x as HTTP/1.1, h2c as h2c (so gRPC passes through); over TLS
 //! to the upstream, ALPN chooses.
 //!
-//! `http_reset` resets the front's socket; the pipe reading it sees the RST and resets the
-//! client (the TCP proxy's rule for a reset peer).
+//! **Served directly** (`direct`): a connection accepted while the proxy has no toxic acting
+//! on the bytes (TCP toxics other than the open-time `refuse_new` and `slow_open`) skips the
+//! relay and the front: hyper serves the client's own socket, so a request crosses no extra
+//! loopback hop, and the client's address is the socket's peer. Its bytes are counted in the
+//! proxy's byte counters as they cross that socket. When a toxic acting on the bytes is added
+//! later (or the proxy leaves HTTP mode), the connection shuts down gracefully: an HTTP/1.1
+//! connection closes after its in-flight response (at once when idle), an h2 connection sends
+//! GOAWAY and finishes its open streams; the client's next connection is relayed, toxics and all.
 //!
-//! TLS (`tls`): with `tls_cert` and `tls_key` the front terminates the clients' TLS (TCP
+//! `http_reset` resets the socket hyper serves: on a relayed connection the front's socket (the
+//! pipe reading it sees the RST and resets the client, the TCP proxy's rule for a reset peer),
+//! on a direct connection the client's socket itself.
+//!
+//! TLS (`tls`): with `tls_cert` and `tls_key` the proxy terminates the clients' TLS (TCP
 //! toxics then act on the encrypted bytes, HTTP toxics on the requests inside); with
 //! `upstream_tls` it forwards over TLS through a pooled client of its own.
 //!
@@ -22,12 +33,15 @@
 //! connection is accepted) and finish its TLS handshake within the same time, or it is closed.
 
 mod body;
+mod counted;
 mod decide;
+mod direct;
 mod forward;
 mod reset;
 mod serve;
 mod tls;
 
+pub(crate) use direct::serve as serve_direct;
 pub(crate) use tls::HttpTls;
 pub use tls::ProxyTls;
 
@@ -35,7 +49,7 @@ use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -94,6 +108,34 @@ impl PeerMap {
     }
 }
 
+/// What an HTTP-mode proxy's connections share with its front: the client addresses of the
+/// relayed connections, and the front itself once started (which directly served connections
+/// use). Cheap to clone.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct HttpShared {
+    /// Client addresses by front connection.
+    pub(crate) peers: PeerMap,
+    front: Arc<OnceLock<Arc<Front>>>,
+}
+
+impl HttpShared {
+    /// The proxy's front, once [`HttpFront::start`] ran.
+    pub(crate) fn front(&self) -> Option<&Arc<Front>> {
+        self.front.get()
+    }
+}
+
+/// Whether a connection accepted now is served directly: the proxy is in HTTP mode and no
+/// toxic acts on its bytes (HTTP toxics act per request; `refuse_new` and `slow_open` act
+/// only when a connection opens, before this is asked).
+pub(crate) fn serves_directly(snapshot: &Snapshot) -> bool {
+    snapshot.http.is_some()
+        && snapshot
+            .toxics
+            .iter()
+            .all(|e| e.toxic.kind.is_http() || e.toxic.kind.acts_on_open())
+}
+
 impl Drop for PeerGuard {
     fn drop(&mut self) {
         if let Ok(mut m) = self.map.0.lock() {
@@ -133,13 +175,14 @@ pub(crate) struct HttpFront {
 const POOL_IDLE: Duration = Duration::from_secs(30);
 
 impl HttpFront {
-    /// Bind `127.0.0.1:0` and serve the front of proxy `name`. Fails only when no loopback
-    /// port can be bound (out of descriptors).
+    /// Bind `127.0.0.1:0` and serve the front of proxy `name`, published in `shared` for
+    /// the directly served connections. Fails only when no loopback port can be bound (out of
+    /// descriptors).
     pub(crate) fn start(
         name: Arc<str>,
         seed: u64,
         config: watch::Receiver<Arc<Snapshot>>,
-        peers: PeerMap,
+        shared: &HttpShared,
         stats: crate::proxy::metrics::HttpStats,
         tracker: &TaskTracker,
     ) -> std::io::Result<HttpFront> {
@@ -160,11 +203,13 @@ impl HttpFront {
             name,
             seed,
             config,
-            peers,
+            peers: shared.peers.clone(),
             client,
             h2c,
             stats,
         });
+        // Started once per proxy: a second start (none happens) would keep the first front.
+        let _ = shared.front.set(front.clone());
         let stop = CancellationToken::new();
         tracker.spawn(accept_loop(listener, front, stop.clone(), tracker.clone()));
         Ok(HttpFront { addr, stop })
@@ -196,7 +241,15 @@ async fn accept_loop(
         match accepted {
             Ok((stream, from)) => {
                 let _ = stream.set_nodelay(true);
-                tracker.spawn(connection(stream, from, front.clone(), stop.clone()));
+                let reset = CancellationToken::new();
+                let io = reset::ResetOnDrop::new(stream, reset.clone());
+                let client = ClientAddr::ViaFront(from);
+                let ends = Ends {
+                    reset,
+                    stop: stop.clone(),
+                    drain: None,
+                };
+                tracker.spawn(connection(io, client, front.clone(), ends));
             }
             Err(error) => {
                 tracing::warn!(proxy = %front.name, %error, "HTTP front: accept failed");
@@ -209,16 +262,36 @@ async fn accept_loop(
     }
 }
 
-/// Serve one front connection (from the proxy's socket `from`) until it closes, is reset by
-/// `http_reset`, or the front stops.
-async fn connection(
-    stream: tokio::net::TcpStream,
-    from: SocketAddr,
-    front: Arc<Front>,
+/// Who the client of a connection hyper serves is (for `x-forwarded-for`).
+#[derive(Debug, Clone)]
+enum ClientAddr {
+    /// A direct connection: the socket's peer, as the `x-forwarded-for` value.
+    Known(Option<http::HeaderValue>),
+    /// A relayed connection from the proxy's socket at this address: looked up per request
+    /// in the [`PeerMap`] (the proxy registers the client once it has dialled, which may be
+    /// just after the front accepted).
+    ViaFront(SocketAddr),
+}
+
+/// How a connection hyper serves ends, besides the client closing it.
+struct Ends {
+    /// Cancelled by `http_reset`: the connection is dropped at once, its socket with an RST.
+    reset: CancellationToken,
+    /// Cancelled when the front stops (relayed) or the proxy is disabled or deleted (direct):
+    /// the connection is dropped at once (FIN).
     stop: CancellationToken,
-) {
-    let reset = CancellationToken::new();
-    let io = reset::ResetOnDrop::new(stream, reset.clone());
+    /// Direct connections: resolves when the connection should shut down gracefully (a toxic
+    /// on the bytes was added, or the proxy left HTTP mode).
+    drain: Option<std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>>,
+}
+
+/// Serve one connection (`io`, the front's or a client's socket) until it closes, is reset by
+/// `http_reset`, or is stopped; TLS is terminated first when the proxy has a certificate. The
+/// head timeout (and the TLS handshake's) is the proxy's as the connection is accepted.
+async fn connection<S>(io: S, client: ClientAddr, front: Arc<Front>, ends: Ends)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let (acceptor, timeout) = match front.config.borrow().http.as_ref() {
         Some(t) => (
             t.tls.as_ref().and_then(|t| t.acceptor.clone()),
@@ -227,35 +300,35 @@ async fn connection(
         None => (None, crate::proxy::HEADER_TIMEOUT_DEFAULT),
     };
     let Some(acceptor) = acceptor else {
-        return serve_connection(TokioIo::new(io), from, front, reset, stop, timeout).await;
+        return serve_connection(TokioIo::new(io), client, front, ends, timeout).await;
     };
     let handshake = tokio::time::timeout(timeout, acceptor.accept(io));
     let tls = tokio::select! {
         done = handshake => match done {
             Ok(Ok(tls)) => tls,
             Ok(Err(error)) => {
-                tracing::debug!(proxy = %front.name, %error, "HTTP front: TLS handshake failed");
+                tracing::debug!(proxy = %front.name, %error, "HTTP: TLS handshake failed");
                 return;
             }
             Err(_) => return,
         },
-        _ = stop.cancelled() => return,
+        _ = ends.stop.cancelled() => return,
     };
-    serve_connection(TokioIo::new(tls), from, front, reset, stop, timeout).await;
+    serve_connection(TokioIo::new(tls), client, front, ends, timeout).await;
 }
 
-/// Serve HTTP/1.1 or HTTP/2 on `io` (plain or TLS) until it closes or is stopped, or a
-/// request head takes longer than `head_timeout`.
+/// Serve HTTP/1.1 or HTTP/2 on `io` (plain or TLS) until it closes or ends as `ends` says, or
+/// a request head takes longer than `head_timeout`.
 async fn serve_connection<I>(
     io: TokioIo<I>,
-    from: SocketAddr,
+    client: ClientAddr,
     front: Arc<Front>,
-    reset: CancellationToken,
-    stop: CancellationToken,
+    ends: Ends,
     head_timeout: Duration,
 ) where
     I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
+    let Ends { reset, stop, drain } = ends;
     // Set by the first request: until then the connection is on the head-read clock (hyper's
     // own timer covers HTTP/1.1 heads, not the version sniffing before them).
     let first = CancellationToken::new();
@@ -266,12 +339,15 @@ async fn serve_connection<I>(
             let front = front.clone();
             let reset = reset.clone();
             first.cancel();
+            let xff = match &client {
+                ClientAddr::Known(xff) => xff.clone(),
+                ClientAddr::ViaFront(from) => {
+                    front.peers.lookup(*from).and_then(forward::forwarded_for)
+                }
+            };
             async move {
-                // Looked up per request: the proxy registers the client once it has dialled,
-                // which may be just after the front accepted.
-                let peer = front.peers.lookup(from);
                 let start = tokio::time::Instant::now();
-                let response = serve::handle(&front, peer, &reset, req).await;
+                let response = serve::handle(&front, xff, &reset, req).await;
                 front
                     .stats
                     .record(response.status().as_u16(), start.elapsed());
@@ -284,17 +360,25 @@ async fn serve_connection<I>(
         .http1()
         .timer(hyper_util::rt::TokioTimer::new())
         .header_read_timeout(head_timeout);
-    let conn = builder.serve_connection(io, service);
-    let first_head = async {
+    let mut conn = std::pin::pin!(builder.serve_connection(io, service));
+    let mut first_head = std::pin::pin!(async {
         tokio::select! {
             _ = first.cancelled() => std::future::pending().await,
             _ = tokio::time::sleep(head_timeout) => {}
         }
-    };
-    tokio::select! {
-        _ = conn => {}
-        _ = reset.cancelled() => {}
-        _ = stop.cancelled() => {}
-        _ = first_head => {}
+    });
+    let mut drain = drain.unwrap_or_else(|| Box::pin(std::future::pending()));
+    let mut draining = false;
+    loop {
+        tokio::select! {
+            _ = conn.as_mut() => break,
+            _ = reset.cancelled() => break,
+            _ = stop.cancelled() => break,
+            _ = first_head.as_mut() => break,
+            _ = drain.as_mut(), if !draining => {
+                draining = true;
+                conn.as_mut().graceful_shutdown();
+            }
+        }
     }
 }

@@ -17,13 +17,14 @@
 //! | `shakedown_proxy_http_errors_total` | proxy | HTTP mode: requests answered with a 5xx status (injected or not) |
 //!
 //! HTTP mode also keeps each proxy's response latencies since the last
-//! [`HttpStats::take_percentiles`] (the event stream's one-second window).
+//! [`HttpStats::take_percentiles`] (the event stream's one-second window) in a lock-free
+//! histogram (`window`): a request costs relaxed atomic adds, no lock.
+
+mod window;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-
-use hdrhistogram::Histogram;
 
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -49,7 +50,7 @@ pub struct Metrics {
     requests: [Family<Labels, Counter>; 3],
     http_requests: Family<Labels, Counter>,
     http_errors: Family<Labels, Counter>,
-    windows: Mutex<HashMap<String, Arc<Mutex<Histogram<u64>>>>>,
+    windows: Mutex<HashMap<String, Arc<window::Window>>>,
 }
 
 /// One HTTP-mode proxy's request figures.
@@ -59,32 +60,23 @@ pub struct HttpStats {
     pub requests: Counter,
     /// Requests answered with a 5xx status.
     pub errors: Counter,
-    window: Arc<Mutex<Histogram<u64>>>,
+    window: Arc<window::Window>,
 }
 
 impl HttpStats {
-    /// Count one answered request: its status and how long its response head took.
+    /// Count one answered request: its status and how long its response head took. Lock-free.
     pub fn record(&self, status: u16, latency: Duration) {
         self.requests.inc();
         if status >= 500 {
             self.errors.inc();
         }
-        let micros = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
-        let mut w = self.window.lock().unwrap_or_else(|p| p.into_inner());
-        w.saturating_record(micros.max(1));
+        self.window.record(latency);
     }
 
-    /// The median and 99th percentile of the latencies recorded since the last call, then
-    /// forget them; `None` when none was recorded.
+    /// The median and 99th percentile of the latencies recorded since the last call (within
+    /// 1%, 1 µs to 1 h), then forget them; `None` when none was recorded.
     pub fn take_percentiles(&self) -> Option<(Duration, Duration)> {
-        let mut w = self.window.lock().unwrap_or_else(|p| p.into_inner());
-        if w.is_empty() {
-            return None;
-        }
-        let at = |q: f64| Duration::from_micros(w.value_at_quantile(q));
-        let out = (at(0.5), at(0.99));
-        w.reset();
-        Some(out)
+        self.window.take_percentiles()
     }
 }
 
@@ -246,14 +238,7 @@ impl Metrics {
     pub fn http(&self, name: &str) -> HttpStats {
         let p = vec![("proxy", name.to_string())];
         let mut windows = self.windows.lock().unwrap_or_else(|p| p.into_inner());
-        let window = windows
-            .entry(name.to_string())
-            .or_insert_with(|| {
-                // 1 µs to 1 h at 2 significant digits.
-                let h = Histogram::new_with_bounds(1, 3_600_000_000, 2);
-                Arc::new(Mutex::new(h.expect("constant bounds are valid")))
-            })
-            .clone();
+        let window = windows.entry(name.to_string()).or_default().clone();
         HttpStats {
             requests: self.http_requests.get_or_create_owned(&p),
             errors: self.http_errors.get_or_create_owned(&p),

@@ -186,7 +186,7 @@ impl Store {
             entry.name.clone(),
             self.seed,
             entry.tx.subscribe(),
-            entry.peers.clone(),
+            &entry.http,
             self.metrics.http(&entry.name),
             &self.tracker,
         ) {
@@ -205,7 +205,7 @@ impl Store {
             connections: entry.connections.clone(),
             tracker: self.tracker.clone(),
             budget: self.budget.clone(),
-            peers: entry.peers.clone(),
+            http: entry.http.clone(),
         };
         entry.listen = bound.addr.to_string();
         // Later re-binds (enable after disable, refuse_new removed) reuse the port actually chosen.

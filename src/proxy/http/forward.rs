@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use bytes::Bytes;
 use http::header::{self, HeaderName};
 use http::request::Parts;
+use http::uri::{self, Authority, PathAndQuery, Scheme};
 use http::{HeaderMap, HeaderValue, Request, Response, StatusCode, Uri, Version};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
@@ -29,6 +30,11 @@ const HOP_BY_HOP: &[&str] = &[
 ];
 
 fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    // One pass over the few headers a request has, instead of a hashed removal per name:
+    // most requests and responses carry none.
+    if !headers.keys().any(|k| HOP_BY_HOP.contains(&k.as_str())) {
+        return;
+    }
     let named: Vec<HeaderName> = headers
         .get_all(header::CONNECTION)
         .iter()
@@ -55,19 +61,15 @@ fn via(version: Version) -> HeaderValue {
 /// The request for `upstream` (`host:port`, over `scheme` `http` or `https`): an absolute
 /// URI, HTTP/1.1 (the upstream client may still choose h2 by ALPN), no hop-by-hop
 /// headers, the client's `host` (from `:authority` on h2) kept, `via` and `x-forwarded-for`
-/// (the client `peer`, when known) appended, the body streamed as it comes.
+/// (`xff`, the client's address from [`forwarded_for`], when known) appended, the body
+/// streamed as it comes.
 pub(super) fn request(
     mut parts: Parts,
     body: Incoming,
     scheme: &str,
     upstream: &str,
-    peer: Option<SocketAddr>,
+    xff: Option<HeaderValue>,
 ) -> Result<Request<ProxyBody>, String> {
-    let path = parts
-        .uri
-        .path_and_query()
-        .map_or("/", |p| p.as_str())
-        .to_string();
     if !parts.headers.contains_key(header::HOST)
         && let Some(authority) = parts.uri.authority()
         && let Ok(v) = HeaderValue::from_str(authority.as_str())
@@ -76,19 +78,38 @@ pub(super) fn request(
     }
     strip_hop_by_hop(&mut parts.headers);
     parts.headers.append(header::VIA, via(parts.version));
-    if let Some(peer) = peer
-        && let Ok(v) = HeaderValue::from_str(&peer.ip().to_string())
-    {
+    if let Some(v) = xff {
         parts.headers.append("x-forwarded-for", v);
     }
-    parts.uri = format!("{scheme}://{upstream}{path}")
-        .parse::<Uri>()
-        .map_err(|e| format!("bad upstream URI: {e}"))?;
+    let mut uri = uri::Parts::default();
+    uri.scheme = Some(if scheme == "https" {
+        Scheme::HTTPS
+    } else {
+        Scheme::HTTP
+    });
+    uri.authority = Some(
+        upstream
+            .parse::<Authority>()
+            .map_err(|e| format!("bad upstream URI: {e}"))?,
+    );
+    uri.path_and_query = Some(
+        parts
+            .uri
+            .path_and_query()
+            .cloned()
+            .unwrap_or_else(|| PathAndQuery::from_static("/")),
+    );
+    parts.uri = Uri::from_parts(uri).map_err(|e| format!("bad upstream URI: {e}"))?;
     parts.version = Version::HTTP_11;
     Ok(Request::from_parts(
         parts,
         body.map_err(Into::into).boxed_unsync(),
     ))
+}
+
+/// The `x-forwarded-for` value of client `peer`: its IP address.
+pub(super) fn forwarded_for(peer: SocketAddr) -> Option<HeaderValue> {
+    HeaderValue::from_str(&peer.ip().to_string()).ok()
 }
 
 /// `req` sent as HTTP/2 (to an h2c upstream, with prior knowledge).

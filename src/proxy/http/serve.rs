@@ -5,7 +5,6 @@
 //! response. Every response a fault fabricated or altered carries `x-shakedown-fault` with the
 //! name of each toxic that faulted it.
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use http::{HeaderMap, HeaderValue, Request, Response, StatusCode};
@@ -66,12 +65,12 @@ impl Plan {
 /// (the connection task then drops the connection with an RST and this never returns).
 pub(super) async fn handle(
     front: &Front,
-    peer: Option<SocketAddr>,
+    xff: Option<HeaderValue>,
     reset: &CancellationToken,
     req: Request<Incoming>,
 ) -> Response<ProxyBody> {
     let snapshot = front.config.borrow().clone();
-    let Some(target) = snapshot.http.clone() else {
+    let Some(target) = snapshot.http.as_ref() else {
         return forward::error(StatusCode::BAD_GATEWAY, "the proxy is not in HTTP mode");
     };
     let (mut parts, body) = req.into_parts();
@@ -102,7 +101,7 @@ pub(super) async fn handle(
         "http"
     };
     let h2c = tls_client.is_none() && version == http::Version::HTTP_2;
-    let req = match forward::request(parts, body, scheme, &target.upstream, peer) {
+    let req = match forward::request(parts, body, scheme, &target.upstream, xff) {
         Ok(req) => req,
         Err(e) => return forward::error(StatusCode::BAD_GATEWAY, &e),
     };
