@@ -23,6 +23,20 @@ fn rows(stdout: &str) -> Vec<(bool, String)> {
         .collect()
 }
 
+/// `shakedown preflight` of an experiment file holding `text` (written in `dir`), which must
+/// be not ready (exit 1): its outcome and its rows.
+async fn not_ready(
+    dir: &std::path::Path,
+    text: &str,
+) -> (support::runner::Ran, Vec<(bool, String)>) {
+    let file = dir.join("experiment.yaml");
+    std::fs::write(&file, text).unwrap();
+    let ran = shakedown(&["preflight", file.to_str().unwrap()]).await;
+    assert_eq!(ran.code, 1, "{}\n{}", ran.stdout, ran.stderr);
+    let rows = rows(&ran.stdout);
+    (ran, rows)
+}
+
 /// Whether a row failed the check `check` (its start) saying `why`.
 fn failed(rows: &[(bool, String)], check: &str, why: &str) -> bool {
     rows.iter()
@@ -80,10 +94,9 @@ async fn a_missing_command_a_port_in_use_and_an_unreachable_target_are_each_name
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let taken_port = taken.local_addr().unwrap().port();
     let (nowhere, service_port) = (free_port(), free_port());
-    let file = dir.path().join("not-ready.yaml");
-    std::fs::write(
-        &file,
-        format!(
+    let (ran, rows) = not_ready(
+        dir.path(),
+        &format!(
             r#"title: not ready
 services:
   - {{name: db, command: [shakedown-no-such-program, --serve], ready: "tcp://127.0.0.1:{service_port}", ready_timeout: 2s}}
@@ -95,10 +108,7 @@ duration: 1s
 "#
         ),
     )
-    .unwrap();
-    let ran = shakedown(&["preflight", file.to_str().unwrap()]).await;
-    assert_eq!(ran.code, 1, "{}\n{}", ran.stdout, ran.stderr);
-    let rows = rows(&ran.stdout);
+    .await;
     let failed = |check: &str, why: &str| failed(&rows, check, why);
     assert!(
         failed(
@@ -162,10 +172,9 @@ async fn a_port_another_process_answers_on_is_not_the_experiments_own() {
     );
     let proxy_port = proxy_port_holder.local_addr().unwrap().port();
     let service_port = service_port_holder.local_addr().unwrap().port();
-    let file = dir.path().join("taken.yaml");
-    std::fs::write(
-        &file,
-        format!(
+    let (ran, rows) = not_ready(
+        dir.path(),
+        &format!(
             r#"title: someone else's ports
 services:
   - {{name: db, command: [sleep, "30"], ready: "tcp://127.0.0.1:{service_port}", ready_timeout: 2s}}
@@ -180,10 +189,7 @@ duration: 1s
 "#
         ),
     )
-    .unwrap();
-    let ran = shakedown(&["preflight", file.to_str().unwrap()]).await;
-    assert_eq!(ran.code, 1, "{}\n{}", ran.stdout, ran.stderr);
-    let rows = rows(&ran.stdout);
+    .await;
     let failed = |check: &str, why: &str| failed(&rows, check, why);
     for (check, why) in [
         (
