@@ -13,6 +13,7 @@ mod fault;
 mod gameday;
 mod import;
 mod journal;
+mod listen;
 mod load;
 mod man;
 mod merge;

@@ -133,6 +133,23 @@ impl Default for Toxicity {
     }
 }
 
+/// As a plain number: `1`, `0.5` (never `1.0`): how the journal and the `fault` commands print
+/// it.
+impl fmt::Display for Toxicity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// A toxic view's (the control API's JSON for one toxic) `toxicity` as printed: as
+/// [`Toxicity`]'s `Display`; `1` when absent, the number as given when out of range.
+pub fn toxicity_text(view: &Value) -> String {
+    match view["toxicity"].as_f64() {
+        None => Toxicity::ALWAYS.to_string(),
+        Some(t) => Toxicity::new(t).map_or_else(|_| t.to_string(), |t| t.to_string()),
+    }
+}
+
 /// A fault that can be attached to a proxy.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Toxic {
@@ -340,6 +357,13 @@ mod tests {
         let err = ToxicKind::from_wire("nope", &Map::new()).unwrap_err();
         assert!(err.to_string().starts_with("invalid toxic type"), "{err}");
         assert!(Toxicity::new(1.5).is_err());
+        assert_eq!(Toxicity::ALWAYS.to_string(), "1");
+        assert_eq!(toxicity_text(&serde_json::json!({"toxicity": 1.0})), "1");
+        assert_eq!(
+            toxicity_text(&serde_json::json!({"toxicity": 0.25})),
+            "0.25"
+        );
+        assert_eq!(toxicity_text(&serde_json::json!({})), "1");
         assert!(Toxicity::new(f64::NAN).is_err());
         assert!(Stream::parse("sideways").is_err());
     }

@@ -48,7 +48,7 @@ mod spec;
 mod target;
 mod template;
 mod thresholds;
-mod units;
+pub(crate) mod units;
 mod usage;
 mod users;
 mod worker;
@@ -68,7 +68,8 @@ pub use intervals::{
 };
 pub use live::{LiveHandle, LiveIntervals, LiveSecond};
 pub use merge::{
-    AgentResult, LiveMerge, MergeError, merge, offset as agent_offset, shift as shift_agent,
+    AgentResult, LiveMerge, MergeError, align as align_agents, merge, offset as agent_offset,
+    shift as shift_agent,
 };
 pub use report::{
     Generator, Histograms, Latency, LoadReport, ScenarioReport, Summary, WriteReport,

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 use support::proxy::http;
-use support::runner::{alive, free_port, journal, signal, spawn, until, wait};
+use support::runner::{Ending, alive, free_port, journal, signal, spawn, until, wait};
 
 /// An external `shakedown serve` on a free port, ready.
 async fn serve() -> (support::runner::Spawned, SocketAddr) {
@@ -74,7 +74,7 @@ fn pid_of(dir: &Path) -> u32 {
         .unwrap()
 }
 
-async fn interrupted_mid_fault_cleans_up(sig: &str) {
+async fn interrupted_mid_fault_cleans_up(sig: &'static str) {
     let dir = tempfile::tempdir().unwrap();
     let (_serve, api) = serve().await;
     let file = experiment(dir.path(), api, "");
@@ -98,9 +98,9 @@ async fn interrupted_mid_fault_cleans_up(sig: &str) {
     }
     let service = pid_of(dir.path());
     assert!(alive(service));
-    signal(runner.id().unwrap(), sig);
+    let expected = Ending::Interrupted(sig).end(runner.id().unwrap());
     let ran = wait(runner, Duration::from_secs(30)).await;
-    assert_eq!(ran.code, 3, "{}\n{}", ran.stdout, ran.stderr);
+    assert_eq!(ran.code, expected, "{}\n{}", ran.stdout, ran.stderr);
     // Nothing left on the control server: no toxic, and the proxy the run created is gone.
     assert!(toxics(api).await.is_empty());
     assert_eq!(
@@ -295,14 +295,6 @@ fn processes_with(marker: &str) -> Vec<u32> {
         .collect()
 }
 
-/// How a run with a forking service ends.
-#[derive(Debug, Clone, Copy)]
-enum Ending {
-    Passes,
-    Fails,
-    Signal(&'static str),
-}
-
 /// A service `sh -c "sleep MARKER; true"` (the shell and its `sleep` in one group) and a
 /// command action that leaves a `sleep` running in the background: after the run ends in
 /// `ending`, no process of either is left.
@@ -317,7 +309,7 @@ async fn no_child_of_a_service_outlives_the_run(ending: Ending) {
     let (last, duration) = match ending {
         Ending::Passes => ("[true]", "2s"),
         Ending::Fails => ("[\"false\"]", "2s"),
-        Ending::Signal(_) => ("[true]", "60s"),
+        Ending::Interrupted(_) | Ending::Killed => ("[true]", "60s"),
     };
     let file = dir.path().join("forks.yaml");
     std::fs::write(
@@ -340,16 +332,11 @@ duration: {duration}
     })
     .await;
     assert!(started.is_some(), "the service's sleep never ran");
-    let expected = match ending {
-        Ending::Passes => 0,
-        Ending::Fails => 1,
-        Ending::Signal(sig) => {
-            // Past the action, so that its leftover is gone too.
-            tokio::time::sleep(Duration::from_millis(1500)).await;
-            signal(runner.id().unwrap(), sig);
-            if sig == "KILL" { -1 } else { 3 }
-        }
-    };
+    if matches!(ending, Ending::Interrupted(_) | Ending::Killed) {
+        // Past the action, so that its leftover is gone too.
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+    }
+    let expected = ending.end(runner.id().unwrap());
     let ran = wait(runner, Duration::from_secs(60)).await;
     assert_eq!(
         ran.code, expected,
@@ -381,17 +368,17 @@ async fn no_child_of_a_service_outlives_a_failing_run() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_child_of_a_service_outlives_sigint() {
-    no_child_of_a_service_outlives_the_run(Ending::Signal("INT")).await;
+    no_child_of_a_service_outlives_the_run(Ending::Interrupted("INT")).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_child_of_a_service_outlives_sigterm() {
-    no_child_of_a_service_outlives_the_run(Ending::Signal("TERM")).await;
+    no_child_of_a_service_outlives_the_run(Ending::Interrupted("TERM")).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_child_of_a_service_outlives_a_sigkilled_runner() {
-    no_child_of_a_service_outlives_the_run(Ending::Signal("KILL")).await;
+    no_child_of_a_service_outlives_the_run(Ending::Killed).await;
 }
 
 /// The `shakedown-*` folders in `tmp`.

@@ -233,6 +233,67 @@ async fn fault_commands_add_list_remove_and_clear() {
     assert!(actors[1].starts_with("shakedown-cli/"), "{actors:?}");
 }
 
+/// Before: `latency=1 latency=2` added latency 2 silently, `1e2` was refused without saying
+/// why, and `fault add` printed `toxicity 1.0` where the journal says `toxicity 1`.
+#[tokio::test]
+async fn repeated_keys_and_exponents_are_refused_and_toxicity_reads_as_in_the_journal() {
+    let (_child, api, _dir) = serve_with_token().await;
+    let (up, _u) = echo_upstream().await;
+    let auth = format!("Authorization: Bearer {TOKEN}\r\n");
+    let body = format!(r#"{{"name":"db","upstream":"{up}"}}"#);
+    let created = http_with(api, "POST", "/proxies", Some(&body), &auth).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let t = Some(TOKEN);
+    let hint = "an exponent or a fraction is not an integer here: write it in digits, 100";
+    for (args, message) in [
+        (
+            vec!["fault", "add", "db", "latency", "latency=1", "latency=2"],
+            "latency.latency: given twice (latency=1 and latency=2): give it once".to_string(),
+        ),
+        (
+            vec!["fault", "add", "db", "latency", "latency=1e2"],
+            format!(
+                "latency.latency: expected a non-negative integer (in ms), got \"1e2\" ({hint})"
+            ),
+        ),
+        (
+            vec!["fault", "add", "db", "latency", "latency=100.0"],
+            format!("({hint})"),
+        ),
+    ] {
+        let o = cli(api, t, &args).await;
+        assert_eq!(o.code, Some(2), "{args:?}: {}", o.stderr);
+        assert!(o.stderr.contains(&message), "{args:?}: {}", o.stderr);
+    }
+    // The control API refuses the same number alike, saying the same.
+    let refused = http_with(
+        api,
+        "POST",
+        "/proxies/db/toxics",
+        Some(r#"{"type":"latency","attributes":{"latency":1e2}}"#),
+        &auth,
+    )
+    .await;
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert!(refused.body.contains(hint), "{}", refused.body);
+    assert_eq!(get(api, "/proxies/db/toxics").await, serde_json::json!([]));
+    let o = cli(api, t, &["fault", "add", "db", "latency", "latency=100"]).await;
+    assert_eq!(o.code, Some(0), "{}", o.stderr);
+    let words = "(latency, downstream, toxicity 1)";
+    assert_eq!(
+        o.stdout,
+        format!("db: added latency_downstream {words} jitter=0 latency=100\n")
+    );
+    let journal = get_text(api, "/journal.md").await;
+    assert!(
+        journal.contains(&format!("{words}: latency=100 ms")),
+        "{journal}"
+    );
+    let o = cli(api, t, &["fault", "list"]).await;
+    let row = o.stdout.lines().nth(1).unwrap_or_default();
+    assert!(row.contains("  downstream  1  "), "{}", o.stdout);
+}
+
 #[tokio::test]
 async fn notes_and_journal_export() {
     let (_child, api, dir) = serve_with_token().await;

@@ -211,17 +211,24 @@ fn load_requests(run: &serde_json::Value) -> u64 {
         .unwrap_or_else(|| panic!("no load summary: {}", run["load"]))
 }
 
+/// A demo target and two agents (segments 0/2 and 1/2 of `rate`) to its `/health`, beginning
+/// their plan in 3 s (returned).
+fn two_agents(rate: &str) -> (DemoTarget, SystemTime, [Agent; 2]) {
+    let demo = DemoTarget::start(&[]);
+    let start = SystemTime::now() + Duration::from_secs(3);
+    let target = format!("http://{}/health", demo.addr);
+    let agents = [
+        Agent::start(&target, rate, 0, 2, start),
+        Agent::start(&target, rate, 1, 2, start),
+    ];
+    (demo, start, agents)
+}
+
 /// An experiment on two agents with no fault, lasting 5 s; agent 1 is killed (SIGKILL) 1.5 s
 /// after the agents begin. Returns the outcome, the journal and agent 1's URL.
 async fn lose_an_agent(allow: bool) -> (support::runner::Ran, serde_json::Value, String) {
     let dir = tempfile::tempdir().unwrap();
-    let demo = DemoTarget::start(&[]);
-    let start = SystemTime::now() + Duration::from_secs(3);
-    let target = format!("http://{}/health", demo.addr);
-    let mut agents = [
-        Agent::start(&target, "40/s", 0, 2, start),
-        Agent::start(&target, "40/s", 1, 2, start),
-    ];
+    let (_demo, start, mut agents) = two_agents("40/s");
     let file = dir.path().join("loss.yaml");
     std::fs::write(
         &file,
@@ -248,6 +255,63 @@ duration: 5s
     let (ran, doc) = run_journaled(&file).await;
     drop(killer.await.unwrap());
     (ran, doc, victim)
+}
+
+/// A run interrupted (SIGTERM) while its agents send asks each to stop at teardown: they end
+/// their plan and exit (after `--linger 5s`) long before their 60 s plan would have ended.
+/// Before: the runner exited and the agents went on loading the target for the rest of the
+/// minute.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_run_stops_its_agents() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_demo, start, mut agents) = two_agents("20/s");
+    let file = dir.path().join("interrupted.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            "title: interrupted\nload: {{agents: [\"{}\", \"{}\"]}}\nduration: 40s\n",
+            agents[0].url, agents[1].url
+        ),
+    )
+    .unwrap();
+    let json = dir.path().join("interrupted.json");
+    let run = support::runner::spawn(&[
+        "run",
+        file.to_str().unwrap(),
+        "--json",
+        json.to_str().unwrap(),
+        "-q",
+    ]);
+    // Well into the agents' plan (it begins at `start`), the run's clock started.
+    let into_plan = start + Duration::from_secs(3);
+    tokio::time::sleep(
+        into_plan
+            .duration_since(SystemTime::now())
+            .unwrap_or_default(),
+    )
+    .await;
+    let expected = support::runner::Ending::Interrupted("TERM").end(run.id().expect("running"));
+    let ran = support::runner::wait(run, Duration::from_secs(60)).await;
+    assert_eq!(ran.code, expected, "{}\n{}", ran.stdout, ran.stderr);
+    let doc = support::runner::journal(&json);
+    let cleanup = doc["experiments"][0]["runs"][0]["cleanup"].to_string();
+    for a in &agents {
+        assert!(
+            cleanup.contains(&format!("load agent {}: asked to stop", a.url)),
+            "{cleanup}"
+        );
+    }
+    // Generous: the stop, the agent's linger (5 s), a busy machine; the plan had 50 s left.
+    let exited = support::runner::until(Duration::from_secs(30), async || {
+        agents
+            .iter_mut()
+            .all(|a| a.child.try_wait().ok().flatten().is_some())
+    })
+    .await;
+    assert!(
+        exited.is_some(),
+        "the agents still run 30 s after the run was interrupted"
+    );
 }
 
 /// An agent killed mid-run aborts the run (exit 3); the record and the terminal name it.

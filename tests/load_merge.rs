@@ -263,3 +263,55 @@ async fn merge_thresholds_flip_the_exit_code_and_bad_input_is_exit_2() {
         assert!(text(&out).contains(says), "{args:?}: {}", text(&out));
     }
 }
+
+/// Two agents whose second 0 began 2 s apart (one report's `wall_start_ms` moved 2 s later):
+/// the merged second `s` is the first's second `s` plus the second's second `s − 2`, as the
+/// experiment runner places its live agents. Before: seconds were matched by number (second
+/// `s` read twice the one agent's).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn merge_places_agents_by_when_their_second_0_began() {
+    let server = TestServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let args = run_args(&server.url(), "20/s", dir.path(), "a");
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = shakedown_load(&argv, Duration::from_secs(60)).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let a_json = dir.path().join("a.json");
+    let mut b: Value = serde_json::from_slice(&std::fs::read(&a_json).unwrap()).unwrap();
+    let a_start = b["wall_start_ms"]
+        .as_u64()
+        .expect("the report says when second 0 began");
+    b["wall_start_ms"] = (a_start + 2_000).into();
+    let b_json = dir.path().join("b.json");
+    std::fs::write(&b_json, b.to_string()).unwrap();
+    let hlog = dir.path().join("a.hlog").display().to_string();
+    let merged_path = dir.path().join("merged.json");
+    let out = merge(&[
+        a_json.display().to_string(),
+        b_json.display().to_string(),
+        "--hlog".into(),
+        hlog.clone(),
+        "--hlog".into(),
+        hlog,
+        "--json".into(),
+        merged_path.display().to_string(),
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let one: Vec<u64> = report(&a_json)
+        .timeline
+        .iter()
+        .map(|p| p.requests)
+        .collect();
+    let merged = report(&merged_path);
+    let at = |s: usize| one.get(s).copied().unwrap_or(0);
+    let expected: Vec<u64> = (0..one.len() + 2)
+        .map(|s| at(s) + s.checked_sub(2).map_or(0, at))
+        .collect();
+    let got: Vec<u64> = merged.timeline.iter().map(|p| p.requests).collect();
+    assert_eq!(got, expected, "one agent's seconds: {one:?}");
+    assert_eq!(
+        merged.summary.requests,
+        2 * report(&a_json).summary.requests
+    );
+}

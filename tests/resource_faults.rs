@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use support::runner::{alive, free_port, journal, signal, spawn, until, wait};
+use support::runner::{Ending, alive, free_port, journal, spawn, until, wait};
 
 /// Nanoseconds every thread of `pid` spent on a CPU and waiting for one (runnable), summed
 /// from /proc/PID/task/*/schedstat.
@@ -110,16 +110,6 @@ fn stress_children(runner: u32) -> Vec<u32> {
         .collect()
 }
 
-/// How a run with resource faults ends.
-#[derive(Debug, Clone, Copy)]
-enum Ending {
-    Passes,
-    Fails,
-    Interrupted,
-    /// The runner is killed with SIGKILL: no teardown of its own runs.
-    Killed,
-}
-
 /// A demo-target service (its pid written to `pid`) and the four resource faults that need no
 /// cgroup, held from 200 ms; then a command that passes or fails.
 fn experiment(dir: &Path, ending: Ending) -> PathBuf {
@@ -128,9 +118,9 @@ fn experiment(dir: &Path, ending: Ending) -> PathBuf {
     let (hold, last, duration) = match ending {
         Ending::Passes => ("1s", "[true]", "2s"),
         Ending::Fails => ("1s", "[\"false\"]", "2s"),
-        Ending::Interrupted | Ending::Killed => ("60s", "[true]", "61s"),
+        Ending::Interrupted(_) | Ending::Killed => ("60s", "[true]", "61s"),
     };
-    let at_last = if matches!(ending, Ending::Interrupted | Ending::Killed) {
+    let at_last = if matches!(ending, Ending::Interrupted(_) | Ending::Killed) {
         "60s"
     } else {
         "1500ms"
@@ -180,18 +170,7 @@ async fn resource_faults_are_lifted(ending: Ending) {
         in_place.is_some(),
         "{ending:?}: the faults were never all in place"
     );
-    let expected = match ending {
-        Ending::Passes => 0,
-        Ending::Fails => 1,
-        Ending::Interrupted => {
-            signal(runner_pid, "INT");
-            3
-        }
-        Ending::Killed => {
-            signal(runner_pid, "KILL");
-            -1
-        }
-    };
+    let expected = ending.end(runner_pid);
     let ran = wait(runner, Duration::from_secs(60)).await;
     assert_eq!(
         ran.code, expected,
@@ -233,7 +212,7 @@ async fn resource_faults_are_lifted(ending: Ending) {
         assert_eq!(step["kind"], "fault", "{ending:?}: {step}");
         assert_eq!(step["ok"], true, "{ending:?}: {step}");
         assert!(step["injected_at"].as_f64().unwrap() >= 0.2, "{step}");
-        if !matches!(ending, Ending::Interrupted) {
+        if !matches!(ending, Ending::Interrupted(_)) {
             // Lifted at the step's end (1.2 s planned), recorded on the run's clock.
             let removed = step["removed_at"].as_f64().unwrap();
             assert!(
@@ -256,7 +235,7 @@ async fn resource_faults_are_lifted(ending: Ending) {
     assert!(detail(3).starts_with("SIGSTOP to `kv`"), "{}", detail(3));
     let cleanup = doc["experiments"][0]["runs"][0]["cleanup"].to_string();
     match ending {
-        Ending::Interrupted => {
+        Ending::Interrupted(_) => {
             // Teardown lifted all four, the pause resumed among them.
             assert_eq!(cleanup.matches("lifted").count(), 4, "{cleanup}");
             assert!(cleanup.contains("SIGCONT to `kv`"), "{cleanup}");
@@ -292,7 +271,7 @@ async fn resource_faults_are_lifted_when_the_run_fails() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resource_faults_are_lifted_on_ctrl_c() {
-    resource_faults_are_lifted(Ending::Interrupted).await;
+    resource_faults_are_lifted(Ending::Interrupted("INT")).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,6 +2,8 @@
 //! control API ([`super::access::Client`]). Attribute values are typed by the fault registry
 //! ([`crate::fault::catalog`]) before anything is sent.
 
+use std::collections::HashMap;
+
 use http::Method;
 use serde_json::{Map, Value, json};
 
@@ -125,10 +127,18 @@ fn toxic_body(add: &AddArgs) -> Result<Value, InvalidInput> {
         ))
     })?;
     let mut attributes = Map::new();
+    let mut given: HashMap<&str, &str> = HashMap::new();
     for pair in &add.attributes {
         let (key, value) = pair
             .split_once('=')
             .ok_or_else(|| InvalidInput::new(format!("{pair:?}: expected KEY=VALUE")))?;
+        // A key given twice is a mistake either way round: neither value is taken.
+        if let Some(first) = given.insert(key, pair) {
+            return Err(InvalidInput::new(format!(
+                "{}.{key}: given twice ({first} and {pair}): give it once",
+                info.name
+            )));
+        }
         attributes.insert(key.to_string(), typed(info, key, value)?);
     }
     let stream = match add.stream.as_deref() {
@@ -186,11 +196,17 @@ fn typed(info: &KindInfo, key: &str, value: &str) -> Result<Value, InvalidInput>
     match attr.ty {
         AttrType::Integer => {
             let unit = attr.unit.map(|u| format!(" (in {u})")).unwrap_or_default();
-            value
-                .trim()
-                .parse::<u64>()
-                .map(Value::from)
-                .map_err(|_| bad(&format!("a non-negative integer{unit}")))
+            value.trim().parse::<u64>().map(Value::from).map_err(|_| {
+                let why = value
+                    .trim()
+                    .parse::<f64>()
+                    .ok()
+                    .and_then(crate::fault::attrs::digits_hint)
+                    .map(|hint| format!(" ({hint})"))
+                    .unwrap_or_default();
+                let InvalidInput(message) = bad(&format!("a non-negative integer{unit}"));
+                InvalidInput(message + &why)
+            })
         }
         AttrType::String => Ok(Value::from(value)),
         AttrType::Object => match serde_json::from_str(value) {
@@ -220,7 +236,7 @@ fn describe(toxic: &Value) -> String {
         toxic["name"].as_str().unwrap_or_default(),
         toxic["type"].as_str().unwrap_or_default(),
         toxic["stream"].as_str().unwrap_or_default(),
-        toxic["toxicity"],
+        crate::fault::toxicity_text(toxic),
         attributes_text(toxic)
     )
 }
@@ -273,7 +289,7 @@ fn table(proxies: &Value) -> String {
                 t["name"].as_str().unwrap_or_default().to_string(),
                 t["type"].as_str().unwrap_or_default().to_string(),
                 t["stream"].as_str().unwrap_or_default().to_string(),
-                t["toxicity"].to_string(),
+                crate::fault::toxicity_text(&t),
                 attributes_text(&t),
             ]);
         }

@@ -75,7 +75,9 @@ pub(super) async fn merge_main(args: MergeArgs) -> anyhow::Result<Outcome> {
             intervals,
         });
     }
-    let merged = load::merge(&agents, &args.thresholds).map_err(|e| {
+    // Seconds placed by when each agent's second 0 began, as the experiment runner does.
+    let (agents, unplaced) = load::align_agents(agents);
+    let mut merged = load::merge(&agents, &args.thresholds).map_err(|e| {
         let at = e
             .agent
             .and_then(|i| args.reports.get(i))
@@ -83,6 +85,13 @@ pub(super) async fn merge_main(args: MergeArgs) -> anyhow::Result<Outcome> {
             .unwrap_or_default();
         InvalidInput::new(format!("{at}{e}"))
     })?;
+    if let Some(path) = unplaced.and_then(|i| args.reports.get(i)) {
+        merged.generator.warnings.push(format!(
+            "seconds matched by number: {} does not say when its second 0 began (no \
+             wall_start_ms: written by an older shakedown)",
+            path.display()
+        ));
+    }
     let hlog_out = match &args.hlog_out {
         Some(path) => Some((path, super::load::create(path, "--hlog-out")?)),
         None => None,

@@ -7,7 +7,6 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use tokio::net::TcpListener;
 use tokio::signal::unix::{Signal, SignalKind, signal};
 
 use crate::control::{ControlServer, ServeOptions, config_file};
@@ -61,9 +60,7 @@ pub(super) async fn start(
     let open_files = budget::raise_open_files_limit();
     tracing::info!(open_files, "open-file limit");
     let addr = format!("{}:{}", args.host, args.port);
-    let listener = TcpListener::bind(&addr)
-        .await
-        .with_context(|| format!("cannot listen on {addr}"))?;
+    let listener = super::listen::bind("--host", &addr).await?;
     let server = ControlServer::start(
         listener,
         ServeOptions {

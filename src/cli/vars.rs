@@ -1,4 +1,5 @@
-//! `--var KEY=VALUE` flags, shared by `run`, `test` and `validate`.
+//! `--var KEY=VALUE` flags, shared by `run`, `test`, `validate`, `preflight` and `gameday`. A
+//! key given twice is refused.
 
 use std::collections::BTreeMap;
 
@@ -18,7 +19,13 @@ pub(super) fn options(vars: &[String]) -> Result<LoadOptions, InvalidInput> {
         // `${var.KEY}` must be able to name it: the one name rule (no `}`, `:-` or spaces).
         crate::config::name::check(key)
             .map_err(|e| InvalidInput::new(format!("--var {v:?}: the name {key:?} {e}")))?;
-        map.insert(key.to_string(), val.to_string());
+        // Given twice is a mistake either way round (a script's default and an override read
+        // alike): neither value is taken.
+        if let Some(first) = map.insert(key.to_string(), val.to_string()) {
+            return Err(InvalidInput::new(format!(
+                "--var {key} given twice ({key}={first} and {key}={val}): give it once"
+            )));
+        }
     }
     Ok(LoadOptions {
         vars: map,
@@ -40,6 +47,11 @@ mod tests {
             let e = options(&[bad.into()]).unwrap_err();
             assert_eq!(e.to_string(), format!("--var {bad:?}: expected KEY=VALUE"));
         }
+        let e = options(&["port=1".into(), "port=2".into()]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "--var port given twice (port=1 and port=2): give it once"
+        );
         for bad in ["a b=x", "a}=x", "a:-b=x", ".hidden=x"] {
             let e = options(&[bad.into()]).unwrap_err().to_string();
             assert!(e.starts_with(&format!("--var {bad:?}: the name")), "{e}");

@@ -5,6 +5,8 @@
 
 mod agents;
 
+pub(crate) use agents::Unstopped;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -38,6 +40,11 @@ pub(super) trait LoadSource: Send + Sync + std::fmt::Debug {
     /// Stop sending, wait for in-flight requests, read writes back, and report. Every
     /// [`window`](Self::window) handle must have been dropped first.
     fn stop(self: Box<Self>) -> BoxFuture<'static, Ending>;
+    /// What the run's teardown must stop if [`stop`](Self::stop) is never called (the run
+    /// interrupted): the live agents; `None` for a local load, which ends with its process.
+    fn unstopped(&self) -> Option<Unstopped> {
+        None
+    }
 }
 
 /// Check a `load:` section with the load driver's own validation; the error names the

@@ -53,11 +53,18 @@ pub async fn check(experiment: &Experiment, dir: &Path) -> Vec<Row> {
         .into_iter()
         .map(|p| Row::new(format!("command `{p}`"), find_program(&p)))
         .collect();
-    rows.extend(
-        listened(experiment)
-            .into_iter()
-            .map(|(addr, who)| Row::new(format!("port {addr} free ({who} listens)"), free(&addr))),
-    );
+    // The ports another process already holds, and who of the experiment meant to listen there.
+    let mut taken: Vec<(String, String)> = Vec::new();
+    for (addr, who) in listened(experiment) {
+        let outcome = free(&addr);
+        if outcome.as_ref().is_err_and(|e| e == IN_USE) {
+            taken.push((addr.clone(), who.clone()));
+        }
+        rows.push(Row::new(
+            format!("port {addr} free ({who} listens)"),
+            outcome,
+        ));
+    }
     rows.extend(
         resource::permitted(experiment)
             .into_iter()
@@ -90,10 +97,16 @@ pub async fn check(experiment: &Experiment, dir: &Path) -> Vec<Row> {
         ));
     }
     for (addr, what) in targets(experiment) {
-        rows.push(Row::new(
-            format!("{addr} reachable ({what})"),
-            reach(&addr).await,
-        ));
+        let outcome = reach(&addr)
+            .await
+            .and_then(|found| match held_by(&taken, &addr) {
+                Some(who) => Err(format!(
+                    "reachable, but the port is in use by another process: the experiment's own \
+                 {who} cannot bind it"
+                )),
+                None => Ok(found),
+            });
+        rows.push(Row::new(format!("{addr} reachable ({what})"), outcome));
     }
     let outcomes = probes_before_load(experiment, &http).await;
     for o in outcomes {
@@ -184,15 +197,34 @@ fn listened(experiment: &Experiment) -> Vec<(String, String)> {
     out
 }
 
-/// Whether nothing listens on `addr` yet (bound and released at once).
+/// The reason [`free`] gives for a port another process holds.
+const IN_USE: &str = "in use: another process listens there";
+
+/// Whether nothing listens on `addr` yet (bound and released at once); [`IN_USE`] when another
+/// process does.
 fn free(addr: &str) -> Result<String, String> {
     match std::net::TcpListener::bind(addr) {
         Ok(_) => Ok("free".into()),
-        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
-            Err("in use: another process listens there".into())
-        }
+        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => Err(IN_USE.into()),
         Err(e) => Err(format!("cannot listen there: {e}")),
     }
+}
+
+/// Who of the experiment meant to listen on `addr` when another process already held it
+/// (`taken`: the ports [`free`] found in use, with their owner in the experiment). Addresses
+/// compare as written and, when both parse, as socket addresses (`localhost` is not resolved).
+fn held_by<'a>(taken: &'a [(String, String)], addr: &str) -> Option<&'a str> {
+    let same = |a: &str| {
+        a == addr
+            || matches!(
+                (a.parse::<std::net::SocketAddr>(), addr.parse::<std::net::SocketAddr>()),
+                (Ok(x), Ok(y)) if x == y
+            )
+    };
+    taken
+        .iter()
+        .find(|(a, _)| same(a))
+        .map(|(_, who)| who.as_str())
 }
 
 /// The addresses the experiment sends to once its services and proxies are up: each proxy's

@@ -5,6 +5,7 @@
 //! `error`, distinct from a `fail` whose answer is out of tolerance; both fail the sample.
 
 mod resource;
+pub(crate) mod sampling;
 
 use std::time::Duration;
 

@@ -93,6 +93,8 @@ pub(crate) struct Resources {
     held: super::resource::Active,
     injector: Option<Injector>,
     embedded: Option<Embedded>,
+    /// Live load agents started and not yet stopped by the method (stopped first at teardown).
+    load_agents: Option<super::driver::Unstopped>,
 }
 
 /// Run `experiment` once (run number `run`); scratch files and service logs go to `dir`.
@@ -128,6 +130,7 @@ pub async fn run_once(
         held: Default::default(),
         injector: None,
         embedded: None,
+        load_agents: None,
     }));
     let task = tokio::spawn(method::execute(
         experiment.clone(),

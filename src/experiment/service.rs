@@ -215,19 +215,32 @@ impl Services {
     }
 
     /// Send a signal (name without `SIG`) to every process of a running service's group.
-    pub fn signal(&mut self, name: &str, signal_name: &str) -> Result<(), ServiceError> {
+    /// Returns what happened in words: `sent SIGKILL to \`kv\``; when the service had already
+    /// exited and nothing of its group is left, nothing is sent and the words say so with its
+    /// exit status (`\`kv\` had already exited (exit status: 3): no SIGKILL sent`); when only
+    /// its leader had exited, the rest of the group gets the signal and the words say that.
+    pub fn signal(&mut self, name: &str, signal_name: &str) -> Result<String, ServiceError> {
         let r = self
             .running
-            .get(name)
+            .get_mut(name)
             .ok_or_else(|| ServiceError::NotRunning(name.into()))?;
         let fail = |e: String| ServiceError::Signal(name.into(), signal_name.into(), e);
         let sig: Signal = format!("SIG{signal_name}")
             .parse()
             .map_err(|e: nix::Error| fail(e.to_string()))?;
-        match group::signal(r.pid, sig) {
-            Ok(true) => Ok(()),
-            Ok(false) => Err(fail("no process of it is left".into())),
-            Err(e) => Err(fail(e.to_string())),
+        // Reaped first: an exited leader left unreaped still counts in its group, and a signal
+        // to it would read as sent.
+        let exited = r.child.try_wait().ok().flatten();
+        match (group::signal(r.pid, sig), exited) {
+            (Ok(true), None) => Ok(format!("sent SIG{signal_name} to `{name}`")),
+            (Ok(true), Some(status)) => Ok(format!(
+                "sent SIG{signal_name} to what is left of `{name}` (its leader had exited: {status})"
+            )),
+            (Ok(false), Some(status)) => Ok(format!(
+                "`{name}` had already exited ({status}): no SIG{signal_name} sent"
+            )),
+            (Ok(false), None) => Err(fail("no process of it is left".into())),
+            (Err(e), _) => Err(fail(e.to_string())),
         }
     }
 
@@ -300,5 +313,46 @@ mod tests {
             )
         );
         assert!(services.running().is_empty());
+    }
+
+    /// Before: a kill of a service that had exited on its own read `sent SIGKILL`.
+    #[tokio::test]
+    async fn a_signal_to_a_service_that_had_exited_says_so_with_its_status() {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = Service {
+            name: "kv".into(),
+            command: vec!["sh".into(), "-c".into(), "exit 3".into()],
+            ready: None,
+            ready_timeout: Duration::from_secs(5),
+            env: BTreeMap::new(),
+            stop_timeout: Duration::from_secs(1),
+        };
+        let mut services = Services::new(&[spec], dir.path(), Http::default());
+        services.start("kv").await.unwrap();
+        // Bounded: the shell exits at once; up to 10 s on a busy machine. Unreaped, it is a
+        // zombie (state `Z`), still in its group.
+        let pid = services.pid("kv").unwrap_or(0);
+        let zombie = || {
+            std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+                s.rsplit(')')
+                    .next()
+                    .is_some_and(|r| r.trim_start().starts_with('Z'))
+            })
+        };
+        for _ in 0..200 {
+            if zombie() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(zombie(), "the service did not exit");
+        assert_eq!(
+            services.signal("kv", "KILL").unwrap(),
+            "`kv` had already exited (exit status: 3): no SIGKILL sent"
+        );
+        assert_eq!(
+            services.stop("kv").await.unwrap(),
+            "had already exited (exit status: 3)"
+        );
     }
 }

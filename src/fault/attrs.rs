@@ -14,6 +14,20 @@ pub const MAX_DELAY: Duration = Duration::from_secs(24 * 60 * 60);
 /// client reads it exactly.
 pub const MAX_BYTES: u64 = 1_000_000_000_000_000;
 
+/// Why a whole number written with an exponent or a fraction (`1e2`, `100.0`) is refused where
+/// an integer attribute is expected, and how to write it: JSON reads such a number as a
+/// fraction, and Toxiproxy refuses it, so the control API and `fault add` refuse it alike.
+/// `None` when `number` is not a non-negative whole number (up to 2^53, exactly representable).
+pub fn digits_hint(number: f64) -> Option<String> {
+    const EXACT: f64 = (1u64 << 53) as f64;
+    (number.is_finite() && number >= 0.0 && number.fract() == 0.0 && number <= EXACT).then(|| {
+        format!(
+            "an exponent or a fraction is not an integer here: write it in digits, {}",
+            number as u64
+        )
+    })
+}
+
 /// A toxic's attribute map, read field by field.
 #[derive(Debug, Clone, Copy)]
 pub struct Attributes<'a> {
@@ -31,9 +45,14 @@ impl<'a> Attributes<'a> {
         match self.map.get(name) {
             None | Some(Value::Null) => Ok(0),
             Some(value) => value.as_u64().ok_or_else(|| {
+                let why = value
+                    .as_f64()
+                    .and_then(digits_hint)
+                    .map(|hint| format!(" ({hint})"))
+                    .unwrap_or_default();
                 FaultError::field(
                     format!("attributes.{name}"),
-                    format!("expected a non-negative integer, got {value}"),
+                    format!("expected a non-negative integer, got {value}{why}"),
                 )
             }),
         }
@@ -213,6 +232,24 @@ pub(crate) fn extremes() -> Vec<Value> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_whole_number_with_an_exponent_or_a_fraction_is_refused_saying_why() {
+        let m = json!({"latency": 1e2, "jitter": 2.5})
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
+        let a = Attributes::new(&m);
+        assert_eq!(
+            a.integer("latency").unwrap_err().to_string(),
+            "attributes.latency: expected a non-negative integer, got 100.0 (an exponent or a \
+             fraction is not an integer here: write it in digits, 100)"
+        );
+        assert_eq!(
+            a.integer("jitter").unwrap_err().to_string(),
+            "attributes.jitter: expected a non-negative integer, got 2.5"
+        );
+    }
 
     #[test]
     fn absurd_and_negative_values_are_refused_with_the_field() {

@@ -1,4 +1,5 @@
-//! The steady-state probes, sampled for as long as the game day lasts.
+//! The steady-state probes, sampled for as long as the game day lasts
+//! ([`crate::experiment::probe::sampling`], as a run samples them).
 //!
 //! Every `interval`, all probes run concurrently (each bounded by its timeout) and the sample
 //! is published as `probe` (`{"t", "probes": [{"name", "status", "pass", "detail"}]}`, `t` in
@@ -9,14 +10,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::future::join_all;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
 use super::Feed;
 use crate::clock::Clock;
 use crate::experiment::client::Http;
-use crate::experiment::probe::{self, LoadWindow, Outcome, Status};
+use crate::experiment::probe::sampling::Sampler;
+use crate::experiment::probe::{LoadWindow, Outcome, Status};
 use crate::experiment::spec::Probe;
 
 /// What is sampled, how often, with what.
@@ -55,34 +56,34 @@ pub(super) fn changes<'a>(
         .collect()
 }
 
-/// Sample until `stop`; a slow sample delays the next one (ticks missed meanwhile are skipped).
+/// Sample until `stop`.
 pub(super) async fn sample(s: Sampling, feed: Arc<dyn Feed>, stop: CancellationToken) {
     if s.probes.is_empty() {
         return;
     }
     let mut passing = vec![true; s.probes.len()];
-    let mut tick = tokio::time::interval(s.interval.max(Duration::from_millis(10)));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    loop {
-        tokio::select! {
-            _ = stop.cancelled() => return,
-            _ = tick.tick() => {}
-        }
-        let at = s.clock.now();
-        let load = s.load.as_deref();
-        let outcomes = tokio::select! {
-            _ = stop.cancelled() => return,
-            o = join_all(s.probes.iter().map(|p| probe::run(p, &s.http, load, s.resources.as_ref()))) => o,
-        };
-        for (name, pass, detail) in changes(&mut passing, &outcomes) {
-            feed.probe_changed(name, pass, detail);
-        }
-        let strip: Vec<_> = outcomes
-            .iter()
-            .map(|o| json!({"name": o.probe, "status": o.status, "pass": o.status == Status::Pass, "detail": o.detail}))
-            .collect();
-        feed.publish("probe", json!({"t": at.as_secs_f64(), "probes": strip}));
-    }
+    let sampler = Sampler {
+        probes: s.probes,
+        guards: Vec::new(),
+        interval: s.interval.max(Duration::from_millis(10)),
+        http: s.http,
+        load: s.load,
+        clock: s.clock,
+    };
+    let resources = || s.resources.clone();
+    sampler
+        .run(resources, stop, |round| {
+            for (name, pass, detail) in changes(&mut passing, &round.probes) {
+                feed.probe_changed(name, pass, detail);
+            }
+            let strip: Vec<_> = round
+                .probes
+                .iter()
+                .map(|o| json!({"name": o.probe, "status": o.status, "pass": o.status == Status::Pass, "detail": o.detail}))
+                .collect();
+            feed.publish("probe", json!({"t": round.at.as_secs_f64(), "probes": strip}));
+        })
+        .await;
 }
 
 #[cfg(test)]

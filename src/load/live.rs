@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Segment;
 use super::errors::ClassCounts;
-use super::units::serde_ms;
+use super::units::{serde_ms, unix_ms};
 use super::worker::Shared;
 
 /// One second of a running agent, by intended send time.
@@ -76,24 +76,5 @@ impl LiveHandle {
     /// drains and reports as usual.
     pub fn stop(&self) {
         self.shared.stop_now();
-    }
-}
-
-/// A wall-clock instant as whole milliseconds since the Unix epoch.
-mod unix_ms {
-    use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub(super) fn serialize<S: Serializer>(t: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
-        let ms = t.duration_since(UNIX_EPOCH).unwrap_or_default().as_millis();
-        s.serialize_u64(u64::try_from(ms).unwrap_or(u64::MAX))
-    }
-
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<SystemTime, D::Error> {
-        let ms = u64::deserialize(d)?;
-        UNIX_EPOCH
-            .checked_add(Duration::from_millis(ms))
-            .ok_or_else(|| serde::de::Error::custom(format!("{ms} ms since 1970 is out of range")))
     }
 }

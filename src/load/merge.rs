@@ -4,8 +4,9 @@
 //! Whole-run percentiles come from the reports' `histograms` (written by `load
 //! --histograms`), which are required. Per-second percentiles (and windowed latency
 //! thresholds) come from the agents' interval logs when given; without them the merged
-//! timeline keeps its exact counts and leaves `p50_ms`/`p99_ms` null. Seconds are matched by
-//! number: agents given the same `--start-at` share second 0.
+//! timeline keeps its exact counts and leaves `p50_ms`/`p99_ms` null. [`merge`] adds seconds
+//! by number: its callers first place each agent on one timeline ([`align`] by the reports'
+//! `wall_start`, or the runner's own offsets); agents given one `--start-at` share second 0.
 
 use std::time::Duration;
 
@@ -392,7 +393,7 @@ fn generator(reports: &[&LoadReport]) -> Generator {
 }
 
 mod live;
-pub use live::{LiveMerge, offset, shift};
+pub use live::{LiveMerge, align, offset, shift};
 
 #[cfg(test)]
 mod tests;

@@ -14,7 +14,7 @@ use super::histogram::{Hist, TimelinePoint, quantile};
 use super::intervals::Intervals;
 use super::spec::Arrival;
 use super::thresholds::ThresholdOutcome;
-use super::units::serde_ms;
+use super::units::{serde_ms, unix_ms};
 
 mod table;
 
@@ -183,8 +183,15 @@ pub struct LoadReport {
     /// Every second's histograms (`--hlog`); not in the JSON (written as an interval log).
     #[serde(skip)]
     pub intervals: Intervals,
-    /// The wall-clock instant of the run's second 0 (not in the JSON).
-    #[serde(skip)]
+    /// The wall-clock instant of the run's second 0 (its `--start-at`, or when it started);
+    /// `wall_start_ms` (milliseconds since 1970) in the JSON, absent when unknown: what
+    /// `shakedown merge` aligns agents' seconds by.
+    #[serde(
+        default,
+        rename = "wall_start_ms",
+        with = "unix_ms::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub wall_start: Option<std::time::SystemTime>,
 }
 

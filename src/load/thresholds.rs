@@ -15,6 +15,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::histogram::WindowStats;
+pub use super::units::Unit;
 
 /// What a threshold measures.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -250,46 +251,6 @@ impl Threshold {
             Metric::ErrorRate => Unit::Ratio,
             Metric::Rps => Unit::PerSecond,
         }
-    }
-}
-
-/// The unit of a threshold's observed value; on the wire `s`, `ratio` or `1/s`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Unit {
-    /// Seconds (latencies).
-    #[serde(rename = "s")]
-    Seconds,
-    /// A fraction, 0..=1 (error rate).
-    #[serde(rename = "ratio")]
-    Ratio,
-    /// Per second (request rate).
-    #[serde(rename = "1/s")]
-    PerSecond,
-}
-
-impl Unit {
-    /// A value of this unit for people: `81.2 ms`, `0.20 %`, `9.5/s`.
-    pub fn for_people(self, v: f64) -> String {
-        match self {
-            Unit::Seconds => format!("{:.1} ms", v * 1e3),
-            Unit::Ratio => format!("{:.2} %", v * 100.0),
-            Unit::PerSecond => format!("{v:.1}/s"),
-        }
-    }
-
-    /// The wire name: `s`, `ratio` or `1/s`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Unit::Seconds => "s",
-            Unit::Ratio => "ratio",
-            Unit::PerSecond => "1/s",
-        }
-    }
-}
-
-impl fmt::Display for Unit {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 

@@ -276,6 +276,39 @@ pub async fn wait(spawned: Spawned, limit: Duration) -> Ran {
     }
 }
 
+/// How a test ends a spawned run: on its own (passing or failing), interrupted by a signal
+/// (its teardown runs), or killed with SIGKILL (no teardown of its own).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// It ends on its own and passes (exit 0).
+    Passes,
+    /// It ends on its own and fails (exit 1).
+    Fails,
+    /// Interrupted by this signal (`INT`, `TERM`): it tears down and exits 3.
+    Interrupted(&'static str),
+    /// The runner is killed with SIGKILL: no teardown of its own runs.
+    Killed,
+}
+
+impl Ending {
+    /// Send the run at `pid` what this ending sends (nothing when it ends on its own); the
+    /// exit code to expect (-1: killed by a signal, no code).
+    pub fn end(self, pid: u32) -> i32 {
+        match self {
+            Ending::Passes => 0,
+            Ending::Fails => 1,
+            Ending::Interrupted(sig) => {
+                signal(pid, sig);
+                3
+            }
+            Ending::Killed => {
+                signal(pid, "KILL");
+                -1
+            }
+        }
+    }
+}
+
 /// Send `signal` (`TERM`, `INT`, `KILL`) to `pid` with kill(1).
 pub fn signal(pid: u32, signal: &str) {
     let status = std::process::Command::new("kill")

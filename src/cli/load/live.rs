@@ -19,7 +19,6 @@ use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
-use crate::exit::InvalidInput;
 use crate::load::{LiveHandle, LiveIntervals, LoadReport};
 
 /// What an agent serves: its live timeline, then its final report.
@@ -65,9 +64,7 @@ impl Agent {
 
 /// Bind `addr` (before the run starts: a bad address sends nothing); the bound address.
 pub(super) async fn bind(addr: &str) -> anyhow::Result<(TcpListener, SocketAddr)> {
-    let listener = TcpListener::bind(addr)
-        .await
-        .map_err(|e| InvalidInput::new(format!("--serve {addr}: cannot listen: {e}")))?;
+    let listener = crate::cli::listen::bind("--serve", addr).await?;
     let bound = listener.local_addr()?;
     Ok((listener, bound))
 }

@@ -42,7 +42,7 @@ fn toxic_words(view: &Value) -> String {
             Some(format!("{}={v}{unit}", a.name))
         })
         .collect();
-    let toxicity = view["toxicity"].as_f64().unwrap_or(1.0);
+    let toxicity = crate::fault::toxicity_text(view);
     let mut words = format!(
         "{} ({type_name}, {}, toxicity {toxicity})",
         field(view, "name"),

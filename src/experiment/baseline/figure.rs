@@ -8,9 +8,13 @@ use serde::{Deserialize, Serialize};
 
 use super::noise::median;
 use crate::experiment::record::{ExperimentRecord, RunRecord, Status};
+use crate::load::units;
 use crate::load::{Latency, Summary as LoadSummary};
 use crate::resource::ProcessSample;
 
+// A superset of the load's `crate::load::Unit` that keeps its own wire names (`fraction`
+// where a threshold says `ratio`: the baseline file's and the journal's schema); values read
+// for people through the same `load::units` helpers.
 /// The unit of a figure's value (values are in SI base units: seconds, not milliseconds).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum Unit {
@@ -41,10 +45,10 @@ impl Unit {
     /// A value of this unit for people: `12.3 ms`, `0.20 %`, `98.0/s`, `512.0 MB`.
     pub fn for_people(self, v: f64) -> String {
         match self {
-            Unit::Seconds if v.abs() < 1.0 => format!("{:.1} ms", v * 1e3),
+            Unit::Seconds if v.abs() < 1.0 => units::millis_for_people(v),
             Unit::Seconds => format!("{v:.2} s"),
-            Unit::PerSecond => format!("{v:.1}/s"),
-            Unit::Fraction => format!("{:.2} %", v * 100.0),
+            Unit::PerSecond => units::rate_for_people(v),
+            Unit::Fraction => units::percent_for_people(v),
             Unit::Bytes => format!("{:.1} MB", v / 1e6),
             Unit::BytesPerSecond => format!("{:.1} kB/s", v / 1e3),
             Unit::Percent => format!("{v:.1} %"),

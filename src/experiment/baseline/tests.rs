@@ -1,7 +1,13 @@
+use std::path::Path;
 use std::time::Duration;
 
+use serde_json::Value;
+
 use super::*;
+use crate::config::ConfigError;
+use crate::experiment::record::{ExperimentRecord, Status};
 use crate::experiment::record::{Measurement, RunRecord, StepRecord};
+use crate::experiment::spec::Experiment;
 use crate::experiment::validate::{LoadOptions, parse_str};
 use crate::load::LoadReport;
 

@@ -250,9 +250,50 @@ async fn poll(
     }
 }
 
+/// The agents of a run that may still be sending, for the teardown of a run that ends without
+/// [`LoadSource::stop`] (interrupted by a signal, or its method task gone): each is asked to
+/// stop (`POST /stop`), so that none keeps loading the target after the runner has gone.
+#[derive(Debug, Clone)]
+pub(crate) struct Unstopped {
+    urls: Vec<String>,
+    http: Http,
+}
+
+impl Unstopped {
+    /// Ask every agent to stop, all at once (each bounded by the contact's own timeout); one
+    /// cleanup note per agent: `load agent URL: asked to stop` or `… not stopped: WHY`.
+    pub(crate) async fn stop(self) -> Vec<String> {
+        let http = &self.http;
+        let asked = join_all(self.urls.iter().map(|url| contact::stop(http, url))).await;
+        self.urls
+            .iter()
+            .zip(asked)
+            .map(|(url, asked)| match asked {
+                Ok(()) => format!("load agent {url}: asked to stop"),
+                Err(e) => format!("FAILED: load agent {url}: not stopped: {e}"),
+            })
+            .collect()
+    }
+}
+
 impl LoadSource for AgentLoad {
     fn window(&self) -> Arc<dyn LoadWindow> {
         self.view.clone()
+    }
+
+    fn unstopped(&self) -> Option<Unstopped> {
+        let urls: Vec<String> = self
+            .view
+            .state()
+            .agents
+            .iter()
+            .filter(|a| a.lost.is_none())
+            .map(|a| a.url.clone())
+            .collect();
+        Some(Unstopped {
+            urls,
+            http: self.http.clone(),
+        })
     }
 
     fn failure(&self) -> BoxFuture<'static, String> {

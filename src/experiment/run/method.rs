@@ -66,8 +66,12 @@ pub(super) async fn execute(experiment: Experiment, shared: Arc<Shared>, res: Re
         Err(e) => return shared.stop(Status::PreflightFailed, e),
     };
     let _ = shared.clock.set(clock);
-    if let Some(inj) = res.lock().await.injector.as_mut() {
-        inj.set_clock(clock);
+    {
+        let mut r = res.lock().await;
+        r.load_agents = load.as_ref().and_then(|l| l.unstopped());
+        if let Some(inj) = r.injector.as_mut() {
+            inj.set_clock(clock);
+        }
     }
     // A load that cannot go on (an agent lost, not allowed) aborts the run.
     let failure = load.as_ref().map(|l| {
@@ -105,6 +109,7 @@ pub(super) async fn execute(experiment: Experiment, shared: Arc<Shared>, res: Re
             "stopping the load, reading writes back".into(),
         );
         let ending = load.stop().await;
+        res.lock().await.load_agents = None;
         if let Some(why) = ending.abort {
             shared.stop(Status::Aborted, why);
         }
@@ -297,7 +302,7 @@ async fn act(a: &Action, res: &Res) -> (bool, String) {
             }
         }
         Action::Kill { service, signal } => match r.services.signal(service, signal) {
-            Ok(()) => (true, format!("sent SIG{signal} to `{service}`")),
+            Ok(how) => (true, how),
             Err(e) => (false, e.to_string()),
         },
         Action::Stop(s) => match r.services.stop(s).await {

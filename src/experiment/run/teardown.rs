@@ -1,6 +1,6 @@
 //! Teardown, whatever ended the method: resource faults lifted (a paused service resumed, a
 //! stress child killed, a cgroup limit lifted, held connections closed), toxics removed,
-//! rollbacks run, services stopped.
+//! rollbacks run, services stopped; live load agents still sending are asked to stop first.
 
 use super::{Resources, Shared};
 use crate::experiment::action;
@@ -14,7 +14,12 @@ pub(super) async fn run(
     res: &tokio::sync::Mutex<Resources>,
 ) {
     let mut r = res.lock().await;
-    let mut notes = r.held.release_all().await;
+    // First, so that no agent goes on loading the target while the rest is undone.
+    let mut notes = match r.load_agents.take() {
+        Some(agents) => agents.stop().await,
+        None => Vec::new(),
+    };
+    notes.extend(r.held.release_all().await);
     if let Some(injector) = r.injector.as_mut() {
         let active = injector.active();
         let failures = injector.clear().await;

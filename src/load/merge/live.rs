@@ -85,6 +85,29 @@ pub fn offset(start: SystemTime, origin: SystemTime) -> u64 {
     behind.as_secs_f64().round() as u64
 }
 
+/// Agents' final results placed on one timeline by the wall-clock instant each one's second 0
+/// began (its report's `wall_start`): each moved [`offset`] seconds behind the earliest, as
+/// the experiment runner places its live agents. When a report does not say when it began
+/// (written by an older shakedown), nothing is moved and the seconds are matched by number;
+/// the second value then says which report (its index) lacks it.
+pub fn align(agents: Vec<AgentResult>) -> (Vec<AgentResult>, Option<usize>) {
+    if let Some(i) = agents.iter().position(|a| a.report.wall_start.is_none()) {
+        return (agents, Some(i));
+    }
+    let origin = agents.iter().filter_map(|a| a.report.wall_start).min();
+    let aligned = agents
+        .into_iter()
+        .map(|a| match (a.report.wall_start, origin) {
+            (Some(start), Some(origin)) => {
+                let by = offset(start, origin) as i64;
+                shift(a, by)
+            }
+            _ => a,
+        })
+        .collect();
+    (aligned, None)
+}
+
 /// An agent's final results (report timeline and intervals) moved `by` seconds (later when
 /// positive), onto the merged timeline, before [`super::merge`] adds them by second. Seconds
 /// moved before 0 leave the timeline and intervals (the whole-run totals keep them).
