@@ -54,9 +54,11 @@ expect:
         recovered >= truth - 0.05 && recovered <= truth + 2.0 * interval + 0.05,
         "recovered at {recovered}, truth {truth}; journal: {run}"
     );
-    // Detection: the first sample after `touch` fails, so TTD ≤ one interval (+ margin).
+    // Detection: the first sample started after `touch` fails, so TTD ≤ one interval, plus
+    // up to one more when the sample in flight at `touch` overran its interval (seen at load
+    // average 10: 0.1995 s), plus 50 ms for scheduling.
     let ttd = on["measurement"]["time_to_detect"].as_f64().unwrap();
-    assert!(ttd <= interval + 0.05, "ttd {ttd}");
+    assert!(ttd <= 2.0 * interval + 0.05, "ttd {ttd}");
 }
 
 /// A store that forgets exactly the writes it acknowledged in the last 300 ms when a flag
@@ -234,9 +236,10 @@ expect:
     for (brk, mend) in [("break 1", "mend 1"), ("break 2", "mend 2")] {
         let (b, m) = (step(brk), step(mend));
         // Truth: failing from the end of `touch` to the end of `rm`; seen by the first sample
-        // started after each (≤ one interval), widened by 50 ms for a busy 2-core machine.
+        // started after each (≤ one interval, one more when the sample in flight overran),
+        // widened by 50 ms for a busy 2-core machine.
         let ttd = b["measurement"]["time_to_detect"].as_f64().unwrap();
-        assert!(ttd <= interval + 0.05, "{brk}: ttd {ttd}");
+        assert!(ttd <= 2.0 * interval + 0.05, "{brk}: ttd {ttd}");
         let recovered = b["measurement"]["recovered_at"].as_f64().unwrap();
         let (from, to) = (
             m["injected_at"].as_f64().unwrap(),

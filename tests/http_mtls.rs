@@ -86,8 +86,9 @@ async fn a_proxy_requiring_client_certificates_admits_only_those_its_ca_signed()
     assert_eq!(admitted.as_deref(), Ok("HTTP/1.1 200 OK"));
     assert_eq!(up.requests(), 1);
     // The load driver: without an identity every request fails, as a TLS failure (the
-    // server's alert) or, over h2 when the connection had already died of it before the
-    // request left, as a reset (hyper then says only "connection closed"); with one, all pass.
+    // server's alert, also over h2 where the driver learns it from the connection's end) or,
+    // over h2 when the connection had died before taking the request, as a reset (hyper then
+    // says only "connection closed"); with one, all pass.
     let url = format!("https://127.0.0.1:{}/x", addr.port());
     let refused = load(&url, &["--ca", ca.cert_str()]).await;
     let n = refused["summary"]["requests"].as_u64().unwrap();

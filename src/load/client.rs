@@ -58,6 +58,10 @@ pub(super) fn request(
     Some((Outgoing::Hyper(Box::new(req)), body))
 }
 
+/// How long a failed HTTP/2 request waits for its connection task's end to learn whether a
+/// TLS alert closed the connection (the task ends at once in that case).
+const FATE_WAIT: Duration = Duration::from_millis(50);
+
 /// An open connection: the wire path's, or hyper's.
 #[derive(Debug)]
 enum Link {
@@ -69,21 +73,44 @@ enum Link {
 #[derive(Debug)]
 enum Sender {
     H1(http1::SendRequest<Full<Bytes>>),
-    H2(http2::SendRequest<Full<Bytes>>),
+    /// The receiver learns how the connection task ended: a TLS alert that ends an h2
+    /// connection reaches its requests only as "connection closed".
+    H2(
+        http2::SendRequest<Full<Bytes>>,
+        tokio::sync::watch::Receiver<Option<ErrorClass>>,
+    ),
 }
 
 impl Sender {
+    /// The class of a request's failure `error`. On HTTP/2, a failure that reads as a closed
+    /// connection takes the connection's own end instead when that was a TLS failure (waiting
+    /// at most [`FATE_WAIT`] for the connection task to finish).
+    async fn class_of(&self, error: &hyper::Error) -> ErrorClass {
+        let class = ErrorClass::of_hyper(error);
+        let Sender::H2(_, fate) = self else {
+            return class;
+        };
+        if class != ErrorClass::Reset {
+            return class;
+        }
+        let mut fate = fate.clone();
+        match tokio::time::timeout(FATE_WAIT, fate.wait_for(Option::is_some)).await {
+            Ok(Ok(end)) if *end == Some(ErrorClass::Tls) => ErrorClass::Tls,
+            _ => class,
+        }
+    }
+
     fn is_closed(&self) -> bool {
         match self {
             Sender::H1(s) => s.is_closed(),
-            Sender::H2(s) => s.is_closed(),
+            Sender::H2(s, _) => s.is_closed(),
         }
     }
 
     async fn ready(&mut self) -> bool {
         match self {
             Sender::H1(s) => s.ready().await.is_ok(),
-            Sender::H2(s) => s.ready().await.is_ok(),
+            Sender::H2(s, _) => s.ready().await.is_ok(),
         }
     }
 
@@ -96,7 +123,7 @@ impl Sender {
     ) -> hyper::Result<http::Response<Incoming>> {
         match self {
             Sender::H1(s) => s.send_request(req).await,
-            Sender::H2(s) => {
+            Sender::H2(s, _) => {
                 if let Ok(uri) = absolute(target, req.uri()) {
                     *req.uri_mut() = uri;
                 }
@@ -186,6 +213,16 @@ impl Conn {
         }
     }
 
+    /// The class of `error`, which ended this connection's request; the connection is dropped.
+    async fn failed(&mut self, error: &hyper::Error) -> ErrorClass {
+        let class = match &self.link {
+            Some(Link::Hyper(sender)) => sender.class_of(error).await,
+            _ => ErrorClass::of_hyper(error),
+        };
+        self.close();
+        class
+    }
+
     /// Drop the connection, if any (the next request reconnects).
     fn close(&mut self) {
         if self.link.take().is_some()
@@ -269,28 +306,22 @@ impl Conn {
         let Some(Link::Hyper(sender)) = self.link.as_mut() else {
             return Err(ErrorClass::Other);
         };
-        let response = sender.send(target, req).await.map_err(|e| {
-            self.close();
-            ErrorClass::of_hyper(&e)
-        })?;
+        let response = match sender.send(target, req).await {
+            Ok(response) => response,
+            Err(e) => return Err(self.failed(&e).await),
+        };
         let status = response.status();
         let injected = response.headers().contains_key(FAULT_HEADER);
         let mut body = response.into_body();
         let kept = if keep_body {
-            Some(
-                body.collect()
-                    .await
-                    .map_err(|e| {
-                        self.close();
-                        ErrorClass::of_hyper(&e)
-                    })?
-                    .to_bytes(),
-            )
+            Some(match body.collect().await {
+                Ok(collected) => collected.to_bytes(),
+                Err(e) => return Err(self.failed(&e).await),
+            })
         } else {
             while let Some(frame) = body.frame().await {
                 if let Err(e) = frame {
-                    self.close();
-                    return Err(ErrorClass::of_hyper(&e));
+                    return Err(self.failed(&e).await);
                 }
             }
             None
@@ -334,10 +365,13 @@ async fn secure(stream: TcpStream, tls: &TargetTls) -> Result<Sender, ErrorClass
         .handshake(TokioIo::new(stream))
         .await
         .map_err(|e| ErrorClass::of_hyper(&e))?;
+    let (end, fate) = tokio::sync::watch::channel(None);
     tokio::spawn(async move {
-        let _ = connection.await;
+        if let Err(e) = connection.await {
+            let _ = end.send(Some(ErrorClass::of_hyper(&e)));
+        }
     });
-    Ok(Sender::H2(sender))
+    Ok(Sender::H2(sender, fate))
 }
 
 /// Send `req` on `conn` (connecting if needed) within `timeout`.
