@@ -244,3 +244,35 @@ async fn a_tcp_toxic_added_later_applies_from_the_clients_next_connection() {
     );
     srv.shutdown().await;
 }
+
+/// A client that half-closes after its request (`printf 'GET …' | nc -N`) still gets the
+/// answer, served directly and relayed alike (it got an empty reply).
+#[tokio::test]
+async fn a_client_that_half_closes_after_its_request_gets_the_answer() {
+    let srv = server(5).await;
+    let api = srv.local_addr();
+    let up = Upstream::start().await;
+    let addr = http_proxy(api, "web", up.addr, "").await;
+    for relayed in [false, true] {
+        if relayed {
+            add_toxic(api, "web", r#"{"name":"n","type":"noop"}"#).await;
+        }
+        let mut c = TcpStream::connect(addr).await.unwrap();
+        c.write_all(b"GET /half HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        c.shutdown().await.unwrap();
+        let mut got = Vec::new();
+        tokio::time::timeout(STEP, c.read_to_end(&mut got))
+            .await
+            .expect("answered in time")
+            .unwrap();
+        let text = String::from_utf8_lossy(&got);
+        assert!(
+            text.starts_with("HTTP/1.1 200"),
+            "relayed {relayed}: {text:?}"
+        );
+    }
+    assert_eq!(up.requests(), 2);
+    srv.shutdown().await;
+}

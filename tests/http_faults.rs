@@ -347,11 +347,15 @@ async fn bad_http_toxics_are_refused_and_change_nothing() {
     for (body, says) in [
         (
             r#"{"type":"http_abort","attributes":{"status":600}}"#,
-            "attributes.status: must be an HTTP status in 100..=599, got 600",
+            "attributes.status: must be a final HTTP status in 200..=599, got 600",
         ),
         (
             r#"{"type":"http_abort","attributes":{"status":99}}"#,
-            "attributes.status: must be an HTTP status in 100..=599, got 99",
+            "attributes.status: must be a final HTTP status in 200..=599, got 99",
+        ),
+        (
+            r#"{"type":"http_abort","attributes":{"status":101}}"#,
+            "attributes.status: must be a final HTTP status in 200..=599, got 101",
         ),
         (
             r#"{"type":"http_tamper","attributes":{"status":1000}}"#,
@@ -422,5 +426,45 @@ async fn every_http_kind_counts_the_requests_it_faults() {
         checked += 1;
     }
     assert_eq!(checked, 6);
+    srv.shutdown().await;
+}
+
+/// A request an earlier toxic answered never reaches the later ones: they neither match nor
+/// count it (they counted it as faulted, though it carried only the first toxic's marker).
+#[tokio::test]
+async fn a_request_answered_by_an_earlier_toxic_is_not_counted_by_later_ones() {
+    let srv = server(3).await;
+    let api = srv.local_addr();
+    let up = Upstream::start().await;
+    let addr = http_proxy(api, "web", up.addr, "").await;
+    for toxic in [
+        r#"{"name":"a1","type":"http_abort","attributes":{"status":503}}"#,
+        r#"{"name":"a2","type":"http_abort","attributes":{"status":418}}"#,
+        r#"{"name":"dl","type":"http_delay","attributes":{"delay":1}}"#,
+    ] {
+        add_toxic(api, "web", toxic).await;
+    }
+    let mut c = H1::connect(addr).await;
+    for _ in 0..5 {
+        let got = c.get("/x").await.unwrap();
+        assert_eq!(got.status, 503);
+        assert_eq!(got.marker(), vec!["a1"]);
+    }
+    let requests = |name: &str| {
+        let path = format!("/proxies/web/toxics/{name}");
+        async move { http(api, "GET", &path, None).await.json()["requests"].clone() }
+    };
+    assert_eq!(
+        requests("a1").await,
+        json!({"matched": 5, "faulted": 5, "passed": 0})
+    );
+    for later in ["a2", "dl"] {
+        assert_eq!(
+            requests(later).await,
+            json!({"matched": 0, "faulted": 0, "passed": 0}),
+            "{later}"
+        );
+    }
+    assert_eq!(up.requests(), 0);
     srv.shutdown().await;
 }

@@ -492,3 +492,62 @@ async fn ready_over_https_verifies_with_the_experiments_tls_settings() {
         assert_eq!(detail, "status 200", "{name}");
     }
 }
+
+/// An upstream that speaks only HTTP/1.1 (one request per connection): it answers the request
+/// line as the body, and garbage to an HTTP/2 preface.
+async fn http1_only_upstream() -> std::net::SocketAddr {
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = l.accept().await {
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 16384 {
+                    match s.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let text = String::from_utf8_lossy(&head);
+                let line = text.lines().next().unwrap_or_default().to_string();
+                let reply = if line.starts_with("PRI ") {
+                    "not http/2".to_string()
+                } else {
+                    format!(
+                        "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{line}",
+                        line.len()
+                    )
+                };
+                let _ = s.write_all(reply.as_bytes()).await;
+            });
+        }
+    });
+    addr
+}
+
+/// A browser or curl offers h2 by ALPN to a TLS-terminating proxy without asking for HTTP/2
+/// upstream: its requests reach an HTTP/1.1-only upstream as HTTP/1.1 (they were 502s, the
+/// upstream answering an h2c preface).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_h2_client_of_a_tls_terminating_proxy_reaches_an_http1_upstream() {
+    let pki = Pki::new();
+    let srv = server(15).await;
+    let api = srv.local_addr();
+    let up = http1_only_upstream().await;
+    let extra = format!(
+        r#","tls_cert":"{}","tls_key":"{}""#,
+        pki.cert_str(),
+        pki.key_str()
+    );
+    let addr = support::http::http_proxy(api, "secure", up, &extra).await;
+    let mut h2 = TlsConn::connect(addr, &pki.cert, &[b"h2", b"http/1.1"])
+        .await
+        .unwrap();
+    assert!(h2.is_h2());
+    for path in ["/a", "/b"] {
+        let got = h2.get(path).await;
+        assert_eq!(got.status, 200, "{}", got.text);
+        assert_eq!(got.text, format!("GET {path} HTTP/1.1"));
+    }
+}

@@ -337,7 +337,7 @@ mod tests {
         assert_eq!(status["default"], Value::Null);
         assert_eq!(
             (status["min"].clone(), status["max"].clone()),
-            (json!(100), json!(599))
+            (json!(200), json!(599))
         );
     }
 }

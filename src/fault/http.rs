@@ -110,7 +110,8 @@ pub fn faults(toxicity: Toxicity, matcher: &Matcher, number: u64, draw: f64) -> 
     (matcher.first_n == 0 || number <= matcher.first_n) && toxicity.affects(draw)
 }
 
-/// A status attribute in 100..=599.
+/// A status attribute in 200..=599: a final response (a 1xx is informational, never an
+/// answer, so clients would see a broken exchange instead of the fault).
 fn status(a: &Attributes<'_>, name: &str) -> Result<Option<StatusCode>, FaultError> {
     if !a.has(name) {
         return Ok(None);
@@ -118,13 +119,13 @@ fn status(a: &Attributes<'_>, name: &str) -> Result<Option<StatusCode>, FaultErr
     let n = a.integer(name)?;
     u16::try_from(n)
         .ok()
-        .filter(|n| (100..=599).contains(n))
+        .filter(|n| (200..=599).contains(n))
         .and_then(|n| StatusCode::from_u16(n).ok())
         .map(Some)
         .ok_or_else(|| {
             FaultError::field(
                 format!("attributes.{name}"),
-                format!("must be an HTTP status in 100..=599, got {n}"),
+                format!("must be a final HTTP status in 200..=599, got {n}"),
             )
         })
 }

@@ -8,8 +8,11 @@
 //! hyper-util's auto server, keeps client connections alive, decides each request's HTTP
 //! toxics (`decide`), acts on the verdicts (`serve`), and forwards through pooled hyper-util
 //! clients (`forward`), streaming bodies both ways (`body`). A request goes upstream in the
-//! client's HTTP version: HTTP/1.x as HTTP/1.1, h2c as h2c (so gRPC passes through); over TLS
-//! to the upstream, ALPN chooses.
+//! client's HTTP version: HTTP/1.x as HTTP/1.1, h2c as h2c (so gRPC passes through); h2 that
+//! ALPN chose on a TLS connection the proxy terminated goes as HTTP/1.1 unless it is gRPC (the
+//! client did not ask for HTTP/2, and most upstreams speak only HTTP/1.1); over TLS to the
+//! upstream, ALPN chooses. A front connection the proxy did not dial itself is reset at its
+//! first request.
 //!
 //! **Served directly** (`direct`): a connection accepted while the proxy has no toxic acting
 //! on the bytes (TCP toxics other than the open-time `refuse_new` and `slow_open`) skips the
@@ -300,7 +303,7 @@ where
         None => (None, crate::proxy::HEADER_TIMEOUT_DEFAULT),
     };
     let Some(acceptor) = acceptor else {
-        return serve_connection(TokioIo::new(io), client, front, ends, timeout).await;
+        return serve_connection(TokioIo::new(io), client, front, ends, timeout, false).await;
     };
     let handshake = tokio::time::timeout(timeout, acceptor.accept(io));
     let tls = tokio::select! {
@@ -314,17 +317,18 @@ where
         },
         _ = ends.stop.cancelled() => return,
     };
-    serve_connection(TokioIo::new(tls), client, front, ends, timeout).await;
+    serve_connection(TokioIo::new(tls), client, front, ends, timeout, true).await;
 }
 
-/// Serve HTTP/1.1 or HTTP/2 on `io` (plain or TLS) until it closes or ends as `ends` says, or
-/// a request head takes longer than `head_timeout`.
+/// Serve HTTP/1.1 or HTTP/2 on `io` (plain, or TLS the proxy terminated: `terminated`) until
+/// it closes or ends as `ends` says, or a request head takes longer than `head_timeout`.
 async fn serve_connection<I>(
     io: TokioIo<I>,
     client: ClientAddr,
     front: Arc<Front>,
     ends: Ends,
     head_timeout: Duration,
+    terminated: bool,
 ) where
     I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
@@ -339,15 +343,27 @@ async fn serve_connection<I>(
             let front = front.clone();
             let reset = reset.clone();
             first.cancel();
-            let xff = match &client {
-                ClientAddr::Known(xff) => xff.clone(),
-                ClientAddr::ViaFront(from) => {
-                    front.peers.lookup(*from).and_then(forward::forwarded_for)
-                }
+            // A front connection the proxy did not dial (another local process found the
+            // front's port) is not a client of this proxy: it is reset without an answer, so
+            // it bypasses neither `enabled: false` nor the TCP toxics. The proxy registers
+            // its connection before relaying a byte, so a real request always finds it.
+            let (xff, stranger) = match &client {
+                ClientAddr::Known(xff) => (xff.clone(), false),
+                ClientAddr::ViaFront(from) => match front.peers.lookup(*from) {
+                    Some(peer) => (forward::forwarded_for(peer), false),
+                    None => (None, true),
+                },
             };
             async move {
+                if stranger {
+                    reset.cancel();
+                    return Ok(forward::error(
+                        http::StatusCode::FORBIDDEN,
+                        "not a connection of this proxy",
+                    ));
+                }
                 let start = tokio::time::Instant::now();
-                let response = serve::handle(&front, xff, &reset, req).await;
+                let response = serve::handle(&front, xff, &reset, terminated, req).await;
                 front
                     .stats
                     .record(response.status().as_u16(), start.elapsed());
@@ -359,7 +375,10 @@ async fn serve_connection<I>(
     builder
         .http1()
         .timer(hyper_util::rt::TokioTimer::new())
-        .header_read_timeout(head_timeout);
+        .header_read_timeout(head_timeout)
+        // A client that half-closes after its request (`printf … | nc -N`) still gets the
+        // answer.
+        .half_close(true);
     let mut conn = std::pin::pin!(builder.serve_connection(io, service));
     let mut first_head = std::pin::pin!(async {
         tokio::select! {

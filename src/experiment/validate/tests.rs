@@ -290,7 +290,7 @@ duration: 5s
             "status: 503",
             "status: 600",
             "6:",
-            "method[0].fault.attributes.status: must be an HTTP status in 100..=599, got 600",
+            "method[0].fault.attributes.status: must be a final HTTP status in 200..=599, got 600",
         ),
         (
             "path: /health",

@@ -16,7 +16,7 @@ use crate::fault::kind::Kind;
 pub struct HttpAbort {
     /// Which requests.
     pub matcher: Box<Matcher>,
-    /// The status (100..=599; required).
+    /// The status (200..=599; required).
     pub status: StatusCode,
     /// Extra response headers.
     pub headers: Vec<Header>,
@@ -28,7 +28,7 @@ impl Kind for HttpAbort {
     const NAME: &'static str = "http_abort";
     const ATTRIBUTES: &'static [Attr] = http_attributes!(
         Attr::count("status", "The status to answer.")
-            .range(100, 599)
+            .range(200, 599)
             .required(),
         Attr::text("body", "The response body (empty by default)."),
         Attr::object("headers", "Extra response headers, {\"name\": \"value\"}."),
@@ -40,7 +40,7 @@ impl Kind for HttpAbort {
             status: super::status(a, "status")?.ok_or_else(|| {
                 FaultError::field(
                     "attributes.status",
-                    "required (an HTTP status in 100..=599)",
+                    "required (a final HTTP status in 200..=599)",
                 )
             })?,
             headers: super::headers(a, "headers")?,

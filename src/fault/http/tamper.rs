@@ -41,7 +41,7 @@ impl Kind for HttpTamper {
     const NAME: &'static str = "http_tamper";
     const ATTRIBUTES: &'static [Attr] = http_attributes!(
         Attr::count("status", "A new status.")
-            .range(100, 599)
+            .range(200, 599)
             .optional(),
         Attr::object(
             "set_headers",

@@ -14,12 +14,22 @@ fn bad_attributes_name_the_field() {
     let err = |t, a| kind(t, a).unwrap_err().to_string();
     assert_eq!(
         err("http_abort", json!({"status": 600})),
-        "attributes.status: must be an HTTP status in 100..=599, got 600"
+        "attributes.status: must be a final HTTP status in 200..=599, got 600"
     );
     assert_eq!(
         err("http_abort", json!({"status": 99})),
-        "attributes.status: must be an HTTP status in 100..=599, got 99"
+        "attributes.status: must be a final HTTP status in 200..=599, got 99"
     );
+    // A 1xx is not an answer: hyper sent 100 as a 500 without the marker, 101 with a body.
+    for informational in [100, 101, 199] {
+        assert_eq!(
+            err("http_abort", json!({"status": informational})),
+            format!(
+                "attributes.status: must be a final HTTP status in 200..=599, got {informational}"
+            )
+        );
+        assert!(err("http_tamper", json!({"status": informational})).contains("200..=599"));
+    }
     assert!(err("http_abort", json!({})).starts_with("attributes.status: required"));
     assert!(err("http_tamper", json!({"status": 0})).starts_with("attributes.status: must be"));
     assert!(

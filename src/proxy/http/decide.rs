@@ -55,8 +55,9 @@ fn admit(state: &Arc<RequestState>, max_active: u64) -> Option<ActiveGuard> {
         .map(|_| ActiveGuard(state.clone()))
 }
 
-/// Decide every HTTP toxic of `snapshot` for the request `parts`, counting matched, faulted
-/// and passed requests. A matching request takes the toxic's next number; the draw is keyed by
+/// Decide the HTTP toxics of `snapshot` in order for the request `parts`, counting matched,
+/// faulted and passed requests, up to the first that answers or resets it (the later ones never
+/// see the request). A matching request takes the toxic's next number; the draw is keyed by
 /// (seed, proxy, number, toxic name), so the same seed and request sequence fault the same
 /// requests.
 pub(super) fn toxics(front: &Front, snapshot: &Snapshot, parts: &Parts) -> Decision {
@@ -84,10 +85,17 @@ pub(super) fn toxics(front: &Front, snapshot: &Snapshot, parts: &Parts) -> Decis
             Some(guard) => {
                 entry.metrics.faulted.inc();
                 decision.guards.push(guard);
+                let verdict = fault.verdict(&mut key.request_rng());
+                let ends = matches!(verdict, Verdict::Answer(_) | Verdict::Reset);
                 decision.faults.push(Fault {
                     name: entry.toxic.name.clone(),
-                    verdict: fault.verdict(&mut key.request_rng()),
+                    verdict,
                 });
+                // An answer or a reset ends the exchange here: the later toxics never see
+                // this request, so they neither match nor count it.
+                if ends {
+                    break;
+                }
             }
             None => {
                 entry.metrics.passed.inc();
@@ -121,9 +129,9 @@ pub(super) fn from_headers(headers: &mut HeaderMap) -> Result<Vec<Fault>, String
                 let status = text
                     .parse::<u16>()
                     .ok()
-                    .filter(|s| (100..=599).contains(s))
+                    .filter(|s| (200..=599).contains(s))
                     .and_then(|s| StatusCode::from_u16(s).ok())
-                    .ok_or_else(|| bad("an HTTP status in 100..=599"))?;
+                    .ok_or_else(|| bad("a final HTTP status in 200..=599"))?;
                 Verdict::Answer(Answer {
                     status,
                     headers: Vec::new(),

@@ -63,10 +63,13 @@ impl Plan {
 
 /// Serve one request: the response for the client. `reset` is cancelled for `http_reset`
 /// (the connection task then drops the connection with an RST and this never returns).
+/// `terminated`: the client's TLS ended at the proxy, so its HTTP/2 is ALPN's choice, not the
+/// client's: such a request goes upstream as HTTP/1.1 unless it is gRPC.
 pub(super) async fn handle(
     front: &Front,
     xff: Option<HeaderValue>,
     reset: &CancellationToken,
+    terminated: bool,
     req: Request<Incoming>,
 ) -> Response<ProxyBody> {
     let snapshot = front.config.borrow().clone();
@@ -75,6 +78,7 @@ pub(super) async fn handle(
     };
     let (mut parts, body) = req.into_parts();
     let version = parts.version;
+    let grpc = is_grpc(&parts.headers);
     let mut decision = decide::toxics(front, &snapshot, &parts);
     if target.header_faults {
         match decide::from_headers(&mut parts.headers) {
@@ -100,7 +104,7 @@ pub(super) async fn handle(
     } else {
         "http"
     };
-    let h2c = tls_client.is_none() && version == http::Version::HTTP_2;
+    let h2c = tls_client.is_none() && version == http::Version::HTTP_2 && (!terminated || grpc);
     let req = match forward::request(parts, body, scheme, &target.upstream, xff) {
         Ok(req) => req,
         Err(e) => return forward::error(StatusCode::BAD_GATEWAY, &e),
@@ -123,6 +127,15 @@ pub(super) async fn handle(
         tamper(&mut response, t, &mut truncate);
     }
     shape(response, &plan, decision, truncate, None)
+}
+
+/// Whether a request is gRPC (`content-type: application/grpc`, `+proto` and the like), which
+/// needs HTTP/2 end to end.
+fn is_grpc(headers: &HeaderMap) -> bool {
+    headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/grpc"))
 }
 
 /// A fabricated answer.
