@@ -468,3 +468,55 @@ async fn a_request_answered_by_an_earlier_toxic_is_not_counted_by_later_ones() {
     assert_eq!(up.requests(), 0);
     srv.shutdown().await;
 }
+
+/// `header_faults` and `http_header_timeout` need HTTP mode, as TLS does: on a TCP proxy they
+/// were stored without showing in its JSON, and acted on a later switch to HTTP mode.
+#[tokio::test]
+async fn http_settings_on_a_tcp_proxy_are_refused_and_change_nothing() {
+    let srv = server(4).await;
+    let api = srv.local_addr();
+    let up = Upstream::start().await;
+    let r = http(
+        api,
+        "POST",
+        "/proxies",
+        Some(&format!(
+            r#"{{"name":"plain","listen":"127.0.0.1:0","upstream":"{}","header_faults":true}}"#,
+            up.addr
+        )),
+    )
+    .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(
+        r.body.contains("header_faults needs an HTTP-mode proxy"),
+        "{}",
+        r.body
+    );
+    create_proxy(api, "plain", up.addr).await;
+    let before = http(api, "GET", "/proxies/plain", None).await.body;
+    for (body, says) in [
+        (r#"{"header_faults":true}"#, "header_faults needs"),
+        (
+            r#"{"http_header_timeout":5000}"#,
+            "http_header_timeout needs",
+        ),
+    ] {
+        let r = http(api, "POST", "/proxies/plain", Some(body)).await;
+        assert_eq!(r.status, 400, "{body}: {}", r.body);
+        assert!(r.body.contains(says), "{body}: {}", r.body);
+        assert_eq!(http(api, "GET", "/proxies/plain", None).await.body, before);
+    }
+    // Leaving HTTP mode needs them back at their defaults, in the same request.
+    http_proxy(api, "web", up.addr, r#","header_faults":true"#).await;
+    let r = http(api, "POST", "/proxies/web", Some(r#"{"protocol":"tcp"}"#)).await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    let r = http(
+        api,
+        "POST",
+        "/proxies/web",
+        Some(r#"{"protocol":"tcp","header_faults":false}"#),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    srv.shutdown().await;
+}

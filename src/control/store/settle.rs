@@ -68,7 +68,8 @@ impl Plan {
         })
     }
 
-    /// An HTTP toxic or TLS needs an HTTP-mode proxy (`400` naming the toxic otherwise).
+    /// An HTTP toxic, TLS, `header_faults` or a head timeout other than the default needs an
+    /// HTTP-mode proxy (`400` naming it otherwise).
     fn check_protocol(&self) -> Result<(), ApiError> {
         if self.protocol == Protocol::Http {
             return Ok(());
@@ -77,6 +78,21 @@ impl Plan {
             return Err(ApiError::bad_body(format!(
                 "TLS ({}) needs an HTTP-mode proxy (\"protocol\": \"http\")",
                 self.tls.given().join(", ")
+            )));
+        }
+        // Kept silently, they would not show in a TCP proxy's JSON and would act on a later
+        // switch to HTTP mode.
+        if self.header_faults {
+            return Err(ApiError::bad_body(
+                "header_faults needs an HTTP-mode proxy (\"protocol\": \"http\"); \
+                 send \"header_faults\": false with \"protocol\": \"tcp\"",
+            ));
+        }
+        if self.header_timeout != crate::proxy::HEADER_TIMEOUT_DEFAULT {
+            return Err(ApiError::bad_body(format!(
+                "http_header_timeout needs an HTTP-mode proxy (\"protocol\": \"http\"); \
+                 send \"http_header_timeout\": {} with \"protocol\": \"tcp\"",
+                crate::proxy::HEADER_TIMEOUT_DEFAULT.as_millis()
             )));
         }
         match self.toxics.iter().find(|s| s.entry.toxic.kind.is_http()) {

@@ -126,6 +126,12 @@ impl Ctx {
                     format!("TLS ({}) needs `protocol: http`", tls.given().join(", ")),
                 );
             }
+            if p.http_header_timeout.is_some() && protocol != Protocol::Http {
+                self.problem(
+                    &format!("{path}.http_header_timeout"),
+                    "needs `protocol: http` (a TCP proxy reads no request heads)",
+                );
+            }
             let range = crate::proxy::HEADER_TIMEOUT_RANGE;
             if let Some(t) = p.http_header_timeout
                 && !range.contains(&t)

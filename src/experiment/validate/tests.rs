@@ -440,7 +440,7 @@ fn tls_settings_are_checked_at_their_line() {
 tls: {ca: /nonexistent/ca.pem}
 proxies:
   - {name: web, listen: "127.0.0.1:1", upstream: "127.0.0.1:2", protocol: http, tls_cert: /nonexistent/c.pem, tls_key: /nonexistent/k.pem}
-  - {name: kv, listen: "127.0.0.1:3", upstream: "127.0.0.1:4", upstream_tls: true}
+  - {name: kv, listen: "127.0.0.1:3", upstream: "127.0.0.1:4", upstream_tls: true, http_header_timeout: 5s}
   - {name: mesh, listen: "127.0.0.1:5", upstream: "127.0.0.1:6", protocol: http, upstream_tls: true,
      upstream_cert: /nonexistent/uc.pem, upstream_key: /nonexistent/uk.pem, http_header_timeout: 50ms}
   - {name: gate, listen: "127.0.0.1:7", upstream: "127.0.0.1:8", protocol: http, tls_client_ca: /nonexistent/ca.pem}
@@ -453,6 +453,7 @@ duration: 5s
         "proxies[0].tls_cert: /nonexistent/c.pem: No such file",
         "exp.yaml:5:",
         "proxies[1].protocol: TLS (upstream_tls) needs `protocol: http`",
+        "proxies[1].http_header_timeout: needs `protocol: http`",
         "exp.yaml:7:21: proxies[2].upstream_cert: /nonexistent/uc.pem: No such file",
         "exp.yaml:7:98: proxies[2].http_header_timeout: must be between 100ms and 600s, got 50ms",
         "exp.yaml:8:",
