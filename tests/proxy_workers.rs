@@ -72,7 +72,7 @@ async fn connections_run_on_the_asked_number_of_workers_and_sigterm_closes_them(
 
 #[test]
 fn a_bad_thread_count_is_refused_with_exit_2_naming_the_variable() {
-    for bad in ["x", "-1", "1025", "", "2.5"] {
+    for bad in ["x", "-1", "1025", "+2", " 2", "2.5"] {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_shakedown"))
             .args(["serve", "--port", "0"])
             .env("SHAKEDOWN_PROXY_THREADS", bad)

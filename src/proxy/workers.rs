@@ -39,16 +39,20 @@ static WORKERS: OnceLock<Workers> = OnceLock::new();
 pub(crate) const MAX_THREADS: usize = 1024;
 
 /// The number of worker threads `SHAKEDOWN_PROXY_THREADS` asks for, the number of CPUs when
-/// it is unset. Errors: a value that is not a whole number from 0 to [`MAX_THREADS`], with the
-/// variable's name and the value.
+/// it is unset or empty. Errors: a value that is not a whole number from 0 to [`MAX_THREADS`]
+/// written in digits alone (no sign, no spaces), with the variable's name and the value.
 pub(crate) fn threads_from_env() -> Result<usize, String> {
-    let Ok(text) = std::env::var(THREADS_VAR) else {
-        return Ok(std::thread::available_parallelism().map_or(1, NonZeroUsize::get));
-    };
-    match text.trim().parse::<usize>() {
-        Ok(n) if n <= MAX_THREADS => Ok(n),
+    match std::env::var(THREADS_VAR) {
+        Ok(text) if !text.is_empty() => parse_threads(&text),
+        _ => Ok(std::thread::available_parallelism().map_or(1, NonZeroUsize::get)),
+    }
+}
+
+fn parse_threads(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n) if n <= MAX_THREADS && text.bytes().all(|b| b.is_ascii_digit()) => Ok(n),
         _ => Err(format!(
-            "{THREADS_VAR}: expected a number of threads from 0 to {MAX_THREADS}, got {text:?}"
+            "{THREADS_VAR}: expected a number of threads from 0 to {MAX_THREADS} in digits, got {text:?}"
         )),
     }
 }
@@ -142,4 +146,24 @@ where
         },
         worker,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_thread_count_is_digits_alone_within_the_bound() {
+        assert_eq!(parse_threads("0"), Ok(0));
+        assert_eq!(parse_threads("2"), Ok(2));
+        assert_eq!(parse_threads("1024"), Ok(MAX_THREADS));
+        // `+2` and ` 2` were accepted although the docs ask for a whole number.
+        for bad in ["+2", " 2", "2 ", "-1", "1025", "2.0", "two"] {
+            let e = parse_threads(bad).unwrap_err();
+            assert!(
+                e.starts_with(THREADS_VAR) && e.contains(&format!("{bad:?}")),
+                "{e}"
+            );
+        }
+    }
 }
