@@ -18,25 +18,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 const LIMIT: Duration = Duration::from_secs(60);
 
 async fn load(url: &str, extra: &[&str]) -> Value {
-    let mut args = vec![
-        url,
-        "--rate",
-        "40/s",
-        "--duration",
-        "1s",
-        "--json",
-        "-",
-        "-q",
-    ];
-    args.extend_from_slice(extra);
-    let out = support::load::shakedown_load(&args, LIMIT).await;
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "{e}: stdout {:?} stderr {:?}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
+    support::load::load_report(url, extra, LIMIT).await
 }
 
 /// GET `/x` over a fresh TLS connection presenting `identity`: the answer's status line, or

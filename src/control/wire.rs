@@ -202,15 +202,15 @@ const PROXY_FIELDS: &[&str] = &[
     "protocol",
     "header_faults",
     "http_header_timeout",
-    "upstream_tls",
-    "upstream_ca",
-    "upstream_insecure",
-    "upstream_cert",
-    "upstream_key",
-    "tls_cert",
-    "tls_key",
-    "tls_client_ca",
 ];
+
+/// A proxy body's known keys: [`PROXY_FIELDS`] and the TLS fields.
+fn only_proxy_fields(map: &Map<String, Value>) -> Result<(), ApiError> {
+    only(
+        map,
+        &[PROXY_FIELDS, &crate::proxy::http::TLS_FIELDS[..]].concat(),
+    )
+}
 
 fn protocol(map: &Map<String, Value>) -> Result<Option<Protocol>, ApiError> {
     string(map, "protocol")?
@@ -242,7 +242,7 @@ fn name(map: &Map<String, Value>) -> Result<Option<String>, ApiError> {
 /// adding a toxic twice is).
 pub fn proxy_request(value: &Value) -> Result<ProxyRequest, ApiError> {
     let map = object(value, "a proxy")?;
-    only(map, PROXY_FIELDS)?;
+    only_proxy_fields(map)?;
     let Some(name) = name(map)? else {
         return Err(ApiError::missing("name"));
     };
@@ -318,7 +318,7 @@ pub fn populate_request(value: &Value) -> Result<Vec<ProxyRequest>, ApiError> {
 /// A proxy update from a JSON value.
 pub fn proxy_update(value: &Value) -> Result<ProxyUpdate, ApiError> {
     let map = object(value, "a proxy")?;
-    only(map, PROXY_FIELDS)?;
+    only_proxy_fields(map)?;
     Ok(ProxyUpdate {
         listen: string(map, "listen")?.filter(|l| !l.is_empty()),
         upstream: string(map, "upstream")?.filter(|u| !u.is_empty()),

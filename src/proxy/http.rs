@@ -40,19 +40,20 @@ mod counted;
 mod decide;
 mod direct;
 mod forward;
+mod peers;
 mod reset;
 mod serve;
 mod tls;
 
 pub(crate) use direct::serve as serve_direct;
-pub(crate) use tls::HttpTls;
+pub(crate) use peers::PeerMap;
 pub use tls::ProxyTls;
+pub(crate) use tls::{FIELDS as TLS_FIELDS, HttpTls};
 
-use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -82,35 +83,6 @@ pub(crate) struct RequestState {
     pub(crate) active: AtomicU64,
 }
 
-/// The client address of each connection to the front, keyed by the address of the socket
-/// the proxy dialled the front from.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct PeerMap(Arc<Mutex<HashMap<SocketAddr, SocketAddr>>>);
-
-/// Removes its entry from the [`PeerMap`] when the connection ends.
-#[derive(Debug)]
-pub(crate) struct PeerGuard {
-    map: PeerMap,
-    key: SocketAddr,
-}
-
-impl PeerMap {
-    /// Record that the front connection from `local` carries client `peer`.
-    pub(crate) fn register(&self, local: SocketAddr, peer: SocketAddr) -> PeerGuard {
-        if let Ok(mut m) = self.0.lock() {
-            m.insert(local, peer);
-        }
-        PeerGuard {
-            map: self.clone(),
-            key: local,
-        }
-    }
-
-    fn lookup(&self, local: SocketAddr) -> Option<SocketAddr> {
-        self.0.lock().ok().and_then(|m| m.get(&local).copied())
-    }
-}
-
 /// What an HTTP-mode proxy's connections share with its front: the client addresses of the
 /// relayed connections, and the front itself once started (which directly served connections
 /// use). Cheap to clone.
@@ -137,14 +109,6 @@ pub(crate) fn serves_directly(snapshot: &Snapshot) -> bool {
             .toxics
             .iter()
             .all(|e| e.toxic.kind.is_http() || e.toxic.kind.acts_on_open())
-}
-
-impl Drop for PeerGuard {
-    fn drop(&mut self) {
-        if let Ok(mut m) = self.map.0.lock() {
-            m.remove(&self.key);
-        }
-    }
 }
 
 /// What the front's connections share.

@@ -313,3 +313,10 @@ pub fn get_with(path: &str, name: &str, value: &str) -> Request<Body> {
     );
     r
 }
+
+/// GET `path` on `c`: a 200 that took at least `at_least` (a latency toxic on its way).
+pub async fn get_delayed(c: &mut H1, path: &str, at_least: std::time::Duration) {
+    let start = tokio::time::Instant::now();
+    assert_eq!(c.get(path).await.expect("answered").status, 200);
+    assert!(start.elapsed() >= at_least, "{:?}", start.elapsed());
+}

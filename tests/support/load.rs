@@ -209,3 +209,27 @@ pub async fn shakedown_load(args: &[&str], limit: Duration) -> std::process::Out
         .expect("shakedown load finishes")
         .expect("shakedown runs")
 }
+
+/// `shakedown load URL --rate 40/s --duration 1s --json - -q EXTRA…`: its JSON report (a panic
+/// showing stdout and stderr when there is none).
+pub async fn load_report(url: &str, extra: &[&str], limit: Duration) -> serde_json::Value {
+    let mut args = vec![
+        url,
+        "--rate",
+        "40/s",
+        "--duration",
+        "1s",
+        "--json",
+        "-",
+        "-q",
+    ];
+    args.extend_from_slice(extra);
+    let out = shakedown_load(&args, limit).await;
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: stdout {:?} stderr {:?}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}

@@ -78,7 +78,6 @@ pub(super) async fn handle(
     };
     let (mut parts, body) = req.into_parts();
     let version = parts.version;
-    let grpc = is_grpc(&parts.headers);
     let mut decision = decide::toxics(front, &snapshot, &parts);
     if target.header_faults {
         match decide::from_headers(&mut parts.headers) {
@@ -104,7 +103,9 @@ pub(super) async fn handle(
     } else {
         "http"
     };
-    let h2c = tls_client.is_none() && version == http::Version::HTTP_2 && (!terminated || grpc);
+    let h2c = tls_client.is_none()
+        && version == http::Version::HTTP_2
+        && (!terminated || is_grpc(&parts.headers));
     let req = match forward::request(parts, body, scheme, &target.upstream, xff) {
         Ok(req) => req,
         Err(e) => return forward::error(StatusCode::BAD_GATEWAY, &e),

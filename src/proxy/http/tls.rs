@@ -178,8 +178,8 @@ impl ProxyTls {
     }
 }
 
-/// The wire's TLS fields of a proxy, in order.
-const FIELDS: [&str; 8] = [
+/// The wire's TLS fields of a proxy, in order (the control API's known keys include them).
+pub(crate) const FIELDS: [&str; 8] = [
     "upstream_tls",
     "upstream_ca",
     "upstream_insecure",
