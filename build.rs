@@ -2,16 +2,24 @@
 //!
 //! Sets `SHAKEDOWN_COMMIT` to `git rev-parse --short HEAD`, or `unknown` when the sources are
 //! not in a git checkout (a crates.io or sdist build) or git is not installed.
+//!
+//! Release builds watch HEAD and so always name the commit they were built from. Debug builds do
+//! not (watching HEAD rebuilt the whole package, every test binary with it, on each commit): they
+//! name the commit of their build script's last run as `dev build near COMMIT`.
 
 use std::path::Path;
 use std::process::Command;
 
 fn main() {
     let commit = git(&["rev-parse", "--short", "HEAD"]).unwrap_or_else(|| "unknown".to_owned());
+    println!("cargo:rerun-if-changed=build.rs");
+    if std::env::var("PROFILE").as_deref() != Ok("release") {
+        println!("cargo:rustc-env=SHAKEDOWN_COMMIT=dev build near {commit}");
+        return;
+    }
     println!("cargo:rustc-env=SHAKEDOWN_COMMIT={commit}");
     // Rebuild when HEAD moves: HEAD itself, the branch it points to, and the packed refs. Only
     // files that exist are named (cargo reruns a script whose named file is missing every time).
-    println!("cargo:rerun-if-changed=build.rs");
     let mut watched = vec!["HEAD".to_owned(), "packed-refs".to_owned()];
     if let Some(branch) = git(&["symbolic-ref", "-q", "HEAD"]) {
         watched.push(branch);

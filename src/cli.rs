@@ -36,7 +36,8 @@ use clap::{Parser, Subcommand};
 use crate::exit::Outcome;
 
 /// `shakedown --version`: the crate's version and the git commit it was built from (`unknown`
-/// outside a git checkout; see build.rs), e.g. `0.1.0 (509c2f8)`.
+/// outside a git checkout, `dev build near COMMIT` in a debug build; see build.rs), e.g.
+/// `0.1.0 (509c2f8)`.
 const VERSION: &str = concat!(
     env!("CARGO_PKG_VERSION"),
     " (",

@@ -26,6 +26,14 @@ fn version_names_the_crate_version_and_the_commit() {
         .strip_prefix(&prefix)
         .and_then(|rest| rest.strip_suffix(")\n"))
         .unwrap_or_else(|| panic!("not `{prefix}COMMIT)`: {text:?}"));
+    // A debug build does not watch HEAD (build.rs): it names the commit it was last built near.
+    let commit = if cfg!(debug_assertions) {
+        commit
+            .strip_prefix("dev build near ")
+            .unwrap_or_else(|| panic!("a debug build says `dev build near COMMIT`: {commit:?}"))
+    } else {
+        commit
+    };
     // build.rs ran `git rev-parse --short HEAD` in this checkout: the commit is one of its own
     // (HEAD when nothing was committed since the build), or `unknown` outside git.
     match git(&["rev-parse", "--git-dir"]) {
