@@ -50,13 +50,17 @@ cargo build --release --quiet --bin shakedown
 bin=target/release/shakedown
 
 # cpu_run OUT CMD... : run CMD (its output passes through) and write the CPU-seconds it used
-# (user + system, from getrusage of the child) to OUT.
+# (user + system, from getrusage of the child) to OUT, and its context switches (voluntary +
+# involuntary: each is a sleep or a preemption) to OUT.csw.
 cpu_run() {
     python3 -c 'import resource, subprocess, sys
 subprocess.run(sys.argv[2:], check=False)
 r = resource.getrusage(resource.RUSAGE_CHILDREN)
-open(sys.argv[1], "w").write(str(r.ru_utime + r.ru_stime))' "$@"
+open(sys.argv[1], "w").write(str(r.ru_utime + r.ru_stime))
+open(sys.argv[1] + ".csw", "w").write(str(r.ru_nvcsw + r.ru_nivcsw))' "$@"
 }
+# per_req FILE N : the figure in FILE per request (N requests), as "µs CPU/req" or "switches/req".
+per_req() { python3 -c "print(f'{$(cat "$1") / $2 * 1e6:.2f} µs CPU/req, {$(cat "$1.csw") / $2:.3f} switches/req')"; }
 median() { python3 -c 'import statistics, sys; print(statistics.median(float(x) for x in sys.argv[1:]))' "$@"; }
 
 # sd_round BIN NAME : one max-rate round of shakedown binary BIN; appends to NAME_rates and
@@ -69,18 +73,18 @@ sd_round() {
     rate=$(json_field "$tmp/max.json" 'round(j["summary"]["rps"], 1)')
     cpu=$(python3 -c "print(f'{$(cat "$tmp/sd.cpu") / $n * 1e6:.2f}')")
     eval "${name}_rates+=($rate) ${name}_cpus+=($cpu)"
-    echo "  $name: $rate req/s $cpu µs CPU/req (errors $(json_field "$tmp/max.json" 'j["summary"]["errors"]'))"
+    echo "  $name: $rate req/s $(per_req "$tmp/sd.cpu" "$n") (errors $(json_field "$tmp/max.json" 'j["summary"]["errors"]'))"
 }
 
 if part max; then
-echo "== max rate: nginx 1 worker, $CONNS connections, $THREADS threads, ${DURATION}s, $ROUNDS alternating rounds =="
+echo "== max rate: nginx 1 worker, $CONNS connections, $THREADS threads, ${DURATION}s, $ROUNDS alternating rounds (load average $(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo unknown)) =="
 wrk_rates=() sd_rates=() wrk_cpus=() sd_cpus=() cmp_rates=() cmp_cpus=()
 for round in $(seq "$ROUNDS"); do
     wrk_out=$(cpu_run "$tmp/wrk.cpu" wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" "$url")
     wrk_n=$(printf '%s\n' "$wrk_out" | awk '/requests in/ {print $1}')
     wrk_rates+=("$(printf '%s\n' "$wrk_out" | awk '/Requests\/sec/ {print $2}')")
     wrk_cpus+=("$(python3 -c "print(f'{$(cat "$tmp/wrk.cpu") / $wrk_n * 1e6:.2f}')")")
-    echo "round $round: wrk ${wrk_rates[-1]} req/s ${wrk_cpus[-1]} µs CPU/req"
+    echo "round $round: wrk ${wrk_rates[-1]} req/s $(per_req "$tmp/wrk.cpu" "$wrk_n")"
     sd_round "$bin" sd
     if [ -n "$COMPARE" ]; then sd_round "$COMPARE" cmp; fi
 done

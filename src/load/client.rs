@@ -31,6 +31,9 @@ use super::target::TargetTls;
 use super::template::{Context, RequestTemplate, Vars, WireRequest};
 
 mod h1;
+mod watch;
+
+pub(super) use watch::{Alarm, Limit, Watched, Watches};
 
 /// A request ready to send: its bytes for the wire path, or a hyper request (`https`).
 #[derive(Debug)]
@@ -149,6 +152,8 @@ fn absolute(target: &Target, uri: &http::Uri) -> Result<http::Uri, http::Error> 
 pub(super) struct Conn {
     link: Option<Link>,
     gauge: Option<Arc<Gauge>>,
+    /// Its index among its worker's slots (its [`Watches`] entry).
+    slot: usize,
 }
 
 /// Connections open now and at most, across every worker of a run.
@@ -205,12 +210,18 @@ pub(super) struct Exchanged {
 }
 
 impl Conn {
-    /// An empty slot whose open connections count in `gauge`.
-    pub(super) fn counted(gauge: Arc<Gauge>) -> Self {
+    /// Empty slot number `slot` of a worker, whose open connections count in `gauge`.
+    pub(super) fn counted(gauge: Arc<Gauge>, slot: usize) -> Self {
         Self {
             link: None,
             gauge: Some(gauge),
+            slot,
         }
+    }
+
+    /// Its index among its worker's slots.
+    pub(super) fn slot(&self) -> usize {
+        self.slot
     }
 
     /// The class of `error`, which ended this connection's request; the connection is dropped.
@@ -374,22 +385,27 @@ async fn secure(stream: TcpStream, tls: &TargetTls) -> Result<Sender, ErrorClass
     Ok(Sender::H2(sender, fate))
 }
 
-/// Send `req` on `conn` (connecting if needed) within `timeout`.
+/// Send `req` on `conn` (connecting if needed) within `limit` (a `Duration` with its own
+/// timer, or a worker's [`Watched`] slot).
 pub(super) async fn exchange(
     mut conn: Conn,
     target: &Target,
     req: Outgoing,
     keep_body: bool,
-    timeout: Duration,
+    limit: impl Limit,
 ) -> Exchanged {
     let sent = Instant::now();
     let sending = match req {
         Outgoing::Wire(w) => {
-            tokio::time::timeout(timeout, conn.send_wire(target, &w, keep_body)).await
+            limit
+                .within(sent, conn.send_wire(target, &w, keep_body))
+                .await
         }
         // Boxed, so that hyper's larger futures do not size every request's future.
         Outgoing::Hyper(r) => {
-            tokio::time::timeout(timeout, Box::pin(conn.send(target, *r, keep_body))).await
+            limit
+                .within(sent, Box::pin(conn.send(target, *r, keep_body)))
+                .await
         }
     };
     let result = match sending {

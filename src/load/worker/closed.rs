@@ -9,14 +9,15 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
+use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
-use futures_util::{FutureExt, StreamExt};
 use rand::RngExt;
 use tokio::time::{Instant, sleep_until};
 
 use super::crowd::{Crowd, User};
-use super::exchange::{Meta, complete, prepare, tagged};
+use super::exchange::{Meta, complete, each_ready, prepare, tagged};
 use super::{Pace, Worker, WorkerResult, after};
+use crate::load::client::{Alarm, Watches};
 use crate::load::users::Users;
 
 /// How often the user count is followed until it settles.
@@ -38,6 +39,8 @@ pub(super) async fn run(
     let origin = w.origin;
     let mut crowd = Crowd::new(users.clone(), w.lane, requests_per_user);
     let mut pace = Pace::new(origin, plan.end(), plan.timeout);
+    let watches = Watches::new(w.idle.len());
+    let mut alarm = Alarm::default();
     let mut inflight = FuturesUnordered::new();
     let mut thinking = FuturesUnordered::new();
     let mut ready: VecDeque<User> = VecDeque::new();
@@ -48,6 +51,9 @@ pub(super) async fn run(
     let mut blocked = false;
     loop {
         let now = Instant::now();
+        if alarm.due(now) {
+            alarm.fire(&watches);
+        }
         while !pace.stopping && !ready.is_empty() {
             let Some(conn) = w.idle.pop() else {
                 blocked = true;
@@ -67,7 +73,10 @@ pub(super) async fn run(
                 user: Some(user),
             };
             match prepare(plan, &mut w.rec, &mut w.writes, &mut meta, now, origin) {
-                Some((req, keep)) => inflight.push(tagged(conn, plan, req, keep, meta)),
+                Some((req, keep)) => {
+                    let limit = watches.lend(conn.slot(), now, plan.timeout, &mut alarm);
+                    inflight.push(tagged(conn, plan, req, keep, meta, limit));
+                }
                 None => {
                     w.idle.push(conn);
                     if let Some(user) = meta
@@ -101,8 +110,7 @@ pub(super) async fn run(
             Some(first) = inflight.next() => {
                 // Every answer already in takes one turn of the loop: the loop's top then
                 // sends what they made ready, as it would after each of them alone.
-                let mut answer = Some(first);
-                while let Some((ex, meta)) = answer {
+                each_ready(first, &mut inflight, |(ex, meta)| {
                     let (conn, user) = complete(plan, &mut w.rec, &mut w.writes, ex, meta, origin);
                     w.idle.push(conn);
                     if let Some(user) = user {
@@ -112,9 +120,9 @@ pub(super) async fn run(
                             Next::Gone => {}
                         }
                     }
-                    answer = inflight.next().now_or_never().flatten();
-                }
+                });
             }
+            _ = alarm.ring(), if alarm.armed() => alarm.fire(&watches),
             Some(user) = thinking.next(), if !pace.stopping => {
                 if crowd.goes_on(&user) {
                     ready.push_back(user);

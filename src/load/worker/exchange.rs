@@ -1,8 +1,9 @@
 //! One request's life in a worker: built from its scenario, sent, and recorded when it completes.
 
+use futures_util::{FutureExt, Stream, StreamExt};
 use tokio::time::Instant;
 
-use super::super::client::{Conn, Exchanged, Outgoing, exchange, request};
+use super::super::client::{Conn, Exchanged, Outgoing, Watched, exchange, request};
 use super::super::errors::ErrorClass;
 use super::super::histogram::record;
 use super::super::plan::Plan;
@@ -28,18 +29,30 @@ pub(super) struct Meta {
     pub user: Option<User>,
 }
 
-/// Send a request and hand its metadata back with the result.
+/// Send a request within `limit` (its connection's slot, lent by the worker) and hand its
+/// metadata back with the result.
 pub(super) async fn tagged(
     conn: Conn,
     plan: &Plan,
     req: Outgoing,
     keep: bool,
     meta: Meta,
+    limit: Watched<'_>,
 ) -> (Exchanged, Meta) {
-    (
-        exchange(conn, &plan.target, req, keep, plan.timeout).await,
-        meta,
-    )
+    (exchange(conn, &plan.target, req, keep, limit).await, meta)
+}
+
+/// Handle `first` and every other answer already in `inflight`, in one pass (one turn of
+/// the worker's loop for all of them, instead of one each).
+pub(super) fn each_ready<S, T>(first: T, inflight: &mut S, mut handle: impl FnMut(T))
+where
+    S: Stream<Item = T> + Unpin,
+{
+    let mut answer = Some(first);
+    while let Some(a) = answer {
+        handle(a);
+        answer = inflight.next().now_or_never().flatten();
+    }
 }
 
 /// Build the request for `meta`; on failure record an `other` error and return `None`.

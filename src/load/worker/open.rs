@@ -12,8 +12,9 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use tokio::time::{Instant, sleep_until};
 
-use super::exchange::{Meta, complete, prepare, tagged};
+use super::exchange::{Meta, complete, each_ready, prepare, tagged};
 use super::{Pace, Worker, WorkerResult, after};
+use crate::load::client::{Alarm, Watches};
 use crate::load::scenario::Context;
 use crate::load::schedule::{Schedule, Slots};
 use crate::load::spec::Arrival;
@@ -45,6 +46,8 @@ pub(super) async fn run(mut w: Worker<'_>, schedule: &Schedule, arrival: Arrival
     // Whether the unsent slots have been counted (once, when sending stops).
     let mut counted = false;
     let mut pace = Pace::new(origin, schedule.end(), plan.timeout);
+    let watches = Watches::new(w.idle.len());
+    let mut alarm = Alarm::default();
     let mut inflight = FuturesUnordered::new();
     let slot_timer = sleep_until(slot.map_or(origin, |(_, at)| at));
     tokio::pin!(slot_timer);
@@ -54,6 +57,9 @@ pub(super) async fn run(mut w: Worker<'_>, schedule: &Schedule, arrival: Arrival
     let mut blocked = false;
     loop {
         let now = Instant::now();
+        if alarm.due(now) {
+            alarm.fire(&watches);
+        }
         while !pace.stopping
             && let Some((seq, at)) = slot
         {
@@ -81,7 +87,10 @@ pub(super) async fn run(mut w: Worker<'_>, schedule: &Schedule, arrival: Arrival
                 user: None,
             };
             match prepare(plan, &mut w.rec, &mut w.writes, &mut meta, now, origin) {
-                Some((req, keep)) => inflight.push(tagged(conn, plan, req, keep, meta)),
+                Some((req, keep)) => {
+                    let limit = watches.lend(conn.slot(), now, plan.timeout, &mut alarm);
+                    inflight.push(tagged(conn, plan, req, keep, meta, limit));
+                }
                 None => w.idle.push(conn),
             }
             slot = next(&mut slots);
@@ -109,10 +118,13 @@ pub(super) async fn run(mut w: Worker<'_>, schedule: &Schedule, arrival: Arrival
             }
             // Only wakes the loop: its top sends what is due by now, then stops at the end.
             _ = &mut pace.end_timer, if !pace.stopping => {}
-            Some((ex, meta)) = inflight.next() => {
-                let (conn, _) = complete(plan, &mut w.rec, &mut w.writes, ex, meta, origin);
-                w.idle.push(conn);
+            Some(first) = inflight.next() => {
+                each_ready(first, &mut inflight, |(ex, meta)| {
+                    let (conn, _) = complete(plan, &mut w.rec, &mut w.writes, ex, meta, origin);
+                    w.idle.push(conn);
+                });
             }
+            _ = alarm.ring(), if alarm.armed() => alarm.fire(&watches),
             _ = &mut slot_timer, if !pace.stopping && !w.idle.is_empty() && armed.is_some() => {
                 armed = None;
             }
