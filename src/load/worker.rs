@@ -131,9 +131,8 @@ impl Worker<'_> {
 /// Run worker `index` until its plan ends or the stop signal, then drain in-flight requests.
 ///
 /// Workers are tasks on the caller's runtime. One event loop per thread, as wrk runs, was
-/// measured and dropped: on a loaded machine a worker whose thread the OS deschedules
-/// stalls every connection it owns, where the runtime's work stealing moves it to an idle
-/// thread (see docs/benchmarks.md, "Load driver").
+/// measured and dropped: on a loaded machine it ran slower (see docs/benchmarks.md, "Load
+/// driver").
 pub(super) async fn run(shared: Arc<Shared>, index: usize, seed: u64) -> WorkerResult {
     let plan = &shared.plan;
     let workers = plan.threads as u64;
