@@ -5,7 +5,6 @@
 
 use std::path::Path;
 
-use shakedown::config::Format;
 use shakedown::control::{config_file, wire};
 
 fn blocks(doc: &str) -> Vec<(String, String)> {
@@ -85,8 +84,7 @@ fn check(doc: &str) -> usize {
                 wire::toxic_patch(&json()).unwrap_or_else(|e| panic!("{doc}: {e}\n{body}"));
             }
             "yaml config" => {
-                config_file::parse(Path::new(doc), &body, Format::Yaml)
-                    .unwrap_or_else(|e| panic!("{e}"));
+                config_file::parse(Path::new(doc), &body).unwrap_or_else(|e| panic!("{e}"));
             }
             s if s.starts_with("json") => {
                 json();

@@ -452,7 +452,7 @@ duration: 5s
         "exp.yaml:4:",
         "proxies[0].tls_cert: /nonexistent/c.pem: No such file",
         "exp.yaml:5:",
-        "proxies[1].protocol: TLS (upstream_tls) needs `protocol: http`",
+        "exp.yaml:5:78: proxies[1].upstream_tls: TLS (upstream_tls) needs `protocol: http`",
         "proxies[1].http_header_timeout: needs `protocol: http`",
         "exp.yaml:7:21: proxies[2].upstream_cert: /nonexistent/uc.pem: No such file",
         "exp.yaml:7:98: proxies[2].http_header_timeout: must be between 100ms and 600s, got 50ms",
