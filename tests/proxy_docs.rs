@@ -101,6 +101,31 @@ fn fault_examples_are_valid_toxics() {
     assert!(check("docs/faults.md") >= 10);
 }
 
+/// What 0 means for an attribute, where `/toxic-types` gives it a meaning (`(0: no limit)`,
+/// `; 0 never closes`), docs/faults.md says too, as `` `name: 0` ``.
+#[test]
+fn faults_md_says_what_zero_means_wherever_the_catalog_does() {
+    let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/faults.md"))
+        .unwrap();
+    let mut checked = 0;
+    for kind in shakedown::fault::ToxicKind::CATALOG {
+        for attr in kind.attributes {
+            if attr.doc.contains("(0: ") || attr.doc.contains("; 0 ") {
+                let said = format!("`{}: 0`", attr.name);
+                assert!(
+                    doc.contains(&said),
+                    "{}: faults.md lacks {said} ({})",
+                    kind.name,
+                    attr.doc
+                );
+                checked += 1;
+            }
+        }
+    }
+    // first_n and max_active on each of the 6 HTTP toxics, timeout, reset_peer, limit_data.
+    assert!(checked >= 15, "{checked}");
+}
+
 #[test]
 fn control_api_examples_are_valid() {
     assert!(check("docs/control-api.md") >= 5);
