@@ -29,8 +29,12 @@ fn invalid(e: LoadError) -> anyhow::Error {
 pub(super) async fn cli_main(args: LoadArgs) -> anyhow::Result<Outcome> {
     let spec = args.spec()?;
     load::validate(&spec).map_err(|e| args.problem(e))?;
+    let token = match &args.serve {
+        Some(_) => args.token.resolve()?,
+        None => None,
+    };
     let serve = match &args.serve {
-        Some(addr) => Some(live::bind(addr).await?),
+        Some(addr) => Some(live::bind(addr, token.as_deref()).await?),
         None => None,
     };
     // The interval log's file is created before any request: a bad path sends nothing.
@@ -63,7 +67,7 @@ pub(super) async fn cli_main(args: LoadArgs) -> anyhow::Result<Outcome> {
     };
     let agent = serve.map(|(listener, bound)| {
         eprintln!("serving live intervals on http://{bound}/intervals");
-        let agent = live::Agent::new(run.live());
+        let agent = live::Agent::new(run.live(), token);
         live::spawn(listener, agent.clone());
         agent
     });

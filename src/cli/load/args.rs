@@ -95,6 +95,10 @@ pub struct LoadArgs {
     /// picks one, printed on stderr): `GET /intervals?from=SECOND`.
     #[arg(long, value_name = "ADDR")]
     pub serve: Option<String>,
+    /// With `--serve`: the bearer token every request but `GET /health` must carry; required
+    /// to serve on anything but loopback.
+    #[command(flatten)]
+    pub token: super::super::access::TokenArgs,
     /// With `--serve`: after the run, keep serving until the final report has been fetched
     /// (`GET /report`, as an experiment runner does) or this long has passed.
     #[arg(long, value_parser = humantime::parse_duration, default_value = "30s")]

@@ -107,12 +107,16 @@ pub(super) struct AgentLoad {
 impl AgentLoad {
     /// Wait until every agent answers (at most `ready_timeout`), align their seconds, start the
     /// run's clock at the earliest agent's next whole second, and poll them from then on,
-    /// keeping `keep` of merged seconds. Errors: agents not ready (a preflight failure).
+    /// keeping `keep` of merged seconds. Every request to an agent carries the spec's token
+    /// (never the control API's, which `http` may carry). Errors: agents not ready (a
+    /// preflight failure).
     pub(super) async fn start(
         spec: &Agents,
         keep: Duration,
         http: &Http,
     ) -> Result<(Clock, Self), String> {
+        let token = spec.token.as_ref().map(|t| t.as_str().to_string());
+        let http = &http.clone().with_bearer(token);
         let ready = contact::ready(spec, http).await?;
         let origin = ready
             .iter()
