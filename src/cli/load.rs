@@ -14,6 +14,7 @@ mod args;
 mod live;
 mod output;
 mod progress;
+mod tls;
 
 pub(super) use args::LoadArgs;
 pub(super) use output::{create, write_hlog};
@@ -28,7 +29,7 @@ fn invalid(e: LoadError) -> anyhow::Error {
 /// `shakedown load`.
 pub(super) async fn cli_main(args: LoadArgs) -> anyhow::Result<Outcome> {
     let spec = args.spec()?;
-    load::validate(&spec).map_err(|e| args.problem(e))?;
+    load::validate(&spec).map_err(|e| args.problem(&spec, e))?;
     let token = match &args.serve {
         Some(_) => args.token.resolve()?,
         None => None,

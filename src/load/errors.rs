@@ -8,6 +8,11 @@
 
 use std::fmt;
 
+mod reasons;
+
+pub use reasons::{ErrorReasons, ReasonCount};
+pub(crate) use reasons::{ReasonLog, tls_reason};
+
 use serde::de::{Deserialize, Deserializer, Error as _};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 

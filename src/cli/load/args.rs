@@ -175,24 +175,14 @@ impl LoadArgs {
                 .insert(name.trim().to_string(), value.trim().to_string());
         }
         spec.thresholds.extend(self.thresholds.iter().cloned());
-        if self.tls_flags() {
-            let tls = spec.tls.get_or_insert_default();
-            tls.ca = self.ca.clone().or(tls.ca.take());
-            tls.insecure |= self.insecure;
-            tls.cert = self.cert.clone().or(tls.cert.take());
-            tls.key = self.key.clone().or(tls.key.take());
-        }
+        self.apply_tls(&mut spec)?;
         Ok(spec)
     }
 }
 
 impl LoadArgs {
-    /// Whether a TLS flag (`--ca`, `--insecure`, `--cert`, `--key`) is given.
-    fn tls_flags(&self) -> bool {
-        self.ca.is_some() || self.insecure || self.cert.is_some() || self.key.is_some()
-    }
-
-    /// The spec's top-level fields a flag set, overriding the scenario file.
+    /// The spec's fields a flag set, overriding the scenario file: top-level ones, and each
+    /// of `tls` on its own.
     fn flag_fields(&self) -> Vec<&'static str> {
         [
             ("target", self.url.is_some()),
@@ -210,24 +200,35 @@ impl LoadArgs {
             ("timeout", self.timeout.is_some()),
             ("max_rate", self.max_rate),
             ("segment", self.segment.is_some()),
-            ("tls", self.tls_flags()),
+            ("tls.ca", self.ca.is_some()),
+            ("tls.insecure", self.insecure),
+            ("tls.cert", self.cert.is_some()),
+            ("tls.key", self.key.is_some()),
         ]
         .into_iter()
         .filter_map(|(field, set)| set.then_some(field))
         .collect()
     }
 
-    /// A spec problem: at its `file:line:col` when the field was written in the scenario file
-    /// (and no flag overrode it), else as `invalid load: field: message`.
-    pub(super) fn problem(&self, error: LoadError) -> anyhow::Error {
+    /// A problem with `spec` (what these arguments describe): named by the flag when a TLS
+    /// flag gave the value ([`LoadArgs::tls_problem`]); at its `file:line:col` when the field
+    /// was written in the scenario file (and no flag overrode it); else as `invalid load:
+    /// field: message`.
+    pub(super) fn problem(&self, spec: &LoadSpec, error: LoadError) -> anyhow::Error {
         let LoadError::Invalid { field, message } = error else {
             return error.into();
         };
+        if let Some(setting) = field.strip_prefix("tls.")
+            && let Some(e) = self.tls_problem(spec, setting, &message)
+        {
+            return e.into();
+        }
         let top = field.split(['.', '[']).next().unwrap_or_default();
+        let flagged = self.flag_fields();
         let located = self
             .scenario
             .as_deref()
-            .filter(|_| !self.flag_fields().contains(&top))
+            .filter(|_| !flagged.contains(&top) && !flagged.contains(&field.as_str()))
             .and_then(|file| Some((file, locate(file, &field)?)));
         match located {
             Some((file, at)) => crate::config::ConfigError::one(file, at, field, message).into(),
