@@ -76,6 +76,14 @@ impl ErrorClass {
         }
     }
 
+    /// The class of a stable name ([`ErrorClass::name`]); an unknown one is an error saying so.
+    pub fn named(name: &str) -> Result<Self, String> {
+        ErrorClass::ALL
+            .into_iter()
+            .find(|c| c.name() == name)
+            .ok_or_else(|| format!("unknown error class {name:?}"))
+    }
+
     /// Position in [`ErrorClass::ALL`].
     pub fn index(self) -> usize {
         self as usize
@@ -218,11 +226,7 @@ impl<'de> Deserialize<'de> for ClassCounts {
         let map = std::collections::BTreeMap::<String, u64>::deserialize(deserializer)?;
         let mut counts = ClassCounts::default();
         for (name, n) in map {
-            let class = ErrorClass::ALL
-                .into_iter()
-                .find(|c| c.name() == name)
-                .ok_or_else(|| D::Error::custom(format!("unknown error class {name:?}")))?;
-            counts.0[class.index()] = n;
+            counts.0[ErrorClass::named(&name).map_err(D::Error::custom)?.index()] = n;
         }
         Ok(counts)
     }

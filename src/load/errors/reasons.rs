@@ -94,10 +94,7 @@ impl<'de> Deserialize<'de> for ErrorReasons {
         let map = BTreeMap::<String, Vec<ReasonCount>>::deserialize(deserializer)?;
         let mut reasons = ErrorReasons::default();
         for (name, list) in map {
-            let class = ErrorClass::ALL
-                .into_iter()
-                .find(|c| c.name() == name)
-                .ok_or_else(|| D::Error::custom(format!("unknown error class {name:?}")))?;
+            let class = ErrorClass::named(&name).map_err(D::Error::custom)?;
             for r in list {
                 reasons.add(class, &r.reason, r.count);
             }
