@@ -17,8 +17,9 @@ use crate::exit::InvalidInput;
 /// The bearer token: `--token`, `SHAKEDOWN_TOKEN` or `--token-file`.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct TokenArgs {
-    /// Bearer token (`Authorization: Bearer …`) of the control API, or of `load --serve`'s
-    /// endpoint. Prefer SHAKEDOWN_TOKEN or --token-file: a flag's value shows in the process list.
+    /// Bearer token (`Authorization: Bearer …`) of the control API, or of the endpoint a load
+    /// agent serves. Prefer SHAKEDOWN_TOKEN or --token-file: a flag's value shows in the process
+    /// list.
     #[arg(long, global = true, env = "SHAKEDOWN_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
     /// A file holding the bearer token (surrounding whitespace ignored).
