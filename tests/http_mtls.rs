@@ -91,15 +91,15 @@ async fn a_proxy_requiring_client_certificates_admits_only_those_its_ca_signed()
     let cases = [
         (
             vec!["--cert", client_id.cert_str()],
-            "tls.key: needed with tls.cert",
+            "--key: needed with --cert",
         ),
         (
             vec!["--cert", client_id.cert_str(), "--key", stranger.key_str()],
-            "tls.key: certificate and key",
+            "--key: certificate and key",
         ),
         (
             vec!["--cert", "/nonexistent/c.pem", "--key", client_id.key_str()],
-            "tls.cert: /nonexistent/c.pem",
+            "--cert: /nonexistent/c.pem",
         ),
     ];
     for (flags, why) in cases {
@@ -253,7 +253,7 @@ async fn bad_client_certificate_settings_are_refused_and_change_nothing() {
     assert_eq!(ran.code, 2, "{}", ran.stderr);
     assert!(
         ran.stderr
-            .contains("proxies.yaml:1:3: upstream_key: /nonexistent/k.pem: No such file"),
+            .contains("proxies.yaml:6:17: [0].upstream_key: /nonexistent/k.pem: No such file"),
         "{}",
         ran.stderr
     );
