@@ -58,48 +58,70 @@ fn via(version: Version) -> HeaderValue {
     })
 }
 
-/// The request for `upstream` (`host:port`, over `scheme` `http` or `https`): an absolute
-/// URI, HTTP/1.1 (the upstream client may still choose h2 by ALPN), no hop-by-hop
-/// headers, the client's `host` (from `:authority` on h2) kept, `via` and `x-forwarded-for`
-/// (`xff`, the client's address from [`forwarded_for`], when known) appended, the body
-/// streamed as it comes.
+/// The form of the request target sent upstream.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Form {
+    /// `scheme://upstream/path?query`, for the pooled clients (which connect to the URI's
+    /// authority); the scheme is `http` or `https`.
+    Absolute(&'static str),
+    /// `/path?query`, for a connection already open to the upstream.
+    Origin,
+}
+
+/// The request for `upstream` (`host:port`) with its target in `form`: HTTP/1.1 (the
+/// upstream client may still choose h2 by ALPN), no hop-by-hop headers, the client's `host`
+/// (from `:authority` on h2, else `upstream`) kept, `via` and `x-forwarded-for` (`xff`, the
+/// client's address from [`forwarded_for`], when known) appended, the body streamed as it
+/// comes.
+///
+/// # Errors
+/// `upstream` is not a valid URI authority (absolute form only).
 pub(super) fn request(
     mut parts: Parts,
     body: Incoming,
-    scheme: &str,
+    form: Form,
     upstream: &str,
     xff: Option<HeaderValue>,
 ) -> Result<Request<ProxyBody>, String> {
-    if !parts.headers.contains_key(header::HOST)
-        && let Some(authority) = parts.uri.authority()
-        && let Ok(v) = HeaderValue::from_str(authority.as_str())
-    {
-        parts.headers.insert(header::HOST, v);
+    if !parts.headers.contains_key(header::HOST) {
+        let host = parts.uri.authority().map_or(upstream, Authority::as_str);
+        if let Ok(v) = HeaderValue::from_str(host) {
+            parts.headers.insert(header::HOST, v);
+        }
     }
     strip_hop_by_hop(&mut parts.headers);
     parts.headers.append(header::VIA, via(parts.version));
     if let Some(v) = xff {
         parts.headers.append("x-forwarded-for", v);
     }
-    let mut uri = uri::Parts::default();
-    uri.scheme = Some(if scheme == "https" {
-        Scheme::HTTPS
-    } else {
-        Scheme::HTTP
-    });
-    uri.authority = Some(
-        upstream
-            .parse::<Authority>()
-            .map_err(|e| format!("bad upstream URI: {e}"))?,
-    );
-    uri.path_and_query = Some(
+    let path = || {
         parts
             .uri
             .path_and_query()
             .cloned()
-            .unwrap_or_else(|| PathAndQuery::from_static("/")),
-    );
-    parts.uri = Uri::from_parts(uri).map_err(|e| format!("bad upstream URI: {e}"))?;
+            .unwrap_or_else(|| PathAndQuery::from_static("/"))
+    };
+    match form {
+        // An HTTP/1 request's target is already `/path?query`, unless the client sent the
+        // absolute form (or `*`).
+        Form::Origin if parts.uri.scheme().is_none() && parts.uri.path().starts_with('/') => {}
+        Form::Origin => parts.uri = Uri::from(path()),
+        Form::Absolute(scheme) => {
+            let mut uri = uri::Parts::default();
+            uri.scheme = Some(if scheme == "https" {
+                Scheme::HTTPS
+            } else {
+                Scheme::HTTP
+            });
+            uri.authority = Some(
+                upstream
+                    .parse::<Authority>()
+                    .map_err(|e| format!("bad upstream URI: {e}"))?,
+            );
+            uri.path_and_query = Some(path());
+            parts.uri = Uri::from_parts(uri).map_err(|e| format!("bad upstream URI: {e}"))?;
+        }
+    }
     parts.version = Version::HTTP_11;
     Ok(Request::from_parts(
         parts,
