@@ -44,6 +44,7 @@ mod direct;
 mod forward;
 mod owned;
 mod peers;
+mod quiet;
 mod reset;
 mod serve;
 mod tls;
@@ -358,13 +359,23 @@ async fn serve_connection<I>(
         // answer.
         .half_close(true);
     let mut conn = std::pin::pin!(builder.serve_connection(io, service));
-    let mut first_head = std::pin::pin!(async {
+    // What ends the connection besides its client, polled only when woken (see `quiet`).
+    let mut ended = std::pin::pin!(quiet::Quiet::new(async move {
         tokio::select! {
-            _ = first.cancelled() => std::future::pending().await,
-            _ = tokio::time::sleep(head_timeout) => {}
+            _ = reset.cancelled() => {}
+            _ = stop.cancelled() => {}
+            // The first request head takes too long.
+            _ = async {
+                tokio::select! {
+                    _ = first.cancelled() => std::future::pending().await,
+                    _ = tokio::time::sleep(head_timeout) => {}
+                }
+            } => {}
         }
-    });
-    let mut drain = drain.unwrap_or_else(|| Box::pin(std::future::pending()));
+    }));
+    let mut drain = std::pin::pin!(quiet::Quiet::new(
+        drain.unwrap_or_else(|| Box::pin(std::future::pending()))
+    ));
     let mut draining = false;
     // The upstream connection is polled before the server (a response it reads is passed on
     // in the same wake) and after it (a request the server just handed it is written at once).
@@ -376,9 +387,7 @@ async fn serve_connection<I>(
             _ = upstream_in.as_mut() => {}
             _ = conn.as_mut() => break,
             _ = upstream_out.as_mut() => {}
-            _ = reset.cancelled() => break,
-            _ = stop.cancelled() => break,
-            _ = first_head.as_mut() => break,
+            _ = ended.as_mut() => break,
             _ = drain.as_mut(), if !draining => {
                 draining = true;
                 conn.as_mut().graceful_shutdown();

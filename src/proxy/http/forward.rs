@@ -17,36 +17,47 @@ use super::ProxyBody;
 pub(crate) const ERROR_HEADER: &str = "x-shakedown-error";
 
 /// Hop-by-hop headers, never forwarded (RFC 9110 §7.6.1).
-const HOP_BY_HOP: &[&str] = &[
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
+const HOP_BY_HOP: [HeaderName; 9] = [
+    header::CONNECTION,
+    HeaderName::from_static("keep-alive"),
+    HeaderName::from_static("proxy-connection"),
+    header::PROXY_AUTHENTICATE,
+    header::PROXY_AUTHORIZATION,
+    header::TE,
+    header::TRAILER,
+    header::TRANSFER_ENCODING,
+    header::UPGRADE,
 ];
 
+/// Remove the hop-by-hop headers and those `connection` names.
 fn strip_hop_by_hop(headers: &mut HeaderMap) {
-    // One pass over the few headers a request has, instead of a hashed removal per name:
-    // most requests and responses carry none.
-    if !headers.keys().any(|k| HOP_BY_HOP.contains(&k.as_str())) {
+    // One pass over the few headers a message has, comparing names (no parsing, no hashing),
+    // then a removal for each one present: most messages carry none, or only `connection`.
+    let mut present: Vec<HeaderName> = headers
+        .keys()
+        .filter(|k| HOP_BY_HOP.contains(k))
+        .cloned()
+        .collect();
+    if present.is_empty() {
         return;
     }
-    let named: Vec<HeaderName> = headers
-        .get_all(header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|n| HeaderName::from_bytes(n.trim().as_bytes()).ok())
-        .collect();
-    for name in named {
-        headers.remove(name);
+    // The names `connection` lists, except its usual options (no header of those names).
+    for value in headers.get_all(header::CONNECTION) {
+        for option in value.to_str().unwrap_or_default().split(',') {
+            let option = option.trim();
+            if option.is_empty()
+                || option.eq_ignore_ascii_case("keep-alive")
+                || option.eq_ignore_ascii_case("close")
+            {
+                continue;
+            }
+            if let Ok(name) = HeaderName::from_bytes(option.as_bytes()) {
+                present.push(name);
+            }
+        }
     }
-    for name in HOP_BY_HOP {
-        headers.remove(*name);
+    for name in present {
+        headers.remove(name);
     }
 }
 
@@ -191,4 +202,37 @@ pub(super) fn reason(error: &(dyn std::error::Error + 'static)) -> String {
         cause = c.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hop_by_hop_headers_and_those_connection_names_are_stripped() {
+        let mut h = HeaderMap::new();
+        for (k, v) in [
+            ("connection", "keep-alive, X-Secret"),
+            ("connection", "close"),
+            ("keep-alive", "timeout=5"),
+            ("x-secret", "1"),
+            ("te", "trailers"),
+            ("transfer-encoding", "chunked"),
+            ("upgrade", "h2c"),
+            ("proxy-connection", "keep-alive"),
+            ("x-kept", "1"),
+            ("content-length", "2"),
+        ] {
+            h.append(k, HeaderValue::from_static(v));
+        }
+        strip_hop_by_hop(&mut h);
+        let mut left: Vec<_> = h.keys().map(|k| k.as_str()).collect();
+        left.sort_unstable();
+        assert_eq!(left, ["content-length", "x-kept"]);
+        // None of them: nothing changes.
+        let mut plain = HeaderMap::new();
+        plain.insert("x-kept", HeaderValue::from_static("1"));
+        strip_hop_by_hop(&mut plain);
+        assert_eq!(plain.len(), 1);
+    }
 }

@@ -17,7 +17,7 @@
 use std::future::{Future, poll_fn};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::{Poll, Waker};
+use std::task::{Context, Poll};
 
 use http::{Request, Response};
 use hyper::body::Incoming;
@@ -25,8 +25,8 @@ use hyper::client::conn::http1::{self, Connection, SendRequest};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
-use super::ProxyBody;
-use super::forward;
+use super::quiet::Alarm;
+use super::{ProxyBody, forward};
 
 type UpstreamConn = Connection<TokioIo<TcpStream>, ProxyBody>;
 
@@ -54,16 +54,22 @@ struct Slot {
     sender: Option<SendRequest<ProxyBody>>,
     /// The connection itself, polled by [`OwnedUpstream::drive`]; `None` once it ended.
     conn: Option<Pin<Box<UpstreamConn>>>,
-    /// The task polling [`OwnedUpstream::drive`], woken when a fresh connection is installed.
-    driver: Option<Waker>,
+    /// The connection is polled with this waker, and only when it rang (its socket is ready,
+    /// a request was handed to it, a fresh one was installed), or before a reuse.
+    alarm: Alarm,
 }
 
 impl Slot {
-    /// Poll the connection once; forget it once it has ended (closed by either side, or
-    /// failed: the request in flight, if any, gets the error).
-    fn poll_conn(&mut self, cx: &mut std::task::Context<'_>) {
+    /// Poll the connection (when it was woken, or `always`) for the task `cx`; forget it once
+    /// it has ended (closed by either side, or failed: the request in flight, if any, gets the
+    /// error).
+    fn poll_conn(&mut self, cx: &Context<'_>, always: bool) {
+        if !self.alarm.rang(cx) && !always {
+            return;
+        }
+        let mut quiet = Context::from_waker(self.alarm.waker());
         if let Some(conn) = self.conn.as_mut()
-            && let Poll::Ready(ended) = conn.as_mut().poll(cx)
+            && let Poll::Ready(ended) = conn.as_mut().poll(&mut quiet)
         {
             if let Err(error) = ended {
                 tracing::debug!(%error, "HTTP: owned upstream connection ended");
@@ -86,15 +92,7 @@ impl OwnedUpstream {
     /// that connection lives.
     pub(super) fn drive(&self) -> impl Future<Output = ()> + '_ {
         poll_fn(move |cx| {
-            let mut slot = self.lock();
-            slot.poll_conn(cx);
-            if slot
-                .driver
-                .as_ref()
-                .is_none_or(|w| !w.will_wake(cx.waker()))
-            {
-                slot.driver = Some(cx.waker().clone());
-            }
+            self.lock().poll_conn(cx, false);
             Poll::Pending
         })
     }
@@ -137,7 +135,7 @@ impl OwnedUpstream {
         let mut sender = poll_fn(|cx| {
             let mut slot = self.lock();
             // Read whatever the upstream sent while idle: its FIN closes the connection here.
-            slot.poll_conn(cx);
+            slot.poll_conn(cx, true);
             if slot.addr != upstream {
                 slot.conn = None;
                 slot.sender = None;
@@ -164,9 +162,7 @@ impl OwnedUpstream {
         slot.addr.push_str(upstream);
         slot.conn = Some(Box::pin(conn));
         slot.sender = None;
-        if let Some(driver) = &slot.driver {
-            driver.wake_by_ref();
-        }
+        slot.alarm.ring();
         Ok(sender)
     }
 
