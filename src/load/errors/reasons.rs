@@ -35,8 +35,8 @@ pub struct ReasonCount {
 pub struct ErrorReasons(BTreeMap<ErrorClass, BTreeMap<String, u64>>);
 
 impl ErrorReasons {
-    /// Count `n` requests of `class` that failed for `reason` (under [`OTHER_REASONS`] when
-    /// the class already holds [`MAX_REASONS`] others).
+    /// Count `n` requests of `class` that failed for `reason` (under `OTHER_REASONS` when
+    /// the class already holds `MAX_REASONS` others).
     pub fn add(&mut self, class: ErrorClass, reason: &str, n: u64) {
         let reasons = self.0.entry(class).or_default();
         let key = if reasons.contains_key(reason) || reasons.len() < MAX_REASONS {
