@@ -10,9 +10,9 @@
 //! | `shakedown_proxy_bytes_total` | proxy, stream | bytes delivered (upstream = client → upstream) |
 //! | `shakedown_toxic_connections_affected_total` | proxy, toxic, type, stream | connections the toxic affected (once per connection) |
 //! | `shakedown_toxic_bytes_affected_total` | proxy, toxic, type, stream | bytes that went through the toxic while it affected a connection (for `timeout`: bytes dropped) |
-//! | `shakedown_toxic_requests_matched_total` | proxy, toxic, type, stream | HTTP toxics: requests its matcher selected |
-//! | `shakedown_toxic_requests_faulted_total` | proxy, toxic, type, stream | HTTP toxics: matched requests it faulted |
-//! | `shakedown_toxic_requests_passed_total` | proxy, toxic, type, stream | HTTP toxics: matched requests it let pass (toxicity, `first_n`, `max_active`) |
+//! | `shakedown_toxic_requests_matched_total` | proxy, toxic, type, stream | HTTP toxics only: requests its matcher selected |
+//! | `shakedown_toxic_requests_faulted_total` | proxy, toxic, type, stream | HTTP toxics only: matched requests it faulted |
+//! | `shakedown_toxic_requests_passed_total` | proxy, toxic, type, stream | HTTP toxics only: matched requests it let pass (toxicity, `first_n`, `max_active`) |
 //! | `shakedown_proxy_http_requests_total` | proxy | HTTP mode: requests answered |
 //! | `shakedown_proxy_http_errors_total` | proxy | HTTP mode: requests answered with a 5xx status (injected or not) |
 //!
@@ -106,7 +106,8 @@ pub struct ToxicMetrics {
     pub connections: Counter,
     /// Bytes affected.
     pub bytes: Counter,
-    /// HTTP toxics: requests matched.
+    /// HTTP toxics: requests matched. A TCP toxic's three request counters are not
+    /// registered (no `/metrics` series) and stay at 0.
     pub matched: Counter,
     /// HTTP toxics: matched requests faulted.
     pub faulted: Counter,
@@ -281,15 +282,20 @@ impl Metrics {
         }
     }
 
-    /// The handles of one toxic on one proxy.
+    /// The handles of one toxic on one proxy. Only an HTTP toxic gets the
+    /// `shakedown_toxic_requests_*` series; a TCP toxic's request counters are unregistered.
     pub fn toxic(&self, proxy: &str, toxic: &Toxic) -> ToxicMetrics {
         let labels = toxic_labels(proxy, toxic);
+        let request = |family: &Family<Labels, Counter>| match toxic.kind.is_http() {
+            true => family.get_or_create_owned(&labels),
+            false => Counter::default(),
+        };
         ToxicMetrics {
             connections: self.toxic_connections.get_or_create_owned(&labels),
             bytes: self.toxic_bytes.get_or_create_owned(&labels),
-            matched: self.requests[0].get_or_create_owned(&labels),
-            faulted: self.requests[1].get_or_create_owned(&labels),
-            passed: self.requests[2].get_or_create_owned(&labels),
+            matched: request(&self.requests[0]),
+            faulted: request(&self.requests[1]),
+            passed: request(&self.requests[2]),
         }
     }
 
