@@ -195,7 +195,7 @@ fn chain(error: &anyhow::Error) -> String {
 /// Print `text` on stdout. A reader that went away (`shakedown validate … | head -1`) is not a
 /// failure of the command: the rest of the text is dropped and the command still exits with its
 /// own documented code (`print!` would panic: exit 101). Any other write failure (a full disk,
-/// `>/dev/full`) is kept and turns the command's exit into 3 (see [`stdout_failure`]).
+/// `>/dev/full`) is kept and turns the command's exit into 3 (see `stdout_failure`).
 /// Control characters other than newline and tab (an escape sequence in a journal's title, say)
 /// are shown as `\u{1b}`, so no text shakedown prints can drive the terminal.
 pub fn print(text: std::fmt::Arguments<'_>) {

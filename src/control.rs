@@ -198,12 +198,13 @@ impl ControlServer {
     }
 
     /// Create (or replace) proxies as `/populate` does: all or nothing; recorded in the
-    /// journal as made by `shakedown` when there was anything to create.
+    /// journal as made by `shakedown` when there was anything to create. An error's field
+    /// leads with the proxy's index in `proxies` (`[1].upstream`).
     pub async fn populate(&self, proxies: Vec<ProxyRequest>) -> Result<(), ApiError> {
-        for p in &proxies {
+        for (i, p) in proxies.iter().enumerate() {
             store::check_upstream(&p.upstream)
                 .await
-                .map_err(|e| e.within(&format!("proxy {:?}", p.name)))?;
+                .map_err(|e| e.within(&format!("[{i}]")))?;
         }
         let names: Vec<String> = proxies.iter().map(|p| p.name.clone()).collect();
         self.store.populate(proxies).await?;

@@ -110,7 +110,10 @@ impl GameDay {
             server
                 .populate(experiment.proxies.iter().map(proxy_request).collect())
                 .await
-                .map_err(|e| anyhow::anyhow!("creating the proxies: {}", e.message))
+                // Its field as the experiment file has it: `proxies[1].listen`.
+                .map_err(|e| {
+                    anyhow::anyhow!("creating the proxies: {}", e.within("proxies").message)
+                })
         };
         if let Err(e) = started.await {
             services.stop_all().await;

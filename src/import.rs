@@ -1,7 +1,7 @@
 //! Converting other tools' experiments into shakedown experiment files (`shakedown import`).
 //!
 //! An importer reads the other format as plain JSON, writes a shakedown experiment as YAML text
-//! ([`yaml`]), and lists every item it could not translate with its JSON path ([`Dropped`]),
+//! (`import::yaml`), and lists every item it could not translate with its JSON path ([`Dropped`]),
 //! so nothing is lost silently. One submodule per format: [`chaostoolkit`].
 #![warn(unreachable_pub)]
 

@@ -109,7 +109,7 @@ fn identity(
         (Some(_), None) => Err(missing("key", "cert")),
         (None, Some(_)) => Err(missing("cert", "key")),
         (Some(cert), Some(key)) => Ok(Some((
-            read_certificates(cert).map_err(at("cert"))?,
+            read_identity(cert).map_err(at("cert"))?,
             read_key(key).map_err(at("key"))?,
         ))),
     }
@@ -135,6 +135,51 @@ pub fn read_certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, Tl
         return Err(pem_error(path, "no PEM certificate in the file"));
     }
     Ok(certs)
+}
+
+/// The certificate chain of an identity (a server's, or a client's for mutual TLS) from a PEM
+/// file: its first certificate must be one a peer can be identified by (X.509 v3).
+///
+/// # Errors
+/// [`TlsError::Pem`] as [`read_certificates`], or when the first certificate cannot serve
+/// (an X.509 v1 certificate, a DER that does not parse).
+pub fn read_identity(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+    let certs = read_certificates(path)?;
+    if let Some(first) = certs.first() {
+        rustls::server::ParsedCertificate::try_from(first).map_err(|e| {
+            pem_error(
+                path,
+                format!(
+                    "its first certificate cannot identify a TLS peer ({}): it must be an \
+                     X.509 v3 certificate",
+                    certificate_reason(&e)
+                ),
+            )
+        })?;
+    }
+    Ok(certs)
+}
+
+/// Why rustls refused a certificate, in its own words without the Rust wrapping.
+fn certificate_reason(e: &rustls::Error) -> String {
+    match e {
+        rustls::Error::InvalidCertificate(rustls::CertificateError::Other(other)) => {
+            other.to_string()
+        }
+        rustls::Error::InvalidCertificate(other) => format!("{other:?}"),
+        other => other.to_string(),
+    }
+}
+
+/// A certificate chain and a key that do not go together (at the key's setting).
+fn mismatch(e: rustls::Error) -> SettingError {
+    let why = match e {
+        rustls::Error::InconsistentKeys(rustls::InconsistentKeys::KeyMismatch) => {
+            "the private key does not belong to the certificate".to_string()
+        }
+        other => other.to_string(),
+    };
+    at("key")(TlsError::Config(format!("certificate and key: {why}")))
 }
 
 /// The first private key of a PEM file (PKCS#8, PKCS#1 or SEC1).
@@ -177,8 +222,9 @@ fn system_roots() -> &'static RootCertStore {
 ///
 /// # Errors
 /// [`TlsError::Pem`] at `ca`, `cert` or `key` for a file that cannot be read or holds no
-/// certificate or key; [`TlsError::Config`] for a CA certificate rustls refuses, `cert`
-/// without `key` (or the reverse), or a `key` that does not fit `cert` (at `key`).
+/// certificate or key, or a `cert` that cannot identify a peer ([`read_identity`]);
+/// [`TlsError::Config`] for a CA certificate rustls refuses, `cert` without `key` (or the
+/// reverse), or a `key` that does not fit `cert` (at `key`).
 pub fn client_config(options: &TlsOptions) -> Result<Arc<ClientConfig>, SettingError> {
     let provider = provider();
     let identity = identity(options.cert.as_deref(), options.key.as_deref())?;
@@ -200,7 +246,7 @@ pub fn client_config(options: &TlsOptions) -> Result<Arc<ClientConfig>, SettingE
         None => builder.with_no_client_auth(),
         Some((certs, key)) => builder
             .with_client_auth_cert(certs, key)
-            .map_err(|e| at("key")(TlsError::Config(format!("certificate and key: {e}"))))?,
+            .map_err(mismatch)?,
     };
     config.alpn_protocols = ALPN.iter().map(|p| p.to_vec()).collect();
     Ok(Arc::new(config))
@@ -250,14 +296,15 @@ pub fn https_connector(
 ///
 /// # Errors
 /// [`TlsError::Pem`] at `cert`, `key` or `client_ca` for a file that cannot be read or
-/// holds no certificate or key; [`TlsError::Config`] when the key does not fit the
-/// certificate (at `key`) or rustls refuses the client CAs (at `client_ca`).
+/// holds no certificate or key, or a `cert` that cannot identify a peer ([`read_identity`]);
+/// [`TlsError::Config`] when the key does not fit the certificate (at `key`) or rustls
+/// refuses the client CAs (at `client_ca`).
 pub fn server_config(
     cert: &Path,
     key: &Path,
     client_ca: Option<&Path>,
 ) -> Result<Arc<ServerConfig>, SettingError> {
-    let certs = read_certificates(cert).map_err(at("cert"))?;
+    let certs = read_identity(cert).map_err(at("cert"))?;
     let key = read_key(key).map_err(at("key"))?;
     let builder = ServerConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
@@ -276,9 +323,7 @@ pub fn server_config(
             builder.with_client_cert_verifier(verifier)
         }
     };
-    let mut config = builder
-        .with_single_cert(certs, key)
-        .map_err(|e| at("key")(TlsError::Config(format!("certificate and key: {e}"))))?;
+    let mut config = builder.with_single_cert(certs, key).map_err(mismatch)?;
     config.alpn_protocols = ALPN.iter().map(|p| p.to_vec()).collect();
     Ok(Arc::new(config))
 }

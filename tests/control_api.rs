@@ -362,6 +362,151 @@ async fn serve_rejects_a_bad_config_file_with_its_position() {
     );
 }
 
+/// `/populate` has no lines: each refusal names the entry's index and the field as written,
+/// whether the body's parser or the server found it, and changes nothing.
+#[tokio::test]
+async fn populate_names_the_entry_and_the_field() {
+    let srv = server(4).await;
+    let api = srv.local_addr();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let taken = taken.local_addr().unwrap();
+    let ok = r#"{"name":"ok","upstream":"127.0.0.1:1"}"#;
+    let http_mode = r#"needs an HTTP-mode proxy ("protocol": "http")"#;
+    let cases = [
+        (
+            format!(r#"[{ok},{{"name":"b","upstream":"127.0.0.1:1","upstream_tls":true}}]"#),
+            400,
+            format!("bad request body: [1].upstream_tls: TLS (upstream_tls) {http_mode}"),
+        ),
+        (
+            format!(
+                r#"[{ok},{{"name":"b","upstream":"127.0.0.1:1","toxics":[{{"type":"noop"}},{{"type":"http_abort","attributes":{{"status":503}}}}]}}]"#
+            ),
+            400,
+            format!("bad request body: [1].toxics[1].type: http_abort {http_mode}"),
+        ),
+        (
+            r#"[{"name":"b","upstream":"127.0.0.1:1","header_faults":true}]"#.to_string(),
+            400,
+            format!("bad request body: [0].header_faults: {http_mode}"),
+        ),
+        (
+            format!(r#"[{ok},{{"upstream":"127.0.0.1:1"}}]"#),
+            400,
+            "missing required field: [1].name".to_string(),
+        ),
+        (
+            r#"[{"name":"b","upstream":"127.0.0.1:1","toxics":[{"type":"nope"}]}]"#.to_string(),
+            400,
+            "[0].toxics[0].type: invalid toxic type: \"nope\"".to_string(),
+        ),
+        (
+            r#"{"proxies":[{"name":"b","upstream":"127.0.0.1:99999"}]}"#.to_string(),
+            400,
+            "bad request body: [0].upstream: cannot resolve \"127.0.0.1:99999\"".to_string(),
+        ),
+        (
+            format!("[{ok},3]"),
+            400,
+            "bad request body: [1]: expected a proxy as a JSON object, got 3".to_string(),
+        ),
+        (
+            format!(r#"[{ok},{{"name":"b","upstream":"127.0.0.1:1","listen":"{taken}"}}]"#),
+            409,
+            format!("[1].listen: address {taken} is already in use"),
+        ),
+    ];
+    for (body, status, says) in &cases {
+        let r = http(api, "POST", "/populate", Some(body)).await;
+        assert_eq!(r.status, *status, "{body}: {}", r.body);
+        let error = r.json()["error"].as_str().unwrap_or_default().to_string();
+        assert!(
+            error.starts_with(says.as_str()),
+            "{body}\nwant {says}\n got {error}"
+        );
+        assert_eq!(http(api, "GET", "/proxies", None).await.json(), json!({}));
+    }
+    srv.shutdown().await;
+}
+
+/// What only the server finds, when it creates a config file's proxies (HTTP settings on a
+/// TCP proxy, an upstream that does not resolve, a `listen` address in use), is reported at
+/// the line and column of the field, named as written, like what the parser finds; the
+/// server shuts down and exits 2 (3 for an address in use).
+#[tokio::test]
+async fn serve_reports_what_the_server_refuses_at_the_fields_line() {
+    let id = support::tls::Pki::new();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let taken = taken.local_addr().unwrap();
+    let head = "- name: db\n  upstream: 127.0.0.1:5432\n";
+    let cases = [
+        (
+            format!(
+                "{head}  tls_cert: {}\n  tls_key: {}\n",
+                id.cert_str(),
+                id.key_str()
+            ),
+            2,
+            "proxies.yaml:3:13: [0].tls_cert: TLS (tls_cert, tls_key) needs an HTTP-mode proxy",
+        ),
+        (
+            format!("{head}  upstream_tls: true\n"),
+            2,
+            "proxies.yaml:3:17: [0].upstream_tls: TLS (upstream_tls) needs an HTTP-mode proxy",
+        ),
+        (
+            format!("{head}  header_faults: true\n"),
+            2,
+            "proxies.yaml:3:18: [0].header_faults: needs an HTTP-mode proxy",
+        ),
+        (
+            format!("{head}  http_header_timeout: 500\n"),
+            2,
+            "proxies.yaml:3:24: [0].http_header_timeout: needs an HTTP-mode proxy",
+        ),
+        (
+            format!(
+                "{head}  toxics:\n    - type: noop\n    - type: http_abort\n      attributes: {{status: 503}}\n"
+            ),
+            2,
+            "proxies.yaml:5:13: [0].toxics[1].type: http_abort needs an HTTP-mode proxy",
+        ),
+        (
+            "- name: db\n  upstream: 127.0.0.1:99999\n".to_string(),
+            2,
+            "proxies.yaml:2:13: [0].upstream: cannot resolve \"127.0.0.1:99999\"",
+        ),
+        (
+            format!(
+                "- {{name: a, upstream: '127.0.0.1:1'}}\n- name: b\n  upstream: 127.0.0.1:1\n  listen: {taken}\n"
+            ),
+            3,
+            "proxies.yaml:4:11: [1].listen: address",
+        ),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("proxies.yaml");
+    for (text, code, says) in &cases {
+        std::fs::write(&file, text).unwrap();
+        let ran = support::runner::shakedown(&[
+            "serve",
+            "--port",
+            "0",
+            "--config",
+            file.to_str().unwrap(),
+        ])
+        .await;
+        assert_eq!(ran.code, *code, "{text}\n{}", ran.stderr);
+        let said = ran.stderr.lines().find(|l| l.contains("proxies.yaml:"));
+        assert!(
+            said.is_some_and(|l| l.contains(file.to_str().unwrap()) && l.contains(says)),
+            "want {says:?} in:\n{}",
+            ran.stderr
+        );
+        assert!(!ran.stderr.contains("bad request body"), "{}", ran.stderr);
+    }
+}
+
 #[tokio::test]
 async fn serve_loads_toxics_from_config_and_stops_cleanly_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();

@@ -488,17 +488,17 @@ async fn http_settings_on_a_tcp_proxy_are_refused_and_change_nothing() {
     .await;
     assert_eq!(r.status, 400, "{}", r.body);
     assert!(
-        r.body.contains("header_faults needs an HTTP-mode proxy"),
+        r.body.contains("header_faults: needs an HTTP-mode proxy"),
         "{}",
         r.body
     );
     create_proxy(api, "plain", up.addr).await;
     let before = http(api, "GET", "/proxies/plain", None).await.body;
     for (body, says) in [
-        (r#"{"header_faults":true}"#, "header_faults needs"),
+        (r#"{"header_faults":true}"#, "header_faults: needs"),
         (
             r#"{"http_header_timeout":5000}"#,
-            "http_header_timeout needs",
+            "http_header_timeout: needs",
         ),
     ] {
         let r = http(api, "POST", "/proxies/plain", Some(body)).await;

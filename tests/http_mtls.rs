@@ -253,7 +253,7 @@ async fn bad_client_certificate_settings_are_refused_and_change_nothing() {
     assert_eq!(ran.code, 2, "{}", ran.stderr);
     assert!(
         ran.stderr
-            .contains("proxies.yaml:1:3: upstream_key: /nonexistent/k.pem: No such file"),
+            .contains("proxies.yaml:6:17: [0].upstream_key: /nonexistent/k.pem: No such file"),
         "{}",
         ran.stderr
     );

@@ -5,7 +5,6 @@
 
 use std::path::Path;
 
-use shakedown::config::Format;
 use shakedown::control::{config_file, wire};
 
 fn blocks(doc: &str) -> Vec<(String, String)> {
@@ -85,8 +84,7 @@ fn check(doc: &str) -> usize {
                 wire::toxic_patch(&json()).unwrap_or_else(|e| panic!("{doc}: {e}\n{body}"));
             }
             "yaml config" => {
-                config_file::parse(Path::new(doc), &body, Format::Yaml)
-                    .unwrap_or_else(|e| panic!("{e}"));
+                config_file::parse(Path::new(doc), &body).unwrap_or_else(|e| panic!("{e}"));
             }
             s if s.starts_with("json") => {
                 json();
@@ -101,6 +99,31 @@ fn check(doc: &str) -> usize {
 #[test]
 fn fault_examples_are_valid_toxics() {
     assert!(check("docs/faults.md") >= 10);
+}
+
+/// What 0 means for an attribute, where `/toxic-types` gives it a meaning (`(0: no limit)`,
+/// `; 0 never closes`), docs/faults.md says too, as `` `name: 0` ``.
+#[test]
+fn faults_md_says_what_zero_means_wherever_the_catalog_does() {
+    let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/faults.md"))
+        .unwrap();
+    let mut checked = 0;
+    for kind in shakedown::fault::ToxicKind::CATALOG {
+        for attr in kind.attributes {
+            if attr.doc.contains("(0: ") || attr.doc.contains("; 0 ") {
+                let said = format!("`{}: 0`", attr.name);
+                assert!(
+                    doc.contains(&said),
+                    "{}: faults.md lacks {said} ({})",
+                    kind.name,
+                    attr.doc
+                );
+                checked += 1;
+            }
+        }
+    }
+    // first_n and max_active on each of the 6 HTTP toxics, timeout, reset_peer, limit_data.
+    assert!(checked >= 15, "{checked}");
 }
 
 #[test]

@@ -53,10 +53,7 @@ pub(super) async fn start(
 ) -> anyhow::Result<ControlServer> {
     let options = args.access.apply(options)?;
     crate::proxy::workers::start_from_env().map_err(InvalidInput::new)?;
-    let proxies = match &args.config {
-        Some(path) => config_file::load(path)?,
-        None => Vec::new(),
-    };
+    let config = args.config.as_deref().map(config_file::load).transpose()?;
     let open_files = budget::raise_open_files_limit();
     tracing::info!(open_files, "open-file limit");
     let addr = format!("{}:{}", args.host, args.port);
@@ -69,17 +66,18 @@ pub(super) async fn start(
             ..options
         },
     )?;
-    if let Err(e) = server.populate(proxies).await {
-        let path = args
-            .config
-            .as_deref()
-            .map(|p| p.display().to_string())
-            .unwrap_or_default();
+    let Some(config) = config else {
+        return Ok(server);
+    };
+    if let Err(e) = server.populate(config.proxies.clone()).await {
         server.shutdown().await;
+        // At the field's line: invalid input (exit 2), or an address in use or a failure of
+        // this host (exit 3).
+        let located = config.locate(&e);
         if e.status < 500 && e.status != 409 {
-            return Err(InvalidInput::new(format!("{path}: {}", e.message)).into());
+            return Err(located.into());
         }
-        anyhow::bail!("{path}: {}", e.message);
+        anyhow::bail!("{located}");
     }
     Ok(server)
 }

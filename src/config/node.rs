@@ -111,6 +111,21 @@ impl Node {
     }
 }
 
+/// Where `path` was written, or its nearest written parent (`[0].upstream`, missing, is at
+/// its entry `[0]`); the root's position when none of them is in `locations`.
+pub fn locate(locations: &Locations, path: &str) -> Position {
+    let mut p = path;
+    loop {
+        if let Some(at) = locations.get(p) {
+            return *at;
+        }
+        match p.rfind(['.', '[']) {
+            Some(i) => p = &p[..i],
+            None => return locations.get("").copied().unwrap_or_default(),
+        }
+    }
+}
+
 /// `parent.key`, or `key` at the root.
 pub fn join(parent: &str, key: &str) -> String {
     if parent.is_empty() {

@@ -346,7 +346,7 @@ async fn dispatch(
             for (i, r) in reqs.iter().enumerate() {
                 store::check_upstream(&r.upstream)
                     .await
-                    .map_err(|e| e.within(&format!("[{i}].")))?;
+                    .map_err(|e| e.within(&format!("[{i}]")))?;
             }
             let names: Vec<String> = reqs.iter().map(|r| r.name.clone()).collect();
             let proxies = store.populate(reqs).await?;

@@ -2,110 +2,82 @@
 //!
 //! The file is Toxiproxy's config format, a list of proxies, in YAML or JSON,
 //! extended with a `toxics` list per proxy (Toxiproxy ignores toxics in its
-//! config file; shakedown applies them). Each entry is checked exactly like
-//! a `/populate` body, and a problem fails start-up as
-//! `file:line:col: field: message`.
+//! config file; shakedown applies them). It is read into a located tree
+//! ([`crate::config::node`]) and checked exactly as a `/populate` body is; every problem,
+//! found while reading or when the proxies are created (a TLS setting on a TCP proxy, a
+//! `listen` address in use), fails start-up as `file:line:col: [i].field: message`, at the
+//! line and column where that field was written (at its proxy's entry when it was left out).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
-use serde_json::Value;
-
+use super::error::ApiError;
 use super::wire::{self, ProxyRequest};
+use crate::config::node::{self, Locations};
 use crate::config::{self, ConfigError};
 
-/// One proxy entry, validated while it is parsed so errors carry a position.
-#[derive(Debug, Deserialize)]
-#[serde(try_from = "Value")]
-struct FileProxy(ProxyRequest);
+/// A config file's proxies, and where each of their fields was written.
+#[derive(Debug, Clone)]
+pub struct ConfigFile {
+    /// The file, as named on the command line.
+    pub path: PathBuf,
+    /// The proxies, in file order, validated as a `/populate` body is.
+    pub proxies: Vec<ProxyRequest>,
+    /// Field paths (`[0].toxics[1].attributes.rate`) to positions.
+    locations: Locations,
+    /// `proxies` when the file is `{proxies: [...]}`, else empty (a list): what the fields of
+    /// a `/populate` error (`[0].listen`) are under in the file.
+    base: &'static str,
+}
 
-impl TryFrom<Value> for FileProxy {
-    type Error = String;
-
-    fn try_from(value: Value) -> Result<Self, Self::Error> {
-        wire::proxy_request(&value).map(FileProxy).map_err(|e| {
-            let m = e.message;
-            m.strip_prefix("bad request body: ")
-                .map(str::to_string)
-                .unwrap_or(m)
-        })
+impl ConfigFile {
+    /// `error`, about these proxies (from the server creating them), as a problem of the file
+    /// at its field's line and column.
+    pub fn locate(&self, error: &ApiError) -> ConfigError {
+        match &error.field {
+            Some(field) => {
+                let field = super::error::join(self.base, field);
+                let at = node::locate(&self.locations, &field);
+                ConfigError::one(&self.path, at, field, error.reason())
+            }
+            None => ConfigError::one(
+                &self.path,
+                config::Position::default(),
+                "",
+                error.message.clone(),
+            ),
+        }
     }
 }
 
 /// Read and validate a config file.
-pub fn load(path: &Path) -> Result<Vec<ProxyRequest>, ConfigError> {
-    let proxies: Vec<FileProxy> = config::read(path)?;
-    parse_checked(path, proxies)
+///
+/// # Errors
+/// The file cannot be read, is not YAML or JSON, or a proxy in it is invalid: each problem at
+/// its line and column.
+pub fn load(path: &Path) -> Result<ConfigFile, ConfigError> {
+    let text = config::read_text(path)?;
+    parse(path, &text)
 }
 
-/// Validate config text (labelled `file` in errors) in the given format.
-pub fn parse(
-    file: &Path,
-    text: &str,
-    format: config::Format,
-) -> Result<Vec<ProxyRequest>, ConfigError> {
-    let proxies: Vec<FileProxy> = config::parse(file, text, format)?;
-    parse_checked(file, proxies)
-}
-
-fn parse_checked(file: &Path, proxies: Vec<FileProxy>) -> Result<Vec<ProxyRequest>, ConfigError> {
-    let mut seen = std::collections::HashSet::new();
-    let mut out = Vec::with_capacity(proxies.len());
-    for (i, FileProxy(p)) in proxies.into_iter().enumerate() {
-        if !seen.insert(p.name.clone()) {
-            return Err(ConfigError::one(
-                file,
-                config::Position::default(),
-                format!("[{i}].name"),
-                format!("duplicate proxy name {:?}", p.name),
-            ));
-        }
-        out.push(p);
+/// Validate config text (YAML, or JSON, which is YAML), labelled `file` in errors.
+///
+/// # Errors
+/// As [`load`].
+pub fn parse(file: &Path, text: &str) -> Result<ConfigFile, ConfigError> {
+    let root = node::parse(file, text)?;
+    let mut located = ConfigFile {
+        path: file.to_path_buf(),
+        proxies: Vec::new(),
+        locations: Locations::new(),
+        base: "",
+    };
+    let value = root.to_json("", &mut located.locations);
+    if value.get("proxies").is_some() {
+        located.base = "proxies";
     }
-    Ok(out)
+    located.proxies = wire::populate_request(&value).map_err(|e| located.locate(&e))?;
+    Ok(located)
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::config::Format;
-
-    #[test]
-    fn bad_toxics_fail_with_file_line_and_field() {
-        let text = "- name: db\n  upstream: 127.0.0.1:5432\n  toxics:\n    - type: bandwidth\n      attributes: {rate: 0}\n";
-        let err = parse(Path::new("proxies.yaml"), text, Format::Yaml).unwrap_err();
-        let shown = err.to_string();
-        assert!(shown.starts_with("proxies.yaml:"), "{shown}");
-        assert!(
-            shown.contains("toxics[0].attributes.rate: must be > 0"),
-            "{shown}"
-        );
-        assert!(err.problems[0].position.line >= 1, "{shown}");
-
-        let ok = "- {name: db, listen: '127.0.0.1:0', upstream: '127.0.0.1:5432', toxics: [{type: latency, attributes: {latency: 5}}]}\n";
-        let proxies = parse(Path::new("p.yaml"), ok, Format::Yaml).unwrap();
-        assert_eq!(proxies[0].toxics[0].toxic.name, "latency_downstream");
-    }
-
-    #[test]
-    fn names_and_duplicate_toxics_follow_the_api_rules() {
-        let bad_name = "- {name: 'my db', upstream: '127.0.0.1:1'}\n";
-        let shown = parse(Path::new("p.yaml"), bad_name, Format::Yaml)
-            .unwrap_err()
-            .to_string();
-        assert!(shown.contains("name: \"my db\" contains ' '"), "{shown}");
-        let dup = "- name: db\n  upstream: 127.0.0.1:1\n  toxics: [{name: a, type: noop}, {name: a, type: noop}]\n";
-        let shown = parse(Path::new("p.yaml"), dup, Format::Yaml)
-            .unwrap_err()
-            .to_string();
-        assert!(shown.contains("toxic already exists"), "{shown}");
-        let huge = "- name: db\n  upstream: 127.0.0.1:1\n  toxics: [{type: limit_data, attributes: {bytes: 18446744073709551615}}]\n";
-        let shown = parse(Path::new("p.yaml"), huge, Format::Yaml)
-            .unwrap_err()
-            .to_string();
-        assert!(
-            shown.contains("attributes.bytes: must be at most"),
-            "{shown}"
-        );
-    }
-}
+mod tests;

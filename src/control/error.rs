@@ -1,4 +1,6 @@
-//! Control API errors: a status and a message, rendered as Toxiproxy's `{"error": …, "status": N}`.
+//! Control API errors: a status and a message, rendered as Toxiproxy's `{"error": …, "status": N}`;
+//! an error about a field of the request body also names it as a path ([`ApiError::field`]),
+//! so a file's reader can point at where the field was written.
 
 use serde_json::json;
 
@@ -10,27 +12,89 @@ use crate::fault::FaultError;
 pub struct ApiError {
     /// The HTTP status code.
     pub status: u16,
-    /// The message, worded as Toxiproxy words it where it has an equivalent.
+    /// The message, worded as Toxiproxy words it where it has an equivalent; the field at
+    /// fault leads what is wrong (`bad request body: [1].toxics[0].toxicity: must be …`).
     pub message: String,
+    /// The request body's field at fault as a path from the body's root (`listen`,
+    /// `toxics[0].attributes.rate`, `[1].tls_key`; empty for the body itself), when the error
+    /// is about one.
+    pub field: Option<String>,
+    /// The words before the field: `bad request body: `, `missing required field: ` or none.
+    lead: &'static str,
+    /// What is wrong, without the lead or the field.
+    reason: String,
+    /// Whether the message names the field (Toxiproxy words some errors without one, e.g.
+    /// `invalid toxic type: …`, until they are found within a list).
+    named: bool,
 }
 
 impl ApiError {
     /// An error with this status and message.
     pub fn new(status: u16, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            message: message.into(),
-        }
+        Self::of(status, "", None, message.into(), false)
     }
 
-    /// 400 `bad request body: {detail}`.
+    fn of(
+        status: u16,
+        lead: &'static str,
+        field: Option<String>,
+        reason: String,
+        named: bool,
+    ) -> Self {
+        let mut e = Self {
+            status,
+            message: String::new(),
+            field,
+            lead,
+            reason,
+            named,
+        };
+        e.render();
+        e
+    }
+
+    /// Compose `message` from its parts.
+    fn render(&mut self) {
+        let reason = &self.reason;
+        self.message = match &self.field {
+            Some(f) if self.named && !f.is_empty() && reason.is_empty() => {
+                format!("{}{f}", self.lead)
+            }
+            Some(f) if self.named && !f.is_empty() => format!("{}{f}: {reason}", self.lead),
+            _ => format!("{}{reason}", self.lead),
+        };
+    }
+
+    /// 400 `bad request body: {detail}`, about no field in particular.
     pub fn bad_body(detail: impl std::fmt::Display) -> Self {
-        Self::new(400, format!("bad request body: {detail}"))
+        Self::of(400, "bad request body: ", None, detail.to_string(), false)
+    }
+
+    /// 400 `bad request body: {field}: {reason}`.
+    pub fn bad_field(field: impl Into<String>, reason: impl std::fmt::Display) -> Self {
+        Self::of(
+            400,
+            "bad request body: ",
+            Some(field.into()),
+            reason.to_string(),
+            true,
+        )
+    }
+
+    /// `{field}: {reason}` with another status (`409` for a listen address in use).
+    pub fn at(status: u16, field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self::of(status, "", Some(field.into()), reason.into(), true)
     }
 
     /// 400 `missing required field: {field}`.
     pub fn missing(field: &str) -> Self {
-        Self::new(400, format!("missing required field: {field}"))
+        Self::of(
+            400,
+            "missing required field: ",
+            Some(field.to_string()),
+            String::new(),
+            true,
+        )
     }
 
     /// 404 `proxy not found`.
@@ -53,35 +117,33 @@ impl ApiError {
         Self::new(409, "toxic already exists")
     }
 
-    /// The same error with a field path prefix (`[2].` for populate entries).
-    pub fn within(mut self, prefix: &str) -> Self {
-        if prefix.is_empty() {
-            return self;
-        }
-        if let Some(rest) = self.message.strip_prefix("bad request body: ") {
-            self.message = format!("bad request body: {prefix}{rest}");
-        } else if let Some(rest) = self.message.strip_prefix("missing required field: ") {
-            self.message = format!("missing required field: {prefix}{rest}");
-        } else if let Some(field) = prefix.strip_suffix('.') {
-            // Before a message that starts with a field path (an inner prefix), the paths
-            // join: `[1].toxics[0]: …`; before a sentence, the path is its subject:
-            // `toxics[1]: invalid toxic type: …` (it read `toxics[1].invalid toxic type`).
-            let first = self.message.split(' ').next().unwrap_or_default();
-            let word = first.strip_suffix(':').unwrap_or(first);
-            let led_by_path = !word.is_empty()
-                && word
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "_.[]".contains(c))
-                && (word.contains(['[', '.']) || first.ends_with(':'));
-            self.message = if led_by_path {
-                format!("{prefix}{}", self.message)
-            } else {
-                format!("{field}: {}", self.message)
-            };
-        } else {
-            self.message = format!("{prefix}: {}", self.message);
-        }
+    /// The same error, about `field`, keeping its words (Toxiproxy's `invalid toxic type: …`
+    /// is about `type`).
+    pub fn about(mut self, field: &str) -> Self {
+        self.field = Some(field.to_string());
         self
+    }
+
+    /// The same error found at `path` of a larger body (`[2]` for the third `/populate`
+    /// entry, `toxics[0]` for a proxy's first toxic): its field's path gains the prefix and
+    /// leads the message (`bad request body: [2].toxics[0].toxicity: …`). An error about no
+    /// field is about the item at `path` itself.
+    pub fn within(mut self, path: &str) -> Self {
+        let field = self.field.take().unwrap_or_default();
+        self.field = Some(join(path, &field));
+        self.named = true;
+        self.render();
+        self
+    }
+
+    /// What is wrong, without the lead or the field (`must be > 0`); `missing` for a missing
+    /// required field.
+    pub fn reason(&self) -> &str {
+        if self.reason.is_empty() && self.lead.starts_with("missing") {
+            "missing (a required field)"
+        } else {
+            &self.reason
+        }
     }
 
     /// The JSON body.
@@ -90,13 +152,23 @@ impl ApiError {
     }
 }
 
+/// `path` then `field`, as a field path: `[0]` + `toxics[1].type` is `[0].toxics[1].type`,
+/// `proxies` + `[0].listen` is `proxies[0].listen`.
+pub fn join(path: &str, field: &str) -> String {
+    match (path.is_empty(), field.is_empty()) {
+        (true, _) => field.to_string(),
+        (_, true) => path.to_string(),
+        _ if field.starts_with('[') => format!("{path}{field}"),
+        _ => format!("{path}.{field}"),
+    }
+}
+
 impl From<FaultError> for ApiError {
     fn from(error: FaultError) -> Self {
-        match &error {
-            FaultError::InvalidType(_) | FaultError::InvalidStream(_) => {
-                ApiError::new(400, error.to_string())
-            }
-            FaultError::Field { .. } => ApiError::bad_body(error),
+        match error {
+            FaultError::InvalidType(_) => ApiError::new(400, error.to_string()).about("type"),
+            FaultError::InvalidStream(_) => ApiError::new(400, error.to_string()).about("stream"),
+            FaultError::Field { field, message } => ApiError::bad_field(field, message),
         }
     }
 }
@@ -105,30 +177,47 @@ impl From<FaultError> for ApiError {
 mod tests {
     use super::*;
 
-    /// A path prefix reads as the subject of a sentence, and joins an inner path.
+    /// A list's path joins the field's, which then leads the message; an error Toxiproxy
+    /// words without its field names it once inside a list.
     #[test]
-    fn a_field_path_prefix_reads_as_a_subject() {
-        let invalid = || ApiError::new(400, "invalid toxic type: \"nope\"");
-        assert_eq!(
-            invalid().within("toxics[1].").message,
-            "toxics[1]: invalid toxic type: \"nope\""
+    fn a_path_prefix_joins_the_fields_path() {
+        let invalid = || ApiError::from(FaultError::InvalidType("nope".into()));
+        assert!(
+            invalid()
+                .message
+                .starts_with("invalid toxic type: \"nope\"")
         );
-        assert_eq!(
-            invalid().within("toxics[0].").within("[1].").message,
-            "[1].toxics[0]: invalid toxic type: \"nope\""
+        assert_eq!(invalid().field.as_deref(), Some("type"));
+        let inner = invalid().within("toxics[1]");
+        assert!(
+            inner
+                .message
+                .starts_with("toxics[1].type: invalid toxic type: \"nope\""),
+            "{}",
+            inner.message
         );
+        let outer = inner.within("[0]");
+        assert_eq!(outer.field.as_deref(), Some("[0].toxics[1].type"));
+        assert!(outer.message.starts_with("[0].toxics[1].type: invalid"));
+        let rate = ApiError::bad_field("attributes.rate", "must be > 0")
+            .within("toxics[1]")
+            .within("[2]");
         assert_eq!(
-            ApiError::toxic_exists()
-                .within("toxics[1] \"a\"")
-                .within("[0].")
-                .message,
-            "[0].toxics[1] \"a\": toxic already exists"
+            rate.message,
+            "bad request body: [2].toxics[1].attributes.rate: must be > 0"
         );
+        assert_eq!(rate.field.as_deref(), Some("[2].toxics[1].attributes.rate"));
+        assert_eq!(rate.reason(), "must be > 0");
+        let missing = ApiError::missing("upstream").within("[0]");
+        assert_eq!(missing.message, "missing required field: [0].upstream");
+        assert_eq!(missing.reason(), "missing (a required field)");
+        // An error about the item itself.
+        let item = ApiError::bad_body("expected a proxy as a JSON object, got 3").within("[1]");
         assert_eq!(
-            ApiError::bad_body("attributes.latency: too long")
-                .within("toxics[1].")
-                .message,
-            "bad request body: toxics[1].attributes.latency: too long"
+            item.message,
+            "bad request body: [1]: expected a proxy as a JSON object, got 3"
         );
+        assert_eq!(item.field.as_deref(), Some("[1]"));
+        assert_eq!(join("proxies", "[0].listen"), "proxies[0].listen");
     }
 }

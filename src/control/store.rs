@@ -312,10 +312,9 @@ impl Store {
                 toxics: Vec::new(),
                 ..Plan::of(entry)
             };
-            let prepared = self
-                .prepare(entry, &plan)
-                .await
-                .map_err(|e| e.within(&format!("proxy {:?}", &*entry.name)))?;
+            let prepared = self.prepare(entry, &plan).await.map_err(|e| {
+                ApiError::new(e.status, format!("proxy {:?}: {}", &*entry.name, e.message))
+            })?;
             ready.push((plan, prepared));
         }
         for (entry, (plan, prepared)) in inner.values_mut().zip(ready) {
@@ -351,6 +350,7 @@ impl Store {
         if entry.position(&req.toxic.name).is_ok() {
             return Err(ApiError::toxic_exists());
         }
+        settle::fits_protocol(&req.toxic, entry.protocol, "type")?;
         let slot = self.slot(&entry.name, req);
         let view = slot.view();
         let mut plan = Plan::of(entry);

@@ -98,18 +98,18 @@ pub fn parse_body(body: &[u8]) -> Result<Value, ApiError> {
 }
 
 fn object<'a>(value: &'a Value, what: &str) -> Result<&'a Map<String, Value>, ApiError> {
-    value
-        .as_object()
-        .ok_or_else(|| ApiError::bad_body(format!("expected {what} as a JSON object, got {value}")))
+    value.as_object().ok_or_else(|| {
+        ApiError::bad_field("", format!("expected {what} as a JSON object, got {value}"))
+    })
 }
 
 fn only(map: &Map<String, Value>, known: &[&str]) -> Result<(), ApiError> {
     match map.keys().find(|k| !known.contains(&k.as_str())) {
         None => Ok(()),
-        Some(k) => Err(ApiError::bad_body(format!(
-            "{k}: unknown field (expected {})",
-            known.join(", ")
-        ))),
+        Some(k) => Err(ApiError::bad_field(
+            k.as_str(),
+            format!("unknown field (expected {})", known.join(", ")),
+        )),
     }
 }
 
@@ -117,9 +117,10 @@ fn string(map: &Map<String, Value>, field: &str) -> Result<Option<String>, ApiEr
     match map.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(other) => Err(ApiError::bad_body(format!(
-            "{field}: expected a string, got {other}"
-        ))),
+        Some(other) => Err(ApiError::bad_field(
+            field,
+            format!("expected a string, got {other}"),
+        )),
     }
 }
 
@@ -127,9 +128,10 @@ fn boolean(map: &Map<String, Value>, field: &str) -> Result<Option<bool>, ApiErr
     match map.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Bool(b)) => Ok(Some(*b)),
-        Some(other) => Err(ApiError::bad_body(format!(
-            "{field}: expected true or false, got {other}"
-        ))),
+        Some(other) => Err(ApiError::bad_field(
+            field,
+            format!("expected true or false, got {other}"),
+        )),
     }
 }
 
@@ -140,9 +142,10 @@ fn toxicity(map: &Map<String, Value>) -> Result<Option<Toxicity>, ApiError> {
             let value = n.as_f64().unwrap_or(f64::NAN);
             Ok(Some(Toxicity::new(value).map_err(ApiError::from)?))
         }
-        Some(other) => Err(ApiError::bad_body(format!(
-            "toxicity: expected a number between 0 and 1, got {other}"
-        ))),
+        Some(other) => Err(ApiError::bad_field(
+            "toxicity",
+            format!("expected a number between 0 and 1, got {other}"),
+        )),
     }
 }
 
@@ -151,9 +154,10 @@ fn lease(map: &Map<String, Value>) -> Result<Option<Duration>, ApiError> {
         None | Some(Value::Null) => Ok(None),
         Some(v) => match v.as_u64() {
             Some(ms) if ms > 0 && ms <= 86_400_000 => Ok(Some(Duration::from_millis(ms))),
-            _ => Err(ApiError::bad_body(format!(
-                "lease_ms: expected an integer number of milliseconds in 1..=86400000, got {v}"
-            ))),
+            _ => Err(ApiError::bad_field(
+                "lease_ms",
+                format!("expected an integer number of milliseconds in 1..=86400000, got {v}"),
+            )),
         },
     }
 }
@@ -166,11 +170,14 @@ fn header_timeout(map: &Map<String, Value>) -> Result<Option<Duration>, ApiError
         None | Some(Value::Null) => Ok(None),
         Some(v) => match v.as_u64().map(Duration::from_millis) {
             Some(d) if range.contains(&d) => Ok(Some(d)),
-            _ => Err(ApiError::bad_body(format!(
-                "http_header_timeout: expected an integer number of milliseconds in {}..={}, got {v}",
-                range.start().as_millis(),
-                range.end().as_millis()
-            ))),
+            _ => Err(ApiError::bad_field(
+                "http_header_timeout",
+                format!(
+                    "expected an integer number of milliseconds in {}..={}, got {v}",
+                    range.start().as_millis(),
+                    range.end().as_millis()
+                ),
+            )),
         },
     }
 }
@@ -179,9 +186,10 @@ fn attributes(map: &Map<String, Value>) -> Result<Map<String, Value>, ApiError> 
     match map.get("attributes") {
         None | Some(Value::Null) => Ok(Map::new()),
         Some(Value::Object(a)) => Ok(a.clone()),
-        Some(other) => Err(ApiError::bad_body(format!(
-            "attributes: expected an object, got {other}"
-        ))),
+        Some(other) => Err(ApiError::bad_field(
+            "attributes",
+            format!("expected an object, got {other}"),
+        )),
     }
 }
 
@@ -215,7 +223,7 @@ fn only_proxy_fields(map: &Map<String, Value>) -> Result<(), ApiError> {
 fn protocol(map: &Map<String, Value>) -> Result<Option<Protocol>, ApiError> {
     string(map, "protocol")?
         .filter(|p| !p.is_empty())
-        .map(|p| Protocol::parse(&p).map_err(|e| ApiError::bad_body(format!("protocol: {e}"))))
+        .map(|p| Protocol::parse(&p).map_err(|e| ApiError::bad_field("protocol", e)))
         .transpose()
 }
 const TOXIC_FIELDS: &[&str] = &[
@@ -233,7 +241,7 @@ fn name(map: &Map<String, Value>) -> Result<Option<String>, ApiError> {
         None => Ok(None),
         Some(n) => match crate::config::name::check(&n) {
             Ok(()) => Ok(Some(n)),
-            Err(e) => Err(ApiError::bad_body(format!("name: {n:?} {e}"))),
+            Err(e) => Err(ApiError::bad_field("name", format!("{n:?} {e}"))),
         },
     }
 }
@@ -258,17 +266,29 @@ pub fn proxy_request(value: &Value) -> Result<ProxyRequest, ApiError> {
         Some(Value::Array(items)) => items
             .iter()
             .enumerate()
-            .map(|(i, t)| toxic_request(t).map_err(|e| e.within(&format!("toxics[{i}]."))))
+            .map(|(i, t)| toxic_request(t).map_err(|e| e.within(&format!("toxics[{i}]"))))
             .collect::<Result<_, _>>()?,
         Some(other) => {
-            return Err(ApiError::bad_body(format!(
-                "toxics: expected an array, got {other}"
-            )));
+            return Err(ApiError::bad_field(
+                "toxics",
+                format!("expected an array, got {other}"),
+            ));
         }
     };
     for (i, t) in toxics.iter().enumerate() {
-        if toxics[..i].iter().any(|o| o.toxic.name == t.toxic.name) {
-            return Err(ApiError::toxic_exists().within(&format!("toxics[{i}] {:?}", t.toxic.name)));
+        if let Some(first) = toxics[..i]
+            .iter()
+            .position(|o| o.toxic.name == t.toxic.name)
+        {
+            // A name given twice, or a default name (`type_stream`) met twice.
+            return Err(ApiError::at(
+                409,
+                format!("toxics[{i}].name"),
+                format!(
+                    "toxic already exists: {:?} is the name of toxics[{first}] too",
+                    t.toxic.name
+                ),
+            ));
         }
     }
     Ok(ProxyRequest {
@@ -285,30 +305,32 @@ pub fn proxy_request(value: &Value) -> Result<ProxyRequest, ApiError> {
 }
 
 /// The `/populate` body: an array of proxies (or `{"proxies": [...]}`), all validated first.
+/// An error's field leads with the entry's index in the list, in both forms: `[1].listen`.
 pub fn populate_request(value: &Value) -> Result<Vec<ProxyRequest>, ApiError> {
-    let items = match value {
-        Value::Array(items) => items,
-        Value::Object(map) if map.len() == 1 && map.get("proxies").is_some_and(Value::is_array) => {
-            map.get("proxies")
-                .and_then(Value::as_array)
-                .map_or(&[][..], |v| v.as_slice())
-        }
-        other => {
-            return Err(ApiError::bad_body(format!(
-                "expected an array of proxies, got {other}"
-            )));
-        }
-    }
-    .iter();
+    let listed = match value {
+        Value::Array(items) => Some(items),
+        Value::Object(map) if map.len() == 1 => match map.get("proxies") {
+            Some(Value::Array(items)) => Some(items),
+            _ => None,
+        },
+        _ => None,
+    };
+    let Some(items) = listed else {
+        return Err(ApiError::bad_field(
+            "",
+            format!("expected an array of proxies, got {value}"),
+        ));
+    };
     let mut seen = std::collections::HashSet::new();
     let mut out = Vec::new();
-    for (i, item) in items.enumerate() {
-        let proxy = proxy_request(item).map_err(|e| e.within(&format!("[{i}].")))?;
+    for (i, item) in items.iter().enumerate() {
+        let at = format!("[{i}]");
+        let proxy = proxy_request(item).map_err(|e| e.within(&at))?;
         if !seen.insert(proxy.name.clone()) {
-            return Err(ApiError::bad_body(format!(
-                "[{i}].name: duplicate proxy name {:?}",
-                proxy.name
-            )));
+            return Err(ApiError::bad_field(
+                format!("{at}.name"),
+                format!("duplicate proxy name {:?}", proxy.name),
+            ));
         }
         out.push(proxy);
     }
@@ -367,18 +389,24 @@ pub(crate) fn patched(toxic: &Toxic, patch: &ToxicPatch) -> Result<Toxic, ApiErr
     if let Some(t) = &patch.type_name
         && t != toxic.kind.type_name()
     {
-        return Err(ApiError::bad_body(format!(
-            "type: cannot change a toxic's type ({} to {t}); delete and re-create it",
-            toxic.kind.type_name()
-        )));
+        return Err(ApiError::bad_field(
+            "type",
+            format!(
+                "cannot change a toxic's type ({} to {t}); delete and re-create it",
+                toxic.kind.type_name()
+            ),
+        ));
     }
     if let Some(s) = patch.stream
         && s != toxic.stream
     {
-        return Err(ApiError::bad_body(format!(
-            "stream: cannot change a toxic's stream ({} to {s}); delete and re-create it",
-            toxic.stream
-        )));
+        return Err(ApiError::bad_field(
+            "stream",
+            format!(
+                "cannot change a toxic's stream ({} to {s}); delete and re-create it",
+                toxic.stream
+            ),
+        ));
     }
     let mut attrs = toxic.kind.attributes();
     attrs.extend(patch.attributes.clone());
@@ -416,84 +444,4 @@ pub(crate) fn toxic_view(entry: &ToxicEntry, lease: Option<Duration>) -> Value {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn defaults_follow_toxiproxy() {
-        let t = toxic_request(&json!({"type": "latency", "attributes": {"latency": 5}})).unwrap();
-        assert_eq!(t.toxic.name, "latency_downstream");
-        assert_eq!(t.toxic.stream, Stream::Downstream);
-        assert_eq!(t.toxic.toxicity, Toxicity::ALWAYS);
-        let p = proxy_request(&json!({"name": "a", "upstream": "127.0.0.1:1"})).unwrap();
-        assert!(p.enabled);
-        assert_eq!(p.listen, "127.0.0.1:0");
-    }
-
-    #[test]
-    fn errors_name_the_field() {
-        let e = toxic_request(&json!({"type": "latency", "toxicity": 1.5})).unwrap_err();
-        assert_eq!(
-            e.message,
-            "bad request body: toxicity: must be between 0 and 1, got 1.5"
-        );
-        let e =
-            proxy_request(&json!({"name": "a", "upstream": "x:1", "enabled": "yes"})).unwrap_err();
-        assert_eq!(
-            e.message,
-            "bad request body: enabled: expected true or false, got \"yes\""
-        );
-        let e = populate_request(&json!([{"name": "a"}])).unwrap_err();
-        assert_eq!(e.message, "missing required field: [0].upstream");
-        let e = toxic_request(&json!({"type": "latency", "stream": "up"})).unwrap_err();
-        assert!(e.message.starts_with("stream was invalid"), "{}", e.message);
-    }
-
-    #[test]
-    fn patches_merge_attributes() {
-        let t =
-            toxic_request(&json!({"type": "latency", "attributes": {"latency": 5, "jitter": 2}}))
-                .unwrap()
-                .toxic;
-        let p = toxic_patch(&json!({"attributes": {"latency": 9}, "toxicity": 0.5})).unwrap();
-        let merged = patched(&t, &p).unwrap();
-        assert_eq!(merged.kind.attributes()["jitter"], json!(2));
-        assert_eq!(merged.kind.attributes()["latency"], json!(9));
-        assert_eq!(merged.toxicity.value(), 0.5);
-    }
-
-    /// Issue 8 item 6: the body parsers never panic on extreme values; every duration they
-    /// accept is within its documented bound and renders back.
-    #[test]
-    fn extreme_values_in_bodies_are_refused_or_bounded() {
-        use rand::{RngExt, SeedableRng};
-        let values = crate::fault::attrs::extremes();
-        let mut rng = rand::rngs::StdRng::seed_from_u64(6);
-        let mut pick = || values[rng.random_range(0..values.len())].clone();
-        for _ in 0..2_000 {
-            let toxic = json!({"type": "slicer", "toxicity": pick(), "lease_ms": pick(),
-                "attributes": {"average_size": pick(), "size_variation": 0, "delay": pick()}});
-            let proxy = json!({"name": "p", "upstream": "127.0.0.1:1", "enabled": pick(),
-                "toxics": [toxic.clone()]});
-            let _ = populate_request(&json!([proxy.clone()]));
-            if let Ok(t) = toxic_request(&toxic) {
-                assert!(t.lease.is_none_or(|l| l <= crate::fault::attrs::MAX_DELAY));
-                let view = toxic_view(
-                    &crate::proxy::ToxicEntry {
-                        id: 1,
-                        metrics: crate::proxy::Metrics::new().toxic("p", &t.toxic),
-                        requests: std::sync::Arc::default(),
-                        toxic: t.toxic.clone(),
-                    },
-                    t.lease,
-                );
-                assert_eq!(view["attributes"], Value::Object(t.toxic.kind.attributes()));
-                if let Ok(patch) = toxic_patch(&json!({"lease_ms": pick(), "toxicity": pick(),
-                    "attributes": {"delay": pick()}}))
-                {
-                    let _ = patched(&t.toxic, &patch);
-                }
-            }
-        }
-    }
-}
+mod tests;

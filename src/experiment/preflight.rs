@@ -4,8 +4,8 @@
 //! and this host allows its resource faults. Everything it started is stopped again.
 //!
 //! It reuses the runner's own pieces: [`Services`] (the same start and readiness check),
-//! [`control_for`] and the injector (the same proxy creation), the runner's probe round
-//! before the load ([`probes_before_load`]) and [`resource::permitted`].
+//! `control_for` and the injector (the same proxy creation), the runner's probe round
+//! before the load (`probes_before_load`) and [`resource::permitted`].
 
 use std::path::Path;
 use std::time::Duration;

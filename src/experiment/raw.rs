@@ -155,7 +155,8 @@ pub(super) struct RawFault {
     #[serde(default)]
     #[schemars(with = "Option<FractionText>")]
     pub toxicity: Option<Value>,
-    /// The toxic's attributes.
+    /// The toxic's attributes: each type's, with units, defaults and what 0 means (`first_n: 0`
+    /// and `max_active: 0` are no limit), in docs/faults.md and `GET /toxic-types`.
     #[serde(default)]
     pub attributes: serde_json::Map<String, Value>,
 }

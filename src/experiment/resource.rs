@@ -8,7 +8,7 @@
 //! | `pause` | SIGSTOP to the service's process group, SIGCONT at the end | `pause` |
 //! | `hold_connections` | N idle TCP connections opened and held | `hold` |
 //!
-//! [`Active`] holds what is in place; the runner's teardown releases it whatever ended the run.
+//! `Active` holds what is in place; the runner's teardown releases it whatever ended the run.
 
 pub mod burn;
 mod cgroup;

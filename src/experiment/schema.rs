@@ -1,6 +1,6 @@
 //! The JSON Schema of the experiment file (`shakedown schema experiment`, committed as
 //! `docs/experiment.schema.json`), derived from the serde types the validator reads each section
-//! into ([`super::raw`], [`crate::load::LoadSpec`]), so it cannot drift from what is accepted.
+//! into (`experiment::raw`, [`crate::load::LoadSpec`]), so it cannot drift from what is accepted.
 //!
 //! The schema checks the file as written: every number and boolean may also be a `${…}`
 //! reference ([`crate::config::schema::with_references`]). What needs more than one field to

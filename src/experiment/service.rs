@@ -1,5 +1,5 @@
 //! Services: processes the runner starts, waits for, signals and stops (SIGTERM, then SIGKILL),
-//! each as a process group of its own (see [`group`]), watched by a watchdog for the case
+//! each as a process group of its own (see `service::group`), watched by a watchdog for the case
 //! where the runner dies without a teardown.
 
 pub(crate) mod group;

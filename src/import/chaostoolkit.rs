@@ -6,7 +6,7 @@
 //! steady-state hypothesis's HTTP and process probes become `steady_state.probes` (checked before
 //! and after the method, as Chaos Toolkit does, and sampled during it); the method's actions
 //! become steps at the time their `pauses` add up to; the `chaostoolkit-toxiproxy` extension's
-//! proxies and toxics become `proxies` and fault steps ([`toxiproxy`]); rollbacks become
+//! proxies and toxics become `proxies` and fault steps (`chaostoolkit::toxiproxy`); rollbacks become
 //! `rollbacks`. Everything else is listed as [`Dropped`], one item per JSON path.
 
 mod activity;

@@ -187,6 +187,48 @@ fn a_client_identity_is_both_halves_and_they_must_fit() {
     );
 }
 
+/// An X.509 v1 certificate, made by `openssl x509 -req -signkey` without extensions, with
+/// its key (tests/data/tls).
+fn x509_v1() -> (PathBuf, PathBuf) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tls");
+    (dir.join("x509v1-cert.pem"), dir.join("x509v1-key.pem"))
+}
+
+/// A certificate that cannot identify a peer (X.509 v1, or DER that does not parse inside
+/// good PEM) is refused at the setting holding it, as a server's and as a client's identity,
+/// with its file named; its key is not blamed. As a CA, a v1 certificate is still read.
+#[test]
+fn an_identity_that_cannot_serve_is_blamed_on_its_certificate() {
+    let (v1, v1_key) = x509_v1();
+    let ck = self_signed();
+    let key = file(&ck.signing_key.serialize_pem());
+    let bad_der = file("-----BEGIN CERTIFICATE-----\nAAECAwQF\n-----END CERTIFICATE-----\n");
+    for (cert, key) in [
+        (v1.as_path(), v1_key.as_path()),
+        (bad_der.path(), key.path()),
+    ] {
+        let e = server_config(cert, key, None).unwrap_err();
+        assert_eq!(e.setting, "cert", "{e}");
+        let shown = e.to_string();
+        assert!(shown.starts_with(&cert.display().to_string()), "{shown}");
+        assert!(shown.contains("cannot identify a TLS peer"), "{shown}");
+        let e = client_config(&TlsOptions {
+            cert: Some(cert.to_path_buf()),
+            key: Some(key.to_path_buf()),
+            ..TlsOptions::default()
+        })
+        .unwrap_err();
+        assert_eq!(e.field(), "tls.cert", "{e}");
+        assert!(e.to_string().contains("X.509 v3"), "{e}");
+    }
+    let v1_as_ca = TlsOptions {
+        ca: Some(v1.clone()),
+        ..TlsOptions::default()
+    };
+    client_config(&v1_as_ca).unwrap();
+    assert_eq!(read_certificates(&v1).unwrap().len(), 1);
+}
+
 #[test]
 fn handshake_failures_are_found_among_the_sources() {
     let tls = std::io::Error::new(

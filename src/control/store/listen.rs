@@ -20,7 +20,7 @@ pub(crate) struct Bound {
 pub(crate) async fn resolve(listen: &str) -> Result<Vec<SocketAddr>, ApiError> {
     let mut addrs: Vec<SocketAddr> = tokio::net::lookup_host(listen)
         .await
-        .map_err(|e| ApiError::bad_body(format!("listen: cannot resolve {listen:?}: {e}")))?
+        .map_err(|e| ApiError::bad_field("listen", format!("cannot resolve {listen:?}: {e}")))?
         .collect();
     addrs.sort_by_key(|a| !a.is_ipv4());
     Ok(addrs)
@@ -35,21 +35,23 @@ pub(crate) async fn bind(listen: &str) -> Result<Bound, ApiError> {
             Ok(listener) => {
                 let addr = listener
                     .local_addr()
-                    .map_err(|e| ApiError::new(500, format!("listen: {e}")))?;
+                    .map_err(|e| ApiError::at(500, "listen", e.to_string()))?;
                 return Ok(Bound { listener, addr });
             }
             Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
-                return Err(ApiError::new(
+                return Err(ApiError::at(
                     409,
-                    format!("listen: address {addr} is already in use"),
+                    "listen",
+                    format!("address {addr} is already in use"),
                 ));
             }
-            Err(e) => last = Some(format!("listen: cannot listen on {addr}: {e}")),
+            Err(e) => last = Some(format!("cannot listen on {addr}: {e}")),
         }
     }
-    Err(ApiError::new(
+    Err(ApiError::at(
         500,
-        last.unwrap_or_else(|| format!("listen: {listen:?} resolves to no address")),
+        "listen",
+        last.unwrap_or_else(|| format!("{listen:?} resolves to no address")),
     ))
 }
 
@@ -70,8 +72,9 @@ pub(crate) async fn same_address(listen: &str, current: &str) -> bool {
 
 /// Check that an upstream `host:port` resolves (within 5 s).
 pub(crate) async fn check_upstream(upstream: &str) -> Result<(), ApiError> {
-    let fail =
-        |why: String| ApiError::bad_body(format!("upstream: cannot resolve {upstream:?}: {why}"));
+    let fail = |why: String| {
+        ApiError::bad_field("upstream", format!("cannot resolve {upstream:?}: {why}"))
+    };
     match tokio::time::timeout(Duration::from_secs(5), tokio::net::lookup_host(upstream)).await {
         Err(_) => Err(fail("timed out".into())),
         Ok(Err(e)) => Err(fail(e.to_string())),

@@ -55,7 +55,7 @@ impl Store {
     ) -> Result<Vec<Step>, ApiError> {
         let mut steps = Vec::with_capacity(reqs.len());
         for (i, req) in reqs.into_iter().enumerate() {
-            let within = |e: ApiError| e.within(&format!("[{i}]."));
+            let within = |e: ApiError| e.within(&format!("[{i}]"));
             let existing = inner.get(&req.name);
             let same_listen = match existing {
                 Some(old) => {

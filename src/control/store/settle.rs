@@ -12,7 +12,7 @@ use super::listen::{Bound, bind, resolve};
 use super::{Entry, Slot, Store};
 use crate::control::error::ApiError;
 use crate::control::wire::{self, TlsFields};
-use crate::fault::ToxicKind;
+use crate::fault::{Toxic, ToxicKind};
 use crate::proxy::{HttpFront, HttpTls, Protocol, ProxyContext, ProxyTls, RunningProxy};
 use std::sync::Arc;
 use std::time::Duration;
@@ -69,46 +69,63 @@ impl Plan {
     }
 
     /// An HTTP toxic, TLS, `header_faults` or a head timeout other than the default needs an
-    /// HTTP-mode proxy (`400` naming it otherwise).
+    /// HTTP-mode proxy (`400` naming the setting as the proxy's JSON does otherwise: the first
+    /// TLS field given, `header_faults`, `http_header_timeout`, `toxics[i].type`).
     fn check_protocol(&self) -> Result<(), ApiError> {
         if self.protocol == Protocol::Http {
             return Ok(());
         }
-        if self.tls.is_set() {
-            return Err(ApiError::bad_body(format!(
-                "TLS ({}) needs an HTTP-mode proxy (\"protocol\": \"http\")",
-                self.tls.given().join(", ")
-            )));
+        let given = self.tls.given();
+        if let Some(first) = given.first() {
+            return Err(ApiError::bad_field(
+                *first,
+                format!("TLS ({}) {NEEDS_HTTP}", given.join(", ")),
+            ));
         }
         // Kept silently, they would not show in a TCP proxy's JSON and would act on a later
         // switch to HTTP mode.
         if self.header_faults {
-            return Err(ApiError::bad_body(
-                "header_faults needs an HTTP-mode proxy (\"protocol\": \"http\"); \
-                 send \"header_faults\": false with \"protocol\": \"tcp\"",
+            return Err(ApiError::bad_field(
+                "header_faults",
+                format!("{NEEDS_HTTP}; send \"header_faults\": false with \"protocol\": \"tcp\""),
             ));
         }
         if self.header_timeout != crate::proxy::HEADER_TIMEOUT_DEFAULT {
-            return Err(ApiError::bad_body(format!(
-                "http_header_timeout needs an HTTP-mode proxy (\"protocol\": \"http\"); \
-                 send \"http_header_timeout\": {} with \"protocol\": \"tcp\"",
-                crate::proxy::HEADER_TIMEOUT_DEFAULT.as_millis()
-            )));
+            return Err(ApiError::bad_field(
+                "http_header_timeout",
+                format!(
+                    "{NEEDS_HTTP}; send \"http_header_timeout\": {} with \"protocol\": \"tcp\"",
+                    crate::proxy::HEADER_TIMEOUT_DEFAULT.as_millis()
+                ),
+            ));
         }
-        match self.toxics.iter().find(|s| s.entry.toxic.kind.is_http()) {
-            None => Ok(()),
-            Some(s) => Err(ApiError::bad_body(format!(
-                "toxic {:?}: {} needs an HTTP-mode proxy (\"protocol\": \"http\")",
-                s.entry.toxic.name,
-                s.entry.toxic.kind.type_name()
-            ))),
-        }
+        self.toxics.iter().enumerate().try_for_each(|(i, s)| {
+            fits_protocol(&s.entry.toxic, self.protocol, &format!("toxics[{i}].type"))
+        })
     }
 
     /// Whether it moves the proxy to another listen address.
     fn moves(&self, entry: &Entry) -> bool {
         self.listen != entry.listen && self.listen != entry.requested_listen
     }
+}
+
+/// What a TCP proxy refuses: `needs an HTTP-mode proxy ("protocol": "http")`.
+const NEEDS_HTTP: &str = "needs an HTTP-mode proxy (\"protocol\": \"http\")";
+
+/// An HTTP toxic needs an HTTP-mode proxy: `400` naming `field` (its `type`) otherwise.
+pub(super) fn fits_protocol(
+    toxic: &Toxic,
+    protocol: Protocol,
+    field: &str,
+) -> Result<(), ApiError> {
+    if !toxic.kind.is_http() || protocol == Protocol::Http {
+        return Ok(());
+    }
+    Err(ApiError::bad_field(
+        field,
+        format!("{} {NEEDS_HTTP}", toxic.kind.type_name()),
+    ))
 }
 
 /// What [`Store::prepare`] got ready for the commit.

@@ -26,14 +26,16 @@ pub fn note_request(value: &Value) -> Result<NoteRequest, ApiError> {
         };
         let n = v.chars().count();
         if n == 0 || n > max {
-            return Err(ApiError::bad_body(format!(
-                "{field}: must be 1 to {max} characters, got {n}"
-            )));
+            return Err(ApiError::bad_field(
+                field,
+                format!("must be 1 to {max} characters, got {n}"),
+            ));
         }
         if let Some(c) = v.chars().find(|&c| unfit_for_a_line(c)) {
-            return Err(ApiError::bad_body(format!(
-                "{field}: contains the control character {c:?}, which notes may not"
-            )));
+            return Err(ApiError::bad_field(
+                field,
+                format!("contains the control character {c:?}, which notes may not"),
+            ));
         }
         Ok(v)
     };

@@ -70,17 +70,38 @@ impl TlsFields {
         }
     }
 
-    /// The PEM files given, each with its field and whether it holds a key (else
-    /// certificates).
-    fn files(&self) -> [(&'static str, &Option<String>, bool); 6] {
+    /// The PEM files given, each with its field and what it holds.
+    fn files(&self) -> [(&'static str, &Option<String>, Pem); 6] {
         [
-            ("upstream_ca", &self.upstream_ca, false),
-            ("upstream_cert", &self.upstream_cert, false),
-            ("upstream_key", &self.upstream_key, true),
-            ("tls_cert", &self.tls_cert, false),
-            ("tls_key", &self.tls_key, true),
-            ("tls_client_ca", &self.tls_client_ca, false),
+            ("upstream_ca", &self.upstream_ca, Pem::Authorities),
+            ("upstream_cert", &self.upstream_cert, Pem::Identity),
+            ("upstream_key", &self.upstream_key, Pem::Key),
+            ("tls_cert", &self.tls_cert, Pem::Identity),
+            ("tls_key", &self.tls_key, Pem::Key),
+            ("tls_client_ca", &self.tls_client_ca, Pem::Authorities),
         ]
+    }
+}
+
+/// What a TLS field's PEM file holds.
+#[derive(Debug, Clone, Copy)]
+enum Pem {
+    /// CA certificates.
+    Authorities,
+    /// The certificate chain a peer is identified by ([`crate::tls::read_identity`]).
+    Identity,
+    /// A private key.
+    Key,
+}
+
+impl Pem {
+    /// Read the file at `path` as this kind.
+    fn check(self, path: &Path) -> Result<(), crate::tls::TlsError> {
+        match self {
+            Pem::Authorities => crate::tls::read_certificates(path).map(drop),
+            Pem::Identity => crate::tls::read_identity(path).map(drop),
+            Pem::Key => crate::tls::read_key(path).map(drop),
+        }
     }
 }
 
@@ -98,16 +119,11 @@ pub(super) fn tls_fields(map: &Map<String, Value>, whole: bool) -> Result<TlsFie
         tls_key: string(map, "tls_key")?,
         tls_client_ca: string(map, "tls_client_ca")?,
     };
-    for (field, path, is_key) in fields.files() {
+    for (field, path, pem) in fields.files() {
         let Some(path) = path.as_deref().filter(|p| !p.is_empty()).map(Path::new) else {
             continue;
         };
-        let read = if is_key {
-            crate::tls::read_key(path).map(drop)
-        } else {
-            crate::tls::read_certificates(path).map(drop)
-        };
-        read.map_err(|e| ApiError::bad_body(format!("{field}: {e}")))?;
+        pem.check(path).map_err(|e| ApiError::bad_field(field, e))?;
     }
     if whole {
         check_tls(&fields.merged(&ProxyTls::default()))?;
@@ -118,5 +134,5 @@ pub(super) fn tls_fields(map: &Map<String, Value>, whole: bool) -> Result<TlsFie
 /// Build `tls` once to check it; a problem is a `400` naming the field.
 pub(crate) fn check_tls(tls: &ProxyTls) -> Result<Option<Arc<HttpTls>>, ApiError> {
     tls.build()
-        .map_err(|(field, why)| ApiError::bad_body(format!("{field}: {why}")))
+        .map_err(|(field, why)| ApiError::bad_field(field, why))
 }

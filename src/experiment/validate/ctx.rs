@@ -57,16 +57,7 @@ impl Ctx {
 
     /// The position of `path`, or of its nearest located parent.
     fn position(&self, path: &str) -> Position {
-        let mut p = path.to_string();
-        loop {
-            if let Some(at) = self.locs.get(&p) {
-                return *at;
-            }
-            match p.rfind(['.', '[']) {
-                Some(i) => p.truncate(i),
-                None => return self.locs.get("").copied().unwrap_or_default(),
-            }
-        }
+        crate::config::node::locate(&self.locs, path)
     }
 
     /// A name (of a service, proxy or probe) at `path` must follow [`crate::config::name`]:

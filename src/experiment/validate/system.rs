@@ -120,10 +120,12 @@ impl Ctx {
                 tls_key: p.tls_key.map(Into::into),
                 tls_client_ca: p.tls_client_ca.map(Into::into),
             };
-            if tls.is_set() && protocol != Protocol::Http {
+            // At the first TLS field given, as the control API and `serve --config` say it.
+            let given = tls.given();
+            if let (Some(first), true) = (given.first(), protocol != Protocol::Http) {
                 self.problem(
-                    &format!("{path}.protocol"),
-                    format!("TLS ({}) needs `protocol: http`", tls.given().join(", ")),
+                    &format!("{path}.{first}"),
+                    format!("TLS ({}) needs `protocol: http`", given.join(", ")),
                 );
             }
             if p.http_header_timeout.is_some() && protocol != Protocol::Http {
