@@ -16,6 +16,10 @@
 //! | `shakedown_proxy_http_requests_total` | proxy | HTTP mode: requests answered |
 //! | `shakedown_proxy_http_errors_total` | proxy | HTTP mode: requests answered with a 5xx status (injected or not) |
 //!
+//! The relays count their bytes in a [`striped::StripedCounter`] (a cache line per thread, so
+//! the proxy's workers do not share one per chunk); `shakedown_proxy_bytes_total` is its sum
+//! with HTTP mode's direct-path counter.
+//!
 //! HTTP mode also keeps each proxy's response latencies since the last
 //! [`HttpStats::take_percentiles`] (the event stream's one-second window) in a lock-free
 //! histogram (`window`): a request costs relaxed atomic adds, no lock.
