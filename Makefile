@@ -75,6 +75,7 @@ bench:
 	bash scripts/bench-proxy.sh
 	bash scripts/bench-load.sh
 	bash scripts/bench-http.sh
+	bash scripts/bench-http-cost.sh
 	bash scripts/bench-agents.sh
 
 build:

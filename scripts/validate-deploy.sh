@@ -59,7 +59,8 @@ fi
 
 cargo build --quiet --bin shakedown
 bin=$PWD/target/debug/shakedown
-"$bin" validate "$DIR/files/experiment.yaml"
+# The runner's environment holds the agents' token (the Secret, in the cluster).
+SHAKEDOWN_AGENT_TOKEN=validate-deploy "$bin" validate "$DIR/files/experiment.yaml"
 
 # The shell lines of the Jobs, read from the manifests with the venv's PyYAML.
 line() {

@@ -112,14 +112,12 @@ impl ControlServer {
         if options.token.as_deref().is_some_and(str::is_empty) {
             return Err(crate::exit::InvalidInput::new("the token is empty").into());
         }
-        if !local_addr.ip().is_loopback() && options.token.is_none() {
-            return Err(crate::exit::InvalidInput::new(format!(
-                "refusing to serve the control API on {local_addr} without a token: anyone who \
-                 can reach it could break your traffic. Give one with --token-file FILE, \
-                 SHAKEDOWN_TOKEN or --token, or listen on 127.0.0.1"
-            ))
-            .into());
-        }
+        crate::bearer::require_off_loopback(
+            "the control API",
+            "break your traffic",
+            local_addr,
+            options.token.as_deref(),
+        )?;
         let seed = options.seed.unwrap_or_else(rand::random);
         let open_files = options
             .open_files_limit

@@ -30,6 +30,7 @@
     unreachable_pub
 )]
 
+pub mod bearer;
 pub mod cli;
 pub mod clock;
 pub mod config;

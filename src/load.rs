@@ -61,7 +61,7 @@ use std::time::{Duration, SystemTime};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-pub use errors::{ClassCounts, ErrorClass};
+pub use errors::{ClassCounts, ErrorClass, ErrorReasons, ReasonCount};
 pub use histogram::{TimelinePoint, WindowStats};
 pub use intervals::{
     Interval, Intervals, LATENCY_TAG, SERVICE_TAG, from_base64, read_hlog, to_base64,

@@ -338,6 +338,51 @@ async fn header_driven_faults_only_when_enabled_and_never_forwarded() {
     srv.shutdown().await;
 }
 
+/// A fault header given twice is refused (the first used to win silently), and the refused
+/// request counts in no toxic's numbers.
+#[tokio::test]
+async fn a_fault_header_given_twice_is_a_400_naming_it_and_changes_nothing() {
+    let srv = server(1).await;
+    let api = srv.local_addr();
+    let up = Upstream::start().await;
+    let on = http_proxy(api, "on", up.addr, r#","header_faults":true"#).await;
+    add_toxic(
+        api,
+        "on",
+        r#"{"name":"never","type":"http_abort","toxicity":0,"attributes":{"status":503}}"#,
+    )
+    .await;
+    let mut c = H1::connect(on).await;
+    for (name, values) in [
+        ("x-shakedown-fault-abort", ["503", "500"]),
+        ("x-shakedown-fault-delay", ["1ms", "1ms"]),
+        ("x-shakedown-fault-reset", ["1", "0"]),
+    ] {
+        let mut req = get("/");
+        for v in values {
+            req.headers_mut().append(name, v.parse().unwrap());
+        }
+        let got = c.send(req).await.expect("answered, not reset");
+        let why = got.headers["x-shakedown-error"].to_str().unwrap();
+        assert_eq!(
+            (got.status.as_u16(), why),
+            (
+                400,
+                format!("{name}: given 2 times, expected once").as_str()
+            )
+        );
+    }
+    assert_eq!(up.requests(), 0);
+    let t = http(api, "GET", "/proxies/on/toxics/never", None)
+        .await
+        .json();
+    assert_eq!(
+        t["requests"],
+        json!({"matched": 0, "faulted": 0, "passed": 0})
+    );
+    srv.shutdown().await;
+}
+
 #[tokio::test]
 async fn bad_http_toxics_are_refused_and_change_nothing() {
     let srv = server(1).await;

@@ -91,15 +91,15 @@ async fn a_proxy_requiring_client_certificates_admits_only_those_its_ca_signed()
     let cases = [
         (
             vec!["--cert", client_id.cert_str()],
-            "tls.key: needed with tls.cert",
+            "--key: needed with --cert",
         ),
         (
             vec!["--cert", client_id.cert_str(), "--key", stranger.key_str()],
-            "tls.key: certificate and key",
+            "--key: certificate and key",
         ),
         (
             vec!["--cert", "/nonexistent/c.pem", "--key", client_id.key_str()],
-            "tls.cert: /nonexistent/c.pem",
+            "--cert: /nonexistent/c.pem",
         ),
     ];
     for (flags, why) in cases {

@@ -4,10 +4,13 @@
 mod support;
 
 use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, SystemTime};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use support::demo::{DemoTarget, binary};
 use support::runner::{free_port, run_journaled, shakedown};
@@ -19,29 +22,42 @@ struct Agent {
 }
 
 impl Agent {
-    /// Segment `index`/`count` of `rate` (the whole plan's) to `target`, beginning at `start`.
-    fn start(target: &str, rate: &str, index: u32, count: u32, start: SystemTime) -> Agent {
+    /// Segment `index`/`count` of `rate` (the whole plan's) to `target`, beginning at `start`,
+    /// on loopback; with `token_file`, only its holders may ask.
+    fn start(
+        target: &str,
+        rate: &str,
+        (index, count): (u32, u32),
+        start: SystemTime,
+        token_file: Option<&Path>,
+    ) -> Agent {
         let segment = format!("{index}/{count}");
         let start_at = humantime::format_rfc3339_millis(start).to_string();
-        let mut child = Command::new(binary())
-            .args([
-                "load",
-                target,
-                "--rate",
-                rate,
-                "--duration",
-                "60s",
-                "--segment",
-                &segment,
-                "--start-at",
-                &start_at,
-                "--serve",
-                "127.0.0.1:0",
-                "--linger",
-                "5s",
-                "-q",
-            ])
+        let plan = ["--segment", &segment, "--start-at", &start_at];
+        Agent::launch(target, rate, &plan, "127.0.0.1:0", token_file)
+    }
+
+    /// `shakedown load TARGET --rate RATE --duration 60s MORE… --serve SERVE`, its token (if
+    /// any) from `token_file`; its URL is on loopback (an agent serving on every interface
+    /// is reached at 127.0.0.1).
+    fn launch(
+        target: &str,
+        rate: &str,
+        more: &[&str],
+        serve: &str,
+        token_file: Option<&Path>,
+    ) -> Agent {
+        let mut command = Command::new(binary());
+        command
+            .args(["load", target, "--rate", rate, "--duration", "60s"])
+            .args(more)
+            .args(["--serve", serve, "--linger", "5s", "-q"])
             .env("RUST_LOG", "shakedown=warn")
+            .env_remove("SHAKEDOWN_TOKEN");
+        if let Some(file) = token_file {
+            command.arg("--token-file").arg(file);
+        }
+        let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -52,7 +68,8 @@ impl Agent {
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 if let Some(rest) = line.strip_prefix("serving live intervals on ") {
-                    let _ = tx.send(rest.trim_end_matches("/intervals").to_string());
+                    let url = rest.trim_end_matches("/intervals");
+                    let _ = tx.send(url.replace("0.0.0.0", "127.0.0.1"));
                 }
             }
         });
@@ -60,6 +77,11 @@ impl Agent {
             .recv_timeout(Duration::from_secs(20))
             .expect("the agent prints where it serves");
         Agent { child, url }
+    }
+
+    /// Its address.
+    fn addr(&self) -> SocketAddr {
+        self.url.trim_start_matches("http://").parse().unwrap()
     }
 
     fn kill9(&mut self) {
@@ -122,9 +144,12 @@ async fn two_live_agents_detect_and_recover_like_a_local_load() {
     let (local_port, agents_port) = (free_port(), free_port());
     let start = SystemTime::now() + Duration::from_secs(4);
     let target = format!("http://127.0.0.1:{agents_port}/health");
+    // Agents that only answer holders of their token, as off loopback (docs/scaling.md).
+    let token = dir.path().join("agent-token");
+    std::fs::write(&token, "agents-s3cret\n").unwrap();
     let agents = [
-        Agent::start(&target, "100/s", 0, 2, start),
-        Agent::start(&target, "100/s", 1, 2, start),
+        Agent::start(&target, "100/s", (0, 2), start, Some(&token)),
+        Agent::start(&target, "100/s", (1, 2), start, Some(&token)),
     ];
     let local = experiment(
         dir.path(),
@@ -139,8 +164,10 @@ async fn two_live_agents_detect_and_recover_like_a_local_load() {
         agents_port,
         &demo_b.addr.to_string(),
         &format!(
-            "{{agents: [\"{}\", \"{}\"], thresholds: [\"error_rate < 50%\"]}}",
-            agents[0].url, agents[1].url
+            "{{agents: [\"{}\", \"{}\"], thresholds: [\"error_rate < 50%\"], token_file: \"{}\"}}",
+            agents[0].url,
+            agents[1].url,
+            token.display()
         ),
     );
     let ((ran_l, doc_l), (ran_a, doc_a)) =
@@ -218,8 +245,8 @@ fn two_agents(rate: &str) -> (DemoTarget, SystemTime, [Agent; 2]) {
     let start = SystemTime::now() + Duration::from_secs(3);
     let target = format!("http://{}/health", demo.addr);
     let agents = [
-        Agent::start(&target, rate, 0, 2, start),
-        Agent::start(&target, rate, 1, 2, start),
+        Agent::start(&target, rate, (0, 2), start, None),
+        Agent::start(&target, rate, (1, 2), start, None),
     ];
     (demo, start, agents)
 }
@@ -456,7 +483,44 @@ async fn bad_agent_sections_are_refused_where_they_are_written() {
             "missing value",
         ),
     ];
-    for (i, (load, at, says)) in cases.iter().enumerate() {
+    let empty = dir.path().join("empty-token");
+    std::fs::write(&empty, "\n").unwrap();
+    let agent = "load:\n  agents: [\"http://127.0.0.1:9\"]\n";
+    let tokens = [
+        (
+            format!("{agent}  token_env: SHAKEDOWN_TEST_NEVER_SET_1f3a\n"),
+            "4:14: load.token_env",
+            "SHAKEDOWN_TEST_NEVER_SET_1f3a is not set",
+        ),
+        (
+            format!("{agent}  token_env: \"1-BAD\"\n"),
+            "4:14: load.token_env",
+            "not an environment variable name",
+        ),
+        (
+            format!("{agent}  token_file: /nonexistent/agent-token\n"),
+            "4:15: load.token_file",
+            "/nonexistent/agent-token: ",
+        ),
+        (
+            format!("{agent}  token_file: {}\n", empty.display()),
+            "4:15: load.token_file",
+            "the token is empty",
+        ),
+        (
+            format!(
+                "{agent}  token_env: PATH\n  token_file: {}\n",
+                empty.display()
+            ),
+            "5:15: load.token_file",
+            "not both",
+        ),
+    ];
+    let cases = cases
+        .iter()
+        .map(|(load, at, says)| (load.to_string(), *at, *says))
+        .chain(tokens);
+    for (i, (load, at, says)) in cases.enumerate() {
         let file = dir.path().join(format!("bad{i}.yaml"));
         std::fs::write(&file, format!("title: bad agents\n{load}duration: 1s\n")).unwrap();
         let ran = shakedown(&["validate", file.to_str().unwrap()]).await;
@@ -468,4 +532,165 @@ async fn bad_agent_sections_are_refused_where_they_are_written() {
             .unwrap_or_else(|| panic!("{load}: no problem at {at}: {}", ran.stderr));
         assert!(line.contains(says), "{load}: {line}");
     }
+}
+
+/// One HTTP/1.1 request to `addr`, with `Authorization: Bearer TOKEN` when given: the status
+/// and the whole answer as text.
+async fn call(addr: SocketAddr, method: &str, path: &str, token: Option<&str>) -> (u16, String) {
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Content-Length: 0\r\n\
+         Connection: close\r\n\r\n"
+    );
+    s.write_all(head.as_bytes()).await.unwrap();
+    let mut out = String::new();
+    tokio::time::timeout(Duration::from_secs(10), s.read_to_string(&mut out))
+        .await
+        .expect("the agent answers")
+        .unwrap();
+    let status = out.get(9..12).and_then(|c| c.parse().ok()).unwrap_or(0);
+    (status, out)
+}
+
+/// The agent's `GET /intervals` (with the token): its live seconds.
+async fn live(agent: &Agent, token: &str) -> serde_json::Value {
+    let (status, answer) = call(agent.addr(), "GET", "/intervals?from=0", Some(token)).await;
+    assert_eq!(status, 200, "{answer}");
+    let body = answer.split_once("\r\n\r\n").unwrap().1;
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"))
+}
+
+/// Serving on anything but loopback needs a token: without one the command is refused (exit
+/// 2, naming the flags) before anything is sent.
+#[tokio::test]
+async fn an_agent_off_loopback_without_a_token_is_refused() {
+    let target = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/", target.local_addr().unwrap());
+    let out = tokio::process::Command::new(binary())
+        .args(["load", &url, "--rate", "50/s", "--duration", "2s", "-q"])
+        .args(["--serve", "0.0.0.0:0", "--linger", "0s"])
+        .env_remove("SHAKEDOWN_TOKEN")
+        .output()
+        .await
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("refusing to serve the load agent's --serve endpoint on 0.0.0.0:")
+            && err.contains("--token-file FILE, SHAKEDOWN_TOKEN or --token"),
+        "{err}"
+    );
+    assert!(!err.contains("serving live intervals"), "{err}");
+    // Nothing was sent to the target.
+    let accepted = tokio::time::timeout(Duration::from_millis(300), target.accept()).await;
+    assert!(
+        accepted.is_err(),
+        "the refused agent connected to the target"
+    );
+}
+
+/// An agent with a token (here serving on every interface, which it allows) answers only
+/// its holders: `/health` to anyone, everything else 401 without the token or with a wrong
+/// one, and a refused `POST /stop` stops nothing. A runner without the token is not let in
+/// (preflight fails, exit 3, saying 401); one with `token_env` drives it to the end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_with_a_token_answers_only_its_holders() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = DemoTarget::start(&[]);
+    let token = "agent-s3cret-0123";
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, format!("{token}\n")).unwrap();
+    let target = format!("http://{}/health", demo.addr);
+    let mut agent = Agent::launch(&target, "40/s", &[], "0.0.0.0:0", Some(&token_file));
+    let addr = agent.addr();
+    assert_eq!(call(addr, "GET", "/health", None).await.0, 200);
+    for path in ["/intervals?from=0", "/report", "/hlog", "/nowhere"] {
+        for given in [None, Some("agent-s3cret-012"), Some("agent-s3cret-01234")] {
+            let (status, answer) = call(addr, "GET", path, given).await;
+            assert_eq!(status, 401, "GET {path} with {given:?}: {answer}");
+            assert!(
+                answer
+                    .to_ascii_lowercase()
+                    .contains("www-authenticate: bearer"),
+                "{answer}"
+            );
+        }
+    }
+    let (status, answer) = call(addr, "POST", "/stop", None).await;
+    assert_eq!(status, 401, "{answer}");
+    assert_eq!(call(addr, "POST", "/stop", Some("wrong")).await.0, 401);
+    // The refused stops changed nothing: the plan goes on, second after second.
+    let before = live(&agent, token).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let after = live(&agent, token).await;
+    assert_eq!(after["finished"], false, "{after}");
+    assert!(
+        after["elapsed_ms"].as_f64() > before["elapsed_ms"].as_f64(),
+        "{before} then {after}"
+    );
+    // A runner without the token: the agent never answers it, preflight fails.
+    let experiment = |token_line: &str| {
+        let file = dir.path().join(format!("run{}.yaml", token_line.len()));
+        std::fs::write(
+            &file,
+            format!(
+                "title: an agent with a token\nload:\n  agents: [\"{}\"]\n  ready_timeout: 3s\n\
+                 {token_line}steady_state:\n  probes:\n    - {{name: rps, load: rps, window: 1s, \
+                 above: 5}}\nduration: 2s\n",
+                agent.url
+            ),
+        )
+        .unwrap();
+        file
+    };
+    let ran = shakedown(&["run", experiment("").to_str().unwrap(), "-q"]).await;
+    assert_eq!(ran.code, 3, "{}\n{}", ran.stdout, ran.stderr);
+    let said = format!("{}{}", ran.stdout, ran.stderr);
+    assert!(said.contains("401"), "{said}");
+    assert_eq!(live(&agent, token).await["finished"], false);
+    // With the token named by `token_env`: the run merges the agent and stops it.
+    let file = experiment("  token_env: AGENT_TOKEN_FOR_TEST\n");
+    let json = dir.path().join("with-token.json");
+    let out = tokio::process::Command::new(binary())
+        .args([
+            "run",
+            file.to_str().unwrap(),
+            "--json",
+            json.to_str().unwrap(),
+        ])
+        .arg("-q")
+        .env("AGENT_TOKEN_FOR_TEST", token)
+        .env("TMPDIR", dir.path())
+        .output();
+    let out = tokio::time::timeout(Duration::from_secs(60), out)
+        .await
+        .expect("the run ends")
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    let doc = support::runner::journal(&json);
+    let run = &doc["experiments"][0]["runs"][0];
+    assert_eq!(run["agents"][0]["url"], agent.url.as_str(), "{run}");
+    assert!(run["agents"][0].get("lost").is_none(), "{run}");
+    // About 40/s from the run's start to its stop (2 s and the recovery check).
+    assert!(load_requests(run) >= 40, "{}", run["load"]);
+    assert!(
+        !doc.to_string().contains(token),
+        "the token is in the record"
+    );
+    // Stopped by the runner, the agent hands over its report and exits.
+    let exited = support::runner::until(Duration::from_secs(20), async || {
+        matches!(agent.child.try_wait(), Ok(Some(_)))
+    })
+    .await;
+    assert!(
+        exited.is_some(),
+        "the agent still runs after the experiment"
+    );
 }

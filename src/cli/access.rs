@@ -15,10 +15,11 @@ use crate::control::ServeOptions;
 use crate::exit::InvalidInput;
 
 /// The bearer token: `--token`, `SHAKEDOWN_TOKEN` or `--token-file`.
-#[derive(Debug, Clone, clap::Args)]
+#[derive(Debug, Clone, Default, clap::Args)]
 pub struct TokenArgs {
-    /// Bearer token of the control API (`Authorization: Bearer …`). Prefer SHAKEDOWN_TOKEN or
-    /// --token-file: a flag's value shows in the process list.
+    /// Bearer token (`Authorization: Bearer …`) of the control API, or of the endpoint a load
+    /// agent serves. Prefer SHAKEDOWN_TOKEN or --token-file: a flag's value shows in the process
+    /// list.
     #[arg(long, global = true, env = "SHAKEDOWN_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
     /// A file holding the bearer token (surrounding whitespace ignored).
@@ -39,22 +40,14 @@ impl TokenArgs {
                     "give the token once: --token (or SHAKEDOWN_TOKEN) or --token-file, not both",
                 ));
             }
-            (Some(t), None) => t.trim().to_string(),
+            (Some(t), None) => t.clone(),
             (None, Some(path)) => std::fs::read_to_string(path)
-                .map_err(|e| InvalidInput::new(format!("{}: {e}", path.display())))?
-                .trim()
-                .to_string(),
+                .map_err(|e| InvalidInput::new(format!("{}: {e}", path.display())))?,
             (None, None) => return Ok(None),
         };
-        if token.is_empty() {
-            return Err(InvalidInput::new("the token is empty"));
-        }
-        if let Some(c) = token.chars().find(|c| !c.is_ascii_graphic()) {
-            return Err(InvalidInput::new(format!(
-                "the token contains {c:?}: use printable ASCII without spaces"
-            )));
-        }
-        Ok(Some(token))
+        crate::bearer::Token::new(&token)
+            .map(|t| Some(t.as_str().to_string()))
+            .map_err(InvalidInput::new)
     }
 }
 

@@ -370,6 +370,14 @@ pub(super) struct RawAgentLoad {
     #[serde(default, deserialize_with = "quantity::bounded_opt")]
     #[schemars(with = "Option<DurationText>")]
     pub ready_timeout: Option<Duration>,
+    /// The environment variable of the runner that holds the agents' bearer token (their
+    /// `--token-file`, `SHAKEDOWN_TOKEN` or `--token`), e.g. `SHAKEDOWN_AGENT_TOKEN`.
+    #[serde(default)]
+    pub token_env: Option<String>,
+    /// A file holding the agents' bearer token (surrounding whitespace ignored; a relative
+    /// path is relative to the working directory). Not with `token_env`.
+    #[serde(default)]
+    pub token_file: Option<std::path::PathBuf>,
 }
 
 /// The agents: URLs or a DNS name.
@@ -391,5 +399,11 @@ pub(super) struct RawAgentDns {
 }
 
 /// The keys of `load: {agents: …}`.
-pub(super) const AGENT_LOAD_KEYS: &[&str] =
-    &["agents", "allow_agent_loss", "thresholds", "ready_timeout"];
+pub(super) const AGENT_LOAD_KEYS: &[&str] = &[
+    "agents",
+    "allow_agent_loss",
+    "thresholds",
+    "ready_timeout",
+    "token_env",
+    "token_file",
+];

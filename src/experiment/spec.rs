@@ -391,6 +391,9 @@ pub struct Agents {
     pub thresholds: Vec<String>,
     /// How long the runner waits for every agent to answer before the run starts.
     pub ready_timeout: Duration,
+    /// The bearer token the runner sends the agents (read from `token_env` or `token_file`
+    /// when the file was loaded); `None`: none sent.
+    pub token: Option<crate::bearer::Token>,
 }
 
 /// Where the agents are.

@@ -25,7 +25,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
-use super::errors::{ErrorClass, FAULT_HEADER};
+use super::errors::{ErrorClass, FAULT_HEADER, tls_reason};
 use super::plan::Target;
 use super::target::TargetTls;
 use super::template::{Context, RequestTemplate, Vars, WireRequest};
@@ -77,26 +77,30 @@ enum Sender {
     /// connection reaches its requests only as "connection closed".
     H2(
         http2::SendRequest<Full<Bytes>>,
-        tokio::sync::watch::Receiver<Option<ErrorClass>>,
+        tokio::sync::watch::Receiver<Option<(ErrorClass, String)>>,
     ),
 }
 
 impl Sender {
     /// The class of a request's failure `error`. On HTTP/2, a failure that reads as a closed
     /// connection takes the connection's own end instead when that was a TLS failure (waiting
-    /// at most [`FATE_WAIT`] for the connection task to finish).
-    async fn class_of(&self, error: &hyper::Error) -> ErrorClass {
+    /// at most [`FATE_WAIT`] for the connection task to finish). A TLS failure comes with its
+    /// reason (the connection's, on HTTP/2).
+    async fn class_of(&self, error: &hyper::Error) -> (ErrorClass, Option<String>) {
         let class = ErrorClass::of_hyper(error);
+        let own = || (class, (class == ErrorClass::Tls).then(|| tls_reason(error)));
         let Sender::H2(_, fate) = self else {
-            return class;
+            return own();
         };
         if class != ErrorClass::Reset {
-            return class;
+            return own();
         }
         let mut fate = fate.clone();
         match tokio::time::timeout(FATE_WAIT, fate.wait_for(Option::is_some)).await {
-            Ok(Ok(end)) if *end == Some(ErrorClass::Tls) => ErrorClass::Tls,
-            _ => class,
+            Ok(Ok(end)) if matches!(&*end, Some((ErrorClass::Tls, _))) => {
+                (ErrorClass::Tls, end.as_ref().map(|(_, why)| why.clone()))
+            }
+            _ => own(),
         }
     }
 
@@ -213,12 +217,16 @@ impl Conn {
         }
     }
 
-    /// The class of `error`, which ended this connection's request; the connection is dropped.
-    async fn failed(&mut self, error: &hyper::Error) -> ErrorClass {
-        let class = match &self.link {
+    /// The class of `error`, which ended this connection's request to `target` (a TLS
+    /// failure's reason noted); the connection is dropped.
+    async fn failed(&mut self, target: &Target, error: &hyper::Error) -> ErrorClass {
+        let (class, reason) = match &self.link {
             Some(Link::Hyper(sender)) => sender.class_of(error).await,
-            _ => ErrorClass::of_hyper(error),
+            _ => (ErrorClass::of_hyper(error), None),
         };
+        if let (Some(reason), Some(tls)) = (reason, &target.tls) {
+            tls.reasons.note(class, &reason);
+        }
         self.close();
         class
     }
@@ -308,7 +316,7 @@ impl Conn {
         };
         let response = match sender.send(target, req).await {
             Ok(response) => response,
-            Err(e) => return Err(self.failed(&e).await),
+            Err(e) => return Err(self.failed(target, &e).await),
         };
         let status = response.status();
         let injected = response.headers().contains_key(FAULT_HEADER);
@@ -316,12 +324,12 @@ impl Conn {
         let kept = if keep_body {
             Some(match body.collect().await {
                 Ok(collected) => collected.to_bytes(),
-                Err(e) => return Err(self.failed(&e).await),
+                Err(e) => return Err(self.failed(target, &e).await),
             })
         } else {
             while let Some(frame) = body.frame().await {
                 if let Err(e) = frame {
-                    return Err(self.failed(&e).await);
+                    return Err(self.failed(target, &e).await);
                 }
             }
             None
@@ -357,7 +365,7 @@ async fn secure(stream: TcpStream, tls: &TargetTls) -> Result<Sender, ErrorClass
         .connector
         .connect(tls.name.clone(), stream)
         .await
-        .map_err(|e| ErrorClass::of_handshake(&e))?;
+        .map_err(|e| tls.reasons.handshake(&e))?;
     if stream.get_ref().1.alpn_protocol() != Some(b"h2") {
         return http1_over(stream).await;
     }
@@ -368,7 +376,7 @@ async fn secure(stream: TcpStream, tls: &TargetTls) -> Result<Sender, ErrorClass
     let (end, fate) = tokio::sync::watch::channel(None);
     tokio::spawn(async move {
         if let Err(e) = connection.await {
-            let _ = end.send(Some(ErrorClass::of_hyper(&e)));
+            let _ = end.send(Some((ErrorClass::of_hyper(&e), tls_reason(&e))));
         }
     });
     Ok(Sender::H2(sender, fate))

@@ -117,6 +117,12 @@ pub(super) async fn report(end: Ending<'_>) -> LoadReport {
         passed: outcomes.iter().all(|o| o.passed),
         aborted: end.aborted,
         errors_by_class: total.as_ref().map(|t| t.errors).unwrap_or_default(),
+        error_reasons: plan
+            .target
+            .tls
+            .as_ref()
+            .map(|t| t.reasons.snapshot())
+            .unwrap_or_default(),
         summary,
         scenarios,
         timeline,

@@ -8,6 +8,11 @@
 
 use std::fmt;
 
+mod reasons;
+
+pub use reasons::{ErrorReasons, ReasonCount};
+pub(crate) use reasons::{ReasonLog, tls_reason};
+
 use serde::de::{Deserialize, Deserializer, Error as _};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
@@ -69,6 +74,14 @@ impl ErrorClass {
             ErrorClass::Extract => "extract",
             ErrorClass::Other => "other",
         }
+    }
+
+    /// The class of a stable name ([`ErrorClass::name`]); an unknown one is an error saying so.
+    pub fn named(name: &str) -> Result<Self, String> {
+        ErrorClass::ALL
+            .into_iter()
+            .find(|c| c.name() == name)
+            .ok_or_else(|| format!("unknown error class {name:?}"))
     }
 
     /// Position in [`ErrorClass::ALL`].
@@ -213,11 +226,7 @@ impl<'de> Deserialize<'de> for ClassCounts {
         let map = std::collections::BTreeMap::<String, u64>::deserialize(deserializer)?;
         let mut counts = ClassCounts::default();
         for (name, n) in map {
-            let class = ErrorClass::ALL
-                .into_iter()
-                .find(|c| c.name() == name)
-                .ok_or_else(|| D::Error::custom(format!("unknown error class {name:?}")))?;
-            counts.0[class.index()] = n;
+            counts.0[ErrorClass::named(&name).map_err(D::Error::custom)?.index()] = n;
         }
         Ok(counts)
     }

@@ -11,7 +11,7 @@
 use std::time::Duration;
 
 use super::collect::outcomes;
-use super::errors::ClassCounts;
+use super::errors::{ClassCounts, ErrorReasons};
 use super::histogram::{Hist, Timeline, merge as add, run_histogram, small_histogram};
 use super::intervals::{Interval, Intervals, from_base64, to_base64};
 use super::report::{Generator, Histograms, Latency, LoadReport, Summary, WriteReport};
@@ -127,8 +127,10 @@ pub fn merge(agents: &[AgentResult], thresholds: &[String]) -> Result<LoadReport
     }
     let outcomes = outcomes(&thresholds, &checks, &sum.latency, &summary);
     let mut errors_by_class = ClassCounts::default();
+    let mut error_reasons = ErrorReasons::default();
     for r in &reports {
         errors_by_class.merge(&r.errors_by_class);
+        error_reasons.merge(&r.error_reasons);
     }
     let mut packed = Intervals::default();
     for i in intervals.iter().flatten() {
@@ -148,6 +150,7 @@ pub fn merge(agents: &[AgentResult], thresholds: &[String]) -> Result<LoadReport
         passed: outcomes.iter().all(|o| o.passed),
         aborted: reports.iter().any(|r| r.aborted),
         errors_by_class,
+        error_reasons,
         summary,
         scenarios: scenarios(&reports),
         timeline: timeline.points(),

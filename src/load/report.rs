@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::errors::ClassCounts;
+use super::errors::{ClassCounts, ErrorReasons};
 use super::histogram::{Hist, TimelinePoint, quantile};
 use super::intervals::Intervals;
 use super::spec::Arrival;
@@ -160,6 +160,10 @@ pub struct LoadReport {
     pub summary: Summary,
     /// Failures by class (every class present).
     pub errors_by_class: ClassCounts,
+    /// Failures in words, by class: `{"tls": [{"reason", "count"}, …]}` (the classes that
+    /// have reasons; empty when none failed so). Absent from older reports: empty.
+    #[serde(default)]
+    pub error_reasons: ErrorReasons,
     /// Per scenario.
     pub scenarios: Vec<ScenarioReport>,
     /// Per second of intended send time.

@@ -122,6 +122,9 @@ pub(crate) struct TargetTls {
     pub(crate) connector: TlsConnector,
     /// The name sent (SNI) and verified: the URL's host.
     pub(crate) name: ServerName<'static>,
+    /// Why handshakes and connections failed as [`super::ErrorClass::Tls`], as they do (the
+    /// report's `error_reasons`).
+    pub(crate) reasons: std::sync::Arc<super::errors::ReasonLog>,
 }
 
 impl std::fmt::Debug for TargetTls {
@@ -149,6 +152,7 @@ impl Target {
             Some(TargetTls {
                 connector: TlsConnector::from(config),
                 name: tls::server_name(&u.host).map_err(|e| ("target", e))?,
+                reasons: std::sync::Arc::default(),
             })
         } else {
             None

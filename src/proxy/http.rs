@@ -6,8 +6,10 @@
 //! instead of the upstream, so TCP toxics act on the client's bytes exactly as in TCP mode.
 //! Either way hyper serves HTTP/1.1 and h2c (prior knowledge) with
 //! hyper-util's auto server, keeps client connections alive, decides each request's HTTP
-//! toxics (`decide`), acts on the verdicts (`serve`), and forwards through pooled hyper-util
-//! clients (`forward`), streaming bodies both ways (`body`). A request goes upstream in the
+//! toxics (`decide`), acts on the verdicts (`serve`), and forwards (`forward`), streaming
+//! bodies both ways (`body`): an HTTP/1.x client connection's requests on an upstream
+//! connection of its own, driven in its task (`owned`), the rest through pooled hyper-util
+//! clients. A request goes upstream in the
 //! client's HTTP version: HTTP/1.x as HTTP/1.1, h2c as h2c (so gRPC passes through); h2 that
 //! ALPN chose on a TLS connection the proxy terminated goes as HTTP/1.1 unless it is gRPC (the
 //! client did not ask for HTTP/2, and most upstreams speak only HTTP/1.1); over TLS to the
@@ -40,7 +42,9 @@ mod counted;
 mod decide;
 mod direct;
 mod forward;
+mod owned;
 mod peers;
+mod quiet;
 mod reset;
 mod serve;
 mod tls;
@@ -300,12 +304,17 @@ async fn serve_connection<I>(
     // Set by the first request: until then the connection is on the head-read clock (hyper's
     // own timer covers HTTP/1.1 heads, not the version sniffing before them).
     let first = CancellationToken::new();
+    // HTTP/1.x requests go upstream on this connection's own upstream connection, driven
+    // below in this task (hyper polls an HTTP/1 request's service future in it too).
+    let owned = owned::OwnedUpstream::default();
     let service = hyper::service::service_fn({
         let reset = reset.clone();
         let first = first.clone();
+        let owned = owned.clone();
         move |req| {
             let front = front.clone();
             let reset = reset.clone();
+            let owned = owned.clone();
             first.cancel();
             // A front connection the proxy did not dial (another local process found the
             // front's port) is not a client of this proxy: it is reset without an answer, so
@@ -327,7 +336,13 @@ async fn serve_connection<I>(
                     ));
                 }
                 let start = tokio::time::Instant::now();
-                let response = serve::handle(&front, xff, &reset, terminated, req).await;
+                let conn = serve::Conn {
+                    xff,
+                    reset: &reset,
+                    terminated,
+                    owned: &owned,
+                };
+                let response = serve::handle(&front, &conn, req).await;
                 front
                     .stats
                     .record(response.status().as_u16(), start.elapsed());
@@ -344,20 +359,35 @@ async fn serve_connection<I>(
         // answer.
         .half_close(true);
     let mut conn = std::pin::pin!(builder.serve_connection(io, service));
-    let mut first_head = std::pin::pin!(async {
+    // What ends the connection besides its client, polled only when woken (see `quiet`).
+    let mut ended = std::pin::pin!(quiet::Quiet::new(async move {
         tokio::select! {
-            _ = first.cancelled() => std::future::pending().await,
-            _ = tokio::time::sleep(head_timeout) => {}
+            _ = reset.cancelled() => {}
+            _ = stop.cancelled() => {}
+            // The first request head takes too long.
+            _ = async {
+                tokio::select! {
+                    _ = first.cancelled() => std::future::pending().await,
+                    _ = tokio::time::sleep(head_timeout) => {}
+                }
+            } => {}
         }
-    });
-    let mut drain = drain.unwrap_or_else(|| Box::pin(std::future::pending()));
+    }));
+    let mut drain = std::pin::pin!(quiet::Quiet::new(
+        drain.unwrap_or_else(|| Box::pin(std::future::pending()))
+    ));
     let mut draining = false;
+    // The upstream connection is polled before the server (a response it reads is passed on
+    // in the same wake) and after it (a request the server just handed it is written at once).
+    let mut upstream_in = std::pin::pin!(owned.drive());
+    let mut upstream_out = std::pin::pin!(owned.drive());
     loop {
         tokio::select! {
+            biased;
+            _ = upstream_in.as_mut() => {}
             _ = conn.as_mut() => break,
-            _ = reset.cancelled() => break,
-            _ = stop.cancelled() => break,
-            _ = first_head.as_mut() => break,
+            _ = upstream_out.as_mut() => {}
+            _ = ended.as_mut() => break,
             _ = drain.as_mut(), if !draining => {
                 draining = true;
                 conn.as_mut().graceful_shutdown();

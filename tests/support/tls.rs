@@ -49,6 +49,17 @@ impl Pki {
         }
     }
 
+    /// A CA certificate (basic constraints CA) for `localhost` and `127.0.0.1`, self-signed:
+    /// served as a server's own certificate, a verifier refuses it (`CaUsedAsEndEntity`)
+    /// even when it trusts it as a CA.
+    pub fn ca_as_end_entity() -> Pki {
+        let mut params = rcgen::CertificateParams::new(names()).expect("params");
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let key = rcgen::KeyPair::generate().expect("key");
+        let cert = params.self_signed(&key).expect("self-signed CA");
+        Pki::write(&cert.pem(), &key.serialize_pem())
+    }
+
     pub fn cert_str(&self) -> &str {
         self.cert.to_str().expect("utf-8 path")
     }

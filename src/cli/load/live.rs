@@ -6,6 +6,12 @@
 //! before). `POST /stop` ends the run now, as the plan's end would (an experiment runner
 //! stopping its agents). Anything else is 404; a bad `from` is 400. The server lives as long as
 //! the process, which after the run waits (at most `--linger`) for its report to be fetched.
+//!
+//! Who may ask (docs/load.md, `--serve`): on a loopback address without a token, anyone local,
+//! as before; any other address needs a token (`--token-file`, `SHAKEDOWN_TOKEN`, `--token`),
+//! else the command is refused (exit 2) before anything is sent. With a token every request
+//! but `GET /health` (a readiness probe cannot send one) must carry `Authorization: Bearer
+//! TOKEN`, else `401` and nothing done: a refused `POST /stop` stops nothing.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -29,15 +35,19 @@ pub(super) struct Agent {
     ending: Arc<OnceLock<(Bytes, Bytes)>>,
     /// Signalled when `GET /report` has been answered.
     fetched: Arc<tokio::sync::Notify>,
+    /// The token every request but `GET /health` must carry, if any.
+    token: Option<Arc<str>>,
 }
 
 impl Agent {
-    /// An agent serving `live`, its report not yet known.
-    pub(super) fn new(live: LiveHandle) -> Self {
+    /// An agent serving `live` to holders of `token` (anyone, without one), its report not
+    /// yet known.
+    pub(super) fn new(live: LiveHandle, token: Option<String>) -> Self {
         Self {
             live,
             ending: Arc::default(),
             fetched: Arc::default(),
+            token: token.map(Arc::from),
         }
     }
 
@@ -63,9 +73,22 @@ impl Agent {
 }
 
 /// Bind `addr` (before the run starts: a bad address sends nothing); the bound address.
-pub(super) async fn bind(addr: &str) -> anyhow::Result<(TcpListener, SocketAddr)> {
+///
+/// # Errors
+/// As [`crate::cli::listen::bind`]; [`crate::exit::InvalidInput`] when the address is not
+/// loopback and `token` is `None` (the listener closed again).
+pub(super) async fn bind(
+    addr: &str,
+    token: Option<&str>,
+) -> anyhow::Result<(TcpListener, SocketAddr)> {
     let listener = crate::cli::listen::bind("--serve", addr).await?;
     let bound = listener.local_addr()?;
+    crate::bearer::require_off_loopback(
+        "the load agent's --serve endpoint",
+        "read its results and stop its load",
+        bound,
+        token,
+    )?;
     Ok((listener, bound))
 }
 
@@ -95,6 +118,13 @@ fn reply(status: StatusCode, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
 
 async fn answer(agent: Agent, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
     let (method, path) = (req.method().clone(), req.uri().path().to_string());
+    let health = method == http::Method::GET && path == "/health";
+    if let Some(token) = &agent.token
+        && !health
+        && let Err(refused) = crate::bearer::check(token, req.headers())
+    {
+        return Ok(unauthorized(refused));
+    }
     if method == http::Method::POST && path == "/stop" {
         agent.live.stop();
         return Ok(reply(StatusCode::ACCEPTED, "stopping\n"));
@@ -124,6 +154,23 @@ async fn answer(agent: Agent, req: Request<Incoming>) -> Result<Response<Full<By
             "not found: GET /intervals?from=SECOND, /report, /hlog, /health; POST /stop\n",
         ),
     })
+}
+
+/// `401` with `WWW-Authenticate: Bearer`: the request is not answered.
+fn unauthorized(refused: crate::bearer::Refused) -> Response<Full<Bytes>> {
+    let message = match refused {
+        crate::bearer::Refused::Wrong => "wrong bearer token\n",
+        crate::bearer::Refused::Missing => {
+            "this agent requires a token: send Authorization: Bearer TOKEN (an experiment \
+             names it with load: {token_env: NAME} or {token_file: FILE})\n"
+        }
+    };
+    let mut r = reply(StatusCode::UNAUTHORIZED, message);
+    r.headers_mut().insert(
+        http::header::WWW_AUTHENTICATE,
+        http::HeaderValue::from_static("Bearer"),
+    );
+    r
 }
 
 fn typed(mut r: Response<Full<Bytes>>, content_type: &'static str) -> Response<Full<Bytes>> {

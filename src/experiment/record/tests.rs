@@ -135,6 +135,8 @@ fn a_journal_of_release_0_1_0_reads_back_and_writes_out_the_same() {
         assert_eq!(fields.remove("resources"), Some(serde_json::Value::Null));
         let load = run["load"].as_object_mut().unwrap();
         assert!(load.remove("span_ms").is_some());
+        // The TLS error reasons (docs/load.md): none in an old journal.
+        assert_eq!(load.remove("error_reasons"), Some(serde_json::json!({})));
         let summary = load["summary"].as_object_mut().unwrap();
         assert!(summary.remove("unsent").is_some());
         // The `tls` error class (issue 9), 0 in every count of an old journal.

@@ -1,5 +1,6 @@
 //! Checks of the `load:` section (by the load driver itself) and of the expectations it feeds.
 
+use std::path::Path;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -9,6 +10,7 @@ use super::super::spec::{
     AgentSource, Agents, Check, DEFAULT_AGENTS_READY, Expect, Guard, LoadMetric, SteadyState,
 };
 use super::Ctx;
+use crate::bearer::Token;
 use crate::load::{LoadError, LoadSpec, Threshold};
 
 /// Whether the `load:` section names agents (`load: {agents: …}`) rather than a local load.
@@ -71,12 +73,68 @@ pub(super) fn agents(ctx: &mut Ctx, value: &Value) -> Option<Agents> {
             ctx.problem(&format!("load.thresholds[{i}]"), e.to_string());
         }
     }
+    let token = agent_token(ctx, raw.token_env.as_deref(), raw.token_file.as_deref());
     Some(Agents {
         source,
         allow_loss: raw.allow_agent_loss,
         thresholds: raw.thresholds,
         ready_timeout: raw.ready_timeout.unwrap_or(DEFAULT_AGENTS_READY),
+        token,
     })
+}
+
+/// The agents' bearer token, read now from the runner's environment variable `env` or from
+/// `file` (at most one of them), so that a missing one is a problem at its line: the secret
+/// itself is never written in the experiment file (nor in its record).
+fn agent_token(ctx: &mut Ctx, env: Option<&str>, file: Option<&Path>) -> Option<Token> {
+    let (field, text) = match (env, file) {
+        (None, None) => return None,
+        (Some(_), Some(_)) => {
+            ctx.problem(
+                "load.token_file",
+                "give the agents' token once: token_env or token_file, not both",
+            );
+            return None;
+        }
+        (Some(name), None) => {
+            let valid = name.chars().next().is_some_and(|c| !c.is_ascii_digit())
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if !valid {
+                ctx.problem(
+                    "load.token_env",
+                    format!("{name:?} is not an environment variable name (A-Z, 0-9, _)"),
+                );
+                return None;
+            }
+            match std::env::var(name) {
+                Ok(text) => ("load.token_env", text),
+                Err(_) => {
+                    ctx.problem(
+                        "load.token_env",
+                        format!(
+                            "{name} is not set: the runner reads the agents' bearer token \
+                             from it"
+                        ),
+                    );
+                    return None;
+                }
+            }
+        }
+        (None, Some(path)) => match std::fs::read_to_string(path) {
+            Ok(text) => ("load.token_file", text),
+            Err(e) => {
+                ctx.problem("load.token_file", format!("{}: {e}", path.display()));
+                return None;
+            }
+        },
+    };
+    match Token::new(&text) {
+        Ok(token) => Some(token),
+        Err(e) => {
+            ctx.problem(field, e);
+            None
+        }
+    }
 }
 
 /// The top-level fields of a local load (`LoadSpec`), for the "not both" problem.

@@ -95,6 +95,12 @@ impl LoadReport {
                 .map(|c| format!("{c} {}", self.errors_by_class.get(*c)))
                 .collect();
             let _ = writeln!(out, "errors    {}", classes.join(", "));
+            // Why, in words, where the class keeps reasons (`tls`).
+            for class in ErrorClass::ALL {
+                for r in self.error_reasons.of(class) {
+                    let _ = writeln!(out, "          {class} {}: {}", r.count, r.reason);
+                }
+            }
         }
         if self.scenarios.len() > 1 {
             for sc in &self.scenarios {

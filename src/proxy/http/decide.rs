@@ -107,7 +107,8 @@ pub(super) fn toxics(front: &Front, snapshot: &Snapshot, parts: &Parts) -> Decis
 
 /// The faults a request's headers ask for (`x-shakedown-fault-abort: 503`, `-delay: 200ms`,
 /// `-reset: 1`), removing every `x-shakedown-fault-*` header so none reaches the upstream.
-/// A bad value is an error naming the header.
+/// A bad value, an unknown fault header or one given more than once is an error naming the
+/// header.
 pub(super) fn from_headers(headers: &mut HeaderMap) -> Result<Vec<Fault>, String> {
     let names: Vec<_> = headers
         .keys()
@@ -116,6 +117,10 @@ pub(super) fn from_headers(headers: &mut HeaderMap) -> Result<Vec<Fault>, String
         .collect();
     let mut out = Vec::new();
     for name in names {
+        let given = headers.get_all(&name).iter().count();
+        if given > 1 {
+            return Err(format!("{name}: given {given} times, expected once"));
+        }
         let value = headers.remove(&name);
         let text = value
             .as_ref()

@@ -17,36 +17,47 @@ use super::ProxyBody;
 pub(crate) const ERROR_HEADER: &str = "x-shakedown-error";
 
 /// Hop-by-hop headers, never forwarded (RFC 9110 §7.6.1).
-const HOP_BY_HOP: &[&str] = &[
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
+const HOP_BY_HOP: [HeaderName; 9] = [
+    header::CONNECTION,
+    HeaderName::from_static("keep-alive"),
+    HeaderName::from_static("proxy-connection"),
+    header::PROXY_AUTHENTICATE,
+    header::PROXY_AUTHORIZATION,
+    header::TE,
+    header::TRAILER,
+    header::TRANSFER_ENCODING,
+    header::UPGRADE,
 ];
 
+/// Remove the hop-by-hop headers and those `connection` names.
 fn strip_hop_by_hop(headers: &mut HeaderMap) {
-    // One pass over the few headers a request has, instead of a hashed removal per name:
-    // most requests and responses carry none.
-    if !headers.keys().any(|k| HOP_BY_HOP.contains(&k.as_str())) {
+    // One pass over the few headers a message has, comparing names (no parsing, no hashing),
+    // then a removal for each one present: most messages carry none, or only `connection`.
+    let mut present: Vec<HeaderName> = headers
+        .keys()
+        .filter(|k| HOP_BY_HOP.contains(k))
+        .cloned()
+        .collect();
+    if present.is_empty() {
         return;
     }
-    let named: Vec<HeaderName> = headers
-        .get_all(header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|n| HeaderName::from_bytes(n.trim().as_bytes()).ok())
-        .collect();
-    for name in named {
-        headers.remove(name);
+    // The names `connection` lists, except its usual options (no header of those names).
+    for value in headers.get_all(header::CONNECTION) {
+        for option in value.to_str().unwrap_or_default().split(',') {
+            let option = option.trim();
+            if option.is_empty()
+                || option.eq_ignore_ascii_case("keep-alive")
+                || option.eq_ignore_ascii_case("close")
+            {
+                continue;
+            }
+            if let Ok(name) = HeaderName::from_bytes(option.as_bytes()) {
+                present.push(name);
+            }
+        }
     }
-    for name in HOP_BY_HOP {
-        headers.remove(*name);
+    for name in present {
+        headers.remove(name);
     }
 }
 
@@ -58,48 +69,70 @@ fn via(version: Version) -> HeaderValue {
     })
 }
 
-/// The request for `upstream` (`host:port`, over `scheme` `http` or `https`): an absolute
-/// URI, HTTP/1.1 (the upstream client may still choose h2 by ALPN), no hop-by-hop
-/// headers, the client's `host` (from `:authority` on h2) kept, `via` and `x-forwarded-for`
-/// (`xff`, the client's address from [`forwarded_for`], when known) appended, the body
-/// streamed as it comes.
+/// The form of the request target sent upstream.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Form {
+    /// `scheme://upstream/path?query`, for the pooled clients (which connect to the URI's
+    /// authority); the scheme is `http` or `https`.
+    Absolute(&'static str),
+    /// `/path?query`, for a connection already open to the upstream.
+    Origin,
+}
+
+/// The request for `upstream` (`host:port`) with its target in `form`: HTTP/1.1 (the
+/// upstream client may still choose h2 by ALPN), no hop-by-hop headers, the client's `host`
+/// (from `:authority` on h2, else `upstream`) kept, `via` and `x-forwarded-for` (`xff`, the
+/// client's address from [`forwarded_for`], when known) appended, the body streamed as it
+/// comes.
+///
+/// # Errors
+/// `upstream` is not a valid URI authority (absolute form only).
 pub(super) fn request(
     mut parts: Parts,
     body: Incoming,
-    scheme: &str,
+    form: Form,
     upstream: &str,
     xff: Option<HeaderValue>,
 ) -> Result<Request<ProxyBody>, String> {
-    if !parts.headers.contains_key(header::HOST)
-        && let Some(authority) = parts.uri.authority()
-        && let Ok(v) = HeaderValue::from_str(authority.as_str())
-    {
-        parts.headers.insert(header::HOST, v);
+    if !parts.headers.contains_key(header::HOST) {
+        let host = parts.uri.authority().map_or(upstream, Authority::as_str);
+        if let Ok(v) = HeaderValue::from_str(host) {
+            parts.headers.insert(header::HOST, v);
+        }
     }
     strip_hop_by_hop(&mut parts.headers);
     parts.headers.append(header::VIA, via(parts.version));
     if let Some(v) = xff {
         parts.headers.append("x-forwarded-for", v);
     }
-    let mut uri = uri::Parts::default();
-    uri.scheme = Some(if scheme == "https" {
-        Scheme::HTTPS
-    } else {
-        Scheme::HTTP
-    });
-    uri.authority = Some(
-        upstream
-            .parse::<Authority>()
-            .map_err(|e| format!("bad upstream URI: {e}"))?,
-    );
-    uri.path_and_query = Some(
+    let path = || {
         parts
             .uri
             .path_and_query()
             .cloned()
-            .unwrap_or_else(|| PathAndQuery::from_static("/")),
-    );
-    parts.uri = Uri::from_parts(uri).map_err(|e| format!("bad upstream URI: {e}"))?;
+            .unwrap_or_else(|| PathAndQuery::from_static("/"))
+    };
+    match form {
+        // An HTTP/1 request's target is already `/path?query`, unless the client sent the
+        // absolute form (or `*`).
+        Form::Origin if parts.uri.scheme().is_none() && parts.uri.path().starts_with('/') => {}
+        Form::Origin => parts.uri = Uri::from(path()),
+        Form::Absolute(scheme) => {
+            let mut uri = uri::Parts::default();
+            uri.scheme = Some(if scheme == "https" {
+                Scheme::HTTPS
+            } else {
+                Scheme::HTTP
+            });
+            uri.authority = Some(
+                upstream
+                    .parse::<Authority>()
+                    .map_err(|e| format!("bad upstream URI: {e}"))?,
+            );
+            uri.path_and_query = Some(path());
+            parts.uri = Uri::from_parts(uri).map_err(|e| format!("bad upstream URI: {e}"))?;
+        }
+    }
     parts.version = Version::HTTP_11;
     Ok(Request::from_parts(
         parts,
@@ -169,4 +202,37 @@ pub(super) fn reason(error: &(dyn std::error::Error + 'static)) -> String {
         cause = c.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hop_by_hop_headers_and_those_connection_names_are_stripped() {
+        let mut h = HeaderMap::new();
+        for (k, v) in [
+            ("connection", "keep-alive, X-Secret"),
+            ("connection", "close"),
+            ("keep-alive", "timeout=5"),
+            ("x-secret", "1"),
+            ("te", "trailers"),
+            ("transfer-encoding", "chunked"),
+            ("upgrade", "h2c"),
+            ("proxy-connection", "keep-alive"),
+            ("x-kept", "1"),
+            ("content-length", "2"),
+        ] {
+            h.append(k, HeaderValue::from_static(v));
+        }
+        strip_hop_by_hop(&mut h);
+        let mut left: Vec<_> = h.keys().map(|k| k.as_str()).collect();
+        left.sort_unstable();
+        assert_eq!(left, ["content-length", "x-kept"]);
+        // None of them: nothing changes.
+        let mut plain = HeaderMap::new();
+        plain.insert("x-kept", HeaderValue::from_static("1"));
+        strip_hop_by_hop(&mut plain);
+        assert_eq!(plain.len(), 1);
+    }
 }

@@ -7,14 +7,17 @@
 
 use std::time::Duration;
 
-use http::{HeaderMap, HeaderValue, Request, Response, StatusCode};
+use http::{HeaderMap, HeaderValue, Request, Response, StatusCode, Version};
 use hyper::body::Incoming;
 use tokio_util::sync::CancellationToken;
 
 use super::body::Shaped;
 use super::decide::{self, Decision};
-use super::{Front, ProxyBody, forward};
+use super::forward::{self, Form};
+use super::owned::OwnedUpstream;
+use super::{Front, ProxyBody};
 use crate::fault::http::{Answer, MARKER, Tamper, Verdict};
+use crate::proxy::HttpTarget;
 
 /// What the faults of one request add up to.
 #[derive(Debug, Default)]
@@ -61,15 +64,32 @@ impl Plan {
     }
 }
 
-/// Serve one request: the response for the client. `reset` is cancelled for `http_reset`
-/// (the connection task then drops the connection with an RST and this never returns).
-/// `terminated`: the client's TLS ended at the proxy, so its HTTP/2 is ALPN's choice, not the
-/// client's: such a request goes upstream as HTTP/1.1 unless it is gRPC.
+/// The client connection a request came on.
+#[derive(Debug)]
+pub(super) struct Conn<'a> {
+    /// The client's address as `x-forwarded-for` has it, when known.
+    pub(super) xff: Option<HeaderValue>,
+    /// Cancelled for `http_reset` (the connection task then drops the connection with an
+    /// RST).
+    pub(super) reset: &'a CancellationToken,
+    /// The client's TLS ended at the proxy, so its HTTP/2 is ALPN's choice, not the client's:
+    /// such a request goes upstream as HTTP/1.1 unless it is gRPC.
+    pub(super) terminated: bool,
+    /// The connection's own upstream connection, for its HTTP/1.x requests to a plain
+    /// HTTP/1.1 upstream.
+    pub(super) owned: &'a OwnedUpstream,
+}
+
+/// Serve one request that came on `conn`: the response for the client (never returns after
+/// an `http_reset`: the connection is dropped).
+///
+/// Where it goes: over TLS through the proxy's TLS client when `upstream_tls` is set; as h2c
+/// through the pooled h2c client when the client spoke h2c (or gRPC over h2 the proxy
+/// terminated); an HTTP/1.x request on the connection's own upstream connection; any other
+/// (h2 that ALPN chose, whose streams run concurrently) through the pooled HTTP/1.1 client.
 pub(super) async fn handle(
     front: &Front,
-    xff: Option<HeaderValue>,
-    reset: &CancellationToken,
-    terminated: bool,
+    conn: &Conn<'_>,
     req: Request<Incoming>,
 ) -> Response<ProxyBody> {
     let snapshot = front.config.borrow().clone();
@@ -78,13 +98,18 @@ pub(super) async fn handle(
     };
     let (mut parts, body) = req.into_parts();
     let version = parts.version;
-    let mut decision = decide::toxics(front, &snapshot, &parts);
-    if target.header_faults {
+    // The request's fault headers are read first: a request refused for a bad one counts
+    // in no toxic's numbers. Their faults apply after the toxics'.
+    let asked = if target.header_faults {
         match decide::from_headers(&mut parts.headers) {
-            Ok(faults) => decision.faults.extend(faults),
+            Ok(faults) => faults,
             Err(e) => return forward::error(StatusCode::BAD_REQUEST, &e),
         }
-    }
+    } else {
+        Vec::new()
+    };
+    let mut decision = decide::toxics(front, &snapshot, &parts);
+    decision.faults.extend(asked);
     let plan = Plan::of(&mut decision);
     if !plan.request_delay.is_zero() {
         tokio::time::sleep(plan.request_delay).await;
@@ -92,32 +117,14 @@ pub(super) async fn handle(
     match plan.end.clone() {
         Some(Some(answer)) => return respond(answer, &plan, decision),
         Some(None) => {
-            reset.cancel();
+            conn.reset.cancel();
             return std::future::pending().await;
         }
         None => {}
     }
-    let tls_client = target.tls.as_ref().and_then(|t| t.upstream.as_ref());
-    let scheme = if tls_client.is_some() {
-        "https"
-    } else {
-        "http"
-    };
-    let h2c = tls_client.is_none()
-        && version == http::Version::HTTP_2
-        && (!terminated || is_grpc(&parts.headers));
-    let req = match forward::request(parts, body, scheme, &target.upstream, xff) {
-        Ok(req) => req,
-        Err(e) => return forward::error(StatusCode::BAD_GATEWAY, &e),
-    };
-    let sent = match tls_client {
-        Some(client) => client.request(req).await,
-        None if h2c => front.h2c.request(forward::as_h2(req)).await,
-        None => front.client.request(req).await,
-    };
-    let response = match sent {
+    let response = match send(front, conn, target, parts, body).await {
         Ok(r) => r,
-        Err(e) => return forward::error(StatusCode::BAD_GATEWAY, &forward::reason(&e)),
+        Err(e) => return forward::error(StatusCode::BAD_GATEWAY, &e),
     };
     if !plan.response_delay.is_zero() {
         tokio::time::sleep(plan.response_delay).await;
@@ -128,6 +135,35 @@ pub(super) async fn handle(
         tamper(&mut response, t, &mut truncate);
     }
     shape(response, &plan, decision, truncate, None)
+}
+
+/// Send the request (`parts`, `body`) to `target`'s upstream the way [`handle`] says; the
+/// reason for a 502 if it fails.
+async fn send(
+    front: &Front,
+    conn: &Conn<'_>,
+    target: &HttpTarget,
+    parts: http::request::Parts,
+    body: Incoming,
+) -> Result<Response<Incoming>, String> {
+    let upstream = target.upstream.as_str();
+    let xff = conn.xff.clone();
+    if let Some(client) = target.tls.as_ref().and_then(|t| t.upstream.as_ref()) {
+        let req = forward::request(parts, body, Form::Absolute("https"), upstream, xff)?;
+        return client.request(req).await.map_err(|e| forward::reason(&e));
+    }
+    if parts.version != Version::HTTP_2 {
+        let req = forward::request(parts, body, Form::Origin, upstream, xff)?;
+        return conn.owned.send(upstream, req).await;
+    }
+    let h2c = !conn.terminated || is_grpc(&parts.headers);
+    let req = forward::request(parts, body, Form::Absolute("http"), upstream, xff)?;
+    let sent = if h2c {
+        front.h2c.request(forward::as_h2(req)).await
+    } else {
+        front.client.request(req).await
+    };
+    sent.map_err(|e| forward::reason(&e))
 }
 
 /// Whether a request is gRPC (`content-type: application/grpc`, `+proto` and the like), which
