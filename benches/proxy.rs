@@ -7,7 +7,11 @@
 //! - the same with `PARALLEL` connections at once, each writing its share
 //!   (the `4 conn` rows: total MB/s until the last count is back);
 //! - round trip: 64-byte ping-pong on one connection, `PINGS` round trips
-//!   after a warm-up, p50 and p99 in microseconds.
+//!   after a warm-up, p50 and p99 in microseconds;
+//! - the CPU of each bulk transfer, in CPU-seconds per GB (10⁹ bytes): this process's (the
+//!   client and the upstream, `getrusage`) and the proxy's (utime + stime of its processes from
+//!   `/proc/PID/stat`), and the ceiling they set on the throughput ratio when the cores are
+//!   saturated: (client + upstream direct) / (client + upstream + proxy through it).
 //!
 //! shakedown is started from `target/release/shakedown` (built by the bench
 //! script), or from `$SHAKEDOWN_BIN` when set; nginx is used when `nginx` and its stream module are installed,
@@ -32,7 +36,7 @@ const PARALLEL: usize = 4;
 
 fn main() {
     let upstream = start_upstream();
-    let mut rows = vec![("direct".to_string(), Some(measure(upstream)))];
+    let mut rows = vec![("direct".to_string(), Some(measure(upstream, &[])))];
 
     // SHAKEDOWN_BIN measures another build (e.g. a saved copy of main's) instead.
     let bin = std::env::var_os("SHAKEDOWN_BIN").map_or_else(
@@ -41,7 +45,8 @@ fn main() {
     );
     match Shakedown::start(&bin, upstream) {
         Ok(sd) => {
-            rows.push(("shakedown".into(), Some(measure(sd.listen))));
+            let pids = tree(sd.child.id());
+            rows.push(("shakedown".into(), Some(measure(sd.listen, &pids))));
             drop(sd);
         }
         Err(e) => {
@@ -51,7 +56,8 @@ fn main() {
     }
     match Nginx::start(upstream) {
         Ok(ng) => {
-            rows.push(("nginx stream".into(), Some(measure(ng.listen))));
+            let pids = tree(ng.child.id());
+            rows.push(("nginx stream".into(), Some(measure(ng.listen, &pids))));
             drop(ng);
         }
         Err(e) => {
@@ -60,6 +66,7 @@ fn main() {
         }
     }
     report(&rows);
+    report_cpu(&rows);
 }
 
 #[derive(Clone, Copy)]
@@ -68,25 +75,102 @@ struct Figures {
     parallel_mb_per_s: f64,
     p50_us: f64,
     p99_us: f64,
+    /// CPU-seconds per GB on 1 connection, then on `PARALLEL`.
+    cpu: [Cpu; 2],
 }
 
-fn measure(addr: SocketAddr) -> Figures {
+/// CPU-seconds per GB moved: this process (client and upstream) and the proxy's processes.
+#[derive(Clone, Copy, Default)]
+struct Cpu {
+    local: f64,
+    proxy: f64,
+}
+
+impl Cpu {
+    /// The ceiling on `self`'s throughput as a fraction of `direct`'s with the cores saturated.
+    fn ceiling(&self, direct: &Cpu) -> f64 {
+        direct.local / (self.local + self.proxy)
+    }
+}
+
+fn measure(addr: SocketAddr, proxy: &[u32]) -> Figures {
     eprintln!("measuring through {addr}");
     let mut best = 0.0f64;
-    for _ in 0..RUNS {
-        best = best.max(bulk(addr));
-    }
+    let cpu = metered(proxy, BULK_BYTES * RUNS as u64, || {
+        for _ in 0..RUNS {
+            best = best.max(bulk(addr));
+        }
+    });
     let mut parallel_mb_per_s = 0.0f64;
-    for _ in 0..RUNS {
-        parallel_mb_per_s = parallel_mb_per_s.max(bulk_parallel(addr));
-    }
+    let parallel_cpu = metered(proxy, BULK_BYTES * RUNS as u64, || {
+        for _ in 0..RUNS {
+            parallel_mb_per_s = parallel_mb_per_s.max(bulk_parallel(addr));
+        }
+    });
     let (p50_us, p99_us) = ping(addr);
     Figures {
         mb_per_s: best,
         parallel_mb_per_s,
         p50_us,
         p99_us,
+        cpu: [cpu, parallel_cpu],
     }
+}
+
+/// The CPU per GB of `run`, which moves `bytes`: this process's and `proxy`'s.
+fn metered(proxy: &[u32], bytes: u64, run: impl FnOnce()) -> Cpu {
+    let (local, far) = (own_cpu(), cpu_of(proxy));
+    run();
+    let per_gb = 1e9 / bytes as f64;
+    Cpu {
+        local: (own_cpu() - local) * per_gb,
+        proxy: (cpu_of(proxy) - far) * per_gb,
+    }
+}
+
+/// CPU-seconds (user + system) of this process so far, all threads.
+fn own_cpu() -> f64 {
+    use nix::sys::resource::{UsageWho, getrusage};
+    let u = getrusage(UsageWho::RUSAGE_SELF).expect("getrusage");
+    let secs = |t: nix::sys::time::TimeVal| t.tv_sec() as f64 + t.tv_usec() as f64 / 1e6;
+    secs(u.user_time()) + secs(u.system_time())
+}
+
+/// CPU-seconds (utime + stime) of `pids` so far, from `/proc/PID/stat`.
+fn cpu_of(pids: &[u32]) -> f64 {
+    let tick = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
+        .ok()
+        .flatten()
+        .unwrap_or(100) as f64;
+    pids.iter()
+        .filter_map(|pid| stat_fields(*pid))
+        .map(|f| {
+            let n = |i: usize| f.get(i).and_then(|x| x.parse::<f64>().ok()).unwrap_or(0.0);
+            (n(11) + n(12)) / tick // utime, stime (fields 14, 15)
+        })
+        .sum()
+}
+
+/// The fields of `/proc/PID/stat` after the command name (the state is field 0).
+fn stat_fields(pid: u32) -> Option<Vec<String>> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (_, rest) = text.rsplit_once(')')?;
+    Some(rest.split_whitespace().map(str::to_string).collect())
+}
+
+/// `pid` and its children (nginx's worker).
+fn tree(pid: u32) -> Vec<u32> {
+    let mut pids = vec![pid];
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Some(child) = entry.file_name().to_str().and_then(|n| n.parse().ok()) else {
+            continue;
+        };
+        let parent = stat_fields(child).and_then(|f| f.get(1).and_then(|p| p.parse().ok()));
+        if parent == Some(pid) {
+            pids.push(child);
+        }
+    }
+    pids
 }
 
 fn bulk(addr: SocketAddr) -> f64 {
@@ -369,6 +453,16 @@ fn report(rows: &[(String, Option<Figures>)]) {
             "shakedown / direct, {PARALLEL} connections: throughput {parallel:.2} (goal >= 0.70: {})",
             verdict(parallel >= 0.70)
         );
+        for (i, goal) in [(0, 0.9), (1, 0.7)] {
+            let (sc, dc) = (s.cpu[i], d.cpu[i]);
+            let budget = dc.local / goal - sc.local;
+            println!(
+                "  {} conn: ceiling here {:.2}; {goal:.2} needs proxy CPU <= {budget:.3} s/GB, shakedown spends {:.3}",
+                [1, PARALLEL][i],
+                sc.ceiling(&dc),
+                sc.proxy
+            );
+        }
         if let Some(n) = get("nginx stream") {
             let vs = s.mb_per_s / n.mb_per_s;
             println!(
@@ -377,6 +471,40 @@ fn report(rows: &[(String, Option<Figures>)]) {
                 verdict(vs >= 1.0),
                 s.p50_us,
                 n.p50_us
+            );
+        }
+    }
+}
+
+/// Each path's CPU per GB and the ceiling it sets against direct.
+fn report_cpu(rows: &[(String, Option<Figures>)]) {
+    let Some(direct) = rows
+        .iter()
+        .find(|(k, _)| k == "direct")
+        .and_then(|(_, f)| *f)
+    else {
+        return;
+    };
+    println!(
+        "\nbulk CPU-s per GB: client + upstream (this process) and proxy; ceiling = (client + upstream direct) / (client + upstream + proxy), on {} cores",
+        thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    println!(
+        "{:<14} {:>14} {:>10} {:>9}",
+        "path", "client+upstream", "proxy", "ceiling"
+    );
+    for (name, figures) in rows {
+        let Some(f) = figures else { continue };
+        for (i, label) in [name.clone(), format!("  {PARALLEL} conn")]
+            .iter()
+            .enumerate()
+        {
+            let c = f.cpu[i];
+            println!(
+                "{label:<14} {:>14.3} {:>10.3} {:>9.2}",
+                c.local,
+                c.proxy,
+                c.ceiling(&direct.cpu[i])
             );
         }
     }

@@ -5,6 +5,9 @@
 #     syscalls and context switches per exchange (perf); redis-benchmark SET/GET
 #     (scripts/bench_small.py);
 #  2. bulk throughput on 1 and 4 connections and a 64-byte ping-pong (benches/proxy.rs).
+# Beside each ratio goal it prints the ceiling this machine sets: the CPU per exchange (or per
+# GB) of the client, the server and the proxy, and the ratio they allow once the cores are
+# saturated (docs/benchmarks.md, "The ceiling on this machine").
 # Needs: wrk, nginx with its stream module, haproxy, redis-server + redis-tools, linux-perf
 # (Debian packages, installed when missing; a tool that cannot be had skips its rows, saying so).
 # Knobs: ROUNDS (3) DURATION (5 s) CONNS (32) THREADS (2) REDIS_REQUESTS (50000);

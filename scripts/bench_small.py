@@ -12,11 +12,21 @@ Rows, measured in alternating rounds in one run (medians of ROUNDS rounds):
   baseline      the same through $SHAKEDOWN_BASE, another build, when set
 Columns: requests/s, p50 and p99 (wrk --latency), and the proxy's CPU-seconds per 100,000
 exchanges (utime + stime of its processes from /proc/PID/stat, before and after each run).
+Then the CPU of every process per 100,000 exchanges (the client wrk from getrusage of this
+script's reaped children, the upstream nginx and the proxy from /proc/PID/stat) and the
+ceiling it sets: with the cores saturated, a proxy that adds P to the client's and server's
+C + S per exchange cannot exceed (C + S direct) / (C + S + P through it) of direct's rate
+(docs/benchmarks.md, "The ceiling on this machine"). The same for redis-benchmark.
 Then, when `perf` can count tracepoints: syscalls and context switches per exchange of each
 proxy (one extra run each, counted with `perf stat -p`).
 Then redis-benchmark SET/GET (-c CONNS) direct, through HAProxy and through shakedown.
 Then the control API's p99 (GET /proxies, API_CALLS calls) while HELD connections are held open
 through a shakedown proxy.
+`python3 scripts/bench_small.py callgrind [BIN]` instead counts the proxy's user-space
+instructions per exchange: `serve` under `valgrind --tool=callgrind`, a client doing
+CG_SHORT (2,000) then, in a second process, CG_LONG (12,000) exchanges of 20 bytes, one at a time
+in turn on 4 connections, through it to an echo upstream; the difference of the two totals over the
+difference of the counts (start-up and warm-up cancel out; repeatable within 0.1 %).
 A missing tool skips its rows, saying so. Knobs (environment): ROUNDS (3) DURATION (5 s)
 CONNS (32) THREADS (2) SHAKEDOWN_BIN SHAKEDOWN_BASE MAIN_RUNTIME_ROW REDIS_REQUESTS (50000) HELD (10000)
 API_CALLS (500).
@@ -24,6 +34,7 @@ API_CALLS (500).
 
 import json
 import os
+import resource
 import re
 import shutil
 import socket
@@ -88,15 +99,43 @@ def tree(pid):
     return out
 
 
-def cpu_seconds(pids):
-    total = 0
+def cpu_split(pids):
+    """(user, system) CPU-seconds of `pids` so far."""
+    user = system = 0
     for pid in pids:
         try:
             fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15)
-    return total / TICK
+        user += int(fields[11])  # utime (field 14)
+        system += int(fields[12])  # stime (field 15)
+    return user / TICK, system / TICK
+
+
+def cpu_seconds(pids):
+    return sum(cpu_split(pids))
+
+
+def children_cpu():
+    """CPU-seconds of this script's reaped children (the client tools run to completion)."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+class Meter:
+    """CPU of the client, the server and the proxy over one run, per 100,000 exchanges."""
+
+    def __init__(self, server, proxy):
+        self.server, self.proxy = server, proxy or []
+        self.c0, self.s0, self.p0 = children_cpu(), cpu_seconds(server), cpu_split(self.proxy)
+        self.t0 = time.monotonic()
+
+    def done(self, exchanges):
+        k = 1e5 / exchanges
+        pu, ps = (b - a for a, b in zip(self.p0, cpu_split(self.proxy)))
+        return {"client": (children_cpu() - self.c0) * k, "server": (cpu_seconds(self.server) - self.s0) * k,
+                "proxy": (pu + ps) * k if self.proxy else None, "proxy_sys": ps * k if self.proxy else None,
+                "wall": (time.monotonic() - self.t0) * k}
 
 
 def to_us(text):
@@ -128,7 +167,7 @@ def nginx(tmp, name, body):
 
 def start_upstream(tmp):
     port = free_port()
-    nginx(tmp, "upstream", f"""worker_processes 1;
+    p = nginx(tmp, "upstream", f"""worker_processes 1;
 worker_rlimit_nofile {HELD + 1024};
 events {{ worker_connections {HELD + 1024}; }}
 http {{
@@ -140,7 +179,7 @@ http {{
 }}
 """)
     wait_port(port, "the upstream nginx")
-    return port
+    return port, p
 
 
 def start_nginx_stream(tmp, upstream):
@@ -263,6 +302,7 @@ def median(xs):
 
 
 def redis_bench(port):
+    """SET/s and GET/s of one redis-benchmark run."""
     out = subprocess.run(["redis-benchmark", "-h", "127.0.0.1", "-p", str(port), "-t", "set,get",
                           "-c", str(CONNS), "-n", str(REDIS_REQUESTS), "--csv"],
                          capture_output=True, text=True).stdout
@@ -283,7 +323,7 @@ def main():
     os.chmod(tmp, 0o755)
     rows = {}  # name -> (port, pids or None)
     try:
-        up = start_upstream(tmp)
+        up, up_proc = start_upstream(tmp)
         rows["direct"] = (up, None)
         starters = [("nginx stream", lambda: start_nginx_stream(tmp, up)),
                     ("haproxy", lambda: start_haproxy(tmp, up)),
@@ -302,11 +342,15 @@ def main():
         results = {name: [] for name in rows}
         for name, (port, _) in rows.items():
             wrk(port, 1)  # warm-up: connections, caches
+        # nginx forks its workers after it listens: look for them once they have served
+        up_pids = tree(up_proc.pid)
+        rows = {name: (port, pids and tree(pids[0])) for name, (port, pids) in rows.items()}
         for r in range(ROUNDS):
             for name, (port, pids) in rows.items():
-                before = cpu_seconds(pids) if pids else 0.0
+                meter = Meter(up_pids, pids)
                 res = wrk(port, DURATION)
-                res["cpu"] = (cpu_seconds(pids) - before) / res["requests"] * 1e5 if pids else None
+                res.update(meter.done(res["requests"]))
+                res["cpu"] = res["proxy"]
                 results[name].append(res)
         print(f"\nsmall request/response: wrk -t{THREADS} -c{CONNS} -d{DURATION}s, 20-byte answers from nginx, "
               f"keep-alive; proxies with {THREADS} threads; medians of {ROUNDS} alternating rounds")
@@ -320,7 +364,8 @@ def main():
             spread = " ".join(f"{x['rps']:.0f}" for x in runs)
             errs = {x["errors"] for x in runs if x["errors"]}
             print(f"{name:<14}{m['rps']:>10.0f}{m['rps'] / direct:>10.2f}{m['p50']:>9.0f}{m['p99']:>9.0f}{cpu:>12}   ({spread}){' ' + str(errs) if errs else ''}")
-        goals(med)
+        ceilings("wrk", results)
+        goals(med, results)
         if perf_works():
             print("\nper exchange, one more run each counted with perf stat -p (raw_syscalls:sys_enter, context-switches):")
             for name, (port, pids) in rows.items():
@@ -347,12 +392,59 @@ def verdict(ok):
     return "met" if ok else "MISSED"
 
 
-def goals(med):
+def cpu_medians(runs):
+    return {k: median([x[k] for x in runs if x.get(k) is not None])
+            for k in ("client", "server", "proxy", "proxy_sys", "wall")}
+
+
+def ceiling(direct, row):
+    """The highest rate through a proxy, as a fraction of direct's, when the cores are saturated:
+    (client + server direct) / (client + server + proxy through it), all CPU per exchange."""
+    return (direct["client"] + direct["server"]) / (row["client"] + row["server"] + row["proxy"])
+
+
+def ceilings(client, results):
+    """Print each process's CPU per 100k exchanges and the ceiling it sets for each proxy."""
+    cores = os.cpu_count()
+    m = {name: cpu_medians(runs) for name, runs in results.items()}
+    d = m["direct"]
+    print(f"\nCPU-s per 100k exchanges by process (medians) and the ceiling they set on {cores} cores:"
+          f" (C+S direct) / (C+S+P through the proxy)")
+    print(f"{'path':<14}{'client C':>10}{'server S':>10}{'proxy P':>9}{'P kernel':>10}{'all':>8}"
+          f"{'cores busy':>12}{'ceiling':>9}")
+    for name, x in m.items():
+        p = 0.0 if name == "direct" else x["proxy"]
+        total = x["client"] + x["server"] + p
+        busy = total / x["wall"]
+        ceil = "1.00" if name == "direct" else f"{ceiling(d, x):.2f}"
+        pk = "-" if name == "direct" else f"{x['proxy_sys']:.3f}"
+        pp = "-" if name == "direct" else f"{p:.3f}"
+        print(f"{name:<14}{x['client']:>10.3f}{x['server']:>10.3f}{pp:>9}{pk:>10}{total:>8.3f}{busy:>12.2f}{ceil:>9}")
+    print(f"(client = {client}; cores busy = all CPU / wall time: below {cores} the row was not CPU-bound)")
+    busy = (d["client"] + d["server"]) / d["wall"]
+    if busy < 0.9 * cores:
+        print(f"direct kept {busy:.2f} of {cores} cores busy: it is bound by wake-up latency, not CPU, so a "
+              f"proxied row can pass its ceiling on idle core time; the ceiling binds once the cores are saturated")
+
+
+def ceiling_note(results, name, goal):
+    """What the machine allows `name` against a ratio goal: its ceiling, and the most CPU per
+    exchange a proxy may spend to reach the goal with this client and server."""
+    d = cpu_medians(results["direct"])
+    x = cpu_medians(results[name])
+    cs = d["client"] + d["server"]
+    budget = cs / goal - (x["client"] + x["server"])
+    return (f"ceiling here {ceiling(d, x):.2f}; {goal:.2f} needs proxy CPU <= {budget:.3f} s/100k, "
+            f"{name} spends {x['proxy']:.3f} ({x['proxy_sys']:.3f} in the kernel)")
+
+
+def goals(med, results):
     s = med.get("shakedown")
     if not s:
         return
     d = med["direct"]["rps"]
-    print(f"goal: shakedown >= 0.60x direct: {s['rps'] / d:.2f} ({verdict(s['rps'] / d >= 0.6)})")
+    print(f"goal: shakedown >= 0.60x direct: {s['rps'] / d:.2f} ({verdict(s['rps'] / d >= 0.6)}; "
+          f"{ceiling_note(results, 'shakedown', 0.6)})")
     for other in ("nginx stream", "haproxy"):
         o = med.get(other)
         if o:
@@ -368,9 +460,10 @@ def redis(tmp, rows):
         print("\nredis: SKIPPED: redis-server/redis-benchmark not installed (apt-get install redis-server redis-tools)")
         return
     port = free_port()
-    spawn(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+    server = spawn(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
            "--dir", tmp])
     wait_port(port, "redis-server")
+    server_pids = [server.pid]
     paths = {"direct": (port, None)}
     for name, start in (("haproxy", lambda: start_haproxy(tmp, port, "haproxy-redis")),
                         ("shakedown", lambda: start_shakedown(BIN, port)),
@@ -380,12 +473,14 @@ def redis(tmp, rows):
             p_port, p = start()
             paths[name] = (p_port, tree(p.pid))
     got = {name: [] for name in paths}
+    meters = {name: [] for name in paths}
     for _ in range(ROUNDS):
         for name, (p_port, pids) in paths.items():
-            before = cpu_seconds(pids) if pids else 0.0
+            meter = Meter(server_pids, pids)
             rates = redis_bench(p_port)
-            cpu = (cpu_seconds(pids) - before) / (2 * REDIS_REQUESTS) * 1e5 if pids else None
-            got[name].append((rates.get("SET", 0), rates.get("GET", 0), cpu))
+            figures = meter.done(2 * REDIS_REQUESTS)
+            meters[name].append(figures)
+            got[name].append((rates.get("SET", 0), rates.get("GET", 0), figures["proxy"]))
     print(f"\nredis-benchmark -t set,get -c {CONNS} -n {REDIS_REQUESTS}, medians of {ROUNDS} alternating rounds")
     print(f"{'path':<14}{'SET/s':>10}{'GET/s':>10}{'x direct':>10}{'CPU s/100k':>12}")
     d = None
@@ -396,8 +491,85 @@ def redis(tmp, rows):
         d = d or both
         print(f"{name:<14}{st:>10.0f}{gt:>10.0f}{both / d:>10.2f}{(f'{median(cpus):.3f}' if cpus else '-'):>12}")
         if name == "shakedown":
-            print(f"goal: redis-benchmark through shakedown >= 0.70x direct: {both / d:.2f} ({verdict(both / d >= 0.7)})")
+            print(f"goal: redis-benchmark through shakedown >= 0.70x direct: {both / d:.2f} "
+                  f"({verdict(both / d >= 0.7)}; {ceiling_note(meters, 'shakedown', 0.7)})")
+    ceilings("redis-benchmark", meters)
+
+
+def echo_upstream():
+    """A threaded echo server on loopback; its port."""
+    import threading
+    listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+
+    def serve(conn):
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        while data := conn.recv(65536):
+            conn.sendall(data)
+        conn.close()
+
+    def accept():
+        while True:
+            conn, _ = listener.accept()
+            threading.Thread(target=serve, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    return listener.getsockname()[1]
+
+
+def callgrind_total(binary, upstream, exchanges):
+    """User-space instructions of a `serve` under callgrind that relays `exchanges` exchanges."""
+    out = tempfile.mktemp(prefix="callgrind-", suffix=".out")
+    api = free_port()
+    p = spawn(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", binary, "serve",
+               "--port", str(api)],
+              env={"RUST_LOG": "warn", "TOKIO_WORKER_THREADS": str(THREADS),
+                   "SHAKEDOWN_PROXY_THREADS": str(THREADS)})
+    try:
+        for _ in range(600):  # valgrind starts slowly
+            try:
+                socket.create_connection(("127.0.0.1", api), timeout=0.5).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        body = json.dumps({"name": "cg", "listen": "127.0.0.1:0", "upstream": f"127.0.0.1:{upstream}"}).encode()
+        req = urllib.request.Request(f"http://127.0.0.1:{api}/proxies", data=body,
+                                     headers={"Content-Type": "application/json"})
+        port = int(json.load(urllib.request.urlopen(req, timeout=60))["listen"].rsplit(":", 1)[1])
+        conns = [socket.create_connection(("127.0.0.1", port)) for _ in range(4)]
+        for c in conns:
+            c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        msg = ANSWER.encode()
+        # one exchange in flight at a time, so every exchange is one full wake-up cycle
+        for i in range(exchanges):
+            c = conns[i % len(conns)]
+            c.sendall(msg)
+            got = b""
+            while len(got) < len(msg):
+                got += c.recv(64)
+        for c in conns:
+            c.close()
+        time.sleep(0.5)
+    finally:
+        p.terminate()
+        p.wait(60)
+    text = open(out).read()
+    os.unlink(out)
+    return int(re.search(r"^(?:summary|totals): (\d+)", text, re.M).group(1))
+
+
+def instructions():
+    binary = sys.argv[2] if len(sys.argv) > 2 else BIN
+    short, long = int(os.environ.get("CG_SHORT", "2000")), int(os.environ.get("CG_LONG", "12000"))
+    up = echo_upstream()
+    a, b = callgrind_total(binary, up, short), callgrind_total(binary, up, long)
+    print(f"{binary}: {(b - a) / (long - short):.0f} user-space instructions per exchange "
+          f"(callgrind totals {a} at {short}, {b} at {long} exchanges)")
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["callgrind"]:
+        sys.exit(instructions())
     sys.exit(main())

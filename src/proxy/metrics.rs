@@ -10,28 +10,36 @@
 //! | `shakedown_proxy_bytes_total` | proxy, stream | bytes delivered (upstream = client → upstream) |
 //! | `shakedown_toxic_connections_affected_total` | proxy, toxic, type, stream | connections the toxic affected (once per connection) |
 //! | `shakedown_toxic_bytes_affected_total` | proxy, toxic, type, stream | bytes that went through the toxic while it affected a connection (for `timeout`: bytes dropped) |
-//! | `shakedown_toxic_requests_matched_total` | proxy, toxic, type, stream | HTTP toxics: requests its matcher selected |
-//! | `shakedown_toxic_requests_faulted_total` | proxy, toxic, type, stream | HTTP toxics: matched requests it faulted |
-//! | `shakedown_toxic_requests_passed_total` | proxy, toxic, type, stream | HTTP toxics: matched requests it let pass (toxicity, `first_n`, `max_active`) |
+//! | `shakedown_toxic_requests_matched_total` | proxy, toxic, type, stream | HTTP toxics only: requests its matcher selected |
+//! | `shakedown_toxic_requests_faulted_total` | proxy, toxic, type, stream | HTTP toxics only: matched requests it faulted |
+//! | `shakedown_toxic_requests_passed_total` | proxy, toxic, type, stream | HTTP toxics only: matched requests it let pass (toxicity, `first_n`, `max_active`) |
 //! | `shakedown_proxy_http_requests_total` | proxy | HTTP mode: requests answered |
 //! | `shakedown_proxy_http_errors_total` | proxy | HTTP mode: requests answered with a 5xx status (injected or not) |
+//!
+//! The relays count their bytes in a [`striped::StripedCounter`] (a cache line per thread, so
+//! the proxy's workers do not share one per chunk); `shakedown_proxy_bytes_total` is its sum
+//! with HTTP mode's direct-path counter.
 //!
 //! HTTP mode also keeps each proxy's response latencies since the last
 //! [`HttpStats::take_percentiles`] (the event stream's one-second window) in a lock-free
 //! histogram (`window`): a request costs relaxed atomic adds, no lock.
 
+pub mod striped;
 mod window;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use prometheus_client::encoding::{EncodeMetric, MetricEncoder, NoLabelSet};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::{MetricType, TypedMetric};
 use prometheus_client::registry::Registry;
 
 use crate::fault::Toxic;
+use striped::StripedCounter;
 
 type Labels = Vec<(&'static str, String)>;
 
@@ -44,7 +52,7 @@ pub struct Metrics {
     rejected: Family<Labels, Counter>,
     listening: Family<Labels, Gauge>,
     dial_failures: Family<Labels, Counter>,
-    bytes: Family<Labels, Counter>,
+    bytes: Family<Labels, ByteCount>,
     toxic_connections: Family<Labels, Counter>,
     toxic_bytes: Family<Labels, Counter>,
     requests: [Family<Labels, Counter>; 3],
@@ -93,10 +101,51 @@ pub struct ProxyMetrics {
     pub listening: Gauge,
     /// Upstream dials that failed.
     pub dial_failures: Counter,
-    /// Bytes delivered client → upstream.
+    /// Bytes delivered client → upstream by HTTP mode's direct serving; the proxy's total is
+    /// [`ProxyMetrics::bytes_up`].
     pub upstream_bytes: Counter,
-    /// Bytes delivered upstream → client.
+    /// Bytes delivered upstream → client by HTTP mode's direct serving; the proxy's total is
+    /// [`ProxyMetrics::bytes_down`].
     pub downstream_bytes: Counter,
+    /// Bytes the relays delivered client → upstream (added on the thread's own cache line).
+    pub upstream_relayed: StripedCounter,
+    /// Bytes the relays delivered upstream → client.
+    pub downstream_relayed: StripedCounter,
+}
+
+impl ProxyMetrics {
+    /// Bytes delivered client → upstream, all paths.
+    pub fn bytes_up(&self) -> u64 {
+        self.upstream_bytes.get() + self.upstream_relayed.get()
+    }
+
+    /// Bytes delivered upstream → client, all paths.
+    pub fn bytes_down(&self) -> u64 {
+        self.downstream_bytes.get() + self.downstream_relayed.get()
+    }
+}
+
+/// One stream's `shakedown_proxy_bytes_total`: the direct path's counter plus the relays'
+/// striped one, shown as their sum.
+#[derive(Debug, Clone, Default)]
+struct ByteCount {
+    direct: Counter,
+    relayed: StripedCounter,
+}
+
+impl TypedMetric for ByteCount {
+    const TYPE: MetricType = MetricType::Counter;
+}
+
+impl EncodeMetric for ByteCount {
+    fn encode(&self, mut encoder: MetricEncoder<'_>) -> Result<(), std::fmt::Error> {
+        let total = self.direct.get() + self.relayed.get();
+        encoder.encode_counter::<NoLabelSet, _, u64>(&total, None)
+    }
+
+    fn metric_type(&self) -> MetricType {
+        Self::TYPE
+    }
 }
 
 /// One toxic's handles.
@@ -106,7 +155,8 @@ pub struct ToxicMetrics {
     pub connections: Counter,
     /// Bytes affected.
     pub bytes: Counter,
-    /// HTTP toxics: requests matched.
+    /// HTTP toxics: requests matched. A TCP toxic's three request counters are not
+    /// registered (no `/metrics` series) and stay at 0.
     pub matched: Counter,
     /// HTTP toxics: matched requests faulted.
     pub faulted: Counter,
@@ -123,7 +173,7 @@ impl Metrics {
         let rejected = Family::<Labels, Counter>::default();
         let listening = Family::<Labels, Gauge>::default();
         let dial_failures = Family::<Labels, Counter>::default();
-        let bytes = Family::<Labels, Counter>::default();
+        let bytes = Family::<Labels, ByteCount>::default();
         let toxic_connections = Family::<Labels, Counter>::default();
         let toxic_bytes = Family::<Labels, Counter>::default();
         registry.register(
@@ -223,14 +273,18 @@ impl Metrics {
     pub fn proxy(&self, name: &str) -> ProxyMetrics {
         let p = || vec![("proxy", name.to_string())];
         let s = |stream: &str| vec![("proxy", name.to_string()), ("stream", stream.to_string())];
+        let up = self.bytes.get_or_create_owned(&s("upstream"));
+        let down = self.bytes.get_or_create_owned(&s("downstream"));
         ProxyMetrics {
             accepted: self.accepted.get_or_create_owned(&p()),
             active: self.active.get_or_create_owned(&p()),
             rejected: self.rejected.get_or_create_owned(&p()),
             listening: self.listening.get_or_create_owned(&p()),
             dial_failures: self.dial_failures.get_or_create_owned(&p()),
-            upstream_bytes: self.bytes.get_or_create_owned(&s("upstream")),
-            downstream_bytes: self.bytes.get_or_create_owned(&s("downstream")),
+            upstream_bytes: up.direct,
+            downstream_bytes: down.direct,
+            upstream_relayed: up.relayed,
+            downstream_relayed: down.relayed,
         }
     }
 
@@ -281,15 +335,20 @@ impl Metrics {
         }
     }
 
-    /// The handles of one toxic on one proxy.
+    /// The handles of one toxic on one proxy. Only an HTTP toxic gets the
+    /// `shakedown_toxic_requests_*` series; a TCP toxic's request counters are unregistered.
     pub fn toxic(&self, proxy: &str, toxic: &Toxic) -> ToxicMetrics {
         let labels = toxic_labels(proxy, toxic);
+        let request = |family: &Family<Labels, Counter>| match toxic.kind.is_http() {
+            true => family.get_or_create_owned(&labels),
+            false => Counter::default(),
+        };
         ToxicMetrics {
             connections: self.toxic_connections.get_or_create_owned(&labels),
             bytes: self.toxic_bytes.get_or_create_owned(&labels),
-            matched: self.requests[0].get_or_create_owned(&labels),
-            faulted: self.requests[1].get_or_create_owned(&labels),
-            passed: self.requests[2].get_or_create_owned(&labels),
+            matched: request(&self.requests[0]),
+            faulted: request(&self.requests[1]),
+            passed: request(&self.requests[2]),
         }
     }
 

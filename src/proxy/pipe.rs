@@ -20,7 +20,6 @@ use std::sync::Arc;
 use std::task::Poll;
 
 use bytes::Bytes;
-use prometheus_client::metrics::counter::Counter;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{ReadHalf, WriteHalf};
 use tokio::sync::watch;
@@ -29,6 +28,7 @@ use tokio::time::{Instant, sleep_until};
 use super::Snapshot;
 use super::budget::FdBudget;
 use super::chain::{Chain, Ending, IDLE, Item, MAX_QUEUED_BYTES};
+use super::metrics::striped::StripedCounter;
 use super::relay::Relay;
 use crate::fault::kind::after;
 
@@ -52,7 +52,7 @@ pub(crate) struct Pipe {
     /// The live configuration.
     pub(crate) config: watch::Receiver<Arc<Snapshot>>,
     /// Bytes delivered in this direction.
-    pub(crate) bytes: Counter,
+    pub(crate) bytes: StripedCounter,
     /// Where the fast path borrows its splice pipes.
     pub(crate) budget: FdBudget,
 }

@@ -32,11 +32,11 @@ use std::future::poll_fn;
 use std::io::{self, Read};
 
 use nix::fcntl::{SpliceFFlags, splice};
-use prometheus_client::metrics::counter::Counter;
 use tokio::io::Interest;
 use tokio::net::TcpStream;
 
 use super::budget::{FdBudget, PipeFds};
+use super::metrics::striped::StripedCounter;
 
 /// The scratch buffer of each worker thread; a read that fills it switches the direction to
 /// `splice(2)`, a splice shorter than it switches back.
@@ -94,7 +94,7 @@ impl Relay {
         &mut self,
         src: &TcpStream,
         dst: &TcpStream,
-        bytes: &Counter,
+        bytes: &StripedCounter,
     ) -> io::Result<()> {
         loop {
             while self.held > 0 {
@@ -128,7 +128,7 @@ impl Relay {
         &mut self,
         src: &TcpStream,
         dst: &TcpStream,
-        bytes: &Counter,
+        bytes: &StripedCounter,
     ) -> io::Result<usize> {
         loop {
             poll_fn(|cx| src.poll_read_ready(cx)).await?;
@@ -172,7 +172,7 @@ impl Relay {
         &mut self,
         src: &TcpStream,
         dst: &TcpStream,
-        bytes: &Counter,
+        bytes: &StripedCounter,
     ) -> io::Result<usize> {
         SCRATCH.with_borrow_mut(|scratch| {
             let n = read_drained(src, scratch)?;
@@ -296,7 +296,7 @@ mod tests {
             got
         });
         let mut relay = Relay::new(FdBudget::new(65_536));
-        let bytes = Counter::default();
+        let bytes = StripedCounter::default();
         relay.copy(&a_in, &b_out, &bytes).await.unwrap();
         assert!(relay.is_zero_copy());
         drop(b_out);
@@ -312,7 +312,7 @@ mod tests {
         let (b_out, mut sink) = pair().await;
         let relay = tokio::spawn(async move {
             let mut relay = Relay::new(FdBudget::new(65_536));
-            let bytes = Counter::default();
+            let bytes = StripedCounter::default();
             relay.copy(&a_in, &b_out, &bytes).await.unwrap();
             (relay, bytes.get())
         });
@@ -342,7 +342,7 @@ mod tests {
             client
         });
         let mut relay = Relay::new(FdBudget::new(65_536));
-        let bytes = Counter::default();
+        let bytes = StripedCounter::default();
         let copied = tokio::time::timeout(
             std::time::Duration::from_millis(300),
             relay.copy(&a_in, &b_out, &bytes),

@@ -287,3 +287,21 @@ pub async fn spawn_serve_env(
         .unwrap_or_else(|e| panic!("{line:?}: {e}"));
     (child, api)
 }
+
+/// The `/metrics` text once proxy `proxy` has no connection open (every connection it
+/// accepted has closed, so its byte counts are final); panics after 10 s.
+pub async fn metrics_once_closed(api: SocketAddr, proxy: &str) -> String {
+    let label = format!("proxy=\"{proxy}\"");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let m = http(api, "GET", "/metrics", None).await.body;
+        if metric(&m, "shakedown_proxy_connections_active", &[&label]) == 0.0 {
+            return m;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{proxy}'s connections still open after 10 s:\n{m}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
