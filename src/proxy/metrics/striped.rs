@@ -3,7 +3,7 @@
 //! Every chunk a relay moves is counted in its proxy's byte counter, which every connection of
 //! the proxy shares. As one atomic, each add moved its cache line between the cores running the
 //! proxy's workers, twice per exchange (3–4 % of the proxy's CPU per exchange, measured in
-//! docs/benchmarks.md). [`Striped`] keeps [`SHARDS`] atomics, each on its own cache line; a
+//! docs/benchmarks.md). [`Striped`] keeps `SHARDS` atomics, each on its own cache line; a
 //! thread always adds to the same one, and a read sums them, so the count is exact at every
 //! moment (as exact as one atomic: an add in flight is seen or not).
 
@@ -19,7 +19,7 @@ pub(crate) const SHARDS: usize = 8;
 #[repr(align(64))]
 struct Shard(AtomicU64);
 
-/// A `u64` counter spread over [`SHARDS`] cache lines (see the module docs).
+/// A `u64` counter spread over `SHARDS` cache lines (see the module docs).
 #[derive(Debug, Default)]
 pub struct Striped([Shard; SHARDS]);
 
