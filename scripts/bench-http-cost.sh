@@ -8,7 +8,7 @@
 #                         `shakedown load` closed-loop users.
 # Rows: `http` (no toxics) and `decide` (an http_abort at toxicity 0: every request decided,
 # none faulted); their difference is the price of deciding. The upstream is nginx (1 worker, a
-# 6-byte static file), or shakedown's demo target without nginx.
+# 17-byte static file: lib.sh's start_nginx), or shakedown's demo target without nginx.
 # Usage: bash scripts/bench-http-cost.sh [BINARY]   (default: builds target/release/shakedown)
 # Knobs: N1 (1600) N2 (4800) requests, a multiple of 32; DURATION (2, seconds of the wrk run).
 # Not a test: it prints figures. Needs strace and valgrind (skipped, with a line, when missing).
@@ -33,46 +33,16 @@ fi
 
 tmp=$(mktemp -d)
 pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    for p in "${pids[@]}"; do
-        for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-    done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT INT TERM
+trap bench_cleanup EXIT INT TERM
 
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-wait_http() { # URL [TRIES]
-    for _ in $(seq "${2:-100}"); do curl -fsS -o /dev/null "$1" 2>/dev/null && return 0; sleep 0.1; done
-    echo "bench-http-cost: $1 does not answer" >&2
-    return 1
-}
-
-up_port=$(free_port)
-mkdir -p "$tmp/www" "$tmp/logs"
-printf 'hello\n' > "$tmp/www/index.html"
-chmod 755 "$tmp" "$tmp/www"; chmod 644 "$tmp/www/index.html"
+mkdir -p "$tmp/logs"
 if command -v nginx >/dev/null; then
-    cat > "$tmp/upstream.conf" <<CONF
-worker_processes 1;
-daemon off;
-pid $tmp/upstream.pid;
-error_log $tmp/logs/upstream.log warn;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    keepalive_requests 10000000;
-    client_body_temp_path $tmp/body; proxy_temp_path $tmp/proxy; fastcgi_temp_path $tmp/fastcgi;
-    uwsgi_temp_path $tmp/uwsgi; scgi_temp_path $tmp/scgi;
-    server { listen 127.0.0.1:$up_port; root $tmp/www; location / { } }
-}
-CONF
-    nginx -p "$tmp" -c "$tmp/upstream.conf" & pids+=($!)
+    start_nginx "$tmp"
+    pids+=("$nginx_pid")
+    up_port=$nginx_port
     path=/index.html
 else
+    up_port=$(free_port)
     "$bin" demo-target --listen "127.0.0.1:$up_port" > "$tmp/logs/demo.log" 2>&1 & pids+=($!)
     path=/health
 fi

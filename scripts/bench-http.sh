@@ -45,23 +45,7 @@ command -v nginx >/dev/null || { have_nginx=""; echo "bench-http: nginx missing:
 
 tmp=$(mktemp -d)
 pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    for p in "${pids[@]}"; do
-        for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-    done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT INT TERM
-
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-wait_http() { # URL
-    for _ in $(seq 100); do curl -fsS -o /dev/null "$1" 2>/dev/null && return 0; sleep 0.1; done
-    echo "bench-http: $1 does not answer" >&2
-    return 1
-}
+trap bench_cleanup EXIT INT TERM
 
 if [ -n "${BIN:-}" ]; then
     bin=$BIN
@@ -165,21 +149,28 @@ run() { # URL PIDS...
 
 rows=(direct http decide relayed)
 [ -n "$have_nginx" ] && rows+=(nginx)
-for r in "${rows[@]}"; do : > "$tmp/$r.txt"; done
-echo "bench-http: $ROUNDS rounds of ${DURATION}s per row, $CONNS connections, $THREADS wrk threads"
-for round in $(seq "$ROUNDS"); do
-    for r in "${rows[@]}"; do
-        case $r in
-            direct) line=$(run "http://127.0.0.1:$up_port$path") ;;
-            http) line=$(run "http://127.0.0.1:$plain_port$path" "$sd_pid") ;;
-            decide) line=$(run "http://127.0.0.1:$decide_port$path" "$sd_pid") ;;
-            relayed) line=$(run "http://127.0.0.1:$relay_port$path" "$sd_pid") ;;
-            nginx) line=$(run "http://127.0.0.1:$ng_port$path" "$ng_master" $(pgrep -P "$ng_master")) ;;
-        esac
-        echo "$line" >> "$tmp/$r.txt"
-        echo "  round $round $r: $line"
+# rounds MEASURE EXT : ROUNDS alternating rounds of MEASURE (run or fixed: URL PIDS... -> one
+# line of figures) over every row, each row's lines in $tmp/ROW.EXT.
+rounds() {
+    local measure=$1 ext=$2 round r line
+    for r in "${rows[@]}"; do : > "$tmp/$r.$ext"; done
+    for round in $(seq "$ROUNDS"); do
+        for r in "${rows[@]}"; do
+            case $r in
+                direct) line=$("$measure" "http://127.0.0.1:$up_port$path") ;;
+                http) line=$("$measure" "http://127.0.0.1:$plain_port$path" "$sd_pid") ;;
+                decide) line=$("$measure" "http://127.0.0.1:$decide_port$path" "$sd_pid") ;;
+                relayed) line=$("$measure" "http://127.0.0.1:$relay_port$path" "$sd_pid") ;;
+                nginx) line=$("$measure" "http://127.0.0.1:$ng_port$path" "$ng_master" $(pgrep -P "$ng_master")) ;;
+            esac
+            echo "$line" >> "$tmp/$r.$ext"
+            echo "  round $round $r: $line"
+        done
     done
-done
+}
+
+echo "bench-http: $ROUNDS rounds of ${DURATION}s per row, $CONNS connections, $THREADS wrk threads"
+rounds run txt
 
 median() { # FILE COLUMN
     awk -v c="$2" '$c != "-" {print $c}' "$1" | sort -g | awk '{a[NR] = $1} END { if (NR == 0) print "-"; else if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
@@ -230,20 +221,7 @@ PY
 }
 echo
 echo "bench-http: fixed rate: $ROUNDS rounds of ${DURATION}s per row at $RATE requests/s over $CONNS connections (shakedown load, 1 thread)"
-for r in "${rows[@]}"; do : > "$tmp/$r.fixed"; done
-for round in $(seq "$ROUNDS"); do
-    for r in "${rows[@]}"; do
-        case $r in
-            direct) line=$(fixed "http://127.0.0.1:$up_port$path") ;;
-            http) line=$(fixed "http://127.0.0.1:$plain_port$path" "$sd_pid") ;;
-            decide) line=$(fixed "http://127.0.0.1:$decide_port$path" "$sd_pid") ;;
-            relayed) line=$(fixed "http://127.0.0.1:$relay_port$path" "$sd_pid") ;;
-            nginx) line=$(fixed "http://127.0.0.1:$ng_port$path" "$ng_master" $(pgrep -P "$ng_master")) ;;
-        esac
-        echo "$line" >> "$tmp/$r.fixed"
-        echo "  round $round $r: $line"
-    done
-done
+rounds fixed fixed
 echo
 printf '%-8s %14s %14s %14s %14s %16s %7s\n' row "latency p50" "latency p99" "service p50" "service p99" "CPU-s/100k req" errors
 for r in "${rows[@]}"; do

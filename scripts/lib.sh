@@ -20,11 +20,36 @@ ensure_debs() {
     return $rc
 }
 
+# free_port : a TCP port free on 127.0.0.1 just now.
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# wait_http URL [TRIES] : wait until URL answers with a 2xx, TRIES times 0.1 s at most (100);
+# fail, saying so on stderr, if it never does.
+wait_http() {
+    for _ in $(seq "${2:-100}"); do curl -fsS -o /dev/null "$1" 2>/dev/null && return 0; sleep 0.1; done
+    echo "$(basename "$0"): $1 does not answer" >&2
+    return 1
+}
+
+# bench_cleanup : for `trap bench_cleanup EXIT INT TERM` — kills the processes listed in the
+# array `pids` (waiting up to 10 s for each to exit) and removes the directory `$tmp`.
+bench_cleanup() {
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    for p in "${pids[@]}"; do
+        for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    done
+    rm -rf "$tmp"
+}
+
 # start_nginx DIR : nginx (1 worker, a small static file) on a free loopback port, its files in
-# DIR; sets nginx_pid and url (http://127.0.0.1:PORT/index.html). Stop it with stop_nginx.
+# DIR; sets nginx_pid, nginx_port and url (http://127.0.0.1:PORT/index.html). Stop it with
+# stop_nginx.
 start_nginx() {
     local dir=$1 port
-    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null || echo 18089)
+    port=$(free_port 2>/dev/null || echo 18089)
+    nginx_port=$port
     mkdir -p "$dir/www" "$dir/logs"
     printf 'hello from nginx\n' > "$dir/www/index.html"
     # nginx's worker runs unprivileged: let it read the file (mktemp -d is 0700).

@@ -136,8 +136,8 @@ impl Connection {
 
     fn pipe(&self, stream: Stream) -> Pipe {
         let bytes = match stream {
-            Stream::Upstream => self.metrics.upstream_relayed.clone(),
-            Stream::Downstream => self.metrics.downstream_relayed.clone(),
+            Stream::Upstream => self.metrics.upstream_bytes.clone(),
+            Stream::Downstream => self.metrics.downstream_bytes.clone(),
         };
         Pipe {
             chain: Chain::new(

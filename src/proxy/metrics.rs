@@ -16,9 +16,9 @@
 //! | `shakedown_proxy_http_requests_total` | proxy | HTTP mode: requests answered |
 //! | `shakedown_proxy_http_errors_total` | proxy | HTTP mode: requests answered with a 5xx status (injected or not) |
 //!
-//! The relays count their bytes in a [`striped::StripedCounter`] (a cache line per thread, so
-//! the proxy's workers do not share one per chunk); `shakedown_proxy_bytes_total` is its sum
-//! with HTTP mode's direct-path counter.
+//! A proxy's byte counters are [`striped::StripedCounter`]s (a cache line per thread, so the
+//! proxy's workers do not share one per chunk), added to by the relays and by HTTP mode's
+//! direct serving alike.
 //!
 //! HTTP mode also keeps each proxy's response latencies since the last
 //! [`HttpStats::take_percentiles`] (the event stream's one-second window) in a lock-free
@@ -31,11 +31,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use prometheus_client::encoding::{EncodeMetric, MetricEncoder, NoLabelSet};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::metrics::{MetricType, TypedMetric};
 use prometheus_client::registry::Registry;
 
 use crate::fault::Toxic;
@@ -52,7 +50,7 @@ pub struct Metrics {
     rejected: Family<Labels, Counter>,
     listening: Family<Labels, Gauge>,
     dial_failures: Family<Labels, Counter>,
-    bytes: Family<Labels, ByteCount>,
+    bytes: Family<Labels, StripedCounter>,
     toxic_connections: Family<Labels, Counter>,
     toxic_bytes: Family<Labels, Counter>,
     requests: [Family<Labels, Counter>; 3],
@@ -101,51 +99,10 @@ pub struct ProxyMetrics {
     pub listening: Gauge,
     /// Upstream dials that failed.
     pub dial_failures: Counter,
-    /// Bytes delivered client → upstream by HTTP mode's direct serving; the proxy's total is
-    /// [`ProxyMetrics::bytes_up`].
-    pub upstream_bytes: Counter,
-    /// Bytes delivered upstream → client by HTTP mode's direct serving; the proxy's total is
-    /// [`ProxyMetrics::bytes_down`].
-    pub downstream_bytes: Counter,
-    /// Bytes the relays delivered client → upstream (added on the thread's own cache line).
-    pub upstream_relayed: StripedCounter,
-    /// Bytes the relays delivered upstream → client.
-    pub downstream_relayed: StripedCounter,
-}
-
-impl ProxyMetrics {
-    /// Bytes delivered client → upstream, all paths.
-    pub fn bytes_up(&self) -> u64 {
-        self.upstream_bytes.get() + self.upstream_relayed.get()
-    }
-
-    /// Bytes delivered upstream → client, all paths.
-    pub fn bytes_down(&self) -> u64 {
-        self.downstream_bytes.get() + self.downstream_relayed.get()
-    }
-}
-
-/// One stream's `shakedown_proxy_bytes_total`: the direct path's counter plus the relays'
-/// striped one, shown as their sum.
-#[derive(Debug, Clone, Default)]
-struct ByteCount {
-    direct: Counter,
-    relayed: StripedCounter,
-}
-
-impl TypedMetric for ByteCount {
-    const TYPE: MetricType = MetricType::Counter;
-}
-
-impl EncodeMetric for ByteCount {
-    fn encode(&self, mut encoder: MetricEncoder<'_>) -> Result<(), std::fmt::Error> {
-        let total = self.direct.get() + self.relayed.get();
-        encoder.encode_counter::<NoLabelSet, _, u64>(&total, None)
-    }
-
-    fn metric_type(&self) -> MetricType {
-        Self::TYPE
-    }
+    /// Bytes delivered client → upstream (added on the thread's own cache line).
+    pub upstream_bytes: StripedCounter,
+    /// Bytes delivered upstream → client.
+    pub downstream_bytes: StripedCounter,
 }
 
 /// One toxic's handles.
@@ -173,7 +130,7 @@ impl Metrics {
         let rejected = Family::<Labels, Counter>::default();
         let listening = Family::<Labels, Gauge>::default();
         let dial_failures = Family::<Labels, Counter>::default();
-        let bytes = Family::<Labels, ByteCount>::default();
+        let bytes = Family::<Labels, StripedCounter>::default();
         let toxic_connections = Family::<Labels, Counter>::default();
         let toxic_bytes = Family::<Labels, Counter>::default();
         registry.register(
@@ -273,18 +230,14 @@ impl Metrics {
     pub fn proxy(&self, name: &str) -> ProxyMetrics {
         let p = || vec![("proxy", name.to_string())];
         let s = |stream: &str| vec![("proxy", name.to_string()), ("stream", stream.to_string())];
-        let up = self.bytes.get_or_create_owned(&s("upstream"));
-        let down = self.bytes.get_or_create_owned(&s("downstream"));
         ProxyMetrics {
             accepted: self.accepted.get_or_create_owned(&p()),
             active: self.active.get_or_create_owned(&p()),
             rejected: self.rejected.get_or_create_owned(&p()),
             listening: self.listening.get_or_create_owned(&p()),
             dial_failures: self.dial_failures.get_or_create_owned(&p()),
-            upstream_bytes: up.direct,
-            downstream_bytes: down.direct,
-            upstream_relayed: up.relayed,
-            downstream_relayed: down.relayed,
+            upstream_bytes: self.bytes.get_or_create_owned(&s("upstream")),
+            downstream_bytes: self.bytes.get_or_create_owned(&s("downstream")),
         }
     }
 

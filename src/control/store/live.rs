@@ -100,8 +100,8 @@ impl Store {
             "protocol": e.protocol.as_str(),
             "connections_active": m.active.get().max(0),
             "connections_total": m.accepted.get(),
-            "bytes_up": m.bytes_up(),
-            "bytes_down": m.bytes_down(),
+            "bytes_up": m.upstream_bytes.get(),
+            "bytes_down": m.downstream_bytes.get(),
             "http": http,
             "toxics": toxics,
         })
