@@ -24,6 +24,7 @@ mod conn;
 pub(crate) mod http;
 pub mod metrics;
 mod pipe;
+mod quiet;
 mod race;
 mod relay;
 pub(crate) mod workers;

@@ -44,7 +44,6 @@ mod direct;
 mod forward;
 mod owned;
 mod peers;
-mod quiet;
 mod reset;
 mod serve;
 mod tls;
@@ -360,7 +359,7 @@ async fn serve_connection<I>(
         .half_close(true);
     let mut conn = std::pin::pin!(builder.serve_connection(io, service));
     // What ends the connection besides its client, polled only when woken (see `quiet`).
-    let mut ended = std::pin::pin!(quiet::Quiet::new(async move {
+    let mut ended = std::pin::pin!(super::quiet::Quiet::new(async move {
         tokio::select! {
             _ = reset.cancelled() => {}
             _ = stop.cancelled() => {}
@@ -373,7 +372,7 @@ async fn serve_connection<I>(
             } => {}
         }
     }));
-    let mut drain = std::pin::pin!(quiet::Quiet::new(
+    let mut drain = std::pin::pin!(super::quiet::Quiet::new(
         drain.unwrap_or_else(|| Box::pin(std::future::pending()))
     ));
     let mut draining = false;

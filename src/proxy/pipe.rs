@@ -17,7 +17,7 @@ use std::future::{Future, poll_fn};
 use std::io;
 use std::pin::pin;
 use std::sync::Arc;
-use std::task::Poll;
+use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -29,6 +29,7 @@ use super::Snapshot;
 use super::budget::FdBudget;
 use super::chain::{Chain, Ending, IDLE, Item, MAX_QUEUED_BYTES};
 use super::metrics::striped::StripedCounter;
+use super::quiet::Alarm;
 use super::relay::Relay;
 use crate::fault::kind::after;
 
@@ -188,20 +189,19 @@ impl Pipe {
         src: &ReadHalf<'_>,
         dst: &mut WriteHalf<'_>,
     ) -> Option<PipeEnd> {
-        // The configuration's notification is registered by the first poll of `changed`;
-        // polling it again takes a lock, so it is polled again only once the version moved
-        // (or the sender closed), which its notification wakes this task for.
+        // The configuration's `changed` is polled only when its own waker fired: a poll of it
+        // takes a lock, and the copy wakes this task for every chunk.
         let fast = {
-            let probe = self.config.clone();
+            let alarm = Alarm::default();
             let mut changed = pin!(self.config.changed());
             let mut copy = pin!(relay.copy(src.as_ref(), dst.as_ref(), &self.bytes));
-            let mut registered = false;
             poll_fn(|cx| {
-                if !registered || !matches!(probe.has_changed(), Ok(false)) {
-                    registered = true;
-                    if let Poll::Ready(changed) = changed.as_mut().poll(cx) {
-                        return Poll::Ready(Fast::Changed(changed.is_ok()));
-                    }
+                if alarm.rang(cx)
+                    && let Poll::Ready(changed) = changed
+                        .as_mut()
+                        .poll(&mut Context::from_waker(alarm.waker()))
+                {
+                    return Poll::Ready(Fast::Changed(changed.is_ok()));
                 }
                 copy.as_mut().poll(cx).map(Fast::Done)
             })
@@ -269,3 +269,6 @@ impl Pipe {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

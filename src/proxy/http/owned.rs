@@ -25,8 +25,8 @@ use hyper::client::conn::http1::{self, Connection, SendRequest};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
-use super::quiet::Alarm;
 use super::{ProxyBody, forward};
+use crate::proxy::quiet::Alarm;
 
 type UpstreamConn = Connection<TokioIo<TcpStream>, ProxyBody>;
 

@@ -1,8 +1,12 @@
-//! Polling a future only when it was woken: a connection task wakes for every request, and
-//! `tokio::select!` polls each of its branches at each wake, though most of them (the
-//! cancellation tokens, the head timer, the configuration watch, an idle upstream connection)
-//! have nothing to do. Each poll of those costs hundreds of instructions; a [`Quiet`] one costs
-//! an atomic swap when its future was not woken.
+//! Polling a future only when it was woken: a connection task wakes for every request or
+//! chunk, and `tokio::select!` polls each of its branches at each wake, though most of them
+//! (the cancellation tokens, the head timer, the configuration watch, an idle upstream
+//! connection) have nothing to do. Each poll of those costs hundreds of instructions; a
+//! [`Quiet`] one costs an atomic swap when its future was not woken.
+//!
+//! The future's own waker decides, never a guess from outside: a future that tokio refused
+//! to poll because the task's cooperative budget was spent (`tokio::task::coop`) registered
+//! nothing but a wake of that waker, so it is polled again on the next wake.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -14,7 +18,7 @@ use futures_util::task::AtomicWaker;
 
 /// A waker that records that it was woken, and wakes the task last registered.
 #[derive(Debug, Default)]
-pub(super) struct Flag {
+pub(crate) struct Flag {
     woken: AtomicBool,
     task: AtomicWaker,
 }
@@ -32,7 +36,7 @@ impl Wake for Flag {
 
 /// The waker to poll a quiet future with, and whether it was woken since the last look.
 #[derive(Debug)]
-pub(super) struct Alarm {
+pub(crate) struct Alarm {
     flag: Arc<Flag>,
     waker: Waker,
 }
@@ -52,31 +56,31 @@ impl Default for Alarm {
 impl Alarm {
     /// Register the polling task (`cx`) and tell whether the quiet future was woken since the
     /// last call; the future is then to be polled with [`Alarm::waker`].
-    pub(super) fn rang(&self, cx: &Context<'_>) -> bool {
+    pub(crate) fn rang(&self, cx: &Context<'_>) -> bool {
         self.flag.task.register(cx.waker());
         self.flag.woken.swap(false, Ordering::AcqRel)
     }
 
     /// Mark it woken and wake the registered task (something new for the future to do).
-    pub(super) fn ring(&self) {
+    pub(crate) fn ring(&self) {
         self.waker.wake_by_ref();
     }
 
     /// The waker the quiet future is polled with.
-    pub(super) fn waker(&self) -> &Waker {
+    pub(crate) fn waker(&self) -> &Waker {
         &self.waker
     }
 }
 
 /// `F`, polled only when its own waker fired (and at its first poll).
-pub(super) struct Quiet<F> {
+pub(crate) struct Quiet<F> {
     inner: Pin<Box<F>>,
     alarm: Alarm,
 }
 
 impl<F: Future> Quiet<F> {
     /// Wrap `inner`.
-    pub(super) fn new(inner: F) -> Self {
+    pub(crate) fn new(inner: F) -> Self {
         Self {
             inner: Box::pin(inner),
             alarm: Alarm::default(),
