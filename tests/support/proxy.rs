@@ -167,6 +167,41 @@ pub async fn sending_upstream(payload: Vec<u8>) -> (SocketAddr, JoinHandle<()>) 
     (addr, task)
 }
 
+/// An upstream that, on each connection, reads a request head (up to its blank line), then
+/// sends `payload` and closes its side, as an HTTP server that answers wrongly does.
+/// ([`sending_upstream`] sends at once, before any request: a client that sees bytes before it
+/// asked may fail the connection either way.)
+#[allow(dead_code)]
+pub async fn answering_upstream(payload: Vec<u8>) -> (SocketAddr, JoinHandle<()>) {
+    let l = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind answerer");
+    let addr = l.local_addr().expect("addr");
+    let task = tokio::spawn(async move {
+        while let Ok((mut s, _)) = l.accept().await {
+            let payload = payload.clone();
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match s.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let _ = s.write_all(&payload).await;
+                let _ = s.shutdown().await;
+                while let Ok(n) = s.read(&mut buf).await {
+                    if n == 0 {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    (addr, task)
+}
+
 /// Read exactly `n` bytes within [`STEP`].
 pub async fn read_n(s: &mut TcpStream, n: usize) -> Vec<u8> {
     let mut buf = vec![0u8; n];
