@@ -21,7 +21,7 @@ mod api;
 pub mod config_file;
 pub mod error;
 pub mod events;
-mod guard;
+pub(crate) mod guard;
 mod http;
 pub mod journal;
 mod store;

@@ -537,13 +537,18 @@ async fn bad_agent_sections_are_refused_where_they_are_written() {
 /// One HTTP/1.1 request to `addr`, with `Authorization: Bearer TOKEN` when given: the status
 /// and the whole answer as text.
 async fn call(addr: SocketAddr, method: &str, path: &str, token: Option<&str>) -> (u16, String) {
-    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
     let auth = token
         .map(|t| format!("Authorization: Bearer {t}\r\n"))
         .unwrap_or_default();
+    send(addr, method, path, &format!("Host: {addr}\r\n{auth}")).await
+}
+
+/// `METHOD PATH` to `addr` with the header lines `headers` (each ending in CRLF, `Host`
+/// among them): the status and the whole answer as text.
+async fn send(addr: SocketAddr, method: &str, path: &str, headers: &str) -> (u16, String) {
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
     let head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Content-Length: 0\r\n\
-         Connection: close\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\n{headers}Content-Length: 0\r\nConnection: close\r\n\r\n"
     );
     s.write_all(head.as_bytes()).await.unwrap();
     let mut out = String::new();
@@ -553,6 +558,52 @@ async fn call(addr: SocketAddr, method: &str, path: &str, token: Option<&str>) -
         .unwrap();
     let status = out.get(9..12).and_then(|c| c.parse().ok()).unwrap_or(0);
     (status, out)
+}
+
+/// An agent without a token (so on loopback) answers local programs, not web pages, as the
+/// control API does: a page whose name was rebound to 127.0.0.1 (its `Host`) or that sends a
+/// foreign `Origin` or `Sec-Fetch-Site` gets 403, and its `POST /stop` stops nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_without_a_token_refuses_web_pages() {
+    let demo = DemoTarget::start(&[]);
+    let target = format!("http://{}/health", demo.addr);
+    let agent = Agent::launch(&target, "40/s", &[], "127.0.0.1:0", None);
+    let addr = agent.addr();
+    let own = format!("Host: {addr}\r\n");
+    let pages = [
+        "Host: evil.example\r\n".to_string(),
+        format!("Host: evil.example:{}\r\n", addr.port()),
+        format!("{own}Origin: http://evil.example\r\n"),
+        format!("{own}Sec-Fetch-Site: cross-site\r\n"),
+        String::new(),
+    ];
+    for headers in &pages {
+        for (method, path) in [
+            ("GET", "/intervals?from=0"),
+            ("GET", "/health"),
+            ("POST", "/stop"),
+        ] {
+            let (status, answer) = send(addr, method, path, headers).await;
+            assert_eq!(status, 403, "{method} {path} with {headers:?}: {answer}");
+        }
+    }
+    let (_, answer) = send(addr, "GET", "/health", &pages[0]).await;
+    assert!(answer.contains("loopback names only"), "{answer}");
+    // Local programs, by address or as localhost, are answered; the refused stops changed
+    // nothing: the plan goes on.
+    let localhost = format!("Host: localhost:{}\r\n", addr.port());
+    assert_eq!(send(addr, "GET", "/health", &localhost).await.0, 200);
+    let elapsed = || async {
+        let (status, answer) = call(addr, "GET", "/intervals?from=0", None).await;
+        assert_eq!(status, 200, "{answer}");
+        let body = answer.split_once("\r\n\r\n").unwrap().1;
+        let live: serde_json::Value = serde_json::from_str(body).unwrap();
+        assert_eq!(live["finished"], false, "{live}");
+        live["elapsed_ms"].as_f64().unwrap()
+    };
+    let before = elapsed().await;
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert!(elapsed().await > before);
 }
 
 /// The agent's `GET /intervals` (with the token): its live seconds.

@@ -68,7 +68,7 @@ pub(super) async fn cli_main(args: LoadArgs) -> anyhow::Result<Outcome> {
     };
     let agent = serve.map(|(listener, bound)| {
         eprintln!("serving live intervals on http://{bound}/intervals");
-        let agent = live::Agent::new(run.live(), token);
+        let agent = live::Agent::new(run.live(), token, bound);
         live::spawn(listener, agent.clone());
         agent
     });

@@ -31,6 +31,8 @@ pub(crate) struct Guard {
     token: Option<String>,
     listen: SocketAddr,
     allowed_hosts: Vec<String>,
+    /// What the refusal of a `Host` suggests.
+    host_hint: &'static str,
 }
 
 /// The host part of a `Host` value (`[::1]:8474` → `::1`, `Example.COM.` → `example.com`).
@@ -65,6 +67,16 @@ impl Guard {
             token,
             listen,
             allowed_hosts,
+            host_hint: "allow a name with --allow-host",
+        }
+    }
+
+    /// The same rules, suggesting `hint` when a `Host` is refused (a server without
+    /// `--allow-host`).
+    pub(crate) fn host_hint(self, hint: &'static str) -> Self {
+        Self {
+            host_hint: hint,
+            ..self
         }
     }
 
@@ -81,7 +93,8 @@ impl Guard {
         };
         if !self.host_allowed(&host_name(host)) {
             return Err(forbidden(format!(
-                "Host {host:?} is not this server (allow a name with --allow-host)"
+                "Host {host:?} is not this server ({})",
+                self.host_hint
             )));
         }
         let origin = text(header::ORIGIN);

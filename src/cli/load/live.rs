@@ -11,7 +11,11 @@
 //! as before; any other address needs a token (`--token-file`, `SHAKEDOWN_TOKEN`, `--token`),
 //! else the command is refused (exit 2) before anything is sent. With a token every request
 //! but `GET /health` (a readiness probe cannot send one) must carry `Authorization: Bearer
-//! TOKEN`, else `401` and nothing done: a refused `POST /stop` stops nothing.
+//! TOKEN`, else `401` and nothing done: a refused `POST /stop` stops nothing. Without a token
+//! (so on loopback) every request passes the control API's browser checks
+//! ([`crate::control::guard`]): `Host` must be a loopback address, `localhost` or the bound
+//! address, so that a web page whose name was rebound to 127.0.0.1 cannot read or stop the
+//! agent, and a request with a foreign `Origin` or `Sec-Fetch-Site` is refused; else `403`.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -25,6 +29,7 @@ use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
+use crate::control::guard::Guard;
 use crate::load::{LiveHandle, LiveIntervals, LoadReport};
 
 /// What an agent serves: its live timeline, then its final report.
@@ -37,17 +42,27 @@ pub(super) struct Agent {
     fetched: Arc<tokio::sync::Notify>,
     /// The token every request but `GET /health` must carry, if any.
     token: Option<Arc<str>>,
+    /// Without a token: the `Host`, `Origin` and content-type rules of the control API.
+    guard: Option<Arc<Guard>>,
 }
 
 impl Agent {
-    /// An agent serving `live` to holders of `token` (anyone, without one), its report not
-    /// yet known.
-    pub(super) fn new(live: LiveHandle, token: Option<String>) -> Self {
+    /// An agent bound to `bound`, serving `live` to holders of `token` (without one, to
+    /// local clients that are not web pages), its report not yet known.
+    pub(super) fn new(live: LiveHandle, token: Option<String>, bound: SocketAddr) -> Self {
+        let guard = match token {
+            Some(_) => None,
+            None => Some(Arc::new(Guard::new(None, bound, Vec::new()).host_hint(
+                "an agent without a token answers loopback names only: give it a token to be \
+                 reached by another name",
+            ))),
+        };
         Self {
             live,
             ending: Arc::default(),
             fetched: Arc::default(),
             token: token.map(Arc::from),
+            guard,
         }
     }
 
@@ -119,6 +134,12 @@ fn reply(status: StatusCode, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
 async fn answer(agent: Agent, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
     let (method, path) = (req.method().clone(), req.uri().path().to_string());
     let health = method == http::Method::GET && path == "/health";
+    if let Some(guard) = &agent.guard
+        && let Err(refused) = guard.check(&method, &path, req.headers())
+    {
+        let status = StatusCode::from_u16(refused.status).unwrap_or(StatusCode::FORBIDDEN);
+        return Ok(reply(status, format!("{}\n", refused.message)));
+    }
     if let Some(token) = &agent.token
         && !health
         && let Err(refused) = crate::bearer::check(token, req.headers())
