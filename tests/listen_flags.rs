@@ -40,7 +40,7 @@ async fn an_unresolvable_name_is_exit_2_and_a_port_in_use_exit_3_naming_the_flag
                 .map(String::from)
                 .to_vec(),
             2,
-            "--host: cannot resolve nosuch.invalid:0".into(),
+            "--host/--port: cannot resolve nosuch.invalid:0".into(),
         ),
         (
             [
@@ -55,7 +55,7 @@ async fn an_unresolvable_name_is_exit_2_and_a_port_in_use_exit_3_naming_the_flag
             .map(String::from)
             .to_vec(),
             2,
-            "--host: cannot resolve nosuch.invalid:0".into(),
+            "--host/--port: cannot resolve nosuch.invalid:0".into(),
         ),
         (
             load("nosuch.invalid:0"),
@@ -67,7 +67,7 @@ async fn an_unresolvable_name_is_exit_2_and_a_port_in_use_exit_3_naming_the_flag
                 .map(String::from)
                 .to_vec(),
             3,
-            format!("--host: cannot listen on {in_use}"),
+            format!("--host/--port: cannot listen on {in_use}"),
         ),
         (
             load(&in_use),

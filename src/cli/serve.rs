@@ -57,7 +57,7 @@ pub(super) async fn start(
     let open_files = budget::raise_open_files_limit();
     tracing::info!(open_files, "open-file limit");
     let addr = format!("{}:{}", args.host, args.port);
-    let listener = super::listen::bind("--host", &addr).await?;
+    let listener = super::listen::bind("--host/--port", &addr).await?;
     let server = ControlServer::start(
         listener,
         ServeOptions {
