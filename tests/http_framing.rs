@@ -327,3 +327,76 @@ async fn a_bad_fault_header_is_echoed_bounded_and_as_sent() {
     assert!(text.contains("got \"5?3\""), "{text}");
     srv.shutdown().await;
 }
+
+/// What docs/faults.md says carries the marker, and what docs/control-api.md says the
+/// counters show for HTTP toxics and an unreachable upstream in HTTP mode.
+#[tokio::test]
+async fn the_marker_and_the_counters_are_as_documented() {
+    let srv = server(1).await;
+    let api = srv.local_addr();
+    let up = Upstream::start().await;
+    let addr = http_proxy(api, "web", up.addr, "").await;
+    add_toxic(
+        api,
+        "web",
+        r#"{"name":"zero","type":"http_delay","attributes":{"path":"/d","delay":0}}"#,
+    )
+    .await;
+    add_toxic(
+        api,
+        "web",
+        r#"{"name":"same","type":"http_tamper","attributes":{"path":"/t"}}"#,
+    )
+    .await;
+    add_toxic(
+        api,
+        "web",
+        r#"{"name":"never","type":"http_abort","toxicity":0,"attributes":{"status":503}}"#,
+    )
+    .await;
+    let mut c = Conn::open(addr).await;
+    for (path, marker) in [("/d", Some("zero")), ("/t", Some("same")), ("/n", None)] {
+        let got = c.get("GET", path, "").await;
+        assert_eq!(got.status, 200);
+        assert_eq!(got.header("x-shakedown-fault").as_deref(), marker, "{path}");
+    }
+    // An unreachable upstream: a 502 with the reason and no marker, even for a faulted
+    // request; counted as an HTTP error, not as a dial failure.
+    let gone = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr")
+    };
+    let lost = http_proxy(api, "lost", gone, "").await;
+    add_toxic(
+        api,
+        "lost",
+        r#"{"name":"zero","type":"http_delay","attributes":{"delay":0}}"#,
+    )
+    .await;
+    let got = Conn::open(lost).await.get("GET", "/", "").await;
+    assert_eq!(got.status, 502);
+    assert!(got.header("x-shakedown-error").is_some(), "{got:?}");
+    assert_eq!(got.header("x-shakedown-fault"), None);
+    let m = http(api, "GET", "/metrics", None).await.body;
+    let at = |name: &str, labels: &[&str]| metric(&m, name, labels);
+    assert_eq!(
+        at("shakedown_proxy_http_errors_total", &["proxy=\"lost\""]),
+        1.0
+    );
+    assert_eq!(
+        at("shakedown_proxy_http_requests_total", &["proxy=\"lost\""]),
+        1.0
+    );
+    assert_eq!(
+        at(
+            "shakedown_proxy_upstream_dial_failures_total",
+            &["proxy=\"lost\""]
+        ),
+        0.0
+    );
+    // HTTP toxics count requests, never connections.
+    let zero = ["proxy=\"web\"", "toxic=\"zero\""];
+    assert_eq!(at("shakedown_toxic_requests_faulted_total", &zero), 1.0);
+    assert_eq!(at("shakedown_toxic_connections_affected_total", &zero), 0.0);
+    srv.shutdown().await;
+}
