@@ -52,8 +52,10 @@ pub use reset::HttpReset;
 pub use tamper::{HttpTamper, Tamper};
 pub use throttle::HttpThrottle;
 
-/// The response header that marks every answer shakedown fabricated or altered; its value
-/// is the toxic's name (`header` for a header-driven fault).
+/// The response header that marks the response to every request a toxic faulted (whatever
+/// the fault changed, even nothing: an `http_delay` of 0), one value per such toxic: its
+/// name (`header` for a header-driven fault). The proxy's own 400 and 502 answers are not
+/// marked.
 pub const MARKER: &str = "x-shakedown-fault";
 
 /// A header to set: name and value, both validated.
