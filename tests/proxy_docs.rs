@@ -126,6 +126,48 @@ fn faults_md_says_what_zero_means_wherever_the_catalog_does() {
     assert!(checked >= 15, "{checked}");
 }
 
+/// Every series `/metrics` serves (a proxy, its HTTP figures, a TCP and an HTTP toxic) is a
+/// row of docs/control-api.md's metrics table, and every row is served: the table lacked
+/// `shakedown_proxy_http_requests_total` and `shakedown_proxy_http_errors_total`.
+#[test]
+fn the_metrics_table_lists_every_series_served() {
+    use shakedown::fault::{Toxic, ToxicKind};
+    let metrics = shakedown::proxy::Metrics::new();
+    let _p = metrics.proxy("p");
+    let h = metrics.http("p");
+    h.requests.inc();
+    for (t, attrs) in [("latency", "{}"), ("http_reset", "{}")] {
+        let kind = ToxicKind::from_wire(t, &serde_json::from_str(attrs).unwrap()).unwrap();
+        let toxic = Toxic {
+            name: t.to_string(),
+            stream: Default::default(),
+            toxicity: Default::default(),
+            kind,
+        };
+        metrics.toxic("p", &toxic).connections.inc();
+    }
+    let mut served: Vec<String> = metrics
+        .render()
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .filter_map(|l| l.split(['{', ' ']).next().map(str::to_string))
+        .collect();
+    served.sort();
+    served.dedup();
+    let doc =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/control-api.md"))
+            .unwrap();
+    let table = doc.split("## Metrics").nth(1).expect("a Metrics section");
+    let mut listed: Vec<String> = table
+        .lines()
+        .take_while(|l| !l.starts_with("## "))
+        .filter_map(|l| l.strip_prefix("| `shakedown_"))
+        .filter_map(|l| l.split('`').next().map(|n| format!("shakedown_{n}")))
+        .collect();
+    listed.sort();
+    assert_eq!(listed, served);
+}
+
 #[test]
 fn control_api_examples_are_valid() {
     assert!(check("docs/control-api.md") >= 5);

@@ -8,8 +8,8 @@ use crate::fault::{FaultError, ToxicKind};
 /// A toxic the control API would refuse.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub(super) enum ToxicError {
-    /// Not a known toxic type.
-    #[error("unknown toxic type `{0}`, expected one of {list}", list = ToxicKind::TYPES.join(", "))]
+    /// Not a known toxic type (empty: none given).
+    #[error("{}, expected one of {list}", if .0.is_empty() { "the toxic type is empty".to_string() } else { format!("unknown toxic type `{}`", .0) }, list = ToxicKind::TYPES.join(", "))]
     UnknownType(String),
     /// An attribute unknown to the type, or of the wrong kind.
     #[error("{message}")]

@@ -70,6 +70,19 @@ impl<'a> Attributes<'a> {
         Ok(n)
     }
 
+    /// A count attribute without unit (requests, for `first_n` and `max_active`), at most
+    /// [`MAX_BYTES`] (10^15, the same JSON-safe bound as sizes).
+    pub fn count(&self, name: &str) -> Result<u64, FaultError> {
+        let n = self.integer(name)?;
+        if n > MAX_BYTES {
+            return Err(FaultError::field(
+                format!("attributes.{name}"),
+                format!("must be at most {MAX_BYTES} (10^15), got {n}"),
+            ));
+        }
+        Ok(n)
+    }
+
     /// A duration attribute given as an integer in milliseconds, at most [`MAX_DELAY`].
     pub fn millis(&self, name: &str) -> Result<Duration, FaultError> {
         self.bounded(
@@ -269,6 +282,18 @@ mod tests {
             "{err}"
         );
         assert_eq!(a.integer("missing").unwrap(), 0);
+        // A count has no unit: not "bytes".
+        let m = json!({"first_n": MAX_BYTES + 1})
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(
+            Attributes::new(&m)
+                .count("first_n")
+                .unwrap_err()
+                .to_string(),
+            "attributes.first_n: must be at most 1000000000000000 (10^15), got 1000000000000001"
+        );
         assert_eq!(a.millis("ok").unwrap(), Duration::from_millis(5));
         assert!(a.reject_unknown(&["latency", "jitter"]).is_err());
     }

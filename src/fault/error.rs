@@ -5,8 +5,9 @@ use super::ToxicKind;
 /// A toxic that cannot be built from what was supplied.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FaultError {
-    /// The `type` is not one of [`ToxicKind::TYPES`].
-    #[error("invalid toxic type: {0:?} (expected one of {types})", types = ToxicKind::TYPES.join(", "))]
+    /// The `type` is not one of [`ToxicKind::TYPES`]; empty when it is missing or `null`
+    /// (said so: `invalid toxic type: missing, null or empty (expected one of …)`).
+    #[error("invalid toxic type: {} (expected one of {types})", shown_type(.0), types = ToxicKind::TYPES.join(", "))]
     InvalidType(String),
     /// The `stream` is neither `upstream` nor `downstream`.
     #[error("stream was invalid, can be either upstream or downstream (got {0:?})")]
@@ -19,6 +20,15 @@ pub enum FaultError {
         /// What is wrong.
         message: String,
     },
+}
+
+/// The type as an error shows it: quoted, or `missing` for none.
+fn shown_type(type_name: &str) -> String {
+    if type_name.is_empty() {
+        "missing, null or empty".to_string()
+    } else {
+        format!("{type_name:?}")
+    }
 }
 
 impl FaultError {

@@ -27,6 +27,7 @@ macro_rules! http_attributes {
 
 mod abort;
 mod delay;
+pub mod framing;
 mod grpc_abort;
 mod matcher;
 mod reset;
@@ -51,8 +52,10 @@ pub use reset::HttpReset;
 pub use tamper::{HttpTamper, Tamper};
 pub use throttle::HttpThrottle;
 
-/// The response header that marks every answer shakedown fabricated or altered; its value
-/// is the toxic's name (`header` for a header-driven fault).
+/// The response header that marks the response to every request a toxic faulted (whatever
+/// the fault changed, even nothing: an `http_delay` of 0), one value per such toxic: its
+/// name (`header` for a header-driven fault). The proxy's own 400 and 502 answers are not
+/// marked.
 pub const MARKER: &str = "x-shakedown-fault";
 
 /// A header to set: name and value, both validated.
@@ -130,21 +133,17 @@ fn status(a: &Attributes<'_>, name: &str) -> Result<Option<StatusCode>, FaultErr
         })
 }
 
-/// A header object attribute (`{"name": "value"}`), each name and value checked.
+/// A header object attribute (`{"name": "value"}`), each name and value checked; a
+/// [`framing::RESERVED`] name is refused.
 fn headers(a: &Attributes<'_>, name: &str) -> Result<Vec<Header>, FaultError> {
     a.string_map(name)?
         .into_iter()
         .map(|(k, v)| {
-            let bad = |what: &str| {
-                FaultError::field(
-                    format!("attributes.{name}.{k}"),
-                    format!("invalid header {what}"),
-                )
-            };
-            Ok((
-                HeaderName::from_bytes(k.as_bytes()).map_err(|_| bad("name"))?,
-                HeaderValue::from_str(v).map_err(|_| bad("value"))?,
-            ))
+            let field = || format!("attributes.{name}.{k}");
+            let bad = |what: &str| FaultError::field(field(), format!("invalid header {what}"));
+            let header = HeaderName::from_bytes(k.as_bytes()).map_err(|_| bad("name"))?;
+            framing::check(field, &header)?;
+            Ok((header, HeaderValue::from_str(v).map_err(|_| bad("value"))?))
         })
         .collect()
 }

@@ -6,7 +6,8 @@
 //! instead of the upstream, so TCP toxics act on the client's bytes exactly as in TCP mode.
 //! Either way hyper serves HTTP/1.1 and h2c (prior knowledge) with
 //! hyper-util's auto server, keeps client connections alive, decides each request's HTTP
-//! toxics (`decide`), acts on the verdicts (`serve`), and forwards (`forward`), streaming
+//! toxics (`decide`), acts on the verdicts (`serve`; the framing of what they fabricate or
+//! rewrite is `frame`'s), and forwards (`forward`), streaming
 //! bodies both ways (`body`): an HTTP/1.x client connection's requests on an upstream
 //! connection of its own, driven in its task (`owned`), the rest through pooled hyper-util
 //! clients. A request goes upstream in the
@@ -42,6 +43,7 @@ mod counted;
 mod decide;
 mod direct;
 mod forward;
+mod frame;
 mod owned;
 mod peers;
 mod reset;

@@ -27,6 +27,31 @@ fn errors_name_the_field() {
     assert_eq!(e.message, "missing required field: [0].upstream");
     let e = toxic_request(&json!({"type": "latency", "stream": "up"})).unwrap_err();
     assert!(e.message.starts_with("stream was invalid"), "{}", e.message);
+    // A missing or null type is said to be missing (it read `invalid toxic type: ""`).
+    for body in [json!({}), json!({"type": null}), json!({"type": ""})] {
+        let e = toxic_request(&body).unwrap_err();
+        assert!(
+            e.message.starts_with(
+                "invalid toxic type: missing, null or empty (expected one of latency, "
+            ),
+            "{body}: {}",
+            e.message
+        );
+        assert_eq!(e.field.as_deref(), Some("type"));
+    }
+}
+
+/// In an update, `null` removes an optional attribute (`http_tamper`'s `truncate`: no cut),
+/// where `0` is a value of its own (cut to nothing).
+#[test]
+fn a_null_attribute_in_a_patch_removes_it() {
+    let t = toxic_request(&json!({"type": "http_tamper", "attributes": {"truncate": 0}}))
+        .unwrap()
+        .toxic;
+    assert_eq!(t.kind.attributes()["truncate"], json!(0));
+    let p = toxic_patch(&json!({"attributes": {"truncate": null}})).unwrap();
+    let merged = patched(&t, &p).unwrap();
+    assert_eq!(merged.kind.attributes().get("truncate"), None);
 }
 
 #[test]

@@ -16,9 +16,9 @@ use crate::fault::kind::Kind;
 pub struct HttpAbort {
     /// Which requests.
     pub matcher: Box<Matcher>,
-    /// The status (200..=599; required).
+    /// The status (200..=599; required). A 204 or 304 has no body.
     pub status: StatusCode,
-    /// Extra response headers.
+    /// Extra response headers, none of [`framing::RESERVED`](super::framing::RESERVED).
     pub headers: Vec<Header>,
     /// The response body (empty by default).
     pub body: Bytes,
@@ -35,16 +35,21 @@ impl Kind for HttpAbort {
     );
     const HTTP: bool = true;
 
+    /// A `body` with a status that has none (204, 304) is refused, as is a
+    /// [`framing::RESERVED`](super::framing::RESERVED) header in `headers`.
     fn from_attributes(a: &Attributes<'_>) -> Result<Self, FaultError> {
+        let status = super::status(a, "status")?.ok_or_else(|| {
+            FaultError::field(
+                "attributes.status",
+                "required (a final HTTP status in 200..=599)",
+            )
+        })?;
+        let body = super::body(a, "body")?.unwrap_or_default();
+        super::framing::check_body(Some(status), "body", !body.is_empty())?;
         Ok(Self {
-            status: super::status(a, "status")?.ok_or_else(|| {
-                FaultError::field(
-                    "attributes.status",
-                    "required (a final HTTP status in 200..=599)",
-                )
-            })?,
+            status,
             headers: super::headers(a, "headers")?,
-            body: super::body(a, "body")?.unwrap_or_default(),
+            body,
             matcher: Box::new(Matcher::from_attributes(a)?),
         })
     }

@@ -81,8 +81,8 @@ impl Matcher {
             path,
             path_regex,
             header,
-            first_n: a.bytes("first_n")?,
-            max_active: a.bytes("max_active")?,
+            first_n: a.count("first_n")?,
+            max_active: a.count("max_active")?,
         })
     }
 

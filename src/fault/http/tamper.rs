@@ -1,6 +1,9 @@
 //! `http_tamper {status?, set_headers?, remove_headers?, body?, truncate?}`: rewrite the
 //! upstream's response. `body` replaces the body; `truncate` (bytes) ends it after that many
-//! bytes. Either drops `content-length`, so the shorter body is still well framed.
+//! bytes (absent: no cut; 0: an empty body). The proxy frames the result from the body it
+//! sends (`content-length` or chunked); a bodiless `status` (204, 304) sends no body, so
+//! `body` and `truncate` are refused with one. Framing and hop-by-hop headers are refused in
+//! `set_headers` and `remove_headers` ([`super::framing::RESERVED`]).
 
 use bytes::Bytes;
 use http::{HeaderName, StatusCode};
@@ -16,15 +19,16 @@ use crate::fault::kind::Kind;
 /// What to change in a response.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Tamper {
-    /// A new status.
+    /// A new status. A bodiless one (204, 304) drops the body and its framing headers.
     pub status: Option<StatusCode>,
-    /// Headers to set (replacing any of the same name).
+    /// Headers to set (replacing any of the same name), none of
+    /// [`framing::RESERVED`](super::framing::RESERVED).
     pub set_headers: Vec<Header>,
-    /// Headers to remove.
+    /// Headers to remove, none of [`framing::RESERVED`](super::framing::RESERVED).
     pub remove_headers: Vec<HeaderName>,
     /// A new body.
     pub body: Option<Bytes>,
-    /// Keep only this many bytes of the body.
+    /// Keep only this many bytes of the body (`None`: no cut; `Some(0)`: an empty body).
     pub truncate: Option<u64>,
 }
 
@@ -59,22 +63,26 @@ impl Kind for HttpTamper {
             .into_iter()
             .enumerate()
             .map(|(i, h)| {
-                HeaderName::from_bytes(h.as_bytes()).map_err(|_| {
-                    FaultError::field(
-                        format!("attributes.remove_headers[{i}]"),
-                        format!("not a header name: {h:?}"),
-                    )
-                })
+                let field = || format!("attributes.remove_headers[{i}]");
+                let name = HeaderName::from_bytes(h.as_bytes())
+                    .map_err(|_| FaultError::field(field(), format!("not a header name: {h:?}")))?;
+                super::framing::check(field, &name)?;
+                Ok(name)
             })
             .collect::<Result<_, _>>()?;
+        let status = super::status(a, "status")?;
+        let body = super::body(a, "body")?;
+        let truncate = a.has("truncate").then(|| a.bytes("truncate")).transpose()?;
+        super::framing::check_body(status, "body", body.is_some())?;
+        super::framing::check_body(status, "truncate", truncate.is_some())?;
         Ok(Self {
             matcher: Box::new(Matcher::from_attributes(a)?),
             tamper: Box::new(Tamper {
-                status: super::status(a, "status")?,
+                status,
                 set_headers: super::headers(a, "set_headers")?,
                 remove_headers,
-                body: super::body(a, "body")?,
-                truncate: a.has("truncate").then(|| a.bytes("truncate")).transpose()?,
+                body,
+                truncate,
             }),
         })
     }

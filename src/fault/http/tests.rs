@@ -50,6 +50,64 @@ fn bad_attributes_name_the_field() {
     assert!(err("http_throttle", json!({"rate": 0})).starts_with("attributes.rate: "));
     assert!(err("grpc_abort", json!({"code": 17})).starts_with("attributes.code: "));
     assert!(err("http_reset", json!({"first_n": -1})).starts_with("attributes.first_n: "));
+    // Counts are requests, not bytes.
+    for count in ["first_n", "max_active"] {
+        assert_eq!(
+            err("http_reset", json!({count: 1_000_000_000_000_001u64})),
+            format!(
+                "attributes.{count}: must be at most 1000000000000000 (10^15), got 1000000000000001"
+            )
+        );
+    }
+}
+
+/// Framing and hop-by-hop headers are the proxy's: refused in every header field, by name
+/// in any case; a body with a bodiless status is refused. They made hyper panic.
+#[test]
+fn framing_headers_and_bodies_of_bodiless_statuses_are_refused() {
+    let err = |t, a| kind(t, a).unwrap_err().to_string();
+    for name in framing::RESERVED {
+        let upper = name.to_ascii_uppercase();
+        assert!(
+            err(
+                "http_abort",
+                json!({"status": 200, "headers": {upper.clone(): "1"}})
+            )
+            .starts_with(&format!(
+                "attributes.headers.{upper}: {name} cannot be set or removed"
+            )),
+        );
+        assert!(
+            err("http_tamper", json!({"set_headers": {name: "1"}}))
+                .starts_with(&format!("attributes.set_headers.{name}: {name} cannot")),
+        );
+        assert!(
+            err("http_tamper", json!({"remove_headers": ["etag", name]}))
+                .starts_with(&format!("attributes.remove_headers[1]: {name} cannot")),
+        );
+    }
+    assert_eq!(
+        err("http_abort", json!({"status": 204, "body": "x"})),
+        "attributes.body: a 204 response has no body: remove `body` or choose another status"
+    );
+    assert!(
+        err("http_tamper", json!({"status": 304, "body": ""}))
+            .starts_with("attributes.body: a 304")
+    );
+    assert!(
+        err("http_tamper", json!({"status": 204, "truncate": 0}))
+            .starts_with("attributes.truncate: a 204")
+    );
+    // Accepted: a bodiless status alone (the proxy drops the body), an empty body.
+    assert!(kind("http_tamper", json!({"status": 204})).is_ok());
+    assert!(kind("http_abort", json!({"status": 304, "body": ""})).is_ok());
+    assert!(
+        kind(
+            "http_abort",
+            json!({"status": 200, "headers": {"content-type": "text/plain"}})
+        )
+        .is_ok()
+    );
 }
 
 #[test]

@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use http::request::Parts;
-use http::{HeaderMap, StatusCode};
+use http::{HeaderMap, HeaderName, StatusCode};
 
 use super::{Front, RequestState};
 use crate::fault::attrs::MAX_DELAY;
@@ -105,30 +105,58 @@ pub(super) fn toxics(front: &Front, snapshot: &Snapshot, parts: &Parts) -> Decis
     decision
 }
 
+/// The most of a request's bad header value (or unknown header name) an error echoes, in
+/// bytes; a longer one is cut there and marked `...` with its length.
+const ECHOED: usize = 100;
+
+/// A header value as an error shows it: quoted and escaped (not UTF-8: lossily), at most
+/// [`ECHOED`] bytes of it.
+fn echoed(bytes: &[u8]) -> String {
+    let shown = String::from_utf8_lossy(&bytes[..bytes.len().min(ECHOED)]);
+    if bytes.len() > ECHOED {
+        format!("{shown:?}... ({} bytes)", bytes.len())
+    } else {
+        format!("{shown:?}")
+    }
+}
+
+/// A header name as an error shows it: at most [`ECHOED`] bytes of it (names are ASCII).
+fn named(name: &HeaderName) -> String {
+    let n = name.as_str();
+    if n.len() > ECHOED {
+        format!("{}... ({} bytes)", &n[..ECHOED], n.len())
+    } else {
+        n.to_string()
+    }
+}
+
 /// The faults a request's headers ask for (`x-shakedown-fault-abort: 503`, `-delay: 200ms`,
 /// `-reset: 1`), removing every `x-shakedown-fault-*` header so none reaches the upstream.
-/// A bad value, an unknown fault header or one given more than once is an error naming the
-/// header.
+/// Whatever the headers' order, the delay comes first, then the abort or the reset (so the
+/// delay always applies); asking for both an abort and a reset is an error. A bad value, an
+/// unknown fault header or one given more than once is an error naming the header (a value
+/// or name echoed at most [`ECHOED`] bytes long).
 pub(super) fn from_headers(headers: &mut HeaderMap) -> Result<Vec<Fault>, String> {
     let names: Vec<_> = headers
         .keys()
         .filter(|k| k.as_str().starts_with(HEADER_PREFIX))
         .cloned()
         .collect();
-    let mut out = Vec::new();
+    let (mut delay, mut end) = (None, None::<(&str, Verdict)>);
     for name in names {
         let given = headers.get_all(&name).iter().count();
         if given > 1 {
-            return Err(format!("{name}: given {given} times, expected once"));
+            return Err(format!(
+                "{}: given {given} times, expected once",
+                named(&name)
+            ));
         }
         let value = headers.remove(&name);
-        let text = value
-            .as_ref()
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .trim();
+        let raw = value.as_ref().map_or(&b""[..], |v| v.as_bytes());
+        let text = std::str::from_utf8(raw).unwrap_or_default().trim();
         let what = &name.as_str()[HEADER_PREFIX.len()..];
-        let bad = |expected: &str| format!("{name}: expected {expected}, got {text:?}");
+        let bad =
+            |expected: &str| format!("{}: expected {expected}, got {}", named(&name), echoed(raw));
         let verdict = match what {
             "abort" => {
                 let status = text
@@ -145,14 +173,15 @@ pub(super) fn from_headers(headers: &mut HeaderMap) -> Result<Vec<Fault>, String
                 })
             }
             "delay" => {
-                let delay = humantime::parse_duration(text)
+                let d = humantime::parse_duration(text)
                     .ok()
                     .filter(|d| *d <= MAX_DELAY)
                     .ok_or_else(|| bad("a duration such as 200ms, at most 24h"))?;
-                Verdict::Delay {
-                    request: delay,
+                delay = Some(Verdict::Delay {
+                    request: d,
                     response: Duration::ZERO,
-                }
+                });
+                continue;
             }
             "reset" => match text {
                 "1" | "true" => Verdict::Reset,
@@ -161,14 +190,24 @@ pub(super) fn from_headers(headers: &mut HeaderMap) -> Result<Vec<Fault>, String
             },
             _ => {
                 return Err(format!(
-                    "{name}: unknown fault header (expected {HEADER_PREFIX}abort, -delay or -reset)"
+                    "{}: unknown fault header (expected {HEADER_PREFIX}abort, -delay or -reset)",
+                    named(&name)
                 ));
             }
         };
-        out.push(Fault {
+        if let Some((first, _)) = end {
+            return Err(format!(
+                "{HEADER_PREFIX}{first} and {name}: both given, expected one of them"
+            ));
+        }
+        end = Some((if what == "abort" { "abort" } else { "reset" }, verdict));
+    }
+    Ok(delay
+        .into_iter()
+        .chain(end.map(|(_, v)| v))
+        .map(|verdict| Fault {
             name: HEADER_FAULT.to_string(),
             verdict,
-        });
-    }
-    Ok(out)
+        })
+        .collect())
 }

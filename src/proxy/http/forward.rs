@@ -168,10 +168,16 @@ pub(super) fn full(bytes: Bytes) -> ProxyBody {
         .boxed_unsync()
 }
 
-/// An error the proxy answers itself: `status`, the reason in [`ERROR_HEADER`] and the body.
+/// The longest reason [`error`] answers, in characters; a longer one is cut there and ends
+/// `...`, so no request can make the proxy echo an unbounded header back.
+const REASON_MAX: usize = 1024;
+
+/// An error the proxy answers itself: `status`, the reason in [`ERROR_HEADER`] and the body
+/// (printable ASCII, at most [`REASON_MAX`] characters of it).
 pub(super) fn error(status: StatusCode, reason: &str) -> Response<ProxyBody> {
-    let printable: String = reason
+    let mut printable: String = reason
         .chars()
+        .take(REASON_MAX)
         .map(|c| {
             if c.is_ascii_graphic() || c == ' ' {
                 c
@@ -180,6 +186,9 @@ pub(super) fn error(status: StatusCode, reason: &str) -> Response<ProxyBody> {
             }
         })
         .collect();
+    if reason.chars().nth(REASON_MAX).is_some() {
+        printable.push_str("...");
+    }
     let mut r = Response::new(full(Bytes::from(format!("shakedown: {printable}\n"))));
     *r.status_mut() = status;
     if let Ok(v) = HeaderValue::from_str(&printable) {

@@ -177,33 +177,14 @@ fn is_grpc(headers: &HeaderMap) -> bool {
 
 /// A fabricated answer.
 fn respond(answer: Answer, plan: &Plan, decision: Decision) -> Response<ProxyBody> {
-    let mut r = Response::new(forward::full(answer.body));
-    *r.status_mut() = answer.status;
-    for (k, v) in answer.headers {
-        r.headers_mut().insert(k, v);
-    }
+    let r = super::frame::answer(answer.status, answer.headers, answer.body);
     let trailers = (!answer.trailers.is_empty()).then(|| answer.trailers.into_iter().collect());
     shape(r, plan, decision, None, trailers)
 }
 
 /// Apply one `http_tamper` to the upstream's response.
 fn tamper(response: &mut Response<ProxyBody>, t: &Tamper, truncate: &mut Option<u64>) {
-    if let Some(s) = t.status {
-        *response.status_mut() = s;
-    }
-    let headers = response.headers_mut();
-    for name in &t.remove_headers {
-        headers.remove(name);
-    }
-    for (k, v) in &t.set_headers {
-        headers.insert(k.clone(), v.clone());
-    }
-    if t.body.is_some() || t.truncate.is_some() {
-        headers.remove(http::header::CONTENT_LENGTH);
-    }
-    if let Some(b) = &t.body {
-        *response.body_mut() = forward::full(b.clone());
-    }
+    super::frame::tamper(response, t);
     if let Some(n) = t.truncate {
         *truncate = Some(truncate.map_or(n, |m| m.min(n)));
     }

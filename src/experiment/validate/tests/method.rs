@@ -73,6 +73,26 @@ duration: 5s
             "6:",
             "method[0].fault.attributes.path_regex: does not compile",
         ),
+        // Framing headers are refused at the header's own line and column (they made every
+        // request of the run panic the proxy, and the run still passed).
+        (
+            "retry-after: \"1\"",
+            "Content-Length: \"5\"",
+            "6:143",
+            "method[0].fault.attributes.headers.Content-Length: content-length cannot be set or removed",
+        ),
+        (
+            "status: 503",
+            "status: 204, body: x",
+            "6:",
+            "method[0].fault.attributes.body: a 204 response has no body",
+        ),
+        (
+            "type: http_abort",
+            "type: \"\"",
+            "6:",
+            "method[0].fault.type: the toxic type is empty, expected one of latency,",
+        ),
         (
             "proxy: web",
             "proxy: kv",
