@@ -303,6 +303,9 @@ async fn serve_connection<I>(
     // Set by the first request: until then the connection is on the head-read clock (hyper's
     // own timer covers HTTP/1.1 heads, not the version sniffing before them).
     let first = CancellationToken::new();
+    // A relayed connection: cancelled when the proxy's connection that dialled this one ends
+    // (set before the first request cancels `first`).
+    let relay = Arc::new(OnceLock::<CancellationToken>::new());
     // HTTP/1.x requests go upstream on this connection's own upstream connection, driven
     // below in this task (hyper polls an HTTP/1 request's service future in it too).
     let owned = owned::OwnedUpstream::default();
@@ -310,11 +313,11 @@ async fn serve_connection<I>(
         let reset = reset.clone();
         let first = first.clone();
         let owned = owned.clone();
+        let relay = relay.clone();
         move |req| {
             let front = front.clone();
             let reset = reset.clone();
             let owned = owned.clone();
-            first.cancel();
             // A front connection the proxy did not dial (another local process found the
             // front's port) is not a client of this proxy: it is reset without an answer, so
             // it bypasses neither `enabled: false` nor the TCP toxics. The proxy registers
@@ -322,10 +325,14 @@ async fn serve_connection<I>(
             let (xff, stranger) = match &client {
                 ClientAddr::Known(xff) => (xff.clone(), false),
                 ClientAddr::ViaFront(from) => match front.peers.lookup(*from) {
-                    Some(peer) => (forward::forwarded_for(peer), false),
+                    Some(found) => {
+                        let _ = relay.set(found.gone);
+                        (forward::forwarded_for(found.peer), false)
+                    }
                     None => (None, true),
                 },
             };
+            first.cancel();
             async move {
                 if stranger {
                     reset.cancel();
@@ -363,10 +370,15 @@ async fn serve_connection<I>(
         tokio::select! {
             _ = reset.cancelled() => {}
             _ = stop.cancelled() => {}
-            // The first request head takes too long.
+            // The first request head takes too long; once it came, a relayed connection
+            // ends with the proxy's connection that dialled it (the client left, the proxy
+            // was disabled or deleted): its requests in flight never reach the upstream.
             _ = async {
                 tokio::select! {
-                    _ = first.cancelled() => std::future::pending().await,
+                    _ = first.cancelled() => match relay.get() {
+                        Some(gone) => gone.cancelled().await,
+                        None => std::future::pending().await,
+                    },
                     _ = tokio::time::sleep(head_timeout) => {}
                 }
             } => {}
