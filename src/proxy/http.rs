@@ -3,7 +3,8 @@
 //! An HTTP-mode proxy keeps its TCP face: its listener, connection numbering, TCP toxics and
 //! descriptor budget are the TCP proxy's. A connection accepted while a TCP toxic acts on the
 //! bytes is **relayed**: its pipes dial the proxy's **front** (a listener on `127.0.0.1:0`)
-//! instead of the upstream, so TCP toxics act on the client's bytes exactly as in TCP mode.
+//! instead of the upstream, so TCP toxics act on the client's bytes exactly as in TCP mode;
+//! the front connection ends with the relaying one (disabled, deleted), requests in flight too.
 //! Either way hyper serves HTTP/1.1 and h2c (prior knowledge) with
 //! hyper-util's auto server, keeps client connections alive, decides each request's HTTP
 //! toxics (`decide`), acts on the verdicts (`serve`), and forwards (`forward`), streaming
@@ -42,13 +43,14 @@ mod counted;
 mod decide;
 mod direct;
 mod forward;
+mod held;
 mod owned;
 mod peers;
 mod reset;
 mod serve;
 mod tls;
 
-pub(crate) use direct::serve as serve_direct;
+pub(crate) use direct::{serve as serve_direct, serves_directly};
 pub(crate) use peers::PeerMap;
 pub use tls::ProxyTls;
 pub(crate) use tls::{FIELDS as TLS_FIELDS, HttpTls};
@@ -101,17 +103,6 @@ impl HttpShared {
     pub(crate) fn front(&self) -> Option<&Arc<Front>> {
         self.front.get()
     }
-}
-
-/// Whether a connection accepted now is served directly: the proxy is in HTTP mode and no
-/// toxic acts on its bytes (HTTP toxics act per request; `refuse_new` and `slow_open` act
-/// only when a connection opens, before this is asked).
-pub(crate) fn serves_directly(snapshot: &Snapshot) -> bool {
-    snapshot.http.is_some()
-        && snapshot
-            .toxics
-            .iter()
-            .all(|e| e.toxic.kind.is_http() || e.toxic.kind.acts_on_open())
 }
 
 /// What the front's connections share.
@@ -303,8 +294,7 @@ async fn serve_connection<I>(
     // Set by the first request: until then the connection is on the head-read clock (hyper's
     // own timer covers HTTP/1.1 heads, not the version sniffing before them).
     let first = CancellationToken::new();
-    // A relayed connection: cancelled when the proxy's connection that dialled this one ends
-    // (set before the first request cancels `first`).
+    // Relayed: cancelled when the proxy's connection that dialled this one ends (set first).
     let relay = Arc::new(OnceLock::<CancellationToken>::new());
     // HTTP/1.x requests go upstream on this connection's own upstream connection, driven
     // below in this task (hyper polls an HTTP/1 request's service future in it too).
@@ -370,9 +360,8 @@ async fn serve_connection<I>(
         tokio::select! {
             _ = reset.cancelled() => {}
             _ = stop.cancelled() => {}
-            // The first request head takes too long; once it came, a relayed connection
-            // ends with the proxy's connection that dialled it (the client left, the proxy
-            // was disabled or deleted): its requests in flight never reach the upstream.
+            // The first request head takes too long; then a relayed connection ends with the
+            // proxy's (disabled, deleted): its requests in flight never reach the upstream.
             _ = async {
                 tokio::select! {
                     _ = first.cancelled() => match relay.get() {
