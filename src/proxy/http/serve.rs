@@ -109,7 +109,6 @@ pub(super) async fn handle(
     conn: &Conn<'_>,
     req: Request<Incoming>,
 ) -> Response<ProxyBody> {
-    let arrival = tokio::time::Instant::now();
     let snapshot = front.config.borrow().clone();
     let Some(target) = snapshot.http.as_ref() else {
         return forward::error(StatusCode::BAD_GATEWAY, "the proxy is not in HTTP mode");
@@ -131,6 +130,8 @@ pub(super) async fn handle(
     decision.faults.extend(asked);
     let plan = Plan::of(&mut decision, &snapshot, from_toxics);
     if !plan.request_delay.is_zero() {
+        // From now: the request arrived microseconds ago (no clock read for the others).
+        let arrival = tokio::time::Instant::now();
         held::hold(&front.config, arrival, |s| plan.held.request_delay(s)).await;
     }
     match plan.end.clone() {
