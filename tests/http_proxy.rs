@@ -147,6 +147,58 @@ async fn upstream_garbage_early_close_or_absence_is_a_502_with_a_reason() {
     srv.shutdown().await;
 }
 
+/// Send `raw` on a fresh connection (then half-close it when `close`), read the proxy's answer.
+async fn raw_exchange(addr: std::net::SocketAddr, raw: &[u8], close: bool) -> String {
+    let mut c = TcpStream::connect(addr).await.unwrap();
+    c.write_all(raw).await.unwrap();
+    if close {
+        c.shutdown().await.unwrap();
+    }
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    // Up to the end of the proxy's short answer (it may keep the connection open).
+    while !String::from_utf8_lossy(&got).contains("shakedown:") {
+        match tokio::time::timeout(STEP, c.read(&mut buf)).await {
+            Ok(Ok(n)) if n > 0 => got.extend_from_slice(&buf[..n]),
+            _ => break,
+        }
+    }
+    String::from_utf8_lossy(&got).to_string()
+}
+
+#[tokio::test]
+async fn a_request_body_the_client_botched_is_a_400_blamed_on_the_client() {
+    let srv = server(1).await;
+    let api = srv.local_addr();
+    let up = Upstream::start().await;
+    let addr = http_proxy(api, "web", up.addr, "").await;
+    let head = "POST /sink HTTP/1.1\r\nHost: example.test\r\n";
+    let cases = [
+        // A chunk size that is not hex.
+        (
+            format!("{head}Transfer-Encoding: chunked\r\n\r\nZZZ\r\nabc\r\n0\r\n\r\n"),
+            false,
+        ),
+        // A close in the middle of the body (90 of 100 bytes missing).
+        (format!("{head}Content-Length: 100\r\n\r\nonly ten.."), true),
+    ];
+    for (raw, close) in &cases {
+        let got = raw_exchange(addr, raw.as_bytes(), *close).await;
+        let first = got.lines().next().unwrap_or_default();
+        assert!(first.starts_with("HTTP/1.1 400"), "{raw:?}: {got}");
+        assert!(
+            got.to_lowercase().contains("x-shakedown-error: client: "),
+            "{raw:?}: {got}"
+        );
+    }
+    // Counted as answered, not as errors (the upstream did nothing wrong).
+    let m = http(api, "GET", "/metrics", None).await.body;
+    let count = |name| metric(&m, name, &["proxy=\"web\""]);
+    assert_eq!(count("shakedown_proxy_http_requests_total"), 2.0);
+    assert_eq!(count("shakedown_proxy_http_errors_total"), 0.0);
+    srv.shutdown().await;
+}
+
 #[tokio::test]
 async fn a_100_mb_body_streams_both_ways() {
     let srv = server(1).await;

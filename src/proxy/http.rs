@@ -3,7 +3,8 @@
 //! An HTTP-mode proxy keeps its TCP face: its listener, connection numbering, TCP toxics and
 //! descriptor budget are the TCP proxy's. A connection accepted while a TCP toxic acts on the
 //! bytes is **relayed**: its pipes dial the proxy's **front** (a listener on `127.0.0.1:0`)
-//! instead of the upstream, so TCP toxics act on the client's bytes exactly as in TCP mode.
+//! instead of the upstream, so TCP toxics act on the client's bytes exactly as in TCP mode;
+//! the front connection ends with the relaying one (disabled, deleted), requests in flight too.
 //! Either way hyper serves HTTP/1.1 and h2c (prior knowledge) with
 //! hyper-util's auto server, keeps client connections alive, decides each request's HTTP
 //! toxics (`decide`), acts on the verdicts (`serve`; the framing of what they fabricate or
@@ -44,13 +45,14 @@ mod decide;
 mod direct;
 mod forward;
 mod frame;
+mod held;
 mod owned;
 mod peers;
 mod reset;
 mod serve;
 mod tls;
 
-pub(crate) use direct::serve as serve_direct;
+pub(crate) use direct::{serve as serve_direct, serves_directly};
 pub(crate) use peers::PeerMap;
 pub use tls::ProxyTls;
 pub(crate) use tls::{FIELDS as TLS_FIELDS, HttpTls};
@@ -103,17 +105,6 @@ impl HttpShared {
     pub(crate) fn front(&self) -> Option<&Arc<Front>> {
         self.front.get()
     }
-}
-
-/// Whether a connection accepted now is served directly: the proxy is in HTTP mode and no
-/// toxic acts on its bytes (HTTP toxics act per request; `refuse_new` and `slow_open` act
-/// only when a connection opens, before this is asked).
-pub(crate) fn serves_directly(snapshot: &Snapshot) -> bool {
-    snapshot.http.is_some()
-        && snapshot
-            .toxics
-            .iter()
-            .all(|e| e.toxic.kind.is_http() || e.toxic.kind.acts_on_open())
 }
 
 /// What the front's connections share.
@@ -305,6 +296,8 @@ async fn serve_connection<I>(
     // Set by the first request: until then the connection is on the head-read clock (hyper's
     // own timer covers HTTP/1.1 heads, not the version sniffing before them).
     let first = CancellationToken::new();
+    // Relayed: cancelled when the proxy's connection that dialled this one ends (set first).
+    let relay = Arc::new(OnceLock::<CancellationToken>::new());
     // HTTP/1.x requests go upstream on this connection's own upstream connection, driven
     // below in this task (hyper polls an HTTP/1 request's service future in it too).
     let owned = owned::OwnedUpstream::default();
@@ -312,11 +305,11 @@ async fn serve_connection<I>(
         let reset = reset.clone();
         let first = first.clone();
         let owned = owned.clone();
+        let relay = relay.clone();
         move |req| {
             let front = front.clone();
             let reset = reset.clone();
             let owned = owned.clone();
-            first.cancel();
             // A front connection the proxy did not dial (another local process found the
             // front's port) is not a client of this proxy: it is reset without an answer, so
             // it bypasses neither `enabled: false` nor the TCP toxics. The proxy registers
@@ -324,10 +317,14 @@ async fn serve_connection<I>(
             let (xff, stranger) = match &client {
                 ClientAddr::Known(xff) => (xff.clone(), false),
                 ClientAddr::ViaFront(from) => match front.peers.lookup(*from) {
-                    Some(peer) => (forward::forwarded_for(peer), false),
+                    Some(found) => {
+                        let _ = relay.set(found.gone);
+                        (forward::forwarded_for(found.peer), false)
+                    }
                     None => (None, true),
                 },
             };
+            first.cancel();
             async move {
                 if stranger {
                     reset.cancel();
@@ -365,10 +362,14 @@ async fn serve_connection<I>(
         tokio::select! {
             _ = reset.cancelled() => {}
             _ = stop.cancelled() => {}
-            // The first request head takes too long.
+            // The first request head takes too long; then a relayed connection ends with the
+            // proxy's (disabled, deleted): its requests in flight never reach the upstream.
             _ = async {
                 tokio::select! {
-                    _ = first.cancelled() => std::future::pending().await,
+                    _ = first.cancelled() => match relay.get() {
+                        Some(gone) => gone.cancelled().await,
+                        None => std::future::pending().await,
+                    },
                     _ = tokio::time::sleep(head_timeout) => {}
                 }
             } => {}

@@ -1,8 +1,17 @@
 //! A response body as a faulted request delivers it: throttled (`http_throttle`), cut short
 //! (`http_tamper.truncate`), or with trailers added (`grpc_abort`), holding its toxics'
 //! `max_active` slots until it ends. Bodies stream: nothing is buffered whole.
+//!
+//! A throttle follows the live configuration (`held`): when its toxic is removed the rest of
+//! the body flows unthrottled, when its rate is updated the rest goes at the new rate from
+//! now (what the link was still sending is re-timed at the new rate).
+//!
+//! Also the client's request body as it goes upstream ([`ClientBody`]), which remembers a
+//! failure of the client's own (a malformed chunked body, a close mid-body) so that the
+//! exchange is answered `400` for the client and not `502` for the upstream.
 
 use std::pin::Pin;
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
@@ -12,7 +21,9 @@ use hyper::body::{Body, Frame, SizeHint};
 use tokio::time::{Instant, Sleep};
 
 use super::decide::ActiveGuard;
+use super::held::LiveRate;
 use super::{BoxError, ProxyBody};
+use crate::fault::attrs::MAX_DELAY;
 use crate::fault::kind::after;
 
 /// A body passed on with the faults' shaping.
@@ -20,6 +31,8 @@ pub(super) struct Shaped {
     inner: ProxyBody,
     /// Bytes per second, if throttled.
     rate: Option<u64>,
+    /// The throttles' rate as the configuration changes (when throttled).
+    live: Option<LiveRate>,
     /// Bytes still allowed, if truncated.
     remaining: Option<u64>,
     /// Trailers to send after the data.
@@ -33,10 +46,12 @@ pub(super) struct Shaped {
 }
 
 impl Shaped {
-    /// Shape `inner`.
+    /// Shape `inner`: throttled at `rate` bytes per second, which `live` (when given)
+    /// updates as the configuration changes; cut after `remaining` bytes; `trailers` added.
     pub(super) fn new(
         inner: ProxyBody,
         rate: Option<u64>,
+        live: Option<LiveRate>,
         remaining: Option<u64>,
         trailers: Option<HeaderMap>,
         guards: Vec<ActiveGuard>,
@@ -44,6 +59,7 @@ impl Shaped {
         Self {
             inner,
             rate,
+            live,
             remaining,
             trailers,
             carry: None,
@@ -59,6 +75,23 @@ impl Shaped {
             return Poll::Ready(Some(Ok(Frame::data(chunk))));
         }
         Pin::new(&mut self.inner).poll_frame(cx)
+    }
+
+    /// Go on at `rate` (`None`: unthrottled) from now: what the link is still sending at the
+    /// old rate takes the time the new rate gives it.
+    fn retime(&mut self, rate: Option<u64>) {
+        let old = std::mem::replace(&mut self.rate, rate);
+        let now = Instant::now();
+        let (Some(old), Some(new), Some(free)) = (old, rate, self.free.filter(|f| *f > now)) else {
+            // Unthrottled, or the link is free already.
+            self.free = None;
+            self.sleep = None;
+            return;
+        };
+        let left = (free - now).as_secs_f64() * old as f64 / new as f64;
+        let free = after(now, Duration::try_from_secs_f64(left).unwrap_or(MAX_DELAY));
+        self.free = Some(free);
+        self.sleep = Some(Box::pin(tokio::time::sleep_until(free)));
     }
 
     /// Cut `chunk` to what the truncation and the throttle let through now; keep the rest.
@@ -94,6 +127,9 @@ impl Body for Shaped {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let this = self.get_mut();
+        if let Some(rate) = this.live.as_mut().and_then(|l| l.poll_changed(cx)) {
+            this.retime(rate);
+        }
         loop {
             if let Some(sleep) = this.sleep.as_mut() {
                 ready!(sleep.as_mut().poll(cx));
@@ -132,4 +168,58 @@ impl Body for Shaped {
             self.inner.size_hint()
         }
     }
+}
+
+/// Where a [`ClientBody`] leaves the client's error: set once, by the first one.
+pub(super) type ClientError = Arc<OnceLock<String>>;
+
+/// The client's request body on its way upstream; its first error (the client's, whatever
+/// the upstream client makes of it) is kept in the shared [`ClientError`].
+pub(super) struct ClientBody {
+    inner: ProxyBody,
+    error: ClientError,
+}
+
+impl ClientBody {
+    /// Pass `inner` on, noting its failure in `error`.
+    pub(super) fn new(inner: ProxyBody, error: ClientError) -> Self {
+        Self { inner, error }
+    }
+}
+
+impl Body for ClientBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = self.get_mut();
+        let frame = ready!(Pin::new(&mut this.inner).poll_frame(cx));
+        if let Some(Err(e)) = &frame {
+            let _ = this.error.set(client_reason(&**e));
+        }
+        Poll::Ready(frame)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// The reason a client's body failed: `client: ` and the error with its causes, `: `-joined.
+fn client_reason(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = format!("client: {error}");
+    let mut cause = error.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
 }

@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::counted::Counted;
 use super::reset::ResetOnDrop;
-use super::{ClientAddr, Ends, Front, connection, serves_directly};
+use super::{ClientAddr, Ends, Front, connection};
 use crate::proxy::Snapshot;
 use crate::proxy::metrics::ProxyMetrics;
 
@@ -57,4 +57,15 @@ async fn relayed_from_now(mut config: watch::Receiver<Arc<Snapshot>>) {
             return std::future::pending().await;
         }
     }
+}
+
+/// Whether a connection accepted now is served directly: the proxy is in HTTP mode and no
+/// toxic acts on its bytes (HTTP toxics act per request; `refuse_new` and `slow_open` act
+/// only when a connection opens, before this is asked).
+pub(crate) fn serves_directly(snapshot: &Snapshot) -> bool {
+    snapshot.http.is_some()
+        && snapshot
+            .toxics
+            .iter()
+            .all(|e| e.toxic.kind.is_http() || e.toxic.kind.acts_on_open())
 }

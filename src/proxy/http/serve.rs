@@ -3,7 +3,11 @@
 //! Faults apply in the toxics' order. Delays add up; the first `Answer` or `Reset` ends the
 //! exchange (after the request delays so far); throttles and tampers shape the upstream's
 //! response. Every response a fault fabricated or altered carries `x-shakedown-fault` with the
-//! name of each toxic that faulted it.
+//! name of each toxic that faulted it. Delays and throttles follow their toxics' live
+//! configuration while they hold the request (`held`).
+//!
+//! A request whose body the client botched (a malformed chunked body, a close mid-body) is
+//! answered `400` with the reason `client: …`, not `502` for the upstream.
 
 use std::time::Duration;
 
@@ -11,13 +15,14 @@ use http::{HeaderMap, HeaderValue, Request, Response, StatusCode, Version};
 use hyper::body::Incoming;
 use tokio_util::sync::CancellationToken;
 
-use super::body::Shaped;
+use super::body::{ClientBody, ClientError, Shaped};
 use super::decide::{self, Decision};
 use super::forward::{self, Form};
+use super::held::{self, Held, LiveRate};
 use super::owned::OwnedUpstream;
 use super::{Front, ProxyBody};
 use crate::fault::http::{Answer, MARKER, Tamper, Verdict};
-use crate::proxy::HttpTarget;
+use crate::proxy::{HttpTarget, Snapshot};
 
 /// What the faults of one request add up to.
 #[derive(Debug, Default)]
@@ -25,6 +30,8 @@ struct Plan {
     request_delay: Duration,
     response_delay: Duration,
     rate: Option<u64>,
+    /// The delays and throttles by the toxic that decided each, to follow its changes.
+    held: Held,
     tampers: Vec<Tamper>,
     /// The exchange ends here: a fabricated answer, or `None` inside for a reset.
     end: Option<Option<Answer>>,
@@ -32,9 +39,19 @@ struct Plan {
 }
 
 impl Plan {
-    fn of(decision: &mut Decision) -> Plan {
+    /// The plan of `decision`, whose first `from_toxics` faults the toxics of `snapshot`
+    /// decided (the rest, fault headers, follow no toxic).
+    fn of(decision: &mut Decision, snapshot: &Snapshot, from_toxics: usize) -> Plan {
         let mut plan = Plan::default();
-        for fault in decision.faults.drain(..) {
+        for (i, fault) in decision.faults.drain(..).enumerate() {
+            // Toxic names are unique in a snapshot: the instance that decided the fault.
+            let toxic = (i < from_toxics)
+                .then(|| snapshot.toxics.iter().find(|e| e.toxic.name == fault.name))
+                .flatten();
+            match toxic {
+                Some(entry) => plan.held.toxic(entry, &fault.verdict),
+                None => plan.held.fixed(&fault.verdict),
+            }
             plan.markers.push(fault.name);
             match fault.verdict {
                 Verdict::Answer(a) => plan.end = Some(Some(a)),
@@ -109,55 +126,84 @@ pub(super) async fn handle(
         Vec::new()
     };
     let mut decision = decide::toxics(front, &snapshot, &parts);
+    let from_toxics = decision.faults.len();
     decision.faults.extend(asked);
-    let plan = Plan::of(&mut decision);
+    let plan = Plan::of(&mut decision, &snapshot, from_toxics);
     if !plan.request_delay.is_zero() {
-        tokio::time::sleep(plan.request_delay).await;
+        // From now: the request arrived microseconds ago (no clock read for the others).
+        let arrival = tokio::time::Instant::now();
+        held::hold(&front.config, arrival, |s| plan.held.request_delay(s)).await;
     }
     match plan.end.clone() {
-        Some(Some(answer)) => return respond(answer, &plan, decision),
+        Some(Some(answer)) => return respond(front, answer, &plan, decision),
         Some(None) => {
             conn.reset.cancel();
             return std::future::pending().await;
         }
         None => {}
     }
-    let response = match send(front, conn, target, parts, body).await {
+    // Only a body still to come can fail (a bodiless request costs nothing more).
+    let client_error = (!hyper::body::Body::is_end_stream(&body)).then(ClientError::default);
+    let response = match send(front, conn, target, parts, body, client_error.as_ref()).await {
         Ok(r) => r,
-        Err(e) => return forward::error(StatusCode::BAD_GATEWAY, &e),
+        // The upstream client fails the exchange when the client's body fails: the client's.
+        Err(e) => {
+            return match client_error.as_ref().and_then(|c| c.get()) {
+                Some(reason) => forward::error(StatusCode::BAD_REQUEST, reason),
+                None => forward::error(StatusCode::BAD_GATEWAY, &e),
+            };
+        }
     };
     if !plan.response_delay.is_zero() {
-        tokio::time::sleep(plan.response_delay).await;
+        let head = tokio::time::Instant::now();
+        held::hold(&front.config, head, |s| plan.held.response_delay(s)).await;
     }
     let mut response = forward::response(response, version);
     let mut truncate = None;
     for t in &plan.tampers {
         tamper(&mut response, t, &mut truncate);
     }
-    shape(response, &plan, decision, truncate, None)
+    shape(front, response, &plan, decision, truncate, None)
 }
 
 /// Send the request (`parts`, `body`) to `target`'s upstream the way [`handle`] says; the
-/// reason for a 502 if it fails.
+/// reason for a 502 if it fails. A failure of the client's body is noted in `client_error`
+/// (when given).
 async fn send(
     front: &Front,
     conn: &Conn<'_>,
     target: &HttpTarget,
     parts: http::request::Parts,
     body: Incoming,
+    client_error: Option<&ClientError>,
 ) -> Result<Response<Incoming>, String> {
     let upstream = target.upstream.as_str();
     let xff = conn.xff.clone();
+    let watched = |req: Request<ProxyBody>| match client_error {
+        Some(error) => {
+            req.map(|b| http_body_util::BodyExt::boxed_unsync(ClientBody::new(b, error.clone())))
+        }
+        None => req,
+    };
     if let Some(client) = target.tls.as_ref().and_then(|t| t.upstream.as_ref()) {
         let req = forward::request(parts, body, Form::Absolute("https"), upstream, xff)?;
-        return client.request(req).await.map_err(|e| forward::reason(&e));
+        return client
+            .request(watched(req))
+            .await
+            .map_err(|e| forward::reason(&e));
     }
     if parts.version != Version::HTTP_2 {
         let req = forward::request(parts, body, Form::Origin, upstream, xff)?;
-        return conn.owned.send(upstream, req).await;
+        return conn.owned.send(upstream, watched(req)).await;
     }
     let h2c = !conn.terminated || is_grpc(&parts.headers);
-    let req = forward::request(parts, body, Form::Absolute("http"), upstream, xff)?;
+    let req = watched(forward::request(
+        parts,
+        body,
+        Form::Absolute("http"),
+        upstream,
+        xff,
+    )?);
     let sent = if h2c {
         front.h2c.request(forward::as_h2(req)).await
     } else {
@@ -176,10 +222,10 @@ fn is_grpc(headers: &HeaderMap) -> bool {
 }
 
 /// A fabricated answer.
-fn respond(answer: Answer, plan: &Plan, decision: Decision) -> Response<ProxyBody> {
+fn respond(front: &Front, answer: Answer, plan: &Plan, decision: Decision) -> Response<ProxyBody> {
     let r = super::frame::answer(answer.status, answer.headers, answer.body);
     let trailers = (!answer.trailers.is_empty()).then(|| answer.trailers.into_iter().collect());
-    shape(r, plan, decision, None, trailers)
+    shape(front, r, plan, decision, None, trailers)
 }
 
 /// Apply one `http_tamper` to the upstream's response.
@@ -190,8 +236,10 @@ fn tamper(response: &mut Response<ProxyBody>, t: &Tamper, truncate: &mut Option<
     }
 }
 
-/// Mark a faulted response and shape its body (throttle, truncation, trailers, slots).
+/// Mark a faulted response and shape its body (throttle, following `front`'s configuration;
+/// truncation, trailers, slots).
 fn shape(
+    front: &Front,
     response: Response<ProxyBody>,
     plan: &Plan,
     decision: Decision,
@@ -204,6 +252,10 @@ fn shape(
     {
         return Response::from_parts(parts, body);
     }
-    let shaped = Shaped::new(body, plan.rate, truncate, trailers, decision.guards);
+    let live = plan
+        .held
+        .throttled()
+        .then(|| LiveRate::new(plan.held.clone(), front.config.clone()));
+    let shaped = Shaped::new(body, plan.rate, live, truncate, trailers, decision.guards);
     Response::from_parts(parts, http_body_util::BodyExt::boxed_unsync(shaped))
 }
