@@ -8,6 +8,7 @@
 
 use crate::clock::Clock;
 use crate::exit::{InvalidInput, Outcome};
+use crate::interrupt::Interrupts;
 use crate::load::{self, LoadError};
 
 mod args;
@@ -28,6 +29,8 @@ fn invalid(e: LoadError) -> anyhow::Error {
 
 /// `shakedown load`.
 pub(super) async fn cli_main(args: LoadArgs) -> anyhow::Result<Outcome> {
+    // From here on, SIGTERM and SIGHUP end the run as Ctrl-C does: summary, reports, exit 3.
+    let mut interrupts = Interrupts::listen();
     let spec = args.spec()?;
     load::validate(&spec).map_err(|e| args.problem(&spec, e))?;
     let token = match &args.serve {
@@ -72,7 +75,7 @@ pub(super) async fn cli_main(args: LoadArgs) -> anyhow::Result<Outcome> {
         live::spawn(listener, agent.clone());
         agent
     });
-    let (mut report, interrupted) = progress::drive(run, args.quiet).await;
+    let (mut report, mut interrupted) = progress::drive(run, args.quiet, &mut interrupts).await;
     if let Some(agent) = &agent {
         agent.publish(&report)?;
         if !args.histograms {
@@ -84,16 +87,22 @@ pub(super) async fn cli_main(args: LoadArgs) -> anyhow::Result<Outcome> {
         None => None,
     };
     output::write(&args, &report, resources.as_ref(), hlog)?;
-    if let Some(agent) = agent
-        && !interrupted
-        && !agent.linger(args.linger).await
-    {
-        eprintln!(
-            "nobody fetched the report within --linger {}",
-            humantime::format_duration(args.linger)
-        );
+    if let Some(signal) = interrupted {
+        eprintln!("interrupted by {signal}");
+    } else if let Some(agent) = agent {
+        match agent.linger(args.linger, &mut interrupts).await {
+            live::Lingered::Fetched => {}
+            live::Lingered::Unfetched => eprintln!(
+                "nobody fetched the report within --linger {}",
+                humantime::format_duration(args.linger)
+            ),
+            live::Lingered::Interrupted(signal) => {
+                eprintln!("interrupted by {signal} while waiting for the report to be fetched");
+                interrupted = Some(signal);
+            }
+        }
     }
-    Ok(if interrupted {
+    Ok(if interrupted.is_some() {
         Outcome::Aborted
     } else if report.passed {
         Outcome::Passed
