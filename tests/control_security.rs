@@ -212,6 +212,16 @@ async fn a_token_is_required_when_set() {
     }
     let auth = format!("Authorization: Bearer {token}\r\n");
     assert_eq!(raw(api, &format!("{get}{auth}"), "").await.status, 200);
+    // The scheme is case-insensitive (RFC 9110 §11.1).
+    for scheme in ["bearer", "BEARER"] {
+        let r = raw(
+            api,
+            &format!("{get}authorization: {scheme} {token}\r\n"),
+            "",
+        )
+        .await;
+        assert_eq!(r.status, 200, "{scheme}");
+    }
     // Every endpoint: a refused change changes nothing, the right token changes it.
     let (up, _u) = echo_upstream().await;
     let create =

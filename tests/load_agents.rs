@@ -537,10 +537,15 @@ async fn bad_agent_sections_are_refused_where_they_are_written() {
 /// One HTTP/1.1 request to `addr`, with `Authorization: Bearer TOKEN` when given: the status
 /// and the whole answer as text.
 async fn call(addr: SocketAddr, method: &str, path: &str, token: Option<&str>) -> (u16, String) {
-    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
     let auth = token
         .map(|t| format!("Authorization: Bearer {t}\r\n"))
         .unwrap_or_default();
+    call_with(addr, method, path, &auth).await
+}
+
+/// One HTTP/1.1 request to `addr` with the header lines `auth` (each ending in CRLF).
+async fn call_with(addr: SocketAddr, method: &str, path: &str, auth: &str) -> (u16, String) {
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
     let head = format!(
         "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Content-Length: 0\r\n\
          Connection: close\r\n\r\n"
@@ -622,6 +627,17 @@ async fn an_agent_with_a_token_answers_only_its_holders() {
     let (status, answer) = call(addr, "POST", "/stop", None).await;
     assert_eq!(status, 401, "{answer}");
     assert_eq!(call(addr, "POST", "/stop", Some("wrong")).await.0, 401);
+    // The scheme is case-insensitive (RFC 9110 §11.1); the token is not.
+    for scheme in ["bearer", "BEARER"] {
+        let auth = format!("authorization: {scheme} {token}\r\n");
+        let (status, answer) = call_with(addr, "GET", "/intervals?from=0", &auth).await;
+        assert_eq!(status, 200, "{scheme}: {answer}");
+    }
+    let upper = format!("authorization: bearer {}\r\n", token.to_uppercase());
+    assert_eq!(
+        call_with(addr, "GET", "/intervals?from=0", &upper).await.0,
+        401
+    );
     // The refused stops changed nothing: the plan goes on, second after second.
     let before = live(&agent, token).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
