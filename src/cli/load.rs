@@ -31,12 +31,21 @@ fn invalid(e: LoadError) -> anyhow::Error {
 pub(super) async fn cli_main(args: LoadArgs) -> anyhow::Result<Outcome> {
     // From here on, SIGTERM and SIGHUP end the run as Ctrl-C does: summary, reports, exit 3.
     let mut interrupts = Interrupts::listen();
+    let token = match (&args.serve, args.token.flag()) {
+        (Some(_), _) => args.token.resolve()?,
+        // As `--ca` on an http:// target: a flag that would change nothing is refused.
+        (None, Some(flag)) => {
+            return Err(InvalidInput::new(format!(
+                "{flag}: the token of the agent's endpoint applies with --serve ADDR only; \
+                 without --serve it would change nothing"
+            ))
+            .into());
+        }
+        // SHAKEDOWN_TOKEN is the environment's, not this command's: ignored without --serve.
+        (None, None) => None,
+    };
     let spec = args.spec()?;
     load::validate(&spec).map_err(|e| args.problem(&spec, e))?;
-    let token = match &args.serve {
-        Some(_) => args.token.resolve()?,
-        None => None,
-    };
     let serve = match &args.serve {
         Some(addr) => Some(live::bind(addr, token.as_deref()).await?),
         None => None,
