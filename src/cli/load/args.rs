@@ -139,7 +139,8 @@ impl LoadArgs {
     /// The spec these arguments describe (the scenario file, overridden by flags).
     pub fn spec(&self) -> anyhow::Result<LoadSpec> {
         let mut spec: LoadSpec = match &self.scenario {
-            Some(path) => crate::config::read(path)?,
+            // Strict YAML 1.2 (only `true`/`false` are booleans), each problem at its place.
+            Some(path) => crate::config::typed::read(path)?,
             None => LoadSpec::default(),
         };
         if let Some(url) = &self.url {
