@@ -415,3 +415,52 @@ async fn scenario_booleans_are_true_or_false_and_anything_else_is_named_at_its_p
         assert!(said.contains(&want), "want {want:?} in {said}");
     }
 }
+
+/// `load --help` says in one line what `--serve` answers (live intervals, report, interval
+/// log, health, stop) and that off loopback it needs a token; docs/load.md's synopsis names
+/// every flag of `--help` (`-H`, `-q` by their short names).
+#[test]
+fn help_and_synopsis_say_what_serve_answers_and_name_every_flag() {
+    let help = std::process::Command::new(env!("CARGO_BIN_EXE_shakedown"))
+        .args(["load", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8(help.stdout).unwrap();
+    let mut lines = help.lines();
+    lines
+        .find(|l| l.trim_start().starts_with("--serve <ADDR>"))
+        .expect("--serve");
+    let serve = lines.next().unwrap();
+    for says in [
+        "/intervals",
+        "/report",
+        "/hlog",
+        "/health",
+        "POST /stop",
+        "off loopback it needs a token",
+    ] {
+        assert!(serve.contains(says), "{says:?} not in {serve:?}");
+    }
+    let flag = regex::Regex::new(r"--[a-z][a-z-]*").unwrap();
+    let flags = |text: &str| -> std::collections::BTreeSet<String> {
+        flag.find_iter(text)
+            .map(|m| m.as_str().to_owned())
+            .collect()
+    };
+    let doc = include_str!("../docs/load.md");
+    let synopsis = doc
+        .split("\n## Command line\n")
+        .nth(1)
+        .and_then(|s| s.split("```").nth(1))
+        .expect("the synopsis block");
+    let named = flags(synopsis);
+    let missing: Vec<_> = flags(&help)
+        .into_iter()
+        .filter(|f| !["--help", "--header", "--quiet"].contains(&f.as_str()))
+        .filter(|f| !named.contains(f))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "flags of --help not in the synopsis: {missing:?}"
+    );
+}

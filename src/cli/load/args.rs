@@ -91,8 +91,10 @@ pub struct LoadArgs {
     /// Put the whole-run histograms in the JSON report (`histograms`, base64), for `shakedown merge`.
     #[arg(long)]
     pub histograms: bool,
-    /// Serve this agent's recent seconds over HTTP while it runs, at ADDR (`host:port`; port 0
-    /// picks one, printed on stderr): `GET /intervals?from=SECOND`.
+    /// Serve this agent over HTTP at ADDR (`host:port`; port 0 picks one, printed on stderr):
+    /// `GET /intervals?from=SECOND` (its live seconds), `/report` and `/hlog` (once ended),
+    /// `/health`, `POST /stop`; off loopback it needs a token (--token-file, SHAKEDOWN_TOKEN or
+    /// --token), required on every request but `/health`.
     #[arg(long, value_name = "ADDR")]
     pub serve: Option<String>,
     /// With `--serve`: the bearer token every request but `GET /health` must carry; required
