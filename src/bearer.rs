@@ -73,13 +73,15 @@ pub(crate) enum Refused {
 }
 
 /// Check that `headers` carry `Authorization: Bearer TOKEN` with `token` (compared in time
-/// that depends only on the lengths).
+/// that depends only on the lengths). The scheme is case-insensitive (`bearer`, `BEARER`:
+/// RFC 9110 §11.1), followed by one or more spaces.
 pub(crate) fn check(token: &str, headers: &HeaderMap) -> Result<(), Refused> {
     let given = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("Bearer"))
+        .map(|(_, credentials)| credentials.trim());
     match given {
         Some(given) if constant_time_eq(given.as_bytes(), token.as_bytes()) => Ok(()),
         Some(_) => Err(Refused::Wrong),
@@ -128,6 +130,13 @@ mod tests {
             check("s3cret", &h)
         };
         assert_eq!(with("Bearer s3cret"), Ok(()));
+        // The scheme is case-insensitive (RFC 9110 §11.1); the token is not.
+        for scheme in ["bearer", "BEARER", "bEaReR"] {
+            assert_eq!(with(&format!("{scheme} s3cret")), Ok(()), "{scheme}");
+        }
+        assert_eq!(with("Bearer  s3cret"), Ok(()));
+        assert_eq!(with("bearer S3CRET"), Err(Refused::Wrong));
+        assert_eq!(with("Bearers3cret"), Err(Refused::Missing));
         assert_eq!(with("Bearer s3cre"), Err(Refused::Wrong));
         assert_eq!(with("Basic s3cret"), Err(Refused::Missing));
         assert_eq!(check("s3cret", &HeaderMap::new()), Err(Refused::Missing));

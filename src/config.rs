@@ -9,7 +9,7 @@
 //! a file's problems are reported at once.
 //!
 //! Files checked field by field (experiments, `load --scenario`) are first read into a
-//! [`node`] tree that keeps each value's line and column. The YAML parser sits behind this one
+//! [`node`] tree that keeps each value's line and column, then typed by [`typed`]. The YAML parser sits behind this one
 //! module so it can be swapped.
 
 mod error;
@@ -17,6 +17,7 @@ pub mod name;
 pub mod node;
 pub mod schema;
 mod text;
+pub mod typed;
 pub mod unique_keys;
 
 use std::path::Path;

@@ -10,6 +10,7 @@
 //! | [`clock`] | the one monotonic clock shared by the proxy, the load driver and the runner |
 //! | [`config`] | reading YAML/JSON files into validated types, errors as `file:line:col: field: message` |
 //! | [`exit`] | the documented process exit codes and how errors map onto them |
+//! | [`interrupt`] | the signals that interrupt a command (SIGINT, SIGTERM, SIGHUP, …), each handled like SIGTERM |
 //! | [`fault`] | the fault vocabulary: toxics as plain data with pure, seeded decisions |
 //! | [`proxy`] | the fault-injecting TCP proxy: accept loop and per-direction pipes that apply faults |
 //! | [`control`] | the Toxiproxy-compatible control API and the proxy store behind it (`shakedown serve`) |
@@ -41,6 +42,7 @@ pub mod experiment;
 pub mod fault;
 pub mod gameday;
 pub mod import;
+pub mod interrupt;
 pub mod load;
 pub mod proxy;
 pub mod report;

@@ -212,6 +212,16 @@ async fn a_token_is_required_when_set() {
     }
     let auth = format!("Authorization: Bearer {token}\r\n");
     assert_eq!(raw(api, &format!("{get}{auth}"), "").await.status, 200);
+    // The scheme is case-insensitive (RFC 9110 §11.1).
+    for scheme in ["bearer", "BEARER"] {
+        let r = raw(
+            api,
+            &format!("{get}authorization: {scheme} {token}\r\n"),
+            "",
+        )
+        .await;
+        assert_eq!(r.status, 200, "{scheme}");
+    }
     // Every endpoint: a refused change changes nothing, the right token changes it.
     let (up, _u) = echo_upstream().await;
     let create =
@@ -310,6 +320,60 @@ async fn serve_takes_its_token_from_a_file_or_the_environment() {
     assert_eq!(raw(api, &get, "").await.status, 401);
     let ok = format!("{get}Authorization: Bearer file-token-123\r\n");
     assert_eq!(raw(api, &ok, "").await.status, 200);
+    // --token-file wins over SHAKEDOWN_TOKEN in the environment (which is then not a token).
+    let args = [
+        "--port".as_ref(),
+        "0".as_ref(),
+        "--token-file".as_ref(),
+        file.as_os_str(),
+    ];
+    let (_child, api) = spawn_serve_env(&args, &[("SHAKEDOWN_TOKEN", "env-token-456")]).await;
+    let get = format!("GET /version HTTP/1.1\r\nHost: {api}\r\n");
+    assert_eq!(
+        raw(
+            api,
+            &format!("{get}Authorization: Bearer file-token-123\r\n"),
+            ""
+        )
+        .await
+        .status,
+        200
+    );
+    assert_eq!(
+        raw(
+            api,
+            &format!("{get}Authorization: Bearer env-token-456\r\n"),
+            ""
+        )
+        .await
+        .status,
+        401
+    );
+    // Bad token input names where it came from: the variable, the file.
+    let missing = dir.path().join("missing");
+    for (args, env, says) in [
+        (
+            vec![],
+            "",
+            "SHAKEDOWN_TOKEN: the token is empty".to_string(),
+        ),
+        (
+            vec!["--token-file".as_ref(), missing.as_os_str()],
+            "env-token",
+            format!("--token-file {}: ", missing.display()),
+        ),
+    ] {
+        let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_shakedown"))
+            .args(["serve", "--port", "0"])
+            .args(&args)
+            .env("SHAKEDOWN_TOKEN", env)
+            .output()
+            .await
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(&says), "{args:?}: {err}");
+    }
 }
 
 #[tokio::test]

@@ -540,6 +540,12 @@ async fn call(addr: SocketAddr, method: &str, path: &str, token: Option<&str>) -
     let auth = token
         .map(|t| format!("Authorization: Bearer {t}\r\n"))
         .unwrap_or_default();
+    call_with(addr, method, path, &auth).await
+}
+
+/// One HTTP/1.1 request to `addr` with its own `Host` and the header lines `auth` (each
+/// ending in CRLF).
+async fn call_with(addr: SocketAddr, method: &str, path: &str, auth: &str) -> (u16, String) {
     send(addr, method, path, &format!("Host: {addr}\r\n{auth}")).await
 }
 
@@ -673,6 +679,17 @@ async fn an_agent_with_a_token_answers_only_its_holders() {
     let (status, answer) = call(addr, "POST", "/stop", None).await;
     assert_eq!(status, 401, "{answer}");
     assert_eq!(call(addr, "POST", "/stop", Some("wrong")).await.0, 401);
+    // The scheme is case-insensitive (RFC 9110 §11.1); the token is not.
+    for scheme in ["bearer", "BEARER"] {
+        let auth = format!("authorization: {scheme} {token}\r\n");
+        let (status, answer) = call_with(addr, "GET", "/intervals?from=0", &auth).await;
+        assert_eq!(status, 200, "{scheme}: {answer}");
+    }
+    let upper = format!("authorization: bearer {}\r\n", token.to_uppercase());
+    assert_eq!(
+        call_with(addr, "GET", "/intervals?from=0", &upper).await.0,
+        401
+    );
     // The refused stops changed nothing: the plan goes on, second after second.
     let before = live(&agent, token).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
@@ -744,4 +761,125 @@ async fn an_agent_with_a_token_answers_only_its_holders() {
         exited.is_some(),
         "the agent still runs after the experiment"
     );
+}
+
+/// Token inputs: a refusal names where the token came from (`--token-file FILE`, the
+/// `SHAKEDOWN_TOKEN` variable); `--token-file` wins over `SHAKEDOWN_TOKEN` (as most CLIs let a
+/// flag win over the environment); a token flag without `--serve` is refused (exit 2, as
+/// `--ca` on an `http://` target), nothing sent; the variable alone without it is ignored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_inputs_name_their_source_and_a_flag_wins_over_the_variable() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/", target.local_addr().unwrap());
+    let run = |args: Vec<String>, env: Option<&str>| {
+        let mut c = tokio::process::Command::new(binary());
+        c.args(["load", &url, "--rate", "50/s", "--duration", "1s", "-q"])
+            .args(&args)
+            .env_remove("SHAKEDOWN_TOKEN");
+        if let Some(v) = env {
+            c.env("SHAKEDOWN_TOKEN", v);
+        }
+        c.output()
+    };
+    let file = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path.display().to_string()
+    };
+    let serve = |more: &[&str]| {
+        let mut v = vec!["--serve".to_string(), "0.0.0.0:0".to_string()];
+        v.extend(more.iter().map(|s| s.to_string()));
+        v
+    };
+    let missing = dir.path().join("missing").display().to_string();
+    let two = file("two-lines", "one\ntwo\n");
+    for (args, env, says) in [
+        (
+            serve(&["--token-file", &missing]),
+            None,
+            format!("--token-file {missing}: "),
+        ),
+        (
+            serve(&["--token-file", &two]),
+            None,
+            format!("--token-file {two}: the token contains '\\n'"),
+        ),
+        (
+            serve(&[]),
+            Some(""),
+            "SHAKEDOWN_TOKEN: the token is empty".to_string(),
+        ),
+        (
+            vec!["--token-file".to_string(), file("ok", "t0ken\n")],
+            None,
+            "--token-file: the token of the agent's endpoint applies with --serve ADDR only"
+                .to_string(),
+        ),
+        (
+            vec!["--token".to_string(), "t0ken".to_string()],
+            None,
+            "--token: the token of the agent's endpoint applies with --serve ADDR only".to_string(),
+        ),
+    ] {
+        let out = run(args.clone(), env).await.unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(&says), "{args:?}: {err}");
+    }
+    // Nothing was sent to the target by any of them.
+    let accepted = tokio::time::timeout(Duration::from_millis(300), target.accept()).await;
+    assert!(accepted.is_err(), "a refused load connected to the target");
+    drop(target);
+    // SHAKEDOWN_TOKEN exported in the environment, without --serve: not this run's concern.
+    let out = run(vec![], Some("env-token")).await.unwrap();
+    assert!(out.status.code().is_some_and(|c| c < 2), "{out:?}");
+    // The file wins over the variable: the agent answers the file's token only.
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, "file-t0ken\n").unwrap();
+    let mut command = Command::new(binary());
+    command
+        .args([
+            "load",
+            "http://127.0.0.1:9/",
+            "--rate",
+            "5/s",
+            "--duration",
+            "30s",
+            "-q",
+        ])
+        .args(["--serve", "0.0.0.0:0", "--linger", "0s", "--token-file"])
+        .arg(&token_file)
+        .env("SHAKEDOWN_TOKEN", "env-t0ken")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let line = BufReader::new(stderr)
+        .lines()
+        .map_while(Result::ok)
+        .find(|l| l.starts_with("serving live intervals on "));
+    let mut agent = Agent {
+        url: line
+            .expect("the agent starts")
+            .trim_start_matches("serving live intervals on ")
+            .trim_end_matches("/intervals")
+            .replace("0.0.0.0", "127.0.0.1"),
+        child,
+    };
+    let addr = agent.addr();
+    assert_eq!(
+        call(addr, "GET", "/intervals?from=0", Some("file-t0ken"))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        call(addr, "GET", "/intervals?from=0", Some("env-t0ken"))
+            .await
+            .0,
+        401
+    );
+    agent.kill9();
 }

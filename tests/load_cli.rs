@@ -241,3 +241,120 @@ async fn scenario_file_problems_are_located_in_the_file() {
         text(&out)
     );
 }
+
+/// Every boolean of a scenario file (`tls.insecure`, `max_rate`) is `true` or `false`: a
+/// quoted string (`"yes"`, `"on"`, `"true"`), YAML 1.1's bare `yes`/`on` or a number is a
+/// type error at the field's `file:line:col` naming it (exit 2), and nothing is sent (before,
+/// `insecure: "yes"` turned certificate checking off). An experiment file's booleans say the
+/// same.
+#[tokio::test]
+async fn scenario_booleans_are_true_or_false_and_anything_else_is_named_at_its_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("https://{}/", target.local_addr().unwrap());
+    let cases = [
+        ("tls: {insecure: \"yes\"}", "4:17: tls.insecure", "\"yes\""),
+        ("tls: {insecure: yes}", "4:17: tls.insecure", "\"yes\""),
+        ("tls: {insecure: \"on\"}", "4:17: tls.insecure", "\"on\""),
+        ("tls:\n  insecure: 0", "5:13: tls.insecure", "0"),
+        ("max_rate: \"true\"", "4:11: max_rate", "\"true\""),
+        ("max_rate: on", "4:11: max_rate", "\"on\""),
+    ];
+    for (i, (line, at, got)) in cases.into_iter().enumerate() {
+        let file = dir.path().join(format!("s{i}.yaml"));
+        std::fs::write(
+            &file,
+            format!("target: {url}\nrate: 5/s\nduration: 1s\n{line}\n"),
+        )
+        .unwrap();
+        let path = file.to_str().unwrap();
+        let out = shakedown(&["--scenario", path, "-q"]).await;
+        assert_eq!(out.status.code(), Some(2), "{line}: {}", text(&out));
+        let want = format!("{path}:{at}: expected true or false, got {got}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(&want),
+            "{line}: want {want:?} in {}",
+            text(&out)
+        );
+    }
+    let accepted =
+        tokio::time::timeout(std::time::Duration::from_millis(300), target.accept()).await;
+    assert!(
+        accepted.is_err(),
+        "a refused scenario connected to the target"
+    );
+    // An experiment file: the same words, at the same kind of place.
+    let file = dir.path().join("exp.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            "title: t\ntls: {{insecure: 0}}\nload:\n  target: {url}\n  rate: 5/s\n  \
+             duration: 1s\n  max_rate: \"yes\"\nduration: 1s\n"
+        ),
+    )
+    .unwrap();
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_shakedown"))
+        .arg("validate")
+        .arg(&file)
+        .output()
+        .await
+        .unwrap();
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{said}");
+    let path = file.display();
+    for want in [
+        format!("{path}:2:17: tls.insecure: expected true or false, got 0"),
+        format!("{path}:7:13: load.max_rate: expected true or false, got \"yes\""),
+    ] {
+        assert!(said.contains(&want), "want {want:?} in {said}");
+    }
+}
+
+/// `load --help` says in one line what `--serve` answers (live intervals, report, interval
+/// log, health, stop) and that off loopback it needs a token; docs/load.md's synopsis names
+/// every flag of `--help` (`-H`, `-q` by their short names).
+#[test]
+fn help_and_synopsis_say_what_serve_answers_and_name_every_flag() {
+    let help = std::process::Command::new(env!("CARGO_BIN_EXE_shakedown"))
+        .args(["load", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8(help.stdout).unwrap();
+    let mut lines = help.lines();
+    lines
+        .find(|l| l.trim_start().starts_with("--serve <ADDR>"))
+        .expect("--serve");
+    let serve = lines.next().unwrap();
+    for says in [
+        "/intervals",
+        "/report",
+        "/hlog",
+        "/health",
+        "POST /stop",
+        "off loopback it needs a token",
+    ] {
+        assert!(serve.contains(says), "{says:?} not in {serve:?}");
+    }
+    let flag = regex::Regex::new(r"--[a-z][a-z-]*").unwrap();
+    let flags = |text: &str| -> std::collections::BTreeSet<String> {
+        flag.find_iter(text)
+            .map(|m| m.as_str().to_owned())
+            .collect()
+    };
+    let doc = include_str!("../docs/load.md");
+    let synopsis = doc
+        .split("\n## Command line\n")
+        .nth(1)
+        .and_then(|s| s.split("```").nth(1))
+        .expect("the synopsis block");
+    let named = flags(synopsis);
+    let missing: Vec<_> = flags(&help)
+        .into_iter()
+        .filter(|f| !["--help", "--header", "--quiet"].contains(&f.as_str()))
+        .filter(|f| !named.contains(f))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "flags of --help not in the synopsis: {missing:?}"
+    );
+}

@@ -76,15 +76,26 @@ fn yaml_and_json_specs_in_the_doc_validate() {
     for (i, text) in yaml.iter().enumerate() {
         let spec: LoadSpec = parse(format!("docs/load.md yaml #{i}"), text, Format::Yaml).unwrap();
         load::validate(&spec).unwrap_or_else(|e| panic!("yaml #{i}: {e}"));
+        // As `load --scenario FILE` reads it (strict YAML 1.2, typed field by field).
+        let file = dir.path().join(format!("scenario-{i}.yaml"));
+        std::fs::write(&file, text).unwrap();
+        let read: LoadSpec = shakedown::config::typed::read(&file)
+            .unwrap_or_else(|e| panic!("yaml #{i} as a --scenario file: {e}"));
+        load::validate(&read).unwrap_or_else(|e| panic!("yaml #{i}: {e}"));
     }
     let specs: Vec<_> = blocks("json")
         .into_iter()
         .filter(|t| !t.contains("\"version\""))
         .collect();
     assert!(!specs.is_empty());
-    for text in specs {
-        let spec: LoadSpec = parse("docs/load.md json", &text, Format::Json).unwrap();
+    for (i, text) in specs.iter().enumerate() {
+        let spec: LoadSpec = parse("docs/load.md json", text, Format::Json).unwrap();
         load::validate(&spec).unwrap();
+        let file = dir.path().join(format!("scenario-{i}.json"));
+        std::fs::write(&file, text).unwrap();
+        let read: LoadSpec = shakedown::config::typed::read(&file)
+            .unwrap_or_else(|e| panic!("json #{i} as a --scenario file: {e}"));
+        load::validate(&read).unwrap();
     }
 }
 

@@ -271,3 +271,72 @@ async fn garbage_and_cut_responses_are_error_classes_not_panics() {
     // Every failed connection is dropped: each request opened its own.
     assert_eq!(server.accepted(), 40);
 }
+
+/// A response marked `x-shakedown-fault` is `injected` only when it failed: its status (503),
+/// its body (cut short) or a gRPC error in its headers or chunked trailers; a marked 200 (a
+/// fault that only delayed it) and a marked gRPC OK are successes. Unmarked, the same cut body
+/// is the target's `reset`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_marked_response_is_injected_only_when_it_failed() {
+    const MARK: &str = "x-shakedown-fault: t\r\n";
+    let server = Raw::start(|path, _| {
+        let answer = |head: &str, body: &str, close| {
+            Reply {
+                parts: vec![format!("{head}{MARK}\r\n{body}").into_bytes()],
+                close,
+            }
+        };
+        let chunked = "HTTP/1.1 200 OK\r\ncontent-type: application/grpc\r\ntransfer-encoding: chunked\r\n";
+        match path {
+            "/ok" => answer("HTTP/1.1 200 OK\r\ncontent-length: 2\r\n", "ok", false),
+            "/503" => answer("HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\n", "", false),
+            "/cut" => answer("HTTP/1.1 200 OK\r\ncontent-length: 10\r\n", "half", true),
+            "/grpc-head" => answer(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/grpc\r\ngrpc-status: 14\r\ncontent-length: 0\r\n",
+                "",
+                false,
+            ),
+            "/grpc-trailer" => answer(chunked, "0\r\ngrpc-status: 13\r\n\r\n", false),
+            "/grpc-ok" => answer(chunked, "0\r\ngrpc-status: 0\r\n\r\n", false),
+            _ => reply(&["HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nhalf"], true),
+        }
+    })
+    .await;
+    let names = [
+        "ok",
+        "503",
+        "cut",
+        "grpc-head",
+        "grpc-trailer",
+        "grpc-ok",
+        "plain-cut",
+    ];
+    let mut scenarios = String::from("scenarios:\n");
+    for n in names {
+        scenarios.push_str(&format!(
+            "  - {{name: {n}, weight: 1, request: {{path: /{n}}}}}\n"
+        ));
+    }
+    let report = run(
+        &server.url,
+        &format!("users: 2\nrequests_per_user: 35\nthreads: 1\n{scenarios}"),
+    )
+    .await;
+    let table = report.table();
+    let of = |n: &str| report.scenarios.iter().find(|s| s.name == n).unwrap();
+    for n in ["ok", "grpc-ok"] {
+        assert_eq!(of(n).errors, 0, "{n}: {table}");
+    }
+    let failed: u64 = ["503", "cut", "grpc-head", "grpc-trailer"]
+        .iter()
+        .map(|n| {
+            assert_eq!(of(n).errors, of(n).requests, "{n}: {table}");
+            of(n).requests
+        })
+        .sum();
+    assert!(failed > 0, "{table}");
+    let by = |c| report.errors_by_class.get(c);
+    assert_eq!(by(ErrorClass::Injected), failed, "{table}");
+    assert_eq!(by(ErrorClass::Reset), of("plain-cut").requests, "{table}");
+    assert_eq!(report.summary.requests, 70, "{table}");
+}

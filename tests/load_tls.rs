@@ -45,13 +45,23 @@ async fn a_tls_error_says_why() {
     let up = TlsUpstream::start(&ca.issue()).await;
     let url = format!("https://127.0.0.1:{}/x", up.addr.port());
     let unknown = load_report(&url, &[], LIMIT).await;
-    one_tls_reason(&unknown, "invalid peer certificate: UnknownIssuer");
+    one_tls_reason(
+        &unknown,
+        "the server's certificate is not signed by a CA trusted here (the system's roots, --ca \
+         FILE or tls: {ca: FILE}): give its CA with --ca (invalid peer certificate: UnknownIssuer)",
+    );
     // The CA is trusted, but its own certificate is no server's.
     let itself = Pki::ca_as_end_entity();
     let up_ca = TlsUpstream::start(&itself).await;
     let url_ca = format!("https://127.0.0.1:{}/x", up_ca.addr.port());
     let ca_used = load_report(&url_ca, &["--ca", itself.cert_str()], LIMIT).await;
-    one_tls_reason(&ca_used, "CaUsedAsEndEntity");
+    one_tls_reason(
+        &ca_used,
+        "the server's certificate is a CA certificate (basicConstraints CA:TRUE), which cannot \
+         identify a server: make it with CA:FALSE",
+    );
+    one_tls_reason(&ca_used, "(CaUsedAsEndEntity)");
+    assert!(!ca_used.to_string().contains("OtherError"), "{ca_used}");
     assert_eq!(up.requests() + up_ca.requests(), 0);
     // The summary says it under its errors line, with the class's count.
     let out = shakedown_load(&[&url, "--rate", "40/s", "--duration", "1s", "-q"], LIMIT).await;
@@ -65,7 +75,11 @@ async fn a_tls_error_says_why() {
         .trim()
         .strip_prefix("tls ")
         .unwrap_or_else(|| panic!("{errors}"));
-    let why = format!("          tls {n}: invalid peer certificate: UnknownIssuer");
+    let why = format!(
+        "          tls {n}: the server's certificate is not signed by a CA trusted here (the \
+         system's roots, --ca FILE or tls: {{ca: FILE}}): give its CA with --ca (invalid peer \
+         certificate: UnknownIssuer)"
+    );
     assert!(
         summary.lines().any(|l| l == why),
         "no {why:?} in:\n{summary}"
@@ -189,4 +203,79 @@ async fn tls_flags_on_an_http_target_are_refused() {
     // Nothing was sent.
     let accepted = tokio::time::timeout(Duration::from_millis(300), target.accept()).await;
     assert!(accepted.is_err(), "a refused load connected to the target");
+}
+
+/// docs/load.md's HTTPS recipe for a self-signed certificate (its ```sh block) works: the
+/// certificate openssl makes is trusted with `--ca` and every request of the block's
+/// `shakedown load` line succeeds. Without its `basicConstraints=critical,CA:FALSE`, OpenSSL 3
+/// makes a CA certificate, and the reason says so in words.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_docs_self_signed_recipe_works_and_without_ca_false_the_reason_says_why() {
+    if std::process::Command::new("openssl")
+        .arg("version")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipped: no openssl on this machine");
+        return;
+    }
+    let doc = include_str!("../docs/load.md");
+    let https = &doc[doc.find("## HTTPS").unwrap()..];
+    let block = https
+        .split("```sh\n")
+        .nth(1)
+        .and_then(|b| b.split("```").next())
+        .expect("a ```sh block in the HTTPS section");
+    let joined = block.replace("\\\n", " ");
+    let mut lines = joined.lines().map(str::trim);
+    let openssl = lines.next().unwrap();
+    let load = lines.next().unwrap();
+    assert!(openssl.starts_with("openssl req -x509 "), "{openssl}");
+    assert!(
+        openssl.contains("-addext basicConstraints=critical,CA:FALSE"),
+        "{openssl}"
+    );
+    let make = |command: &str| {
+        let dir = tempfile::tempdir().unwrap();
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(command)
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{command}: {out:?}");
+        let (cert, key) = (dir.path().join("self.pem"), dir.path().join("self.key"));
+        Pki::adopt(dir, cert, key)
+    };
+    let pki = make(openssl);
+    let up = TlsUpstream::start(&pki).await;
+    let url = format!("https://127.0.0.1:{}/", up.addr.port());
+    let words: Vec<String> = load
+        .split_whitespace()
+        .skip(2)
+        .map(|w| match w {
+            "https://127.0.0.1:8443/" => url.clone(),
+            "self.pem" => pki.cert_str().to_string(),
+            w => w.to_string(),
+        })
+        .collect();
+    assert!(words.contains(&url), "{load}");
+    let mut args: Vec<&str> = words.iter().map(String::as_str).collect();
+    args.extend(["--json", "-", "-q"]);
+    let out = shakedown_load(&args, LIMIT).await;
+    let report: Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", stderr(&out)));
+    let n = report["summary"]["requests"].as_u64().unwrap();
+    assert!(n >= 10, "{report}");
+    assert_eq!(report["summary"]["ok"], n, "{report}");
+    // OpenSSL 3's default: a CA certificate, refused as a server's own.
+    let ca_true = make(&openssl.replace(" -addext basicConstraints=critical,CA:FALSE", ""));
+    let up_ca = TlsUpstream::start(&ca_true).await;
+    let url_ca = format!("https://127.0.0.1:{}/", up_ca.addr.port());
+    let refused = load_report(&url_ca, &["--ca", ca_true.cert_str()], LIMIT).await;
+    one_tls_reason(
+        &refused,
+        "the server's certificate is a CA certificate (basicConstraints CA:TRUE)",
+    );
+    assert_eq!(up_ca.requests(), 0);
 }

@@ -14,40 +14,138 @@ use crate::experiment::client::Http;
 use crate::control::ServeOptions;
 use crate::exit::InvalidInput;
 
-/// The bearer token: `--token`, `SHAKEDOWN_TOKEN` or `--token-file`.
+/// The environment variable a bearer token is read from when no flag gives one.
+const TOKEN_ENV: &str = "SHAKEDOWN_TOKEN";
+
+/// The bearer token: `--token` or `--token-file`, else the `SHAKEDOWN_TOKEN` variable.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct TokenArgs {
     /// Bearer token (`Authorization: Bearer …`) of the control API, or of the endpoint a load
-    /// agent serves. Prefer SHAKEDOWN_TOKEN or --token-file: a flag's value shows in the process
-    /// list.
-    #[arg(long, global = true, env = "SHAKEDOWN_TOKEN", hide_env_values = true)]
+    /// agent serves; without this flag or --token-file, the SHAKEDOWN_TOKEN environment
+    /// variable is read (a flag wins over it). Prefer SHAKEDOWN_TOKEN or --token-file: a flag's
+    /// value shows in the process list.
+    #[arg(long, global = true)]
     pub token: Option<String>,
-    /// A file holding the bearer token (surrounding whitespace ignored).
+    /// A file holding the bearer token (surrounding whitespace ignored); wins over
+    /// SHAKEDOWN_TOKEN.
     #[arg(long, global = true, value_name = "FILE")]
     pub token_file: Option<PathBuf>,
 }
 
 impl TokenArgs {
-    /// The token given, if any.
+    /// The token given, if any: by `--token` or `--token-file` (not both), else by the
+    /// `SHAKEDOWN_TOKEN` environment variable (ignored when a flag gives one).
     ///
     /// # Errors
-    /// [`InvalidInput`] when both a token and a file are given, the file cannot be read, or
-    /// the token is empty.
+    /// [`InvalidInput`] naming where the token came from (`--token`, `--token-file FILE`,
+    /// `SHAKEDOWN_TOKEN`) when both flags are given, the file cannot be read, or the token is
+    /// empty or not printable ASCII without spaces.
     pub fn resolve(&self) -> Result<Option<String>, InvalidInput> {
-        let token = match (&self.token, &self.token_file) {
-            (Some(_), Some(_)) => {
+        self.resolve_with(std::env::var_os(TOKEN_ENV))
+    }
+
+    /// [`TokenArgs::resolve`] with `env` as the variable's value.
+    fn resolve_with(
+        &self,
+        env: Option<std::ffi::OsString>,
+    ) -> Result<Option<String>, InvalidInput> {
+        let (source, token) = match (&self.token, &self.token_file, env) {
+            (Some(_), Some(_), _) => {
                 return Err(InvalidInput::new(
-                    "give the token once: --token (or SHAKEDOWN_TOKEN) or --token-file, not both",
+                    "give the token once: --token or --token-file, not both",
                 ));
             }
-            (Some(t), None) => t.clone(),
-            (None, Some(path)) => std::fs::read_to_string(path)
-                .map_err(|e| InvalidInput::new(format!("{}: {e}", path.display())))?,
-            (None, None) => return Ok(None),
+            (Some(t), None, _) => ("--token".to_string(), t.clone()),
+            (None, Some(path), _) => {
+                let source = format!("--token-file {}", path.display());
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| InvalidInput::new(format!("{source}: {e}")))?;
+                (source, text)
+            }
+            (None, None, Some(value)) => {
+                let text = value.into_string().map_err(|_| {
+                    InvalidInput::new(format!("{TOKEN_ENV}: the token is not valid UTF-8"))
+                })?;
+                (TOKEN_ENV.to_string(), text)
+            }
+            (None, None, None) => return Ok(None),
         };
         crate::bearer::Token::new(&token)
             .map(|t| Some(t.as_str().to_string()))
-            .map_err(InvalidInput::new)
+            .map_err(|e| InvalidInput::new(format!("{source}: {e}")))
+    }
+
+    /// The flag that gave a token (`--token`, `--token-file`), if one did: the variable
+    /// does not count.
+    pub fn flag(&self) -> Option<&'static str> {
+        match (&self.token, &self.token_file) {
+            (Some(_), Some(_)) => Some("--token, --token-file"),
+            (Some(_), None) => Some("--token"),
+            (None, Some(_)) => Some("--token-file"),
+            (None, None) => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(token: Option<&str>, file: Option<&std::path::Path>) -> TokenArgs {
+        TokenArgs {
+            token: token.map(str::to_string),
+            token_file: file.map(std::path::Path::to_path_buf),
+        }
+    }
+
+    fn env(v: &str) -> Option<std::ffi::OsString> {
+        Some(v.into())
+    }
+
+    /// A flag wins over SHAKEDOWN_TOKEN; every refusal names where the token came from.
+    #[test]
+    fn a_flag_wins_over_the_variable_and_errors_name_the_source() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("token");
+        std::fs::write(&file, "from-file\n").unwrap();
+        let resolved = |a: &TokenArgs, e| a.resolve_with(e).map_err(|e| e.to_string());
+        assert_eq!(
+            resolved(&args(None, Some(&file)), env("from-env")),
+            Ok(Some("from-file".into()))
+        );
+        assert_eq!(
+            resolved(&args(Some("from-flag"), None), env("from-env")),
+            Ok(Some("from-flag".into()))
+        );
+        assert_eq!(
+            resolved(&args(None, None), env("from-env")),
+            Ok(Some("from-env".into()))
+        );
+        assert_eq!(resolved(&args(None, None), None), Ok(None));
+        let both = resolved(&args(Some("a"), Some(&file)), None).unwrap_err();
+        assert!(both.contains("--token or --token-file, not both"), "{both}");
+        let empty = resolved(&args(None, None), env("")).unwrap_err();
+        assert_eq!(empty, "SHAKEDOWN_TOKEN: the token is empty");
+        let empty = resolved(&args(Some(" "), None), None).unwrap_err();
+        assert_eq!(empty, "--token: the token is empty");
+        let missing = dir.path().join("missing");
+        let said = resolved(&args(None, Some(&missing)), env("x")).unwrap_err();
+        assert!(
+            said.starts_with(&format!("--token-file {}: ", missing.display())),
+            "{said}"
+        );
+        let two_lines = dir.path().join("two");
+        std::fs::write(&two_lines, "one\ntwo\n").unwrap();
+        let said = resolved(&args(None, Some(&two_lines)), None).unwrap_err();
+        assert_eq!(
+            said,
+            format!(
+                "--token-file {}: the token contains '\\n': use printable ASCII without spaces",
+                two_lines.display()
+            )
+        );
+        assert_eq!(args(None, Some(&file)).flag(), Some("--token-file"));
+        assert_eq!(args(None, None).flag(), None);
     }
 }
 

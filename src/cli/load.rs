@@ -8,6 +8,7 @@
 
 use crate::clock::Clock;
 use crate::exit::{InvalidInput, Outcome};
+use crate::interrupt::Interrupts;
 use crate::load::{self, LoadError};
 
 mod args;
@@ -28,12 +29,23 @@ fn invalid(e: LoadError) -> anyhow::Error {
 
 /// `shakedown load`.
 pub(super) async fn cli_main(args: LoadArgs) -> anyhow::Result<Outcome> {
+    // From here on, SIGTERM and SIGHUP end the run as Ctrl-C does: summary, reports, exit 3.
+    let mut interrupts = Interrupts::listen();
+    let token = match (&args.serve, args.token.flag()) {
+        (Some(_), _) => args.token.resolve()?,
+        // As `--ca` on an http:// target: a flag that would change nothing is refused.
+        (None, Some(flag)) => {
+            return Err(InvalidInput::new(format!(
+                "{flag}: the token of the agent's endpoint applies with --serve ADDR only; \
+                 without --serve it would change nothing"
+            ))
+            .into());
+        }
+        // SHAKEDOWN_TOKEN is the environment's, not this command's: ignored without --serve.
+        (None, None) => None,
+    };
     let spec = args.spec()?;
     load::validate(&spec).map_err(|e| args.problem(&spec, e))?;
-    let token = match &args.serve {
-        Some(_) => args.token.resolve()?,
-        None => None,
-    };
     let serve = match &args.serve {
         Some(addr) => Some(live::bind(addr, token.as_deref()).await?),
         None => None,
@@ -72,7 +84,7 @@ pub(super) async fn cli_main(args: LoadArgs) -> anyhow::Result<Outcome> {
         live::spawn(listener, agent.clone());
         agent
     });
-    let (mut report, interrupted) = progress::drive(run, args.quiet).await;
+    let (mut report, mut interrupted) = progress::drive(run, args.quiet, &mut interrupts).await;
     if let Some(agent) = &agent {
         agent.publish(&report)?;
         if !args.histograms {
@@ -84,16 +96,22 @@ pub(super) async fn cli_main(args: LoadArgs) -> anyhow::Result<Outcome> {
         None => None,
     };
     output::write(&args, &report, resources.as_ref(), hlog)?;
-    if let Some(agent) = agent
-        && !interrupted
-        && !agent.linger(args.linger).await
-    {
-        eprintln!(
-            "nobody fetched the report within --linger {}",
-            humantime::format_duration(args.linger)
-        );
+    if let Some(signal) = interrupted {
+        eprintln!("interrupted by {signal}");
+    } else if let Some(agent) = agent {
+        match agent.linger(args.linger, &mut interrupts).await {
+            live::Lingered::Fetched => {}
+            live::Lingered::Unfetched => eprintln!(
+                "nobody fetched the report within --linger {}",
+                humantime::format_duration(args.linger)
+            ),
+            live::Lingered::Interrupted(signal) => {
+                eprintln!("interrupted by {signal} while waiting for the report to be fetched");
+                interrupted = Some(signal);
+            }
+        }
     }
-    Ok(if interrupted {
+    Ok(if interrupted.is_some() {
         Outcome::Aborted
     } else if report.passed {
         Outcome::Passed

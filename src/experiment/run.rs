@@ -27,6 +27,7 @@ use super::service::Services;
 use super::spec::Experiment;
 use super::verdict::{self, Stop};
 use crate::clock::Clock;
+use crate::interrupt::Interrupts;
 
 /// How a run reports progress.
 #[derive(Debug, Clone, Copy, Default)]
@@ -195,46 +196,6 @@ static INTERRUPTED: OnceLock<&'static str> = OnceLock::new();
 /// stops there instead of going on with its next experiment.
 pub(crate) fn interrupted_by() -> Option<&'static str> {
     INTERRUPTED.get().copied()
-}
-
-/// The signals that interrupt a run, listened to before anything starts: each is handled
-/// like SIGTERM (teardown, then exit 3). Only SIGKILL skips the teardown.
-struct Interrupts(Vec<(tokio::signal::unix::Signal, &'static str)>);
-
-impl Interrupts {
-    fn listen() -> Self {
-        use tokio::signal::unix::{SignalKind, signal};
-        let kinds = [
-            (SignalKind::interrupt(), "SIGINT (Ctrl-C)"),
-            (SignalKind::terminate(), "SIGTERM"),
-            (SignalKind::hangup(), "SIGHUP"),
-            (SignalKind::quit(), "SIGQUIT"),
-            // Their default action also ends the process: unheard, they would skip teardown.
-            (SignalKind::user_defined1(), "SIGUSR1"),
-            (SignalKind::user_defined2(), "SIGUSR2"),
-            (SignalKind::alarm(), "SIGALRM"),
-        ];
-        Self(
-            kinds
-                .into_iter()
-                .filter_map(|(kind, name)| signal(kind).ok().map(|s| (s, name)))
-                .collect(),
-        )
-    }
-
-    /// The name of the first signal to arrive (pending forever when none could be listened to).
-    async fn first(&mut self) -> &'static str {
-        if self.0.is_empty() {
-            return std::future::pending().await;
-        }
-        let waits = self.0.iter_mut().map(|(s, name)| {
-            Box::pin(async move {
-                s.recv().await;
-                *name
-            })
-        });
-        futures_util::future::select_all(waits).await.0
-    }
 }
 
 fn panic_text(payload: Box<dyn std::any::Any + Send>) -> String {

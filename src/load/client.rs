@@ -24,6 +24,7 @@ use super::errors::{ErrorClass, FAULT_HEADER};
 use super::plan::Target;
 use super::template::{Context, RequestTemplate, Vars, WireRequest};
 
+mod grpc;
 mod h1;
 mod https;
 mod watch;
@@ -108,10 +109,25 @@ impl Drop for Conn {
 pub(super) struct Answer {
     /// Status code.
     pub status: StatusCode,
-    /// Whether shakedown's fault injection fabricated it.
-    pub injected: bool,
+    /// Whether shakedown's fault injection fabricated or altered it (`x-shakedown-fault`): a
+    /// failure only when it failed ([`Answer::class`]).
+    pub marked: bool,
+    /// Whether it is a gRPC error (a non-zero `grpc-status` in its headers or trailers).
+    pub grpc_failed: bool,
     /// The body, when it was asked for.
     pub body: Option<Bytes>,
+}
+
+impl Answer {
+    /// Its error class, `None` for a success ([`ErrorClass::of_response`]).
+    pub(super) fn class(&self) -> Option<ErrorClass> {
+        ErrorClass::of_response(self.status, self.marked, self.grpc_failed)
+    }
+
+    /// Whether it is a 2xx success (what acknowledges a write).
+    pub(super) fn is_success(&self) -> bool {
+        self.status.is_success() && self.class().is_none()
+    }
 }
 
 /// The result of one exchange, with the connection handed back.
@@ -244,24 +260,39 @@ impl Conn {
             Err(e) => return Err(self.failed(target, &e).await),
         };
         let status = response.status();
-        let injected = response.headers().contains_key(FAULT_HEADER);
+        let marked = response.headers().contains_key(FAULT_HEADER);
+        let mut grpc = grpc::Grpc::default();
+        grpc.fields(response.headers());
+        // A marked response whose body fails was failed by the fault.
+        let blame = |class| if marked { ErrorClass::Injected } else { class };
         let mut body = response.into_body();
         let kept = if keep_body {
             Some(match body.collect().await {
-                Ok(collected) => collected.to_bytes(),
-                Err(e) => return Err(self.failed(target, &e).await),
+                Ok(collected) => {
+                    if let Some(trailers) = collected.trailers() {
+                        grpc.fields(trailers);
+                    }
+                    collected.to_bytes()
+                }
+                Err(e) => return Err(blame(self.failed(target, &e).await)),
             })
         } else {
             while let Some(frame) = body.frame().await {
-                if let Err(e) = frame {
-                    return Err(self.failed(target, &e).await);
+                match frame {
+                    Ok(frame) => {
+                        if let Some(trailers) = frame.trailers_ref() {
+                            grpc.fields(trailers);
+                        }
+                    }
+                    Err(e) => return Err(blame(self.failed(target, &e).await)),
                 }
             }
             None
         };
         Ok(Answer {
             status,
-            injected,
+            marked,
+            grpc_failed: grpc.failed(),
             body: kept,
         })
     }

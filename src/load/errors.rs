@@ -1,10 +1,10 @@
 //! Error classification: what went wrong with a request, and who caused it.
 //!
-//! Every failed request lands in exactly one [`ErrorClass`]. A response that
-//! carries the `x-shakedown-fault` header was produced by shakedown's own
-//! fault injection and counts as [`ErrorClass::Injected`], never as an
-//! upstream 4xx/5xx, so an experiment can tell its own faults from the
-//! target's failures.
+//! Every failed request lands in exactly one [`ErrorClass`]. A failed response (4xx/5xx, a
+//! body that fails, a gRPC error) that carries the `x-shakedown-fault` header was failed by
+//! shakedown's own fault injection and counts as [`ErrorClass::Injected`], never as an
+//! upstream 4xx/5xx, so an experiment can tell its own faults from the target's failures. A
+//! marked response that succeeded (a 200 that `http_delay` only delayed) is a success.
 
 use std::fmt;
 
@@ -16,7 +16,8 @@ pub(crate) use reasons::{ReasonLog, tls_reason};
 use serde::de::{Deserialize, Deserializer, Error as _};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
-/// The response header shakedown's HTTP faults set on every response they fabricate.
+/// The response header shakedown's HTTP faults set on every response they fabricate or alter
+/// (a delayed or throttled success included).
 pub(super) const FAULT_HEADER: &str = "x-shakedown-fault";
 
 /// Why a request failed.
@@ -37,7 +38,8 @@ pub enum ErrorClass {
     Http4xx,
     /// The upstream answered 5xx.
     Http5xx,
-    /// A response fabricated by shakedown's fault injection (`x-shakedown-fault`).
+    /// A failed response (4xx/5xx, a body that failed, a gRPC error) that shakedown's fault
+    /// injection acted on (`x-shakedown-fault`).
     Injected,
     /// A step's extraction (JSON path or regex) found nothing in the response.
     Extract,
@@ -103,9 +105,14 @@ impl ErrorClass {
         )
     }
 
-    /// The class of a complete response, `None` when it is a success (1xx–3xx).
-    pub fn of_status(status: http::StatusCode, injected: bool) -> Option<Self> {
-        if injected {
+    /// The class of a complete response, `None` when it is a success: a 1xx–3xx status and,
+    /// when `marked` (it carries `x-shakedown-fault`), no gRPC error (`grpc_failed`: a non-zero
+    /// `grpc-status`, as `grpc_abort` answers with HTTP 200). A marked failure is
+    /// [`ErrorClass::Injected`]; a marked success (a delayed 200) is a success. An unmarked
+    /// gRPC error is the upstream's and, as before, not told apart from its 200.
+    pub fn of_response(status: http::StatusCode, marked: bool, grpc_failed: bool) -> Option<Self> {
+        let failed = status.is_client_error() || status.is_server_error() || grpc_failed;
+        if marked && failed {
             Some(ErrorClass::Injected)
         } else if status.is_client_error() {
             Some(ErrorClass::Http4xx)
@@ -239,20 +246,37 @@ mod tests {
 
     #[test]
     fn injected_responses_are_never_upstream_errors() {
+        let of = ErrorClass::of_response;
         assert_eq!(
-            ErrorClass::of_status(StatusCode::SERVICE_UNAVAILABLE, true),
+            of(StatusCode::SERVICE_UNAVAILABLE, true, false),
             Some(ErrorClass::Injected)
         );
         assert_eq!(
-            ErrorClass::of_status(StatusCode::SERVICE_UNAVAILABLE, false),
+            of(StatusCode::NOT_FOUND, true, false),
+            Some(ErrorClass::Injected)
+        );
+        assert_eq!(
+            of(StatusCode::SERVICE_UNAVAILABLE, false, false),
             Some(ErrorClass::Http5xx)
         );
         assert_eq!(
-            ErrorClass::of_status(StatusCode::NOT_FOUND, false),
+            of(StatusCode::NOT_FOUND, false, false),
             Some(ErrorClass::Http4xx)
         );
-        assert_eq!(ErrorClass::of_status(StatusCode::OK, false), None);
-        assert_eq!(ErrorClass::of_status(StatusCode::FOUND, false), None);
+        assert_eq!(of(StatusCode::OK, false, false), None);
+        assert_eq!(of(StatusCode::FOUND, false, false), None);
+    }
+
+    /// A response a fault only delayed or throttled is marked and succeeded: a success. A
+    /// marked 200 with a gRPC error (`grpc_abort`) is injected.
+    #[test]
+    fn a_marked_success_is_a_success() {
+        let of = ErrorClass::of_response;
+        assert_eq!(of(StatusCode::OK, true, false), None);
+        assert_eq!(of(StatusCode::NO_CONTENT, true, false), None);
+        assert_eq!(of(StatusCode::FOUND, true, false), None);
+        assert_eq!(of(StatusCode::OK, true, true), Some(ErrorClass::Injected));
+        assert_eq!(of(StatusCode::OK, false, true), None);
     }
 
     #[test]

@@ -60,6 +60,15 @@ impl Pki {
         Pki::write(&cert.pem(), &key.serialize_pem())
     }
 
+    /// The PEM pair `cert`, `key` made elsewhere (openssl) in `dir`, which it keeps.
+    pub fn adopt(dir: tempfile::TempDir, cert: PathBuf, key: PathBuf) -> Pki {
+        Pki {
+            _dir: dir,
+            cert,
+            key,
+        }
+    }
+
     pub fn cert_str(&self) -> &str {
         self.cert.to_str().expect("utf-8 path")
     }

@@ -91,8 +91,10 @@ pub struct LoadArgs {
     /// Put the whole-run histograms in the JSON report (`histograms`, base64), for `shakedown merge`.
     #[arg(long)]
     pub histograms: bool,
-    /// Serve this agent's recent seconds over HTTP while it runs, at ADDR (`host:port`; port 0
-    /// picks one, printed on stderr): `GET /intervals?from=SECOND`.
+    /// Serve this agent over HTTP at ADDR (`host:port`; port 0 picks one, printed on stderr):
+    /// `GET /intervals?from=SECOND` (its live seconds), `/report` and `/hlog` (once ended),
+    /// `/health`, `POST /stop`; off loopback it needs a token (--token-file, SHAKEDOWN_TOKEN or
+    /// --token), required on every request but `/health`.
     #[arg(long, value_name = "ADDR")]
     pub serve: Option<String>,
     /// With `--serve`: the bearer token every request but `GET /health` must carry; required
@@ -139,7 +141,8 @@ impl LoadArgs {
     /// The spec these arguments describe (the scenario file, overridden by flags).
     pub fn spec(&self) -> anyhow::Result<LoadSpec> {
         let mut spec: LoadSpec = match &self.scenario {
-            Some(path) => crate::config::read(path)?,
+            // Strict YAML 1.2 (only `true`/`false` are booleans), each problem at its place.
+            Some(path) => crate::config::typed::read(path)?,
             None => LoadSpec::default(),
         };
         if let Some(url) = &self.url {

@@ -77,14 +77,32 @@ impl Agent {
         Ok(())
     }
 
-    /// Wait until the report has been fetched, `linger` has passed or Ctrl-C; whether it was
-    /// fetched.
-    pub(super) async fn linger(&self, linger: Duration) -> bool {
+    /// Wait until the report has been fetched, `linger` has passed or one of `interrupts`
+    /// (Ctrl-C, SIGTERM, SIGHUP, …) arrives.
+    pub(super) async fn linger(
+        &self,
+        linger: Duration,
+        interrupts: &mut crate::interrupt::Interrupts,
+    ) -> Lingered {
         tokio::select! {
-            fetched = tokio::time::timeout(linger, self.fetched.notified()) => fetched.is_ok(),
-            _ = tokio::signal::ctrl_c() => false,
+            fetched = tokio::time::timeout(linger, self.fetched.notified()) => match fetched {
+                Ok(()) => Lingered::Fetched,
+                Err(_) => Lingered::Unfetched,
+            },
+            signal = interrupts.first() => Lingered::Interrupted(signal),
         }
     }
+}
+
+/// How an agent's linger ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Lingered {
+    /// Its report was fetched.
+    Fetched,
+    /// `--linger` passed first.
+    Unfetched,
+    /// This signal arrived first.
+    Interrupted(&'static str),
 }
 
 /// Bind `addr` (before the run starts: a bad address sends nothing); the bound address.

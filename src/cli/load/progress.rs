@@ -1,12 +1,19 @@
-//! `shakedown load`'s live progress on the terminal while the run goes, and Ctrl-C.
+//! `shakedown load`'s live progress on the terminal while the run goes, and the signals that
+//! interrupt it ([`Interrupts`]: Ctrl-C, SIGTERM, SIGHUP, …).
 
 use std::io::IsTerminal;
 use std::time::Duration;
 
+use crate::interrupt::Interrupts;
 use crate::load::{LoadReport, LoadRun};
 
-/// Show progress until the run ends or Ctrl-C; returns the report and whether it was interrupted.
-pub(super) async fn drive(run: LoadRun, quiet: bool) -> (LoadReport, bool) {
+/// Show progress until the run ends or one of `interrupts` arrives (then the run is stopped as
+/// Ctrl-C always did); returns the report and the interrupting signal, if any.
+pub(super) async fn drive(
+    run: LoadRun,
+    quiet: bool,
+    interrupts: &mut Interrupts,
+) -> (LoadReport, Option<&'static str>) {
     let tty = !quiet && std::io::stderr().is_terminal();
     let bar = tty.then(|| {
         let b = indicatif::ProgressBar::new_spinner();
@@ -15,15 +22,13 @@ pub(super) async fn drive(run: LoadRun, quiet: bool) -> (LoadReport, bool) {
     });
     let mut tick = tokio::time::interval(Duration::from_millis(200));
     let mut last_line = Duration::ZERO;
-    let ctrl_c = tokio::signal::ctrl_c();
-    tokio::pin!(ctrl_c);
     let interrupted = loop {
         tokio::select! {
-            _ = &mut ctrl_c => break true,
+            signal = interrupts.first() => break Some(signal),
             _ = tick.tick() => {}
         }
         if run.is_finished() {
-            break false;
+            break None;
         }
         let elapsed = run.elapsed();
         let w = run.window(Duration::from_secs(2));
@@ -47,7 +52,7 @@ pub(super) async fn drive(run: LoadRun, quiet: bool) -> (LoadReport, bool) {
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
-    let report = if interrupted {
+    let report = if interrupted.is_some() {
         run.stop().await
     } else {
         run.finish().await

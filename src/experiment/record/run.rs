@@ -140,7 +140,8 @@ pub struct StepRecord {
 pub struct StepFailures {
     /// Requests intended in those seconds.
     pub requests: u64,
-    /// Answers shakedown's faults fabricated (`x-shakedown-fault`, error class `injected`).
+    /// Failed answers shakedown's faults made or altered (`x-shakedown-fault` on a 4xx/5xx, a
+    /// failed body or a gRPC error: error class `injected`; a marked success is not counted).
     pub injected: u64,
     /// The target's own failures: every other error class (5xx, 4xx, resets, timeouts, TLS…).
     pub upstream: u64,

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::config::node::{Locations, join};
+use crate::config::node::Locations;
 use crate::config::{ConfigError, Position, Problem};
 
 /// Problems found so far and where things are.
@@ -116,33 +116,13 @@ impl Ctx {
         self.at(position, path, message);
     }
 
-    /// Deserialize `value` (found at `path`) as `T`; a failure becomes a problem.
+    /// Deserialize `value` (found at `path`) as `T`; a failure becomes a problem
+    /// ([`crate::config::typed::deserialize`]: at its place, in plain words).
     pub(super) fn de<T: DeserializeOwned>(&mut self, path: &str, value: &Value) -> Option<T> {
-        match serde_path_to_error::deserialize::<_, T>(value.clone()) {
+        match crate::config::typed::deserialize(path, value, &self.locs) {
             Ok(t) => Some(t),
-            Err(e) => {
-                let inner = e.path().to_string();
-                let mut full = match inner.as_str() {
-                    "." => path.to_string(),
-                    i if i.starts_with('[') => format!("{path}{i}"),
-                    i => join(path, i),
-                };
-                let message = e.into_inner().to_string();
-                let mut position = self.position(&full);
-                if let Some(name) = message
-                    .strip_prefix("unknown field `")
-                    .and_then(|m| m.split('`').next())
-                {
-                    if !full.ends_with(name) {
-                        full = join(&full, name);
-                    }
-                    position = self
-                        .locs
-                        .get(&format!("{full}#key"))
-                        .copied()
-                        .unwrap_or(position);
-                }
-                self.at(position, &full, message);
+            Err(p) => {
+                self.at(p.position, &p.field, p.message);
                 None
             }
         }

@@ -22,6 +22,7 @@ use tokio::net::TcpStream;
 use super::super::errors::{ErrorClass, FAULT_HEADER};
 use super::super::template::WireRequest;
 use super::Answer;
+use super::grpc::Grpc;
 
 /// The largest response head (status line and headers) accepted, in bytes.
 pub(super) const MAX_HEAD: usize = 64 * 1024;
@@ -45,7 +46,10 @@ enum Framing {
 #[derive(Debug)]
 struct Head {
     status: StatusCode,
-    injected: bool,
+    /// It carries `x-shakedown-fault`.
+    marked: bool,
+    /// Its `content-type` and `grpc-status`.
+    grpc: Grpc,
     framing: Framing,
     /// The server keeps the connection open after this response.
     keep_alive: bool,
@@ -123,15 +127,25 @@ impl Wire {
             head.framing
         };
         let mut body = keep_body.then(Vec::new);
-        match framing {
-            Framing::Length(n) => self.read_exact_body(n, &mut body).await?,
-            Framing::Chunked => self.read_chunked(&mut body).await?,
-            Framing::UntilClose => self.read_to_close(&mut body).await?,
-        }
+        let mut grpc = head.grpc;
+        let read = match framing {
+            Framing::Length(n) => self.read_exact_body(n, &mut body).await,
+            Framing::Chunked => self.read_chunked(&mut body, &mut grpc).await,
+            Framing::UntilClose => self.read_to_close(&mut body).await,
+        };
+        // A marked response whose body fails was failed by the fault.
+        read.map_err(|class| {
+            if head.marked {
+                ErrorClass::Injected
+            } else {
+                class
+            }
+        })?;
         let reusable = head.keep_alive && framing != Framing::UntilClose && self.buf.is_empty();
         let answer = Answer {
             status: head.status,
-            injected: head.injected,
+            marked: head.marked,
+            grpc_failed: grpc.failed(),
             body: body.map(Bytes::from),
         };
         Ok((answer, reusable))
@@ -203,8 +217,13 @@ impl Wire {
         }
     }
 
-    /// A chunked body: size lines, chunks and their CRLFs, the last chunk and its trailers.
-    async fn read_chunked(&mut self, body: &mut Option<Vec<u8>>) -> Result<(), ErrorClass> {
+    /// A chunked body: size lines, chunks and their CRLFs, the last chunk and its trailers
+    /// (their `grpc-status` noted in `grpc`).
+    async fn read_chunked(
+        &mut self,
+        body: &mut Option<Vec<u8>>,
+        grpc: &mut Grpc,
+    ) -> Result<(), ErrorClass> {
         loop {
             let size = loop {
                 match httparse::parse_chunk_size(&self.buf) {
@@ -219,7 +238,7 @@ impl Wire {
                 }
             };
             if size == 0 {
-                return self.skip_trailers().await;
+                return self.read_trailers(grpc).await;
             }
             self.read_exact_body(size, body).await?;
             while self.buf.len() < 2 {
@@ -232,19 +251,22 @@ impl Wire {
         }
     }
 
-    /// The trailer fields after the last chunk, up to the empty line.
-    async fn skip_trailers(&mut self) -> Result<(), ErrorClass> {
-        while !self.parse_trailers()? {
+    /// The trailer fields after the last chunk, up to the empty line (noted in `grpc`).
+    async fn read_trailers(&mut self, grpc: &mut Grpc) -> Result<(), ErrorClass> {
+        while !self.parse_trailers(grpc)? {
             self.fill().await?;
         }
         Ok(())
     }
 
-    /// Whether the buffered trailer section is complete (then consumed).
-    fn parse_trailers(&mut self) -> Result<bool, ErrorClass> {
+    /// Whether the buffered trailer section is complete (then noted in `grpc` and consumed).
+    fn parse_trailers(&mut self, grpc: &mut Grpc) -> Result<bool, ErrorClass> {
         let mut fields = [httparse::EMPTY_HEADER; MAX_HEADERS];
         match httparse::parse_headers(&self.buf, &mut fields) {
-            Ok(httparse::Status::Complete((len, _))) => {
+            Ok(httparse::Status::Complete((len, trailers))) => {
+                for t in trailers {
+                    grpc.field(t.name.as_bytes(), t.value);
+                }
                 self.buf.advance(len);
                 Ok(true)
             }
@@ -281,12 +303,14 @@ fn interpret(response: &httparse::Response<'_, '_>) -> Result<Head, ErrorClass> 
         .and_then(|c| StatusCode::from_u16(c).ok())
         .ok_or(ErrorClass::Other)?;
     let http11 = response.version == Some(1);
-    let (mut injected, mut length, mut chunked, mut coded) = (false, None, false, false);
+    let (mut marked, mut length, mut chunked, mut coded) = (false, None, false, false);
     let (mut close, mut keep) = (false, false);
+    let mut grpc = Grpc::default();
     for field in response.headers.iter() {
         let name = field.name;
+        grpc.field(name.as_bytes(), field.value);
         if name.eq_ignore_ascii_case(FAULT_HEADER) {
-            injected = true;
+            marked = true;
         } else if name.eq_ignore_ascii_case("content-length") {
             let n = std::str::from_utf8(field.value)
                 .ok()
@@ -317,7 +341,8 @@ fn interpret(response: &httparse::Response<'_, '_>) -> Result<Head, ErrorClass> 
     };
     Ok(Head {
         status,
-        injected,
+        marked,
+        grpc,
         framing,
         keep_alive: !close && (http11 || keep),
     })

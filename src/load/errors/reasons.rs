@@ -1,6 +1,8 @@
 //! Why requests failed, in words: a count per distinct reason of an error class (today the
-//! `tls` class: `invalid peer certificate: UnknownIssuer`, `received fatal alert:
-//! CertificateRequired`, …), so that a report tells one TLS failure from another.
+//! `tls` class: `the server's certificate is not signed by a CA trusted here … (invalid peer
+//! certificate: UnknownIssuer)`, `the server requires a client certificate … (received fatal
+//! alert: CertificateRequired)`, …), so that a report tells one TLS failure from another and
+//! says what to do about it; rustls's own words end each reason, in parentheses.
 //!
 //! The reasons of a run are noted as the failures happen ([`ReasonLog`], shared by the run's
 //! connections: taken only on a failure, never on a success), at most [`MAX_REASONS`]
@@ -132,28 +134,129 @@ impl ReasonLog {
     }
 }
 
-/// The words of a TLS failure: rustls's error (`invalid peer certificate: UnknownIssuer`) or
-/// the peer's alert (`received fatal alert: CertificateRequired`) found in `error`'s chain;
+/// The words of a TLS failure: rustls's error or the peer's alert found in `error`'s chain,
+/// explained ([`explain`]: `the server's certificate is a CA certificate … (CaUsedAsEndEntity)`);
 /// else `error`'s own message.
 pub(crate) fn tls_reason(error: &(dyn std::error::Error + 'static)) -> String {
     let mut next = Some(error);
     while let Some(e) = next {
-        if e.is::<rustls::Error>() {
-            return e.to_string();
+        if let Some(tls) = e.downcast_ref::<rustls::Error>() {
+            return explain(tls);
         }
         // An `io::Error`'s `source` skips the error it wraps: follow `get_ref` instead.
         next = match e.downcast_ref::<std::io::Error>() {
             Some(io) => match io.get_ref() {
-                Some(inner) if inner.to_string().starts_with("received fatal alert: ") => {
-                    return inner.to_string();
-                }
-                Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+                // h2 keeps only the text of rustls's alert.
+                Some(inner) => match inner.to_string().strip_prefix("received fatal alert: ") {
+                    Some(alert) => return explain_alert(alert),
+                    None => Some(inner as &(dyn std::error::Error + 'static)),
+                },
                 None => None,
             },
             None => e.source(),
         };
     }
     error.to_string()
+}
+
+/// A rustls error in words a user can act on, rustls's own words in parentheses. The load
+/// driver is the client: the peer is the server.
+fn explain(error: &rustls::Error) -> String {
+    use rustls::CertificateError as C;
+    let (what, words) = match error {
+        rustls::Error::AlertReceived(alert) => return explain_alert(&format!("{alert:?}")),
+        // rustls shows these in their debug form (`Other(OtherError(CaUsedAsEndEntity))`):
+        // webpki's name alone.
+        rustls::Error::InvalidCertificate(C::Other(other)) => {
+            let name = other.to_string();
+            (webpki_words(&name), name)
+        }
+        rustls::Error::InvalidCertificate(c) => (certificate_words(c), error.to_string()),
+        rustls::Error::InvalidMessage(_) | rustls::Error::InappropriateMessage { .. } => (
+            "the server does not speak TLS on this port (is the URL http://?)",
+            error.to_string(),
+        ),
+        rustls::Error::PeerIncompatible(_) => (
+            "the server and this client share no TLS version, cipher suite or key exchange",
+            error.to_string(),
+        ),
+        _ => return error.to_string(),
+    };
+    format!("{what} ({words})")
+}
+
+/// What is wrong with the server's certificate, by rustls's verdict.
+fn certificate_words(error: &rustls::CertificateError) -> &'static str {
+    use rustls::CertificateError as C;
+    match error {
+        C::UnknownIssuer => {
+            "the server's certificate is not signed by a CA trusted here (the system's roots, \
+             --ca FILE or tls: {ca: FILE}): give its CA with --ca"
+        }
+        C::NotValidForName | C::NotValidForNameContext { .. } => {
+            "the server's certificate is not for the URL's host: use a name it lists (its \
+             subjectAltName), or make it for this one"
+        }
+        C::Expired | C::ExpiredContext { .. } => {
+            "the server's certificate has expired (or this machine's clock is wrong)"
+        }
+        C::NotValidYet | C::NotValidYetContext { .. } => {
+            "the server's certificate is not valid yet (or this machine's clock is wrong)"
+        }
+        C::Revoked => "the server's certificate is revoked",
+        C::BadSignature => "the server's certificate has a bad signature",
+        C::BadEncoding => "the server's certificate is not a valid X.509 certificate",
+        C::InvalidPurpose | C::InvalidPurposeContext { .. } => {
+            "the server's certificate is not for server authentication (its extended key usage \
+             lacks serverAuth)"
+        }
+        C::UnhandledCriticalExtension => {
+            "the server's certificate has a critical extension rustls does not know"
+        }
+        _ => "the server's certificate was refused",
+    }
+}
+
+/// What is wrong with the server's certificate, by webpki's verdict (its name).
+fn webpki_words(name: &str) -> &'static str {
+    match name {
+        "CaUsedAsEndEntity" => {
+            "the server's certificate is a CA certificate (basicConstraints CA:TRUE), which \
+             cannot identify a server: make it with CA:FALSE (openssl: -addext \
+             basicConstraints=critical,CA:FALSE), signed by that CA or self-signed"
+        }
+        "UnsupportedCertVersion" => {
+            "the server's certificate is X.509 v1, which cannot identify a server: make a v3 \
+             certificate"
+        }
+        "EndEntityUsedAsCa" => {
+            "the server's chain has a certificate that is not a CA (CA:FALSE) where its issuer \
+             should be"
+        }
+        _ => "the server's certificate was refused",
+    }
+}
+
+/// The server's fatal alert `alert` (`CertificateRequired`) in words.
+fn explain_alert(alert: &str) -> String {
+    let what = match alert {
+        "CertificateRequired" => {
+            "the server requires a client certificate: give one with --cert FILE --key FILE"
+        }
+        "BadCertificate"
+        | "UnknownCA"
+        | "CertificateUnknown"
+        | "UnsupportedCertificate"
+        | "CertificateRevoked"
+        | "CertificateExpired"
+        | "AccessDenied" => "the server refused the client's certificate",
+        "HandshakeFailure" | "ProtocolVersion" | "InsufficientSecurity" => {
+            "the server and this client share no TLS version or cipher suite"
+        }
+        "UnrecognisedName" | "UnrecognizedName" => "the server does not serve this host name",
+        _ => "the server ended the handshake",
+    };
+    format!("{what} (received fatal alert: {alert})")
 }
 
 #[cfg(test)]
@@ -213,14 +316,72 @@ mod tests {
         assert_eq!(tls[1], twice);
     }
 
+    /// The reasons are words, not Rust debug text: a CA certificate served as a server's
+    /// says what is wrong and how to make one that works.
+    #[test]
+    fn tls_reasons_are_readable() {
+        #[derive(Debug)]
+        struct Webpki(&'static str);
+        impl std::fmt::Display for Webpki {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.0)
+            }
+        }
+        impl std::error::Error for Webpki {}
+        let other = |name| {
+            rustls::Error::InvalidCertificate(rustls::CertificateError::Other(rustls::OtherError(
+                std::sync::Arc::new(Webpki(name)),
+            )))
+        };
+        let ca = explain(&other("CaUsedAsEndEntity"));
+        assert_eq!(
+            ca,
+            "the server's certificate is a CA certificate (basicConstraints CA:TRUE), which \
+             cannot identify a server: make it with CA:FALSE (openssl: -addext \
+             basicConstraints=critical,CA:FALSE), signed by that CA or self-signed \
+             (CaUsedAsEndEntity)"
+        );
+        assert!(!ca.contains("OtherError"), "{ca}");
+        assert_eq!(
+            explain(&other("Something")),
+            "the server's certificate was refused (Something)"
+        );
+        let alert = rustls::Error::AlertReceived(rustls::AlertDescription::CertificateRequired);
+        assert_eq!(
+            explain(&alert),
+            "the server requires a client certificate: give one with --cert FILE --key FILE \
+             (received fatal alert: CertificateRequired)"
+        );
+        // h2 keeps only the alert's text.
+        let h2 = std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "received fatal alert: BadCertificate",
+        );
+        assert_eq!(
+            tls_reason(&h2),
+            "the server refused the client's certificate (received fatal alert: BadCertificate)"
+        );
+        for c in [
+            rustls::CertificateError::Expired,
+            rustls::CertificateError::NotValidForName,
+            rustls::CertificateError::BadSignature,
+        ] {
+            let said = explain(&rustls::Error::InvalidCertificate(c));
+            assert!(said.starts_with("the server's certificate "), "{said}");
+            assert!(!said.contains("Other("), "{said}");
+        }
+    }
+
     #[test]
     fn a_tls_reason_is_rustls_words() {
         let refused = rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer);
         let io = std::io::Error::new(std::io::ErrorKind::InvalidData, refused);
         let wrapped = std::io::Error::other(io);
-        assert_eq!(
-            tls_reason(&wrapped),
-            "invalid peer certificate: UnknownIssuer"
+        let reason = tls_reason(&wrapped);
+        assert!(
+            reason.starts_with("the server's certificate is not signed by a CA trusted here")
+                && reason.ends_with("(invalid peer certificate: UnknownIssuer)"),
+            "{reason}"
         );
         let log = ReasonLog::default();
         assert_eq!(log.handshake(&wrapped), ErrorClass::Tls);

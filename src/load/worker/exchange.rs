@@ -98,10 +98,7 @@ pub(super) fn complete(
     origin: Instant,
 ) -> (Conn, Option<User>) {
     let (mut error, acked) = match &ex.result {
-        Ok(a) => (
-            ErrorClass::of_status(a.status, a.injected),
-            Ok(a.status.is_success() && !a.injected),
-        ),
+        Ok(a) => (a.class(), Ok(a.is_success())),
         Err(class) => (Some(*class), Err(*class)),
     };
     let scenario = &plan.scenarios[meta.scenario];

@@ -100,14 +100,14 @@ async fn read_back(plan: &Plan, entry: &Entry) -> Read {
         let done = exchange(conn, &plan.target, req, true, plan.timeout).await;
         conn = done.conn;
         match done.result {
-            Ok(a) if a.status.is_success() && !a.injected => {
+            Ok(a) if a.is_success() => {
                 return if a.body.as_ref() == Some(&entry.value) {
                     Read::Present
                 } else {
                     Read::Changed
                 };
             }
-            Ok(a) if !a.injected && (a.status == 404 || a.status == 410) => return Read::Missing,
+            Ok(a) if !a.marked && (a.status == 404 || a.status == 410) => return Read::Missing,
             _ => {}
         }
     }

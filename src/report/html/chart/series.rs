@@ -14,7 +14,7 @@ pub(in crate::report::html) struct Second {
     pub(in crate::report::html) t: f64,
     /// Completed requests intended in it.
     pub(in crate::report::html) requests: u64,
-    /// Failures fabricated by shakedown's fault injection.
+    /// Failures made by shakedown's fault injection (class `injected`).
     pub(in crate::report::html) injected: u64,
     /// Every other failure (the upstream's answers, resets, timeouts, refused connections).
     pub(in crate::report::html) other: u64,
