@@ -59,16 +59,7 @@ async fn a_marked_success_is_a_success_and_a_marked_failure_is_injected() {
         let got = c.get("/health").await.unwrap();
         assert_eq!(got.marker(), vec!["t"], "{toxic}");
         let report = load_report(&url, &[], LIMIT).await;
-        let (requests, ok) = (&report["summary"]["requests"], &report["summary"]["ok"]);
-        let injected = &report["errors_by_class"]["injected"];
-        assert!(requests.as_u64().unwrap() >= 30, "{toxic}: {report}");
-        if fails {
-            assert_eq!(injected, requests, "{toxic}: {report}");
-            assert_eq!(ok, 0, "{toxic}: {report}");
-        } else {
-            assert_eq!(ok, requests, "{toxic}: {report}");
-            assert_eq!(report["summary"]["errors"], 0, "{toxic}: {report}");
-        }
+        all_injected_or_all_ok(&report, toxic, fails);
         remove_toxic(api, "web", "t").await;
     }
 }
@@ -106,17 +97,25 @@ async fn over_https_h2_a_delayed_200_is_ok_and_a_grpc_abort_is_injected() {
     for (toxic, fails) in cases {
         add_toxic(api, "web", toxic).await;
         let report = load_report(&url, &["--ca", pki.cert_str()], LIMIT).await;
-        let (requests, ok) = (&report["summary"]["requests"], &report["summary"]["ok"]);
-        assert!(requests.as_u64().unwrap() >= 30, "{toxic}: {report}");
-        if fails {
-            assert_eq!(
-                report["errors_by_class"]["injected"], *requests,
-                "{toxic}: {report}"
-            );
-        } else {
-            assert_eq!(ok, requests, "{toxic}: {report}");
-        }
+        all_injected_or_all_ok(&report, toxic, fails);
         remove_toxic(api, "web", "t").await;
+    }
+}
+
+/// A load `report` through `toxic`: at least 30 requests, every one `injected` (`fails`) or
+/// every one ok and no error.
+fn all_injected_or_all_ok(report: &serde_json::Value, toxic: &str, fails: bool) {
+    let (requests, ok) = (&report["summary"]["requests"], &report["summary"]["ok"]);
+    assert!(requests.as_u64().unwrap() >= 30, "{toxic}: {report}");
+    if fails {
+        assert_eq!(
+            &report["errors_by_class"]["injected"], requests,
+            "{toxic}: {report}"
+        );
+        assert_eq!(ok, 0, "{toxic}: {report}");
+    } else {
+        assert_eq!(ok, requests, "{toxic}: {report}");
+        assert_eq!(report["summary"]["errors"], 0, "{toxic}: {report}");
     }
 }
 

@@ -198,7 +198,7 @@ impl Body for ClientBody {
         let this = self.get_mut();
         let frame = ready!(Pin::new(&mut this.inner).poll_frame(cx));
         if let Some(Err(e)) = &frame {
-            let _ = this.error.set(client_reason(&**e));
+            let _ = this.error.set(super::forward::blamed("client", &**e));
         }
         Poll::Ready(frame)
     }
@@ -210,16 +210,4 @@ impl Body for ClientBody {
     fn size_hint(&self) -> SizeHint {
         self.inner.size_hint()
     }
-}
-
-/// The reason a client's body failed: `client: ` and the error with its causes, `: `-joined.
-fn client_reason(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = format!("client: {error}");
-    let mut cause = error.source();
-    while let Some(c) = cause {
-        text.push_str(": ");
-        text.push_str(&c.to_string());
-        cause = c.source();
-    }
-    text
 }

@@ -201,9 +201,14 @@ pub(super) fn error(status: StatusCode, reason: &str) -> Response<ProxyBody> {
     r
 }
 
-/// The reason an upstream exchange failed: the error and its causes, `: `-joined.
+/// The reason an upstream exchange failed: `upstream: `, the error and its causes, `: `-joined.
 pub(super) fn reason(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = format!("upstream: {error}");
+    blamed("upstream", error)
+}
+
+/// `who: `, then `error` and its causes, `: `-joined (`client: …`, `upstream: …`).
+pub(super) fn blamed(who: &str, error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = format!("{who}: {error}");
     let mut cause = error.source();
     while let Some(c) = cause {
         text.push_str(": ");
