@@ -283,3 +283,112 @@ async fn a_removed_or_faster_http_throttle_releases_the_body_it_holds() {
         .collect();
     all_pass(all).await;
 }
+
+/// A request held by an `http_delay` goes where the proxy points when the delay ends: an
+/// update of the upstream meanwhile takes it to the new one (it went to the old one, after
+/// the API had answered the update).
+#[tokio::test]
+async fn a_held_request_goes_to_the_upstream_the_proxy_points_to_when_released() {
+    let srv = server(1).await;
+    let api = srv.local_addr();
+    let reply = |who: &str| format!("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n{who}");
+    let (old, _o) = answering_upstream(reply("old").into_bytes()).await;
+    let (new, _n) = answering_upstream(reply("new").into_bytes()).await;
+    let addr = http_proxy(api, "moved", old, "").await;
+    add_toxic(
+        api,
+        "moved",
+        r#"{"name":"d","type":"http_delay","attributes":{"delay":1500}}"#,
+    )
+    .await;
+    let mut c = raw_get(addr, "/held").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let body = format!(r#"{{"upstream":"{new}"}}"#);
+    assert_eq!(
+        http(api, "POST", "/proxies/moved", Some(&body))
+            .await
+            .status,
+        200
+    );
+    let (got, _) = read_until_closed(&mut c, Duration::from_secs(10)).await;
+    let got = String::from_utf8_lossy(&got);
+    assert!(got.ends_with("new"), "{got}");
+    srv.shutdown().await;
+}
+
+/// An answer given before the request's body was read (an abort, a refused fault header)
+/// says `connection: close` on HTTP/1.1: hyper ends such a connection, and a keep-alive
+/// client that reused it failed (a broken pipe) with a body of 60 KB or more, or after
+/// `Expect: 100-continue`.
+#[tokio::test]
+async fn an_answer_before_the_body_was_read_closes_the_connection_and_says_so() {
+    let srv = server(1).await;
+    let api = srv.local_addr();
+    let up = Upstream::start().await;
+    let addr = http_proxy(api, "early", up.addr, r#","header_faults":true"#).await;
+    add_toxic(
+        api,
+        "early",
+        r#"{"name":"a","type":"http_abort","attributes":{"status":503,"path":"/abort"}}"#,
+    )
+    .await;
+    let heads = [
+        "POST /abort HTTP/1.1\r\nHost: t\r\nContent-Length: 300000\r\n\r\n",
+        "POST /x HTTP/1.1\r\nHost: t\r\nx-shakedown-fault-abort: 503\r\nContent-Length: 300000\r\n\r\n",
+        "POST /x HTTP/1.1\r\nHost: t\r\nx-shakedown-fault-abort: 999\r\nContent-Length: 300000\r\n\r\n",
+        "POST /abort HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n",
+    ];
+    for head in heads {
+        let mut c = TcpStream::connect(addr).await.unwrap();
+        c.write_all(head.as_bytes()).await.unwrap();
+        if head.contains("300000") {
+            // Part of the body: the answer comes before the rest.
+            let _ = c.write_all(&vec![b'z'; 100_000]).await;
+        }
+        let (got, closed) = read_until_closed(&mut c, Duration::from_secs(10)).await;
+        let got = String::from_utf8_lossy(&got).to_ascii_lowercase();
+        assert!(got.contains("connection: close"), "{head:?}: {got}");
+        assert!(closed, "{head:?}: {got}");
+        assert!(!got.contains("100 continue"), "{head:?}: {got}");
+    }
+    // A bodiless request keeps its connection.
+    let mut c = H1::connect(addr).await;
+    for _ in 0..2 {
+        let got = c.get("/abort").await.unwrap();
+        assert_eq!(got.status, 503);
+        assert!(got.headers.get("connection").is_none(), "{:?}", got.headers);
+    }
+    srv.shutdown().await;
+}
+
+/// `http_throttle` delivers each piece of a body when the link would have finished sending
+/// it, as the TCP `bandwidth` toxic does: N bytes take N / rate. They came 100 ms early, so a
+/// body of a known length under 100 ms worth was not slowed at all.
+#[tokio::test]
+async fn an_http_throttle_takes_bytes_over_rate() {
+    let srv = server(1).await;
+    let api = srv.local_addr();
+    for (n, at_least) in [(1_000usize, 90), (2_000, 190), (5_000, 490)] {
+        let mut reply = format!("HTTP/1.1 200 OK\r\nContent-Length: {n}\r\n\r\n").into_bytes();
+        reply.extend(std::iter::repeat_n(b'x', n));
+        let (up, _u) = answering_upstream(reply).await;
+        let name = format!("thin{n}");
+        let addr = http_proxy(api, &name, up, "").await;
+        add_toxic(
+            api,
+            &name,
+            r#"{"name":"t","type":"http_throttle","attributes":{"rate":10}}"#,
+        )
+        .await;
+        let start = Instant::now();
+        let got = H1::connect(addr).await.get("/").await.unwrap();
+        // Complete once its length has come, as a client sees it.
+        assert_eq!(got.body.len(), n);
+        let took = start.elapsed();
+        assert!(
+            took >= Duration::from_millis(at_least),
+            "{n} bytes in {took:?}"
+        );
+    }
+    srv.shutdown().await;
+}

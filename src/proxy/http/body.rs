@@ -37,8 +37,10 @@ pub(super) struct Shaped {
     remaining: Option<u64>,
     /// Trailers to send after the data.
     trailers: Option<HeaderMap>,
-    /// The rest of a chunk that the throttle has not released yet.
+    /// The rest of a chunk that the throttle has not taken yet.
     carry: Option<Bytes>,
+    /// A piece the throttled link is sending: delivered when it would have finished (`free`).
+    due: Option<Bytes>,
     /// When the throttled link is free again.
     free: Option<Instant>,
     sleep: Option<Pin<Box<Sleep>>>,
@@ -63,6 +65,7 @@ impl Shaped {
             remaining,
             trailers,
             carry: None,
+            due: None,
             free: None,
             sleep: None,
             _guards: guards,
@@ -94,7 +97,9 @@ impl Shaped {
         self.sleep = Some(Box::pin(tokio::time::sleep_until(free)));
     }
 
-    /// Cut `chunk` to what the truncation and the throttle let through now; keep the rest.
+    /// Cut `chunk` to what the truncation lets through; throttled, take at most 100 ms worth
+    /// of it onto the link (delivered when the link would have finished sending it, as the
+    /// TCP `bandwidth` toxic does) and keep the rest; else pass it now.
     fn release(&mut self, mut chunk: Bytes) -> Bytes {
         if let Some(rem) = self.remaining.as_mut() {
             let keep = usize::try_from(*rem).unwrap_or(usize::MAX).min(chunk.len());
@@ -102,7 +107,6 @@ impl Shaped {
             *rem -= keep as u64;
         }
         if let Some(rate) = self.rate {
-            // At most 100 ms worth at a time, released when the link would have sent it.
             let piece = usize::try_from((rate / 10).max(1)).unwrap_or(usize::MAX);
             if chunk.len() > piece {
                 self.carry = Some(chunk.split_off(piece));
@@ -113,6 +117,8 @@ impl Shaped {
             let free = after(start, send);
             self.free = Some(free);
             self.sleep = Some(Box::pin(tokio::time::sleep_until(free)));
+            self.due = Some(chunk);
+            return Bytes::new();
         }
         chunk
     }
@@ -134,6 +140,9 @@ impl Body for Shaped {
             if let Some(sleep) = this.sleep.as_mut() {
                 ready!(sleep.as_mut().poll(cx));
                 this.sleep = None;
+            }
+            if let Some(chunk) = this.due.take() {
+                return Poll::Ready(Some(Ok(Frame::data(chunk))));
             }
             if this.remaining == Some(0) {
                 return Poll::Ready(this.trailers.take().map(|t| Ok(Frame::trailers(t))));
@@ -158,7 +167,10 @@ impl Body for Shaped {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.carry.is_none() && self.trailers.is_none() && self.inner.is_end_stream()
+        self.carry.is_none()
+            && self.due.is_none()
+            && self.trailers.is_none()
+            && self.inner.is_end_stream()
     }
 
     fn size_hint(&self) -> SizeHint {

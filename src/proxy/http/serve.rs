@@ -115,12 +115,15 @@ pub(super) async fn handle(
     };
     let (mut parts, body) = req.into_parts();
     let version = parts.version;
+    // An HTTP/1.x answer given before the request's body was read ends the connection, and
+    // says so: the client is still sending a body nobody reads (or waits for `100 Continue`).
+    let unread = version < Version::HTTP_2 && !hyper::body::Body::is_end_stream(&body);
     // The request's fault headers are read first: a request refused for a bad one counts
     // in no toxic's numbers. Their faults apply after the toxics'.
     let asked = if target.header_faults {
         match decide::from_headers(&mut parts.headers) {
             Ok(faults) => faults,
-            Err(e) => return forward::error(StatusCode::BAD_REQUEST, &e),
+            Err(e) => return closing(forward::error(StatusCode::BAD_REQUEST, &e), unread),
         }
     } else {
         Vec::new()
@@ -135,13 +138,30 @@ pub(super) async fn handle(
         held::hold(&front.config, arrival, |s| plan.held.request_delay(s)).await;
     }
     match plan.end.clone() {
-        Some(Some(answer)) => return respond(front, answer, &plan, decision),
+        Some(Some(answer)) => return closing(respond(front, answer, &plan, decision), unread),
         Some(None) => {
             conn.reset.cancel();
             return std::future::pending().await;
         }
         None => {}
     }
+    // A request held by a delay goes where the proxy points now (its upstream may have been
+    // updated meanwhile), or nowhere if the proxy left HTTP mode.
+    let now;
+    let target = if plan.request_delay.is_zero() {
+        target
+    } else {
+        now = front.config.borrow().clone();
+        match now.http.as_ref() {
+            Some(target) => target,
+            None => {
+                return closing(
+                    forward::error(StatusCode::BAD_GATEWAY, "the proxy left HTTP mode"),
+                    unread,
+                );
+            }
+        }
+    };
     // Only a body still to come can fail (a bodiless request costs nothing more).
     let client_error = (!hyper::body::Body::is_end_stream(&body)).then(ClientError::default);
     let response = match send(front, conn, target, parts, body, client_error.as_ref()).await {
@@ -219,6 +239,17 @@ fn is_grpc(headers: &HeaderMap) -> bool {
         .get(http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/grpc"))
+}
+
+/// `response`, saying `connection: close` when `unread` (an HTTP/1.x request whose body was
+/// not read): hyper ends such a connection, and a keep-alive client must know not to reuse it.
+fn closing(mut response: Response<ProxyBody>, unread: bool) -> Response<ProxyBody> {
+    if unread {
+        response
+            .headers_mut()
+            .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
 }
 
 /// A fabricated answer.
