@@ -305,17 +305,21 @@ async fn header_driven_faults_only_when_enabled_and_never_forwarded() {
         (got.status.as_u16(), got.marker()),
         (200, vec!["header".to_string()])
     );
-    let got = c
-        .send(get_with("/", "x-shakedown-fault-abort", "600"))
-        .await
-        .unwrap();
-    assert_eq!(got.status, 400);
-    assert!(
-        got.headers["x-shakedown-error"]
-            .to_str()
-            .unwrap()
-            .contains("x-shakedown-fault-abort")
-    );
+    // Out of range, or not written as a status is (three digits).
+    for bad in ["600", "+503", "0503", "503.0"] {
+        let got = c
+            .send(get_with("/", "x-shakedown-fault-abort", bad))
+            .await
+            .unwrap();
+        assert_eq!(got.status, 400, "{bad}");
+        assert!(
+            got.headers["x-shakedown-error"]
+                .to_str()
+                .unwrap()
+                .contains("x-shakedown-fault-abort"),
+            "{bad}"
+        );
+    }
     assert!(
         c.send(get_with("/", "x-shakedown-fault-reset", "1"))
             .await

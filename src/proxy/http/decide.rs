@@ -159,9 +159,10 @@ pub(super) fn from_headers(headers: &mut HeaderMap) -> Result<Vec<Fault>, String
             |expected: &str| format!("{}: expected {expected}, got {}", named(&name), echoed(raw));
         let verdict = match what {
             "abort" => {
-                let status = text
-                    .parse::<u16>()
-                    .ok()
+                // Three digits, as a status is written (`+503` and `0503` are not).
+                let status = (text.len() == 3 && text.bytes().all(|b| b.is_ascii_digit()))
+                    .then(|| text.parse::<u16>().ok())
+                    .flatten()
                     .filter(|s| (200..=599).contains(s))
                     .and_then(|s| StatusCode::from_u16(s).ok())
                     .ok_or_else(|| bad("a final HTTP status in 200..=599"))?;
