@@ -208,6 +208,7 @@ async fn every_faulted_response_is_well_framed_for_the_next_request() {
     for toxic in [
         r#"{"name":"t204","type":"http_tamper","attributes":{"path":"/t204","status":204}}"#,
         r#"{"name":"t304","type":"http_tamper","attributes":{"path":"/t304","status":304,"set_headers":{"etag":"\"1\""}}}"#,
+        r#"{"name":"t205","type":"http_tamper","attributes":{"path":"/t205","status":205}}"#,
         r#"{"name":"cut","type":"http_tamper","attributes":{"path":"/cut","truncate":4}}"#,
         r#"{"name":"empty","type":"http_tamper","attributes":{"path":"/empty","truncate":0}}"#,
         r#"{"name":"new","type":"http_tamper","attributes":{"path":"/new","body":"replaced"}}"#,
@@ -220,6 +221,7 @@ async fn every_faulted_response_is_well_framed_for_the_next_request() {
     for (method, path, extra, status, body, marker) in [
         ("GET", "/t204", "", 204, "", "t204"),
         ("GET", "/t304", "", 304, "", "t304"),
+        ("GET", "/t205", "", 205, "", "t205"),
         ("GET", "/cut", "", 200, "GET ", "cut"),
         ("GET", "/empty", "", 200, "", "empty"),
         ("GET", "/new", "", 200, "replaced", "new"),

@@ -16,7 +16,7 @@ use crate::fault::kind::Kind;
 pub struct HttpAbort {
     /// Which requests.
     pub matcher: Box<Matcher>,
-    /// The status (200..=599; required). A 204 or 304 has no body.
+    /// The status (200..=599; required). A 204, 205 or 304 has no body.
     pub status: StatusCode,
     /// Extra response headers, none of [`framing::RESERVED`](super::framing::RESERVED).
     pub headers: Vec<Header>,

@@ -63,15 +63,21 @@ pub fn bodiless(status: StatusCode) -> bool {
         || status == StatusCode::NOT_MODIFIED
 }
 
-/// `Err` at `attributes.{field}` when a `field` (`body`, `truncate`) is given with a bodiless
-/// `status`.
+/// Whether a response of `status` carries no content: a [`bodiless`] one, or 205 Reset
+/// Content, which "MUST NOT" (RFC 9110 §15.3.6) but is framed (`content-length: 0`).
+pub fn contentless(status: StatusCode) -> bool {
+    bodiless(status) || status == StatusCode::RESET_CONTENT
+}
+
+/// `Err` at `attributes.{field}` when a `field` (`body`, `truncate`) is given with a
+/// [`contentless`] `status`.
 pub(super) fn check_body(
     status: Option<StatusCode>,
     field: &str,
     given: bool,
 ) -> Result<(), FaultError> {
     match status {
-        Some(s) if given && bodiless(s) => Err(FaultError::field(
+        Some(s) if given && contentless(s) => Err(FaultError::field(
             format!("attributes.{field}"),
             format!(
                 "a {} response has no body: remove `{field}` or choose another status",

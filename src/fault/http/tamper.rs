@@ -19,7 +19,7 @@ use crate::fault::kind::Kind;
 /// What to change in a response.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Tamper {
-    /// A new status. A bodiless one (204, 304) drops the body and its framing headers.
+    /// A new status. A bodiless one (204, 304) drops the body and its framing headers; a 205 sends an empty one.
     pub status: Option<StatusCode>,
     /// Headers to set (replacing any of the same name), none of
     /// [`framing::RESERVED`](super::framing::RESERVED).

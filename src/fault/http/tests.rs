@@ -98,6 +98,15 @@ fn framing_headers_and_bodies_of_bodiless_statuses_are_refused() {
         err("http_tamper", json!({"status": 204, "truncate": 0}))
             .starts_with("attributes.truncate: a 204")
     );
+    // 205 Reset Content has no content either (RFC 9110 §15.3.6).
+    assert!(
+        err("http_abort", json!({"status": 205, "body": "xyz"}))
+            .starts_with("attributes.body: a 205")
+    );
+    assert!(
+        err("http_tamper", json!({"status": 205, "body": "x"}))
+            .starts_with("attributes.body: a 205")
+    );
     // Accepted: a bodiless status alone (the proxy drops the body), an empty body.
     assert!(kind("http_tamper", json!({"status": 204})).is_ok());
     assert!(kind("http_abort", json!({"status": 304, "body": ""})).is_ok());

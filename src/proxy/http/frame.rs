@@ -18,7 +18,7 @@ use crate::fault::http::{Header, Tamper, framing};
 /// The response of a fabricated answer: `status`, `headers` (but the reserved ones) and
 /// `body` (none for a bodiless status), framed by hyper from the body.
 pub(super) fn answer(status: StatusCode, headers: Vec<Header>, body: Bytes) -> Response<ProxyBody> {
-    let body = if framing::bodiless(status) {
+    let body = if framing::contentless(status) {
         Bytes::new()
     } else {
         body
@@ -58,7 +58,8 @@ pub(super) fn tamper(response: &mut Response<ProxyBody>, t: &Tamper) {
     if let Some(b) = &t.body {
         *response.body_mut() = forward::full(b.clone());
     }
-    if framing::bodiless(response.status()) {
+    if framing::contentless(response.status()) {
+        // A 205 is then framed by hyper as empty; a bodiless status is not framed at all.
         unframe(response.headers_mut());
         *response.body_mut() = forward::full(Bytes::new());
     }
