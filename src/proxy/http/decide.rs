@@ -12,7 +12,7 @@ use super::{Front, RequestState};
 use crate::fault::attrs::MAX_DELAY;
 use crate::fault::http::{Answer, Verdict, faults};
 use crate::fault::roll::DecisionKey;
-use crate::proxy::Snapshot;
+use crate::proxy::{Snapshot, ToxicEntry};
 
 /// The prefix of the request headers that ask for a fault (`"header_faults": true`).
 pub(super) const HEADER_PREFIX: &str = "x-shakedown-fault-";
@@ -20,11 +20,13 @@ pub(super) const HEADER_PREFIX: &str = "x-shakedown-fault-";
 /// The marker name of a header-driven fault.
 pub(super) const HEADER_FAULT: &str = "header";
 
-/// One fault decided for a request: the toxic's name (the marker) and what to do.
+/// One fault decided for a request: the toxic's name (the marker), what to do, and the toxic
+/// instance that decided it (`None` for a fault header), whose changes its amounts follow.
 #[derive(Debug)]
 pub(super) struct Fault {
     pub(super) name: String,
     pub(super) verdict: Verdict,
+    pub(super) toxic: Option<Arc<ToxicEntry>>,
 }
 
 /// A faulted request in flight, counted against its toxic's `max_active` until dropped.
@@ -90,6 +92,7 @@ pub(super) fn toxics(front: &Front, snapshot: &Snapshot, parts: &Parts) -> Decis
                 decision.faults.push(Fault {
                     name: entry.toxic.name.clone(),
                     verdict,
+                    toxic: Some(Arc::clone(entry)),
                 });
                 // An answer or a reset ends the exchange here: the later toxics never see
                 // this request, so they neither match nor count it.
@@ -209,6 +212,7 @@ pub(super) fn from_headers(headers: &mut HeaderMap) -> Result<Vec<Fault>, String
         .map(|verdict| Fault {
             name: HEADER_FAULT.to_string(),
             verdict,
+            toxic: None,
         })
         .collect())
 }

@@ -22,7 +22,7 @@ use super::held::{self, Held, LiveRate};
 use super::owned::OwnedUpstream;
 use super::{Front, ProxyBody};
 use crate::fault::http::{Answer, MARKER, Tamper, Verdict};
-use crate::proxy::{HttpTarget, Snapshot};
+use crate::proxy::HttpTarget;
 
 /// What the faults of one request add up to.
 #[derive(Debug, Default)]
@@ -39,16 +39,11 @@ struct Plan {
 }
 
 impl Plan {
-    /// The plan of `decision`, whose first `from_toxics` faults the toxics of `snapshot`
-    /// decided (the rest, fault headers, follow no toxic).
-    fn of(decision: &mut Decision, snapshot: &Snapshot, from_toxics: usize) -> Plan {
+    /// The plan of `decision`.
+    fn of(decision: &mut Decision) -> Plan {
         let mut plan = Plan::default();
-        for (i, fault) in decision.faults.drain(..).enumerate() {
-            // Toxic names are unique in a snapshot: the instance that decided the fault.
-            let toxic = (i < from_toxics)
-                .then(|| snapshot.toxics.iter().find(|e| e.toxic.name == fault.name))
-                .flatten();
-            match toxic {
+        for fault in decision.faults.drain(..) {
+            match &fault.toxic {
                 Some(entry) => plan.held.toxic(entry, &fault.verdict),
                 None => plan.held.fixed(&fault.verdict),
             }
@@ -129,9 +124,8 @@ pub(super) async fn handle(
         Vec::new()
     };
     let mut decision = decide::toxics(front, &snapshot, &parts);
-    let from_toxics = decision.faults.len();
     decision.faults.extend(asked);
-    let plan = Plan::of(&mut decision, &snapshot, from_toxics);
+    let plan = Plan::of(&mut decision);
     if !plan.request_delay.is_zero() {
         // From now: the request arrived microseconds ago (no clock read for the others).
         let arrival = tokio::time::Instant::now();
